@@ -1,0 +1,46 @@
+# The two set-up commands are `make run` and `make test`; everything else is for developers.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := .demo
+HTTP_PORT ?= 8080
+GRPC_PORT ?= 9090
+export GITCONFIG_ADMIN_TOKEN ?= dev-admin-token
+
+.PHONY: run test lint typecheck check-proto proto bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Serve example-repo/ (copied once into a bare repository under .demo/) on localhost.
+run: $(STAMP)
+	$(BIN)/python -m gitconfig.demo --source example-repo --workdir $(DEMO) \
+	    --http-port $(HTTP_PORT) --grpc-port $(GRPC_PORT)
+
+## The whole suite: lint, types, generated code check, tests.
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src cli tests bench
+	$(BIN)/ruff format --check src cli tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## Regenerate the gRPC code from proto/ (the test suite checks it is up to date).
+proto: $(STAMP)
+	$(BIN)/python -m gitconfig.grpc.generate
+
+## Benchmarks: see docs/performance.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache

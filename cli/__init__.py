@@ -1,0 +1,1 @@
+"""The gitconfig command line (installed as the ``gitconfig`` command)."""

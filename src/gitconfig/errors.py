@@ -1,0 +1,89 @@
+"""The errors of gitconfig, named for what the caller does about them.
+
+    GitconfigError                  root; never raised itself
+    ├── BadRequest                  fix the input (REST 400, gRPC INVALID_ARGUMENT, CLI 1)
+    ├── Unauthenticated             send a valid token (401, UNAUTHENTICATED, 1)
+    ├── PermissionDenied            use a token with the role (403, PERMISSION_DENIED, 1)
+    ├── NotFound                    the entry or version does not exist (404, NOT_FOUND, 1)
+    ├── AlreadyExists               the key exists; update it instead (409, ALREADY_EXISTS, 1)
+    ├── Conflict                    a concurrent change touched the same file; re-read (409, ABORTED, 1)
+    ├── PreconditionFailed          If-Match names a stale version; re-read (412, FAILED_PRECONDITION, 1)
+    ├── NotReady                    the first index is not complete yet; retry (503, UNAVAILABLE, 3)
+    └── StoreError                  the Git store failed; operator attention (500, INTERNAL, 3)
+
+Each transport maps these in exactly one table (``rest/errors.py``, ``grpc/errors.py``,
+``gitconfig_cli/errors.py``). Messages never contain secret values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one field of the input: ``field`` is a dotted path (``value``,
+    ``rules.0.operator``), ``message`` says what is wrong in words a user can act on."""
+
+    field: str
+    message: str
+
+
+class GitconfigError(Exception):
+    """Root of every error gitconfig raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(GitconfigError):
+    def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.errors: list[FieldError] = list(errors or [])
+
+
+class Unauthenticated(GitconfigError):
+    def __init__(self, message: str = "Authentication required") -> None:
+        super().__init__(message)
+
+
+class PermissionDenied(GitconfigError):
+    pass
+
+
+class NotFound(GitconfigError):
+    pass
+
+
+class AlreadyExists(GitconfigError):
+    pass
+
+
+class Conflict(GitconfigError):
+    pass
+
+
+class PreconditionFailed(GitconfigError):
+    def __init__(self, message: str, current_version: int | None = None) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class NotReady(GitconfigError):
+    pass
+
+
+class StoreError(GitconfigError):
+    pass
+
+
+class StaleParent(StoreError):
+    """The branch moved between reading the parent and moving the ref (compare-and-swap lost).
+
+    Internal: the service re-reads and retries or turns it into ``Conflict``."""
+
+    def __init__(self, expected: str | None, actual: str | None) -> None:
+        super().__init__(f"branch moved: expected {expected}, found {actual}")
+        self.expected = expected
+        self.actual = actual

@@ -1,0 +1,1 @@
+"""The gRPC API (grpc.aio): a thin adapter over the service layer."""

@@ -1,0 +1,79 @@
+"""Names and paths of the config repository: what is a valid application, key, file path.
+
+    configs/<application>/<ENV>/<key>.yaml
+    flags/<application>/<ENV>/<key>.yaml
+    schemas/<name>.json
+
+Names are safe file names by construction (no separators, no leading dot), so no input can
+escape its folder.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gitconfig.errors import FieldError
+from gitconfig.model import EntryKey, Environment, Kind
+
+APPLICATION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+SCHEMA_PATH_RE = re.compile(r"schemas/[A-Za-z0-9][A-Za-z0-9._-]{0,254}\.json")
+SCHEMAS_FOLDER = "schemas/"
+_FOLDERS = {kind.folder: kind for kind in Kind}
+
+
+def application_error(value: object, field: str = "application") -> FieldError | None:
+    if not isinstance(value, str) or not APPLICATION_RE.fullmatch(value):
+        return FieldError(field, "must match [A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+    return None
+
+
+def key_error(value: object, field: str = "key") -> FieldError | None:
+    if not isinstance(value, str) or not KEY_RE.fullmatch(value):
+        return FieldError(field, "must match [A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+    if value.endswith(".yaml"):
+        return FieldError(field, "must not end in .yaml (the file extension is added)")
+    return None
+
+
+def environment_error(value: object, field: str = "environment") -> FieldError | None:
+    if value not in Environment.__members__:
+        return FieldError(field, "must be one of DEV, TEST, STAGING, PROD")
+    return None
+
+
+def entry_errors(application: object, environment: object, key: object) -> list[FieldError]:
+    found = [
+        application_error(application),
+        environment_error(environment),
+        key_error(key),
+    ]
+    return [error for error in found if error is not None]
+
+
+def is_indexed(path: str) -> bool:
+    """True for the paths the index reads: entry folders and shared schemas."""
+    return path.startswith(("configs/", "flags/", SCHEMAS_FOLDER))
+
+
+def parse_entry_path(path: str) -> EntryKey | FieldError:
+    """The entry a repository path names, or why it is not a valid entry path."""
+    parts = path.split("/")
+    if len(parts) != 4 or parts[0] not in _FOLDERS:
+        return FieldError(path, "expected <configs|flags>/<application>/<ENV>/<key>.yaml")
+    folder, application, environment, filename = parts
+    if not filename.endswith(".yaml"):
+        return FieldError(path, "entry files must end in .yaml")
+    key = filename[: -len(".yaml")]
+    for error in (
+        application_error(application, "application"),
+        environment_error(environment, "environment"),
+        key_error(key, "key"),
+    ):
+        if error is not None:
+            return FieldError(path, f"{error.field} {error.message}")
+    return EntryKey(_FOLDERS[folder], application, Environment(environment), key)
+
+
+def is_schema_path(path: str) -> bool:
+    return SCHEMA_PATH_RE.fullmatch(path) is not None

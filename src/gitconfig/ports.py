@@ -1,0 +1,65 @@
+"""The port between the core and Git. ``gitstore.GitStore`` (pygit2) is the real adapter.
+
+The core (index, history, service) sees Git only through this protocol, so it never
+imports pygit2. All ids are hex SHA strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Protocol
+
+from gitconfig.model import Author, Commit, FileChange
+
+
+class Store(Protocol):
+    branch: str
+
+    def head(self) -> str | None:
+        """The tracked branch's commit, or None if the branch does not exist yet."""
+        ...
+
+    def commit(self, sha: str) -> Commit:
+        """Metadata of one commit. Raises NotFound for an unknown sha."""
+        ...
+
+    def resolve(self, rev: str) -> str | None:
+        """A full commit sha for a full sha or a unique prefix (7+ hex), else None."""
+        ...
+
+    def first_parent_chain(self, new: str, stop: str | None) -> list[Commit]:
+        """Commits on ``new``'s first-parent chain after ``stop`` (exclusive), oldest first.
+        With ``stop`` None, or not on the chain, the whole chain down to the root."""
+        ...
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
+
+    def files(self, commit: str) -> Iterator[tuple[str, str]]:
+        """(path, blob sha) of every blob under configs/, flags/ and schemas/ at ``commit``."""
+        ...
+
+    def diff(self, old: str | None, new: str) -> list[FileChange]:
+        """Paths under configs/, flags/ and schemas/ that differ between two commits' trees
+        (``old`` None: the empty tree). Renames are reported as delete + add."""
+        ...
+
+    def read_blob(self, sha: str) -> bytes: ...
+
+    def blob_at(self, commit: str, path: str) -> str | None:
+        """The blob sha of ``path`` at ``commit``, or None if absent."""
+        ...
+
+    def write(
+        self,
+        parent: str | None,
+        changes: Mapping[str, bytes | None],
+        author: Author,
+        message: str,
+    ) -> str:
+        """Create one commit on top of ``parent`` applying ``changes`` (path -> new content,
+        None deletes), built in memory from the parent's tree, and move the branch from
+        ``parent`` to it by compare-and-swap. Returns the new commit sha.
+
+        Raises StaleParent if the branch no longer points at ``parent``. Durable when it
+        returns: objects and the ref are fsynced."""
+        ...

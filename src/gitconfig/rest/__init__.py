@@ -1,0 +1,1 @@
+"""The REST API (FastAPI): a thin adapter over the service layer."""
