@@ -1,15 +1,15 @@
 """The errors of gitconfig, named for what the caller does about them.
 
     GitconfigError                  root; never raised itself
-    ├── BadRequest                  fix the input (REST 400, gRPC INVALID_ARGUMENT, CLI 1)
-    ├── Unauthenticated             send a valid token (401, UNAUTHENTICATED, 1)
-    ├── PermissionDenied            use a token with the role (403, PERMISSION_DENIED, 1)
-    ├── NotFound                    the entry or version does not exist (404, NOT_FOUND, 1)
-    ├── AlreadyExists               the key exists; update it instead (409, ALREADY_EXISTS, 1)
-    ├── Conflict                    a concurrent change touched the same file; re-read (409, ABORTED, 1)
-    ├── PreconditionFailed          If-Match names a stale version; re-read (412, FAILED_PRECONDITION, 1)
-    ├── NotReady                    the first index is not complete yet; retry (503, UNAVAILABLE, 3)
-    └── StoreError                  the Git store failed; operator attention (500, INTERNAL, 3)
+    ├── BadRequest  fix the input (REST 400, gRPC INVALID_ARGUMENT, CLI 1)
+    ├── Unauthenticated  send a valid token (401, UNAUTHENTICATED, 1)
+    ├── PermissionDenied  use a token with the role (403, PERMISSION_DENIED, 1)
+    ├── NotFound  the entry or version does not exist (404, NOT_FOUND, 1)
+    ├── AlreadyExists  the key exists; update it instead (409, ALREADY_EXISTS, 1)
+    ├── Conflict  a concurrent change touched the same file; re-read (409, ABORTED, 1)
+    ├── PreconditionFailed  If-Match names a stale version; re-read (412, FAILED_PRECONDITION, 1)
+    ├── NotReady  the first index is not complete yet; retry (503, UNAVAILABLE, 3)
+    └── StoreError  the Git store failed; operator attention (500, INTERNAL, 3)
 
 Each transport maps these in exactly one table (``rest/errors.py``, ``grpc/errors.py``,
 ``gitconfig_cli/errors.py``). Messages never contain secret values.

@@ -8,7 +8,7 @@ contents (see ``configfile`` and ``flagfile``). ``Commit`` and ``Version`` carry
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -156,12 +156,3 @@ class Problem:
     path: str
     commit: str
     errors: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    enabled: bool
-    value: Any
-    reason: str  # STATIC | TARGETING_MATCH | SPLIT | DEFAULT | DISABLED
-    rule_index: int | None = None  # which rule decided (0-based), None when no rule did
-    extra: dict[str, Any] = field(default_factory=dict)
