@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -29,4 +28,3 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        assert not (Path.home() / ".gitconfig").exists() or Path.home() == home
