@@ -2,14 +2,95 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Git-backed configuration and feature flags.")
+from gitconfig import bootstrap, validator
+from gitconfig.errors import BadRequest
+
+from .errors import handled
+from .files import is_bare_repository, read_commit, read_worktree
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Git-backed configuration and feature flags.",
+    pretty_exceptions_enable=False,
+)
+
+RepoPath = Annotated[Path, typer.Argument(help="Repository path")]
 
 
-@app.callback()
-def _root() -> None:
-    """Git-backed configuration and feature flags."""
+@app.command()
+@handled
+def init(
+    path: RepoPath,
+    bare: Annotated[bool, typer.Option(help="Create a bare repository (to serve)")] = False,
+    branch: Annotated[str, typer.Option(help="Branch to create")] = "main",
+) -> None:
+    """Create an empty config repository (initial commit, README, .sops.yaml placeholder)."""
+    if path.exists() and any(path.iterdir()):
+        raise BadRequest(f"{path} exists and is not empty")
+    sha = bootstrap.init_repository(path, bare=bare, branch=branch)
+    typer.echo(f"Initialized {'bare ' if bare else ''}config repository in {path} ({sha[:12]})")
+
+
+@app.command()
+@handled
+def serve(
+    repo: Annotated[Path, typer.Option(help="Repository to serve (bare or a clone)")] = Path(),
+    branch: Annotated[str, typer.Option(help="Tracked branch")] = "main",
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    http_port: Annotated[int, typer.Option(help="REST port (0: any free port)")] = 8080,
+    grpc_port: Annotated[int, typer.Option(help="gRPC port (0: any; -1: off)")] = 9090,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes")] = 1,
+    port_file: Annotated[
+        Path | None, typer.Option(help="Write the bound ports here as JSON once listening")
+    ] = None,
+) -> None:
+    """Serve a repository over REST and gRPC, re-indexing on every new commit."""
+    from gitconfig.server import ServeOptions
+    from gitconfig.server import serve as run_server
+
+    if not os.environ.get("GITCONFIG_ADMIN_TOKEN"):
+        typer.echo(
+            "warning: GITCONFIG_ADMIN_TOKEN is not set; every request will get 401", err=True
+        )
+    options = ServeOptions(
+        repo=repo,
+        branch=branch,
+        host=host,
+        http_port=http_port,
+        grpc_port=None if grpc_port < 0 else grpc_port,
+        workers=workers,
+        port_file=port_file,
+    )
+    raise typer.Exit(run_server(options))
+
+
+@app.command()
+@handled
+def validate(
+    path: Annotated[Path, typer.Argument(help="A checkout or a bare repository")] = Path(),
+    rev: Annotated[
+        str | None, typer.Option(help="Validate this commit instead of the working tree")
+    ] = None,
+    branch: Annotated[str, typer.Option(help="Branch of a bare repository")] = "main",
+) -> None:
+    """Check every configuration, flag and schema file; list each problem, exit 1 if any."""
+    if rev is not None or is_bare_repository(path):
+        files = read_commit(path, rev, branch)
+    else:
+        files = read_worktree(path)
+    findings = validator.validate_files(files)
+    for finding in findings:
+        typer.echo(str(finding))
+    if findings:
+        typer.echo(f"{len(findings)} problem(s) in {len(files)} file(s)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: {len(files)} file(s) valid")
 
 
 def main() -> None:

@@ -1,0 +1,44 @@
+"""Building blocks the CLI and the server share: open a repository's service, create one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitconfig.gitstore import GitStore
+from gitconfig.index import Index
+from gitconfig.model import Author
+from gitconfig.service import Service
+
+README = """# Configuration repository
+
+Managed by gitconfig. Every configuration value and feature flag is a YAML file:
+
+    configs/<application>/<ENV>/<key>.yaml
+    flags/<application>/<ENV>/<key>.yaml
+    schemas/<name>.json          shared JSON Schemas, referenced with {$ref: schemas/<name>.json}
+
+ENV is one of DEV, TEST, STAGING, PROD. Validate before you push: `gitconfig validate .`
+"""
+
+SOPS_PLACEHOLDER = """# sops creation rules for SECRET values (see the gitconfig docs).
+# Replace the recipient below with your team's age public key(s) before adding secrets.
+creation_rules:
+  - path_regex: ^(configs|flags)/.*\\.yaml$
+    encrypted_regex: ^value$
+    mac_only_encrypted: true
+    age: >-
+      age1replacewithyourteamsagepublickeyxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+"""
+
+
+def open_service(repo: Path, branch: str = "main") -> Service:
+    store = GitStore(repo, branch)
+    return Service(store, Index(store))
+
+
+def init_repository(path: Path, bare: bool = False, branch: str = "main") -> str:
+    """Create a config repository with an initial commit; returns that commit's sha."""
+    store = GitStore.init(path, bare=bare, branch=branch)
+    files = {"README.md": README.encode(), ".sops.yaml": SOPS_PLACEHOLDER.encode()}
+    author = Author("gitconfig", "gitconfig@localhost")
+    return store.write(None, files, author, "Initialize configuration repository")

@@ -1,0 +1,399 @@
+"""The in-memory index of the tracked branch's HEAD.
+
+``Snapshot`` is immutable: readers take ``Index.current`` once and use it. ``Index.refresh``
+builds the next snapshot from the previous one — it walks the new first-parent commits (each
+diffed against its parent, which extends every touched path's version history), re-parses
+only the blobs that changed, and swaps the new snapshot in with one assignment.
+
+A file at HEAD that does not validate is served fail-static: the entry keeps its last valid
+content and the file is reported in ``Snapshot.problems``; the rest is served as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitconfig import configfile, flagfile, jsonschemas
+from gitconfig.errors import BadRequest, FieldError, NotReady
+from gitconfig.evaluation import CompiledFlag, compile_flag
+from gitconfig.model import (
+    ChangeType,
+    Commit,
+    ConfigDocument,
+    Document,
+    EntryKey,
+    Environment,
+    FileChange,
+    FlagDocument,
+    Kind,
+    Problem,
+    Version,
+)
+from gitconfig.paths import is_schema_path, parse_entry_path
+from gitconfig.ports import Store
+
+log = logging.getLogger(__name__)
+
+GroupKey = tuple[Kind, str, Environment]
+_PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
+
+
+class Entry:
+    """One configuration or flag as served: its last valid content and its full history.
+
+    ``served`` is the version whose content is served; ``versions[-1]`` is the content at
+    HEAD, which differs from ``served`` only while that file is invalid (fail-static).
+    ``memo`` lets transports cache renderings of this immutable entry (e.g. response bytes).
+    """
+
+    __slots__ = ("key", "id", "document", "served", "versions", "flag", "memo")
+
+    def __init__(
+        self,
+        key: EntryKey,
+        document: Document,
+        served: Version,
+        versions: tuple[Version, ...],
+    ) -> None:
+        self.key = key
+        self.id = key.id
+        self.document = document
+        self.served = served
+        self.versions = versions
+        self.flag: CompiledFlag | None = (
+            compile_flag(key.key, document) if isinstance(document, FlagDocument) else None
+        )
+        self.memo: dict[str, Any] = {}
+
+    @property
+    def version(self) -> int:
+        """The ETag version: the number of the content at HEAD (what a write must name)."""
+        return self.versions[-1].number
+
+    @property
+    def created(self) -> Version:
+        return self.versions[0]
+
+    @property
+    def updated(self) -> Version:
+        return self.versions[-1]
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One entry changed by one commit (from the per-commit tree diff)."""
+
+    commit: Commit
+    type: ChangeType
+    key: EntryKey
+    blob: str | None  # the new content's blob; None for DELETED
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    commit: str | None
+    groups: Mapping[GroupKey, Mapping[str, Entry]]
+    ids: Mapping[str, Entry]
+    problems: Mapping[str, Problem]
+    schemas: Mapping[str, Any]
+    # Histories of paths that are currently deleted: a re-created file keeps counting.
+    tombstones: Mapping[str, tuple[Version, ...]]
+    # Case-folded path -> path of every entry file: names differing only in case collide.
+    folded: Mapping[str, str]
+    _sorted: dict[tuple[Kind, str | None, Environment | None], list[Entry]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def get(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry | None:
+        group = self.groups.get((kind, application, environment))
+        return group.get(key) if group is not None else None
+
+    def get_key(self, key: EntryKey) -> Entry | None:
+        return self.get(key.kind, key.application, key.environment, key.key)
+
+    def by_id(self, entry_id: str, kind: Kind | None = None) -> Entry | None:
+        entry = self.ids.get(entry_id)
+        if entry is None or (kind is not None and entry.key.kind is not kind):
+            return None
+        return entry
+
+    def entries(
+        self,
+        kind: Kind,
+        application: str | None = None,
+        environment: Environment | None = None,
+    ) -> list[Entry]:
+        """Entries of one kind, optionally filtered, sorted by application, ENV, key.
+
+        Sorted once per snapshot and filter, then cached."""
+        cache_key = (kind, application, environment)
+        cached = self._sorted.get(cache_key)
+        if cached is None:
+            selected = [
+                entry
+                for (group_kind, app, env), group in self.groups.items()
+                if group_kind is kind
+                and (application is None or app == application)
+                and (environment is None or env is environment)
+                for entry in group.values()
+            ]
+            selected.sort(key=lambda e: (e.key.application, e.key.environment.value, e.key.key))
+            cached = self._sorted[cache_key] = selected
+        return cached
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+EMPTY = Snapshot(None, {}, {}, {}, {}, {}, {})
+
+
+@dataclass
+class RefreshResult:
+    old: str | None
+    new: str | None
+    events: list[ChangeEvent]
+    seconds: float
+
+
+Listener = Callable[[Snapshot, RefreshResult], None]
+
+
+class Index:
+    """Holds the current snapshot and refreshes it from the store. Thread-safe."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self._parsed: dict[tuple[str, str], Document | list[str]] = {}
+
+    @property
+    def ready(self) -> bool:
+        return self._snapshot is not None
+
+    def current(self) -> Snapshot:
+        snapshot = self._snapshot
+        if snapshot is None:
+            raise NotReady("the index is not built yet; retry shortly")
+        return snapshot
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(snapshot, result)`` after every refresh that moved the index."""
+        self._listeners.append(listener)
+
+    def refresh(self) -> RefreshResult:
+        """Bring the index to the branch's current head. Cheap when nothing moved."""
+        with self._lock:
+            started = time.perf_counter()
+            previous = self._snapshot or EMPTY
+            head = self.store.head()
+            if self._snapshot is not None and head == previous.commit:
+                return RefreshResult(head, head, [], 0.0)
+            if (
+                previous.commit is not None
+                and head is not None
+                and not self.store.is_ancestor(previous.commit, head)
+            ):
+                log.warning(
+                    "branch rewritten (%s -> %s): rebuilding the index", previous.commit, head
+                )
+                previous = EMPTY
+            snapshot, events = self._build(previous, head)
+            self._snapshot = snapshot
+            result = RefreshResult(previous.commit, head, events, time.perf_counter() - started)
+        log.info(
+            "indexed %s: %d entries, %d changes, %d problems in %.1f ms",
+            (head or "empty branch")[:12],
+            len(snapshot),
+            len(events),
+            len(snapshot.problems),
+            result.seconds * 1000,
+        )
+        for listener in list(self._listeners):
+            try:
+                listener(snapshot, result)
+            except Exception:  # a broken listener must not break indexing
+                log.exception("index listener failed")
+        return result
+
+    # -- building -------------------------------------------------------------------------
+
+    def _build(self, previous: Snapshot, head: str | None) -> tuple[Snapshot, list[ChangeEvent]]:
+        builder = _Builder(previous, self._parse, self.store.read_blob)
+        if head is None:
+            return builder.finish(None), []
+        for commit in self.store.first_parent_chain(head, previous.commit):
+            builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
+        return builder.finish(head), builder.events
+
+    def _parse(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
+        """Parse and validate one blob; raises BadRequest. Cached by blob id."""
+        cache_key = (kind.value, blob)
+        cached = self._parsed.get(cache_key)
+        if cached is None:
+            try:
+                data = self.store.read_blob(blob)
+                cached = (
+                    configfile.load(data, schemas) if kind is Kind.CONFIG else flagfile.load(data)
+                )
+            except BadRequest as exc:
+                cached = [_describe(error) for error in exc.errors] or [exc.message]
+            if not (isinstance(cached, ConfigDocument) and configfile.references(cached)):
+                if len(self._parsed) > _PARSE_CACHE_LIMIT:
+                    self._parsed.clear()
+                self._parsed[cache_key] = cached  # schema-dependent results are not cached
+        if isinstance(cached, list):
+            raise BadRequest(f"{path} is invalid", [FieldError(path, e) for e in cached])
+        return cached
+
+
+def _describe(error: FieldError) -> str:
+    return f"{error.field}: {error.message}" if error.field else error.message
+
+
+Parser = Callable[[str, Kind, str, Mapping[str, Any]], Document]
+
+
+class _Builder:
+    """Applies commits to a copy of the previous snapshot's tables (copy-on-write)."""
+
+    def __init__(self, previous: Snapshot, parse: Parser, read: Callable[[str], bytes]) -> None:
+        self.parse = parse
+        self._read = read
+        self.groups: dict[GroupKey, dict[str, Entry]] = dict(previous.groups)  # type: ignore[arg-type]
+        self._copied: set[GroupKey] = set()
+        self.ids: dict[str, Entry] = dict(previous.ids)
+        self.problems: dict[str, Problem] = dict(previous.problems)
+        self.schemas: dict[str, Any] = dict(previous.schemas)
+        self.tombstones: dict[str, tuple[Version, ...]] = dict(previous.tombstones)
+        self.folded: dict[str, str] = dict(previous.folded)
+        self.events: list[ChangeEvent] = []
+        self._changed_schemas = False
+
+    def apply_commit(self, commit: Commit, changes: Iterable[FileChange]) -> None:
+        entry_changes: list[tuple[EntryKey, FileChange]] = []
+        for change in changes:
+            if is_schema_path(change.path):
+                self._apply_schema(commit, change)
+                continue
+            key = parse_entry_path(change.path)
+            if isinstance(key, FieldError):
+                if change.new_blob is not None and change.path.startswith(("configs/", "flags/")):
+                    self.problems[change.path] = Problem(change.path, commit.sha, (key.message,))
+                else:
+                    self.problems.pop(change.path, None)
+                continue
+            entry_changes.append((key, change))
+        if self._changed_schemas:
+            self._recheck_schema_users(commit)
+            self._changed_schemas = False
+        for key, change in entry_changes:
+            self._apply_entry(commit, key, change)
+
+    def _apply_schema(self, commit: Commit, change: FileChange) -> None:
+        self._changed_schemas = True
+        if change.new_blob is None:
+            self.schemas.pop(change.path, None)
+            self.problems.pop(change.path, None)
+            return
+        try:
+            schema = json.loads(self._read(change.new_blob))
+            errors = jsonschemas.schema_errors(schema)
+        except (ValueError, UnicodeDecodeError) as exc:
+            errors = [f"not valid JSON: {exc}"]
+        if errors:
+            self.problems[change.path] = Problem(change.path, commit.sha, tuple(errors))
+            return  # fail-static: the last valid schema stays
+        self.schemas[change.path] = schema
+        self.problems.pop(change.path, None)
+
+    def _recheck_schema_users(self, commit: Commit) -> None:
+        """A shared schema changed: re-validate the configurations that reference it."""
+        for group_key, group in list(self.groups.items()):
+            if group_key[0] is not Kind.CONFIG:
+                continue
+            for entry in list(group.values()):
+                document = entry.document
+                if isinstance(document, ConfigDocument) and configfile.references(document):
+                    errors = configfile.check(document, self.schemas)
+                    path = entry.key.path
+                    if errors:
+                        messages = tuple(_describe(e) for e in errors)
+                        self.problems[path] = Problem(path, commit.sha, messages)
+                    elif path in self.problems and entry.served is entry.versions[-1]:
+                        self.problems.pop(path, None)
+
+    def _group(self, key: EntryKey) -> dict[str, Entry]:
+        group_key = (key.kind, key.application, key.environment)
+        if group_key not in self._copied:
+            self.groups[group_key] = dict(self.groups.get(group_key, {}))
+            self._copied.add(group_key)
+        return self.groups[group_key]
+
+    def _apply_entry(self, commit: Commit, key: EntryKey, change: FileChange) -> None:
+        path = change.path
+        group = self._group(key)
+        current = group.get(key.key)
+        if change.new_blob is None:
+            if current is not None:
+                del group[key.key]
+                del self.ids[current.id]
+                self.tombstones[path] = current.versions
+                self.events.append(ChangeEvent(commit, ChangeType.DELETED, key, None))
+            if self.folded.get(path.casefold()) == path:
+                del self.folded[path.casefold()]
+            self.problems.pop(path, None)
+            return
+        history = current.versions if current is not None else self.tombstones.pop(path, ())
+        version = Version(len(history) + 1, commit, change.new_blob)
+        versions = (*history, version)
+        collision = self._case_collision(path)
+        try:
+            if collision is not None:
+                raise BadRequest(
+                    "name collision", [FieldError(path, f"differs only in case from {collision}")]
+                )
+            document = self.parse(path, key.kind, change.new_blob, self.schemas)
+        except BadRequest as exc:
+            messages = tuple(_describe(e) for e in exc.errors) or (exc.message,)
+            self.problems[path] = Problem(path, commit.sha, messages)
+            log.warning("invalid file %s at %s: %s", path, commit.sha[:12], "; ".join(messages))
+            if current is not None:  # fail-static: keep serving the last valid content
+                entry = Entry(key, current.document, current.served, versions)
+                group[key.key] = self.ids[entry.id] = entry
+            else:
+                self.tombstones[path] = versions  # keeps the numbering for a later fix
+            return
+        self.problems.pop(path, None)
+        entry = Entry(key, document, version, versions)
+        group[key.key] = self.ids[entry.id] = entry
+        change_type = ChangeType.CREATED if current is None else ChangeType.UPDATED
+        self.events.append(ChangeEvent(commit, change_type, key, change.new_blob))
+
+    def _case_collision(self, path: str) -> str | None:
+        """The path of another entry file that differs from ``path`` only in case."""
+        folded = path.casefold()
+        other = self.folded.get(folded)
+        if other is not None and other != path:
+            return other
+        self.folded[folded] = path
+        return None
+
+    def finish(self, head: str | None) -> Snapshot:
+        return Snapshot(
+            commit=head,
+            groups={k: v for k, v in self.groups.items() if v},
+            ids=self.ids,
+            problems=self.problems,
+            schemas=self.schemas,
+            tombstones=self.tombstones,
+            folded=self.folded,
+        )

@@ -1,0 +1,28 @@
+"""The FastAPI application factory: ``create_app(service, tokens)``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from gitconfig import __version__
+from gitconfig.auth import TokenRegistry
+from gitconfig.rest import configs, errors, health
+from gitconfig.service import Service
+
+DESCRIPTION = """Configuration values and feature flags stored as YAML files in a Git
+repository: every change is a commit, every version a commit SHA. All endpoints but
+`/healthz` and `/readyz` need `Authorization: Bearer <token>`."""
+
+
+def create_app(service: Service, tokens: TokenRegistry) -> FastAPI:
+    app = FastAPI(
+        title="Configuration Service API",
+        version=__version__,
+        description=DESCRIPTION,
+    )
+    app.state.service = service
+    app.state.tokens = tokens
+    errors.install(app)
+    app.include_router(configs.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,184 @@
+"""The /configs endpoints of the seed's OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from gitconfig.model import Environment, Kind
+from gitconfig.rest import models, render
+from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
+from gitconfig.service import ConfigChanges, NewConfig
+
+router = APIRouter(prefix="/configs", tags=["Configurations"])
+
+_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": models.ErrorBody, "description": "Invalid request"},
+    401: {"model": models.ErrorBody, "description": "Authentication required"},
+    403: {"model": models.ErrorBody, "description": "Permission denied"},
+    404: {"model": models.ErrorBody, "description": "Configuration or version not found"},
+}
+_WRITE_ERRORS: dict[int | str, dict[str, object]] = {
+    **_ERRORS,
+    409: {"model": models.ErrorBody, "description": "Exists already / concurrent change"},
+    412: {"model": models.ErrorBody, "description": "If-Match names a stale version"},
+}
+
+
+@router.get("", operation_id="listConfigurations", responses=_ERRORS)
+def list_configurations(
+    service: ServiceDep,
+    caller: Caller,
+    application: str | None = None,
+    environment: Environment | None = None,
+    page: Annotated[int, Query()] = 0,
+    size: Annotated[int, Query()] = 20,
+) -> models.ConfigurationPage:
+    result = service.list_entries(
+        caller, Kind.CONFIG, application, environment.value if environment else None, page, size
+    )
+    return models.ConfigurationPage(
+        content=[render.config_summary(e) for e in result.content],
+        page=result.page,
+        size=result.size,
+        totalElements=result.total_elements,
+        totalPages=result.total_pages,
+    )
+
+
+@router.post(
+    "",
+    operation_id="createConfiguration",
+    status_code=status.HTTP_201_CREATED,
+    responses=_WRITE_ERRORS,
+)
+def create_configuration(
+    body: models.CreateConfigurationRequest,
+    service: ServiceDep,
+    caller: Caller,
+    response: Response,
+) -> models.ConfigurationResponse:
+    entry = service.create_config(
+        caller,
+        NewConfig(
+            key=body.key,
+            application=body.application,
+            environment=body.environment.value,
+            value_type=body.valueType.value,
+            value=body.value,
+            description=body.description,
+            schema=body.schema_,
+            tags=body.tags,
+            change_description=body.changeDescription,
+        ),
+    )
+    response.headers.update(render.etag(entry))
+    response.headers["Location"] = f"/configs/{entry.id}"
+    return render.config(service, caller, entry)
+
+
+@router.get("/lookup", operation_id="lookupConfiguration", responses=_ERRORS)
+def lookup_configuration(
+    service: ServiceDep,
+    caller: Caller,
+    key: str,
+    application: str,
+    environment: Environment,
+    response: Response,
+) -> models.ConfigurationValue:
+    entry = service.lookup(caller, Kind.CONFIG, application, environment.value, key)
+    response.headers.update(render.etag(entry))
+    return render.config_value(service, caller, entry)
+
+
+@router.get("/{configId}", operation_id="getConfiguration", responses=_ERRORS)
+def get_configuration(
+    configId: str,
+    service: ServiceDep,
+    caller: Caller,
+    response: Response,
+) -> models.ConfigurationResponse:
+    entry = service.get(caller, Kind.CONFIG, configId)
+    response.headers.update(render.etag(entry))
+    return render.config(service, caller, entry)
+
+
+@router.put("/{configId}", operation_id="updateConfiguration", responses=_WRITE_ERRORS)
+def update_configuration(
+    configId: str,
+    body: models.UpdateConfigurationRequest,
+    service: ServiceDep,
+    caller: Caller,
+    if_match: IfMatch,
+    response: Response,
+) -> models.ConfigurationResponse:
+    changes = ConfigChanges(
+        value=body.value,
+        description=body.description,
+        schema=body.schema_,
+        tags=body.tags,
+        change_description=body.changeDescription,
+    )
+    entry = service.update_config(caller, configId, changes, if_match)
+    response.headers.update(render.etag(entry))
+    return render.config(service, caller, entry)
+
+
+@router.delete(
+    "/{configId}",
+    operation_id="deleteConfiguration",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_WRITE_ERRORS,
+)
+def delete_configuration(
+    configId: str,
+    service: ServiceDep,
+    caller: Caller,
+    if_match: IfMatch,
+) -> Response:
+    service.delete(caller, Kind.CONFIG, configId, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{configId}/versions", operation_id="getConfigurationVersions", responses=_ERRORS)
+def get_configuration_versions(
+    configId: str,
+    service: ServiceDep,
+    caller: Caller,
+) -> list[models.ConfigurationVersion]:
+    views = service.versions(caller, Kind.CONFIG, configId)
+    return [render.config_version(service, caller, v) for v in views]
+
+
+@router.get(
+    "/{configId}/versions/{versionId}",
+    operation_id="getConfigurationVersion",
+    responses=_ERRORS,
+)
+def get_configuration_version(
+    configId: str,
+    versionId: str,
+    service: ServiceDep,
+    caller: Caller,
+) -> models.ConfigurationVersion:
+    view = service.version(caller, Kind.CONFIG, configId, versionId)
+    return render.config_version(service, caller, view)
+
+
+@router.post(
+    "/{configId}/rollback/{versionId}",
+    operation_id="rollbackConfiguration",
+    responses=_WRITE_ERRORS,
+)
+def rollback_configuration(
+    configId: str,
+    versionId: str,
+    service: ServiceDep,
+    caller: Caller,
+    if_match: IfMatch,
+    response: Response,
+) -> models.ConfigurationResponse:
+    entry = service.rollback(caller, Kind.CONFIG, configId, versionId, if_match)
+    response.headers.update(render.etag(entry))
+    return render.config(service, caller, entry)

@@ -1,0 +1,53 @@
+"""Dependencies shared by the routers: the caller, the service, the If-Match header."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gitconfig.auth import Principal, TokenRegistry
+from gitconfig.errors import BadRequest, FieldError
+from gitconfig.service import Service
+
+_bearer = HTTPBearer(auto_error=False, description="A gitconfig API token")
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def _principal(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    tokens: TokenRegistry = request.app.state.tokens
+    return tokens.authenticate(request.headers.get("authorization"))
+
+
+def _if_match(
+    if_match: Annotated[
+        str | None,
+        Header(description='The version you expect, as the ETag you read: "3"'),
+    ] = None,
+) -> int | None:
+    return parse_if_match(if_match)
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit():
+        raise BadRequest("invalid If-Match", [FieldError("If-Match", 'expected a version: "3"')])
+    return int(text)
+
+
+ServiceDep = Annotated[Service, Depends(_service)]
+Caller = Annotated[Principal, Depends(_principal)]
+IfMatch = Annotated[int | None, Depends(_if_match)]

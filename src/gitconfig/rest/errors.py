@@ -1,0 +1,75 @@
+"""The one table that maps gitconfig errors to HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gitconfig import errors
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[errors.GitconfigError], int] = {
+    errors.BadRequest: 400,
+    errors.Unauthenticated: 401,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.AlreadyExists: 409,
+    errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
+    errors.NotReady: 503,
+    errors.StoreError: 500,
+}
+
+
+def status_of(exc: errors.GitconfigError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+def error_response(exc: errors.GitconfigError) -> JSONResponse:
+    status = status_of(exc)
+    body: dict[str, object] = {"message": exc.message}
+    if isinstance(exc, errors.BadRequest):
+        body["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        headers["Retry-After"] = "1"
+    if isinstance(exc, errors.PreconditionFailed) and exc.current_version is not None:
+        headers["ETag"] = f'"{exc.current_version}"'
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field(loc: tuple[object, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.GitconfigError)
+    async def _domain(_request: Request, exc: errors.GitconfigError) -> JSONResponse:
+        if status_of(exc) >= 500:
+            log.error("%s: %s", type(exc).__name__, exc.message)
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        field_errors = [
+            errors.FieldError(_field(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")))
+            for e in exc.errors()
+        ]
+        return error_response(errors.BadRequest("invalid request", field_errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code)

@@ -1,0 +1,42 @@
+"""Liveness, readiness and the index status.
+
+``/healthz`` and ``/readyz`` need no token (probes; they reveal nothing but a status);
+``/status`` needs one, as it names files and commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from gitconfig.rest.deps import Caller, ServiceDep
+
+router = APIRouter(tags=["Health"])
+
+
+@router.get("/healthz", operation_id="live")
+def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", operation_id="ready")
+def ready(service: ServiceDep) -> JSONResponse:
+    if not service.index.ready:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+@router.get("/status", operation_id="status")
+def index_status(service: ServiceDep, caller: Caller) -> dict[str, Any]:
+    caller.require("read")
+    snapshot = service.snapshot()
+    return {
+        "commit": snapshot.commit,
+        "branch": service.store.branch,
+        "entries": len(snapshot),
+        "problems": [
+            {"path": p.path, "commit": p.commit, "errors": list(p.errors)}
+            for p in sorted(snapshot.problems.values(), key=lambda p: p.path)
+        ],
+    }

@@ -1,0 +1,83 @@
+"""Domain values to response bodies."""
+
+from __future__ import annotations
+
+import json
+
+from gitconfig.auth import Principal
+from gitconfig.index import Entry
+from gitconfig.model import ConfigDocument
+from gitconfig.rest import models
+from gitconfig.service import Service, VersionView
+
+
+def _config(entry: Entry) -> ConfigDocument:
+    document = entry.document
+    assert isinstance(document, ConfigDocument)
+    return document
+
+
+def config_summary(entry: Entry) -> models.ConfigurationSummary:
+    document = _config(entry)
+    return models.ConfigurationSummary(
+        id=entry.id,
+        key=entry.key.key,
+        application=entry.key.application,
+        environment=entry.key.environment,
+        description=document.description,
+        valueType=document.value_type,
+        createdAt=entry.created.commit.time,
+        updatedAt=entry.updated.commit.time,
+    )
+
+
+def config(service: Service, caller: Principal, entry: Entry) -> models.ConfigurationResponse:
+    document = _config(entry)
+    return models.ConfigurationResponse(
+        id=entry.id,
+        key=entry.key.key,
+        application=entry.key.application,
+        environment=entry.key.environment,
+        description=document.description,
+        valueType=document.value_type,
+        value=service.value_text(caller, document),
+        schema=json.dumps(document.schema) if document.schema is not None else None,
+        tags=list(document.tags),
+        version=entry.version,
+        createdBy=entry.created.commit.author.name,
+        createdAt=entry.created.commit.time,
+        updatedBy=entry.updated.commit.author.name,
+        updatedAt=entry.updated.commit.time,
+        commit=entry.updated.commit.sha,
+    )
+
+
+def config_value(service: Service, caller: Principal, entry: Entry) -> models.ConfigurationValue:
+    document = _config(entry)
+    return models.ConfigurationValue(
+        key=entry.key.key,
+        value=service.value_text(caller, document),
+        valueType=document.value_type,
+        version=entry.version,
+    )
+
+
+def config_version(
+    service: Service, caller: Principal, view: VersionView
+) -> models.ConfigurationVersion:
+    document = view.document
+    value = service.value_text(caller, document) if isinstance(document, ConfigDocument) else None
+    commit = view.version.commit
+    return models.ConfigurationVersion(
+        id=commit.sha,
+        configId=view.entry.id,
+        version=view.version.number,
+        value=value,
+        createdBy=commit.author.name,
+        createdAt=commit.time,
+        changeDescription=commit.message.strip(),
+    )
+
+
+def etag(entry: Entry) -> dict[str, str]:
+    return {"ETag": f'"{entry.version}"'}

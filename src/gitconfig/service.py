@@ -1,0 +1,360 @@
+"""The use-cases. REST, gRPC and the CLI parse their input, call one method here, render.
+
+Reads come from the index's current snapshot. A write validates its input against that
+snapshot, builds the file, commits it on top of the snapshot's commit (compare-and-swap on
+the branch) and refreshes the index, so the caller reads its own write. If another writer
+moved the branch first, the change is re-applied on the new head when its file did not
+change in between; otherwise the caller gets ``Conflict`` (or ``PreconditionFailed`` when it
+named the version it expected).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gitconfig import configfile, flagfile
+from gitconfig.auth import Principal
+from gitconfig.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    FieldError,
+    NotFound,
+    PreconditionFailed,
+    StaleParent,
+)
+from gitconfig.index import Entry, Index, Snapshot
+from gitconfig.model import (
+    Author,
+    ConfigDocument,
+    Document,
+    EntryKey,
+    Environment,
+    Kind,
+    ValueType,
+    Version,
+)
+from gitconfig.paths import entry_errors, environment_error
+from gitconfig.ports import Store
+
+log = logging.getLogger(__name__)
+
+MASK = "********"
+MAX_PAGE_SIZE = 1000
+_WRITE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Page:
+    content: list[Entry]
+    page: int
+    size: int
+    total_elements: int
+
+    @property
+    def total_pages(self) -> int:
+        return math.ceil(self.total_elements / self.size) if self.size else 0
+
+
+@dataclass(frozen=True)
+class NewConfig:
+    key: str
+    application: str
+    environment: str
+    value_type: str
+    value: str
+    description: str | None = None
+    schema: str | None = None
+    tags: list[str] | None = None
+    change_description: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfigChanges:
+    """An update: fields left None keep their current value."""
+
+    value: str | None = None
+    description: str | None = None
+    schema: str | None = None
+    tags: list[str] | None = None
+    change_description: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionView:
+    entry: Entry
+    version: Version
+    document: Document | None  # None when that version's file did not validate
+
+
+Builder = Callable[[Entry | None, Snapshot], bytes | None]
+
+
+class Service:
+    def __init__(self, store: Store, index: Index) -> None:
+        self.store = store
+        self.index = index
+        self._write_lock = threading.Lock()
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        return self.index.current()
+
+    def list_entries(
+        self,
+        principal: Principal,
+        kind: Kind,
+        application: str | None,
+        environment: str | None,
+        page: int,
+        size: int,
+    ) -> Page:
+        principal.require("read")
+        errors = []
+        if environment is not None and (error := environment_error(environment)):
+            errors.append(error)
+        if page < 0:
+            errors.append(FieldError("page", "must be 0 or more"))
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            errors.append(FieldError("size", f"must be between 1 and {MAX_PAGE_SIZE}"))
+        if errors:
+            raise BadRequest("invalid query", errors)
+        env = Environment(environment) if environment is not None else None
+        entries = self.snapshot().entries(kind, application, env)
+        return Page(entries[page * size : (page + 1) * size], page, size, len(entries))
+
+    def get(self, principal: Principal, kind: Kind, entry_id: str) -> Entry:
+        principal.require("read")
+        entry = self.snapshot().by_id(entry_id, kind)
+        if entry is None:
+            raise NotFound(f"no {kind.value} with id {entry_id}")
+        return entry
+
+    def lookup(
+        self, principal: Principal, kind: Kind, application: str, environment: str, key: str
+    ) -> Entry:
+        principal.require("read")
+        errors = entry_errors(application, environment, key)
+        if errors:
+            raise BadRequest("invalid lookup", errors)
+        entry = self.snapshot().get(kind, application, Environment(environment), key)
+        if entry is None:
+            raise NotFound(f"no {kind.value} {application}/{environment}/{key}")
+        return entry
+
+    def versions(self, principal: Principal, kind: Kind, entry_id: str) -> list[VersionView]:
+        entry = self.get(principal, kind, entry_id)
+        return [VersionView(entry, v, self._document_at(entry, v)) for v in entry.versions]
+
+    def version(
+        self, principal: Principal, kind: Kind, entry_id: str, version_ref: str
+    ) -> VersionView:
+        entry = self.get(principal, kind, entry_id)
+        version = find_version(entry, version_ref)
+        return VersionView(entry, version, self._document_at(entry, version))
+
+    def value_text(self, principal: Principal, document: ConfigDocument) -> str:
+        """The API string of a value; SECRET values masked unless the caller may reveal."""
+        if document.value_type is ValueType.SECRET and not principal.can("reveal"):
+            return MASK
+        return configfile.value_text(document)
+
+    def _document_at(self, entry: Entry, version: Version) -> Document | None:
+        if version is entry.served:
+            return entry.document
+        try:
+            data = self.store.read_blob(version.blob)
+            if entry.key.kind is Kind.CONFIG:
+                return configfile.load(data, self.snapshot().schemas)
+            return flagfile.load(data)
+        except BadRequest:
+            return None
+
+    # -- configuration writes --------------------------------------------------------------
+
+    def create_config(self, principal: Principal, new: NewConfig) -> Entry:
+        principal.require("write")
+        errors = entry_errors(new.application, new.environment, new.key)
+        if errors:
+            raise BadRequest("invalid configuration", errors)
+        key = EntryKey(Kind.CONFIG, new.application, Environment(new.environment), new.key)
+
+        def build(current: Entry | None, snapshot: Snapshot) -> bytes:
+            if current is not None:
+                raise AlreadyExists(f"configuration {key} already exists (id {current.id})")
+            document = configfile.from_request(
+                value_type=new.value_type,
+                value=new.value,
+                description=new.description,
+                schema=new.schema,
+                tags=new.tags,
+                schemas=snapshot.schemas,
+            )
+            return configfile.render(document)
+
+        message = new.change_description or f"Create configuration {key}"
+        return self._write_entry(principal, key, build, message, if_match=None, must_exist=False)
+
+    def update_config(
+        self,
+        principal: Principal,
+        entry_id: str,
+        changes: ConfigChanges,
+        if_match: int | None = None,
+    ) -> Entry:
+        key = self._key_for_write(principal, Kind.CONFIG, entry_id)
+
+        def build(current: Entry | None, snapshot: Snapshot) -> bytes:
+            assert current is not None and isinstance(current.document, ConfigDocument)
+            document = current.document
+            value = changes.value if changes.value is not None else configfile.value_text(document)
+            schema = changes.schema
+            if schema is None and document.schema is not None:
+                schema = json.dumps(document.schema)
+            updated = configfile.from_request(
+                value_type=document.value_type.value,
+                value=value,
+                description=(
+                    changes.description if changes.description is not None else document.description
+                ),
+                schema=schema,
+                tags=changes.tags if changes.tags is not None else list(document.tags),
+                schemas=snapshot.schemas,
+            )
+            return configfile.render(updated)
+
+        message = changes.change_description or f"Update configuration {key}"
+        return self._write_entry(principal, key, build, message, if_match, must_exist=True)
+
+    # -- writes common to configurations and flags ----------------------------------------
+
+    def delete(
+        self, principal: Principal, kind: Kind, entry_id: str, if_match: int | None = None
+    ) -> None:
+        key = self._key_for_write(principal, kind, entry_id)
+        message = f"Delete {_noun(kind)} {key}"
+        self._write(principal, key, lambda _c, _s: None, message, if_match, must_exist=True)
+
+    def rollback(
+        self,
+        principal: Principal,
+        kind: Kind,
+        entry_id: str,
+        version_ref: str,
+        if_match: int | None = None,
+        change_description: str | None = None,
+    ) -> Entry:
+        key = self._key_for_write(principal, kind, entry_id)
+        target = find_version(self.get(principal, kind, entry_id), version_ref)
+
+        def build(current: Entry | None, snapshot: Snapshot) -> bytes:
+            data = self.store.read_blob(target.blob)
+            try:
+                if kind is Kind.CONFIG:
+                    configfile.load(data, snapshot.schemas)
+                else:
+                    flagfile.load(data)
+            except BadRequest as exc:
+                raise BadRequest(
+                    f"version {target.number} does not validate today", exc.errors
+                ) from exc
+            return data
+
+        message = change_description or (
+            f"Roll back {_noun(kind)} {key} to version {target.number} ({target.commit.sha[:12]})"
+        )
+        return self._write_entry(principal, key, build, message, if_match, must_exist=True)
+
+    def _key_for_write(self, principal: Principal, kind: Kind, entry_id: str) -> EntryKey:
+        principal.require("write")
+        entry = self.snapshot().by_id(entry_id, kind)
+        if entry is None:
+            raise NotFound(f"no {kind.value} with id {entry_id}")
+        return entry.key
+
+    def _write_entry(
+        self,
+        principal: Principal,
+        key: EntryKey,
+        build: Builder,
+        message: str,
+        if_match: int | None,
+        must_exist: bool,
+    ) -> Entry:
+        entry = self._write(principal, key, build, message, if_match, must_exist)
+        if entry is None:
+            raise Conflict(f"{key} was removed concurrently")
+        return entry
+
+    def _write(
+        self,
+        principal: Principal,
+        key: EntryKey,
+        build: Builder,
+        message: str,
+        if_match: int | None,
+        must_exist: bool,
+    ) -> Entry | None:
+        """Commit one file change and return the entry as it now is (None: deleted).
+
+        See the module docstring for the concurrency rules."""
+        author = Author(principal.name, principal.email)
+        with self._write_lock:
+            first_seen: str | None = None
+            for attempt in range(_WRITE_ATTEMPTS):
+                snapshot = self.snapshot()
+                current = snapshot.get_key(key)
+                if must_exist and current is None:
+                    raise NotFound(f"{_noun(key.kind)} {key} no longer exists")
+                if if_match is not None and (current is None or current.version != if_match):
+                    found = current.version if current else None
+                    raise PreconditionFailed(
+                        f"{key} is at version {found}, not {if_match}", current_version=found
+                    )
+                blob = current.updated.blob if current is not None else None
+                if attempt == 0:
+                    first_seen = blob
+                elif blob != first_seen:
+                    raise Conflict(f"{key} was changed concurrently; read it again and retry")
+                content = build(current, snapshot)
+                unchanged = current is not None and content is not None
+                if unchanged and content == self.store.read_blob(blob):  # type: ignore[arg-type]
+                    return current  # nothing changes: no empty commit
+                try:
+                    sha = self.store.write(snapshot.commit, {key.path: content}, author, message)
+                except StaleParent:
+                    log.info("branch moved during a write of %s; re-reading", key)
+                    self.index.refresh()
+                    continue
+                log.info("%s committed %s: %s", principal.name, sha[:12], message)
+                self.index.refresh()
+                return self.snapshot().get_key(key)
+        raise Conflict(f"the branch kept moving; {key} was not written, retry")
+
+
+def find_version(entry: Entry, ref: str) -> Version:
+    """A version of ``entry`` by number, or by commit sha (full or a unique 7+ prefix)."""
+    ref = ref.strip().lower()
+    if ref.isdigit() and len(ref) < 7:
+        number = int(ref)
+        if 1 <= number <= len(entry.versions):
+            return entry.versions[number - 1]
+    elif len(ref) >= 7 and all(c in "0123456789abcdef" for c in ref):
+        matches = [v for v in entry.versions if v.commit.sha.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if ref.isdigit() and not matches and int(ref) <= len(entry.versions):
+            return entry.versions[int(ref) - 1]
+        if len(matches) > 1:
+            raise BadRequest("ambiguous version", [FieldError("versionId", "ambiguous prefix")])
+    raise NotFound(f"{entry.key} has no version {ref}")
+
+
+def _noun(kind: Kind) -> str:
+    return "configuration" if kind is Kind.CONFIG else "feature flag"
