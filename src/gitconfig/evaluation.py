@@ -1,0 +1,325 @@
+"""Feature flag evaluation: a pure evaluator, compiled once per flag version (no I/O).
+
+``compile_flag(key, document)`` turns a validated ``FlagDocument`` into a ``CompiledFlag``
+whose ``evaluate(user_id, attributes)`` answers an ``Evaluation``. Compiling does all the work
+that does not depend on the caller (value sets, RE2 sets, parsed thresholds, the bucketing
+prefix, every possible ``Evaluation``), so an evaluation allocates nothing but what the
+attribute lookups and one bucketing key need. Semantics (docs/flags.md, DESIGN.md):
+
+    disabled                          -> enabled=False, DISABLED
+    enabled, no rules                 -> enabled=True,  STATIC
+    first rule whose condition holds  -> no percentage: True, TARGETING_MATCH
+                                         percentage:    bucket < percentage, SPLIT
+    no rule holds                     -> enabled=False, DEFAULT
+
+A missing attribute never matches (the NOT_ operators included); a percentage rule whose
+bucketing attribute (``userId`` or ``bucketBy``) is missing does not match either.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+import mmh3
+import re2
+
+from gitconfig.model import Condition, FlagDocument, FlagRule
+
+USER_ID: Final = "userId"
+BUCKETS: Final = 100
+
+
+class Reason(StrEnum):
+    """OpenFeature's resolution reasons, the subset a gitconfig flag can answer."""
+
+    STATIC = "STATIC"
+    TARGETING_MATCH = "TARGETING_MATCH"
+    SPLIT = "SPLIT"
+    DEFAULT = "DEFAULT"
+    DISABLED = "DISABLED"
+
+
+class Operator(StrEnum):
+    EQUALS = "EQUALS"
+    NOT_EQUALS = "NOT_EQUALS"
+    CONTAINS = "CONTAINS"
+    NOT_CONTAINS = "NOT_CONTAINS"
+    STARTS_WITH = "STARTS_WITH"
+    ENDS_WITH = "ENDS_WITH"
+    MATCHES = "MATCHES"
+    IN = "IN"
+    NOT_IN = "NOT_IN"
+    GREATER_THAN = "GREATER_THAN"
+    LESS_THAN = "LESS_THAN"
+
+
+ORDERED_OPERATORS: Final = frozenset({Operator.GREATER_THAN, Operator.LESS_THAN})
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The answer for one flag and one context. ``value`` is the flag's value when enabled,
+    else None; it is shared between evaluations, so treat it as read-only. ``rule_index`` is
+    the deciding rule (0-based), None for STATIC, DEFAULT and DISABLED."""
+
+    enabled: bool
+    value: Any
+    reason: str
+    rule_index: int | None
+
+
+Attributes = Mapping[str, str]
+Evaluate = Callable[[str | None, Attributes], Evaluation]
+_Test = Callable[[str], bool]
+_Predicate = Callable[[str | None, Attributes], bool]
+_Rule = Callable[[str | None, Attributes], Evaluation | None]
+
+
+def bucket(flag_key: str, value: str) -> int:
+    """The sticky bucket 0..99 of ``value`` (a userId or bucketBy value) for ``flag_key``:
+    unsigned murmur3_32 (seed 0) of the UTF-8 bytes of ``"<flagKey>:<value>"``, mod 100."""
+    return int(mmh3.hash(f"{flag_key}:{value}", 0, False)) % BUCKETS
+
+
+# -- ordered operands: numbers and ISO-8601 instants ------------------------------------------
+
+NUMBER: Final = 0
+INSTANT: Final = 1
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_INSTANT_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}"
+    r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?"
+)
+
+
+def parse_ordered(text: str) -> tuple[int, float] | None:
+    """``(NUMBER, n)`` for a decimal number, ``(INSTANT, epoch seconds)`` for an ISO-8601
+    instant (a date, optionally a time, optionally an offset; no offset means UTC), else None.
+    A text that reads as both (``20260101``) is a number."""
+    if _NUMBER_RE.fullmatch(text):
+        number = float(text)
+        return (NUMBER, number) if math.isfinite(number) else None
+    if _INSTANT_RE.fullmatch(text):
+        try:
+            instant = datetime.fromisoformat(text.upper().replace(",", "."))
+        except ValueError:
+            return None
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=UTC)
+        return (INSTANT, instant.timestamp())
+    return None
+
+
+# -- MATCHES: RE2, search semantics --------------------------------------------------------------
+
+
+def _re2_options() -> Any:
+    options = re2.Options()
+    options.log_errors = False
+    options.never_capture = True
+    return options
+
+
+def pattern_error(pattern: str) -> str | None:
+    """Why ``pattern`` is not a valid RE2 pattern, or None when it is."""
+    try:
+        re2.compile(pattern, _re2_options())
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else exc
+        return detail.decode() if isinstance(detail, bytes) else str(detail)
+    return None
+
+
+def _pattern_set(patterns: tuple[str, ...]) -> Any:
+    patterns_set = re2.Set.SearchSet(_re2_options())
+    for pattern in patterns:
+        patterns_set.Add(pattern)
+    patterns_set.Compile()
+    return patterns_set
+
+
+# -- compiling conditions ----------------------------------------------------------------------
+
+
+def _ordered_test(operator: str, values: tuple[str, ...]) -> _Test:
+    """GREATER_THAN any of the values is greater than the smallest of each kind (and LESS_THAN
+    the largest), so one threshold per kind decides."""
+    pick = min if operator == Operator.GREATER_THAN else max
+    by_kind: dict[int, list[float]] = {}
+    for value in values:
+        parsed = parse_ordered(value)
+        if parsed is None:
+            raise ValueError(f"{operator} value {value!r} is neither a number nor an instant")
+        by_kind.setdefault(parsed[0], []).append(parsed[1])
+    thresholds = {kind: pick(found) for kind, found in by_kind.items()}
+    greater = operator == Operator.GREATER_THAN
+
+    def test(text: str) -> bool:
+        parsed = parse_ordered(text)
+        if parsed is None:
+            return False
+        threshold = thresholds.get(parsed[0])
+        if threshold is None:
+            return False
+        return parsed[1] > threshold if greater else parsed[1] < threshold
+
+    return test
+
+
+def _test(operator: str, values: tuple[str, ...]) -> _Test:
+    """The test of an attribute value that is present."""
+    if operator in (Operator.EQUALS, Operator.IN):
+        return frozenset(values).__contains__
+    if operator in (Operator.NOT_EQUALS, Operator.NOT_IN):
+        excluded = frozenset(values)
+        return lambda text: text not in excluded
+    if operator == Operator.STARTS_WITH:
+        return lambda text: text.startswith(values)
+    if operator == Operator.ENDS_WITH:
+        return lambda text: text.endswith(values)
+    if operator in (Operator.CONTAINS, Operator.NOT_CONTAINS):
+        wanted = operator == Operator.CONTAINS
+        if len(values) == 1:
+            (needle,) = values
+            return (lambda text: needle in text) if wanted else (lambda text: needle not in text)
+        return lambda text: any(needle in text for needle in values) is wanted
+    if operator == Operator.MATCHES:
+        search = _pattern_set(values).Match
+        return lambda text: search(text) is not None
+    if operator in ORDERED_OPERATORS:
+        return _ordered_test(operator, values)
+    raise ValueError(f"unknown operator {operator!r}")
+
+
+def _predicate(condition: Condition) -> _Predicate:
+    test = _test(condition.operator, condition.values)
+    attribute = condition.attribute
+    if attribute == USER_ID:
+
+        def user_predicate(user_id: str | None, attributes: Attributes) -> bool:
+            text = user_id if user_id is not None else attributes.get(USER_ID)
+            return text is not None and test(text)
+
+        return user_predicate
+
+    def predicate(user_id: str | None, attributes: Attributes) -> bool:
+        text = attributes.get(attribute)
+        return text is not None and test(text)
+
+    return predicate
+
+
+def _all_of(predicates: tuple[_Predicate, ...]) -> _Predicate | None:
+    if not predicates:
+        return None
+    if len(predicates) == 1:
+        return predicates[0]
+
+    def every(user_id: str | None, attributes: Attributes) -> bool:
+        for predicate in predicates:  # noqa: SIM110 - a loop beats all(generator) here
+            if not predicate(user_id, attributes):
+                return False
+        return True
+
+    return every
+
+
+# -- compiling rules ---------------------------------------------------------------------------
+
+
+def _rule(flag_key: str, index: int, rule: FlagRule, value: Any) -> _Rule:
+    matches = _all_of(tuple(_predicate(condition) for condition in rule.conditions))
+    hit = Evaluation(True, value, Reason.TARGETING_MATCH.value, index)
+    percentage = rule.percentage
+    if percentage is None:
+        if matches is None:
+            return lambda user_id, attributes: hit
+
+        def targeted(user_id: str | None, attributes: Attributes) -> Evaluation | None:
+            return hit if matches(user_id, attributes) else None
+
+        return targeted
+
+    limit: int = percentage
+    inside = Evaluation(True, value, Reason.SPLIT.value, index)
+    outside = Evaluation(False, None, Reason.SPLIT.value, index)
+    prefix = f"{flag_key}:"
+    by = rule.bucket_by or USER_ID
+    by_user = by == USER_ID
+    murmur = mmh3.hash
+
+    def split(user_id: str | None, attributes: Attributes) -> Evaluation | None:
+        if matches is not None and not matches(user_id, attributes):
+            return None
+        key = user_id if by_user and user_id is not None else attributes.get(by)
+        if key is None:
+            return None
+        return inside if murmur(prefix + key, 0, False) % 100 < limit else outside
+
+    return split
+
+
+class CompiledFlag:
+    """One flag, ready to evaluate. ``evaluate(user_id, attributes)`` is a plain closure
+    (no bound-method call); ``user_id`` also serves as the ``userId`` attribute and wins over
+    ``attributes["userId"]``. Attribute values must be strings."""
+
+    __slots__ = ("document", "evaluate", "key")
+
+    def __init__(self, key: str, document: FlagDocument, evaluate: Evaluate) -> None:
+        self.key = key
+        self.document = document
+        self.evaluate: Evaluate = evaluate
+
+    def __repr__(self) -> str:
+        return f"CompiledFlag({self.key!r}, rules={len(self.document.rules)})"
+
+
+def compile_flag(flag_key: str, document: FlagDocument) -> CompiledFlag:
+    """Compile a validated document; raises ValueError on an operator or operand that
+    validation (``flagfile``) would have refused."""
+    if not document.enabled:
+        disabled = Evaluation(False, None, Reason.DISABLED.value, None)
+        return CompiledFlag(flag_key, document, lambda user_id, attributes: disabled)
+    if not document.rules:
+        static = Evaluation(True, document.value, Reason.STATIC.value, None)
+        return CompiledFlag(flag_key, document, lambda user_id, attributes: static)
+
+    default = Evaluation(False, None, Reason.DEFAULT.value, None)
+    rules = tuple(
+        _rule(flag_key, index, rule, document.value) for index, rule in enumerate(document.rules)
+    )
+    if len(rules) == 1:
+        (only,) = rules
+
+        def evaluate_one(user_id: str | None, attributes: Attributes) -> Evaluation:
+            decided = only(user_id, attributes)
+            return default if decided is None else decided
+
+        return CompiledFlag(flag_key, document, evaluate_one)
+
+    def evaluate_rules(user_id: str | None, attributes: Attributes) -> Evaluation:
+        for rule in rules:
+            decided = rule(user_id, attributes)
+            if decided is not None:
+                return decided
+        return default
+
+    return CompiledFlag(flag_key, document, evaluate_rules)
+
+
+def evaluate(
+    flag_key: str,
+    document: FlagDocument,
+    user_id: str | None = None,
+    attributes: Attributes | None = None,
+) -> Evaluation:
+    """Compile and evaluate once: for tests and one-off calls. Hold a ``CompiledFlag`` (the
+    index does) to evaluate the same flag many times."""
+    return compile_flag(flag_key, document).evaluate(user_id, attributes or {})

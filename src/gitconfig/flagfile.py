@@ -1,0 +1,443 @@
+"""The feature flag file ``flags/<application>/<ENV>/<key>.yaml``: parse, validate, render.
+
+    description: Route orders through the v2 matching engine     # required
+    enabled: true                                                 # default false
+    value: {engine: v2}                                           # optional JSON object
+    rules:                                                        # ordered, first match decides
+      - {attribute: region, operator: IN, values: [EU, UK]}
+      - conditions: [{attribute: plan, operator: EQUALS, values: [pro]}]
+        percentage: 50
+        bucketBy: accountId
+    tags: [matching]
+
+``parse_mapping`` checks a mapping (a parsed file or a REST body) and raises one ``BadRequest``
+listing every problem with its dotted field path (``rules.1.operator``). ``load`` reads YAML
+bytes; ``render`` writes the canonical file, which ``load`` reads back to an equal document.
+docs/flags.md is the user-facing reference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, Final
+
+import yaml
+
+from gitconfig.errors import BadRequest, FieldError
+from gitconfig.evaluation import ORDERED_OPERATORS, Operator, parse_ordered, pattern_error
+from gitconfig.model import Condition, FlagDocument, FlagRule
+
+FLAG_FIELDS: Final = ("description", "enabled", "value", "rules", "tags")
+RULE_FIELDS: Final = ("attribute", "operator", "values", "conditions", "percentage", "bucketBy")
+CONDITION_FIELDS: Final = ("attribute", "operator", "values")
+MAX_ATTRIBUTE: Final = 100  # the seed's column sizes
+MAX_RULE_VALUE: Final = 255
+MAX_TAG: Final = 50
+_OPERATOR_LIST: Final = ", ".join(Operator)
+_KINDS: Final[dict[type, str]] = {
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    date: "a date",
+    datetime: "a timestamp",
+    list: "a list",
+    dict: "a mapping",
+}
+
+
+class _Errors:
+    """Collects every problem; ``field`` paths are relative to the document."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.found: list[FieldError] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.found.append(
+            FieldError(self.prefix + field if field else self.prefix.rstrip("."), message)
+        )
+
+
+def _join(path: str, name: str | int) -> str:
+    return f"{path}.{name}" if path else str(name)
+
+
+def _present(data: Mapping[Any, Any], name: str) -> bool:
+    """Absent and ``null`` are the same for every optional field."""
+    return data.get(name) is not None
+
+
+def _unknown_fields(
+    data: Mapping[Any, Any], allowed: tuple[str, ...], path: str, errors: _Errors
+) -> None:
+    for name in data:
+        if name not in allowed:
+            errors.add(
+                _join(path, str(name)), f"unknown field; expected one of {', '.join(allowed)}"
+            )
+
+
+def _json_errors(value: object, path: str, errors: _Errors) -> None:
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            errors.add(path, "must be a finite number (JSON has no NaN or Infinity)")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _json_errors(item, _join(path, index), errors)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                errors.add(_join(path, str(key)), "object keys must be strings (quote the key)")
+            else:
+                _json_errors(item, _join(path, key), errors)
+    elif isinstance(value, date | datetime):
+        errors.add(path, "must be JSON: quote dates and times to keep them as strings")
+    else:
+        errors.add(path, f"must be a JSON value, not {type(value).__name__}")
+
+
+def _rule_value(item: object, operator: object, path: str, errors: _Errors) -> str | None:
+    """A rule value as text. Numbers and YAML dates are accepted only where they are compared as
+    such (GREATER_THAN, LESS_THAN); elsewhere YAML would silently change them (``007`` reads as
+    7, ``1.10`` as 1.1, ``NO`` as false), so they must be quoted."""
+    ordered = operator in ORDERED_OPERATORS
+    if isinstance(item, str):
+        text = item
+    elif ordered and isinstance(item, int | float) and not isinstance(item, bool):
+        text = str(item)
+    elif ordered and isinstance(item, date):  # datetime is a date too
+        text = item.isoformat()
+    else:
+        shown = _KINDS.get(type(item), type(item).__name__)
+        errors.add(
+            path,
+            f"must be a string, not {shown}; quote it "
+            "(YAML reads NO, yes, 007, 1.10 as other types)",
+        )
+        return None
+    if len(text) > MAX_RULE_VALUE:
+        errors.add(path, f"must be at most {MAX_RULE_VALUE} characters")
+        return None
+    if operator == Operator.MATCHES:
+        problem = pattern_error(text)
+        if problem is not None:
+            errors.add(path, f"is not a valid RE2 pattern: {problem}")
+            return None
+    elif ordered and parse_ordered(text) is None:
+        errors.add(
+            path,
+            f"{operator} needs a number or an ISO-8601 instant "
+            f"(2026-01-31T09:30:00Z), not {text!r}",
+        )
+        return None
+    return text
+
+
+def _condition(data: Mapping[Any, Any], path: str, errors: _Errors) -> Condition | None:
+    """The ``attribute``/``operator``/``values`` triple at ``path`` (all three required)."""
+    count = len(errors.found)
+    attribute = data.get("attribute")
+    if attribute is None:
+        errors.add(_join(path, "attribute"), "is required")
+    elif not isinstance(attribute, str) or not attribute:
+        errors.add(_join(path, "attribute"), "must be a non-empty string")
+    elif len(attribute) > MAX_ATTRIBUTE:
+        errors.add(_join(path, "attribute"), f"must be at most {MAX_ATTRIBUTE} characters")
+
+    operator = data.get("operator")
+    if operator is None:
+        errors.add(_join(path, "operator"), f"is required: one of {_OPERATOR_LIST}")
+    elif operator not in Operator.__members__:
+        hint = (
+            f" (operators are upper case: {operator.upper()})"
+            if isinstance(operator, str) and operator.upper() in Operator.__members__
+            else ""
+        )
+        errors.add(
+            _join(path, "operator"),
+            f"unknown operator {operator!r}{hint}; expected one of {_OPERATOR_LIST}",
+        )
+
+    raw_values = data.get("values")
+    values: list[str] = []
+    if raw_values is None:
+        errors.add(_join(path, "values"), "is required: a list of strings")
+    elif not isinstance(raw_values, list) or not raw_values:
+        errors.add(_join(path, "values"), "must be a non-empty list of strings")
+    else:
+        known = operator if operator in Operator.__members__ else None
+        for index, item in enumerate(raw_values):
+            text = _rule_value(item, known, _join(_join(path, "values"), index), errors)
+            if text is not None:
+                values.append(text)
+
+    if len(errors.found) > count:
+        return None
+    return Condition(str(attribute), str(operator), tuple(values))
+
+
+def _rule(data: object, path: str, errors: _Errors) -> FlagRule | None:
+    if not isinstance(data, dict):
+        errors.add(
+            path,
+            "must be a mapping (attribute, operator, values, conditions, percentage, bucketBy)",
+        )
+        return None
+    count = len(errors.found)
+    _unknown_fields(data, RULE_FIELDS, path, errors)
+    conditions: list[Condition | None] = []
+    if any(_present(data, name) for name in CONDITION_FIELDS):
+        conditions.append(_condition(data, path, errors))
+    if _present(data, "conditions"):
+        raw = data["conditions"]
+        conditions_path = _join(path, "conditions")
+        if not isinstance(raw, list):
+            errors.add(conditions_path, "must be a list of {attribute, operator, values}")
+        else:
+            for index, item in enumerate(raw):
+                item_path = _join(conditions_path, index)
+                if not isinstance(item, dict):
+                    errors.add(item_path, "must be a mapping {attribute, operator, values}")
+                    continue
+                _unknown_fields(item, CONDITION_FIELDS, item_path, errors)
+                conditions.append(_condition(item, item_path, errors))
+
+    percentage = data.get("percentage")
+    if percentage is not None and (
+        not isinstance(percentage, int)
+        or isinstance(percentage, bool)
+        or not 0 <= percentage <= 100
+    ):
+        errors.add(_join(path, "percentage"), "must be an integer from 0 to 100")
+    bucket_by = data.get("bucketBy")
+    if bucket_by is not None:
+        if not isinstance(bucket_by, str) or not bucket_by:
+            errors.add(_join(path, "bucketBy"), "must be a non-empty string (an attribute name)")
+        elif len(bucket_by) > MAX_ATTRIBUTE:
+            errors.add(_join(path, "bucketBy"), f"must be at most {MAX_ATTRIBUTE} characters")
+        elif percentage is None:
+            errors.add(_join(path, "bucketBy"), "applies only to a rule with a percentage")
+
+    if len(errors.found) > count:
+        return None
+    return FlagRule(
+        conditions=tuple(condition for condition in conditions if condition is not None),
+        percentage=percentage,
+        bucket_by=bucket_by,
+    )
+
+
+def _tags(raw: object, errors: _Errors) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        errors.add("tags", "must be a list of strings")
+        return ()
+    seen: set[str] = set()
+    for index, tag in enumerate(raw):
+        path = _join("tags", index)
+        if not isinstance(tag, str) or not tag:
+            errors.add(path, "must be a non-empty string")
+        elif len(tag) > MAX_TAG:
+            errors.add(path, f"must be at most {MAX_TAG} characters")
+        elif tag in seen:
+            errors.add(path, f"duplicate tag {tag!r}")
+        else:
+            seen.add(tag)
+    return tuple(raw)
+
+
+def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
+    """Validate a flag given as a mapping; raise ``BadRequest`` listing every problem.
+
+    ``prefix`` is prepended to each field path (``""`` gives ``rules.0.operator``); the
+    document as a whole is reported under the prefix without its trailing dot."""
+    errors = _Errors(prefix)
+    if not isinstance(data, dict):
+        errors.add("", "must be a mapping with description, enabled, value, rules, tags")
+        raise BadRequest("Invalid feature flag", errors.found)
+    _unknown_fields(data, FLAG_FIELDS, "", errors)
+
+    description = data.get("description")
+    if description is None:
+        errors.add("description", "is required")
+    elif not isinstance(description, str):
+        errors.add("description", "must be a string")
+    elif not description.strip():
+        errors.add("description", "must not be empty")
+
+    enabled = data.get("enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        errors.add("enabled", "must be true or false")
+
+    value = data.get("value")
+    if value is not None:
+        if not isinstance(value, dict):
+            errors.add("value", "must be a JSON object (a mapping), or be left out")
+        else:
+            _json_errors(value, "value", errors)
+
+    rules: list[FlagRule | None] = []
+    raw_rules = data.get("rules")
+    if raw_rules is not None:
+        if not isinstance(raw_rules, list):
+            errors.add("rules", "must be a list of rules")
+        else:
+            rules = [
+                _rule(item, _join("rules", index), errors) for index, item in enumerate(raw_rules)
+            ]
+
+    tags = _tags(data.get("tags"), errors)
+    if errors.found:
+        raise BadRequest("Invalid feature flag", errors.found)
+    return FlagDocument(
+        description=str(description),
+        enabled=bool(enabled),
+        value=value,
+        rules=tuple(rule for rule in rules if rule is not None),
+        tags=tags,
+    )
+
+
+# -- YAML --------------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys (the last would silently win) and aliases (a
+    flag file needs none, and they can expand a small file into a huge value)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.constructor.ConstructorError(
+                None, None, "aliases (*name) are not allowed in flag files", mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str | int | float | bool):
+                continue  # unhashable keys: the constructor reports them
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {exc.problem}"
+    return f"not valid YAML: {exc}"
+
+
+def load(data: bytes) -> FlagDocument:
+    """Parse and validate the bytes of a flag file."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("Invalid feature flag", [FieldError("", f"not UTF-8: {exc}")]) from exc
+    try:
+        parsed = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except yaml.YAMLError as exc:
+        raise BadRequest("Invalid feature flag", [FieldError("", _yaml_message(exc))]) from exc
+    return parse_mapping(parsed)
+
+
+class _FlowList(list[Any]):
+    """A list written inline: ``values: [EU, UK]``."""
+
+
+class _FlowDict(dict[str, Any]):
+    """A mapping written inline: ``{attribute: region, operator: IN, values: [US]}``."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    _FlowList,
+    lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True),
+)
+_Dumper.add_representer(
+    _FlowDict,
+    lambda dumper, data: dumper.represent_mapping(
+        "tag:yaml.org,2002:map", data.items(), flow_style=True
+    ),
+)
+
+
+def _condition_mapping(condition: Condition) -> dict[str, Any]:
+    return {
+        "attribute": condition.attribute,
+        "operator": condition.operator,
+        "values": list(condition.values),
+    }
+
+
+def _rule_mapping(rule: FlagRule) -> dict[str, Any]:
+    mapping: dict[str, Any] = {}
+    if len(rule.conditions) == 1:
+        mapping.update(_condition_mapping(rule.conditions[0]))
+    elif rule.conditions:
+        mapping["conditions"] = [_condition_mapping(condition) for condition in rule.conditions]
+    if rule.percentage is not None:
+        mapping["percentage"] = rule.percentage
+    if rule.bucket_by is not None:
+        mapping["bucketBy"] = rule.bucket_by
+    return mapping
+
+
+def to_mapping(document: FlagDocument) -> dict[str, Any]:
+    """The file form of a document (plain dicts and lists, JSON-compatible); ``parse_mapping``
+    reads it back to an equal document. A one-condition rule takes the seed's flat form."""
+    mapping: dict[str, Any] = {"description": document.description, "enabled": document.enabled}
+    if document.value is not None:
+        mapping["value"] = document.value
+    if document.rules:
+        mapping["rules"] = [_rule_mapping(rule) for rule in document.rules]
+    if document.tags:
+        mapping["tags"] = list(document.tags)
+    return mapping
+
+
+def _styled(mapping: dict[str, Any]) -> dict[str, Any]:
+    styled = dict(mapping)
+    rules = []
+    for rule in mapping.get("rules", []):
+        rule = dict(rule)
+        if "values" in rule:
+            rule["values"] = _FlowList(rule["values"])
+        if "conditions" in rule:
+            rule["conditions"] = [
+                _FlowDict({**condition, "values": _FlowList(condition["values"])})
+                for condition in rule["conditions"]
+            ]
+        rules.append(rule)
+    if rules:
+        styled["rules"] = rules
+    if "tags" in mapping:
+        styled["tags"] = _FlowList(mapping["tags"])
+    return styled
+
+
+def render(document: FlagDocument) -> bytes:
+    """The canonical YAML file: description, enabled, value, rules, tags."""
+    text = yaml.dump(
+        _styled(to_mapping(document)),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+    )
+    return text.encode("utf-8")
