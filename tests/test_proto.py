@@ -186,7 +186,6 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split("."))
 
 
-@pytest.mark.xfail(strict=True, reason="pyproject pins pending; remove this mark with them")
 def test_pyproject_pins_cover_the_generated_code() -> None:
     """The runtime pins admit no version older than the generated code needs, and the dev
     pin is the exact grpcio-tools that generated it (its output is what --check compares)."""
