@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from gitconfig.service import Service
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +35,40 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+@pytest.fixture
+def bare_repo(tmp_path: Path) -> Path:
+    """A served (bare) config repository with its initial commit."""
+    from gitconfig.bootstrap import init_repository
+
+    path = tmp_path / "served.git"
+    init_repository(path, bare=True)
+    return path
+
+
+@pytest.fixture
+def service(bare_repo: Path) -> Service:
+    from gitconfig.bootstrap import open_service
+
+    service = open_service(bare_repo)
+    service.index.refresh()
+    return service
+
+
+@pytest.fixture
+def client(service: Service) -> Iterator[TestClient]:
+    from fastapi.testclient import TestClient
+
+    from gitconfig.auth import TokenRegistry
+    from gitconfig.rest.app import create_app
+
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    tokens.add("reader-token", "reader", ["read"])
+    app = create_app(service, tokens)
+    with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as test_client:
+        yield test_client

@@ -24,8 +24,10 @@ from pathlib import Path
 import uvicorn
 
 from gitconfig import auth
-from gitconfig.bootstrap import open_service
+from gitconfig.gitstore import GitStore
+from gitconfig.index import Index
 from gitconfig.rest.app import create_app
+from gitconfig.service import Service
 from gitconfig.watch import RefWatcher
 
 log = logging.getLogger("gitconfig.server")
@@ -70,7 +72,8 @@ def _reserve_port(host: str, port: int) -> socket.socket:
 
 async def run(options: ServeOptions, http_socket: socket.socket | None = None) -> None:
     """Serve until SIGTERM/SIGINT, then drain and return."""
-    service = open_service(options.repo, options.branch)
+    store = GitStore(options.repo, options.branch)
+    service = Service(store, Index(store))
     tokens = auth.from_environment()
     if not len(tokens):
         log.warning("no API token configured: set GITCONFIG_ADMIN_TOKEN; every call gets 401")
@@ -99,7 +102,7 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
 
-    watcher = RefWatcher(Path(service.store.gitdir), service.index.refresh, options.poll_interval)
+    watcher = RefWatcher(store.git_dir, service.index.refresh, options.poll_interval)
 
     def first_index() -> None:
         service.index.refresh()  # ready only once this completes
