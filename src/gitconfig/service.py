@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gitconfig import configfile, flagfile
@@ -28,6 +28,7 @@ from gitconfig.errors import (
     PreconditionFailed,
     StaleParent,
 )
+from gitconfig.evaluation import Evaluation
 from gitconfig.index import Entry, Index, Snapshot
 from gitconfig.model import (
     Author,
@@ -158,6 +159,20 @@ class Service:
         entry = self.get(principal, kind, entry_id)
         version = find_version(entry, version_ref)
         return VersionView(entry, version, self._document_at(entry, version))
+
+    def evaluate_flag(
+        self,
+        principal: Principal,
+        application: str,
+        environment: str,
+        key: str,
+        user_id: str | None,
+        attributes: Mapping[str, str],
+    ) -> tuple[Entry, Evaluation]:
+        """Evaluate one flag for one context (the same evaluator for every transport)."""
+        entry = self.lookup(principal, Kind.FLAG, application, environment, key)
+        assert entry.flag is not None
+        return entry, entry.flag.evaluate(user_id or None, attributes)
 
     def value_text(self, principal: Principal, document: ConfigDocument) -> str:
         """The API string of a value; SECRET values masked unless the caller may reveal."""
