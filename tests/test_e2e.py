@@ -48,8 +48,19 @@ def start(repo: Path, tmp_path: Path, *extra: str) -> Served:
     port_file = tmp_path / "ports.json"
     env = {**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN}
     process = subprocess.Popen(
-        [GITCONFIG, "serve", "--repo", str(repo), "--http-port", "0", "--grpc-port", "0",
-         "--port-file", str(port_file), *extra],
+        [
+            GITCONFIG,
+            "serve",
+            "--repo",
+            str(repo),
+            "--http-port",
+            "0",
+            "--grpc-port",
+            "0",
+            "--port-file",
+            str(port_file),
+            *extra,
+        ],
         env=env,
     )
     deadline = time.monotonic() + 30

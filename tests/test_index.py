@@ -81,17 +81,13 @@ def test_versions_count_content_changes_along_first_parent(work: tuple[Path, Pat
     assert value(index) == 1
     entry = index.current().get(Kind.CONFIG, "trading-engine", Environment.PROD, "max-order-size")
     assert entry is not None and entry.version == 3
-    assert [(e.type, e.key.key) for e in result.events] == [
-        (ChangeType.UPDATED, "max-order-size")
-    ]
+    assert [(e.type, e.key.key) for e in result.events] == [(ChangeType.UPDATED, "max-order-size")]
 
 
 def test_refresh_reads_only_the_changed_blobs(tmp_path: Path) -> None:
     served = init_repo(tmp_path / "served.git", bare=True)
     checkout = clone(served, tmp_path / "checkout")
-    commit_files(
-        checkout, {f"configs/app/DEV/key-{i}.yaml": number(i) for i in range(50)}, "many"
-    )
+    commit_files(checkout, {f"configs/app/DEV/key-{i}.yaml": number(i) for i in range(50)}, "many")
     push(checkout)
     index = Index(CountingStore(served))
     index.refresh()
@@ -212,7 +208,10 @@ def test_delete_and_recreate_keeps_counting(work: tuple[Path, Path]) -> None:
     push(checkout)
     result = index.refresh()
     assert [e.type for e in result.events] == [ChangeType.DELETED]
-    assert index.current().get(Kind.CONFIG, "trading-engine", Environment.PROD, "max-order-size") is None
+    assert (
+        index.current().get(Kind.CONFIG, "trading-engine", Environment.PROD, "max-order-size")
+        is None
+    )
     commit_files(checkout, {LIMIT: number(3)}, "again")
     push(checkout)
     result = index.refresh()

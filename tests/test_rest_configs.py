@@ -271,14 +271,14 @@ def test_authentication_is_required(client: TestClient, authorization: str | Non
 def test_a_reader_cannot_write(client: TestClient) -> None:
     response = client.post("/configs", json=BODY, headers={"Authorization": "Bearer reader-token"})
     assert response.status_code == 403
-    assert client.get("/configs", headers={"Authorization": "Bearer reader-token"}).status_code == 200
+    assert (
+        client.get("/configs", headers={"Authorization": "Bearer reader-token"}).status_code == 200
+    )
 
 
 def test_openapi_describes_the_seed_operations(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    operations = {
-        op["operationId"] for path in spec["paths"].values() for op in path.values()
-    }
+    operations = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
     assert {
         "listConfigurations",
         "createConfiguration",
