@@ -431,13 +431,21 @@ def _styled(mapping: dict[str, Any]) -> dict[str, Any]:
 
 
 def render(document: FlagDocument) -> bytes:
-    """The canonical YAML file: description, enabled, value, rules, tags."""
-    text = yaml.dump(
-        _styled(to_mapping(document)),
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=100,
-    )
+    """The canonical YAML file: description, enabled, value, rules, tags.
+
+    Text is written as UTF-8 for readability; PyYAML mangles a few exotic characters that way
+    (NEL, LINE SEPARATOR in a quoted scalar), so when the text does not read back to the same
+    mapping it is written again with every non-ASCII character escaped."""
+    mapping = to_mapping(document)
+    for allow_unicode in (True, False):
+        text = yaml.dump(
+            _styled(mapping),
+            Dumper=_Dumper,
+            sort_keys=False,
+            allow_unicode=allow_unicode,
+            default_flow_style=False,
+            width=100,
+        )
+        if yaml.safe_load(text) == mapping:
+            break
     return text.encode("utf-8")
