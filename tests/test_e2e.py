@@ -77,8 +77,16 @@ def start(repo: Path, tmp_path: Path, *extra: str) -> Served:
 
 
 def stop(served: Served) -> int:
+    served.http.close()
     served.process.send_signal(signal.SIGTERM)
     return served.process.wait(timeout=15)
+
+
+def kill(served: Served) -> None:
+    served.http.close()
+    if served.process.poll() is None:
+        served.process.kill()
+        served.process.wait()
 
 
 @pytest.fixture
@@ -90,9 +98,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     try:
         yield server
     finally:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+        kill(server)
 
 
 def test_api_writes_and_git_pushes_are_served(served: Served, tmp_path: Path) -> None:
@@ -155,5 +161,4 @@ def test_two_worker_processes_serve_and_write(tmp_path: Path) -> None:
         assert git(repo, "rev-list", "--count", "main") == "7"
         assert stop(server) == 0
     finally:
-        if server.process.poll() is None:
-            server.process.kill()
+        kill(server)

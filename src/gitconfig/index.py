@@ -193,7 +193,7 @@ class Index:
         """Bring the index to the branch's current head. Cheap when nothing moved."""
         with self._lock:
             started = time.perf_counter()
-            previous = self._snapshot or EMPTY
+            previous = self._snapshot if self._snapshot is not None else EMPTY
             head = self.store.head()
             if self._snapshot is not None and head == previous.commit:
                 return RefreshResult(head, head, [], 0.0)

@@ -18,6 +18,7 @@ from pathlib import Path
 import watchfiles
 
 log = logging.getLogger(__name__)
+logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every change at INFO
 
 
 def _relevant(_change: watchfiles.Change, path: str) -> bool:
