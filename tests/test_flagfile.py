@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from gitconfig import flagfile
 from gitconfig.errors import BadRequest
-from gitconfig.evaluation import Operator
+from gitconfig.evaluation import Operator, compile_flag
 from gitconfig.model import Condition, FlagDocument, FlagRule
 
 SCHEMA = json.loads(
@@ -325,6 +325,38 @@ def test_every_problem_is_reported_at_once() -> None:
     ]
 
 
+def test_wrong_types_anywhere_are_errors_not_crashes() -> None:
+    data = {
+        "description": ["a"],
+        "enabled": [True],
+        "value": {"a": object()},
+        "rules": [
+            {"attribute": ["a"], "operator": ["IN"], "values": [{"a": 1}, ["x"], None]},
+            {"conditions": [{"attribute": {}, "operator": {}, "values": {}}], "percentage": []},
+            {"percentage": 5, "bucketBy": ["a"]},
+        ],
+        "tags": [["a"], {"b": 1}, None],
+    }
+    assert _fields(data) == [
+        "description",
+        "enabled",
+        "value.a",
+        "rules.0.attribute",
+        "rules.0.operator",
+        "rules.0.values.0",
+        "rules.0.values.1",
+        "rules.0.values.2",
+        "rules.1.conditions.0.attribute",
+        "rules.1.conditions.0.operator",
+        "rules.1.conditions.0.values",
+        "rules.1.percentage",
+        "rules.2.bucketBy",
+        "tags.0",
+        "tags.1",
+        "tags.2",
+    ]
+
+
 def test_prefix_is_prepended() -> None:
     data = {"enabled": 1, "rules": [{"percentage": 101}]}
     assert _fields(data, "flag.") == ["flag.description", "flag.enabled", "flag.rules.0.percentage"]
@@ -533,3 +565,35 @@ SCHEMA_CHECKABLE = {
 def test_schema_rejects_what_it_can_express(changes: dict[str, Any]) -> None:
     data = {"description": "A flag", "enabled": True, **changes}
     assert list(SCHEMA_VALIDATOR.iter_errors(data)) != []
+
+
+# -- anything in, BadRequest or a compilable document out -----------------------------------
+
+FIELD_NAMES = [*flagfile.FLAG_FIELDS, *flagfile.RULE_FIELDS, "x"]
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 200)
+    | st.floats(allow_nan=True)
+    | st.sampled_from([*Operator, "in", "(", "2026-01-01", "10", "", "EU"])
+    | st.text(max_size=5)
+)
+anything = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(FIELD_NAMES), children, max_size=6)
+    ),
+    max_leaves=25,
+)
+
+
+@given(anything)
+def test_any_input_is_a_document_or_a_bad_request(data: object) -> None:
+    try:
+        document = flagfile.parse_mapping(data)
+    except BadRequest as exc:
+        assert exc.errors
+        return
+    compiled = compile_flag("fuzz", document)
+    compiled.evaluate("user", {"region": "EU", "x": "10"})

@@ -149,9 +149,10 @@ def _condition(data: Mapping[Any, Any], path: str, errors: _Errors) -> Condition
         errors.add(_join(path, "attribute"), f"must be at most {MAX_ATTRIBUTE} characters")
 
     operator = data.get("operator")
+    known = operator if isinstance(operator, str) and operator in Operator.__members__ else None
     if operator is None:
         errors.add(_join(path, "operator"), f"is required: one of {_OPERATOR_LIST}")
-    elif operator not in Operator.__members__:
+    elif known is None:
         hint = (
             f" (operators are upper case: {operator.upper()})"
             if isinstance(operator, str) and operator.upper() in Operator.__members__
@@ -169,7 +170,6 @@ def _condition(data: Mapping[Any, Any], path: str, errors: _Errors) -> Condition
     elif not isinstance(raw_values, list) or not raw_values:
         errors.add(_join(path, "values"), "must be a non-empty list of strings")
     else:
-        known = operator if operator in Operator.__members__ else None
         for index, item in enumerate(raw_values):
             text = _rule_value(item, known, _join(_join(path, "values"), index), errors)
             if text is not None:
