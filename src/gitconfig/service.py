@@ -16,6 +16,7 @@ import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from gitconfig import configfile, flagfile
 from gitconfig.auth import Principal
@@ -36,6 +37,7 @@ from gitconfig.model import (
     Document,
     EntryKey,
     Environment,
+    FlagDocument,
     Kind,
     ValueType,
     Version,
@@ -82,6 +84,33 @@ class ConfigChanges:
     value: str | None = None
     description: str | None = None
     schema: str | None = None
+    tags: list[str] | None = None
+    change_description: str | None = None
+
+
+@dataclass(frozen=True)
+class NewFlag:
+    key: str
+    application: str
+    environment: str
+    description: str | None
+    enabled: bool = False
+    rules: list[dict[str, Any]] | None = None
+    value: Any = None
+    tags: list[str] | None = None
+    change_description: str | None = None
+
+
+@dataclass(frozen=True)
+class FlagChanges:
+    """An update: fields left unset keep their current value (``value`` is set when
+    ``value_set``, so a flag's value can be cleared with null)."""
+
+    description: str | None = None
+    enabled: bool | None = None
+    rules: list[dict[str, Any]] | None = None
+    value: Any = None
+    value_set: bool = False
     tags: list[str] | None = None
     change_description: str | None = None
 
@@ -247,6 +276,74 @@ class Service:
         message = changes.change_description or f"Update configuration {key}"
         return self._write_entry(principal, key, build, message, if_match, must_exist=True)
 
+    # -- flag writes ---------------------------------------------------------------------
+
+    def create_flag(self, principal: Principal, new: NewFlag) -> Entry:
+        principal.require("write")
+        errors = entry_errors(new.application, new.environment, new.key)
+        if errors:
+            raise BadRequest("invalid feature flag", errors)
+        key = EntryKey(Kind.FLAG, new.application, Environment(new.environment), new.key)
+        mapping = _flag_mapping(
+            description=new.description,
+            enabled=new.enabled,
+            rules=new.rules,
+            value=new.value,
+            tags=new.tags,
+        )
+
+        def build(current: Entry | None, _snapshot: Snapshot) -> bytes:
+            if current is not None:
+                raise AlreadyExists(f"feature flag {key} already exists (id {current.id})")
+            return flagfile.render(flagfile.parse_mapping(mapping))
+
+        message = new.change_description or f"Create feature flag {key}"
+        return self._write_entry(principal, key, build, message, None, must_exist=False)
+
+    def update_flag(
+        self,
+        principal: Principal,
+        entry_id: str,
+        changes: FlagChanges,
+        if_match: int | None = None,
+    ) -> Entry:
+        key = self._key_for_write(principal, Kind.FLAG, entry_id)
+
+        def build(current: Entry | None, _snapshot: Snapshot) -> bytes:
+            assert current is not None and isinstance(current.document, FlagDocument)
+            mapping = flagfile.to_mapping(current.document)
+            if changes.description is not None:
+                mapping["description"] = changes.description
+            if changes.enabled is not None:
+                mapping["enabled"] = changes.enabled
+            if changes.rules is not None:
+                mapping["rules"] = changes.rules
+            if changes.value_set:
+                mapping["value"] = changes.value
+            if changes.tags is not None:
+                mapping["tags"] = changes.tags
+            mapping = {name: v for name, v in mapping.items() if v is not None}
+            return flagfile.render(flagfile.parse_mapping(mapping))
+
+        message = changes.change_description or f"Update feature flag {key}"
+        return self._write_entry(principal, key, build, message, if_match, must_exist=True)
+
+    def evaluate_all(
+        self,
+        principal: Principal,
+        application: str,
+        environment: str,
+        user_id: str | None,
+        attributes: Mapping[str, str],
+    ) -> list[tuple[Entry, Evaluation]]:
+        """Every flag of one application and environment for one context (start-up call)."""
+        principal.require("read")
+        errors = [e for e in entry_errors(application, environment, "x") if e.field != "key"]
+        if errors:
+            raise BadRequest("invalid evaluation context", errors)
+        entries = self.snapshot().entries(Kind.FLAG, application, Environment(environment))
+        return [(e, e.flag.evaluate(user_id or None, attributes)) for e in entries if e.flag]
+
     # -- writes common to configurations and flags ----------------------------------------
 
     def delete(
@@ -369,6 +466,11 @@ def find_version(entry: Entry, ref: str) -> Version:
         if len(matches) > 1:
             raise BadRequest("ambiguous version", [FieldError("versionId", "ambiguous prefix")])
     raise NotFound(f"{entry.key} has no version {ref}")
+
+
+def _flag_mapping(**fields: Any) -> dict[str, Any]:
+    """The file mapping of a flag from request fields; unset (None) fields are left out."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _noun(kind: Kind) -> str:

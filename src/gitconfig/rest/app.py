@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from gitconfig import __version__
 from gitconfig.auth import TokenRegistry
-from gitconfig.rest import configs, errors, health
+from gitconfig.rest import configs, errors, flags, health
 from gitconfig.service import Service
 
 DESCRIPTION = """Configuration values and feature flags stored as YAML files in a Git
@@ -24,5 +24,6 @@ def create_app(service: Service, tokens: TokenRegistry) -> FastAPI:
     app.state.tokens = tokens
     errors.install(app)
     app.include_router(configs.router)
+    app.include_router(flags.router)
     app.include_router(health.router)
     return app

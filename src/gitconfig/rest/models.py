@@ -5,6 +5,7 @@ Kept apart from the domain model; ``render.py`` turns domain values into these."
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,3 +106,122 @@ class FieldErrorBody(BaseModel):
 class ErrorBody(BaseModel):
     message: str
     errors: list[FieldErrorBody] = []
+
+
+class FlagCondition(Body):
+    attribute: str | None = None
+    operator: str | None = None
+    values: list[str] | None = None
+
+
+class FeatureFlagRule(Body):
+    """A targeting rule: the seed's attribute/operator/values form, or ``conditions`` (AND),
+    optionally a ``percentage`` rollout bucketed by ``userId`` or ``bucketBy``."""
+
+    attribute: str | None = Field(None, description="User attribute to match")
+    operator: str | None = Field(
+        None,
+        description="EQUALS, NOT_EQUALS, CONTAINS, NOT_CONTAINS, STARTS_WITH, ENDS_WITH, "
+        "MATCHES, IN, NOT_IN, GREATER_THAN, LESS_THAN",
+    )
+    values: list[str] | None = Field(None, description="Values to compare against (any of)")
+    conditions: list[FlagCondition] | None = Field(None, description="Conditions, all must match")
+    percentage: int | None = Field(None, description="Rollout percentage, 0..100")
+    bucketBy: str | None = Field(None, description="Attribute to bucket by (default userId)")
+
+
+class CreateFeatureFlagRequest(Body):
+    key: str
+    application: str
+    environment: Environment
+    description: str
+    enabled: bool = False
+    rules: list[FeatureFlagRule] | None = None
+    value: Any = Field(None, description="The flag's JSON value, returned when enabled")
+    tags: list[str] | None = None
+    changeDescription: str | None = Field(None, description="Commit message (optional)")
+
+
+class UpdateFeatureFlagRequest(Body):
+    description: str | None = None
+    enabled: bool | None = None
+    rules: list[FeatureFlagRule] | None = None
+    value: Any = Field(None, description="The flag's JSON value (null clears it)")
+    tags: list[str] | None = None
+    changeDescription: str | None = Field(None, description="Commit message (optional)")
+
+
+class FeatureFlag(BaseModel):
+    id: str
+    key: str
+    application: str
+    environment: Environment
+    description: str
+    enabled: bool
+    rules: list[dict[str, Any]]
+    value: Any = None
+    tags: list[str] = []
+    version: int
+    createdBy: str
+    createdAt: datetime
+    updatedBy: str
+    updatedAt: datetime
+    commit: str = Field(description="The commit this flag was read at")
+
+
+class FeatureFlagPage(BaseModel):
+    content: list[FeatureFlag]
+    page: int
+    size: int
+    totalElements: int
+    totalPages: int
+
+
+class FeatureFlagVersion(BaseModel):
+    id: str = Field(description="Version ID: the commit SHA")
+    flagId: str
+    version: int
+    flag: dict[str, Any] | None = Field(
+        description="The flag file at this version (null if it did not validate)"
+    )
+    createdBy: str
+    createdAt: datetime
+    changeDescription: str
+
+
+class FlagCheck(BaseModel):
+    key: str
+    enabled: bool
+    value: Any = None
+    reason: str = Field(description="STATIC, TARGETING_MATCH, SPLIT, DEFAULT or DISABLED")
+
+
+class EvaluationRequest(Body):
+    key: str
+    application: str
+    environment: Environment
+    userId: str | None = None
+    attributes: dict[str, str] = {}
+
+
+class EvaluateAllRequest(Body):
+    application: str
+    environment: Environment
+    userId: str | None = None
+    attributes: dict[str, str] = {}
+
+
+class FlagEvaluation(BaseModel):
+    key: str
+    enabled: bool
+    value: Any = None
+    reason: str
+    ruleIndex: int | None = Field(None, description="The deciding rule (0-based)")
+    version: int
+
+
+class FlagEvaluations(BaseModel):
+    application: str
+    environment: Environment
+    commit: str | None
+    flags: list[FlagEvaluation]

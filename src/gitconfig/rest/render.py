@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+from gitconfig import flagfile
 from gitconfig.auth import Principal
+from gitconfig.evaluation import Evaluation
 from gitconfig.index import Entry
-from gitconfig.model import ConfigDocument
+from gitconfig.model import ConfigDocument, FlagDocument
 from gitconfig.rest import models
 from gitconfig.service import Service, VersionView
 
@@ -81,3 +83,56 @@ def config_version(
 
 def etag(entry: Entry) -> dict[str, str]:
     return {"ETag": f'"{entry.version}"'}
+
+
+def _flag_document(entry: Entry) -> FlagDocument:
+    document = entry.document
+    assert isinstance(document, FlagDocument)
+    return document
+
+
+def flag(entry: Entry) -> models.FeatureFlag:
+    document = _flag_document(entry)
+    mapping = flagfile.to_mapping(document)
+    return models.FeatureFlag(
+        id=entry.id,
+        key=entry.key.key,
+        application=entry.key.application,
+        environment=entry.key.environment,
+        description=document.description,
+        enabled=document.enabled,
+        rules=mapping.get("rules", []),
+        value=document.value,
+        tags=list(document.tags),
+        version=entry.version,
+        createdBy=entry.created.commit.author.name,
+        createdAt=entry.created.commit.time,
+        updatedBy=entry.updated.commit.author.name,
+        updatedAt=entry.updated.commit.time,
+        commit=entry.updated.commit.sha,
+    )
+
+
+def flag_version(view: VersionView) -> models.FeatureFlagVersion:
+    document = view.document
+    commit = view.version.commit
+    return models.FeatureFlagVersion(
+        id=commit.sha,
+        flagId=view.entry.id,
+        version=view.version.number,
+        flag=flagfile.to_mapping(document) if isinstance(document, FlagDocument) else None,
+        createdBy=commit.author.name,
+        createdAt=commit.time,
+        changeDescription=commit.message.strip(),
+    )
+
+
+def flag_evaluation(entry: Entry, evaluation: Evaluation) -> models.FlagEvaluation:
+    return models.FlagEvaluation(
+        key=entry.key.key,
+        enabled=evaluation.enabled,
+        value=evaluation.value,
+        reason=evaluation.reason,
+        ruleIndex=evaluation.rule_index,
+        version=entry.version,
+    )

@@ -1,0 +1,206 @@
+"""The /feature-flags endpoints: the seed's operations, plus delete, versions, rollback and
+evaluation with a full context."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+
+from gitconfig.model import Environment, Kind
+from gitconfig.rest import models, render
+from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
+from gitconfig.service import FlagChanges, NewFlag
+
+router = APIRouter(prefix="/feature-flags", tags=["FeatureFlags"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": models.ErrorBody, "description": "Invalid request"},
+    401: {"model": models.ErrorBody, "description": "Authentication required"},
+    403: {"model": models.ErrorBody, "description": "Permission denied"},
+    404: {"model": models.ErrorBody, "description": "Feature flag or version not found"},
+}
+_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    409: {"model": models.ErrorBody, "description": "Exists already / concurrent change"},
+    412: {"model": models.ErrorBody, "description": "If-Match names a stale version"},
+}
+
+
+def _rules(rules: list[models.FeatureFlagRule] | None) -> list[dict[str, Any]] | None:
+    if rules is None:
+        return None
+    return [rule.model_dump(exclude_none=True) for rule in rules]
+
+
+@router.get("", operation_id="listFeatureFlags", responses=_ERRORS)
+def list_feature_flags(
+    service: ServiceDep,
+    caller: Caller,
+    application: str | None = None,
+    environment: Environment | None = None,
+    page: Annotated[int, Query()] = 0,
+    size: Annotated[int, Query()] = 20,
+) -> models.FeatureFlagPage:
+    result = service.list_entries(
+        caller, Kind.FLAG, application, environment.value if environment else None, page, size
+    )
+    return models.FeatureFlagPage(
+        content=[render.flag(e) for e in result.content],
+        page=result.page,
+        size=result.size,
+        totalElements=result.total_elements,
+        totalPages=result.total_pages,
+    )
+
+
+@router.post(
+    "",
+    operation_id="createFeatureFlag",
+    status_code=status.HTTP_201_CREATED,
+    responses=_WRITE_ERRORS,
+)
+def create_feature_flag(
+    body: models.CreateFeatureFlagRequest,
+    service: ServiceDep,
+    caller: Caller,
+    response: Response,
+) -> models.FeatureFlag:
+    entry = service.create_flag(
+        caller,
+        NewFlag(
+            key=body.key,
+            application=body.application,
+            environment=body.environment.value,
+            description=body.description,
+            enabled=body.enabled,
+            rules=_rules(body.rules),
+            value=body.value,
+            tags=body.tags,
+            change_description=body.changeDescription,
+        ),
+    )
+    response.headers.update(render.etag(entry))
+    response.headers["Location"] = f"/feature-flags/{entry.id}"
+    return render.flag(entry)
+
+
+@router.get("/check", operation_id="checkFeatureFlag", responses=_ERRORS)
+def check_feature_flag(
+    service: ServiceDep,
+    caller: Caller,
+    key: str,
+    application: str,
+    environment: Environment,
+    userId: str | None = None,
+) -> models.FlagCheck:
+    _entry, evaluation = service.evaluate_flag(
+        caller, application, environment.value, key, userId, {}
+    )
+    return models.FlagCheck(
+        key=key, enabled=evaluation.enabled, value=evaluation.value, reason=evaluation.reason
+    )
+
+
+@router.post("/evaluate", operation_id="evaluateFeatureFlag", responses=_ERRORS)
+def evaluate_feature_flag(
+    body: models.EvaluationRequest, service: ServiceDep, caller: Caller
+) -> models.FlagEvaluation:
+    entry, evaluation = service.evaluate_flag(
+        caller, body.application, body.environment.value, body.key, body.userId, body.attributes
+    )
+    return render.flag_evaluation(entry, evaluation)
+
+
+@router.post("/evaluate-all", operation_id="evaluateAllFeatureFlags", responses=_ERRORS)
+def evaluate_all_feature_flags(
+    body: models.EvaluateAllRequest, service: ServiceDep, caller: Caller
+) -> models.FlagEvaluations:
+    results = service.evaluate_all(
+        caller, body.application, body.environment.value, body.userId, body.attributes
+    )
+    return models.FlagEvaluations(
+        application=body.application,
+        environment=body.environment,
+        commit=service.snapshot().commit,
+        flags=[render.flag_evaluation(entry, evaluation) for entry, evaluation in results],
+    )
+
+
+@router.get("/{flagId}", operation_id="getFeatureFlag", responses=_ERRORS)
+def get_feature_flag(
+    flagId: str, service: ServiceDep, caller: Caller, response: Response
+) -> models.FeatureFlag:
+    entry = service.get(caller, Kind.FLAG, flagId)
+    response.headers.update(render.etag(entry))
+    return render.flag(entry)
+
+
+@router.put("/{flagId}", operation_id="updateFeatureFlag", responses=_WRITE_ERRORS)
+def update_feature_flag(
+    flagId: str,
+    body: models.UpdateFeatureFlagRequest,
+    service: ServiceDep,
+    caller: Caller,
+    if_match: IfMatch,
+    response: Response,
+) -> models.FeatureFlag:
+    changes = FlagChanges(
+        description=body.description,
+        enabled=body.enabled,
+        rules=_rules(body.rules),
+        value=body.value,
+        value_set="value" in body.model_fields_set,
+        tags=body.tags,
+        change_description=body.changeDescription,
+    )
+    entry = service.update_flag(caller, flagId, changes, if_match)
+    response.headers.update(render.etag(entry))
+    return render.flag(entry)
+
+
+@router.delete(
+    "/{flagId}",
+    operation_id="deleteFeatureFlag",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_WRITE_ERRORS,
+)
+def delete_feature_flag(
+    flagId: str, service: ServiceDep, caller: Caller, if_match: IfMatch
+) -> Response:
+    service.delete(caller, Kind.FLAG, flagId, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{flagId}/versions", operation_id="getFeatureFlagVersions", responses=_ERRORS)
+def get_feature_flag_versions(
+    flagId: str, service: ServiceDep, caller: Caller
+) -> list[models.FeatureFlagVersion]:
+    return [render.flag_version(v) for v in service.versions(caller, Kind.FLAG, flagId)]
+
+
+@router.get(
+    "/{flagId}/versions/{versionId}", operation_id="getFeatureFlagVersion", responses=_ERRORS
+)
+def get_feature_flag_version(
+    flagId: str, versionId: str, service: ServiceDep, caller: Caller
+) -> models.FeatureFlagVersion:
+    return render.flag_version(service.version(caller, Kind.FLAG, flagId, versionId))
+
+
+@router.post(
+    "/{flagId}/rollback/{versionId}",
+    operation_id="rollbackFeatureFlag",
+    responses=_WRITE_ERRORS,
+)
+def rollback_feature_flag(
+    flagId: str,
+    versionId: str,
+    service: ServiceDep,
+    caller: Caller,
+    if_match: IfMatch,
+    response: Response,
+) -> models.FeatureFlag:
+    entry = service.rollback(caller, Kind.FLAG, flagId, versionId, if_match)
+    response.headers.update(render.etag(entry))
+    return render.flag(entry)
