@@ -93,6 +93,8 @@ class ChangeEvent:
     type: ChangeType
     key: EntryKey
     blob: str | None  # the new content's blob; None for DELETED
+    version: int = 0  # the entry's version number after the change (DELETED: its last one)
+    document: Document | None = None  # the new content (DELETED: the last served content)
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,20 @@ class Index:
                 log.exception("index listener failed")
         return result
 
+    def replay(self, after: str, upto: str) -> list[ChangeEvent] | None:
+        """The change events of the commits after ``after`` up to ``upto`` (on ``upto``'s
+        first-parent chain), exactly as refreshes produced them: the same builder runs over
+        the chain from its root. None if ``after`` is not on that chain."""
+        chain = self.store.first_parent_chain(upto, None)
+        positions = {commit.sha: position for position, commit in enumerate(chain)}
+        first = positions.get(after)
+        if first is None:
+            return None
+        builder = _Builder(EMPTY, self._parse, self.store.read_blob)
+        for commit in chain:
+            builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
+        return [event for event in builder.events if positions[event.commit.sha] > first]
+
     # -- building -------------------------------------------------------------------------
 
     def _build(self, previous: Snapshot, head: str | None) -> tuple[Snapshot, list[ChangeEvent]]:
@@ -347,7 +363,11 @@ class _Builder:
                 del group[key.key]
                 del self.ids[current.id]
                 self.tombstones[path] = current.versions
-                self.events.append(ChangeEvent(commit, ChangeType.DELETED, key, None))
+                self.events.append(
+                    ChangeEvent(
+                        commit, ChangeType.DELETED, key, None, current.version, current.document
+                    )
+                )
             if self.folded.get(path.casefold()) == path:
                 del self.folded[path.casefold()]
             self.problems.pop(path, None)
@@ -376,7 +396,9 @@ class _Builder:
         entry = Entry(key, document, version, versions)
         group[key.key] = self.ids[entry.id] = entry
         change_type = ChangeType.CREATED if current is None else ChangeType.UPDATED
-        self.events.append(ChangeEvent(commit, change_type, key, change.new_blob))
+        self.events.append(
+            ChangeEvent(commit, change_type, key, change.new_blob, version.number, document)
+        )
 
     def _case_collision(self, path: str) -> str | None:
         """The path of another entry file that differs from ``path`` only in case."""
