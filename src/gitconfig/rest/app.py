@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from gitconfig import __version__
 from gitconfig.auth import TokenRegistry
 from gitconfig.rest import configs, errors, flags, health
+from gitconfig.rest.fastpath import LookupFastPath
 from gitconfig.service import Service
 
 DESCRIPTION = """Configuration values and feature flags stored as YAML files in a Git
@@ -14,7 +15,9 @@ repository: every change is a commit, every version a commit SHA. All endpoints 
 `/healthz` and `/readyz` need `Authorization: Bearer <token>`."""
 
 
-def create_app(service: Service, tokens: TokenRegistry) -> FastAPI:
+def create_app(service: Service, tokens: TokenRegistry, fast_lookup: bool = True) -> FastAPI:
+    """The REST app. ``fast_lookup`` answers successful lookups without FastAPI's routing
+    (see ``fastpath``); the answers are the same either way."""
     app = FastAPI(
         title="Configuration Service API",
         version=__version__,
@@ -23,6 +26,8 @@ def create_app(service: Service, tokens: TokenRegistry) -> FastAPI:
     app.state.service = service
     app.state.tokens = tokens
     errors.install(app)
+    if fast_lookup:
+        app.add_middleware(LookupFastPath, service=service, tokens=tokens)
     app.include_router(configs.router)
     app.include_router(flags.router)
     app.include_router(health.router)

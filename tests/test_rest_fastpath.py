@@ -1,0 +1,100 @@
+"""The lookup fast path answers exactly as the FastAPI route does, and falls through on
+everything but a plain successful lookup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gitconfig.auth import TokenRegistry
+from gitconfig.rest.app import create_app
+from gitconfig.service import Service
+
+ADMIN = {"Authorization": "Bearer admin-token"}
+
+
+@pytest.fixture
+def clients(service: Service) -> Any:
+    tokens = TokenRegistry()
+    tokens.add("admin-token", "admin", ["admin"])
+    tokens.add("writer-token", "writer", ["write"])
+    fast = TestClient(create_app(service, tokens, fast_lookup=True))
+    slow = TestClient(create_app(service, tokens, fast_lookup=False))
+    with fast, slow:
+        created = fast.post(
+            "/configs",
+            headers=ADMIN,
+            json={
+                "key": "max-order-size",
+                "application": "trading-engine",
+                "environment": "PROD",
+                "valueType": "JSON",
+                "value": '{"limit": 5, "note": "caf\\u00e9 \\"quoted\\""}',
+            },
+        )
+        assert created.status_code == 201, created.text
+        yield fast, slow
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"),
+    [
+        ("key=max-order-size&application=trading-engine&environment=PROD", ADMIN),
+        ("environment=PROD&key=max-order-size&application=trading-engine", ADMIN),
+        ("key=max%2Dorder-size&application=trading-engine&environment=PROD", ADMIN),
+        ("key=max-order-size&application=trading-engine&environment=PROD", {}),
+        (
+            "key=max-order-size&application=trading-engine&environment=PROD",
+            {"Authorization": "Bearer nope"},
+        ),
+        (
+            "key=max-order-size&application=trading-engine&environment=PROD",
+            {"Authorization": "Bearer writer-token"},
+        ),
+        ("key=missing&application=trading-engine&environment=PROD", ADMIN),
+        ("key=max-order-size&application=trading-engine&environment=QA", ADMIN),
+        ("key=max-order-size&application=trading-engine", ADMIN),
+        ("key=max-order-size&application=trading-engine&environment=PROD&extra=1", ADMIN),
+        ("key=a&key=b&application=trading-engine&environment=PROD", ADMIN),
+    ],
+)
+def test_fast_and_routed_answers_are_identical(
+    clients: tuple[TestClient, TestClient], query: str, headers: dict[str, str]
+) -> None:
+    fast, slow = clients
+    a = fast.get(f"/configs/lookup?{query}", headers=headers)
+    b = slow.get(f"/configs/lookup?{query}", headers=headers)
+    assert a.status_code == b.status_code
+    assert a.json() == b.json()
+    assert a.headers.get("etag") == b.headers.get("etag")
+    assert a.headers["content-type"] == b.headers["content-type"]
+
+
+def test_the_cached_answer_follows_new_versions(clients: tuple[TestClient, TestClient]) -> None:
+    fast, _slow = clients
+    url = "/configs/lookup?key=max-order-size&application=trading-engine&environment=PROD"
+    first = fast.get(url, headers=ADMIN).json()
+    config_id = fast.get("/configs", headers=ADMIN).json()["content"][0]["id"]
+    fast.put(f"/configs/{config_id}", headers=ADMIN, json={"value": "[1, 2]"})
+    second = fast.get(url, headers=ADMIN)
+    assert first["version"] == 1
+    assert second.json() == {
+        "key": "max-order-size",
+        "value": "[1,2]",
+        "valueType": "JSON",
+        "version": 2,
+    }
+    assert second.headers["etag"] == '"2"'
+
+
+def test_the_fast_path_is_taken(service: Service, clients: tuple[TestClient, TestClient]) -> None:
+    fast, slow = clients
+    url = "/configs/lookup?key=max-order-size&application=trading-engine&environment=PROD"
+    entry = service.snapshot().by_id(fast.get("/configs", headers=ADMIN).json()["content"][0]["id"])
+    assert entry is not None
+    slow.get(url, headers=ADMIN)
+    assert "lookup" not in entry.memo  # the routed answer caches nothing
+    fast.get(url, headers=ADMIN)
+    assert "lookup" in entry.memo
