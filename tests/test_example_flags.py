@@ -7,9 +7,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 
-from gitconfig import flagfile
+from gitconfig import flagfile, yamltext
 from gitconfig.evaluation import Evaluation, bucket, compile_flag
 from gitconfig.model import EntryKey, Environment, FlagDocument, Kind
 from gitconfig.paths import parse_entry_path
@@ -34,7 +33,7 @@ def test_example_flag_loads(path: str) -> None:
     assert key.kind is Kind.FLAG
     data = (EXAMPLE / path).read_bytes()
     document = flagfile.load(data)
-    assert list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(yaml.safe_load(data))) == []
+    assert list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(yamltext.parse(data))) == []
     assert flagfile.load(flagfile.render(document)) == document
     compile_flag(key.key, document)
 

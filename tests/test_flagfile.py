@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitconfig import flagfile
+from gitconfig import flagfile, yamltext
 from gitconfig.errors import BadRequest
 from gitconfig.evaluation import Operator, compile_flag
 from gitconfig.model import Condition, FlagDocument, FlagRule
@@ -106,15 +106,27 @@ def test_attribute_form_and_conditions_are_anded_in_order() -> None:
     )
 
 
-def test_ordered_operators_accept_yaml_numbers_and_dates() -> None:
+def test_yaml_is_the_repository_dialect() -> None:
+    """YAML 1.2 core types (``yamltext``): NO, yes and dates are strings; numbers are numbers,
+    accepted as text only where they are compared as numbers."""
     document = flagfile.load(
         b"description: x\n"
         b"rules:\n"
+        b"  - {attribute: country, operator: IN, values: [NO, SE, yes]}\n"
         b"  - {attribute: notional, operator: GREATER_THAN, values: [250000, 1.5]}\n"
         b"  - {attribute: since, operator: LESS_THAN, values: [2026-01-31, 2026-01-31T09:30:00Z]}\n"
     )
-    assert document.rules[0].conditions[0].values == ("250000", "1.5")
-    assert document.rules[1].conditions[0].values == ("2026-01-31", "2026-01-31T09:30:00+00:00")
+    assert [rule.conditions[0].values for rule in document.rules] == [
+        ("NO", "SE", "yes"),
+        ("250000", "1.5"),
+        ("2026-01-31", "2026-01-31T09:30:00Z"),
+    ]
+
+
+def test_python_dates_are_accepted_by_ordered_operators() -> None:
+    rule = {"attribute": "since", "operator": "GREATER_THAN", "values": [date(2026, 1, 31)]}
+    document = flagfile.parse_mapping({"description": "x", "rules": [rule]})
+    assert document.rules[0].conditions[0].values == ("2026-01-31",)
 
 
 VALID_RULE = {"attribute": "region", "operator": "IN", "values": ["EU"]}
@@ -374,7 +386,8 @@ def test_prefix_is_prepended() -> None:
         (b"description: \xff\n", "not UTF-8"),
         (b"- a list\n", "must be a mapping"),
         (b"", "must be a mapping"),
-        (b"description: a\nvalue: {when: 2026-01-01}\n", "quote dates"),
+        (b"description: a\nvalue: {limit: .nan}\n", "finite number"),
+        (b"description: a\nenabled: !!binary aGVsbG8=\n", "not valid YAML"),
     ],
 )
 def test_load_rejects_bad_files(data: bytes, fragment: str) -> None:
@@ -394,19 +407,23 @@ def test_render_is_canonical() -> None:
         "value:\n"
         "  engine: v2\n"
         "rules:\n"
-        "- attribute: region\n"
-        "  operator: IN\n"
-        "  values: [EU, UK]\n"
-        "- attribute: userId\n"
-        "  operator: STARTS_WITH\n"
-        "  values: [desk-7]\n"
-        "  percentage: 50\n"
-        "- conditions:\n"
-        "  - {attribute: region, operator: IN, values: [US]}\n"
-        "  - {attribute: plan, operator: EQUALS, values: [pro]}\n"
-        "  percentage: 50\n"
-        "  bucketBy: accountId\n"
-        "- percentage: 10\n"
+        "  - attribute: region\n"
+        "    operator: IN\n"
+        "    values: [EU, UK]\n"
+        "  - attribute: userId\n"
+        "    operator: STARTS_WITH\n"
+        "    values: [desk-7]\n"
+        "    percentage: 50\n"
+        "  - conditions:\n"
+        "      - attribute: region\n"
+        "        operator: IN\n"
+        "        values: [US]\n"
+        "      - attribute: plan\n"
+        "        operator: EQUALS\n"
+        "        values: [pro]\n"
+        "    percentage: 50\n"
+        "    bucketBy: accountId\n"
+        "  - percentage: 10\n"
         "tags: [matching]\n"
     )
 
@@ -512,7 +529,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
 
 
 def test_schema_accepts_the_design_example() -> None:
-    assert list(SCHEMA_VALIDATOR.iter_errors(yaml.safe_load(DESIGN_EXAMPLE))) == []
+    assert list(SCHEMA_VALIDATOR.iter_errors(yamltext.parse(DESIGN_EXAMPLE))) == []
 
 
 SCHEMA_CHECKABLE = {

@@ -23,8 +23,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
-import yaml
-
+from gitconfig import yamltext
 from gitconfig.errors import BadRequest, FieldError
 from gitconfig.evaluation import ORDERED_OPERATORS, Operator, parse_ordered, pattern_error
 from gitconfig.model import Condition, FlagDocument, FlagRule
@@ -116,7 +115,7 @@ def _rule_value(item: object, operator: object, path: str, errors: _Errors) -> s
         errors.add(
             path,
             f"must be a string, not {shown}; quote it "
-            "(YAML reads NO, yes, 007, 1.10 as other types)",
+            "(YAML reads true, 007 and 1.10 as other types)",
         )
         return None
     if len(text) > MAX_RULE_VALUE:
@@ -303,77 +302,17 @@ def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
     )
 
 
-# -- YAML --------------------------------------------------------------------------------------
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that refuses duplicate keys (the last would silently win) and aliases (a
-    flag file needs none, and they can expand a small file into a huge value)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-            raise yaml.constructor.ConstructorError(
-                None, None, "aliases (*name) are not allowed in flag files", mark
-            )
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: set[object] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, str | int | float | bool):
-                continue  # unhashable keys: the constructor reports them
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _yaml_message(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        return f"not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {exc.problem}"
-    return f"not valid YAML: {exc}"
+# -- YAML ------------------------------------------------------------------------------------
 
 
 def load(data: bytes) -> FlagDocument:
-    """Parse and validate the bytes of a flag file."""
+    """Parse and validate the bytes of a flag file (the repository's YAML dialect, see
+    ``yamltext``: YAML 1.2 core types, no aliases, no duplicate keys)."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadRequest("Invalid feature flag", [FieldError("", f"not UTF-8: {exc}")]) from exc
-    try:
-        parsed = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
-    except yaml.YAMLError as exc:
-        raise BadRequest("Invalid feature flag", [FieldError("", _yaml_message(exc))]) from exc
+        parsed = yamltext.parse(data)
+    except yamltext.YamlError as exc:
+        raise BadRequest("Invalid feature flag", [FieldError("", str(exc))]) from exc
     return parse_mapping(parsed)
-
-
-class _FlowList(list[Any]):
-    """A list written inline: ``values: [EU, UK]``."""
-
-
-class _FlowDict(dict[str, Any]):
-    """A mapping written inline: ``{attribute: region, operator: IN, values: [US]}``."""
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(
-    _FlowList,
-    lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True),
-)
-_Dumper.add_representer(
-    _FlowDict,
-    lambda dumper, data: dumper.represent_mapping(
-        "tag:yaml.org,2002:map", data.items(), flow_style=True
-    ),
-)
 
 
 def _condition_mapping(condition: Condition) -> dict[str, Any]:
@@ -410,42 +349,8 @@ def to_mapping(document: FlagDocument) -> dict[str, Any]:
     return mapping
 
 
-def _styled(mapping: dict[str, Any]) -> dict[str, Any]:
-    styled = dict(mapping)
-    rules = []
-    for rule in mapping.get("rules", []):
-        rule = dict(rule)
-        if "values" in rule:
-            rule["values"] = _FlowList(rule["values"])
-        if "conditions" in rule:
-            rule["conditions"] = [
-                _FlowDict({**condition, "values": _FlowList(condition["values"])})
-                for condition in rule["conditions"]
-            ]
-        rules.append(rule)
-    if rules:
-        styled["rules"] = rules
-    if "tags" in mapping:
-        styled["tags"] = _FlowList(mapping["tags"])
-    return styled
-
-
 def render(document: FlagDocument) -> bytes:
-    """The canonical YAML file: description, enabled, value, rules, tags.
-
-    Text is written as UTF-8 for readability; PyYAML mangles a few exotic characters that way
-    (NEL, LINE SEPARATOR in a quoted scalar), so when the text does not read back to the same
-    mapping it is written again with every non-ASCII character escaped."""
-    mapping = to_mapping(document)
-    for allow_unicode in (True, False):
-        text = yaml.dump(
-            _styled(mapping),
-            Dumper=_Dumper,
-            sort_keys=False,
-            allow_unicode=allow_unicode,
-            default_flow_style=False,
-            width=100,
-        )
-        if yaml.safe_load(text) == mapping:
-            break
-    return text.encode("utf-8")
+    """The canonical YAML file (fields in the order description, enabled, value, rules, tags),
+    written by ``yamltext.dump`` like every file of the repository; ``load`` reads it back
+    equal."""
+    return yamltext.dump(to_mapping(document))
