@@ -27,7 +27,7 @@ _WRITE_ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.get("", operation_id="listConfigurations", responses=_ERRORS)
-def list_configurations(
+async def list_configurations(
     service: ServiceDep,
     caller: Caller,
     application: str | None = None,
@@ -79,7 +79,7 @@ def create_configuration(
 
 
 @router.get("/lookup", operation_id="lookupConfiguration", responses=_ERRORS)
-def lookup_configuration(
+async def lookup_configuration(
     service: ServiceDep,
     caller: Caller,
     key: str,
@@ -93,7 +93,7 @@ def lookup_configuration(
 
 
 @router.get("/{configId}", operation_id="getConfiguration", responses=_ERRORS)
-def get_configuration(
+async def get_configuration(
     configId: str,
     service: ServiceDep,
     caller: Caller,
@@ -142,7 +142,7 @@ def delete_configuration(
 
 
 @router.get("/{configId}/versions", operation_id="getConfigurationVersions", responses=_ERRORS)
-def get_configuration_versions(
+async def get_configuration_versions(
     configId: str,
     service: ServiceDep,
     caller: Caller,
@@ -156,7 +156,7 @@ def get_configuration_versions(
     operation_id="getConfigurationVersion",
     responses=_ERRORS,
 )
-def get_configuration_version(
+async def get_configuration_version(
     configId: str,
     versionId: str,
     service: ServiceDep,

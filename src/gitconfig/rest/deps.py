@@ -14,12 +14,12 @@ from gitconfig.service import Service
 _bearer = HTTPBearer(auto_error=False, description="A gitconfig API token")
 
 
-def _service(request: Request) -> Service:
+async def _service(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
 
 
-def _principal(
+async def _principal(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -27,7 +27,7 @@ def _principal(
     return tokens.authenticate(request.headers.get("authorization"))
 
 
-def _if_match(
+async def _if_match(
     if_match: Annotated[
         str | None,
         Header(description='The version you expect, as the ETag you read: "3"'),

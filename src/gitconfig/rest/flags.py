@@ -34,7 +34,7 @@ def _rules(rules: list[models.FeatureFlagRule] | None) -> list[dict[str, Any]] |
 
 
 @router.get("", operation_id="listFeatureFlags", responses=_ERRORS)
-def list_feature_flags(
+async def list_feature_flags(
     service: ServiceDep,
     caller: Caller,
     application: str | None = None,
@@ -86,7 +86,7 @@ def create_feature_flag(
 
 
 @router.get("/check", operation_id="checkFeatureFlag", responses=_ERRORS)
-def check_feature_flag(
+async def check_feature_flag(
     service: ServiceDep,
     caller: Caller,
     key: str,
@@ -103,7 +103,7 @@ def check_feature_flag(
 
 
 @router.post("/evaluate", operation_id="evaluateFeatureFlag", responses=_ERRORS)
-def evaluate_feature_flag(
+async def evaluate_feature_flag(
     body: models.EvaluationRequest, service: ServiceDep, caller: Caller
 ) -> models.FlagEvaluation:
     entry, evaluation = service.evaluate_flag(
@@ -113,7 +113,7 @@ def evaluate_feature_flag(
 
 
 @router.post("/evaluate-all", operation_id="evaluateAllFeatureFlags", responses=_ERRORS)
-def evaluate_all_feature_flags(
+async def evaluate_all_feature_flags(
     body: models.EvaluateAllRequest, service: ServiceDep, caller: Caller
 ) -> models.FlagEvaluations:
     results = service.evaluate_all(
@@ -128,7 +128,7 @@ def evaluate_all_feature_flags(
 
 
 @router.get("/{flagId}", operation_id="getFeatureFlag", responses=_ERRORS)
-def get_feature_flag(
+async def get_feature_flag(
     flagId: str, service: ServiceDep, caller: Caller, response: Response
 ) -> models.FeatureFlag:
     entry = service.get(caller, Kind.FLAG, flagId)
@@ -173,7 +173,7 @@ def delete_feature_flag(
 
 
 @router.get("/{flagId}/versions", operation_id="getFeatureFlagVersions", responses=_ERRORS)
-def get_feature_flag_versions(
+async def get_feature_flag_versions(
     flagId: str, service: ServiceDep, caller: Caller
 ) -> list[models.FeatureFlagVersion]:
     return [render.flag_version(v) for v in service.versions(caller, Kind.FLAG, flagId)]
@@ -182,7 +182,7 @@ def get_feature_flag_versions(
 @router.get(
     "/{flagId}/versions/{versionId}", operation_id="getFeatureFlagVersion", responses=_ERRORS
 )
-def get_feature_flag_version(
+async def get_feature_flag_version(
     flagId: str, versionId: str, service: ServiceDep, caller: Caller
 ) -> models.FeatureFlagVersion:
     return render.flag_version(service.version(caller, Kind.FLAG, flagId, versionId))

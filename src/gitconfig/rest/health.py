@@ -16,19 +16,19 @@ router = APIRouter(tags=["Health"])
 
 
 @router.get("/healthz", operation_id="live")
-def live() -> dict[str, str]:
+async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/readyz", operation_id="ready")
-def ready(service: ServiceDep) -> JSONResponse:
+async def ready(service: ServiceDep) -> JSONResponse:
     if not service.index.ready:
         return JSONResponse({"status": "starting"}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 
 @router.get("/status", operation_id="status")
-def index_status(service: ServiceDep, caller: Caller) -> dict[str, Any]:
+async def index_status(service: ServiceDep, caller: Caller) -> dict[str, Any]:
     caller.require("read")
     snapshot = service.snapshot()
     return {
