@@ -1,0 +1,286 @@
+"""The configuration file ``configs/<application>/<ENV>/<key>.yaml``: parse, validate, render.
+
+    type: NUMBER                  # STRING | NUMBER | BOOLEAN | JSON | SECRET
+    value: 250000                 # a native YAML value
+    description: Maximum notional per order, USD
+    schema: {$ref: schemas/positive-number.json}     # or an inline JSON Schema
+    tags: [risk, limits]
+
+``load`` reads a file and ``from_request`` builds a document from the REST/gRPC strings; both
+report every problem at once, named by the file's fields (``type``, ``value``, ...) or by the
+request's (``valueType``, ``value``, ...). ``render`` writes the canonical file, ``value_text``
+gives a value's API string, ``check`` re-validates a document when shared schemas change.
+The format, and why it is so, is in ``docs/file-format.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from gitconfig import jsonschemas, valuetext, yamltext
+from gitconfig.errors import BadRequest, FieldError
+from gitconfig.model import ConfigDocument, ValueType
+
+FIELDS = ("type", "value", "description", "schema", "tags", "sops")
+MAX_TAG_LENGTH = 50  # the seed's configuration_tags.tag
+NOT_ENCRYPTED = "SECRET value is not sops-encrypted (encrypt the file with sops, see .sops.yaml)"
+NO_SECRETS = (
+    "SECRET values need sops encryption, which this version of gitconfig does not offer yet"
+)
+_TYPES = ", ".join(ValueType)
+_ENC = re.compile(
+    r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:[a-z]+\]"
+)
+_LARGEST = int(sys.float_info.max)
+_YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
+
+
+# -- reading a file --------------------------------------------------------------------------
+
+
+def load(data: bytes, schemas: Mapping[str, Any]) -> ConfigDocument:
+    """Parse and validate the bytes of a configuration file against the repository's shared
+    ``schemas`` (path -> parsed schema). Raises ``BadRequest`` listing every problem."""
+    try:
+        parsed = yamltext.parse(data)
+    except yamltext.YamlError as exc:
+        raise BadRequest("Invalid configuration file", [FieldError("", str(exc))]) from exc
+    if not isinstance(parsed, dict):
+        message = "a configuration file is a YAML mapping with at least type and value"
+        raise BadRequest("Invalid configuration file", [FieldError("", message)])
+    errors = [
+        FieldError(str(name), f"unknown field; the fields are {', '.join(FIELDS)}")
+        for name in parsed
+        if name not in FIELDS
+    ]
+    value_type = _file_type(parsed, errors)
+    if "value" not in parsed:
+        errors.append(FieldError("value", "missing"))
+    # An optional field that is null is absent.
+    description, tags, schema = (parsed.get(name) for name in ("description", "tags", "schema"))
+    errors += _description_errors(description)
+    errors += _tag_errors(tags)
+    sops = _file_sops(parsed.get("sops"), value_type, errors)
+    if schema is not None and not isinstance(schema, dict):
+        message = "must be a mapping: an inline JSON Schema or {$ref: schemas/<name>.json}"
+        errors.append(FieldError("schema", message))
+        schema = None
+    checked_type = None
+    if value_type is not None and "value" in parsed:
+        problems = _value_errors(value_type, parsed["value"], sops)
+        errors += [FieldError("value", message) for message in problems]
+        checked_type = None if problems else value_type
+    errors += _schema_and_value_errors(schema, checked_type, parsed.get("value"), schemas)
+    if errors or value_type is None:
+        raise BadRequest("Invalid configuration file", errors)
+    return ConfigDocument(value_type, parsed["value"], description, schema, tuple(tags or ()), sops)
+
+
+def _file_type(parsed: dict[Any, Any], errors: list[FieldError]) -> ValueType | None:
+    if "type" not in parsed:
+        errors.append(FieldError("type", f"missing; one of {_TYPES}"))
+        return None
+    name = parsed["type"]
+    if isinstance(name, str) and name in ValueType.__members__:
+        return ValueType(name)
+    hint = f" (upper case: {name.upper()})" if str(name).upper() in ValueType.__members__ else ""
+    errors.append(FieldError("type", f"must be one of {_TYPES}{hint}"))
+    return None
+
+
+def _file_sops(sops: object, value_type: ValueType | None, errors: list[FieldError]) -> Any:
+    if sops is not None and value_type not in (ValueType.SECRET, None):
+        errors.append(FieldError("sops", "only SECRET entries carry sops metadata"))
+    elif sops is not None and not isinstance(sops, dict):
+        errors.append(FieldError("sops", "must be a mapping (the sops metadata)"))
+    return sops
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a list" if isinstance(value, list) else "null"
+
+
+def _value_errors(value_type: ValueType, value: Any, sops: object) -> list[str]:
+    """Why a file's native value is not a value of ``value_type`` (never echoes the value)."""
+    if value_type is ValueType.NUMBER:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return [f"must be a number for type NUMBER, not {_kind(value)}"]
+        if isinstance(value, float) and not math.isfinite(value):
+            return ["must be a finite number"]
+        if abs(value) > _LARGEST:
+            return ["is out of range (beyond ±1.8e308)"]
+    elif value_type is ValueType.BOOLEAN and not isinstance(value, bool):
+        yaml11 = isinstance(value, str) and value.lower() in _YAML11_BOOLEANS
+        hint = " (yes, no, on and off are strings)" if yaml11 else ""
+        return [f"must be true or false for type BOOLEAN, not {_kind(value)}{hint}"]
+    elif value_type is ValueType.STRING and not isinstance(value, str):
+        return [f"must be a string for type STRING, not {_kind(value)} (quote it)"]
+    elif value_type is ValueType.JSON:
+        return jsonschemas.json_data_errors(value)
+    elif value_type is ValueType.SECRET and not (
+        isinstance(value, str) and _ENC.fullmatch(value) and isinstance(sops, dict)
+    ):
+        return [NOT_ENCRYPTED]
+    return []
+
+
+# -- checks shared by files and requests -----------------------------------------------------
+
+
+def _description_errors(description: object) -> list[FieldError]:
+    if description is None:
+        return []
+    if not isinstance(description, str):
+        return [FieldError("description", f"must be a string, not {_kind(description)}")]
+    return [FieldError("description", m) for m in jsonschemas.json_data_errors(description)]
+
+
+def _tag_errors(tags: object) -> list[FieldError]:
+    if tags is None:
+        return []
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        return [FieldError("tags", "must be a list of strings, e.g. [risk, limits]")]
+    errors = jsonschemas.json_data_errors(tags)
+    if any(not tag for tag in tags):
+        errors.append("a tag must not be empty")
+    if any(len(tag) > MAX_TAG_LENGTH for tag in tags):
+        errors.append(f"a tag has at most {MAX_TAG_LENGTH} characters")
+    duplicates = sorted(tag for tag, count in Counter(tags).items() if count > 1)
+    if duplicates:
+        errors.append(f"duplicate tags: {', '.join(duplicates)}")
+    return [FieldError("tags", message) for message in errors]
+
+
+def _schema_and_value_errors(
+    schema: dict[str, Any] | None,
+    value_type: ValueType | None,
+    value: Any,
+    schemas: Mapping[str, Any],
+) -> list[FieldError]:
+    """Problems of the schema itself, then of the value against it. ``value_type`` None: the
+    value is already known to be wrong, so it is not validated."""
+    if schema is None:
+        return []
+    problems = [f"not a valid JSON Schema: {p}" for p in jsonschemas.schema_errors(schema)]
+    problems = problems or jsonschemas.reference_errors(schema, schemas)
+    if problems:
+        return [FieldError("schema", problem) for problem in problems]
+    if value_type is None or value_type is ValueType.SECRET:
+        return []  # a SECRET's value is ciphertext: its schema applies to the plaintext
+    return [FieldError("value", m) for m in jsonschemas.validate(value, schema, schemas)]
+
+
+# -- building from a request -----------------------------------------------------------------
+
+
+def from_request(
+    *,
+    value_type: str,
+    value: str,
+    description: str | None,
+    schema: str | None,
+    tags: list[str] | None,
+    schemas: Mapping[str, Any],
+) -> ConfigDocument:
+    """The document for a create/update request's fields (the seed's strings): ``value`` is
+    the value's text (see ``valuetext``), ``schema`` JSON text ("" or blank: none). Raises
+    ``BadRequest`` whose field names are the request's: valueType, value, description, schema,
+    tags."""
+    errors: list[FieldError] = []
+    parsed_type: ValueType | None = None
+    if value_type == ValueType.SECRET:
+        errors.append(FieldError("valueType", NO_SECRETS))
+    elif value_type in ValueType.__members__:
+        parsed_type = ValueType(value_type)
+    else:
+        errors.append(FieldError("valueType", f"must be one of {_TYPES}"))
+    parsed_value: Any = None
+    if parsed_type is not None:
+        try:
+            parsed_value = valuetext.parse(parsed_type, value)
+        except ValueError as exc:
+            errors.append(FieldError("value", str(exc)))
+            parsed_type = None  # not validated against the schema
+    errors += _description_errors(description)
+    errors += _tag_errors(tags)
+    parsed_schema = _request_schema(schema, errors)
+    errors += _schema_and_value_errors(parsed_schema, parsed_type, parsed_value, schemas)
+    if errors:
+        raise BadRequest("Invalid configuration", errors)
+    return ConfigDocument(
+        ValueType(value_type), parsed_value, description, parsed_schema, tuple(tags or ())
+    )
+
+
+def _request_schema(text: str | None, errors: list[FieldError]) -> dict[str, Any] | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        schema = valuetext.parse_json(text)
+    except ValueError as exc:
+        errors.append(FieldError("schema", f"not JSON: {exc}"))
+        return None
+    if not isinstance(schema, dict):
+        errors.append(FieldError("schema", 'must be a JSON object: a JSON Schema or {"$ref": …}'))
+        return None
+    return schema
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def render(doc: ConfigDocument) -> bytes:
+    """The canonical file: type, value, description, schema, tags, sops (absent ones left
+    out). ``load`` reads it back to an equal document."""
+    mapping: dict[str, Any] = {"type": doc.value_type.value, "value": doc.value}
+    if doc.description is not None:
+        mapping["description"] = doc.description
+    if doc.schema is not None:
+        mapping["schema"] = doc.schema
+    if doc.tags:
+        mapping["tags"] = list(doc.tags)
+    if doc.sops is not None:
+        mapping["sops"] = doc.sops
+    return yamltext.dump(mapping)
+
+
+def value_text(doc: ConfigDocument) -> str:
+    """The API string of the value: STRING itself, NUMBER canonical decimal text, BOOLEAN
+    true/false, JSON compact JSON, SECRET the sops ciphertext (the service masks it)."""
+    return valuetext.text(doc.value_type, doc.value)
+
+
+def schema_text(doc: ConfigDocument) -> str | None:
+    """The API string of the schema: compact JSON, or None."""
+    return None if doc.schema is None else valuetext.compact_json(doc.schema)
+
+
+# -- shared schemas --------------------------------------------------------------------------
+
+
+def check(doc: ConfigDocument, schemas: Mapping[str, Any]) -> list[FieldError]:
+    """Re-validate a loaded document against (possibly changed) shared ``schemas``."""
+    return _schema_and_value_errors(doc.schema, doc.value_type, doc.value, schemas)
+
+
+def references(doc: ConfigDocument) -> str | None:
+    """A shared schema (``schemas/<name>.json``) the document's schema refers to, None if it
+    depends on none: the top-level ``$ref``, else the first nested one. The index re-checks
+    documents that have one whenever a shared schema changes."""
+    if doc.schema is None:
+        return None
+    paths = jsonschemas.referenced_paths(doc.schema)
+    return paths[0] if paths else None
