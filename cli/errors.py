@@ -29,7 +29,7 @@ EXIT_CODES: dict[type[errors.GitconfigError], int] = {
 def exit_code(exc: errors.GitconfigError) -> int:
     for cls in type(exc).__mro__:
         if cls in EXIT_CODES:
-            return EXIT_CODES[cls]  # type: ignore[index]
+            return EXIT_CODES[cls]
     return UNEXPECTED
 
 

@@ -218,3 +218,26 @@ def test_delete_and_recreate_keeps_counting(work: tuple[Path, Path]) -> None:
     assert [e.type for e in result.events] == [ChangeType.CREATED]
     entry = index.current().get(Kind.CONFIG, "trading-engine", Environment.PROD, "max-order-size")
     assert entry is not None and entry.version == 2
+
+
+def test_a_config_waiting_for_its_shared_schema_is_served_once_it_arrives(
+    work: tuple[Path, Path],
+) -> None:
+    served, checkout = work
+    config = "type: NUMBER\nvalue: 5\nschema: {$ref: schemas/positive.json}\n"
+    commit_files(checkout, {LIMIT: config}, "config before its schema")
+    push(checkout)
+    index = Index(GitStore(served))
+    index.refresh()
+    assert LIMIT in index.current().problems
+    assert (
+        index.current().get(Kind.CONFIG, "trading-engine", Environment.PROD, "max-order-size")
+        is None
+    )
+    schema = {"type": "number", "minimum": 0}
+    commit_files(checkout, {"schemas/positive.json": json.dumps(schema)}, "the schema")
+    push(checkout)
+    result = index.refresh()
+    assert not index.current().problems
+    assert value(index) == 5
+    assert [(e.type, e.key.key) for e in result.events] == [(ChangeType.CREATED, "max-order-size")]

@@ -20,14 +20,15 @@ Managed by gitconfig. Every configuration value and feature flag is a YAML file:
 ENV is one of DEV, TEST, STAGING, PROD. Validate before you push: `gitconfig validate .`
 """
 
-SOPS_PLACEHOLDER = """# sops creation rules for SECRET values (see the gitconfig docs).
-# Replace the recipient below with your team's age public key(s) before adding secrets.
+SOPS_PLACEHOLDER = """# sops creation rules for SECRET values.
+# PLACEHOLDER RECIPIENT: the all-zero age key below is accepted by sops' parser but refused
+# for encryption, so nothing is encrypted by mistake. Replace it with your team's age public
+# key(s) before adding SECRET entries.
 creation_rules:
-  - path_regex: ^(configs|flags)/.*\\.yaml$
+  - path_regex: configs/[^/]+/[^/]+/[^/]+\\.yaml$
     encrypted_regex: ^value$
     mac_only_encrypted: true
-    age: >-
-      age1replacewithyourteamsagepublickeyxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+    age: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z
 """
 
 

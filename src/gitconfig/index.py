@@ -250,6 +250,10 @@ class Index:
             builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
         return builder.finish(head), builder.events
 
+    def document(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
+        """The parsed, validated content of one blob; raises BadRequest. Cached by blob id."""
+        return self._parse(path, kind, blob, schemas)
+
     def _parse(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
         """Parse and validate one blob; raises BadRequest. Cached by blob id."""
         cache_key = (kind.value, blob)
@@ -262,10 +266,14 @@ class Index:
                 )
             except BadRequest as exc:
                 cached = [_describe(error) for error in exc.errors] or [exc.message]
-            if not (isinstance(cached, ConfigDocument) and configfile.references(cached)):
+            # A configuration's validity may depend on shared schemas: cache only results
+            # that cannot change (flags, and valid configurations that reference none).
+            if kind is Kind.FLAG or (
+                isinstance(cached, ConfigDocument) and not configfile.references(cached)
+            ):
                 if len(self._parsed) > _PARSE_CACHE_LIMIT:
                     self._parsed.clear()
-                self._parsed[cache_key] = cached  # schema-dependent results are not cached
+                self._parsed[cache_key] = cached
         if isinstance(cached, list):
             raise BadRequest(f"{path} is invalid", [FieldError(path, e) for e in cached])
         return cached
@@ -332,7 +340,8 @@ class _Builder:
         self.problems.pop(change.path, None)
 
     def _recheck_schema_users(self, commit: Commit) -> None:
-        """A shared schema changed: re-validate the configurations that reference it."""
+        """A shared schema changed: re-validate the configurations that reference one, and
+        retry the invalid configuration files (a missing schema may have arrived)."""
         for group_key, group in list(self.groups.items()):
             if group_key[0] is not Kind.CONFIG:
                 continue
@@ -346,6 +355,25 @@ class _Builder:
                         self.problems[path] = Problem(path, commit.sha, messages)
                     elif path in self.problems and entry.served is entry.versions[-1]:
                         self.problems.pop(path, None)
+        for path in [p for p in self.problems if p.startswith("configs/")]:
+            key = parse_entry_path(path)
+            if isinstance(key, FieldError):
+                continue
+            current = self._group(key).get(key.key)
+            versions = current.versions if current else self.tombstones.get(path, ())
+            if not versions or (current is not None and current.served is versions[-1]):
+                continue
+            head = versions[-1]
+            try:
+                document = self.parse(path, key.kind, head.blob, self.schemas)
+            except BadRequest:
+                continue
+            del self.problems[path]
+            self.tombstones.pop(path, None)
+            entry = Entry(key, document, head, versions)
+            self._group(key)[key.key] = self.ids[entry.id] = entry
+            change = ChangeType.CREATED if current is None else ChangeType.UPDATED
+            self.events.append(ChangeEvent(commit, change, key, head.blob, head.number, document))
 
     def _group(self, key: EntryKey) -> dict[str, Entry]:
         group_key = (key.kind, key.application, key.environment)

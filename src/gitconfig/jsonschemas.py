@@ -34,7 +34,7 @@ import re2
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import extend, validator_for
-from jsonschema_specifications import REGISTRY as METASCHEMAS  # type: ignore[import-untyped]
+from jsonschema_specifications import REGISTRY as METASCHEMAS
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012

@@ -10,16 +10,16 @@ named the version it expected).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitconfig import configfile, flagfile
+from gitconfig import changes, configfile, flagfile
 from gitconfig.auth import Principal
+from gitconfig.changes import ChangeHub, Filter, Subscription, Update
 from gitconfig.errors import (
     AlreadyExists,
     BadRequest,
@@ -30,7 +30,7 @@ from gitconfig.errors import (
     StaleParent,
 )
 from gitconfig.evaluation import Evaluation
-from gitconfig.index import Entry, Index, Snapshot
+from gitconfig.index import ChangeEvent, Entry, Index, Snapshot
 from gitconfig.model import (
     Author,
     ConfigDocument,
@@ -42,7 +42,7 @@ from gitconfig.model import (
     ValueType,
     Version,
 )
-from gitconfig.paths import entry_errors, environment_error
+from gitconfig.paths import application_error, entry_errors, environment_error, key_error
 from gitconfig.ports import Store
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,7 @@ class Service:
     def __init__(self, store: Store, index: Index) -> None:
         self.store = store
         self.index = index
+        self.changes = ChangeHub(index)
         self._write_lock = threading.Lock()
 
     # -- reads ----------------------------------------------------------------------------
@@ -178,6 +179,80 @@ class Service:
             raise NotFound(f"no {kind.value} {application}/{environment}/{key}")
         return entry
 
+    def lookup_many(
+        self,
+        principal: Principal,
+        kind: Kind,
+        application: str,
+        environment: str,
+        keys: Sequence[str],
+    ) -> list[Entry]:
+        """The entries of ``keys`` that exist, in the order asked (each once), read from one
+        snapshot; missing keys are left out. No keys: every entry of the application and
+        environment, sorted by key."""
+        principal.require("read")
+        errors = [
+            error
+            for error in (
+                application_error(application),
+                environment_error(environment),
+                *(key_error(key, f"keys.{i}") for i, key in enumerate(keys)),
+            )
+            if error is not None
+        ]
+        if len(keys) > MAX_PAGE_SIZE:
+            errors.append(FieldError("keys", f"at most {MAX_PAGE_SIZE} keys"))
+        if errors:
+            raise BadRequest("invalid lookup", errors)
+        snapshot, env = self.snapshot(), Environment(environment)
+        if not keys:
+            return snapshot.entries(kind, application, env)
+        found = (snapshot.get(kind, application, env, key) for key in dict.fromkeys(keys))
+        return [entry for entry in found if entry is not None]
+
+    def watch(
+        self,
+        principal: Principal,
+        application: str | None,
+        environment: str | None,
+        keys: Sequence[str],
+        include_flags: bool,
+        resume_after: str | None,
+    ) -> Subscription:
+        """Subscribe to changes, live from the current commit, after replaying every change
+        after ``resume_after`` (a commit sha, full or a unique 7+ prefix) when given. Call on
+        the subscriber's event loop, then ``await subscription.prepare()``."""
+        principal.require("read")
+        errors = [
+            error
+            for error in (
+                application_error(application) if application is not None else None,
+                environment_error(environment) if environment is not None else None,
+                *(key_error(key, f"keys.{i}") for i, key in enumerate(keys)),
+            )
+            if error is not None
+        ]
+        commit = None
+        if resume_after is not None:
+            commit = self.store.resolve(resume_after.strip().lower())
+            if commit is None:
+                message = "not a commit of this repository (a full sha, or a unique 7+ prefix)"
+                errors.append(FieldError("resumeAfterCommit", message))
+        if errors:
+            raise BadRequest("invalid subscription", errors)
+        self.snapshot()  # NotReady before the first index
+        wanted = Filter(
+            application,
+            Environment(environment) if environment is not None else None,
+            frozenset(keys),
+            include_flags,
+        )
+
+        def render(event: ChangeEvent) -> Update:
+            return changes.render(event, lambda document: self.value_text(principal, document))
+
+        return self.changes.subscribe(wanted, render, commit)
+
     def versions(self, principal: Principal, kind: Kind, entry_id: str) -> list[VersionView]:
         entry = self.get(principal, kind, entry_id)
         return [VersionView(entry, v, self._document_at(entry, v)) for v in entry.versions]
@@ -213,10 +288,9 @@ class Service:
         if version is entry.served:
             return entry.document
         try:
-            data = self.store.read_blob(version.blob)
-            if entry.key.kind is Kind.CONFIG:
-                return configfile.load(data, self.snapshot().schemas)
-            return flagfile.load(data)
+            return self.index.document(
+                entry.key.path, entry.key.kind, version.blob, self.snapshot().schemas
+            )
         except BadRequest:
             return None
 
@@ -259,8 +333,8 @@ class Service:
             document = current.document
             value = changes.value if changes.value is not None else configfile.value_text(document)
             schema = changes.schema
-            if schema is None and document.schema is not None:
-                schema = json.dumps(document.schema)
+            if schema is None:
+                schema = configfile.schema_text(document)
             updated = configfile.from_request(
                 value_type=document.value_type.value,
                 value=value,

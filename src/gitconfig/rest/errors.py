@@ -29,7 +29,7 @@ STATUS: dict[type[errors.GitconfigError], int] = {
 def status_of(exc: errors.GitconfigError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 
