@@ -26,6 +26,7 @@ import uvicorn
 
 from gitconfig import auth
 from gitconfig.gitstore import GitStore
+from gitconfig.grpc.server import create_server
 from gitconfig.index import Index
 from gitconfig.rest.app import create_app
 from gitconfig.service import Service
@@ -91,15 +92,10 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
     grpc_server = None
     grpc_port: int | None = None
     if options.grpc_port is not None:
-        try:
-            from gitconfig.grpc.server import create_server
-        except ImportError:
-            log.warning("the gRPC transport is not part of this build yet: REST only")
-        else:
-            grpc_server, grpc_port = await create_server(
-                service, tokens, f"{options.host}:{options.grpc_port}"
-            )
-            await grpc_server.start()
+        grpc_server, grpc_port = await create_server(
+            service, tokens, f"{options.host}:{options.grpc_port}"
+        )
+        await grpc_server.start()
 
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -133,6 +129,7 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
     stop_wait = asyncio.create_task(stopping.wait())
     await asyncio.wait({http_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
     log.info("shutting down: draining requests")
+    service.changes.close()  # change streams (gRPC and SSE) end cleanly
     http.should_exit = True
     if grpc_server is not None:
         await grpc_server.stop(grace=3)

@@ -1,0 +1,205 @@
+"""The ``config.v1.ConfigurationService`` servicer: parse the request, call the service, render.
+
+Every RPC authenticates the ``authorization: Bearer <token>`` metadata and maps errors
+through ``grpc/errors.py``. ``environment`` is the repository's spelling (``PROD``); the
+seed's enum names (``ENVIRONMENT_PROD``) are accepted too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from google.protobuf import struct_pb2, timestamp_pb2
+
+from gitconfig.auth import Principal, TokenRegistry
+from gitconfig.changes import Subscription, Update
+from gitconfig.errors import GitconfigError
+from gitconfig.evaluation import Evaluation
+from gitconfig.grpc import errors
+from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
+from gitconfig.index import Entry
+from gitconfig.model import ChangeType, ConfigDocument, Environment, Kind, ValueType
+from gitconfig.service import Service
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = config_pb2.DESCRIPTOR.services_by_name["ConfigurationService"].full_name
+COMMIT_KEY = "gitconfig-commit"  # initial metadata of a stream: the commit it is live from
+
+_VALUE_TYPES = {
+    t: cast(config_pb2.ValueType, config_pb2.ValueType.Value(f"VALUE_TYPE_{t.value}"))
+    for t in ValueType
+}
+_UPDATE_TYPES = {
+    t: cast(config_pb2.UpdateType, config_pb2.UpdateType.Value(f"UPDATE_TYPE_{t.value}"))
+    for t in ChangeType
+}
+_ENUM_PREFIX = "ENVIRONMENT_"
+
+Response = TypeVar("Response")
+Handler = Callable[["ConfigurationServicer", Any, Any], Awaitable[Response]]
+
+
+def _mapped(method: Handler[Response]) -> Handler[Response]:
+    """Turn gitconfig errors raised by a unary method into its status code."""
+
+    @wraps(method)
+    async def call(self: ConfigurationServicer, request: Any, context: Any) -> Response:
+        try:
+            return await method(self, request, context)
+        except GitconfigError as exc:
+            await errors.abort(context, exc)
+
+    return call
+
+
+def environment(value: str) -> str:
+    """``PROD`` as is; the seed's enum name ``ENVIRONMENT_PROD`` as ``PROD``."""
+    if value.startswith(_ENUM_PREFIX) and value[len(_ENUM_PREFIX) :] in Environment.__members__:
+        return value[len(_ENUM_PREFIX) :]
+    return value
+
+
+def timestamp(moment: Any) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def struct_value(value: Any) -> struct_pb2.Struct | None:
+    """A flag's value as a Struct: a mapping as is, anything else as ``{"value": v}``."""
+    if value is None:
+        return None
+    struct = struct_pb2.Struct()
+    struct.update(value if isinstance(value, Mapping) else {"value": value})
+    return struct
+
+
+class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
+    def __init__(self, service: Service, tokens: TokenRegistry) -> None:
+        self.service = service
+        self.tokens = tokens
+        self._streams: set[Subscription] = set()
+
+    def principal(self, context: Any) -> Principal:
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization":
+                return self.tokens.authenticate(value)
+        return self.tokens.authenticate(None)
+
+    @_mapped
+    async def GetConfiguration(
+        self, request: config_pb2.GetConfigurationRequest, context: Any
+    ) -> config_pb2.ConfigurationResponse:
+        principal = self.principal(context)
+        entry = self.service.lookup(
+            principal, Kind.CONFIG, request.application, environment(request.environment),
+            request.key,
+        )  # fmt: skip
+        return self.configuration(principal, entry)
+
+    @_mapped
+    async def GetConfigurations(
+        self, request: config_pb2.GetConfigurationsRequest, context: Any
+    ) -> config_pb2.GetConfigurationsResponse:
+        principal = self.principal(context)
+        entries = self.service.lookup_many(
+            principal, Kind.CONFIG, request.application, environment(request.environment),
+            list(request.keys),
+        )  # fmt: skip
+        return config_pb2.GetConfigurationsResponse(
+            configurations=[self.configuration(principal, entry) for entry in entries]
+        )
+
+    @_mapped
+    async def CheckFeatureFlag(
+        self, request: config_pb2.CheckFeatureFlagRequest, context: Any
+    ) -> config_pb2.CheckFeatureFlagResponse:
+        principal = self.principal(context)
+        entry, evaluation = self.service.evaluate_flag(
+            principal, request.application, environment(request.environment), request.key,
+            request.user_id or None, request.attributes,
+        )  # fmt: skip
+        return self.flag_check(entry, evaluation)
+
+    async def StreamConfigurationUpdates(
+        self, request: config_pb2.StreamConfigurationUpdatesRequest, context: Any
+    ) -> None:
+        """Replays after ``resume_after_commit``, then streams live until the client cancels
+        (the subscription is closed in ``finally``), the server stops (status OK), or the
+        subscriber falls behind (RESOURCE_EXHAUSTED naming the commit to resume after)."""
+        try:
+            subscription = self.service.watch(
+                self.principal(context),
+                request.application or None,
+                environment(request.environment) or None,
+                list(request.keys),
+                request.include_flags,
+                request.resume_after_commit if request.HasField("resume_after_commit") else None,
+            )
+        except GitconfigError as exc:
+            await errors.abort(context, exc)
+        self._streams.add(subscription)
+        try:
+            await subscription.prepare()
+            await context.send_initial_metadata(((COMMIT_KEY, subscription.start or ""),))
+            async for batch in subscription:
+                for update in batch.updates:
+                    await context.write(self.update(update))
+        except GitconfigError as exc:
+            await errors.abort(context, exc)
+        finally:
+            subscription.close()
+            self._streams.discard(subscription)
+
+    def end_streams(self) -> None:
+        """Shutting down: every stream of this server ends with status OK."""
+        for subscription in list(self._streams):
+            subscription.end()
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def configuration(self, principal: Principal, entry: Entry) -> config_pb2.ConfigurationResponse:
+        document = entry.document
+        assert isinstance(document, ConfigDocument)
+        updated = entry.updated
+        return config_pb2.ConfigurationResponse(
+            key=entry.key.key,
+            value=self.service.value_text(principal, document),
+            value_type=_VALUE_TYPES[document.value_type],
+            version=entry.version,
+            updated_at=timestamp(updated.commit.time),
+            application=entry.key.application,
+            environment=entry.key.environment.value,
+            id=entry.id,
+            commit=updated.commit.sha,
+        )
+
+    @staticmethod
+    def flag_check(entry: Entry, evaluation: Evaluation) -> config_pb2.CheckFeatureFlagResponse:
+        return config_pb2.CheckFeatureFlagResponse(
+            key=entry.key.key,
+            enabled=evaluation.enabled,
+            value=struct_value(evaluation.value),
+            reason=evaluation.reason,
+            rule_index=evaluation.rule_index,
+        )
+
+    @staticmethod
+    def update(update: Update) -> config_pb2.ConfigurationUpdate:
+        return config_pb2.ConfigurationUpdate(
+            key=update.key,
+            value=update.value,
+            value_type=_VALUE_TYPES[update.value_type] if update.value_type else None,
+            version=update.version,
+            update_type=_UPDATE_TYPES[update.type],
+            updated_at=timestamp(update.time),
+            commit=update.commit,
+            application=update.application,
+            environment=update.environment.value,
+            kind=update.kind.value,
+            id=update.id,
+        )
