@@ -1,0 +1,112 @@
+"""Run the benchmarks and print markdown tables: ``python -m bench [--quick] [--only NAME]``.
+
+Each suite is a module with ``run(settings: Settings) -> list[Table]``. Progress goes to
+stderr, tables to stdout (and to ``--output`` if given). Exit codes: 0 all suites ran, 1 a
+suite failed (the others still run), 2 bad arguments, 130 interrupted. Every process a suite
+starts is stopped in its ``finally`` blocks, including on Ctrl-C and SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+
+from bench import machine
+from bench.tools import Settings, Table, progress
+
+SUITES = {
+    "http_lookup": "bench.http_lookup",
+    "grpc_unary": "bench.grpc_unary",
+}
+# Suites written by others: included when the module exists and defines run(settings).
+OPTIONAL_SUITES = {
+    "eval": "bench.bench_eval",
+}
+
+SuiteRun = Callable[[Settings], list[Table]]
+
+
+def available_suites() -> dict[str, SuiteRun]:
+    suites: dict[str, SuiteRun] = {}
+    for name, module_name in SUITES.items():
+        suites[name] = importlib.import_module(module_name).run
+    for name, module_name in OPTIONAL_SUITES.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        if callable(getattr(module, "run", None)):
+            suites[name] = module.run
+    return suites
+
+
+def parse_args(argv: Sequence[str], names: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter runs (3 x 2 s)")
+    parser.add_argument(
+        "--only", action="append", choices=names, metavar="NAME",
+        help=f"run only this suite (repeatable): {', '.join(names)}",
+    )  # fmt: skip
+    parser.add_argument("--runs", type=int, help="runs per row (default 5, quick 3)")
+    parser.add_argument("--duration", type=float, help="seconds per run (default 5, quick 2)")
+    parser.add_argument("--output", type=Path, help="also write the markdown to this file")
+    return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    base = Settings(runs=3, duration_s=2.0, warmup_s=1.0, quick=True) if args.quick else Settings()
+    runs = args.runs if args.runs is not None else base.runs
+    duration = args.duration if args.duration is not None else base.duration_s
+    if runs < 1 or not 1 <= duration <= 60:
+        raise SystemExit("--runs must be >= 1 and --duration between 1 and 60 seconds")
+    return Settings(runs=runs, duration_s=duration, warmup_s=base.warmup_s, quick=base.quick)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    suites = available_suites()
+    args = parse_args(sys.argv[1:] if argv is None else argv, list(suites))
+    settings = settings_from(args)
+    signal.signal(signal.SIGTERM, _interrupt)
+    chosen = args.only or list(suites)
+    busy = machine.busy_percent()
+    lines = [*machine.describe(), f"CPU busy before start (other tenants): {busy:.0f} %"]
+    if busy > 15:
+        progress(f"warning: the CPUs were {busy:.0f} % busy before start; figures will be low")
+    sections = ["## Benchmarks", "", *(f"- {line}" for line in lines), ""]
+    print("\n".join(sections), flush=True)
+    failed = False
+    try:
+        for name in chosen:
+            progress(f"suite {name}")
+            try:
+                tables = suites[name](settings)
+            except Exception:  # one failed suite must not hide the others' figures
+                failed = True
+                traceback.print_exc()
+                tables = [Table(name, ["error"], [["failed: see stderr"]])]
+            for table in tables:
+                text = table.to_markdown()
+                print(text, flush=True)
+                sections.append(text)
+    except KeyboardInterrupt:
+        progress("interrupted")
+        return 130
+    if args.output is not None:
+        args.output.write_text("\n".join(sections))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

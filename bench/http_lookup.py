@@ -1,0 +1,145 @@
+"""HTTP read throughput: ``GET /configs/lookup`` next to two baselines, with wrk.
+
+Rows, all measured in the same run, interleaved round-robin (``tools.measure_interleaved``):
+
+- baseline A, ``bench.asgi_baseline`` on uvicorn (httptools, uvloop, no access log), 1 and 2
+  worker processes: the ceiling for Python HTTP on this machine;
+- baseline B, one key read from etcd over its HTTP/JSON gateway (``POST /v3/kv/range``);
+- gitconfig, ``gitconfig serve`` with 1 and 2 processes, ``GET /configs/lookup``.
+
+Each at 16 and 64 connections. wrk runs with one thread (``-t1``): on this 2-core machine one
+wrk thread drives 60,000 req/s using about 60 % of one core, so a second thread adds no load,
+only a second competitor for the cores the server needs.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from bench import deps, etcd, repogen, subject
+from bench.tools import (
+    HOST,
+    SUMMARY_HEADERS,
+    Row,
+    Sample,
+    ServerError,
+    Settings,
+    Table,
+    free_port,
+    http_ready,
+    measure_rows,
+    progress,
+    run_wrk,
+    server_process,
+    wrk_script,
+)
+
+NAME = "http_lookup"
+CONNECTIONS = (16, 64)
+WRK_THREADS = 1
+ROOT = Path(__file__).resolve().parent.parent
+
+# (url, wrk lua script) of a started target
+Endpoint = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Target:
+    system: str
+    processes: int
+    start: Callable[[], AbstractContextManager[Endpoint]]
+    unavailable: str | None = None
+
+
+@contextmanager
+def asgi_baseline(workers: int) -> Iterator[Endpoint]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "bench.asgi_baseline:app", "--app-dir", str(ROOT)]
+    cmd += ["--host", HOST, "--port", str(port), "--workers", str(workers)]
+    cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    url = f"http://{HOST}:{port}/"
+    with server_process(f"uvicorn asgi baseline ({workers}p)", cmd, http_ready(url)):
+        yield url, wrk_script()
+
+
+@contextmanager
+def etcd_baseline() -> Iterator[Endpoint]:
+    key = repogen.config_path(0)
+    with etcd.etcd_server() as client_url:
+        etcd.put(client_url, key, repogen.config_content(0))
+        script = wrk_script("POST", etcd.range_body(key), {"Content-Type": "application/json"})
+        yield f"{client_url}/v3/kv/range", script
+
+
+@contextmanager
+def gitconfig_lookup(repo: Path, workers: int) -> Iterator[Endpoint]:
+    with subject.gitconfig_server(repo, workers) as endpoints:
+        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
+
+
+def targets(repo: Path) -> list[Target]:
+    no_etcd = deps.missing("etcd")
+    etcd_name = "etcd range (HTTP gateway)" if no_etcd else f"etcd {etcd.version()} range (HTTP)"
+    return [
+        Target("ASGI baseline (uvicorn)", 1, partial(asgi_baseline, 1)),
+        Target("ASGI baseline (uvicorn)", 2, partial(asgi_baseline, 2)),
+        Target(etcd_name, 1, etcd_baseline, deps.install_hint(no_etcd) if no_etcd else None),
+        *(
+            Target(
+                "gitconfig lookup",
+                workers,
+                partial(gitconfig_lookup, repo, workers),
+                subject.unavailable(workers),
+            )
+            for workers in (1, 2)
+        ),
+    ]
+
+
+def run(settings: Settings) -> list[Table]:
+    table = Table("HTTP single-key read (wrk)", ["system", "processes", "connections"])
+    table.headers += SUMMARY_HEADERS
+    absent = deps.missing("wrk", "git")
+    if absent:
+        table.notes.append("skipped: " + deps.install_hint(absent))
+        return [table]
+    n_configs = 1_000 if settings.quick else 10_000
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp, ExitStack() as stack:
+        repo = Path(tmp) / "configs.git"
+        repogen.make_repo(repo, n_configs=n_configs)
+        rows: list[Row] = []
+        for target in targets(repo):
+            reason, endpoint = target.unavailable, None
+            if reason is None:
+                try:
+                    endpoint = stack.enter_context(target.start())
+                except ServerError as exc:
+                    progress(f"failed to start: {exc}")
+                    reason = "failed to start (see stderr)"
+            for connections in CONNECTIONS:
+                label = (target.system, str(target.processes), str(connections))
+                if endpoint is None:
+                    rows.append(Row(label, reason=reason or "not available"))
+                else:
+                    rows.append(Row(label, partial(_wrk, endpoint, connections)))
+        table.rows = measure_rows(rows, settings)
+    table.notes += [
+        f"median of {settings.runs} runs of {settings.duration_s:g} s per row (after a "
+        f"{settings.warmup_s:g} s warm-up), rows interleaved round-robin; wrk -t{WRK_THREADS}, "
+        "closed loop (latency excludes queueing before send: no coordinated-omission correction)",
+        f"gitconfig serves a generated repository of {n_configs:,} configuration files; the "
+        f"lookup is `GET {subject.lookup_path()}` with a bearer token",
+        "errors: socket errors, timeouts and non-2xx answers, summed over all runs of the row",
+    ]
+    return [table]
+
+
+def _wrk(endpoint: Endpoint, connections: int, duration_s: float) -> Sample:
+    url, script = endpoint
+    return run_wrk(url, script, connections, duration_s, WRK_THREADS)

@@ -1,0 +1,91 @@
+"""The system under test: a ``gitconfig serve`` process over a generated repository.
+
+This is the one place that knows how to start gitconfig. ``serve_command`` builds the command
+line; ``unavailable`` says why a row cannot run yet (no ``gitconfig`` command, no ``serve``,
+no ``--workers``), so that the suites print "not available" instead of crashing while the
+server is being written. Readiness is the real lookup answering 200: the server is ready only
+after its first complete index.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.tools import HOST, CommandError, free_port, http_ready, run, server_process
+
+TOKEN = "bench-token"
+APPLICATION, ENVIRONMENT, KEY = "app-0", "PROD", "key-0"
+FLAG_KEY = "flag-0"
+AUTH_HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    http_url: str  # e.g. http://127.0.0.1:40123
+    grpc_target: str  # e.g. 127.0.0.1:40124
+
+
+def lookup_path(key: str = KEY, application: str = APPLICATION, env: str = ENVIRONMENT) -> str:
+    query = urllib.parse.urlencode({"key": key, "application": application, "environment": env})
+    return f"/configs/lookup?{query}"
+
+
+def executable() -> str | None:
+    """The ``gitconfig`` console script of this virtualenv, else the one on PATH."""
+    beside = Path(sys.executable).parent / "gitconfig"
+    return str(beside) if beside.exists() else shutil.which("gitconfig")
+
+
+@functools.cache
+def _serve_help() -> str | None:
+    exe = executable()
+    if exe is None:
+        return None
+    try:
+        code, out, err = run([exe, "serve", "--help"], timeout=60, check=False)
+    except CommandError:
+        return None
+    return out + err if code == 0 else None
+
+
+def unavailable(workers: int) -> str | None:
+    """Why ``gitconfig serve`` with ``workers`` processes cannot be measured, or None."""
+    if executable() is None:
+        return "not available: no gitconfig command"
+    text = _serve_help()
+    if text is None or "--http-port" not in text:
+        return "not available: no gitconfig serve yet"
+    if workers != 1 and "--workers" not in text:
+        return "not available: no serve --workers yet"
+    return None
+
+
+def serve_command(repo: Path, http_port: int, grpc_port: int, workers: int) -> list[str]:
+    """The command line that serves ``repo``. Edit here if ``gitconfig serve`` changes."""
+    exe = executable()
+    assert exe is not None, "check unavailable() first"
+    cmd = [exe, "serve", "--repo", str(repo), "--host", HOST]
+    cmd += ["--http-port", str(http_port), "--grpc-port", str(grpc_port)]
+    if workers != 1:
+        cmd += ["--workers", str(workers)]
+    return cmd
+
+
+@contextmanager
+def gitconfig_server(repo: Path, workers: int, timeout: float = 180.0) -> Iterator[Endpoints]:
+    """Serve ``repo`` until the block ends; ready once the benchmark's lookup answers 200."""
+    http_port, grpc_port = free_port(), free_port()
+    env = dict(os.environ, GITCONFIG_ADMIN_TOKEN=TOKEN)
+    endpoints = Endpoints(f"http://{HOST}:{http_port}", f"{HOST}:{grpc_port}")
+    ready = http_ready(endpoints.http_url + lookup_path(), AUTH_HEADERS)
+    cmd = serve_command(repo, http_port, grpc_port, workers)
+    with server_process(f"gitconfig serve ({workers}p)", cmd, ready, env=env, timeout=timeout):
+        yield endpoints
