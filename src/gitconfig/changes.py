@@ -122,7 +122,7 @@ class Batch:
 ValueText = Callable[[ConfigDocument], str]
 
 
-def render(event: ChangeEvent, value_text: ValueText) -> Update:
+def render_update(event: ChangeEvent, value_text: ValueText) -> Update:
     document = event.document
     value = ""
     value_type: ValueType | None = None

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitconfig import changes, configfile, flagfile
+from gitconfig import configfile, flagfile
 from gitconfig.auth import Principal
-from gitconfig.changes import ChangeHub, Filter, Subscription, Update
+from gitconfig.changes import ChangeHub, Filter, Subscription, Update, render_update
 from gitconfig.errors import (
     AlreadyExists,
     BadRequest,
@@ -250,7 +250,7 @@ class Service:
         )
 
         def render(event: ChangeEvent) -> Update:
-            return changes.render(event, lambda document: self.value_text(principal, document))
+            return render_update(event, lambda document: self.value_text(principal, document))
 
         return self.changes.subscribe(wanted, render, commit)
 

@@ -1,0 +1,162 @@
+"""``GET /configs/watch``: the change stream as server-sent events.
+
+One ``change`` event per commit, carrying every change of that commit that matches the
+filters, with ``id:`` the commit SHA; so a client that reconnects with ``Last-Event-ID``
+(browsers do it on their own) resumes exactly after the last commit it received. First comes a
+``ready`` event whose id is the commit the stream is live from (after any replay), then a
+comment line every ``heartbeat`` seconds while nothing happens, so proxies keep the
+connection. A stream that fell too far behind gets an ``error`` event (its id the commit to
+resume after) and is closed; shutdown closes streams without one. See docs/grpc.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from gitconfig.changes import Batch, SubscriberTooSlow, Subscription
+from gitconfig.errors import GitconfigError
+from gitconfig.model import Environment
+from gitconfig.rest import models
+from gitconfig.rest.deps import Caller, ServiceDep
+from gitconfig.rest.errors import status_of
+
+router = APIRouter(prefix="/configs", tags=["Configurations"])
+
+HEARTBEAT_SECONDS = 15.0
+RETRY_MILLISECONDS = 1000
+
+
+def heartbeat_seconds() -> float:
+    """How long a stream may stay silent before a heartbeat comment (tests override it)."""
+    return HEARTBEAT_SECONDS
+
+
+class Change(BaseModel):
+    type: str  # CREATED | UPDATED | DELETED
+    kind: str  # config | flag
+    id: str
+    application: str
+    environment: Environment
+    key: str
+    valueType: str | None
+    value: str
+    version: int
+
+
+class CommitChanges(BaseModel):
+    commit: str
+    updatedAt: datetime
+    changes: list[Change]
+
+
+class StreamError(BaseModel):
+    status: int
+    message: str
+    resumeAfter: str | None = None
+
+
+def _event(kind: str, event_id: str | None, data: str) -> str:
+    head = f"event: {kind}\n" + (f"id: {event_id}\n" if event_id else "")
+    return f"{head}data: {data}\n\n"
+
+
+def _change_event(batch: Batch) -> str:
+    body = CommitChanges(
+        commit=batch.commit,
+        updatedAt=batch.updates[0].time,
+        changes=[
+            Change(
+                type=u.type.value,
+                kind=u.kind.value,
+                id=u.id,
+                application=u.application,
+                environment=u.environment,
+                key=u.key,
+                valueType=u.value_type.value if u.value_type else None,
+                value=u.value,
+                version=u.version,
+            )
+            for u in batch.updates
+        ],
+    )
+    return _event("change", batch.commit, body.model_dump_json())
+
+
+async def _stream(subscription: Subscription, heartbeat: float) -> AsyncIterator[str]:
+    try:
+        yield f"retry: {RETRY_MILLISECONDS}\n\n"
+        ready = subscription.start
+        yield _event("ready", ready, f'{{"commit":"{ready or ""}"}}')
+        while True:
+            try:
+                batch = await asyncio.wait_for(anext(subscription), heartbeat)
+            except TimeoutError:
+                yield ": heartbeat\n\n"
+                continue
+            except StopAsyncIteration:
+                return
+            except GitconfigError as exc:
+                resume = exc.resume_after if isinstance(exc, SubscriberTooSlow) else None
+                error = StreamError(status=status_of(exc), message=exc.message, resumeAfter=resume)
+                yield _event("error", resume, error.model_dump_json())
+                return
+            yield _change_event(batch)
+    finally:
+        subscription.close()
+
+
+@router.get(
+    "/watch",
+    operation_id="watchConfigurations",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"},
+        400: {"model": models.ErrorBody, "description": "Invalid filter or unknown commit"},
+        401: {"model": models.ErrorBody, "description": "Authentication required"},
+        403: {"model": models.ErrorBody, "description": "Permission denied"},
+        412: {"model": models.ErrorBody, "description": "Commit not in the branch's history"},
+        503: {"model": models.ErrorBody, "description": "Not ready yet, or shutting down"},
+    },
+)
+async def watch_configurations(
+    service: ServiceDep,
+    caller: Caller,
+    heartbeat: Annotated[float, Depends(heartbeat_seconds)],
+    application: str | None = None,
+    environment: Environment | None = None,
+    keys: Annotated[list[str] | None, Query(description="Repeatable: keys=a&keys=b")] = None,
+    includeFlags: bool = False,
+    lastEventId: Annotated[
+        str | None, Query(description="Resume after this commit, if no Last-Event-ID header")
+    ] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(alias="Last-Event-ID", description="Resume after this commit (SHA)"),
+    ] = None,
+) -> StreamingResponse:
+    """Stream configuration (and, with ``includeFlags``, flag) changes as they are committed."""
+    subscription = service.watch(
+        caller,
+        application,
+        environment.value if environment is not None else None,
+        keys or [],
+        includeFlags,
+        last_event_id or lastEventId or None,
+    )
+    try:
+        await subscription.prepare()
+    except BaseException:
+        subscription.close()
+        raise
+    return StreamingResponse(
+        _stream(subscription, heartbeat),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,259 @@
+"""``GET /configs/watch``: the change stream as server-sent events, through a real uvicorn."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gitconfig.auth import TokenRegistry
+from gitconfig.bootstrap import open_service
+from gitconfig.rest import watch
+from gitconfig.rest.app import create_app
+from gitconfig.service import Service
+from tests.conftest import ADMIN_TOKEN
+from tests.gitrepo import clone, commit_files, push
+from tests.servers import Reader, UvicornThread
+
+LIMIT = "configs/trading-engine/PROD/max-order-size.yaml"
+SWITCH = "configs/trading-engine/PROD/kill-switch.yaml"
+OTHER = "configs/pricing/PROD/spread.yaml"
+FLAG = "flags/trading-engine/PROD/matching-v2.yaml"
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@dataclass
+class Event:
+    event: str | None = None
+    id: str | None = None
+    data: Any = None
+    comment: str | None = None
+
+
+def events(response: httpx.Response) -> Iterator[Event]:
+    """Parse a text/event-stream body into events (a comment line is an event of its own)."""
+    current = Event()
+    for line in response.iter_lines():
+        if line.startswith(":"):
+            yield Event(comment=line[1:].strip())
+        elif line == "":
+            if current.event or current.data is not None:
+                yield current
+            current = Event()
+        else:
+            field, _, value = line.partition(": ")
+            if field == "data":
+                current.data = json.loads(value)
+            elif field in ("event", "id"):
+                setattr(current, field, value)
+
+
+class Watcher:
+    """One open /configs/watch response, read in a thread; comments and retry are skipped."""
+
+    def __init__(self, client: httpx.Client, **params: Any) -> None:
+        headers = params.pop("headers", {})
+        self._context = client.stream("GET", "/configs/watch", params=params, headers=headers)
+        self.response = self._context.__enter__()
+        assert self.response.status_code == 200, self.response.read()
+        assert self.response.headers["content-type"].startswith("text/event-stream")
+        self.reader: Reader[Event] = Reader(events(self.response))
+        self.ready = self.reader.take(1)[0]
+        assert self.ready.event == "ready"
+
+    def take(self, n: int) -> list[Event]:
+        found: list[Event] = []
+        while len(found) < n:
+            found += [e for e in self.reader.take(1) if e.comment is None]
+        return found
+
+    def quiet(self, wait: float = 0.5) -> bool:
+        """True if no event but heartbeats arrives within ``wait`` seconds."""
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            if self.reader.nothing_more(left):
+                return True
+            if self.reader.take(1)[0].comment is None:
+                return False
+        return True
+
+    def close(self) -> None:
+        self._context.__exit__(None, None, None)
+
+
+@pytest.fixture
+def checkout(bare_repo: Path, tmp_path: Path) -> Path:
+    return clone(bare_repo, tmp_path / "checkout")
+
+
+@pytest.fixture
+def service(bare_repo: Path) -> Service:
+    service = open_service(bare_repo)
+    service.index.refresh()
+    return service
+
+
+@pytest.fixture
+def server(service: Service) -> Iterator[UvicornThread]:
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    tokens.add("nobody-token", "nobody", [])
+    app = create_app(service, tokens)
+    app.dependency_overrides[watch.heartbeat_seconds] = lambda: 0.2
+    with UvicornThread(app) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: UvicornThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as http:
+        yield http
+
+
+def change(service: Service, checkout: Path, files: dict[str, str | None], message: str) -> str:
+    sha = commit_files(checkout, files, message)
+    push(checkout)
+    service.index.refresh()
+    return sha
+
+
+def number(value: int) -> str:
+    return f"type: NUMBER\nvalue: {value}\n"
+
+
+def test_one_event_per_commit_with_its_changes(
+    service: Service, checkout: Path, client: httpx.Client
+) -> None:
+    watcher = Watcher(client)
+    assert watcher.ready.id == service.snapshot().commit
+    assert watcher.ready.data == {"commit": service.snapshot().commit}
+    first = change(
+        service, checkout, {LIMIT: number(1), SWITCH: "type: BOOLEAN\nvalue: true\n"}, "a"
+    )
+    second = change(service, checkout, {LIMIT: number(2)}, "b")
+    third = change(service, checkout, {SWITCH: None}, "c")
+    got = watcher.take(3)
+    assert [(e.event, e.id) for e in got] == [
+        ("change", first),
+        ("change", second),
+        ("change", third),
+    ]
+    assert got[0].data["commit"] == first
+    assert [(c["key"], c["type"], c["value"], c["version"]) for c in got[0].data["changes"]] == [
+        ("kill-switch", "CREATED", "true", 1),
+        ("max-order-size", "CREATED", "1", 1),
+    ]
+    assert got[1].data["changes"][0] | {"id": None} == {
+        "type": "UPDATED",
+        "kind": "config",
+        "id": None,
+        "application": "trading-engine",
+        "environment": "PROD",
+        "key": "max-order-size",
+        "valueType": "NUMBER",
+        "value": "2",
+        "version": 2,
+    }
+    assert got[2].data["changes"][0]["type"] == "DELETED"
+    assert got[2].data["changes"][0]["value"] == ""
+    watcher.close()
+
+
+def test_filters_and_flags_on_request(
+    service: Service, checkout: Path, client: httpx.Client
+) -> None:
+    only_limit = Watcher(
+        client, application="trading-engine", environment="PROD", keys=["max-order-size", "x"]
+    )
+    pricing = Watcher(client, application="pricing")
+    with_flags = Watcher(client, includeFlags="true")
+    flag = "description: v2\nenabled: true\n"
+    a = change(service, checkout, {SWITCH: number(0), FLAG: flag}, "switch and flag")
+    b = change(service, checkout, {OTHER: number(3)}, "pricing")
+    c = change(service, checkout, {LIMIT: number(4)}, "limit")
+    assert [e.id for e in only_limit.take(1)] == [c]
+    assert [e.id for e in pricing.take(1)] == [b]
+    got = with_flags.take(3)
+    assert [e.id for e in got] == [a, b, c]
+    assert [(x["kind"], x["key"]) for x in got[0].data["changes"]] == [
+        ("config", "kill-switch"),
+        ("flag", "matching-v2"),
+    ]
+    assert json.loads(got[0].data["changes"][1]["value"]) == {"description": "v2", "enabled": True}
+    assert got[0].data["changes"][1]["valueType"] is None
+    assert only_limit.quiet() and pricing.quiet()
+    for w in (only_limit, pricing, with_flags):
+        w.close()
+
+
+def test_resume_with_last_event_id(service: Service, checkout: Path, client: httpx.Client) -> None:
+    shas = [change(service, checkout, {LIMIT: number(i)}, f"v{i}") for i in range(4)]
+    # The header, as a browser's EventSource sends it on reconnecting ...
+    resumed = Watcher(client, headers={"Last-Event-ID": shas[0]})
+    replayed = resumed.take(3)
+    assert [e.id for e in replayed] == shas[1:]
+    assert [e.data["changes"][0]["version"] for e in replayed] == [2, 3, 4]
+    assert resumed.ready.id == shas[-1]  # after the replay, the live part starts at HEAD
+    # ... or the query parameter, with a short sha.
+    short = Watcher(client, lastEventId=shas[2][:7])
+    assert [e.id for e in short.take(1)] == shas[3:]
+    live = change(service, checkout, {LIMIT: number(9)}, "live")
+    assert [e.id for e in resumed.take(1)] == [live]
+    assert [e.id for e in short.take(1)] == [live]
+    assert resumed.quiet()
+    resumed.close()
+    short.close()
+
+
+def test_heartbeats_keep_the_connection(client: httpx.Client) -> None:
+    watcher = Watcher(client)
+    assert [e.comment for e in watcher.reader.take(2, timeout=5)] == ["heartbeat", "heartbeat"]
+    watcher.close()
+
+
+@pytest.mark.parametrize(
+    ("headers", "params", "status"),
+    [
+        ({"Authorization": ""}, {}, 401),
+        ({"Authorization": "Bearer wrong"}, {}, 401),
+        ({"Authorization": "Bearer nobody-token"}, {}, 403),
+        ({}, {"environment": "prod"}, 400),
+        ({}, {"keys": "../etc"}, 400),
+        ({"Last-Event-ID": "0123456789abcdef0123456789abcdef01234567"}, {}, 400),
+        ({}, {"lastEventId": "not-a-sha"}, 400),
+    ],
+)
+def test_refused(
+    client: httpx.Client, headers: dict[str, str], params: dict[str, str], status: int
+) -> None:
+    response = client.get("/configs/watch", headers=headers, params=params)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_closing_the_hub_ends_the_stream(service: Service, client: httpx.Client) -> None:
+    watcher = Watcher(client)
+    assert len(service.changes) == 1
+    service.changes.close()
+    assert [e for e in watcher.reader.finish() if e.comment is None] == []
+    assert len(service.changes) == 0
+    assert client.get("/configs/watch").status_code == 503
+
+
+def test_a_client_that_goes_away_leaves_no_subscription(
+    service: Service, client: httpx.Client
+) -> None:
+    watchers = [Watcher(client) for _ in range(3)]
+    assert len(service.changes) == 3
+    for watcher in watchers:
+        watcher.close()
+    deadline = time.monotonic() + 5  # noticed at the next write: a heartbeat at the latest
+    while len(service.changes) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(service.changes) == 0
