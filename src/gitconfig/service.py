@@ -10,7 +10,6 @@ named the version it expected).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -289,10 +288,9 @@ class Service:
         if version is entry.served:
             return entry.document
         try:
-            data = self.store.read_blob(version.blob)
-            if entry.key.kind is Kind.CONFIG:
-                return configfile.load(data, self.snapshot().schemas)
-            return flagfile.load(data)
+            return self.index.document(
+                entry.key.path, entry.key.kind, version.blob, self.snapshot().schemas
+            )
         except BadRequest:
             return None
 
@@ -335,8 +333,8 @@ class Service:
             document = current.document
             value = changes.value if changes.value is not None else configfile.value_text(document)
             schema = changes.schema
-            if schema is None and document.schema is not None:
-                schema = json.dumps(document.schema)
+            if schema is None:
+                schema = configfile.schema_text(document)
             updated = configfile.from_request(
                 value_type=document.value_type.value,
                 value=value,
