@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,7 @@ def client(server: UvicornThread) -> Iterator[httpx.Client]:
         yield http
 
 
-def change(service: Service, checkout: Path, files: dict[str, str | None], message: str) -> str:
+def change(service: Service, checkout: Path, files: Mapping[str, str | None], message: str) -> str:
     sha = commit_files(checkout, files, message)
     push(checkout)
     service.index.refresh()
