@@ -19,7 +19,7 @@ import pytest
 from gitconfig import gitstore
 from gitconfig.errors import AlreadyExists, BadRequest, NotFound, StaleParent, StoreError
 from gitconfig.gitstore import GitStore
-from gitconfig.model import Author, FileChange
+from gitconfig.model import Author, FileChange, PendingCommit
 from tests.gitrepo import clone, commit_files, git, init_repo, push, rev_parse
 
 ALICE = Author("Alice Example", "alice@example.com")
@@ -433,10 +433,13 @@ store.write(store.head(), {"configs/a/DEV/k.yaml": sys.argv[2].encode()}, Author
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 @pytest.mark.parametrize("setting", ["on", "off"])
-def test_fsync_setting_reaches_libgit2(tmp_path: Path, setting: str) -> None:
+def test_a_write_flushes_objects_before_the_ref_and_the_ref_before_returning(
+    tmp_path: Path, setting: str
+) -> None:
     repo = init_repo(tmp_path / "repo", bare=True)
     trace = tmp_path / "trace"
-    command = ["strace", "-f", "-qq", "-y", "-e", "trace=fsync,fdatasync", "-o", str(trace)]
+    calls = "trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,link,linkat"
+    command = ["strace", "-f", "-qq", "-y", "-e", calls, "-o", str(trace)]
     done = subprocess.run(
         [*command, sys.executable, "-c", FSYNC_WRITER, str(repo), setting],
         capture_output=True,
@@ -446,15 +449,23 @@ def test_fsync_setting_reaches_libgit2(tmp_path: Path, setting: str) -> None:
         pytest.skip(f"strace cannot trace here: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr
 
-    synced = [line for line in trace.read_text().splitlines() if "fsync" in line]
+    lines = trace.read_text().splitlines()
+    flushes = [n for n, line in enumerate(lines) if "syncfs(" in line or "fsync(" in line]
+    ref_moves = [  # libgit2 moves a lock file into place with link() (or rename())
+        n
+        for n, line in enumerate(lines)
+        if ("rename" in line or "link" in line) and 'refs/heads/main"' in line
+    ]
     if setting == "off":
-        assert synced == []
-    else:
-        assert any("/objects/" in line for line in synced)  # the blob, trees and commit
-        assert any("refs/heads/main.lock>" in line for line in synced)  # the ref, before rename
+        assert flushes == []
+        return
+    assert [line for line in lines if "fsync(" in line] == []  # libgit2's own fsync is off
+    assert len(ref_moves) == 1
+    assert any(n < ref_moves[0] for n in flushes)  # the objects, before the ref moves
+    assert any(n > ref_moves[0] for n in flushes)  # the ref, before write() returns
 
 
-def test_fsync_is_set_by_the_constructor_and_on_by_default(
+def test_libgit2_fsync_is_off_and_the_barrier_follows_the_setting(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[bool] = []
@@ -464,8 +475,33 @@ def test_fsync_is_set_by_the_constructor_and_on_by_default(
 
     monkeypatch.setattr(pygit2, "settings", Settings())
     assert GitStore(repo).fsync is True
-    GitStore(repo, fsync=False)
-    assert calls == [True, False]
+    assert GitStore(repo, fsync=False).fsync is False
+    assert calls == [False, False]
+
+
+def test_write_chain_makes_one_commit_each_on_the_first_parent_chain(repo: Path) -> None:
+    store = GitStore(repo)
+    parent = store.head()
+    author = Author("a", "a@example.com")
+    shas = store.write_chain(
+        parent,
+        [
+            PendingCommit({"configs/a/DEV/one.yaml": b"1"}, author, "first"),
+            PendingCommit({"configs/a/DEV/two.yaml": b"2"}, author, "second"),
+            PendingCommit({"configs/a/DEV/one.yaml": None}, author, "third"),
+        ],
+    )
+    assert store.head() == shas[-1]
+    assert [c.sha for c in store.first_parent_chain(shas[-1], parent)] == shas
+    assert [c.message for c in store.first_parent_chain(shas[-1], parent)] == [
+        "first",
+        "second",
+        "third",
+    ]
+    assert dict(store.files(shas[1])).keys() >= {"configs/a/DEV/one.yaml", "configs/a/DEV/two.yaml"}
+    assert "configs/a/DEV/one.yaml" not in dict(store.files(shas[2]))
+    with pytest.raises(StaleParent):
+        store.write_chain(parent, [PendingCommit({"configs/a/DEV/x.yaml": b"x"}, author, "m")])
 
 
 # --- reading ----------------------------------------------------------------------------------

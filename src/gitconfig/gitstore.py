@@ -13,29 +13,34 @@ outlives a method call. Every method may therefore be called from any thread. ``
 holds a per-store lock, so that writers of one process queue up instead of racing for the ref
 lock file; writers in other processes are kept apart by the compare-and-swap alone.
 
-Durability: with ``fsync=True`` (the default) libgit2's GIT_OPT_ENABLE_FSYNC_GITDIR is on, so
-every loose object, the ref and its reflog are fsynced (file and folder) before ``write()``
-returns. The option is process-global and libgit2 reads it when a repository's object and ref
-databases are first loaded: the last ``GitStore`` constructed decides for repositories opened
-after it, so do not mix settings in one process (benchmarks measure each in its own process).
+Durability: with ``fsync=True`` (the default) ``write()``/``write_chain()`` return only once
+the commit is on disk. Each call writes its objects, then flushes the repository's file system
+(``syncfs``), then moves the ref, then flushes again: objects are durable before any ref points
+at them, and the ref before the caller is told. That is two flushes per batch of commits,
+where libgit2's own GIT_OPT_ENABLE_FSYNC_GITDIR costs one fsync per object (blob, one tree per
+folder level, commit), per ref and per reflog — three to four times slower here
+(docs/performance.md) — so that option is switched off.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
 
 import pygit2
-from pygit2.enums import FileMode, RepositoryOpenFlag, SortMode
+from pygit2.enums import FileMode, FileStatus, RepositoryOpenFlag, SortMode
 
 from gitconfig.errors import AlreadyExists, BadRequest, NotFound, StaleParent, StoreError
-from gitconfig.model import Author, Commit, FileChange
+from gitconfig.model import Author, Commit, FileChange, PendingCommit
 
 TRACKED_FOLDERS = ("configs", "flags", "schemas")
 DEFAULT_COMMITTER = Author("gitconfig", "gitconfig@localhost")
@@ -61,7 +66,9 @@ class GitStore:
         fsync: bool = True,
     ) -> None:
         self._ref = _branch_ref(branch)
-        pygit2.settings.enable_fsync_gitdir(fsync)
+        # Durability comes from our own barrier around each batch of commits (``_barrier``),
+        # so libgit2 must not fsync every object and ref on its own as well.
+        pygit2.settings.enable_fsync_gitdir(False)
         self.branch = branch
         self.committer = committer
         self.fsync = fsync
@@ -184,24 +191,46 @@ class GitStore:
         """See ``Store.write``. The new tree is built from the parent's tree along the changed
         paths only; a folder left empty by a delete is removed. Content identical to the
         parent's still makes a commit. The message gets git's trailing newline."""
-        nested = _nest(changes)
+        return self.write_chain(parent, [PendingCommit(changes, author, message)])[-1]
+
+    def write_chain(self, parent: str | None, commits: Sequence[PendingCommit]) -> list[str]:
+        """See ``Store.write_chain``: each commit on top of the previous one, then one
+        durability barrier, one compare-and-swap of the branch, one more barrier."""
+        if not commits:
+            raise ValueError("no commits to write")
+        nested = [_nest(commit.changes) for commit in commits]
         with self._write_lock, _boundary():
             repo = self._repo()
             actual = _branch_target(repo, self._ref)
             if actual != parent:  # cheap early exit; the compare-and-swap below decides
                 raise StaleParent(parent, actual)
             base = None if parent is None else _get(repo, parent, pygit2.Commit)
-            tree = _build_tree(repo, base and base.tree, nested, "") or repo.TreeBuilder().write()
-            sha = repo.create_commit(
-                None,
-                _signature(author, "author"),
-                _signature(self.committer, "committer"),
-                message if message.endswith("\n") else message + "\n",
-                tree,
-                [] if base is None else [base.id],
-            )
-            self._move_branch(repo, parent, sha, message)
-            return str(sha)
+            shas: list[str] = []
+            for commit, changes in zip(commits, nested, strict=True):
+                empty = repo.TreeBuilder().write
+                tree = _build_tree(repo, base and base.tree, changes, "") or empty()
+                message = commit.message
+                sha = repo.create_commit(
+                    None,
+                    _signature(commit.author, "author"),
+                    _signature(self.committer, "committer"),
+                    message if message.endswith("\n") else message + "\n",
+                    tree,
+                    [] if base is None else [base.id],
+                )
+                shas.append(str(sha))
+                base = _get(repo, str(sha), pygit2.Commit)
+            self._barrier()  # the objects are on disk before any ref points at them
+            self._move_branch(repo, parent, base.id, commits[-1].message)  # type: ignore[union-attr]
+            self._barrier()  # the ref is on disk before the caller hears "done"
+            return shas
+
+    def _barrier(self) -> None:
+        """Make everything written so far durable (``syncfs`` of the repository's file
+        system: one flush for all objects and the ref of a batch, instead of one fsync per
+        object). A no-op with ``fsync=False``."""
+        if self.fsync:
+            _syncfs(self.git_dir)
 
     def _move_branch(
         self, repo: pygit2.Repository, expected: str | None, new: pygit2.Oid, message: str
@@ -222,8 +251,167 @@ class GitStore:
                 repo = pygit2.Repository(str(self._path), RepositoryOpenFlag.NO_SEARCH)
                 # The reflog identity (pygit2 1.21 cannot pass a signature to set_target).
                 repo.set_ident(self.committer.name, self.committer.email)
+                for directory in getattr(self, "_object_directories", ()):
+                    repo.odb.add_disk_alternate(directory)  # a pre-receive quarantine
             self._local.repo = repo
         return repo
+
+    # -- the local repository of the command line and the git hooks ---------------------
+
+    def add_object_directories(self, directories: Sequence[str | Path]) -> None:
+        """Also read objects from ``directories``: in a pre-receive hook the pushed objects
+        wait in a quarantine folder (``GIT_OBJECT_DIRECTORY``) that libgit2 does not see."""
+        self._object_directories = tuple(str(directory) for directory in directories)
+        self._local = threading.local()  # repositories opened from now on see them
+
+    def identity(self) -> Author:
+        """The author git would record here: ``GIT_AUTHOR_NAME``/``GIT_AUTHOR_EMAIL``, else
+        ``user.name``/``user.email`` from the repository's, global and system configuration."""
+        with _boundary():
+            config = self._repo().config
+            found = {}
+            for name, variable in (("name", "GIT_AUTHOR_NAME"), ("email", "GIT_AUTHOR_EMAIL")):
+                value = os.environ.get(variable)
+                if not value and f"user.{name}" in config:
+                    value = config[f"user.{name}"]
+                found[name] = value
+        if not found["name"] or not found["email"]:
+            raise BadRequest(
+                "who are you? set your git identity first:\n"
+                '  git config --global user.name "Your Name"\n'
+                "  git config --global user.email you@example.com"
+            )
+        return Author(found["name"], found["email"])
+
+    def rev_parse(self, rev: str) -> str:
+        """The commit any git revision names (``main``, ``origin/main``, ``HEAD~2``, a tag, a
+        sha prefix); NotFound otherwise."""
+        with _boundary():
+            try:
+                found = self._repo().revparse_single(rev).peel(pygit2.Commit)
+            except (KeyError, ValueError, pygit2.InvalidSpecError, pygit2.GitError) as exc:
+                raise NotFound(f"unknown revision {rev!r}") from exc
+            return str(found.id)
+
+    def merge_base(self, one: str, other: str) -> str | None:
+        with _boundary():
+            found = self._repo().merge_base(one, other)
+            return None if found is None else str(found)
+
+    def staged_files(self, index_file: str | Path | None = None) -> list[tuple[str, str]]:
+        """(path, blob sha) of every staged file under configs/, flags/ and schemas/: the
+        repository's index, or ``index_file`` (git gives hooks ``GIT_INDEX_FILE``)."""
+        with _boundary():
+            index = self._repo().index if index_file is None else pygit2.Index(str(index_file))
+            if index_file is None:
+                index.read()
+            return [
+                (entry.path, str(entry.id))
+                for entry in index
+                if entry.path.startswith(tuple(f"{folder}/" for folder in TRACKED_FOLDERS))
+                and entry.mode in _FILE_MODES
+            ]
+
+    def new_commits(self, tip: str) -> list[Commit]:
+        """The commits reachable from ``tip`` and from no reference, parents first: in a
+        pre-receive hook, the commits a push brings."""
+        with _boundary():
+            repo = self._repo()
+            walker = repo.walk(_get(repo, tip, pygit2.Commit).id, SortMode.TOPOLOGICAL)
+            for name in repo.references:
+                try:
+                    walker.hide(repo.references[name].peel(pygit2.Commit).id)
+                except (pygit2.GitError, ValueError, KeyError):
+                    continue  # a reference to something other than a commit
+            found = [_to_commit(commit) for commit in walker]
+        found.reverse()
+        return found
+
+    def worktree_conflicts(self, paths: Sequence[str]) -> list[str]:
+        """The ``paths`` with uncommitted changes (staged or not, or untracked) in the working
+        tree of a clone whose checked-out branch is this store's branch; empty otherwise."""
+        with _boundary():
+            repo = self._repo()
+            if not self._checked_out(repo):
+                return []
+            busy = []
+            for path in paths:
+                try:
+                    status = repo.status_file(path)
+                except KeyError:
+                    continue  # absent from HEAD, the index and the working tree
+                if status not in (FileStatus.CURRENT, FileStatus.IGNORED):
+                    busy.append(path)
+            return busy
+
+    def update_worktree(self, paths: Sequence[str]) -> None:
+        """Bring the index and the working tree of ``paths`` to the branch's new head (after a
+        write, in a clone whose checked-out branch is this store's branch)."""
+        with _boundary():
+            repo = self._repo()
+            if not self._checked_out(repo):
+                return
+            tree = _get(repo, str(_branch_target(repo, self._ref)), pygit2.Commit).tree
+            root = Path(repo.workdir)
+            index = repo.index
+            index.read()
+            for path in paths:
+                target = root / path
+                try:
+                    blob = tree[path]
+                except KeyError:
+                    blob = None
+                if isinstance(blob, pygit2.Blob):
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(blob.data)
+                    index.add(path)  # from the file just written: its stat data, so git is clean
+                    continue
+                if path in index:
+                    index.remove(path)
+                target.unlink(missing_ok=True)
+                for folder in target.parents:
+                    if folder == root or any(folder.iterdir()):
+                        break
+                    folder.rmdir()
+            index.write()
+
+    def _checked_out(self, repo: pygit2.Repository) -> bool:
+        if repo.is_bare:
+            return False
+        head = repo.references.get("HEAD")
+        return head is not None and head.target == self._ref  # symbolic: the branch's name
+
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+def _syncfs(path: Path) -> None:
+    """Flush the file system holding ``path`` to disk (Linux ``syncfs``; else ``sync``)."""
+    syncfs = getattr(_LIBC, "syncfs", None)
+    if syncfs is None:  # pragma: no cover - not Linux
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            error = ctypes.get_errno()
+            raise StoreError(f"syncfs failed: {os.strerror(error)}")
+    finally:
+        os.close(fd)
+
+
+def discover(path: str | Path) -> tuple[Path, str | None]:
+    """The repository at or above ``path`` (its working tree, or the git folder of a bare
+    one) and the branch its HEAD names (None when detached). NotFound if there is none."""
+    with _boundary():
+        found = pygit2.discover_repository(str(path))
+        if found is None:
+            raise NotFound(f"no git repository at or above {path}")
+        repo = pygit2.Repository(found, RepositoryOpenFlag.NO_SEARCH)
+        head = repo.references.get("HEAD")
+        target = head.target if head is not None else None
+        branch = target[len("refs/heads/") :] if isinstance(target, str) else None
+        return Path(repo.workdir or repo.path), branch
 
 
 @contextmanager

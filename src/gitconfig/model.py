@@ -8,6 +8,7 @@ contents (see ``configfile`` and ``flagfile``). ``Commit`` and ``Version`` carry
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -138,6 +139,15 @@ class FileChange:
     path: str
     old_blob: str | None
     new_blob: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCommit:
+    """One commit to write: ``changes`` maps paths to new content (None deletes)."""
+
+    changes: Mapping[str, bytes | None]
+    author: Author
+    message: str
 
 
 @dataclass(frozen=True, slots=True)

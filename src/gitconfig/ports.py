@@ -6,10 +6,10 @@ imports pygit2. All ids are hex SHA strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
-from gitconfig.model import Author, Commit, FileChange
+from gitconfig.model import Author, Commit, FileChange, PendingCommit
 
 
 class Store(Protocol):
@@ -62,4 +62,10 @@ class Store(Protocol):
 
         Raises StaleParent if the branch no longer points at ``parent``. Durable when it
         returns: objects and the ref are fsynced."""
+        ...
+
+    def write_chain(self, parent: str | None, commits: Sequence[PendingCommit]) -> list[str]:
+        """Create several commits, each on top of the previous one (the first on ``parent``),
+        and move the branch from ``parent`` to the last by one compare-and-swap. Returns the
+        new shas in order. Raises StaleParent like ``write``; durable when it returns."""
         ...

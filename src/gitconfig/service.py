@@ -5,7 +5,9 @@ snapshot, builds the file, commits it on top of the snapshot's commit (compare-a
 the branch) and refreshes the index, so the caller reads its own write. If another writer
 moved the branch first, the change is re-applied on the new head when its file did not
 change in between; otherwise the caller gets ``Conflict`` (or ``PreconditionFailed`` when it
-named the version it expected).
+named the version it expected). Concurrent writes are group-committed: each still becomes
+its own commit, but a batch of them shares one durability barrier and one ref update
+(``Service.commit``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from gitconfig.model import (
     Environment,
     FlagDocument,
     Kind,
+    PendingCommit,
     ValueType,
     Version,
 )
@@ -50,6 +53,7 @@ log = logging.getLogger(__name__)
 MASK = "********"
 MAX_PAGE_SIZE = 1000
 _WRITE_ATTEMPTS = 5
+_BATCH_LIMIT = 64  # writes per group commit
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,9 @@ class Service:
         self.store = store
         self.index = index
         self.changes = ChangeHub(index)
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.Lock()  # held by the thread writing a batch
+        self._queue_lock = threading.Lock()
+        self._queue: list[_PendingWrite] = []
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -490,38 +496,133 @@ class Service:
         """Commit one file change and return the entry as it now is (None: deleted).
 
         See the module docstring for the concurrency rules."""
-        author = Author(principal.name, principal.email)
-        with self._write_lock:
-            first_seen: str | None = None
-            for attempt in range(_WRITE_ATTEMPTS):
-                snapshot = self.snapshot()
-                current = snapshot.get_key(key)
-                if must_exist and current is None:
-                    raise NotFound(f"{_noun(key.kind)} {key} no longer exists")
-                if if_match is not None and (current is None or current.version != if_match):
-                    found = current.version if current else None
-                    raise PreconditionFailed(
-                        f"{key} is at version {found}, not {if_match}", current_version=found
-                    )
-                blob = current.updated.blob if current is not None else None
-                if attempt == 0:
-                    first_seen = blob
-                elif blob != first_seen:
-                    raise Conflict(f"{key} was changed concurrently; read it again and retry")
-                content = build(current, snapshot)
-                unchanged = current is not None and content is not None
-                if unchanged and content == self.store.read_blob(blob):  # type: ignore[arg-type]
-                    return current  # nothing changes: no empty commit
+        first_seen: list[str | None] = []  # the file's blob at the first attempt
+
+        def prepare(snapshot: Snapshot) -> dict[str, bytes | None]:
+            current = snapshot.get_key(key)
+            if must_exist and current is None:
+                raise NotFound(f"{_noun(key.kind)} {key} no longer exists")
+            if if_match is not None and (current is None or current.version != if_match):
+                found = current.version if current else None
+                raise PreconditionFailed(
+                    f"{key} is at version {found}, not {if_match}", current_version=found
+                )
+            blob = current.updated.blob if current is not None else None
+            if not first_seen:
+                first_seen.append(blob)
+            elif blob != first_seen[0]:
+                raise Conflict(f"{key} was changed concurrently; read it again and retry")
+            content = build(current, snapshot)
+            if blob is not None and content is not None and content == self.store.read_blob(blob):
+                return {}  # nothing changes: no empty commit
+            return {key.path: content}
+
+        snapshot = self.commit(principal, (key,), prepare, message)
+        return snapshot.get_key(key)
+
+    def commit(
+        self,
+        principal: Principal,
+        keys: tuple[EntryKey, ...],
+        prepare: Callable[[Snapshot], Mapping[str, bytes | None]],
+        message: str,
+    ) -> Snapshot:
+        """Write one commit of the changes ``prepare(snapshot)`` returns for ``keys`` (path ->
+        content, None deletes; empty: nothing to write) and return the snapshot that shows it.
+
+        ``prepare`` validates against the snapshot it is given and raises to refuse; it may be
+        called again on a newer snapshot if another writer moved the branch. Concurrent calls
+        are group-committed: the calling threads queue, one of them writes the queued changes
+        as consecutive commits (one per call, on distinct files) with one durability barrier
+        and one compare-and-swap of the branch, and each caller gets its own outcome."""
+        write = _PendingWrite(keys, prepare, Author(principal.name, principal.email), message)
+        with self._queue_lock:
+            self._queue.append(write)
+        while not write.done.is_set():
+            with self._write_lock:
+                if not write.done.is_set():
+                    self._write_batch(self._take_batch())
+        if write.error is not None:
+            raise write.error
+        assert write.snapshot is not None
+        return write.snapshot
+
+    def _take_batch(self) -> list[_PendingWrite]:
+        """The queued writes that touch distinct files, oldest first (the rest wait)."""
+        batch: list[_PendingWrite] = []
+        paths: set[str] = set()
+        with self._queue_lock:
+            waiting = []
+            for write in self._queue:
+                folded = {key.path.casefold() for key in write.keys}
+                if len(batch) < _BATCH_LIMIT and not folded & paths:
+                    batch.append(write)
+                    paths |= folded
+                else:
+                    waiting.append(write)
+            self._queue = waiting
+        return batch
+
+    def _write_batch(self, batch: list[_PendingWrite]) -> None:
+        for _attempt in range(_WRITE_ATTEMPTS):
+            snapshot = self.snapshot()
+            ready: list[tuple[_PendingWrite, Mapping[str, bytes | None]]] = []
+            for write in batch:
                 try:
-                    sha = self.store.write(snapshot.commit, {key.path: content}, author, message)
-                except StaleParent:
-                    log.info("branch moved during a write of %s; re-reading", key)
-                    self.index.refresh()
+                    changes = write.prepare(snapshot)
+                except Exception as exc:  # refused (or a bug): that caller gets the error
+                    write.finish(error=exc)
                     continue
-                log.info("%s committed %s: %s", principal.name, sha[:12], message)
+                if changes:
+                    ready.append((write, changes))
+                else:
+                    write.finish(snapshot=snapshot)
+            if not ready:
+                return
+            commits = [PendingCommit(changes, w.author, w.message) for w, changes in ready]
+            try:
+                shas = self.store.write_chain(snapshot.commit, commits)
+            except StaleParent:
+                log.info("branch moved during a write of %d change(s); re-reading", len(ready))
                 self.index.refresh()
-                return self.snapshot().get_key(key)
-        raise Conflict(f"the branch kept moving; {key} was not written, retry")
+                batch = [write for write, _changes in ready]
+                continue
+            except Exception as exc:
+                for write, _changes in ready:
+                    write.finish(error=exc)
+                return
+            for (write, _changes), sha in zip(ready, shas, strict=True):
+                log.info("%s committed %s: %s", write.author.name, sha[:12], write.message)
+            self.index.refresh()
+            for write, _changes in ready:
+                write.finish(snapshot=self.snapshot())
+            return
+        for write in batch:
+            write.finish(error=Conflict("the branch kept moving; nothing was written, retry"))
+
+
+class _PendingWrite:
+    """One caller's write, queued for the next group commit."""
+
+    def __init__(
+        self,
+        keys: tuple[EntryKey, ...],
+        prepare: Callable[[Snapshot], Mapping[str, bytes | None]],
+        author: Author,
+        message: str,
+    ) -> None:
+        self.keys = keys
+        self.prepare = prepare
+        self.author = author
+        self.message = message
+        self.done = threading.Event()
+        self.snapshot: Snapshot | None = None
+        self.error: BaseException | None = None
+
+    def finish(self, snapshot: Snapshot | None = None, error: BaseException | None = None) -> None:
+        self.snapshot = snapshot
+        self.error = error
+        self.done.set()
 
 
 def find_version(entry: Entry, ref: str) -> Version:
