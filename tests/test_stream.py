@@ -280,6 +280,24 @@ def test_bad_resume_commits(service: Service, checkout: Path, stub: Stub, bare_r
     wait_until(lambda: len(service.changes) == 0)
 
 
+def test_a_force_push_ends_the_streams(service: Service, checkout: Path, stub: Stub) -> None:
+    a = change(service, checkout, {path("a"): number(1)}, "one")
+    stream = Stream(stub)
+    b = change(service, checkout, {path("a"): number(2)}, "two")
+    assert stream.take(1)[0].commit == b
+    git(checkout, "reset", "-q", "--hard", a)
+    c = commit_files(checkout, {path("a"): number(3)}, "two, rewritten")
+    git(checkout, "push", "-q", "--force", "origin", "main")
+    service.index.refresh()
+    assert stream.error().code() == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(grpc.RpcError) as raised:  # b is gone from the history
+        next(stub.StreamConfigurationUpdates(request(resume_after_commit=b), metadata=AUTH))
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert [brief(u)[:4] for u in Stream(stub, resume_after_commit=a).take(1)] == [
+        (c[:7], "a", "UPDATED", 2)
+    ]
+
+
 def test_writes_racing_with_resumes_lose_and_repeat_nothing(service: Service, stub: Stub) -> None:
     """Subscribers resume while API writes land: each gets exactly the changes after its
     resume commit, in order (the replay/live hand-over has no gap and no overlap)."""

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_LIMIT: Final = 4096  # events waiting per subscriber before it is dropped
 LOG_LIMIT: Final = 20_000  # events of recent commits kept in memory for fast resumes
+MAX_WAITING: Final = 100  # refreshes held back until the one before them is published
 
 
 class SubscriberTooSlow(GitconfigError):
@@ -179,6 +180,7 @@ class Subscription:
         self._render = render
         self._replay: deque[tuple[str, list[ChangeEvent]]] = deque()
         self._replay_ready = resume_after is None or resume_after == start
+        self._replay_batches = 0
         self._queue: deque[tuple[str, list[ChangeEvent]]] = deque()
         self._queued = 0
         self._taken: str | None = None  # the commit of the batch last handed out
@@ -188,14 +190,16 @@ class Subscription:
         self._overflowed = False
 
     @property
-    def active(self) -> bool:
-        return not self._ended
+    def replaying(self) -> bool:
+        """True while batches of the replay remain (the live part has not begun)."""
+        return self._replay_batches > 0 or not self._replay_ready
 
     def use_replay(self, commits: Commits) -> None:
         """Set the changes to replay (from the hub's log, or after ``prepare`` reads Git)."""
-        self._replay.extend(
-            (sha, [e for e in events if self.filter.matches(e.key)]) for sha, events in commits
-        )
+        for sha, events in commits:
+            selected = [event for event in events if self.filter.matches(event.key)]
+            self._replay.append((sha, selected))
+            self._replay_batches += bool(selected)
         if self.start is not None:  # consumed, the position becomes ``start``
             self._replay.append((self.start, []))
         self._replay_ready = True
@@ -238,6 +242,7 @@ class Subscription:
                 if not events:  # the end-of-replay marker, or a commit filtered out
                     self.position = sha
                     continue
+                self._replay_batches -= 1
                 return self._batch(sha, events)
             if self._overflowed:
                 raise SubscriberTooSlow(self.position)
@@ -367,6 +372,9 @@ class ChangeHub:
                 return
             if result.old != self._head:  # another thread's earlier refresh comes first
                 self._waiting[result.old] = result
+                if len(self._waiting) > MAX_WAITING:  # never expected: do not hoard them
+                    log.error("refreshes do not chain up (at %s): resetting streams", self._head)
+                    self._rewritten(result)
                 return
             self._publish(result)
             while self._head is not None and self._head in self._waiting:

@@ -92,9 +92,12 @@ def _change_event(batch: Batch) -> str:
 async def _stream(subscription: Subscription, heartbeat: float) -> AsyncIterator[str]:
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
-        ready = subscription.start
-        yield _event("ready", ready, f'{{"commit":"{ready or ""}"}}')
+        ready = False
         while True:
+            if not ready and not subscription.replaying:  # its id must not skip the replay
+                start = subscription.start
+                yield _event("ready", start, f'{{"commit":"{start or ""}"}}')
+                ready = True
             try:
                 batch = await asyncio.wait_for(anext(subscription), heartbeat)
             except TimeoutError:
