@@ -18,7 +18,7 @@ from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
 from gitconfig.service import Service
 from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, push
+from tests.gitrepo import clone, commit_files, git, push
 from tests.servers import Reader, UvicornThread
 
 LIMIT = "configs/trading-engine/PROD/max-order-size.yaml"
@@ -260,3 +260,19 @@ def test_a_client_that_goes_away_leaves_no_subscription(
     while len(service.changes) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(service.changes) == 0
+
+
+def test_a_force_push_ends_the_stream_with_an_error_event(
+    service: Service, checkout: Path, client: httpx.Client
+) -> None:
+    first = change(service, checkout, {LIMIT: number(1)}, "one")
+    watcher = Watcher(client)
+    change(service, checkout, {LIMIT: number(2)}, "two")
+    assert len(watcher.take(1)) == 1
+    git(checkout, "reset", "-q", "--hard", first)
+    commit_files(checkout, {LIMIT: number(3)}, "two, rewritten")
+    git(checkout, "push", "-q", "--force", "origin", "main")
+    service.index.refresh()
+    (error,) = [e for e in watcher.reader.finish() if e.comment is None]
+    assert error.event == "error" and error.id is None
+    assert error.data["reason"] == "history-rewritten"

@@ -20,12 +20,11 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from gitconfig.changes import Batch, SubscriberTooSlow, Subscription
+from gitconfig.changes import Batch, HistoryRewritten, SubscriberTooSlow, Subscription
 from gitconfig.errors import GitconfigError
 from gitconfig.model import Environment
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
-from gitconfig.rest.errors import status_of
 
 router = APIRouter(prefix="/configs", tags=["Configurations"])
 
@@ -57,9 +56,15 @@ class CommitChanges(BaseModel):
 
 
 class StreamError(BaseModel):
-    status: int
+    reason: str  # too-slow | history-rewritten
     message: str
     resumeAfter: str | None = None
+
+
+def _reason(exc: GitconfigError) -> str:
+    if isinstance(exc, SubscriberTooSlow):
+        return "too-slow"
+    return "history-rewritten" if isinstance(exc, HistoryRewritten) else "error"
 
 
 def _event(kind: str, event_id: str | None, data: str) -> str:
@@ -107,7 +112,7 @@ async def _stream(subscription: Subscription, heartbeat: float) -> AsyncIterator
                 return
             except GitconfigError as exc:
                 resume = exc.resume_after if isinstance(exc, SubscriberTooSlow) else None
-                error = StreamError(status=status_of(exc), message=exc.message, resumeAfter=resume)
+                error = StreamError(reason=_reason(exc), message=exc.message, resumeAfter=resume)
                 yield _event("error", resume, error.model_dump_json())
                 return
             yield _change_event(batch)
