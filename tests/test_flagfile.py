@@ -379,7 +379,7 @@ def test_prefix_is_prepended() -> None:
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [
-        (b"description: [unclosed", "not valid YAML (line 1"),
+        (b"description: [unclosed", "not valid YAML (line 2"),
         (b"description: a\ndescription: b\n", "duplicate key 'description'"),
         (b"description: &d a\nvalue: {x: *d}\n", "aliases (*name) are not allowed"),
         (b"description: a\n---\ndescription: b\n", "not valid YAML"),

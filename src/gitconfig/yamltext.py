@@ -119,6 +119,33 @@ for _name, _constructor in _CONSTRUCTORS.items():
     _Loader.add_constructor(_name and _TAG + _name, _constructor)
 
 
+if yaml.__with_libyaml__:  # libyaml scans, parses and composes; we resolve and construct
+    from yaml._yaml import CParser
+
+    class _FastLoader(CParser, _Loader):
+        """libyaml's scanner and parser (in C) feeding this dialect's composer (which
+        refuses aliases where they stand), resolvers and constructors."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    def _load(text: str) -> Any:
+        loader = _FastLoader(text)
+        try:
+            node = yaml.composer.Composer.get_single_node(loader)
+            return None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
+
+else:  # pragma: no cover - PyYAML wheels ship libyaml
+
+    def _load(text: str) -> Any:
+        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+
+
 def _message(exc: yaml.YAMLError) -> str:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
@@ -135,7 +162,7 @@ def parse(data: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise YamlError(f"not UTF-8 text: {exc}") from exc
     try:
-        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+        data = _load(text)
     except yaml.YAMLError as exc:
         raise YamlError(_message(exc)) from exc
     except RecursionError as exc:
