@@ -29,10 +29,10 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from gitconfig import flagfile
 from gitconfig.errors import GitconfigError, NotReady, PreconditionFailed
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 QUEUE_LIMIT: Final = 4096  # events waiting per subscriber before it is dropped
 LOG_LIMIT: Final = 20_000  # events of recent commits kept in memory for fast resumes
 MAX_WAITING: Final = 100  # refreshes held back until the one before them is published
+RENDER_CACHE_LIMIT: Final = 10_000  # updates rendered once per change and audience
 
 
 class SubscriberTooSlow(GitconfigError):
@@ -110,6 +111,8 @@ class Update:
     version: int
     value_type: ValueType | None
     value: str
+    # Transports cache their rendering of this (shared, immutable) update here.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +171,13 @@ class Subscription:
         hub: ChangeHub,
         filter: Filter,
         render: Callable[[ChangeEvent], Update],
+        audience: Hashable,
         start: str | None,
         resume_after: str | None,
     ) -> None:
         self.hub = hub
         self.filter = filter
+        self.audience = audience
         self.start = start
         self.resume_after = resume_after
         self.position = resume_after or start
@@ -259,7 +264,8 @@ class Subscription:
             await self._wakeup.wait()
 
     def _batch(self, sha: str, events: list[ChangeEvent]) -> Batch:
-        return Batch(sha, tuple(self._render(event) for event in events))
+        rendered = self.hub.rendered
+        return Batch(sha, tuple(rendered(event, self.audience, self._render) for event in events))
 
     # -- called by the hub, on this subscription's loop -----------------------------------
 
@@ -298,6 +304,7 @@ class ChangeHub:
         self._started = index.ready
         self._head: str | None = index.current().commit if index.ready else None
         self._waiting: dict[str, RefreshResult] = {}  # out-of-order refreshes, by their old
+        self._rendered: dict[tuple[str, str, Hashable], Update] = {}
         self._closed = False
         # The recent commits, each with its events (maybe none), in chain order; a resume
         # after ``_log_base`` or after any of them is answered from memory.
@@ -316,9 +323,11 @@ class ChangeHub:
         filter: Filter,
         render: Callable[[ChangeEvent], Update],
         resume_after: str | None = None,
+        audience: Hashable = None,
     ) -> Subscription:
         """Register a subscriber at the current head (call on its event loop); then ``await
-        subscription.prepare()``. ``resume_after`` must be a full commit sha."""
+        subscription.prepare()``. ``resume_after`` must be a full commit sha. Subscribers of
+        one ``audience`` share renderings: ``render`` must give them equal updates."""
         with self._lock:
             if self._closed:
                 raise NotReady("the server is shutting down")
@@ -326,13 +335,25 @@ class ChangeHub:
                 raise NotReady("the index is not built yet; retry shortly")
             if resume_after is not None and self._head is None:
                 raise HistoryRewritten(f"commit {resume_after} is not on the (empty) branch")
-            subscription = Subscription(self, filter, render, self._head, resume_after)
+            subscription = Subscription(self, filter, render, audience, self._head, resume_after)
             self._subscriptions.add(subscription)
             if not subscription._replay_ready and resume_after is not None:
                 logged = self._from_log(resume_after)
                 if logged is not None:
                     subscription.use_replay(logged)
         return subscription
+
+    def rendered(
+        self, event: ChangeEvent, audience: Hashable, render: Callable[[ChangeEvent], Update]
+    ) -> Update:
+        """``render(event)``, computed once per change and audience (a bounded cache)."""
+        key = (event.commit.sha, event.key.path, audience)
+        update = self._rendered.get(key)
+        if update is None:
+            if len(self._rendered) >= RENDER_CACHE_LIMIT:
+                self._rendered.clear()
+            update = self._rendered[key] = render(event)
+        return update
 
     def remove(self, subscription: Subscription) -> None:
         with self._lock:

@@ -257,7 +257,8 @@ class Service:
         def render(event: ChangeEvent) -> Update:
             return render_update(event, lambda document: self.value_text(principal, document))
 
-        return self.changes.subscribe(wanted, render, commit)
+        # Renderings differ between principals only where a SECRET is masked or revealed.
+        return self.changes.subscribe(wanted, render, commit, audience=principal.can("reveal"))
 
     def versions(self, principal: Principal, kind: Kind, entry_id: str) -> list[VersionView]:
         entry = self.get(principal, kind, entry_id)

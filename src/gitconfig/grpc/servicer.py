@@ -190,6 +190,13 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
 
     @staticmethod
     def update(update: Update) -> config_pb2.ConfigurationUpdate:
+        message: config_pb2.ConfigurationUpdate | None = update.memo.get("grpc")
+        if message is None:
+            message = update.memo["grpc"] = ConfigurationServicer.render_update(update)
+        return message
+
+    @staticmethod
+    def render_update(update: Update) -> config_pb2.ConfigurationUpdate:
         return config_pb2.ConfigurationUpdate(
             key=update.key,
             value=update.value,
