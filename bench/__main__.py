@@ -12,12 +12,13 @@ import argparse
 import importlib
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from bench import machine
+from bench import cpu, machine
 from bench.tools import Settings, Table, progress
 
 SUITES = {
@@ -27,6 +28,8 @@ SUITES = {
 # Suites written by others: included when the module exists and defines run(settings).
 OPTIONAL_SUITES = {
     "eval": "bench.bench_eval",
+    "index": "bench.bench_index",
+    "propagation": "bench.propagation",
 }
 
 SuiteRun = Callable[[Settings], list[Table]]
@@ -58,6 +61,10 @@ def parse_args(argv: Sequence[str], names: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, help="runs per row (default 5, quick 3)")
     parser.add_argument("--duration", type=float, help="seconds per run (default 5, quick 2)")
     parser.add_argument("--output", type=Path, help="also write the markdown to this file")
+    parser.add_argument(
+        "--wait-idle", type=float, default=0, metavar="SECONDS",
+        help="first wait up to SECONDS for the CPUs to be idle (under 10%% busy)",
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -79,16 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv, list(suites))
     settings = settings_from(args)
     signal.signal(signal.SIGTERM, _interrupt)
-    chosen = args.only or list(suites)
-    busy = machine.busy_percent()
-    lines = [*machine.describe(), f"CPU busy before start (other tenants): {busy:.0f} %"]
-    if busy > 15:
-        progress(f"warning: the CPUs were {busy:.0f} % busy before start; figures will be low")
-    sections = ["## Benchmarks", "", *(f"- {line}" for line in lines), ""]
-    print("\n".join(sections), flush=True)
-    failed = False
     try:
-        for name in chosen:
+        sections = header(args.wait_idle)
+        failed = False
+        for name in args.only or list(suites):
             progress(f"suite {name}")
             try:
                 tables = suites[name](settings)
@@ -97,15 +98,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                 traceback.print_exc()
                 tables = [Table(name, ["error"], [["failed: see stderr"]])]
             for table in tables:
-                text = table.to_markdown()
-                print(text, flush=True)
-                sections.append(text)
+                print(table.to_markdown(), flush=True)
+                sections.append(table.to_markdown())
     except KeyboardInterrupt:
         progress("interrupted")
         return 130
     if args.output is not None:
         args.output.write_text("\n".join(sections))
     return 1 if failed else 0
+
+
+def header(wait_idle: float) -> list[str]:
+    """Wait (at most ``wait_idle`` s) for idle CPUs; print and return the machine section."""
+    busy = cpu.busy_percent()
+    deadline = time.monotonic() + min(wait_idle, 3600)
+    while busy > 10 and time.monotonic() < deadline:
+        progress(f"CPUs {busy:.0f} % busy; waiting for other processes to finish")
+        time.sleep(5)
+        busy = cpu.busy_percent()
+    if busy > 15:
+        progress(f"warning: the CPUs were {busy:.0f} % busy before start; figures will be low")
+    lines = [*machine.describe(), f"CPU busy before start (other tenants): {busy:.0f} %"]
+    sections = ["## Benchmarks", "", *(f"- {line}" for line in lines), ""]
+    print("\n".join(sections), flush=True)
+    return sections
 
 
 if __name__ == "__main__":

@@ -199,7 +199,7 @@ def run(settings: Settings) -> list[Table]:
                 else:
                     call = Call(endpoints.grpc_target, method, request, subject.TOKEN)
                     rows.append(row(subject_label, call, use_h2load))
-        table.rows = measure_rows(rows, settings)
+        table.rows = measure_rows(rows, settings, table.notes)
     table.notes += [
         f"median of {settings.runs} runs of {settings.duration_s:g} s per row after a "
         f"{settings.warmup_s:g} s warm-up, rows interleaved; {CONNECTIONS} connections x "

@@ -128,7 +128,7 @@ def run(settings: Settings) -> list[Table]:
                     rows.append(Row(label, reason=reason or "not available"))
                 else:
                     rows.append(Row(label, partial(_wrk, endpoint, connections)))
-        table.rows = measure_rows(rows, settings)
+        table.rows = measure_rows(rows, settings, table.notes)
     table.notes += [
         f"median of {settings.runs} runs of {settings.duration_s:g} s per row (after a "
         f"{settings.warmup_s:g} s warm-up), rows interleaved round-robin; wrk -t{WRK_THREADS}, "

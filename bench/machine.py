@@ -7,7 +7,6 @@ import os
 import platform
 import re
 import shutil
-import time
 from importlib import metadata
 from pathlib import Path
 
@@ -39,23 +38,6 @@ def package_version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "missing"
-
-
-def busy_percent(seconds: float = 1.0) -> float:
-    """How busy all CPUs are over ``seconds`` (from /proc/stat), before we load anything."""
-
-    def sample() -> tuple[int, int]:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = fields[3] + fields[4]  # idle + iowait
-        return sum(fields), idle
-
-    try:
-        total0, idle0 = sample()
-        time.sleep(seconds)
-        total1, idle1 = sample()
-    except (OSError, ValueError, IndexError):
-        return float("nan")
-    return 100.0 * (1 - (idle1 - idle0) / max(1, total1 - total0))
 
 
 def describe() -> list[str]:

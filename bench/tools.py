@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from bench import cpu
+
 HOST = "127.0.0.1"
 
 
@@ -225,6 +227,8 @@ class Settings:
     duration_s: float = 5.0
     warmup_s: float = 2.0
     quick: bool = False
+    retries: int = 2  # extra attempts for a run disturbed by other processes
+    max_foreign: float = 0.10  # of one core, averaged over the run
 
 
 @dataclass(frozen=True)
@@ -236,14 +240,19 @@ class Row:
     reason: str = "not available"
 
 
-def measure_rows(rows: Sequence[Row], settings: Settings) -> list[list[str]]:
+def measure_rows(
+    rows: Sequence[Row], settings: Settings, notes: list[str] | None = None
+) -> list[list[str]]:
     """Measure every runnable row and return the table's cells, one list per row.
 
     All rows are warmed up, then run round-robin ``settings.runs`` times: interleaving spreads
-    the machine's noise (other tenants, thermal drift) over all rows instead of letting it land
-    on whichever row happened to run during it.
+    the machine's noise over all rows instead of letting it land on whichever row happened to
+    run during it. A run during which other processes of the machine (not ours, not the
+    kernel's) used more than ``settings.max_foreign`` of a core is repeated, up to
+    ``settings.retries`` times; what happened is added to ``notes``.
     """
     samples: dict[int, list[Sample]] = {i: [] for i, row in enumerate(rows) if row.measure}
+    repeated = disturbed = 0
     for round_number in range(settings.runs + 1):
         for i in samples:
             measure, name = rows[i].measure, " / ".join(rows[i].label)
@@ -252,12 +261,30 @@ def measure_rows(rows: Sequence[Row], settings: Settings) -> list[list[str]]:
                 progress(f"warm-up {name}")
                 measure(settings.warmup_s)
                 continue
-            sample = measure(settings.duration_s)
+            for attempt in range(settings.retries + 1):
+                before, started = cpu.foreign_cpu_ticks(), time.monotonic()
+                sample = measure(settings.duration_s)
+                foreign = (cpu.foreign_cpu_ticks() - before) / cpu.TICKS_PER_SECOND
+                share = foreign / max(1e-9, time.monotonic() - started)
+                progress(
+                    f"run {round_number}/{settings.runs} {name}: {sample.rps:,.0f}/s "
+                    f"p50 {sample.p50_ms:.2f} ms p99 {sample.p99_ms:.2f} ms "
+                    f"errors {sample.errors}; other processes used {share:.0%} of a core"
+                )
+                if share <= settings.max_foreign:
+                    break
+                if attempt < settings.retries:
+                    repeated += 1
+                else:
+                    disturbed += 1
             samples[i].append(sample)
-            progress(
-                f"run {round_number}/{settings.runs} {name}: {sample.rps:,.0f}/s "
-                f"p50 {sample.p50_ms:.2f} ms p99 {sample.p99_ms:.2f} ms errors {sample.errors}"
-            )
+    if notes is not None and samples:
+        total = settings.runs * len(samples)
+        notes.append(
+            f"{repeated} run(s) repeated because other processes used more than "
+            f"{settings.max_foreign:.0%} of a core meanwhile; {disturbed} of {total} kept runs "
+            "were still disturbed"
+        )
     blank = [""] * (len(SUMMARY_HEADERS) - 1)
     return [
         [*row.label, *(summary_cells(samples[i]) if i in samples else [row.reason, *blank])]
