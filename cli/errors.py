@@ -48,7 +48,7 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(exit_code(exc)) from None
         except KeyboardInterrupt:
             raise typer.Exit(INTERRUPTED) from None
-        except (typer.Exit, typer.Abort, SystemExit):
+        except (typer.Exit, typer.Abort, typer.BadParameter, SystemExit):
             raise
         except Exception as exc:  # unexpected: say so, keep the traceback for a bug report
             typer.echo(f"unexpected error: {type(exc).__name__}: {exc}", err=True)

@@ -8,16 +8,17 @@ from typing import Annotated
 
 import typer
 
-from gitconfig import bootstrap, validator
+from gitconfig import bootstrap
 from gitconfig.errors import BadRequest
 
+from . import entries, flags, hooks, transfer, validate
 from .errors import handled
-from .files import is_bare_repository, read_commit, read_worktree
 
 app = typer.Typer(
     no_args_is_help=True,
     help="Git-backed configuration and feature flags.",
     pretty_exceptions_enable=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
 )
 
 RepoPath = Annotated[Path, typer.Argument(help="Repository path")]
@@ -70,27 +71,11 @@ def serve(
     raise typer.Exit(run_server(options))
 
 
-@app.command()
-@handled
-def validate(
-    path: Annotated[Path, typer.Argument(help="A checkout or a bare repository")] = Path(),
-    rev: Annotated[
-        str | None, typer.Option(help="Validate this commit instead of the working tree")
-    ] = None,
-    branch: Annotated[str, typer.Option(help="Branch of a bare repository")] = "main",
-) -> None:
-    """Check every configuration, flag and schema file; list each problem, exit 1 if any."""
-    if rev is not None or is_bare_repository(path):
-        files = read_commit(path, rev, branch)
-    else:
-        files = read_worktree(path)
-    findings = validator.validate_files(files)
-    for finding in findings:
-        typer.echo(str(finding))
-    if findings:
-        typer.echo(f"{len(findings)} problem(s) in {len(files)} file(s)", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"ok: {len(files)} file(s) valid")
+entries.register(app)
+validate.register(app)
+transfer.register(app)
+app.add_typer(flags.app, name="flag")
+app.add_typer(hooks.app, name="hooks")
 
 
 def main() -> None:

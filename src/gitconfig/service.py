@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitconfig import configfile, flagfile
+from gitconfig import configfile, flagfile, transfer
 from gitconfig.auth import Principal
 from gitconfig.changes import ChangeHub, Filter, Subscription, Update, render_update
 from gitconfig.errors import (
@@ -424,6 +424,97 @@ class Service:
             raise BadRequest("invalid evaluation context", errors)
         entries = self.snapshot().entries(Kind.FLAG, application, Environment(environment))
         return [(e, e.flag.evaluate(user_id or None, attributes)) for e in entries if e.flag]
+
+    # -- import and export (see ``transfer``) ----------------------------------------------
+
+    def import_configs(
+        self, principal: Principal, request: transfer.ImportRequest
+    ) -> transfer.ImportResult:
+        """Create or update the configurations of a file in one commit, all or nothing: any
+        problem rejects the import with every problem listed, and nothing is written."""
+        principal.require("write")
+        errors = entry_errors(request.application, request.environment, "x")
+        if errors := [error for error in errors if error.field != "key"]:
+            raise BadRequest("invalid import", errors)
+        types = transfer.parse_types(request.types)
+        items = transfer.parse(request.format, request.content)
+        env = Environment(request.environment)
+        keys = tuple(EntryKey(Kind.CONFIG, request.application, env, item.key) for item in items)
+        first_seen: dict[EntryKey, str | None] = {}
+        plans: list[list[transfer.Planned]] = []
+
+        def prepare(snapshot: Snapshot) -> dict[str, bytes | None]:
+            current = {key: snapshot.get_key(key) for key in keys if key_error(key.key) is None}
+            blobs = {key: entry.updated.blob if entry else None for key, entry in current.items()}
+            if not first_seen:
+                first_seen.update(blobs)
+            elif blobs != first_seen:
+                moved = next(key for key in blobs if blobs[key] != first_seen[key])
+                raise Conflict(f"{moved} was changed concurrently; nothing was imported, retry")
+            planned = transfer.plan(
+                items,
+                types,
+                {
+                    key.key: entry.document
+                    for key, entry in current.items()
+                    if entry is not None and isinstance(entry.document, ConfigDocument)
+                },
+                snapshot.schemas,
+                invalid={k.key for k, e in current.items() if e and e.served is not e.updated},
+            )
+            plans[:] = [planned]
+            return {
+                EntryKey(Kind.CONFIG, request.application, env, p.key).path: p.content
+                for p in planned
+                if p.content is not None
+            }
+
+        changes = prepare(self.snapshot())
+        counts = {
+            status: [p.key for p in plans[0] if p.status == status]
+            for status in ("created", "updated", "unchanged")
+        }
+        commit = None
+        if changes and not request.dry_run:
+            message = request.message or (
+                f"Import {len(changes)} configuration(s) into {request.application}/{env.value}"
+                f" ({len(counts['created'])} created, {len(counts['updated'])} updated)"
+            )
+            snapshot = self.commit(principal, keys, prepare, message)
+            changed = next(p.key for p in plans[0] if p.content is not None)
+            entry = snapshot.get(Kind.CONFIG, request.application, env, changed)
+            commit = entry.updated.commit.sha if entry is not None else snapshot.commit
+        return transfer.ImportResult(
+            counts["created"], counts["updated"], counts["unchanged"], commit
+        )
+
+    def export_configs(
+        self,
+        principal: Principal,
+        application: str,
+        environment: str,
+        fmt: transfer.Format,
+        reveal: bool = False,
+    ) -> transfer.Export:
+        """The configurations of one application and environment as a file; SECRET values
+        are masked unless ``reveal`` is asked for (which needs the reveal permission)."""
+        principal.require("reveal" if reveal else "read")
+        errors = [e for e in entry_errors(application, environment, "x") if e.field != "key"]
+        if errors:
+            raise BadRequest("invalid export", errors)
+        snapshot = self.snapshot()
+        rows = []
+        for entry in snapshot.entries(Kind.CONFIG, application, Environment(environment)):
+            document = entry.document
+            assert isinstance(document, ConfigDocument)
+            value = document.value
+            if document.value_type is ValueType.SECRET:
+                value = self.value_text(principal, document) if reveal else MASK
+            rows.append(transfer.Row(entry.key.key, document.value_type, value))
+        header = f"gitconfig export of {application}/{environment}"
+        if snapshot.commit is not None:
+            header += f" at {snapshot.commit[:12]}"
+        return transfer.Export(transfer.render(fmt, rows, header), len(rows), snapshot.commit)
 
     # -- writes common to configurations and flags ----------------------------------------
 

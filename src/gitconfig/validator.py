@@ -1,13 +1,26 @@
 """The one validator: the same checks for the server's index, the CLI, git hooks and CI.
 
 ``validate_files`` takes repository files (path -> content) and returns every finding as
-``path: field: message``. Files outside configs/, flags/ and schemas/ are ignored.
+``path: field: message``; files outside configs/, flags/ and schemas/ are ignored. Entry files
+are checked by ``configfile.load`` and ``flagfile.load``, the very functions the index uses,
+so nothing the validator accepts can be refused by the server, and the reverse.
+
+What is checked: the folder names (application, one of the four environments, key) and the
+``.yaml`` extension; the file format, unknown fields and value types; JSON Schemas, inline or
+``$ref`` to the repository's ``schemas/`` (resolved locally, never over the network); flag rules
+(operators, percentages, RE2 patterns); a SECRET whose value is not sops-encrypted; two entry
+paths that differ only in case; shared schemas that are not valid JSON or JSON Schema.
+
+``check_tree`` validates a whole tree or only some changed paths of it: the changed files are
+validated, but against the shared schemas and the paths (for case collisions) of the whole tree,
+and a changed shared schema re-validates every file, since any configuration may refer to it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +29,18 @@ from gitconfig.errors import BadRequest, FieldError
 from gitconfig.model import Kind
 from gitconfig.paths import is_indexed, is_schema_path, parse_entry_path
 
+_YAML_LINE = re.compile(r"\(line (\d+), column \d+\)")
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Finding:
+    """One problem: the file, the field (dotted, ``rules.0.operator``; empty for the whole file),
+    what is wrong, and the line it is on when known (0: unknown)."""
+
     path: str
     field: str
     message: str
+    line: int = 0
 
     def __str__(self) -> str:
         return (
@@ -29,6 +48,18 @@ class Finding:
             if self.field
             else (f"{self.path}: {self.message}")
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The findings of one validation and how many files it read."""
+
+    findings: list[Finding]
+    checked: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
 
 
 def load_schemas(files: Mapping[str, bytes]) -> tuple[dict[str, Any], list[Finding]]:
@@ -41,7 +72,8 @@ def load_schemas(files: Mapping[str, bytes]) -> tuple[dict[str, Any], list[Findi
         try:
             schema = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
-            findings.append(Finding(path, "", f"not valid JSON: {exc}"))
+            line = getattr(exc, "lineno", 0)
+            findings.append(Finding(path, "", f"not valid JSON: {exc}", line))
             continue
         errors = jsonschemas.schema_errors(schema)
         findings.extend(Finding(path, "", message) for message in errors)
@@ -90,5 +122,39 @@ def validate_entry(path: str, data: bytes, schemas: Mapping[str, Any]) -> list[F
     except BadRequest as exc:
         if not exc.errors:
             return [Finding(path, "", exc.message)]
-        return [Finding(path, e.field, e.message) for e in exc.errors]
+        return [Finding(path, e.field, e.message, field_line(data, e)) for e in exc.errors]
     return []
+
+
+def field_line(data: bytes, error: FieldError) -> int:
+    """The line a finding is about: where a YAML error is, or where the top-level field
+    starts (``rules`` for ``rules.1.operator``); 0 when unknown."""
+    if not error.field:
+        at = _YAML_LINE.search(error.message)
+        return int(at.group(1)) if at else 0
+    top = error.field.split(".", 1)[0].encode()
+    found = re.search(rb"^['\"]?" + re.escape(top) + rb"['\"]?[ \t]*:", data, re.MULTILINE)
+    return data.count(b"\n", 0, found.start()) + 1 if found else 0
+
+
+def check_tree(
+    tree: Mapping[str, str],
+    read: Callable[[str], bytes],
+    changed: Collection[str] | None = None,
+) -> Report:
+    """Validate a tree given as path -> blob id (``read`` gives a blob's bytes).
+
+    ``changed`` None: every file. Otherwise only the changed paths present in the tree are
+    validated (against the whole tree's schemas and paths), unless a shared schema changed:
+    then every file is, since any configuration may refer to it."""
+    if changed is not None and any(is_schema_path(path) for path in changed):
+        changed = None
+    wanted = None if changed is None else set(changed) & tree.keys()
+    needed = {
+        path: blob
+        for path, blob in tree.items()
+        if is_indexed(path) and (wanted is None or path in wanted or is_schema_path(path))
+    }
+    files = {path: read(blob) for path, blob in needed.items()}
+    findings = validate_files(files, only=wanted, all_paths=tree.keys())
+    return Report(findings, len(files) if wanted is None else len(wanted))

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from gitconfig import __version__
 from gitconfig.auth import TokenRegistry
-from gitconfig.rest import configs, errors, flags, health, watch
+from gitconfig.rest import configs, errors, flags, health, transfer, watch
 from gitconfig.rest.fastpath import LookupFastPath
 from gitconfig.service import Service
 
@@ -29,6 +29,7 @@ def create_app(service: Service, tokens: TokenRegistry, fast_lookup: bool = True
     if fast_lookup:
         app.add_middleware(LookupFastPath, service=service, tokens=tokens)
     app.include_router(watch.router)  # first: /configs/watch is not a /configs/{configId}
+    app.include_router(transfer.router)  # before /configs/{configId}, like watch
     app.include_router(configs.router)
     app.include_router(flags.router)
     app.include_router(health.router)

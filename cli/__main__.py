@@ -1,0 +1,5 @@
+"""``python -m gitconfig_cli``: the ``gitconfig`` command."""
+
+from .main import main
+
+main()

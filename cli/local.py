@@ -1,0 +1,122 @@
+"""The local repository a command works on, and the options every command shares.
+
+A command opens the repository at ``--repo`` (default: the current directory or the one it is
+in; a clone or a bare repository), on ``--branch`` (default: the branch HEAD names), indexes
+it, and acts as the user: writes are commits authored with the user's git identity
+(``user.name``/``user.email``), in a clone the checked-out files follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gitconfig import gitcli, gitstore
+from gitconfig.auth import Principal
+from gitconfig.errors import BadRequest
+from gitconfig.index import Entry, Index
+from gitconfig.model import Environment, Kind
+from gitconfig.service import Service
+from gitconfig.worktree import WorktreeStore
+
+from .errors import handled
+from .output import Output
+
+Repo = Annotated[
+    Path,
+    typer.Option(
+        "--repo",
+        "-C",
+        envvar="GITCONFIG_REPO",
+        help="The repository: a clone or a bare repository (default: the current directory)",
+    ),
+]
+Branch = Annotated[
+    str | None, typer.Option(help="The branch to read and commit to (default: HEAD's branch)")
+]
+Application = Annotated[str, typer.Option("--application", "-a", help="Application name")]
+Env = Annotated[
+    Environment,
+    typer.Option("--environment", "-e", case_sensitive=False, help="Environment"),
+]
+OutputOption = Annotated[
+    Output, typer.Option("--output", "-o", help="table for people, json for scripts")
+]
+Message = Annotated[
+    str | None, typer.Option("--message", "-m", help="The commit message (default: generated)")
+]
+Push = Annotated[bool, typer.Option("--push", help="Push the new commit to --remote")]
+Remote = Annotated[str, typer.Option(help="The remote --push pushes to")]
+Flag = Annotated[
+    bool, typer.Option("--flag", help="A feature flag rather than a configuration value")
+]
+DETACHED = "HEAD"  # the store's branch when HEAD is detached: reads by revision only
+Reveal = Annotated[bool, typer.Option("--reveal", help="Show SECRET values (masked otherwise)")]
+
+
+@dataclass
+class Local:
+    path: Path
+    branch: str
+    store: WorktreeStore
+    service: Service
+    principal: Principal
+
+    def entry(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry:
+        return self.service.lookup(self.principal, kind, application, environment.value, key)
+
+    def push(self, remote: str) -> str:
+        return gitcli.push(self.path, remote, self.branch)
+
+
+def open_local(
+    repo: Path, branch: str | None, *, write: bool = False, reveal: bool = False
+) -> Local:
+    """Open and index the repository; ``write``: act as the user's git identity."""
+    store, found, path = open_store(repo, branch)
+    if found is None:
+        raise BadRequest("HEAD is detached: name the branch to work on with --branch")
+    branch = found
+    service = Service(store, Index(store))
+    service.index.refresh()
+    roles = {"read", "write"} | ({"reveal"} if reveal else set())
+    if write:
+        author = store.identity()
+        principal = Principal(author.name, frozenset(roles), author.email)
+    else:
+        principal = Principal("local", frozenset(roles))
+    return Local(path, branch, store, service, principal)
+
+
+def open_store(repo: Path, branch: str | None) -> tuple[WorktreeStore, str | None, Path]:
+    """The repository's store without an index (for diff and validation), its branch (None:
+    HEAD is detached, as in a CI checkout) and its path (the working tree of a clone, the
+    folder of a bare repository)."""
+    path, head = gitstore.discover(repo)
+    branch = branch or head
+    return WorktreeStore(path, branch or DETACHED), branch, path
+
+
+def kind_of(flag: bool) -> Kind:
+    return Kind.FLAG if flag else Kind.CONFIG
+
+
+def pushed(local: Local, push: bool, remote: str) -> None:
+    """Push after a write when asked; say what happened on stderr."""
+    if push:
+        local.push(remote)
+        typer.echo(f"pushed {local.branch} to {remote}", err=True)
+
+
+def add(app: typer.Typer, func: Callable[..., Any], name: str | None = None) -> None:
+    """Register a command: errors mapped by ``handled``, and as its one-line help in the
+    command list the first sentence of its docstring."""
+    doc = (func.__doc__ or "").split("\n\n", 1)[0]
+    short = " ".join(doc.split()).split(". ", 1)[0].rstrip(".")
+    app.command(name or func.__name__.rstrip("_").replace("_", "-"), short_help=short)(
+        handled(func)
+    )

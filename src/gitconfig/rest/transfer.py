@@ -1,0 +1,96 @@
+"""``POST /configs/import`` and ``GET /configs/export``: one application's configurations in
+one environment, as a JSON, YAML, .env or .properties file (see ``gitconfig.transfer``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from gitconfig.model import Environment
+from gitconfig.rest import models
+from gitconfig.rest.deps import Caller, ServiceDep
+from gitconfig.transfer import Format, ImportRequest
+
+router = APIRouter(prefix="/configs", tags=["Configurations"])
+
+MEDIA_TYPES = {
+    Format.JSON: "application/json",
+    Format.YAML: "application/yaml; charset=utf-8",
+    Format.ENV: "text/plain; charset=utf-8",
+    Format.PROPERTIES: "text/plain; charset=utf-8",
+}
+_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": models.ErrorBody, "description": "Invalid request or file: every problem"},
+    401: {"model": models.ErrorBody, "description": "Authentication required"},
+    403: {"model": models.ErrorBody, "description": "Permission denied"},
+    409: {"model": models.ErrorBody, "description": "A concurrent change to an imported key"},
+}
+
+
+class ImportBody(models.Body):
+    application: str = Field(description="Application name")
+    environment: Environment = Field(description="Environment")
+    format: Format = Field(description="Format of content: json, yaml, env or properties")
+    content: str = Field(description="The file's text")
+    types: dict[str, str] | None = Field(
+        None,
+        description='Value type per key, "*" for every key; default: inferred from the value '
+        "(an existing key keeps its type)",
+    )
+    changeDescription: str | None = Field(None, description="Commit message (optional)")
+    dryRun: bool = Field(False, description="Validate and report, write nothing")
+
+
+class ImportResponse(BaseModel):
+    created: list[str] = Field(description="Keys created")
+    updated: list[str] = Field(description="Keys whose value changed")
+    unchanged: list[str] = Field(description="Keys already holding the value")
+    commit: str | None = Field(description="The import's commit; null if nothing was written")
+
+
+@router.post("/import", operation_id="importConfigurations", responses=_ERRORS)
+def import_configurations(body: ImportBody, service: ServiceDep, caller: Caller) -> ImportResponse:
+    """Create or update many configurations in one commit. All or nothing: a bad entry
+    rejects the whole import (400, every problem listed) and nothing is written."""
+    result = service.import_configs(
+        caller,
+        ImportRequest(
+            application=body.application,
+            environment=body.environment.value,
+            format=body.format,
+            content=body.content,
+            types=body.types or {},
+            message=body.changeDescription,
+            dry_run=body.dryRun,
+        ),
+    )
+    return ImportResponse(
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        commit=result.commit,
+    )
+
+
+@router.get(
+    "/export",
+    operation_id="exportConfigurations",
+    responses={**_ERRORS, 200: {"content": {"text/plain": {}}, "description": "The file"}},
+    response_class=Response,
+)
+async def export_configurations(
+    service: ServiceDep,
+    caller: Caller,
+    application: str,
+    environment: Environment,
+    format: Format = Format.JSON,
+    reveal: bool = False,
+) -> Response:
+    """The configurations of one application and environment as a file. SECRET values are
+    masked unless ``reveal=true`` (needs the reveal permission)."""
+    export = service.export_configs(caller, application, environment.value, format, reveal)
+    filename = f"{application}-{environment.value}.{format.value}"
+    headers = {"Content-Disposition": f'inline; filename="{filename}"'}
+    if export.commit is not None:
+        headers["X-Gitconfig-Commit"] = export.commit
+    return Response(export.content, media_type=MEDIA_TYPES[format], headers=headers)

@@ -1,0 +1,144 @@
+"""Validating what Git holds: a commit, the changes between two commits, the staged tree, and
+the commits a push brings. The checks are the validator's (``validator.check_tree``); this
+module only decides which tree and which files.
+
+It sees Git through ``Repository``, which ``gitstore.GitStore`` implements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from gitconfig.errors import BadRequest
+from gitconfig.model import Commit, FileChange
+from gitconfig.validator import Finding, Report, check_tree
+
+
+class Repository(Protocol):
+    def rev_parse(self, rev: str) -> str: ...
+
+    def merge_base(self, one: str, other: str) -> str | None: ...
+
+    def files(self, commit: str) -> Iterator[tuple[str, str]]: ...
+
+    def diff(self, old: str | None, new: str) -> list[FileChange]: ...
+
+    def read_blob(self, sha: str) -> bytes: ...
+
+    def staged_files(self, index_file: str | Path | None = None) -> list[tuple[str, str]]: ...
+
+    def new_commits(self, tip: str) -> list[Commit]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """Two commits to compare; ``base`` is the merge base when the range was ``A...B``."""
+
+    base: str
+    head: str
+
+
+def parse_range(repo: Repository, spec: str) -> Range:
+    """``BASE..HEAD`` compares the two trees (like ``git diff BASE HEAD``); ``BASE...HEAD``
+    compares HEAD with the merge base of both (what a pull request changes). A side left
+    empty is ``HEAD``."""
+    separator = "..." if "..." in spec else ".." if ".." in spec else None
+    if separator is None:
+        raise BadRequest(f"expected BASE..HEAD or BASE...HEAD, not {spec!r}")
+    left, right = spec.split(separator, 1)
+    base, head = repo.rev_parse(left or "HEAD"), repo.rev_parse(right or "HEAD")
+    if separator == "...":
+        found = repo.merge_base(base, head)
+        if found is None:
+            raise BadRequest(f"{left} and {right} have no common ancestor")
+        base = found
+    return Range(base, head)
+
+
+def check_commit(repo: Repository, commit: str) -> Report:
+    """Every file of one commit."""
+    return check_tree(dict(repo.files(commit)), repo.read_blob)
+
+
+def check_range(repo: Repository, changes: Range) -> Report:
+    """The files changed between two commits, as they are at the second."""
+    changed = [change.path for change in repo.diff(changes.base, changes.head)]
+    return check_tree(dict(repo.files(changes.head)), repo.read_blob, changed)
+
+
+def check_staged(
+    repo: Repository, head: str | None, index_file: str | Path | None = None
+) -> Report:
+    """The files staged for the next commit that differ from ``head`` (None: all of them),
+    checked within the whole staged tree."""
+    staged = dict(repo.staged_files(index_file))
+    if head is None:
+        return check_tree(staged, repo.read_blob)
+    committed = dict(repo.files(head))
+    changed = {
+        path for path in staged.keys() | committed.keys() if staged.get(path) != committed.get(path)
+    }
+    return check_tree(staged, repo.read_blob, changed)
+
+
+# -- a push (the pre-receive hook) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RefUpdate:
+    """One line of a pre-receive hook's input; ``old``/``new`` None: created/deleted."""
+
+    old: str | None
+    new: str | None
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A pushed commit whose changed files do not validate."""
+
+    ref: str
+    commit: Commit
+    findings: list[Finding]
+
+
+def parse_updates(lines: Iterable[str]) -> list[RefUpdate]:
+    """``<old> <new> <ref>`` lines; an all-zero sha means the side does not exist."""
+    updates = []
+    for line in lines:
+        if not line.strip():
+            continue
+        old, new, ref = line.split()
+        updates.append(
+            RefUpdate(None if _is_null(old) else old, None if _is_null(new) else new, ref)
+        )
+    return updates
+
+
+def check_push(repo: Repository, updates: Sequence[RefUpdate]) -> list[Rejection]:
+    """Validate each new commit of each pushed branch: the files it changes (from its first
+    parent; all files for a root commit), in its own tree. Deletions and other references
+    (tags, notes) are accepted. A commit pushed to several branches is checked once."""
+    rejections: list[Rejection] = []
+    seen: set[str] = set()
+    for update in updates:
+        if update.new is None or not update.ref.startswith("refs/heads/"):
+            continue
+        for commit in repo.new_commits(update.new):
+            if commit.sha in seen:
+                continue
+            seen.add(commit.sha)
+            changed = [change.path for change in repo.diff(commit.parent, commit.sha)]
+            if not changed:
+                continue
+            report = check_tree(dict(repo.files(commit.sha)), repo.read_blob, changed)
+            if report.findings:
+                rejections.append(Rejection(update.ref, commit, report.findings))
+    return rejections
+
+
+def _is_null(sha: str) -> bool:
+    return set(sha) == {"0"}
