@@ -163,6 +163,17 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     # -- rendering -------------------------------------------------------------------------
 
     def configuration(self, principal: Principal, entry: Entry) -> config_pb2.ConfigurationResponse:
+        """The response for ``entry``, built once per entry and audience (renderings differ
+        between principals only where a SECRET is masked or revealed)."""
+        memo_key = f"grpc.ConfigurationResponse.{principal.can('reveal')}"
+        response: config_pb2.ConfigurationResponse | None = entry.memo.get(memo_key)
+        if response is None:
+            response = entry.memo[memo_key] = self._configuration(principal, entry)
+        return response
+
+    def _configuration(
+        self, principal: Principal, entry: Entry
+    ) -> config_pb2.ConfigurationResponse:
         document = entry.document
         assert isinstance(document, ConfigDocument)
         updated = entry.updated
