@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitconfig import configfile, flagfile, jsonschemas
+from gitconfig.cowmap import CowMap
 from gitconfig.errors import BadRequest, FieldError, NotReady
 from gitconfig.evaluation import CompiledFlag, compile_flag
 from gitconfig.model import (
@@ -283,6 +284,14 @@ def _describe(error: FieldError) -> str:
     return f"{error.field}: {error.message}" if error.field else error.message
 
 
+def _cow(mapping: Mapping[str, Any]) -> CowMap[str, Any]:
+    if isinstance(mapping, CowMap):
+        return mapping.copy()
+    copied: CowMap[str, Any] = CowMap()
+    copied.update(mapping)
+    return copied
+
+
 Parser = Callable[[str, Kind, str, Mapping[str, Any]], Document]
 
 
@@ -294,11 +303,11 @@ class _Builder:
         self._read = read
         self.groups: dict[GroupKey, dict[str, Entry]] = dict(previous.groups)  # type: ignore[arg-type]
         self._copied: set[GroupKey] = set()
-        self.ids: dict[str, Entry] = dict(previous.ids)
+        self.ids: CowMap[str, Entry] = _cow(previous.ids)
         self.problems: dict[str, Problem] = dict(previous.problems)
         self.schemas: dict[str, Any] = dict(previous.schemas)
         self.tombstones: dict[str, tuple[Version, ...]] = dict(previous.tombstones)
-        self.folded: dict[str, str] = dict(previous.folded)
+        self.folded: CowMap[str, str] = _cow(previous.folded)
         self.events: list[ChangeEvent] = []
         self._changed_schemas = False
 

@@ -123,22 +123,43 @@ if yaml.__with_libyaml__:  # libyaml scans, parses and composes; we resolve and 
     from yaml._yaml import CParser
 
     class _FastLoader(CParser, _Loader):
-        """libyaml's scanner and parser (in C) feeding this dialect's composer (which
-        refuses aliases where they stand), resolvers and constructors."""
+        """libyaml's scanner, parser and composer (in C) with this dialect's resolvers and
+        constructors. libyaml composes an alias as a second reference to the anchored node;
+        a document where some node is reached twice is read again by the Python loader,
+        which refuses the alias with its exact position."""
 
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
-            yaml.composer.Composer.__init__(self)
             yaml.constructor.SafeConstructor.__init__(self)
             yaml.resolver.Resolver.__init__(self)
 
     def _load(text: str) -> Any:
         loader = _FastLoader(text)
         try:
-            node = yaml.composer.Composer.get_single_node(loader)
-            return None if node is None else loader.construct_document(node)
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            if _reached_twice(node):
+                return yaml.load(text, Loader=_Loader)  # raises: aliases are not allowed
+            return loader.construct_document(node)
         finally:
             loader.dispose()
+
+    def _reached_twice(root: yaml.Node) -> bool:
+        seen: set[int] = set()
+        pending = [root]
+        while pending:
+            node = pending.pop()
+            if id(node) in seen:
+                return True
+            seen.add(id(node))
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    pending.append(key)
+                    pending.append(value)
+            elif isinstance(node, yaml.SequenceNode):
+                pending.extend(node.value)
+        return False
 
 else:  # pragma: no cover - PyYAML wheels ship libyaml
 
