@@ -215,6 +215,12 @@ def test_unavailable_and_not_serving_until_the_first_index(repo: Path) -> None:
         with pytest.raises(grpc.RpcError) as raised:
             stub.GetConfiguration(get(), metadata=AUTH)
         assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+        with pytest.raises(grpc.RpcError) as raised:
+            stream = stub.StreamConfigurationUpdates(
+                config_pb2.StreamConfigurationUpdatesRequest(), metadata=AUTH
+            )
+            next(stream)
+        assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
 
         watch = health.Watch(health_pb2.HealthCheckRequest(service=""))
         assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
