@@ -198,10 +198,15 @@ def test_filters_and_flags_only_on_request(service: Service, checkout: Path, stu
 
 @pytest.mark.parametrize("from_git", [False, True], ids=["memory", "git"])
 def test_resume_replays_exactly_what_live_subscribers_got(
-    service: Service, checkout: Path, stub: Stub, from_git: bool
+    service: Service, checkout: Path, stub: Stub, from_git: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    git_replays: list[str] = []
+    read_git = service.changes.replay
+    monkeypatch.setattr(
+        service.changes, "replay", lambda a, b: git_replays.append(a) or read_git(a, b)
+    )
     if from_git:
-        service.changes.log_limit = 0
+        service.changes.log_limit = 0  # the memory holds no commit: every replay reads Git
     live = Stream(stub, include_flags=True)
     bad = "type: NUMBER\nvalue: not a number\n"
     shas = [
@@ -230,6 +235,7 @@ def test_resume_replays_exactly_what_live_subscribers_got(
         assert resumed.start == shas[-1]
         assert resumed.reader.nothing_more(0.05)
         resumed.call.cancel()
+    assert len(git_replays) == (len(shas) - 1 if from_git else 0)  # resuming at HEAD: nothing
     # A unique prefix works too; then the stream goes on live.
     resumed = Stream(stub, include_flags=True, resume_after_commit=shas[3][:8])
     assert full(resumed.take(2)) == full(expected[3:])

@@ -298,7 +298,6 @@ class ChangeHub:
     ) -> None:
         self.index = index
         self.queue_limit = queue_limit
-        self.log_limit = log_limit
         self._lock = threading.Lock()
         self._subscriptions: set[Subscription] = set()
         self._started = index.ready
@@ -306,14 +305,16 @@ class ChangeHub:
         self._waiting: dict[str, RefreshResult] = {}  # out-of-order refreshes, by their old
         self._rendered: dict[tuple[str, str, Hashable], Update] = {}
         self._closed = False
-        # The recent commits, each with its events (maybe none), in chain order; a resume
-        # after ``_log_base`` or after any of them is answered from memory.
-        self._log: deque[tuple[int, str, list[ChangeEvent]]] = deque()
-        self._log_seq: dict[str, int] = {}
-        self._log_base: str | None = self._head
-        self._log_events = 0
-        self._next_seq = 0
+        self.recent = RecentCommits(self._head, log_limit)
         index.subscribe(self._on_refresh)
+
+    @property
+    def log_limit(self) -> int:
+        return self.recent.limit
+
+    @log_limit.setter
+    def log_limit(self, limit: int) -> None:
+        self.recent.limit = limit
 
     def __len__(self) -> int:
         return len(self._subscriptions)
@@ -338,7 +339,7 @@ class ChangeHub:
             subscription = Subscription(self, filter, render, audience, self._head, resume_after)
             self._subscriptions.add(subscription)
             if not subscription._replay_ready and resume_after is not None:
-                logged = self._from_log(resume_after)
+                logged = self.recent.after(resume_after)
                 if logged is not None:
                     subscription.use_replay(logged)
         return subscription
@@ -385,7 +386,7 @@ class ChangeHub:
         with self._lock:
             if not self._started:  # the first index: nobody can be subscribed yet
                 self._started = True
-                self._log_append(result)
+                self.recent.append(by_commit(result.events), result.new)
                 self._head = result.new
                 return
             if result.old is None:  # rebuilt from scratch: the branch was rewritten
@@ -404,7 +405,7 @@ class ChangeHub:
     def _publish(self, result: RefreshResult) -> None:
         self._head = result.new
         commits = by_commit(result.events)
-        self._log_append(result, commits)
+        self.recent.append(commits, result.new)
         if not commits:
             return
         deliveries: dict[asyncio.AbstractEventLoop, list[tuple[Subscription, Commits]]] = {}
@@ -429,42 +430,48 @@ class ChangeHub:
             _call_soon(subscription.loop, subscription._end, error)
         self._subscriptions.clear()
         self._waiting.clear()
-        self._log.clear()
-        self._log_seq.clear()
-        self._log_events = 0
-        self._log_base = None
-        self._log_append(result)
+        self.recent = RecentCommits(None, self.recent.limit)
+        self.recent.append(by_commit(result.events), result.new)
         self._head = result.new
 
-    # -- the in-memory log of recent commits ----------------------------------------------
 
-    def _log_append(self, result: RefreshResult, commits: Commits | None = None) -> None:
-        if commits is None:
-            commits = by_commit(result.events)
-        if result.new is not None and (not commits or commits[-1][0] != result.new):
-            commits = [*commits, (result.new, [])]
+class RecentCommits:
+    """The last commits published, each with its events (maybe none), in chain order: a
+    resume after ``base`` or after one of them is answered from memory. Holds at most
+    ``limit`` events (and commits); the oldest commits go first."""
+
+    def __init__(self, base: str | None, limit: int) -> None:
+        self.base = base
+        self.limit = limit
+        self._commits: deque[tuple[int, str, list[ChangeEvent]]] = deque()
+        self._seq: dict[str, int] = {}
+        self._events = 0
+        self._next = 0
+
+    def append(self, commits: Commits, head: str | None) -> None:
+        """Add a refresh's commits; ``head`` (its new commit) is kept even without events."""
+        if head is not None and (not commits or commits[-1][0] != head):
+            commits = [*commits, (head, [])]
         for sha, events in commits:
-            self._log.append((self._next_seq, sha, events))
-            self._log_seq[sha] = self._next_seq
-            self._next_seq += 1
-            self._log_events += len(events)
-        while self._log and (self._log_events > self.log_limit or len(self._log) > self.log_limit):
-            _, sha, events = self._log.popleft()
-            del self._log_seq[sha]
-            self._log_base = sha
-            self._log_events -= len(events)
+            self._commits.append((self._next, sha, events))
+            self._seq[sha] = self._next
+            self._next += 1
+            self._events += len(events)
+        while self._commits and (self._events > self.limit or len(self._commits) > self.limit):
+            _, sha, events = self._commits.popleft()
+            del self._seq[sha]
+            self.base = sha
+            self._events -= len(events)
 
-    def _from_log(self, after: str) -> Commits | None:
-        if not self._log:
-            return [] if after == self._log_base else None
-        first = self._log[0][0]
-        if after == self._log_base:
+    def after(self, sha: str) -> Commits | None:
+        """The commits after ``sha``, or None if it is not ``base`` or a commit held."""
+        if sha == self.base:
             skip = 0
-        elif after in self._log_seq:
-            skip = self._log_seq[after] - first + 1
+        elif sha in self._seq:
+            skip = self._seq[sha] - self._commits[0][0] + 1
         else:
             return None
-        return [(sha, events) for _, sha, events in itertools.islice(self._log, skip, None)]
+        return [(c, events) for _, c, events in itertools.islice(self._commits, skip, None)]
 
 
 def _deliver_all(batch: list[tuple[Subscription, Commits]]) -> None:
