@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pygit2
 import pytest
+from pygit2.enums import ConfigLevel
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -30,9 +32,16 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     os.environ["GIT_AUTHOR_EMAIL"] = "author@example.com"
     os.environ["GIT_COMMITTER_NAME"] = "Test Committer"
     os.environ["GIT_COMMITTER_EMAIL"] = "committer@example.com"
+    # libgit2 fixed its config search path from HOME when pygit2 was imported: point it here.
+    levels = (ConfigLevel.GLOBAL, ConfigLevel.XDG, ConfigLevel.SYSTEM)
+    saved_paths = {level: pygit2.settings.search_path[level] for level in levels}
+    for level in levels:
+        pygit2.settings.search_path[level] = str(home)
     try:
         yield
     finally:
+        for level, path in saved_paths.items():
+            pygit2.settings.search_path[level] = path
         os.environ.clear()
         os.environ.update(saved)
 

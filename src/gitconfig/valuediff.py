@@ -67,12 +67,12 @@ def _entry_diff(path: str, old: bytes | None, new: bytes | None) -> EntryDiff | 
     else:
         kind, names = key.kind.value, (key.application, key.environment.value, key.key)
     order = CONFIG_FIELDS if kind == "config" else FLAG_FIELDS
-    before = fields(kind, old) if old is not None else {}
-    after = fields(kind, new) if new is not None else {}
+    before = _fields(kind, old) if old is not None else {}
+    after = _fields(kind, new) if new is not None else {}
     names_in_order = [n for n in order if n in before or n in after]
     names_in_order += sorted((before.keys() | after.keys()) - set(order))
     changed = tuple(
-        FieldChange(name, before.get(name), after.get(name))
+        FieldChange(name, _shown(before.get(name)), _shown(after.get(name)))
         for name in names_in_order
         if before.get(name) != after.get(name)
     )
@@ -82,22 +82,29 @@ def _entry_diff(path: str, old: bytes | None, new: bytes | None) -> EntryDiff | 
     return EntryDiff(change, kind, path, *names, changed)
 
 
-def fields(kind: str, data: bytes) -> dict[str, str]:
-    """The display text of each top-level field of a file (a schema file: its content)."""
+def _shown(field: tuple[str, str] | None) -> str | None:
+    return None if field is None else field[0]
+
+
+def _fields(kind: str, data: bytes) -> dict[str, tuple[str, str]]:
+    """Each top-level field of a file (a schema file: its content) as (display text, text
+    compared): they differ for a SECRET value, shown masked but compared as ciphertext."""
     if kind in ("schema", "file"):
-        return {"content": data.decode("utf-8", "replace").strip()}
+        content = data.decode("utf-8", "replace").strip()
+        return {"content": (content, content)}
     try:
         parsed = yamltext.parse(data)
     except yamltext.YamlError as exc:
-        return {"error": str(exc)}
+        return {"error": (str(exc), str(exc))}
     if not isinstance(parsed, dict):
-        return {"error": "not a YAML mapping"}
+        return {"error": ("not a YAML mapping", "")}
     secret = kind == "config" and parsed.get("type") == ValueType.SECRET.value
     texts = {}
     for name, value in parsed.items():
         if str(name) in _HIDDEN:
             continue
-        texts[str(name)] = MASK if secret and name == "value" else text(value)
+        shown = text(value)
+        texts[str(name)] = (MASK if secret and name == "value" else shown, shown)
     return texts
 
 

@@ -1,0 +1,293 @@
+"""Import and export: the four formats, type inference, all-or-nothing imports, round trips
+through ``gitconfig import`` and ``gitconfig export``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gitconfig import transfer
+from gitconfig.errors import BadRequest
+from gitconfig.model import ValueType
+from gitconfig.transfer import Format, Item, Row
+from tests.clirun import as_json, gitconfig, ok, served_and_clone
+from tests.gitrepo import commit_files, git, rev_parse
+
+WHERE = ("-a", "pricing", "-e", "DEV")
+SECRET = (
+    "type: SECRET\nvalue: ENC[AES256_GCM,data:AAAA,iv:aa==,tag:bb==,type:str]\n"
+    "description: API key\nsops: {version: 3.9.0}\n"
+)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def test_env_syntax() -> None:
+    content = (
+        "# a comment\n\n"
+        "export A=1\n"
+        "B = two words # a comment\n"
+        "C='single #quoted $HOME'\n"
+        'D="tab\\tnew\\nline \\"q\\" \\$X"\n'
+        'E="spans\ntwo lines"\n'
+        "F=\n"
+        "G=a#b\n"
+    )
+    items = transfer.parse(Format.ENV, content)
+    assert [(i.key, i.value, i.line) for i in items] == [
+        ("A", "1", 3),
+        ("B", "two words", 4),
+        ("C", "single #quoted $HOME", 5),
+        ("D", 'tab\tnew\nline "q" $X', 6),
+        ("E", "spans\ntwo lines", 7),
+        ("F", "", 9),
+        ("G", "a#b", 10),
+    ]
+
+
+def test_properties_syntax() -> None:
+    content = (
+        "# comment\n! also a comment\n"
+        "a=1\n"
+        "b : two\n"
+        "c three four\n"
+        "d = long \\\n    continued\n"
+        "e\\ key = \\u00e9t\\u00e9 \\n \\\\ \\:\n"
+        "f\n"
+        "   g=  leading spaces trimmed\n"
+    )
+    items = transfer.parse(Format.PROPERTIES, content)
+    assert [(i.key, i.value) for i in items] == [
+        ("a", "1"),
+        ("b", "two"),
+        ("c", "three four"),
+        ("d", "long continued"),
+        ("e key", "été \n \\ :"),
+        ("f", ""),
+        ("g", "leading spaces trimmed"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content", "fields"),
+    [
+        (Format.JSON, '{"a": 1, "a": 2}', ["content"]),
+        (Format.JSON, "[1, 2]", ["content"]),
+        (Format.JSON, "{nope", ["content"]),
+        (Format.YAML, "a: 1\na: 2\n", ["content"]),
+        (Format.YAML, "1: x\n", ["1"]),
+        (Format.ENV, "A=1\nA=2\n", ["A"]),
+        (Format.ENV, "just words\nB='open\n", ["line 1", "line 2"]),
+        (Format.ENV, "a=1\nA=2\n", ["A"]),
+        (Format.PROPERTIES, "a=\\u12\n", ["line 1"]),
+        (Format.PROPERTIES, "", ["content"]),
+    ],
+)
+def test_bad_files_report_every_problem(fmt: Format, content: str, fields: list[str]) -> None:
+    with pytest.raises(BadRequest) as caught:
+        transfer.parse(fmt, content)
+    assert [error.field for error in caught.value.errors] == fields
+
+
+@pytest.mark.parametrize(
+    ("value", "native", "expected"),
+    [
+        (True, True, ValueType.BOOLEAN),
+        (15, True, ValueType.NUMBER),
+        (1.5, True, ValueType.NUMBER),
+        ({"a": 1}, True, ValueType.JSON),
+        ([1], True, ValueType.JSON),
+        ("15", True, ValueType.STRING),
+        (None, True, None),
+        ("true", False, ValueType.BOOLEAN),
+        ("True", False, ValueType.STRING),
+        ("15", False, ValueType.NUMBER),
+        ("-0.5", False, ValueType.NUMBER),
+        ("007", False, ValueType.STRING),
+        ("1.50", False, ValueType.STRING),
+        ("1e3", False, ValueType.STRING),
+        ('{"a": 1}', False, ValueType.JSON),
+        ("[1, 2]", False, ValueType.JSON),
+        ("{not json", False, ValueType.STRING),
+        ('"quoted"', False, ValueType.STRING),
+        ("", False, ValueType.STRING),
+    ],
+)
+def test_type_inference(value: object, native: bool, expected: ValueType | None) -> None:
+    assert transfer.infer_type(Item("k", value, native)) is expected
+
+
+def test_format_of_file_names() -> None:
+    assert transfer.format_of("a/b/app.JSON") is Format.JSON
+    assert transfer.format_of("x.yml") is Format.YAML
+    assert transfer.format_of(".env") is Format.ENV
+    assert transfer.format_of(".env.production") is Format.ENV
+    assert transfer.format_of("prod.env") is Format.ENV
+    assert transfer.format_of("application.properties") is Format.PROPERTIES
+    assert transfer.format_of("notes.txt") is None
+
+
+def test_plan_collects_every_problem() -> None:
+    items = transfer.parse(Format.JSON, '{"n": "x", "ok": 1, "bad key": 2, "nul": null}')
+    types = {"n": ValueType.NUMBER, "ghost": ValueType.STRING}
+    with pytest.raises(BadRequest) as caught:
+        transfer.plan(items, types, {}, {})
+    assert [(e.field, e.message.split(" ")[0]) for e in caught.value.errors] == [
+        ("types.ghost", "is"),
+        ("n", "must"),
+        ("bad key", "invalid"),
+        ("nul", "is"),
+    ]
+
+
+def test_render_escapes() -> None:
+    rows = [
+        Row("plain", ValueType.STRING, "a-b_c.d/e:f@g"),
+        Row("spaces", ValueType.STRING, "two words"),
+        Row("quote", ValueType.STRING, "it's\nhere $HOME"),
+        Row("json", ValueType.JSON, {"a": [1, "é"]}),
+    ]
+    assert transfer.render(Format.ENV, rows) == (
+        "plain=a-b_c.d/e:f@g\nspaces='two words'\n"
+        'quote="it\'s\\nhere \\$HOME"\njson=\'{"a":[1,"é"]}\'\n'
+    )
+    assert transfer.render(Format.PROPERTIES, rows, "top") == (
+        "# top\nplain=a-b_c.d/e\\:f@g\nspaces=two words\n"
+        'quote=it\'s\\nhere $HOME\njson={"a"\\:[1,"\\u00e9"]}\n'
+    )
+    for fmt in Format:
+        parsed = transfer.parse(fmt, transfer.render(fmt, rows))
+        assert [item.key for item in parsed] == [row.key for row in rows]
+
+
+# -- the commands ----------------------------------------------------------------------------
+
+VALUES = {
+    "max-spread": 15,
+    "ratio": 0.25,
+    "enabled": True,
+    "name": "two words, 'quoted' and \"double\"",
+    "code": "007",
+    "multi": "line one\nline two",
+    "hosts": ["a.example.com", "b.example.com"],
+    "policy": {"retries": 3, "backoff": {"ms": 100}},
+    "unicode": "été ✓",
+}
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    _, work = served_and_clone(tmp_path)
+    return work
+
+
+@pytest.mark.parametrize("fmt", list(Format))
+def test_round_trip(work: Path, tmp_path: Path, fmt: Format) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(VALUES))
+    ok("import", str(seed), "-a", "seed", "-e", "TEST", repo=work)
+    source = tmp_path / f"in.{fmt.value}"
+    source.write_text(ok("export", "-a", "seed", "-e", "TEST", "-f", fmt.value, repo=work))
+    before = rev_parse(work, "HEAD")
+    out = ok("import", str(source), *WHERE, repo=work)
+    assert out.splitlines()[-1].startswith(f"{len(VALUES)} created, 0 updated, 0 unchanged in")
+    assert rev_parse(work, "HEAD~1") == before  # one commit for all
+    assert git(work, "status", "--porcelain") == ""  # the clone has the files
+    assert len(list((work / "configs/pricing/DEV").iterdir())) == len(VALUES)
+    exported = ok("export", *WHERE, "-f", fmt.value, repo=work)
+    again = tmp_path / f"again.{fmt.value}"
+    again.write_text(exported)
+    assert ok("import", str(again), *WHERE, repo=work).splitlines()[-1] == (
+        f"0 created, 0 updated, {len(VALUES)} unchanged"
+    )
+    if fmt in (Format.JSON, Format.YAML):  # typed formats: values and types round-trip
+        assert {item.key: item.value for item in transfer.parse(fmt, exported)} == VALUES
+        listed = {d["key"]: d["valueType"] for d in as_json("list", *WHERE, repo=work)}
+        assert listed["code"] == "STRING" and listed["policy"] == "JSON"
+        assert listed["max-spread"] == "NUMBER" and listed["enabled"] == "BOOLEAN"
+    else:  # text formats: the text round-trips; types are inferred
+        texts = {i.key: i.value for i in transfer.parse(fmt, exported)}
+        assert texts["multi"] == "line one\nline two"
+        assert texts["policy"] == '{"retries":3,"backoff":{"ms":100}}'
+        assert texts["code"] == "007"
+
+
+def test_import_is_all_or_nothing(work: Path, tmp_path: Path) -> None:
+    ok("set", "max-spread", "10", *WHERE, "--schema", '{"maximum": 100}', repo=work)
+    head = rev_parse(work, "HEAD")
+    bad = tmp_path / "bad.env"
+    bad.write_text("max-spread=500\nnew-key=ok\nflag=true\nbad!key=1\n")
+    result = gitconfig("import", str(bad), *WHERE, "--type", "flag=NUMBER", repo=work)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: import rejected: 3 problem(s), nothing changed",
+        "  max-spread: $: 500 is greater than the maximum of 100",
+        "  flag: must be a decimal number for type NUMBER, such as 42, -0.5 or 2.5e-3",
+        "  bad!key: invalid key: must match [A-Za-z0-9][A-Za-z0-9._-]{0,254}",
+    ]
+    assert rev_parse(work, "HEAD") == head
+    assert not (work / "configs/pricing/DEV/new-key.yaml").exists()
+
+
+def test_import_updates_keep_type_and_metadata_and_types_override(
+    work: Path, tmp_path: Path
+) -> None:
+    ok("set", "name", "old", *WHERE, "--description", "kept", "--tag", "t", repo=work)
+    source = tmp_path / "values.properties"
+    source.write_text("name=42\ncount=42\nlabel=42\n")
+    data = as_json("import", str(source), *WHERE, "--type", "label=STRING", repo=work)
+    assert (data["created"], data["updated"], data["unchanged"]) == (
+        ["count", "label"],
+        ["name"],
+        [],
+    )
+    assert data["commit"] == rev_parse(work, "HEAD")
+    got = {d["key"]: d for d in as_json("list", *WHERE, repo=work)}
+    assert (got["name"]["valueType"], got["name"]["value"]) == ("STRING", "42")
+    assert (got["name"]["description"], got["name"]["tags"]) == ("kept", ["t"])
+    assert got["count"]["valueType"] == "NUMBER"
+    assert got["label"]["valueType"] == "STRING"
+    every = as_json("import", str(source), *WHERE, "--type", "JSON", "--dry-run", repo=work)
+    assert every == {
+        "created": [],
+        "updated": ["name", "count", "label"],
+        "unchanged": [],
+        "commit": None,
+        "dryRun": True,
+    }
+    message = git(work, "log", "-1", "--format=%s")
+    assert message == "Import 3 configuration(s) into pricing/DEV (2 created, 1 updated)"
+
+
+def test_import_from_stdin_needs_a_format(work: Path) -> None:
+    assert gitconfig("import", "-", *WHERE, repo=work, input="A=1\n").exit_code == 1
+    out = ok("import", "-", *WHERE, "-f", "env", "-m", "From CI", repo=work, input="A=1\n")
+    assert "1 created" in out
+    assert git(work, "log", "-1", "--format=%s") == "From CI"
+
+
+def test_export_masks_secrets_unless_revealed(work: Path, tmp_path: Path) -> None:
+    commit_files(work, {"configs/pricing/DEV/api-key.yaml": SECRET}, "secret")
+    ok("set", "max-spread", "15", *WHERE, repo=work)
+    exported = ok("export", *WHERE, repo=work)
+    assert json.loads(exported) == {"api-key": "********", "max-spread": 15}
+    revealed = json.loads(ok("export", *WHERE, "--reveal", repo=work))
+    assert revealed["api-key"].startswith("ENC[AES256_GCM,")  # no decryption here yet
+    env = ok("export", *WHERE, "-f", "env", repo=work)
+    assert env.splitlines()[0].startswith("# gitconfig export of pricing/DEV at ")
+    back = tmp_path / "back.json"
+    back.write_text(exported)  # the mask leaves the secret as it is
+    assert ok("import", str(back), *WHERE, repo=work).splitlines()[-1] == (
+        "0 created, 0 updated, 2 unchanged"
+    )
+    back.write_text('{"api-key": "plain"}')
+    refused = gitconfig("import", str(back), *WHERE, repo=work)
+    assert refused.exit_code == 1
+    assert "api-key: type: SECRET values need sops encryption" in refused.stderr
+    out_file = tmp_path / "out.yaml"
+    ok("export", *WHERE, "-f", "yaml", "--file", str(out_file), repo=work)
+    assert "max-spread: 15\n" in out_file.read_text()
+    assert json.loads(ok("export", "-a", "none", "-e", "DEV", repo=work)) == {}
