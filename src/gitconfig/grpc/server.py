@@ -38,7 +38,7 @@ OPTIONS = (
 
 
 class GrpcServer:
-    """A started-on-demand ``grpc.aio.Server`` with its health state; ``start``, ``stop``
+    """A ``grpc.aio.Server`` with its health state and streams; ``start``, ``stop``
     and ``wait_for_termination`` as on ``grpc.aio.Server``."""
 
     def __init__(

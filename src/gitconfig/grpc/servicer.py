@@ -7,8 +7,8 @@ seed's enum names (``ENVIRONMENT_PROD``) are accepted too.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -23,8 +23,6 @@ from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.index import Entry
 from gitconfig.model import ChangeType, ConfigDocument, Environment, Kind, ValueType
 from gitconfig.service import Service
-
-log = logging.getLogger(__name__)
 
 SERVICE_NAME = config_pb2.DESCRIPTOR.services_by_name["ConfigurationService"].full_name
 COMMIT_KEY = "gitconfig-commit"  # initial metadata of a stream: the commit it is live from
@@ -63,7 +61,7 @@ def environment(value: str) -> str:
     return value
 
 
-def timestamp(moment: Any) -> timestamp_pb2.Timestamp:
+def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(moment)
     return stamp
