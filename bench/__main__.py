@@ -30,6 +30,7 @@ OPTIONAL_SUITES = {
     "eval": "bench.bench_eval",
     "index": "bench.bench_index",
     "propagation": "bench.propagation",
+    "cli": "bench.bench_cli",
 }
 
 SuiteRun = Callable[[Settings], list[Table]]

@@ -441,7 +441,7 @@ class Service:
         env = Environment(request.environment)
         keys = tuple(EntryKey(Kind.CONFIG, request.application, env, item.key) for item in items)
         first_seen: dict[EntryKey, str | None] = {}
-        plans: list[list[transfer.Planned]] = []
+        plans: dict[str | None, list[transfer.Planned]] = {}  # by the snapshot's commit
 
         def prepare(snapshot: Snapshot) -> dict[str, bytes | None]:
             current = {key: snapshot.get_key(key) for key in keys if key_error(key.key) is None}
@@ -451,7 +451,19 @@ class Service:
             elif blobs != first_seen:
                 moved = next(key for key in blobs if blobs[key] != first_seen[key])
                 raise Conflict(f"{moved} was changed concurrently; nothing was imported, retry")
-            planned = transfer.plan(
+            planned = plans.get(snapshot.commit)
+            if planned is None:
+                planned = plans[snapshot.commit] = _plan(snapshot, current)
+            return {
+                EntryKey(Kind.CONFIG, request.application, env, p.key).path: p.content
+                for p in planned
+                if p.content is not None
+            }
+
+        def _plan(
+            snapshot: Snapshot, current: dict[EntryKey, Entry | None]
+        ) -> list[transfer.Planned]:
+            return transfer.plan(
                 items,
                 types,
                 {
@@ -462,16 +474,11 @@ class Service:
                 snapshot.schemas,
                 invalid={k.key for k, e in current.items() if e and e.served is not e.updated},
             )
-            plans[:] = [planned]
-            return {
-                EntryKey(Kind.CONFIG, request.application, env, p.key).path: p.content
-                for p in planned
-                if p.content is not None
-            }
 
         changes = prepare(self.snapshot())
+        first = next(iter(plans.values()))
         counts = {
-            status: [p.key for p in plans[0] if p.status == status]
+            status: [p.key for p in first if p.status == status]
             for status in ("created", "updated", "unchanged")
         }
         commit = None
@@ -481,7 +488,7 @@ class Service:
                 f" ({len(counts['created'])} created, {len(counts['updated'])} updated)"
             )
             snapshot = self.commit(principal, keys, prepare, message)
-            changed = next(p.key for p in plans[0] if p.content is not None)
+            changed = next(p.key for p in first if p.content is not None)
             entry = snapshot.get(Kind.CONFIG, request.application, env, changed)
             commit = entry.updated.commit.sha if entry is not None else snapshot.commit
         return transfer.ImportResult(
