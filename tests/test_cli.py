@@ -286,3 +286,6 @@ def test_shell_completion() -> None:
     env = {"_GITCONFIG_COMPLETE": "complete_bash", "COMP_WORDS": "gitconfig fl", "COMP_CWORD": "1"}
     completed = CliRunner().invoke(app, [], env=env, prog_name="gitconfig")
     assert completed.stdout.split() == ["flag"]
+    env |= {"COMP_WORDS": "gitconfig get k -e ", "COMP_CWORD": "4"}
+    completed = CliRunner().invoke(app, [], env=env, prog_name="gitconfig")
+    assert completed.stdout.split() == ["DEV", "TEST", "STAGING", "PROD"]

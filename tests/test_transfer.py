@@ -4,14 +4,19 @@ through ``gitconfig import`` and ``gitconfig export``."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from gitconfig import transfer
-from gitconfig.errors import BadRequest
-from gitconfig.model import ValueType
-from gitconfig.transfer import Format, Item, Row
+from gitconfig.auth import Principal
+from gitconfig.errors import BadRequest, Conflict
+from gitconfig.gitstore import GitStore
+from gitconfig.index import Index
+from gitconfig.model import Author, PendingCommit, ValueType
+from gitconfig.service import Service
+from gitconfig.transfer import Format, ImportRequest, Item, Row
 from tests.clirun import as_json, gitconfig, ok, served_and_clone
 from tests.gitrepo import commit_files, git, rev_parse
 
@@ -291,3 +296,52 @@ def test_export_masks_secrets_unless_revealed(work: Path, tmp_path: Path) -> Non
     ok("export", *WHERE, "-f", "yaml", "--file", str(out_file), repo=work)
     assert "max-spread: 15\n" in out_file.read_text()
     assert json.loads(ok("export", "-a", "none", "-e", "DEV", repo=work)) == {}
+
+
+# -- concurrency: one compare-and-swap for the whole import ------------------------------------
+
+
+class RacingStore(GitStore):
+    """Another writer commits ``race`` (path -> content) just before this store's next write."""
+
+    def __init__(self, path: Path, race: dict[str, bytes | None]) -> None:
+        super().__init__(path)
+        self.race: dict[str, bytes | None] | None = race
+
+    def write_chain(self, parent: str | None, commits: Sequence[PendingCommit]) -> list[str]:
+        if self.race is not None:
+            race, self.race = self.race, None
+            self.write(parent, race, Author("Other", "other@example.com"), "concurrent")
+        return super().write_chain(parent, commits)
+
+
+def racing_service(bare: Path, race: dict[str, bytes | None]) -> Service:
+    store = RacingStore(bare, race)
+    service = Service(store, Index(store))
+    service.index.refresh()
+    return service
+
+
+REQUEST = ImportRequest("pricing", "DEV", Format.ENV, "a=1\nb=2\n")
+ADMIN = Principal("admin", frozenset({"admin"}))
+
+
+def test_an_import_retries_on_top_of_an_unrelated_concurrent_commit(bare_repo: Path) -> None:
+    service = racing_service(bare_repo, {"configs/other/DEV/x.yaml": b"type: NUMBER\nvalue: 1\n"})
+    result = service.import_configs(ADMIN, REQUEST)
+    assert result.created == ["a", "b"]
+    assert git(bare_repo, "log", "--format=%s", "-2", "main").splitlines() == [
+        "Import 2 configuration(s) into pricing/DEV (2 created, 0 updated)",
+        "concurrent",
+    ]
+    assert result.commit == rev_parse(bare_repo, "main")
+
+
+def test_an_import_conflicts_with_a_concurrent_change_to_one_of_its_keys(bare_repo: Path) -> None:
+    service = racing_service(bare_repo, {"configs/pricing/DEV/b.yaml": b"type: NUMBER\nvalue: 9\n"})
+    with pytest.raises(Conflict, match="pricing/DEV/b was changed concurrently"):
+        service.import_configs(ADMIN, REQUEST)
+    assert git(bare_repo, "log", "-1", "--format=%s", "main") == "concurrent"
+    assert git(bare_repo, "ls-tree", "-r", "--name-only", "main", "configs/pricing") == (
+        "configs/pricing/DEV/b.yaml"
+    )
