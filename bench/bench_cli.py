@@ -9,8 +9,8 @@ start, imports, opening the repository, the work, exit), as a user or a git hook
 cases run round-robin, ``runs`` times each, after one warm-up round (so the page cache holds
 the repository, as it does on a machine that works with it); the median is reported with the
 min-max. Every import run writes into a fresh copy of its repository; the file system is
-synced before each run, so a run's durability flushes write only its own data. Repositories come from
-``repogen`` (``git fast-import``): configs/app-<i>/<ENV>/key-<j>.yaml, one pack.
+synced before each run, so a run's durability flushes write only its own data. Repositories
+come from ``repogen`` (``git fast-import``): configs/app-<i>/<ENV>/key-<j>.yaml, one pack.
 """
 
 from __future__ import annotations
@@ -57,6 +57,11 @@ def _timed(case: Case, env: dict[str, str]) -> float:
     return elapsed
 
 
+def _next(counter: list[int]) -> int:
+    counter[0] += 1
+    return counter[0]
+
+
 def _fresh_copy(source: Path, workdir: Path, counter: list[int]) -> Path:
     counter[0] += 1
     target = workdir / f"copy-{counter[0]}.git"
@@ -97,6 +102,11 @@ def build_cases(workdir: Path, files: int) -> list[Case]:
              lambda: [GITCONFIG, "validate", str(changed), "--changed", "HEAD~1..HEAD"]),
         Case(f"`validate --staged` (the pre-commit hook), 1 of {n} files staged",
              lambda: [GITCONFIG, "validate", str(staged), "--staged"]),
+        Case(f"`get` one value, {n}-file repository (the branch is indexed first)",
+             lambda: [GITCONFIG, "get", "key-0", "-a", "app-0", "-e", "PROD", "--repo", str(bare)]),
+        Case(f"`set` one value in a {n}-file clone: one commit, the file on disk follows",
+             lambda: [GITCONFIG, "set", "key-1", str(_next(counter)), "-a", "app-0", "-e", "DEV",
+                      "--repo", str(tree)]),
         Case(f"`import` {n} keys (JSON) into an empty repository: one commit",
              lambda: [*importing, "--repo", str(_fresh_copy(empty, workdir, counter))]),
         Case(f"`import` {n} keys into the {n}-file repository: one commit",
