@@ -1,10 +1,9 @@
-"""Reading a config repository's files from a working tree or from a commit."""
+"""Reading a config repository's files from a working tree (commits are read through
+``gitconfig.review``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-from gitconfig.gitstore import GitStore
 
 TOP_FOLDERS = ("configs", "flags", "schemas")
 
@@ -24,12 +23,3 @@ def read_worktree(root: Path) -> dict[str, bytes]:
             if file.is_file():
                 files[file.relative_to(root).as_posix()] = file.read_bytes()
     return files
-
-
-def read_commit(repo: Path, rev: str | None = None, branch: str = "main") -> dict[str, bytes]:
-    """Every indexed file at ``rev`` (default: the branch head) of a repository."""
-    store = GitStore(repo, branch)
-    commit = store.resolve(rev) if rev else store.head()
-    if commit is None:
-        return {}
-    return {path: store.read_blob(blob) for path, blob in store.files(commit)}

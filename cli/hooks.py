@@ -23,6 +23,7 @@ from gitconfig import gitcli, gitstore, review
 from gitconfig.errors import BadRequest
 
 from .errors import handled
+from .files import is_bare_repository
 from .local import Repo, open_store
 from .validate import finding_text
 
@@ -66,8 +67,7 @@ def install(
     """Install pre-receive into a bare repository (the one you serve and push to), or
     pre-commit into a clone."""
     path, _ = gitstore.discover(repo)
-    bare = (path / "HEAD").is_file() and (path / "objects").is_dir()
-    hook = "pre-receive" if bare else "pre-commit"
+    hook = "pre-receive" if is_bare_repository(path) else "pre-commit"
     target = gitcli.hooks_folder(path) / hook
     if target.exists() and MARKER not in target.read_text(errors="replace") and not force:
         raise BadRequest(f"{target} exists and is not gitconfig's: use --force to replace it")
