@@ -36,6 +36,7 @@ _UPDATE_TYPES = {
     for t in ChangeType
 }
 _ENUM_PREFIX = "ENVIRONMENT_"
+_FLAG_RESPONSES_PER_ENTRY = 64
 
 Response = TypeVar("Response")
 Handler = Callable[["ConfigurationServicer", Any, Any], Awaitable[Response]]
@@ -189,6 +190,19 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
 
     @staticmethod
     def flag_check(entry: Entry, evaluation: Evaluation) -> config_pb2.CheckFeatureFlagResponse:
+        """The response for one evaluation, cached on the entry: a compiled flag answers with
+        a few shared ``Evaluation`` objects (one per rule outcome), so a few responses do."""
+        cache = entry.memo.setdefault("grpc.CheckFeatureFlagResponse", {})
+        hit = cache.get(id(evaluation))
+        if hit is not None and hit[0] is evaluation:
+            return cast(config_pb2.CheckFeatureFlagResponse, hit[1])
+        response = ConfigurationServicer._flag_check(entry, evaluation)
+        if len(cache) < _FLAG_RESPONSES_PER_ENTRY:  # the evaluation keeps its id valid
+            cache[id(evaluation)] = (evaluation, response)
+        return response
+
+    @staticmethod
+    def _flag_check(entry: Entry, evaluation: Evaluation) -> config_pb2.CheckFeatureFlagResponse:
         return config_pb2.CheckFeatureFlagResponse(
             key=entry.key.key,
             enabled=evaluation.enabled,
