@@ -57,7 +57,7 @@ RENDER_CACHE_LIMIT: Final = 10_000  # updates rendered once per change and audie
 
 class SubscriberTooSlow(GitconfigError):
     """The subscriber's queue overflowed; resume after ``resume_after`` (gRPC
-    RESOURCE_EXHAUSTED; an SSE stream just closes)."""
+    RESOURCE_EXHAUSTED; SSE an ``error`` event, then the response ends)."""
 
     def __init__(self, resume_after: str | None) -> None:
         super().__init__(
