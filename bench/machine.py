@@ -40,6 +40,21 @@ def package_version(name: str) -> str:
         return "missing"
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def source_version(root: Path = ROOT) -> str:
+    """The gitconfig commit measured, and whether src/ or cli/ differ from it."""
+    try:
+        _, sha, _ = run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], timeout=30)
+        _, dirty, _ = run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "src", "cli"], timeout=30
+        )
+    except CommandError:
+        return "unknown (not a git checkout)"
+    return sha.strip() + (" with uncommitted changes in src/ or cli/" if dirty.strip() else "")
+
+
 def describe() -> list[str]:
     """Markdown bullet lines describing this machine and the tools' versions."""
     tools = {
@@ -57,4 +72,5 @@ def describe() -> list[str]:
         f"Python {platform.python_version()}; "
         + ", ".join(f"{name} {version}" for name, version in packages.items()),
         "tools: " + ", ".join(f"{name} {version}" for name, version in tools.items()),
+        f"gitconfig: commit {source_version()}",
     ]
