@@ -20,8 +20,8 @@ def clients(service: Service) -> Any:
     tokens = TokenRegistry()
     tokens.add("admin-token", "admin", ["admin"])
     tokens.add("writer-token", "writer", ["write"])
-    fast = TestClient(create_app(service, tokens, fast_lookup=True))
-    slow = TestClient(create_app(service, tokens, fast_lookup=False))
+    fast = TestClient(create_app(service, tokens, fast_reads=True))
+    slow = TestClient(create_app(service, tokens, fast_reads=False))
     with fast, slow:
         created = fast.post(
             "/configs",
@@ -35,6 +35,21 @@ def clients(service: Service) -> Any:
             },
         )
         assert created.status_code == 201, created.text
+        flag = fast.post(
+            "/feature-flags",
+            headers=ADMIN,
+            json={
+                "key": "v2-matching",
+                "application": "trading-engine",
+                "environment": "PROD",
+                "description": "v2 engine",
+                "enabled": True,
+                "value": {"engine": "v2", "note": "café"},
+                "rules": [{"attribute": "userId", "operator": "IN", "values": ["u1"]},
+                          {"percentage": 50}],
+            },
+        )  # fmt: skip
+        assert flag.status_code == 201, flag.text
         yield fast, slow
 
 
@@ -72,6 +87,35 @@ def test_fast_and_routed_answers_are_identical(
     assert a.headers["content-type"] == b.headers["content-type"]
 
 
+CHECK = "key=v2-matching&application=trading-engine&environment=PROD"
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"),
+    [
+        (f"{CHECK}&userId=u1", ADMIN),
+        (f"{CHECK}&userId=u2", ADMIN),
+        (f"{CHECK}&userId=u3", ADMIN),
+        (f"{CHECK}&userId=", ADMIN),
+        (CHECK, ADMIN),
+        (f"{CHECK}&userId=u1", {}),
+        (f"{CHECK}&userId=u1", {"Authorization": "Bearer writer-token"}),
+        (f"{CHECK}&userId=u1&region=EU", ADMIN),
+        ("key=nope&application=trading-engine&environment=PROD", ADMIN),
+        ("key=v2-matching&application=trading-engine&environment=DEV", ADMIN),
+    ],
+)
+def test_fast_and_routed_checks_are_identical(
+    clients: tuple[TestClient, TestClient], query: str, headers: dict[str, str]
+) -> None:
+    fast, slow = clients
+    a = fast.get(f"/feature-flags/check?{query}", headers=headers)
+    b = slow.get(f"/feature-flags/check?{query}", headers=headers)
+    assert a.status_code == b.status_code
+    assert a.json() == b.json()
+    assert a.headers["content-type"] == b.headers["content-type"]
+
+
 def test_the_cached_answer_follows_new_versions(clients: tuple[TestClient, TestClient]) -> None:
     fast, _slow = clients
     url = "/configs/lookup?key=max-order-size&application=trading-engine&environment=PROD"
@@ -90,6 +134,7 @@ def test_the_cached_answer_follows_new_versions(clients: tuple[TestClient, TestC
 
 
 def test_the_fast_path_is_taken(service: Service, clients: tuple[TestClient, TestClient]) -> None:
+    """The routed answers cache nothing on the entry; the fast path's do."""
     fast, slow = clients
     url = "/configs/lookup?key=max-order-size&application=trading-engine&environment=PROD"
     entry = service.snapshot().by_id(fast.get("/configs", headers=ADMIN).json()["content"][0]["id"])
@@ -98,3 +143,16 @@ def test_the_fast_path_is_taken(service: Service, clients: tuple[TestClient, Tes
     assert not entry.memo  # the routed answer caches nothing
     fast.get(url, headers=ADMIN)
     assert set(entry.memo) == {"lookup:reveal"}  # an admin may reveal secrets
+
+
+def test_the_check_fast_path_is_taken(
+    service: Service, clients: tuple[TestClient, TestClient]
+) -> None:
+    fast, slow = clients
+    flags = fast.get("/feature-flags", headers=ADMIN).json()["content"]
+    entry = service.snapshot().by_id(flags[0]["id"])
+    assert entry is not None
+    slow.get(f"/feature-flags/check?{CHECK}&userId=u1", headers=ADMIN)
+    assert not entry.memo
+    fast.get(f"/feature-flags/check?{CHECK}&userId=u1", headers=ADMIN)
+    assert [k for k in entry.memo if k.startswith("check:")]

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from gitconfig import __version__
 from gitconfig.auth import TokenRegistry
 from gitconfig.rest import configs, errors, flags, health, transfer, watch
-from gitconfig.rest.fastpath import LookupFastPath
+from gitconfig.rest.fastpath import ReadFastPath
 from gitconfig.service import Service
 
 DESCRIPTION = """Configuration values and feature flags stored as YAML files in a Git
@@ -15,9 +15,9 @@ repository: every change is a commit, every version a commit SHA. All endpoints 
 `/healthz` and `/readyz` need `Authorization: Bearer <token>`."""
 
 
-def create_app(service: Service, tokens: TokenRegistry, fast_lookup: bool = True) -> FastAPI:
-    """The REST app. ``fast_lookup`` answers successful lookups without FastAPI's routing
-    (see ``fastpath``); the answers are the same either way."""
+def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True) -> FastAPI:
+    """The REST app. ``fast_reads`` answers successful lookups and flag checks without
+    FastAPI's routing (see ``fastpath``); the answers are the same either way."""
     app = FastAPI(
         title="Configuration Service API",
         version=__version__,
@@ -26,8 +26,8 @@ def create_app(service: Service, tokens: TokenRegistry, fast_lookup: bool = True
     app.state.service = service
     app.state.tokens = tokens
     errors.install(app)
-    if fast_lookup:
-        app.add_middleware(LookupFastPath, service=service, tokens=tokens)
+    if fast_reads:
+        app.add_middleware(ReadFastPath, service=service, tokens=tokens)
     app.include_router(watch.router)  # first: /configs/watch is not a /configs/{configId}
     app.include_router(transfer.router)  # before /configs/{configId}, like watch
     app.include_router(configs.router)
