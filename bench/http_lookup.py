@@ -83,6 +83,12 @@ def gitconfig_lookup(repo: Path, workers: int) -> Iterator[Endpoint]:
         yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
 
 
+@contextmanager
+def gitconfig_check(repo: Path, workers: int) -> Iterator[Endpoint]:
+    with subject.gitconfig_server(repo, workers) as endpoints:
+        yield endpoints.http_url + subject.check_path(), wrk_script(headers=subject.AUTH_HEADERS)
+
+
 def targets(repo: Path) -> list[Target]:
     no_etcd = deps.missing("etcd")
     etcd_name = "etcd range (HTTP gateway)" if no_etcd else f"etcd {etcd.version()} range (HTTP)"
@@ -95,6 +101,15 @@ def targets(repo: Path) -> list[Target]:
                 "gitconfig lookup",
                 workers,
                 partial(gitconfig_lookup, repo, workers),
+                subject.unavailable(workers),
+            )
+            for workers in (1, 2)
+        ),
+        *(
+            Target(
+                "gitconfig flag check",
+                workers,
+                partial(gitconfig_check, repo, workers),
                 subject.unavailable(workers),
             )
             for workers in (1, 2)
@@ -112,7 +127,7 @@ def run(settings: Settings) -> list[Table]:
     n_configs = 1_000 if settings.quick else 10_000
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp, ExitStack() as stack:
         repo = Path(tmp) / "configs.git"
-        repogen.make_repo(repo, n_configs=n_configs)
+        repogen.make_repo(repo, n_configs=n_configs, n_flags=10)
         rows: list[Row] = []
         for target in targets(repo):
             reason, endpoint = target.unavailable, None
@@ -134,7 +149,8 @@ def run(settings: Settings) -> list[Table]:
         f"{settings.warmup_s:g} s warm-up), rows interleaved round-robin; wrk -t{WRK_THREADS}, "
         "closed loop (latency excludes queueing before send: no coordinated-omission correction)",
         f"gitconfig serves a generated repository of {n_configs:,} configuration files; the "
-        f"lookup is `GET {subject.lookup_path()}` with a bearer token",
+        f"lookup is `GET {subject.lookup_path()}` with a bearer token; the flag check is "
+        f"`GET {subject.check_path()}` (a flag with an attribute rule, then a 50 % rollout)",
         "errors: socket errors, timeouts and non-2xx answers, summed over all runs of the row",
     ]
     return [table]

@@ -38,6 +38,13 @@ def lookup_path(key: str = KEY, application: str = APPLICATION, env: str = ENVIR
     return f"/configs/lookup?{query}"
 
 
+def check_path(flag: str = FLAG_KEY, user_id: str = "user-42") -> str:
+    query = urllib.parse.urlencode(
+        {"key": flag, "application": APPLICATION, "environment": ENVIRONMENT, "userId": user_id}
+    )
+    return f"/feature-flags/check?{query}"
+
+
 def executable() -> str | None:
     """The ``gitconfig`` console script of this virtualenv, else the one on PATH."""
     beside = Path(sys.executable).parent / "gitconfig"
