@@ -18,8 +18,8 @@ the commit is on disk. Each call writes its objects, then flushes the repository
 (``syncfs``), then moves the ref, then flushes again: objects are durable before any ref points
 at them, and the ref before the caller is told. That is two flushes per batch of commits,
 where libgit2's own GIT_OPT_ENABLE_FSYNC_GITDIR costs one fsync per object (blob, one tree per
-folder level, commit), per ref and per reflog — three to four times slower here
-(docs/performance.md) — so that option is switched off.
+folder level, commit), per ref and per reflog, for every commit of a batch: with concurrent
+writers that halved the API's commit rate (docs/decisions.md), so that option is switched off.
 """
 
 from __future__ import annotations
