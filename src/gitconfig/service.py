@@ -304,11 +304,7 @@ class Service:
     # -- configuration writes --------------------------------------------------------------
 
     def create_config(self, principal: Principal, new: NewConfig) -> Entry:
-        principal.require("write")
-        errors = entry_errors(new.application, new.environment, new.key)
-        if errors:
-            raise BadRequest("invalid configuration", errors)
-        key = EntryKey(Kind.CONFIG, new.application, Environment(new.environment), new.key)
+        key = _new_key(principal, Kind.CONFIG, new.application, new.environment, new.key)
 
         def build(current: Entry | None, snapshot: Snapshot) -> bytes:
             if current is not None:
@@ -360,11 +356,7 @@ class Service:
     # -- flag writes ---------------------------------------------------------------------
 
     def create_flag(self, principal: Principal, new: NewFlag) -> Entry:
-        principal.require("write")
-        errors = entry_errors(new.application, new.environment, new.key)
-        if errors:
-            raise BadRequest("invalid feature flag", errors)
-        key = EntryKey(Kind.FLAG, new.application, Environment(new.environment), new.key)
+        key = _new_key(principal, Kind.FLAG, new.application, new.environment, new.key)
         mapping = _flag_mapping(
             description=new.description,
             enabled=new.enabled,
@@ -740,6 +732,17 @@ def find_version(entry: Entry, ref: str) -> Version:
         if len(matches) > 1:
             raise BadRequest("ambiguous version", [FieldError("versionId", "ambiguous prefix")])
     raise NotFound(f"{entry.key} has no version {ref}")
+
+
+def _new_key(
+    principal: Principal, kind: Kind, application: str, environment: str, key: str
+) -> EntryKey:
+    """The key of an entry to create, once the caller may write and the names are valid."""
+    principal.require("write")
+    errors = entry_errors(application, environment, key)
+    if errors:
+        raise BadRequest(f"invalid {_noun(kind)}", errors)
+    return EntryKey(kind, application, Environment(environment), key)
 
 
 def _flag_mapping(**fields: Any) -> dict[str, Any]:

@@ -13,17 +13,8 @@ from gitconfig.service import ConfigChanges, NewConfig
 
 router = APIRouter(prefix="/configs", tags=["Configurations"])
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": models.ErrorBody, "description": "Invalid request"},
-    401: {"model": models.ErrorBody, "description": "Authentication required"},
-    403: {"model": models.ErrorBody, "description": "Permission denied"},
-    404: {"model": models.ErrorBody, "description": "Configuration or version not found"},
-}
-_WRITE_ERRORS: dict[int | str, dict[str, object]] = {
-    **_ERRORS,
-    409: {"model": models.ErrorBody, "description": "Exists already / concurrent change"},
-    412: {"model": models.ErrorBody, "description": "If-Match names a stale version"},
-}
+_ERRORS = models.error_responses("Configuration or version not found")
+_WRITE_ERRORS = models.error_responses("Configuration or version not found", write=True)
 
 
 @router.get("", operation_id="listConfigurations", responses=_ERRORS)

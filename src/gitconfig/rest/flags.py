@@ -14,17 +14,8 @@ from gitconfig.service import FlagChanges, NewFlag
 
 router = APIRouter(prefix="/feature-flags", tags=["FeatureFlags"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": models.ErrorBody, "description": "Invalid request"},
-    401: {"model": models.ErrorBody, "description": "Authentication required"},
-    403: {"model": models.ErrorBody, "description": "Permission denied"},
-    404: {"model": models.ErrorBody, "description": "Feature flag or version not found"},
-}
-_WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    **_ERRORS,
-    409: {"model": models.ErrorBody, "description": "Exists already / concurrent change"},
-    412: {"model": models.ErrorBody, "description": "If-Match names a stale version"},
-}
+_ERRORS = models.error_responses("Feature flag or version not found")
+_WRITE_ERRORS = models.error_responses("Feature flag or version not found", write=True)
 
 
 def _rules(rules: list[models.FeatureFlagRule] | None) -> list[dict[str, Any]] | None:

@@ -225,3 +225,17 @@ class FlagEvaluations(BaseModel):
     environment: Environment
     commit: str | None
     flags: list[FlagEvaluation]
+
+
+def error_responses(not_found: str, write: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of an operation (OpenAPI ``responses``)."""
+    responses: dict[int | str, dict[str, Any]] = {
+        400: {"model": ErrorBody, "description": "Invalid request"},
+        401: {"model": ErrorBody, "description": "Authentication required"},
+        403: {"model": ErrorBody, "description": "Permission denied"},
+        404: {"model": ErrorBody, "description": not_found},
+    }
+    if write:
+        responses[409] = {"model": ErrorBody, "description": "Exists already / concurrent change"}
+        responses[412] = {"model": ErrorBody, "description": "If-Match names a stale version"}
+    return responses

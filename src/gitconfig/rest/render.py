@@ -14,9 +14,8 @@ from gitconfig.service import Service, VersionView
 
 
 def _config(entry: Entry) -> ConfigDocument:
-    document = entry.document
-    assert isinstance(document, ConfigDocument)
-    return document
+    assert isinstance(entry.document, ConfigDocument), entry.key
+    return entry.document
 
 
 def config_summary(entry: Entry) -> models.ConfigurationSummary:
@@ -86,9 +85,8 @@ def etag(entry: Entry) -> dict[str, str]:
 
 
 def _flag_document(entry: Entry) -> FlagDocument:
-    document = entry.document
-    assert isinstance(document, FlagDocument)
-    return document
+    assert isinstance(entry.document, FlagDocument), entry.key
+    return entry.document
 
 
 def flag(entry: Entry) -> models.FeatureFlag:
