@@ -289,3 +289,17 @@ def test_shell_completion() -> None:
     env |= {"COMP_WORDS": "gitconfig get k -e ", "COMP_CWORD": "4"}
     completed = CliRunner().invoke(app, [], env=env, prog_name="gitconfig")
     assert completed.stdout.split() == ["DEV", "TEST", "STAGING", "PROD"]
+
+
+def test_init_makes_a_config_repository(tmp_path: Path) -> None:
+    out = ok("init", str(tmp_path / "config.git"), "--bare")
+    assert out.startswith(f"Initialized bare config repository in {tmp_path / 'config.git'}")
+    assert git(tmp_path / "config.git", "log", "--format=%s", "main") == (
+        "Initialize configuration repository"
+    )
+    ok("init", str(tmp_path / "work"))
+    assert (tmp_path / "work" / ".sops.yaml").is_file()
+    assert ok("validate", str(tmp_path / "work")) == "ok: 0 file(s) valid\n"
+    refused = gitconfig("init", str(tmp_path / "work"))
+    assert refused.exit_code == 1
+    assert "exists and is not empty" in refused.stderr

@@ -42,4 +42,6 @@ def init_repository(path: Path, bare: bool = False, branch: str = "main") -> str
     store = GitStore.init(path, bare=bare, branch=branch)
     files = {"README.md": README.encode(), ".sops.yaml": SOPS_PLACEHOLDER.encode()}
     author = Author("gitconfig", "gitconfig@localhost")
-    return store.write(None, files, author, "Initialize configuration repository")
+    sha = store.write(None, files, author, "Initialize configuration repository")
+    store.update_worktree(list(files))  # a clone's files on disk, as after a checkout
+    return sha
