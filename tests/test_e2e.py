@@ -136,6 +136,17 @@ def test_api_writes_and_git_pushes_are_served(served: Served, tmp_path: Path) ->
     push(checkout)
     served.wait_for("kill-switch", "true")
 
+    flag = "flags/trading-engine/PROD/v2-matching.yaml"
+    commit_files(checkout, {flag: "description: v2 engine\nenabled: true\n"}, "Add a flag")
+    push(checkout)
+    check = {"key": "v2-matching", "application": "trading-engine", "environment": "PROD"}
+    deadline = time.monotonic() + 10
+    while (answer := served.http.get("/feature-flags/check", params=check)).status_code != 200:
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.02)
+    assert answer.json() == {"key": "v2-matching", "enabled": True, "value": None,
+                             "reason": "STATIC"}  # fmt: skip
+
     assert stop(served) == 0
 
 
