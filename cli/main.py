@@ -55,6 +55,8 @@ def serve(
     from gitconfig.server import ServeOptions
     from gitconfig.server import serve as run_server
 
+    if not (repo / "HEAD").is_file() and not (repo / ".git").exists():
+        raise BadRequest(f"no git repository at {repo} (create one with `gitconfig init`)")
     if not os.environ.get("GITCONFIG_ADMIN_TOKEN"):
         typer.echo(
             "warning: GITCONFIG_ADMIN_TOKEN is not set; every request will get 401", err=True

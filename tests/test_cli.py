@@ -303,3 +303,9 @@ def test_init_makes_a_config_repository(tmp_path: Path) -> None:
     refused = gitconfig("init", str(tmp_path / "work"))
     assert refused.exit_code == 1
     assert "exists and is not empty" in refused.stderr
+
+
+def test_serve_refuses_a_path_without_a_repository(tmp_path: Path) -> None:
+    result = gitconfig("serve", "--http-port", "0", "--grpc-port", "-1", repo=tmp_path / "none")
+    assert result.exit_code == 1
+    assert "no git repository" in result.output

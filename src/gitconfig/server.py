@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,13 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
     watcher = RefWatcher(store.git_dir, service.index.refresh, options.poll_interval)
 
     def first_index() -> None:
-        service.index.refresh()  # ready only once this completes
+        while not stopping.is_set():  # ready only once a first index is complete
+            try:
+                service.index.refresh()
+                break
+            except Exception:  # a broken repository must not end the server: retry
+                log.exception("the first index failed; retrying in %.1fs", options.poll_interval)
+                time.sleep(options.poll_interval)
         watcher.start()
 
     threading.Thread(target=first_index, name="first-index", daemon=True).start()
