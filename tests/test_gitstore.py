@@ -527,17 +527,13 @@ def test_files_lists_blobs_of_the_tracked_folders_only(tmp_path: Path) -> None:
     assert len(expected) == 5
 
 
-def test_blob_at_and_read_blob(tmp_path: Path) -> None:
+def test_read_blob(tmp_path: Path) -> None:
     work = init_repo(tmp_path / "work")
     sha = commit_files(work, BEFORE, "files")
     store = GitStore(work)
 
-    blob = store.blob_at(sha, "configs/app/DEV/a.yaml")
-    assert blob == git(work, "rev-parse", f"{sha}:configs/app/DEV/a.yaml")
+    blob = git(work, "rev-parse", f"{sha}:configs/app/DEV/a.yaml")
     assert store.read_blob(blob) == b"a: 1\n"
-    assert store.blob_at(sha, "README.md") is not None  # any path, not only tracked folders
-    for absent in ["configs/app/DEV/zz.yaml", "configs/app", "configs/app/DEV/a.yaml/x", ""]:
-        assert store.blob_at(sha, absent) is None
     for not_a_blob in [sha, "0" * 40, blob[:7], "zz"]:
         with pytest.raises(NotFound):
             store.read_blob(not_a_blob)

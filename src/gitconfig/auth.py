@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 from gitconfig.errors import PermissionDenied, Unauthenticated
 
-ROLES = ("read", "write", "admin", "reveal")
-
 
 @dataclass(frozen=True, slots=True)
 class Principal:

@@ -168,15 +168,6 @@ class GitStore:
         with _boundary():
             return _get(self._repo(), sha, pygit2.Blob).data
 
-    def blob_at(self, commit: str, path: str) -> str | None:
-        with _boundary():
-            tree = _get(self._repo(), commit, pygit2.Commit).tree
-            try:
-                entry = tree[path]
-            except (KeyError, ValueError):
-                return None
-            return str(entry.id) if entry.filemode in _FILE_MODES else None
-
     def write(
         self,
         parent: str | None,

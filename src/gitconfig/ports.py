@@ -45,10 +45,6 @@ class Store(Protocol):
 
     def read_blob(self, sha: str) -> bytes: ...
 
-    def blob_at(self, commit: str, path: str) -> str | None:
-        """The blob sha of ``path`` at ``commit``, or None if absent."""
-        ...
-
     def write(
         self,
         parent: str | None,
