@@ -7,14 +7,13 @@ moved the branch first, the change is re-applied on the new head when its file d
 change in between; otherwise the caller gets ``Conflict`` (or ``PreconditionFailed`` when it
 named the version it expected). Concurrent writes are group-committed: each still becomes
 its own commit, but a batch of them shares one durability barrier and one ref update
-(``Service.commit``).
+(``committer.GroupCommitter``).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from gitconfig import configfile, flagfile, transfer
 from gitconfig.auth import Principal
 from gitconfig.changes import ChangeHub, Filter, Subscription, Update, render_update
+from gitconfig.committer import GroupCommitter, Prepare
 from gitconfig.errors import (
     AlreadyExists,
     BadRequest,
@@ -29,7 +29,6 @@ from gitconfig.errors import (
     FieldError,
     NotFound,
     PreconditionFailed,
-    StaleParent,
 )
 from gitconfig.evaluation import Evaluation
 from gitconfig.index import ChangeEvent, Entry, Index, Snapshot
@@ -41,7 +40,6 @@ from gitconfig.model import (
     Environment,
     FlagDocument,
     Kind,
-    PendingCommit,
     ValueType,
     Version,
 )
@@ -52,8 +50,6 @@ log = logging.getLogger(__name__)
 
 MASK = "********"
 MAX_PAGE_SIZE = 1000
-_WRITE_ATTEMPTS = 5
-_BATCH_LIMIT = 64  # writes per group commit
 
 
 @dataclass(frozen=True)
@@ -134,9 +130,7 @@ class Service:
         self.store = store
         self.index = index
         self.changes = ChangeHub(index)
-        self._write_lock = threading.Lock()  # held by the thread writing a batch
-        self._queue_lock = threading.Lock()
-        self._queue: list[_PendingWrite] = []
+        self._committer = GroupCommitter(store, index)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -615,105 +609,14 @@ class Service:
         self,
         principal: Principal,
         keys: tuple[EntryKey, ...],
-        prepare: Callable[[Snapshot], Mapping[str, bytes | None]],
+        prepare: Prepare,
         message: str,
     ) -> Snapshot:
         """Write one commit of the changes ``prepare(snapshot)`` returns for ``keys`` (path ->
-        content, None deletes; empty: nothing to write) and return the snapshot that shows it.
-
-        ``prepare`` validates against the snapshot it is given and raises to refuse; it may be
-        called again on a newer snapshot if another writer moved the branch. Concurrent calls
-        are group-committed: the calling threads queue, one of them writes the queued changes
-        as consecutive commits (one per call, on distinct files) with one durability barrier
-        and one compare-and-swap of the branch, and each caller gets its own outcome."""
-        write = _PendingWrite(keys, prepare, Author(principal.name, principal.email), message)
-        with self._queue_lock:
-            self._queue.append(write)
-        while not write.done.is_set():
-            with self._write_lock:
-                if not write.done.is_set():
-                    self._write_batch(self._take_batch())
-        if write.error is not None:
-            raise write.error
-        assert write.snapshot is not None
-        return write.snapshot
-
-    def _take_batch(self) -> list[_PendingWrite]:
-        """The queued writes that touch distinct files, oldest first (the rest wait)."""
-        batch: list[_PendingWrite] = []
-        paths: set[str] = set()
-        with self._queue_lock:
-            waiting = []
-            for write in self._queue:
-                folded = {key.path.casefold() for key in write.keys}
-                if len(batch) < _BATCH_LIMIT and not folded & paths:
-                    batch.append(write)
-                    paths |= folded
-                else:
-                    waiting.append(write)
-            self._queue = waiting
-        return batch
-
-    def _write_batch(self, batch: list[_PendingWrite]) -> None:
-        for _attempt in range(_WRITE_ATTEMPTS):
-            snapshot = self.snapshot()
-            ready: list[tuple[_PendingWrite, Mapping[str, bytes | None]]] = []
-            for write in batch:
-                try:
-                    changes = write.prepare(snapshot)
-                except Exception as exc:  # refused (or a bug): that caller gets the error
-                    write.finish(error=exc)
-                    continue
-                if changes:
-                    ready.append((write, changes))
-                else:
-                    write.finish(snapshot=snapshot)
-            if not ready:
-                return
-            commits = [PendingCommit(changes, w.author, w.message) for w, changes in ready]
-            try:
-                shas = self.store.write_chain(snapshot.commit, commits)
-            except StaleParent:
-                log.info("branch moved during a write of %d change(s); re-reading", len(ready))
-                self.index.refresh()
-                batch = [write for write, _changes in ready]
-                continue
-            except Exception as exc:
-                for write, _changes in ready:
-                    write.finish(error=exc)
-                return
-            for (write, _changes), sha in zip(ready, shas, strict=True):
-                log.info("%s committed %s: %s", write.author.name, sha[:12], write.message)
-            self.index.refresh()
-            for write, _changes in ready:
-                write.finish(snapshot=self.snapshot())
-            return
-        for write in batch:
-            write.finish(error=Conflict("the branch kept moving; nothing was written, retry"))
-
-
-class _PendingWrite:
-    """One caller's write, queued for the next group commit."""
-
-    def __init__(
-        self,
-        keys: tuple[EntryKey, ...],
-        prepare: Callable[[Snapshot], Mapping[str, bytes | None]],
-        author: Author,
-        message: str,
-    ) -> None:
-        self.keys = keys
-        self.prepare = prepare
-        self.author = author
-        self.message = message
-        self.done = threading.Event()
-        self.snapshot: Snapshot | None = None
-        self.error: BaseException | None = None
-
-    def finish(self, snapshot: Snapshot | None = None, error: BaseException | None = None) -> None:
-        self.snapshot = snapshot
-        self.error = error
-        self.done.set()
+        content, None deletes; empty: nothing to write), authored by ``principal``, and return
+        the snapshot that shows it. See ``GroupCommitter.commit``."""
+        author = Author(principal.name, principal.email)
+        return self._committer.commit(keys, prepare, author, message)
 
 
 def find_version(entry: Entry, ref: str) -> Version:

@@ -1,0 +1,131 @@
+"""Group commit: concurrent writes share one durability barrier and one ref update.
+
+Every write is still its own commit, with its own author and message. The calling threads
+queue; whichever takes the lock writes the queued changes (on distinct files, oldest first)
+as consecutive commits with one ``Store.write_chain`` — one pair of flushes, one
+compare-and-swap of the branch — refreshes the index once, and hands each caller its own
+outcome. A refused write (its ``prepare`` raised) does not affect the others. If another
+writer moved the branch first, the batch is prepared again on the new head.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+
+from gitconfig.errors import Conflict, StaleParent
+from gitconfig.index import Index, Snapshot
+from gitconfig.model import Author, EntryKey, PendingCommit
+from gitconfig.ports import Store
+
+log = logging.getLogger(__name__)
+
+Prepare = Callable[[Snapshot], Mapping[str, bytes | None]]
+WRITE_ATTEMPTS = 5  # batches prepared again when the branch moved meanwhile
+BATCH_LIMIT = 64  # writes per group commit
+
+
+class GroupCommitter:
+    def __init__(self, store: Store, index: Index) -> None:
+        self.store = store
+        self.index = index
+        self._write_lock = threading.Lock()  # held by the thread writing a batch
+        self._queue_lock = threading.Lock()
+        self._queue: list[_PendingWrite] = []
+
+    def commit(
+        self, keys: tuple[EntryKey, ...], prepare: Prepare, author: Author, message: str
+    ) -> Snapshot:
+        """Commit what ``prepare(snapshot)`` returns (path -> content, None deletes; empty:
+        nothing to write) and return the snapshot that shows it. ``prepare`` validates against
+        the snapshot it is given and raises to refuse; it may be called again on a newer
+        snapshot if another writer moved the branch. Its error is raised here."""
+        write = _PendingWrite(keys, prepare, author, message)
+        with self._queue_lock:
+            self._queue.append(write)
+        while not write.done.is_set():
+            with self._write_lock:
+                if not write.done.is_set():
+                    self._write_batch(self._take_batch())
+        if write.error is not None:
+            raise write.error
+        assert write.snapshot is not None
+        return write.snapshot
+
+    def _take_batch(self) -> list[_PendingWrite]:
+        """The queued writes that touch distinct files, oldest first (the rest wait)."""
+        batch: list[_PendingWrite] = []
+        paths: set[str] = set()
+        with self._queue_lock:
+            waiting = []
+            for write in self._queue:
+                folded = {key.path.casefold() for key in write.keys}
+                if len(batch) < BATCH_LIMIT and not folded & paths:
+                    batch.append(write)
+                    paths |= folded
+                else:
+                    waiting.append(write)
+            self._queue = waiting
+        return batch
+
+    def _write_batch(self, batch: list[_PendingWrite]) -> None:
+        for _attempt in range(WRITE_ATTEMPTS):
+            snapshot = self.index.current()
+            ready: list[tuple[_PendingWrite, Mapping[str, bytes | None]]] = []
+            for write in batch:
+                try:
+                    changes = write.prepare(snapshot)
+                except Exception as exc:  # refused (or a bug): that caller gets the error
+                    write.finish(error=exc)
+                    continue
+                if changes:
+                    ready.append((write, changes))
+                else:
+                    write.finish(snapshot=snapshot)
+            if not ready:
+                return
+            commits = [PendingCommit(changes, w.author, w.message) for w, changes in ready]
+            try:
+                shas = self.store.write_chain(snapshot.commit, commits)
+            except StaleParent:
+                log.info("branch moved during a write of %d change(s); re-reading", len(ready))
+                self.index.refresh()
+                batch = [write for write, _changes in ready]
+                continue
+            except Exception as exc:
+                for write, _changes in ready:
+                    write.finish(error=exc)
+                return
+            for (write, _changes), sha in zip(ready, shas, strict=True):
+                log.info("%s committed %s: %s", write.author.name, sha[:12], write.message)
+            self.index.refresh()
+            for write, _changes in ready:
+                write.finish(snapshot=self.index.current())
+            return
+        for write in batch:
+            write.finish(error=Conflict("the branch kept moving; nothing was written, retry"))
+
+
+class _PendingWrite:
+    """One caller's write, queued for the next group commit."""
+
+    def __init__(
+        self,
+        keys: tuple[EntryKey, ...],
+        prepare: Prepare,
+        author: Author,
+        message: str,
+    ) -> None:
+        self.keys = keys
+        self.prepare = prepare
+        self.author = author
+        self.message = message
+        self.done = threading.Event()
+        self.snapshot: Snapshot | None = None
+        self.error: BaseException | None = None
+
+    def finish(self, snapshot: Snapshot | None = None, error: BaseException | None = None) -> None:
+        self.snapshot = snapshot
+        self.error = error
+        self.done.set()
