@@ -39,7 +39,9 @@ proto: $(STAMP)
 	$(BIN)/python -m gitconfig.grpc.generate
 
 ## Benchmarks: see docs/performance.md.
+## wrk, etcd and h2load come from Debian: bench/install-tools.sh (as root) installs them.
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:
