@@ -22,13 +22,14 @@ from google.protobuf import json_format
 
 from gitconfig.auth import Principal, TokenRegistry
 from gitconfig.bootstrap import open_service
-from gitconfig.changes import ChangeHub, Filter, render_update
+from gitconfig.changes import ChangeHub
 from gitconfig.grpc.errors import RESUME_AFTER_KEY
 from gitconfig.grpc.servicer import COMMIT_KEY
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.index import RefreshResult
 from gitconfig.model import EntryKey, Environment, Kind
 from gitconfig.service import ConfigChanges, NewConfig, Service
+from gitconfig.updates import Filter, render_update
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, git, push
 from tests.servers import GrpcServerThread, Reader

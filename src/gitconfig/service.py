@@ -20,7 +20,7 @@ from typing import Any
 
 from gitconfig import configfile, flagfile, transfer
 from gitconfig.auth import Principal
-from gitconfig.changes import ChangeHub, Filter, Subscription, Update, render_update
+from gitconfig.changes import ChangeHub, Subscription
 from gitconfig.committer import GroupCommitter, Prepare
 from gitconfig.errors import (
     AlreadyExists,
@@ -45,6 +45,7 @@ from gitconfig.model import (
 )
 from gitconfig.paths import application_error, entry_errors, environment_error, key_error
 from gitconfig.ports import Store
+from gitconfig.updates import Filter, Update, render_update
 
 log = logging.getLogger(__name__)
 

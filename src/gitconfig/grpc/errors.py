@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import grpc
 
 from gitconfig import errors
-from gitconfig.changes import SubscriberTooSlow
+from gitconfig.updates import SubscriberTooSlow
 
 RESUME_AFTER_KEY = "gitconfig-resume-after"
 
