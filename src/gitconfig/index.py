@@ -177,6 +177,9 @@ class Index:
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._parsed: dict[tuple[str, str], Document | list[str]] = {}
+        self.refreshes = 0  # refreshes that moved the index (for metrics)
+        self.last_refresh: RefreshResult | None = None
+        self.indexed_at: float | None = None  # wall-clock time of the last one
 
     @property
     def ready(self) -> bool:
@@ -212,6 +215,9 @@ class Index:
             snapshot, events = self._build(previous, head)
             self._snapshot = snapshot
             result = RefreshResult(previous.commit, head, events, time.perf_counter() - started)
+            self.refreshes += 1
+            self.last_refresh = result
+            self.indexed_at = time.time()
         log.info(
             "indexed %s: %d entries, %d changes, %d problems in %.1f ms",
             (head or "empty branch")[:12],

@@ -1,15 +1,16 @@
-"""Liveness, readiness and the index status.
+"""Liveness, readiness, the index status and metrics.
 
 ``/healthz`` and ``/readyz`` need no token (probes; they reveal nothing but a status);
-``/status`` needs one, as it names files and commits."""
+``/status`` and ``/metrics`` need one, as they name files and commits."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
+from gitconfig import metrics
 from gitconfig.rest.deps import Caller, ServiceDep
 
 router = APIRouter(tags=["Health"])
@@ -40,3 +41,10 @@ async def index_status(service: ServiceDep, caller: Caller) -> dict[str, Any]:
             for p in sorted(snapshot.problems.values(), key=lambda p: p.path)
         ],
     }
+
+
+@router.get("/metrics", operation_id="metrics", response_class=PlainTextResponse)
+async def prometheus_metrics(service: ServiceDep, caller: Caller) -> PlainTextResponse:
+    """The Prometheus text format: readiness, entries, invalid files, refreshes, streams."""
+    caller.require("read")
+    return PlainTextResponse(metrics.render(service), media_type=metrics.CONTENT_TYPE)
