@@ -13,6 +13,7 @@ from gitconfig.errors import BadRequest
 
 from . import entries, flags, hooks, transfer, validate
 from .errors import handled
+from .files import is_bare_repository
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -55,7 +56,7 @@ def serve(
     from gitconfig.server import ServeOptions
     from gitconfig.server import serve as run_server
 
-    if not (repo / "HEAD").is_file() and not (repo / ".git").exists():
+    if not is_bare_repository(repo) and not (repo / ".git").exists():
         raise BadRequest(f"no git repository at {repo} (create one with `gitconfig init`)")
     if not os.environ.get("GITCONFIG_ADMIN_TOKEN"):
         typer.echo(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -70,8 +71,6 @@ class TokenRegistry:
 
 def from_environment(environ: dict[str, str] | None = None) -> TokenRegistry:
     """Tokens from the environment: ``GITCONFIG_ADMIN_TOKEN`` is an admin token."""
-    import os
-
     env = os.environ if environ is None else environ
     registry = TokenRegistry()
     admin = env.get("GITCONFIG_ADMIN_TOKEN")

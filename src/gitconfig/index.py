@@ -11,7 +11,6 @@ content and the file is reported in ``Snapshot.problems``; the rest is served as
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -19,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitconfig import configfile, flagfile, jsonschemas
+from gitconfig import configfile, validator
 from gitconfig.cowmap import CowMap
 from gitconfig.errors import BadRequest, FieldError, NotReady
 from gitconfig.evaluation import CompiledFlag, compile_flag
@@ -268,9 +267,7 @@ class Index:
         if cached is None:
             try:
                 data = self.store.read_blob(blob)
-                cached = (
-                    configfile.load(data, schemas) if kind is Kind.CONFIG else flagfile.load(data)
-                )
+                cached = validator.load_document(kind, data, schemas)
             except BadRequest as exc:
                 cached = [_describe(error) for error in exc.errors] or [exc.message]
             # A configuration's validity may depend on shared schemas: cache only results
@@ -343,11 +340,7 @@ class _Builder:
             self.schemas.pop(change.path, None)
             self.problems.pop(change.path, None)
             return
-        try:
-            schema = json.loads(self._read(change.new_blob))
-            errors = jsonschemas.schema_errors(schema)
-        except (ValueError, UnicodeDecodeError) as exc:
-            errors = [f"not valid JSON: {exc}"]
+        schema, errors, _line = validator.parse_schema(self._read(change.new_blob))
         if errors:
             self.problems[change.path] = Problem(change.path, commit.sha, tuple(errors))
             return  # fail-static: the last valid schema stays

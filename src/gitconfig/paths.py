@@ -42,13 +42,18 @@ def environment_error(value: object, field: str = "environment") -> FieldError |
     return None
 
 
-def entry_errors(application: object, environment: object, key: object) -> list[FieldError]:
-    found = [
-        application_error(application),
-        environment_error(environment),
-        key_error(key),
-    ]
+def scope_errors(application: object, environment: object) -> list[FieldError]:
+    """What is wrong with an (application, environment) pair."""
+    found = [application_error(application), environment_error(environment)]
     return [error for error in found if error is not None]
+
+
+def entry_errors(application: object, environment: object, key: object) -> list[FieldError]:
+    """What is wrong with an (application, environment, key) triple."""
+    errors = scope_errors(application, environment)
+    if (error := key_error(key)) is not None:
+        errors.append(error)
+    return errors
 
 
 def is_indexed(path: str) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitconfig import configfile, flagfile, transfer
+from gitconfig import configfile, flagfile, transfer, validator
 from gitconfig.auth import Principal
 from gitconfig.changes import ChangeHub, Subscription
 from gitconfig.committer import GroupCommitter, Prepare
@@ -43,7 +43,13 @@ from gitconfig.model import (
     ValueType,
     Version,
 )
-from gitconfig.paths import application_error, entry_errors, environment_error, key_error
+from gitconfig.paths import (
+    application_error,
+    entry_errors,
+    environment_error,
+    key_error,
+    scope_errors,
+)
 from gitconfig.ports import Store
 from gitconfig.updates import Filter, Update, render_update
 
@@ -406,8 +412,7 @@ class Service:
     ) -> list[tuple[Entry, Evaluation]]:
         """Every flag of one application and environment for one context (start-up call)."""
         principal.require("read")
-        errors = [e for e in entry_errors(application, environment, "x") if e.field != "key"]
-        if errors:
+        if errors := scope_errors(application, environment):
             raise BadRequest("invalid evaluation context", errors)
         entries = self.snapshot().entries(Kind.FLAG, application, Environment(environment))
         return [(e, e.flag.evaluate(user_id or None, attributes)) for e in entries if e.flag]
@@ -420,8 +425,7 @@ class Service:
         """Create or update the configurations of a file in one commit, all or nothing: any
         problem rejects the import with every problem listed, and nothing is written."""
         principal.require("write")
-        errors = entry_errors(request.application, request.environment, "x")
-        if errors := [error for error in errors if error.field != "key"]:
+        if errors := scope_errors(request.application, request.environment):
             raise BadRequest("invalid import", errors)
         types = transfer.parse_types(request.types)
         items = transfer.parse(request.format, request.content)
@@ -493,8 +497,7 @@ class Service:
         """The configurations of one application and environment as a file; SECRET values
         are masked unless ``reveal`` is asked for (which needs the reveal permission)."""
         principal.require("reveal" if reveal else "read")
-        errors = [e for e in entry_errors(application, environment, "x") if e.field != "key"]
-        if errors:
+        if errors := scope_errors(application, environment):
             raise BadRequest("invalid export", errors)
         snapshot = self.snapshot()
         rows = []
@@ -534,10 +537,7 @@ class Service:
         def build(current: Entry | None, snapshot: Snapshot) -> bytes:
             data = self.store.read_blob(target.blob)
             try:
-                if kind is Kind.CONFIG:
-                    configfile.load(data, snapshot.schemas)
-                else:
-                    flagfile.load(data)
+                validator.load_document(kind, data, snapshot.schemas)
             except BadRequest as exc:
                 raise BadRequest(
                     f"version {target.number} does not validate today", exc.errors

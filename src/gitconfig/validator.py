@@ -26,7 +26,7 @@ from typing import Any
 
 from gitconfig import configfile, flagfile, jsonschemas
 from gitconfig.errors import BadRequest, FieldError
-from gitconfig.model import Kind
+from gitconfig.model import Document, Kind
 from gitconfig.paths import is_indexed, is_schema_path, parse_entry_path
 
 _YAML_LINE = re.compile(r"\(line (\d+), column \d+\)")
@@ -62,6 +62,22 @@ class Report:
         return not self.findings
 
 
+def load_document(kind: Kind, data: bytes, schemas: Mapping[str, Any]) -> Document:
+    """The validated document of an entry file of ``kind``; raises BadRequest. The one place
+    that turns entry bytes into a document: the index, the service and this validator."""
+    return configfile.load(data, schemas) if kind is Kind.CONFIG else flagfile.load(data)
+
+
+def parse_schema(data: bytes) -> tuple[Any, list[str], int]:
+    """A shared schema file's JSON Schema, why it is not one (``[]``: valid), and the line of
+    a JSON syntax error (0: none or unknown)."""
+    try:
+        schema = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, [f"not valid JSON: {exc}"], int(getattr(exc, "lineno", 0))
+    return schema, jsonschemas.schema_errors(schema), 0
+
+
 def load_schemas(files: Mapping[str, bytes]) -> tuple[dict[str, Any], list[Finding]]:
     """The repository's shared schemas (``schemas/<name>.json``) and their problems."""
     schemas: dict[str, Any] = {}
@@ -69,14 +85,8 @@ def load_schemas(files: Mapping[str, bytes]) -> tuple[dict[str, Any], list[Findi
     for path, data in files.items():
         if not is_schema_path(path):
             continue
-        try:
-            schema = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            line = getattr(exc, "lineno", 0)
-            findings.append(Finding(path, "", f"not valid JSON: {exc}", line))
-            continue
-        errors = jsonschemas.schema_errors(schema)
-        findings.extend(Finding(path, "", message) for message in errors)
+        schema, errors, line = parse_schema(data)
+        findings.extend(Finding(path, "", message, line) for message in errors)
         if not errors:
             schemas[path] = schema
     return schemas, findings
@@ -115,10 +125,7 @@ def validate_entry(path: str, data: bytes, schemas: Mapping[str, Any]) -> list[F
     if isinstance(key, FieldError):
         return [Finding(path, "", key.message)]
     try:
-        if key.kind is Kind.CONFIG:
-            configfile.load(data, schemas)
-        else:
-            flagfile.load(data)
+        load_document(key.kind, data, schemas)
     except BadRequest as exc:
         if not exc.errors:
             return [Finding(path, "", exc.message)]

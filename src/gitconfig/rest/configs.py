@@ -30,11 +30,7 @@ async def list_configurations(
         caller, Kind.CONFIG, application, environment.value if environment else None, page, size
     )
     return models.ConfigurationPage(
-        content=[render.config_summary(e) for e in result.content],
-        page=result.page,
-        size=result.size,
-        totalElements=result.total_elements,
-        totalPages=result.total_pages,
+        content=[render.config_summary(e) for e in result.content], **render.paging(result)
     )
 
 

@@ -37,11 +37,7 @@ async def list_feature_flags(
         caller, Kind.FLAG, application, environment.value if environment else None, page, size
     )
     return models.FeatureFlagPage(
-        content=[render.flag(e) for e in result.content],
-        page=result.page,
-        size=result.size,
-        totalElements=result.total_elements,
-        totalPages=result.total_pages,
+        content=[render.flag(e) for e in result.content], **render.paging(result)
     )
 
 

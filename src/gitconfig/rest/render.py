@@ -10,7 +10,7 @@ from gitconfig.evaluation import Evaluation
 from gitconfig.index import Entry
 from gitconfig.model import ConfigDocument, FlagDocument
 from gitconfig.rest import models
-from gitconfig.service import Service, VersionView
+from gitconfig.service import Page, Service, VersionView
 
 
 def _config(entry: Entry) -> ConfigDocument:
@@ -78,6 +78,16 @@ def config_version(
         createdAt=commit.time,
         changeDescription=commit.message.strip(),
     )
+
+
+def paging(result: Page) -> dict[str, int]:
+    """The seed's paging fields of a list response."""
+    return {
+        "page": result.page,
+        "size": result.size,
+        "totalElements": result.total_elements,
+        "totalPages": result.total_pages,
+    }
 
 
 def etag(entry: Entry) -> dict[str, str]:
