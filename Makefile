@@ -20,7 +20,7 @@ venv: $(STAMP)
 
 ## Serve example-repo/ (copied once into a bare repository under .demo/) on localhost.
 run: $(STAMP)
-	$(BIN)/python -m gitconfig.demo --source example-repo --workdir $(DEMO) \
+	$(BIN)/python -m gitconfig.runtime.demo --source example-repo --workdir $(DEMO) \
 	    --http-port $(HTTP_PORT) --grpc-port $(GRPC_PORT)
 
 ## The whole suite: lint, types, generated code check, tests.

@@ -38,8 +38,8 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `gitconfig` i
     sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "src"))
 
 from bench.tools import Settings, Table, progress  # noqa: E402
-from gitconfig.evaluation import bucket, compile_flag  # noqa: E402
-from gitconfig.model import Condition, FlagDocument, FlagRule  # noqa: E402
+from gitconfig.core.evaluation import bucket, compile_flag  # noqa: E402
+from gitconfig.core.model import Condition, FlagDocument, FlagRule  # noqa: E402
 
 FLAGS = ("a", "b", "c")
 FLAG_TITLES = {

@@ -47,8 +47,8 @@ def _p(values: list[float], q: float) -> float:
 
 _COLD = """
 import json, resource, sys, time
-from gitconfig.gitstore import GitStore
-from gitconfig.index import Index
+from gitconfig.store.gitstore import GitStore
+from gitconfig.index.snapshot import Index
 def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096
@@ -118,9 +118,9 @@ def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
 
 
 def refresh_table(work: Path, sizes: list[int], commits: int) -> Table:
-    from gitconfig.gitstore import GitStore
-    from gitconfig.index import Index
-    from gitconfig.model import Author
+    from gitconfig.core.model import Author
+    from gitconfig.index.snapshot import Index
+    from gitconfig.store.gitstore import GitStore
 
     table = Table(
         "Index: refresh after a one-file commit",
@@ -160,9 +160,9 @@ def refresh_table(work: Path, sizes: list[int], commits: int) -> Table:
 
 
 def history_table(work: Path, n_commits: int, calls: int) -> Table:
-    from gitconfig.auth import Principal
-    from gitconfig.bootstrap import open_service
-    from gitconfig.model import Environment, Kind
+    from gitconfig.core.model import Environment, Kind
+    from gitconfig.runtime.bootstrap import open_service
+    from gitconfig.service.access import Principal
 
     repo = work / f"history-{n_commits}.git"
     if not repo.exists():
@@ -272,8 +272,8 @@ _RAW = """
 import sys, time
 import pygit2
 from bench.repogen import config_content, config_path
-from gitconfig.gitstore import GitStore
-from gitconfig.model import Author
+from gitconfig.store.gitstore import GitStore
+from gitconfig.core.model import Author
 repo, seconds, mode = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 store = GitStore(repo, fsync=mode == "barrier")
 if mode == "libgit2":  # libgit2's own fsync of every object, ref and reflog, no barrier

@@ -182,7 +182,7 @@ class Subscribers:
 async def _measure(args: argparse.Namespace) -> dict[str, Any]:
     import httpx
 
-    from gitconfig.model import EntryKey, Environment, Kind
+    from gitconfig.core.model import EntryKey, Environment, Kind
 
     headers = subject.AUTH_HEADERS
     result: dict[str, Any] = {"api": {}, "api_sent": {}, "push": {}}

@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
-from gitconfig import configfile, flagfile, review, transfer, valuediff
-from gitconfig.errors import BadRequest, NotFound
-from gitconfig.index import Entry
-from gitconfig.model import ConfigDocument, Environment, FlagDocument, Kind, ValueType
-from gitconfig.service import ConfigChanges, NewConfig, VersionView
+from gitconfig.core import configfile, flagfile, valuediff
+from gitconfig.core import formats as transfer
+from gitconfig.core.errors import BadRequest, NotFound
+from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, Kind, ValueType
+from gitconfig.index.snapshot import Entry
+from gitconfig.service import review
+from gitconfig.service.facade import ConfigChanges, NewConfig, VersionView
 
 from . import output
 from .local import (

@@ -10,7 +10,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 
-from gitconfig import errors
+from gitconfig.core import errors
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -1,5 +1,5 @@
 """Reading a config repository's files from a working tree (commits are read through
-``gitconfig.review``)."""
+``gitconfig.service.review``)."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
-from gitconfig import yamltext
-from gitconfig.errors import BadRequest, FieldError
-from gitconfig.model import Environment, Kind
-from gitconfig.service import FlagChanges, NewFlag
+from gitconfig.core import yamltext
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.model import Environment, Kind
+from gitconfig.service.facade import FlagChanges, NewFlag
 
 from . import output
 from .entries import done, read_text_option

@@ -19,8 +19,9 @@ from typing import Annotated
 
 import typer
 
-from gitconfig import gitcli, gitstore, review
-from gitconfig.errors import BadRequest
+from gitconfig.core.errors import BadRequest
+from gitconfig.service import review
+from gitconfig.store import gitcli, gitstore
 
 from .errors import handled
 from .files import is_bare_repository

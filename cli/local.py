@@ -15,13 +15,13 @@ from typing import Annotated, Any
 
 import typer
 
-from gitconfig import gitcli, gitstore
-from gitconfig.auth import Principal
-from gitconfig.errors import BadRequest
-from gitconfig.index import Entry, Index
-from gitconfig.model import Environment, Kind
-from gitconfig.service import Service
-from gitconfig.worktree import WorktreeStore
+from gitconfig.core.errors import BadRequest
+from gitconfig.core.model import Environment, Kind
+from gitconfig.index.snapshot import Entry, Index
+from gitconfig.service.access import Principal
+from gitconfig.service.facade import Service
+from gitconfig.store import gitcli, gitstore
+from gitconfig.store.worktree import WorktreeStore
 
 from .errors import handled
 from .output import Output

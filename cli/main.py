@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from gitconfig import bootstrap
-from gitconfig.errors import BadRequest
+from gitconfig.core.errors import BadRequest
+from gitconfig.runtime import bootstrap
 
 from . import entries, flags, hooks, transfer, validate
 from .errors import handled
@@ -53,8 +53,8 @@ def serve(
     ] = None,
 ) -> None:
     """Serve a repository over REST and gRPC, re-indexing on every new commit."""
-    from gitconfig.server import ServeOptions
-    from gitconfig.server import serve as run_server
+    from gitconfig.runtime.server import ServeOptions
+    from gitconfig.runtime.server import serve as run_server
 
     if not is_bare_repository(repo) and not (repo / ".git").exists():
         raise BadRequest(f"no git repository at {repo} (create one with `gitconfig init`)")

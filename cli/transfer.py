@@ -1,5 +1,5 @@
 """``gitconfig import`` and ``gitconfig export``: an application's configurations in one
-environment from and to JSON, YAML, .env and .properties files (``gitconfig.transfer``)."""
+environment from and to JSON, YAML, .env and .properties files (``gitconfig.core.formats``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 
-from gitconfig import transfer
-from gitconfig.errors import BadRequest, FieldError
-from gitconfig.transfer import Format, ImportRequest
+from gitconfig.core import formats as transfer
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.formats import Format, ImportRequest
 
 from . import output
 from .local import (

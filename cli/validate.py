@@ -11,10 +11,11 @@ from typing import Annotated
 
 import typer
 
-from gitconfig import review, validator
-from gitconfig.errors import NotFound
-from gitconfig.validator import Finding, Report
-from gitconfig.worktree import WorktreeStore
+from gitconfig.core import validator
+from gitconfig.core.errors import NotFound
+from gitconfig.core.validator import Finding, Report
+from gitconfig.service import review
+from gitconfig.store.worktree import WorktreeStore
 
 from .files import is_bare_repository, read_worktree
 from .local import add, open_store

@@ -15,7 +15,7 @@ from typing import Any
 from gitconfig_cli.main import app
 from typer.testing import CliRunner, Result
 
-from gitconfig.bootstrap import init_repository
+from gitconfig.runtime.bootstrap import init_repository
 from tests.gitrepo import clone, git
 
 

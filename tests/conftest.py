@@ -14,7 +14,7 @@ from pygit2.enums import ConfigLevel
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
-    from gitconfig.service import Service
+    from gitconfig.service.facade import Service
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +52,7 @@ ADMIN_TOKEN = "test-admin-token"
 @pytest.fixture
 def bare_repo(tmp_path: Path) -> Path:
     """A served (bare) config repository with its initial commit."""
-    from gitconfig.bootstrap import init_repository
+    from gitconfig.runtime.bootstrap import init_repository
 
     path = tmp_path / "served.git"
     init_repository(path, bare=True)
@@ -61,7 +61,7 @@ def bare_repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def service(bare_repo: Path) -> Service:
-    from gitconfig.bootstrap import open_service
+    from gitconfig.runtime.bootstrap import open_service
 
     service = open_service(bare_repo)
     service.index.refresh()
@@ -72,8 +72,8 @@ def service(bare_repo: Path) -> Service:
 def client(service: Service) -> Iterator[TestClient]:
     from fastapi.testclient import TestClient
 
-    from gitconfig.auth import TokenRegistry
     from gitconfig.rest.app import create_app
+    from gitconfig.service.access import TokenRegistry
 
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])

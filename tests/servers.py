@@ -21,9 +21,9 @@ from typing import Any, Generic, TypeVar
 
 import uvicorn
 
-from gitconfig.auth import TokenRegistry
 from gitconfig.grpc.server import GrpcServer, create_server
-from gitconfig.service import Service
+from gitconfig.service.access import TokenRegistry
+from gitconfig.service.facade import Service
 
 T = TypeVar("T")
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitconfig import configfile
-from gitconfig.errors import BadRequest, FieldError
-from gitconfig.model import ConfigDocument, ValueType
+from gitconfig.core import configfile
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.model import ConfigDocument, ValueType
 
 SCHEMAS: dict[str, Any] = {
     "schemas/positive-number.json": {"type": "number", "exclusiveMinimum": 0},

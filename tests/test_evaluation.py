@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitconfig.evaluation import (
+from gitconfig.core.evaluation import (
     Evaluation,
     Operator,
     Reason,
@@ -19,7 +19,7 @@ from gitconfig.evaluation import (
     evaluate,
     parse_ordered,
 )
-from gitconfig.model import Condition, FlagDocument, FlagRule
+from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
 MISSING = None
 

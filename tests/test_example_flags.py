@@ -8,10 +8,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from gitconfig import flagfile, yamltext
-from gitconfig.evaluation import Evaluation, bucket, compile_flag
-from gitconfig.model import EntryKey, Environment, FlagDocument, Kind
-from gitconfig.paths import parse_entry_path
+from gitconfig.core import flagfile, yamltext
+from gitconfig.core.evaluation import Evaluation, bucket, compile_flag
+from gitconfig.core.model import EntryKey, Environment, FlagDocument, Kind
+from gitconfig.core.paths import parse_entry_path
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = ROOT / "example-repo"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gitconfig import configfile, jsonschemas, yamltext
-from gitconfig.errors import BadRequest
-from gitconfig.model import EntryKey, Environment, Kind, ValueType
-from gitconfig.paths import is_schema_path, parse_entry_path
+from gitconfig.core import configfile, jsonschemas, yamltext
+from gitconfig.core.errors import BadRequest
+from gitconfig.core.model import EntryKey, Environment, Kind, ValueType
+from gitconfig.core.paths import is_schema_path, parse_entry_path
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "example-repo"

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitconfig import flagfile, yamltext
-from gitconfig.errors import BadRequest
-from gitconfig.evaluation import Operator, compile_flag
-from gitconfig.model import Condition, FlagDocument, FlagRule
+from gitconfig.core import flagfile, yamltext
+from gitconfig.core.errors import BadRequest
+from gitconfig.core.evaluation import Operator, compile_flag
+from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
 SCHEMA = json.loads(
     (Path(__file__).parent.parent / "schemas" / "flag.schema.json").read_text("utf-8")

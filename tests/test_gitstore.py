@@ -16,10 +16,10 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gitconfig import gitstore
-from gitconfig.errors import AlreadyExists, BadRequest, NotFound, StaleParent, StoreError
-from gitconfig.gitstore import GitStore
-from gitconfig.model import Author, FileChange, PendingCommit
+from gitconfig.core.errors import AlreadyExists, BadRequest, NotFound, StaleParent, StoreError
+from gitconfig.core.model import Author, FileChange, PendingCommit
+from gitconfig.store import gitstore
+from gitconfig.store.gitstore import GitStore
 from tests.gitrepo import clone, commit_files, git, init_repo, push, rev_parse
 
 ALICE = Author("Alice Example", "alice@example.com")
@@ -339,9 +339,9 @@ def test_a_packed_ref_is_compared_and_moved(tmp_path: Path) -> None:
 RACER = """
 import sys, time
 from pathlib import Path
-from gitconfig.errors import StaleParent
-from gitconfig.gitstore import GitStore
-from gitconfig.model import Author
+from gitconfig.core.errors import StaleParent
+from gitconfig.store.gitstore import GitStore
+from gitconfig.core.model import Author
 
 repo, name, count, folder = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 store = GitStore(repo)
@@ -424,8 +424,8 @@ def test_threads_sharing_one_store_never_lose_a_commit(repo: Path) -> None:
 
 FSYNC_WRITER = """
 import sys
-from gitconfig.gitstore import GitStore
-from gitconfig.model import Author
+from gitconfig.store.gitstore import GitStore
+from gitconfig.core.model import Author
 store = GitStore(sys.argv[1], fsync=sys.argv[2] == "on")
 store.write(store.head(), {"configs/a/DEV/k.yaml": sys.argv[2].encode()}, Author("a", "a@b"), "m")
 """

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gitconfig.errors import NotReady
-from gitconfig.gitstore import GitStore
-from gitconfig.index import Index
-from gitconfig.model import ChangeType, ConfigDocument, Environment, Kind
+from gitconfig.core.errors import NotReady
+from gitconfig.core.model import ChangeType, ConfigDocument, Environment, Kind
+from gitconfig.index.snapshot import Index
+from gitconfig.store.gitstore import GitStore
 from tests.gitrepo import clone, commit_files, git, init_repo, push
 
 LIMIT = "configs/trading-engine/PROD/max-order-size.yaml"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gitconfig import jsonschemas
+from gitconfig.core import jsonschemas
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 SHARED: dict[str, Any] = {

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gitconfig.service import Service
+from gitconfig.service.facade import Service
 from tests.gitrepo import git
 
 BODY: dict[str, Any] = {
@@ -294,9 +294,9 @@ def test_openapi_describes_the_seed_operations(client: TestClient) -> None:
 
 
 def test_not_ready_before_the_first_index(bare_repo: Path) -> None:
-    from gitconfig.auth import TokenRegistry
-    from gitconfig.bootstrap import open_service
     from gitconfig.rest.app import create_app
+    from gitconfig.runtime.bootstrap import open_service
+    from gitconfig.service.access import TokenRegistry
 
     tokens = TokenRegistry()
     tokens.add("t", "admin", ["admin"])

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gitconfig.auth import TokenRegistry
 from gitconfig.rest.app import create_app
-from gitconfig.service import Service
+from gitconfig.service.access import TokenRegistry
+from gitconfig.service.facade import Service
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 

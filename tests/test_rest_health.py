@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from gitconfig.service import Service
+from gitconfig.service.facade import Service
 from tests.gitrepo import clone, commit_files, push
 
 BROKEN = "configs/trading-engine/PROD/limit.yaml"

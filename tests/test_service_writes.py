@@ -6,11 +6,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from gitconfig.auth import Principal
-from gitconfig.bootstrap import open_service
-from gitconfig.errors import BadRequest, GitconfigError, PreconditionFailed
-from gitconfig.model import Kind
-from gitconfig.service import ConfigChanges, NewConfig, Service
+from gitconfig.core.errors import BadRequest, GitconfigError, PreconditionFailed
+from gitconfig.core.model import Kind
+from gitconfig.runtime.bootstrap import open_service
+from gitconfig.service.access import Principal
+from gitconfig.service.facade import ConfigChanges, NewConfig, Service
 from tests.gitrepo import git
 
 ADMIN = Principal("admin", frozenset({"admin"}))

@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gitconfig.auth import TokenRegistry
-from gitconfig.bootstrap import open_service
 from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
-from gitconfig.service import Service
+from gitconfig.runtime.bootstrap import open_service
+from gitconfig.service.access import TokenRegistry
+from gitconfig.service.facade import Service
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, git, push
 from tests.servers import Reader, UvicornThread

@@ -20,16 +20,16 @@ import httpx
 import pytest
 from google.protobuf import json_format
 
-from gitconfig.auth import Principal, TokenRegistry
-from gitconfig.bootstrap import open_service
-from gitconfig.changes import ChangeHub
+from gitconfig.core.model import EntryKey, Environment, Kind
 from gitconfig.grpc.errors import RESUME_AFTER_KEY
 from gitconfig.grpc.servicer import COMMIT_KEY
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from gitconfig.index import RefreshResult
-from gitconfig.model import EntryKey, Environment, Kind
-from gitconfig.service import ConfigChanges, NewConfig, Service
-from gitconfig.updates import Filter, render_update
+from gitconfig.index.changes import ChangeHub
+from gitconfig.index.snapshot import RefreshResult
+from gitconfig.index.updates import Filter, render_update
+from gitconfig.runtime.bootstrap import open_service
+from gitconfig.service.access import Principal, TokenRegistry
+from gitconfig.service.facade import ConfigChanges, NewConfig, Service
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, git, push
 from tests.servers import GrpcServerThread, Reader

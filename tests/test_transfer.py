@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from gitconfig import transfer
-from gitconfig.auth import Principal
-from gitconfig.errors import BadRequest, Conflict
-from gitconfig.gitstore import GitStore
-from gitconfig.index import Index
-from gitconfig.model import Author, PendingCommit, ValueType
-from gitconfig.service import Service
-from gitconfig.transfer import Format, ImportRequest, Item, Row
+from gitconfig.core import formats as transfer
+from gitconfig.core.errors import BadRequest, Conflict
+from gitconfig.core.formats import Format, ImportRequest, Item, Row
+from gitconfig.core.model import Author, PendingCommit, ValueType
+from gitconfig.index.snapshot import Index
+from gitconfig.service.access import Principal
+from gitconfig.service.facade import Service
+from gitconfig.store.gitstore import GitStore
 from tests.clirun import as_json, gitconfig, ok, served_and_clone
 from tests.gitrepo import commit_files, git, rev_parse
 

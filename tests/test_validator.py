@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gitconfig import validator
-from gitconfig.bootstrap import open_service
-from gitconfig.configfile import NOT_ENCRYPTED
-from gitconfig.validator import check_tree, validate_files
+from gitconfig.core import validator
+from gitconfig.core.configfile import NOT_ENCRYPTED
+from gitconfig.core.validator import check_tree, validate_files
+from gitconfig.runtime.bootstrap import open_service
 from tests.clirun import gitconfig, ok, served_and_clone
 from tests.gitrepo import commit_files, git, rev_parse
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gitconfig import yamltext
+from gitconfig.core import yamltext
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from typing import Any, NoReturn
 
 import grpc
 
-from gitconfig import errors
-from gitconfig.updates import SubscriberTooSlow
+from gitconfig.core import errors
+from gitconfig.index.updates import SubscriberTooSlow
 
 RESUME_AFTER_KEY = "gitconfig-resume-after"
 

@@ -18,10 +18,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from gitconfig.auth import TokenRegistry
 from gitconfig.grpc.servicer import SERVICE_NAME, ConfigurationServicer
 from gitconfig.grpc.v1 import config_pb2_grpc
-from gitconfig.service import Service
+from gitconfig.service.access import TokenRegistry
+from gitconfig.service.facade import Service
 
 log = logging.getLogger(__name__)
 

@@ -14,16 +14,16 @@ from typing import Any, TypeVar, cast
 
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from gitconfig.auth import Principal, TokenRegistry
-from gitconfig.changes import Subscription
-from gitconfig.errors import GitconfigError
-from gitconfig.evaluation import Evaluation
+from gitconfig.core.errors import GitconfigError
+from gitconfig.core.evaluation import Evaluation
+from gitconfig.core.model import ChangeType, ConfigDocument, Environment, Kind, ValueType
 from gitconfig.grpc import errors
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from gitconfig.index import Entry
-from gitconfig.model import ChangeType, ConfigDocument, Environment, Kind, ValueType
-from gitconfig.service import Service
-from gitconfig.updates import Update
+from gitconfig.index.changes import Subscription
+from gitconfig.index.snapshot import Entry
+from gitconfig.index.updates import Update
+from gitconfig.service.access import Principal, TokenRegistry
+from gitconfig.service.facade import Service
 
 SERVICE_NAME = config_pb2.DESCRIPTOR.services_by_name["ConfigurationService"].full_name
 COMMIT_KEY = "gitconfig-commit"  # initial metadata of a stream: the commit it is live from

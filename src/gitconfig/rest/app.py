@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from gitconfig import __version__
-from gitconfig.auth import TokenRegistry
 from gitconfig.rest import configs, errors, flags, health, transfer, watch
 from gitconfig.rest.fastpath import ReadFastPath
-from gitconfig.service import Service
+from gitconfig.service.access import TokenRegistry
+from gitconfig.service.facade import Service
 
 DESCRIPTION = """Configuration values and feature flags stored as YAML files in a Git
 repository: every change is a commit, every version a commit SHA. All endpoints but

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from gitconfig.model import Environment, Kind
+from gitconfig.core.model import Environment, Kind
 from gitconfig.rest import models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
-from gitconfig.service import ConfigChanges, NewConfig
+from gitconfig.service.facade import ConfigChanges, NewConfig
 
 router = APIRouter(prefix="/configs", tags=["Configurations"])
 

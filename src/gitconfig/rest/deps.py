@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gitconfig.auth import Principal, TokenRegistry
-from gitconfig.errors import BadRequest, FieldError
-from gitconfig.service import Service
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.service.access import Principal, TokenRegistry
+from gitconfig.service.facade import Service
 
 _bearer = HTTPBearer(auto_error=False, description="A gitconfig API token")
 

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gitconfig import errors
+from gitconfig.core import errors
 
 log = logging.getLogger(__name__)
 

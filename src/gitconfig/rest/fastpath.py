@@ -17,11 +17,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from gitconfig.auth import Principal, TokenRegistry
-from gitconfig.errors import GitconfigError
-from gitconfig.index import Entry
-from gitconfig.model import ConfigDocument, Environment, Kind
-from gitconfig.service import Service
+from gitconfig.core.errors import GitconfigError
+from gitconfig.core.model import ConfigDocument, Environment, Kind
+from gitconfig.index.snapshot import Entry
+from gitconfig.service.access import Principal, TokenRegistry
+from gitconfig.service.facade import Service
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

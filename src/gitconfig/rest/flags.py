@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from gitconfig.model import Environment, Kind
+from gitconfig.core.model import Environment, Kind
 from gitconfig.rest import models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
-from gitconfig.service import FlagChanges, NewFlag
+from gitconfig.service.facade import FlagChanges, NewFlag
 
 router = APIRouter(prefix="/feature-flags", tags=["FeatureFlags"])
 

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from gitconfig import metrics
 from gitconfig.rest.deps import Caller, ServiceDep
+from gitconfig.service import metrics
 
 router = APIRouter(tags=["Health"])
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gitconfig.model import Environment, ValueType
+from gitconfig.core.model import Environment, ValueType
 
 
 class Body(BaseModel):

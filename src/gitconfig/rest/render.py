@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from gitconfig import flagfile
-from gitconfig.auth import Principal
-from gitconfig.evaluation import Evaluation
-from gitconfig.index import Entry
-from gitconfig.model import ConfigDocument, FlagDocument
+from gitconfig.core import flagfile
+from gitconfig.core.evaluation import Evaluation
+from gitconfig.core.model import ConfigDocument, FlagDocument
+from gitconfig.index.snapshot import Entry
 from gitconfig.rest import models
-from gitconfig.service import Page, Service, VersionView
+from gitconfig.service.access import Principal
+from gitconfig.service.facade import Page, Service, VersionView
 
 
 def _config(entry: Entry) -> ConfigDocument:

@@ -1,15 +1,15 @@
 """``POST /configs/import`` and ``GET /configs/export``: one application's configurations in
-one environment, as a JSON, YAML, .env or .properties file (see ``gitconfig.transfer``)."""
+one environment, as a JSON, YAML, .env or .properties file (see ``gitconfig.core.formats``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from gitconfig.model import Environment
+from gitconfig.core.formats import Format, ImportRequest
+from gitconfig.core.model import Environment
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
-from gitconfig.transfer import Format, ImportRequest
 
 router = APIRouter(prefix="/configs", tags=["Configurations"])
 

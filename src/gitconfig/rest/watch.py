@@ -20,12 +20,12 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from gitconfig.changes import Subscription
-from gitconfig.errors import GitconfigError
-from gitconfig.model import Environment
+from gitconfig.core.errors import GitconfigError
+from gitconfig.core.model import Environment
+from gitconfig.index.changes import Subscription
+from gitconfig.index.updates import Batch, HistoryRewritten, SubscriberTooSlow
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
-from gitconfig.updates import Batch, HistoryRewritten, SubscriberTooSlow
 
 router = APIRouter(prefix="/configs", tags=["Configurations"])
 

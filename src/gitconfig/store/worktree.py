@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gitconfig.errors import BadRequest, FieldError
-from gitconfig.gitstore import GitStore
-from gitconfig.model import PendingCommit
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.model import PendingCommit
+from gitconfig.store.gitstore import GitStore
 
 
 class WorktreeStore(GitStore):

@@ -14,10 +14,10 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 
-from gitconfig.errors import Conflict, StaleParent
-from gitconfig.index import Index, Snapshot
-from gitconfig.model import Author, EntryKey, PendingCommit
-from gitconfig.ports import Store
+from gitconfig.core.errors import Conflict, StaleParent
+from gitconfig.core.model import Author, EntryKey, PendingCommit
+from gitconfig.index.snapshot import Index, Snapshot
+from gitconfig.store.ports import Store
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from gitconfig.model import Kind
-from gitconfig.service import Service
+from gitconfig.core.model import Kind
+from gitconfig.service.facade import Service
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -1,6 +1,6 @@
 """``make run``: serve example-repo/ from a bare repository made from it on first run.
 
-    python -m gitconfig.demo --source example-repo --workdir .demo
+    python -m gitconfig.runtime.demo --source example-repo --workdir .demo
 
 The first run copies every file of the source folder into one commit of
 ``<workdir>/config.git`` (a bare repository you can clone and push to); later runs serve that
@@ -13,10 +13,10 @@ import argparse
 import os
 from pathlib import Path
 
-from gitconfig.bootstrap import init_repository
-from gitconfig.gitstore import GitStore
-from gitconfig.model import Author
-from gitconfig.server import ServeOptions, serve
+from gitconfig.core.model import Author
+from gitconfig.runtime.bootstrap import init_repository
+from gitconfig.runtime.server import ServeOptions, serve
+from gitconfig.store.gitstore import GitStore
 
 
 def seed(source: Path, target: Path) -> None:

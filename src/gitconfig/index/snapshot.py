@@ -18,11 +18,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitconfig import configfile, validator
-from gitconfig.cowmap import CowMap
-from gitconfig.errors import BadRequest, FieldError, NotReady
-from gitconfig.evaluation import CompiledFlag, compile_flag
-from gitconfig.model import (
+from gitconfig.core import configfile, validator
+from gitconfig.core.errors import BadRequest, FieldError, NotReady
+from gitconfig.core.evaluation import CompiledFlag, compile_flag
+from gitconfig.core.model import (
     ChangeType,
     Commit,
     ConfigDocument,
@@ -35,8 +34,9 @@ from gitconfig.model import (
     Problem,
     Version,
 )
-from gitconfig.paths import is_schema_path, parse_entry_path
-from gitconfig.ports import Store
+from gitconfig.core.paths import is_schema_path, parse_entry_path
+from gitconfig.cowmap import CowMap
+from gitconfig.store.ports import Store
 
 log = logging.getLogger(__name__)
 

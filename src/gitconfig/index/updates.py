@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gitconfig import flagfile
-from gitconfig.errors import GitconfigError, PreconditionFailed
-from gitconfig.index import ChangeEvent
-from gitconfig.model import (
+from gitconfig.core import flagfile
+from gitconfig.core.errors import GitconfigError, PreconditionFailed
+from gitconfig.core.model import (
     ChangeType,
     ConfigDocument,
     EntryKey,
@@ -25,6 +24,7 @@ from gitconfig.model import (
     Kind,
     ValueType,
 )
+from gitconfig.index.snapshot import ChangeEvent
 
 
 class SubscriberTooSlow(GitconfigError):

@@ -23,10 +23,10 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
-from gitconfig import yamltext
-from gitconfig.errors import BadRequest, FieldError
-from gitconfig.evaluation import ORDERED_OPERATORS, Operator, parse_ordered, pattern_error
-from gitconfig.model import Condition, FlagDocument, FlagRule
+from gitconfig.core import yamltext
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.evaluation import ORDERED_OPERATORS, Operator, parse_ordered, pattern_error
+from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
 FLAG_FIELDS: Final = ("description", "enabled", "value", "rules", "tags")
 RULE_FIELDS: Final = ("attribute", "operator", "values", "conditions", "percentage", "bucketBy")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from gitconfig.errors import FieldError
-from gitconfig.model import EntryKey, Environment, Kind
+from gitconfig.core.errors import FieldError
+from gitconfig.core.model import EntryKey, Environment, Kind
 
 APPLICATION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")

@@ -18,11 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitconfig import configfile, flagfile, transfer, validator
-from gitconfig.auth import Principal
-from gitconfig.changes import ChangeHub, Subscription
-from gitconfig.committer import GroupCommitter, Prepare
-from gitconfig.errors import (
+from gitconfig.core import configfile, flagfile, validator
+from gitconfig.core import formats as transfer
+from gitconfig.core.errors import (
     AlreadyExists,
     BadRequest,
     Conflict,
@@ -30,9 +28,8 @@ from gitconfig.errors import (
     NotFound,
     PreconditionFailed,
 )
-from gitconfig.evaluation import Evaluation
-from gitconfig.index import ChangeEvent, Entry, Index, Snapshot
-from gitconfig.model import (
+from gitconfig.core.evaluation import Evaluation
+from gitconfig.core.model import (
     Author,
     ConfigDocument,
     Document,
@@ -43,15 +40,19 @@ from gitconfig.model import (
     ValueType,
     Version,
 )
-from gitconfig.paths import (
+from gitconfig.core.paths import (
     application_error,
     entry_errors,
     environment_error,
     key_error,
     scope_errors,
 )
-from gitconfig.ports import Store
-from gitconfig.updates import Filter, Update, render_update
+from gitconfig.index.changes import ChangeHub, Subscription
+from gitconfig.index.snapshot import ChangeEvent, Entry, Index, Snapshot
+from gitconfig.index.updates import Filter, Update, render_update
+from gitconfig.service.access import Principal
+from gitconfig.service.committer import GroupCommitter, Prepare
+from gitconfig.store.ports import Store
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
-from gitconfig.model import Author, Commit, FileChange, PendingCommit
+from gitconfig.core.model import Author, Commit, FileChange, PendingCommit
 
 
 class Store(Protocol):

@@ -29,7 +29,7 @@ from typing import Any, Final
 import mmh3
 import re2
 
-from gitconfig.model import Condition, FlagDocument, FlagRule
+from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
 USER_ID: Final = "userId"
 BUCKETS: Final = 100

@@ -24,10 +24,10 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gitconfig import configfile, flagfile, jsonschemas
-from gitconfig.errors import BadRequest, FieldError
-from gitconfig.model import Document, Kind
-from gitconfig.paths import is_indexed, is_schema_path, parse_entry_path
+from gitconfig.core import configfile, flagfile, jsonschemas
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.model import Document, Kind
+from gitconfig.core.paths import is_indexed, is_schema_path, parse_entry_path
 
 _YAML_LINE = re.compile(r"\(line (\d+), column \d+\)")
 

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from gitconfig import configfile, valuetext, yamltext
-from gitconfig.errors import BadRequest, FieldError
-from gitconfig.model import ConfigDocument, ValueType
-from gitconfig.paths import key_error
+from gitconfig.core import configfile, valuetext, yamltext
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.model import ConfigDocument, ValueType
+from gitconfig.core.paths import key_error
 
 MASK = "********"
 ALL_KEYS = "*"

@@ -21,8 +21,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from gitconfig import jsonschemas
-from gitconfig.model import ValueType
+from gitconfig.core import jsonschemas
+from gitconfig.core.model import ValueType
 
 _DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 

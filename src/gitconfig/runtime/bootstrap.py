@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gitconfig.gitstore import GitStore
-from gitconfig.index import Index
-from gitconfig.model import Author
-from gitconfig.service import Service
+from gitconfig.core.model import Author
+from gitconfig.index.snapshot import Index
+from gitconfig.service.facade import Service
+from gitconfig.store.gitstore import GitStore
 
 README = """# Configuration repository
 

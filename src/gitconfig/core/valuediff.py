@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from gitconfig import valuetext, yamltext
-from gitconfig.errors import FieldError
-from gitconfig.model import FileChange, ValueType
-from gitconfig.paths import is_schema_path, parse_entry_path
+from gitconfig.core import valuetext, yamltext
+from gitconfig.core.errors import FieldError
+from gitconfig.core.model import FileChange, ValueType
+from gitconfig.core.paths import is_schema_path, parse_entry_path
 
 MASK = "********"
 CONFIG_FIELDS = ("type", "value", "description", "schema", "tags")

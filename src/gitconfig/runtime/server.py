@@ -25,15 +25,15 @@ from typing import Any
 
 import uvicorn
 
-from gitconfig import auth
-from gitconfig.gitstore import GitStore
 from gitconfig.grpc.server import create_server
-from gitconfig.index import Index
+from gitconfig.index.snapshot import Index
 from gitconfig.rest.app import create_app
-from gitconfig.service import Service
-from gitconfig.watch import RefWatcher
+from gitconfig.service import access as auth
+from gitconfig.service.facade import Service
+from gitconfig.store.gitstore import GitStore
+from gitconfig.store.watch import RefWatcher
 
-log = logging.getLogger("gitconfig.server")
+log = logging.getLogger("gitconfig.runtime.server")
 
 
 @dataclass(frozen=True)

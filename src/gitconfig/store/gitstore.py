@@ -39,8 +39,8 @@ from typing import TypeVar
 import pygit2
 from pygit2.enums import FileMode, FileStatus, RepositoryOpenFlag, SortMode
 
-from gitconfig.errors import AlreadyExists, BadRequest, NotFound, StaleParent, StoreError
-from gitconfig.model import Author, Commit, FileChange, PendingCommit
+from gitconfig.core.errors import AlreadyExists, BadRequest, NotFound, StaleParent, StoreError
+from gitconfig.core.model import Author, Commit, FileChange, PendingCommit
 
 TRACKED_FOLDERS = ("configs", "flags", "schemas")
 DEFAULT_COMMITTER = Author("gitconfig", "gitconfig@localhost")

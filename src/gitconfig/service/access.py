@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gitconfig.errors import PermissionDenied, Unauthenticated
+from gitconfig.core.errors import PermissionDenied, Unauthenticated
 
 
 @dataclass(frozen=True, slots=True)

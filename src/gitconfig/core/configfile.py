@@ -22,9 +22,9 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from gitconfig import jsonschemas, valuetext, yamltext
-from gitconfig.errors import BadRequest, FieldError
-from gitconfig.model import ConfigDocument, ValueType
+from gitconfig.core import jsonschemas, valuetext, yamltext
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.model import ConfigDocument, ValueType
 
 FIELDS = ("type", "value", "description", "schema", "tags", "sops")
 MAX_TAG_LENGTH = 50  # the seed's configuration_tags.tag

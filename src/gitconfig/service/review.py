@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from gitconfig.errors import BadRequest
-from gitconfig.model import Commit, FileChange
-from gitconfig.validator import Finding, Report, check_tree
+from gitconfig.core.errors import BadRequest
+from gitconfig.core.model import Commit, FileChange
+from gitconfig.core.validator import Finding, Report, check_tree
 
 
 class Repository(Protocol):

@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from gitconfig.errors import StoreError
+from gitconfig.core.errors import StoreError
 
 TIMEOUT = 120.0  # seconds: a push to a slow remote, not a hung one
 

@@ -31,9 +31,9 @@ from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from typing import Final
 
-from gitconfig.errors import GitconfigError, NotReady
-from gitconfig.index import ChangeEvent, Index, RefreshResult, Snapshot
-from gitconfig.updates import (
+from gitconfig.core.errors import GitconfigError, NotReady
+from gitconfig.index.snapshot import ChangeEvent, Index, RefreshResult, Snapshot
+from gitconfig.index.updates import (
     Batch,
     Filter,
     HistoryRewritten,
