@@ -9,12 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from gitconfig.core import configfile, flagfile, valuediff
-from gitconfig.core import formats as transfer
-from gitconfig.core.errors import BadRequest, NotFound
-from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, Kind, ValueType
+from gitconfig.core.errors import BadRequest
+from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, ValueType
 from gitconfig.index.snapshot import Entry
 from gitconfig.service import review
-from gitconfig.service.facade import ConfigChanges, NewConfig, VersionView
+from gitconfig.service.facade import NewConfig, VersionView
 
 from . import output
 from .local import (
@@ -175,47 +174,18 @@ def set_(
     local = open_local(repo, branch, write=True)
     schema_text = read_text_option(schema) if schema is not None else None
     label = f"{application}/{environment.value}/{key}"
-    try:
-        existing: Entry | None = local.entry(Kind.CONFIG, application, environment, key)
-    except NotFound:
-        existing = None
-    if existing is None:
-        chosen = value_type or transfer.infer_text(value)
-        entry = local.service.create_config(
-            local.principal,
-            NewConfig(
-                key=key,
-                application=application,
-                environment=environment.value,
-                value_type=chosen.value,
-                value=value,
-                description=description,
-                schema=schema_text,
-                tags=tags,
-                change_description=message,
-            ),
-        )
-        verb = "created"
-    else:
-        document = existing.document
-        assert isinstance(document, ConfigDocument)
-        if value_type is not None and value_type is not document.value_type:
-            raise BadRequest(
-                f"{label} is {document.value_type.value}: the type of an existing value "
-                "cannot change (delete it and set it again)"
-            )
-        entry = local.service.update_config(
-            local.principal,
-            existing.id,
-            ConfigChanges(
-                value=value,
-                description=description,
-                schema=schema_text,
-                tags=tags,
-                change_description=message,
-            ),
-        )
-        verb = "unchanged" if entry.version == existing.version else "updated"
+    new = NewConfig(
+        key=key,
+        application=application,
+        environment=environment.value,
+        value_type=value_type.value if value_type is not None else "",
+        value=value,
+        description=description,
+        schema=schema_text,
+        tags=tags,
+        change_description=message,
+    )
+    entry, verb = local.service.set_config(local.principal, new, infer_type=True)
     done(verb, entry, label, out, local)
     if verb != "unchanged":
         pushed(local, push, remote)

@@ -263,6 +263,17 @@ def value_text(doc: ConfigDocument) -> str:
     return valuetext.text(doc.value_type, doc.value)
 
 
+MASK = "********"
+"""What every transport shows instead of a SECRET value the caller may not reveal."""
+
+
+def api_value_text(doc: ConfigDocument, reveal: bool) -> str:
+    """The API string of a value, with a SECRET masked unless ``reveal``."""
+    if doc.value_type is ValueType.SECRET and not reveal:
+        return MASK
+    return value_text(doc)
+
+
 def schema_text(doc: ConfigDocument) -> str | None:
     """The API string of the schema: compact JSON, or None."""
     return None if doc.schema is None else valuetext.compact_json(doc.schema)

@@ -36,11 +36,11 @@ from enum import StrEnum
 from typing import Any
 
 from gitconfig.core import configfile, valuetext, yamltext
+from gitconfig.core.configfile import MASK
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.model import ConfigDocument, ValueType
 from gitconfig.core.paths import key_error
 
-MASK = "********"
 ALL_KEYS = "*"
 
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitconfig.core import valuetext, yamltext
+from gitconfig.core.configfile import MASK
 from gitconfig.core.errors import FieldError
 from gitconfig.core.model import FileChange, ValueType
 from gitconfig.core.paths import is_schema_path, parse_entry_path
 
-MASK = "********"
 CONFIG_FIELDS = ("type", "value", "description", "schema", "tags")
 FLAG_FIELDS = ("enabled", "value", "rules", "description", "tags")
 _HIDDEN = {"sops"}  # sops metadata changes with every encryption

@@ -59,7 +59,7 @@ class GrpcServer:
         self._ready = asyncio.create_task(self._serving_once_indexed())
 
     async def _serving_once_indexed(self) -> None:
-        while not self.service.index.ready:
+        while not self.service.ready:
             await asyncio.sleep(READY_POLL_SECONDS)
         for name in ("", SERVICE_NAME):
             await self.health.set(name, SERVING)

@@ -20,7 +20,7 @@ from urllib.parse import unquote_plus
 from gitconfig.core.errors import GitconfigError
 from gitconfig.core.model import ConfigDocument, Environment, Kind
 from gitconfig.index.snapshot import Entry
-from gitconfig.service.access import Principal, TokenRegistry
+from gitconfig.service.access import Principal, TokenRegistry, authorize
 from gitconfig.service.facade import Service
 
 Scope = MutableMapping[str, Any]
@@ -87,8 +87,7 @@ class ReadFastPath:
                 break
         try:
             principal = self.tokens.authenticate(authorization)
-            if not principal.can("read"):
-                return None
+            authorize(principal, "read")
             snapshot = self.service.snapshot()
         except GitconfigError:
             return None

@@ -103,14 +103,14 @@ async def evaluate_feature_flag(
 async def evaluate_all_feature_flags(
     body: models.EvaluateAllRequest, service: ServiceDep, caller: Caller
 ) -> models.FlagEvaluations:
-    results = service.evaluate_all(
+    evaluations = service.evaluate_all(
         caller, body.application, body.environment.value, body.userId, body.attributes
     )
     return models.FlagEvaluations(
         application=body.application,
         environment=body.environment,
-        commit=service.snapshot().commit,
-        flags=[render.flag_evaluation(entry, evaluation) for entry, evaluation in results],
+        commit=evaluations.commit,
+        flags=[render.flag_evaluation(e, evaluation) for e, evaluation in evaluations.results],
     )
 
 

@@ -23,22 +23,20 @@ async def live() -> dict[str, str]:
 
 @router.get("/readyz", operation_id="ready")
 async def ready(service: ServiceDep) -> JSONResponse:
-    if not service.index.ready:
+    if not service.ready:
         return JSONResponse({"status": "starting"}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 
 @router.get("/status", operation_id="status")
 async def index_status(service: ServiceDep, caller: Caller) -> dict[str, Any]:
-    caller.require("read")
-    snapshot = service.snapshot()
+    status = service.status(caller)
     return {
-        "commit": snapshot.commit,
-        "branch": service.store.branch,
-        "entries": len(snapshot),
+        "commit": status.commit,
+        "branch": status.branch,
+        "entries": status.entries,
         "problems": [
-            {"path": p.path, "commit": p.commit, "errors": list(p.errors)}
-            for p in sorted(snapshot.problems.values(), key=lambda p: p.path)
+            {"path": p.path, "commit": p.commit, "errors": list(p.errors)} for p in status.problems
         ],
     }
 
@@ -46,5 +44,4 @@ async def index_status(service: ServiceDep, caller: Caller) -> dict[str, Any]:
 @router.get("/metrics", operation_id="metrics", response_class=PlainTextResponse)
 async def prometheus_metrics(service: ServiceDep, caller: Caller) -> PlainTextResponse:
     """The Prometheus text format: readiness, entries, invalid files, refreshes, streams."""
-    caller.require("read")
-    return PlainTextResponse(metrics.render(service), media_type=metrics.CONTENT_TYPE)
+    return PlainTextResponse(service.metrics_text(caller), media_type=metrics.CONTENT_TYPE)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from gitconfig.core import flagfile
+from gitconfig.core import configfile, flagfile
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import ConfigDocument, FlagDocument
 from gitconfig.index.snapshot import Entry
@@ -42,7 +40,7 @@ def config(service: Service, caller: Principal, entry: Entry) -> models.Configur
         description=document.description,
         valueType=document.value_type,
         value=service.value_text(caller, document),
-        schema=json.dumps(document.schema) if document.schema is not None else None,
+        schema=configfile.schema_text(document),
         tags=list(document.tags),
         version=entry.version,
         createdBy=entry.created.commit.author.name,

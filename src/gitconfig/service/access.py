@@ -36,6 +36,13 @@ class Principal:
             raise PermissionDenied(f"{self.name} lacks the {role} role")
 
 
+def authorize(principal: Principal, permission: str) -> None:
+    """The one decision of who may do what: raises ``PermissionDenied`` unless
+    ``principal`` holds ``permission`` (``read``, ``write``, ``reveal``; ``admin`` holds all).
+    Every use-case and the REST fast path call it."""
+    principal.require(permission)
+
+
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 

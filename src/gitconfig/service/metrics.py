@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from gitconfig.core.model import Kind
-from gitconfig.service.facade import Service
+from gitconfig.service.base import ServiceBase
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -24,7 +24,7 @@ def _metric(lines: list[str], name: str, kind: str, help_text: str) -> None:
     lines.append(f"# TYPE {name} {kind}")
 
 
-def render(service: Service) -> str:
+def render(service: ServiceBase) -> str:
     index = service.index
     lines: list[str] = []
     _metric(lines, "gitconfig_ready", "gauge", "1 once the first complete index is built")

@@ -1,0 +1,139 @@
+"""Feature-flag use-cases: evaluate one or all flags, create, update."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gitconfig.core import flagfile
+from gitconfig.core.errors import AlreadyExists, BadRequest
+from gitconfig.core.evaluation import Evaluation
+from gitconfig.core.model import Environment, FlagDocument, Kind
+from gitconfig.core.paths import scope_errors
+from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.service.access import Principal, authorize
+from gitconfig.service.base import ServiceBase, new_key
+
+
+@dataclass(frozen=True)
+class NewFlag:
+    key: str
+    application: str
+    environment: str
+    description: str | None
+    enabled: bool = False
+    rules: list[dict[str, Any]] | None = None
+    value: Any = None
+    tags: list[str] | None = None
+    change_description: str | None = None
+
+
+@dataclass(frozen=True)
+class FlagChanges:
+    """An update: fields left unset keep their current value (``value`` is set when
+    ``value_set``, so a flag's value can be cleared with null)."""
+
+    description: str | None = None
+    enabled: bool | None = None
+    rules: list[dict[str, Any]] | None = None
+    value: Any = None
+    value_set: bool = False
+    tags: list[str] | None = None
+    change_description: str | None = None
+
+
+@dataclass(frozen=True)
+class Evaluations:
+    """Every flag of one application and environment evaluated for one context, with the
+    commit of the snapshot they were read from."""
+
+    commit: str | None
+    results: list[tuple[Entry, Evaluation]]
+
+
+class FlagUseCases(ServiceBase):
+    def evaluate_flag(
+        self,
+        principal: Principal,
+        application: str,
+        environment: str,
+        key: str,
+        user_id: str | None,
+        attributes: Mapping[str, str],
+    ) -> tuple[Entry, Evaluation]:
+        """Evaluate one flag for one context (the same evaluator for every transport)."""
+        entry = self.lookup(principal, Kind.FLAG, application, environment, key)
+        assert entry.flag is not None
+        return entry, entry.flag.evaluate(user_id or None, attributes)
+
+    def create_flag(self, principal: Principal, new: NewFlag) -> Entry:
+        key = new_key(principal, Kind.FLAG, new.application, new.environment, new.key)
+        mapping = _flag_mapping(
+            description=new.description,
+            enabled=new.enabled,
+            rules=new.rules,
+            value=new.value,
+            tags=new.tags,
+        )
+
+        def build(current: Entry | None, _snapshot: Snapshot) -> bytes:
+            if current is not None:
+                raise AlreadyExists(f"feature flag {key} already exists (id {current.id})")
+            return flagfile.render(flagfile.parse_mapping(mapping))
+
+        message = new.change_description or f"Create feature flag {key}"
+        return self._write_entry(principal, key, build, message, None, must_exist=False)
+
+    def update_flag(
+        self,
+        principal: Principal,
+        entry_id: str,
+        changes: FlagChanges,
+        if_match: int | None = None,
+    ) -> Entry:
+        key = self._key_for_write(principal, Kind.FLAG, entry_id)
+
+        def build(current: Entry | None, _snapshot: Snapshot) -> bytes:
+            assert current is not None and isinstance(current.document, FlagDocument)
+            mapping = flagfile.to_mapping(current.document)
+            if changes.description is not None:
+                mapping["description"] = changes.description
+            if changes.enabled is not None:
+                mapping["enabled"] = changes.enabled
+            if changes.rules is not None:
+                mapping["rules"] = changes.rules
+            if changes.value_set:
+                mapping["value"] = changes.value
+            if changes.tags is not None:
+                mapping["tags"] = changes.tags
+            mapping = {name: v for name, v in mapping.items() if v is not None}
+            return flagfile.render(flagfile.parse_mapping(mapping))
+
+        message = changes.change_description or f"Update feature flag {key}"
+        return self._write_entry(principal, key, build, message, if_match, must_exist=True)
+
+    def evaluate_all(
+        self,
+        principal: Principal,
+        application: str,
+        environment: str,
+        user_id: str | None,
+        attributes: Mapping[str, str],
+    ) -> Evaluations:
+        """Every flag of one application and environment for one context (start-up call),
+        all from one snapshot, whose commit the answer names."""
+        authorize(principal, "read")
+        if errors := scope_errors(application, environment):
+            raise BadRequest("invalid evaluation context", errors)
+        snapshot = self.snapshot()
+        entries = snapshot.entries(Kind.FLAG, application, Environment(environment))
+        return Evaluations(
+            snapshot.commit,
+            [(e, e.flag.evaluate(user_id or None, attributes)) for e in entries if e.flag],
+        )
+
+
+def _flag_mapping(**fields: Any) -> dict[str, Any]:
+    """The file mapping of a flag from request fields; unset (None) fields are left out."""
+    return {name: value for name, value in fields.items() if value is not None}

@@ -1,0 +1,60 @@
+"""The change stream use-case: subscribe, with a lossless resume by commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.model import Environment
+from gitconfig.core.paths import application_error, environment_error, key_error
+from gitconfig.index.changes import Subscription
+from gitconfig.index.snapshot import ChangeEvent
+from gitconfig.index.updates import Filter, Update, render_update
+from gitconfig.service.access import Principal, authorize
+from gitconfig.service.base import ServiceBase
+
+
+class StreamUseCases(ServiceBase):
+    def watch(
+        self,
+        principal: Principal,
+        application: str | None,
+        environment: str | None,
+        keys: Sequence[str],
+        include_flags: bool,
+        resume_after: str | None,
+    ) -> Subscription:
+        """Subscribe to changes, live from the current commit, after replaying every change
+        after ``resume_after`` (a commit sha, full or a unique 7+ prefix) when given. Call on
+        the subscriber's event loop, then ``await subscription.prepare()``."""
+        authorize(principal, "read")
+        errors = [
+            error
+            for error in (
+                application_error(application) if application is not None else None,
+                environment_error(environment) if environment is not None else None,
+                *(key_error(key, f"keys.{i}") for i, key in enumerate(keys)),
+            )
+            if error is not None
+        ]
+        commit = None
+        if resume_after is not None:
+            commit = self.store.resolve(resume_after.strip().lower())
+            if commit is None:
+                message = "not a commit of this repository (a full sha, or a unique 7+ prefix)"
+                errors.append(FieldError("resumeAfterCommit", message))
+        if errors:
+            raise BadRequest("invalid subscription", errors)
+        self.snapshot()  # NotReady before the first index
+        wanted = Filter(
+            application,
+            Environment(environment) if environment is not None else None,
+            frozenset(keys),
+            include_flags,
+        )
+
+        def render(event: ChangeEvent) -> Update:
+            return render_update(event, lambda document: self.value_text(principal, document))
+
+        # Renderings differ between principals only where a SECRET is masked or revealed.
+        return self.changes.subscribe(wanted, render, commit, audience=principal.can("reveal"))

@@ -1,0 +1,108 @@
+"""Import and export use-cases (the file formats are ``core.formats``)."""
+
+from __future__ import annotations
+
+from gitconfig.core import configfile
+from gitconfig.core import formats as transfer
+from gitconfig.core.errors import BadRequest, Conflict
+from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
+from gitconfig.core.paths import key_error, scope_errors
+from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.service.access import Principal, authorize
+from gitconfig.service.base import ServiceBase
+
+
+class TransferUseCases(ServiceBase):
+    def import_configs(
+        self, principal: Principal, request: transfer.ImportRequest
+    ) -> transfer.ImportResult:
+        """Create or update the configurations of a file in one commit, all or nothing: any
+        problem rejects the import with every problem listed, and nothing is written."""
+        authorize(principal, "write")
+        if errors := scope_errors(request.application, request.environment):
+            raise BadRequest("invalid import", errors)
+        types = transfer.parse_types(request.types)
+        items = transfer.parse(request.format, request.content)
+        env = Environment(request.environment)
+        keys = tuple(EntryKey(Kind.CONFIG, request.application, env, item.key) for item in items)
+        first_seen: dict[EntryKey, str | None] = {}
+        plans: dict[str | None, list[transfer.Planned]] = {}  # by the snapshot's commit
+
+        def prepare(snapshot: Snapshot) -> dict[str, bytes | None]:
+            current = {key: snapshot.get_key(key) for key in keys if key_error(key.key) is None}
+            blobs = {key: entry.updated.blob if entry else None for key, entry in current.items()}
+            if not first_seen:
+                first_seen.update(blobs)
+            elif blobs != first_seen:
+                moved = next(key for key in blobs if blobs[key] != first_seen[key])
+                raise Conflict(f"{moved} was changed concurrently; nothing was imported, retry")
+            planned = plans.get(snapshot.commit)
+            if planned is None:
+                planned = plans[snapshot.commit] = _plan(snapshot, current)
+            return {
+                EntryKey(Kind.CONFIG, request.application, env, p.key).path: p.content
+                for p in planned
+                if p.content is not None
+            }
+
+        def _plan(
+            snapshot: Snapshot, current: dict[EntryKey, Entry | None]
+        ) -> list[transfer.Planned]:
+            return transfer.plan(
+                items,
+                types,
+                {
+                    key.key: entry.document
+                    for key, entry in current.items()
+                    if entry is not None and isinstance(entry.document, ConfigDocument)
+                },
+                snapshot.schemas,
+                invalid={k.key for k, e in current.items() if e and e.served is not e.updated},
+            )
+
+        changes = prepare(self.snapshot())
+        first = next(iter(plans.values()))
+        counts = {
+            status: [p.key for p in first if p.status == status]
+            for status in ("created", "updated", "unchanged")
+        }
+        commit = None
+        if changes and not request.dry_run:
+            message = request.message or (
+                f"Import {len(changes)} configuration(s) into {request.application}/{env.value}"
+                f" ({len(counts['created'])} created, {len(counts['updated'])} updated)"
+            )
+            snapshot = self.commit(principal, keys, prepare, message)
+            changed = next(p.key for p in first if p.content is not None)
+            entry = snapshot.get(Kind.CONFIG, request.application, env, changed)
+            commit = entry.updated.commit.sha if entry is not None else snapshot.commit
+        return transfer.ImportResult(
+            counts["created"], counts["updated"], counts["unchanged"], commit
+        )
+
+    def export_configs(
+        self,
+        principal: Principal,
+        application: str,
+        environment: str,
+        fmt: transfer.Format,
+        reveal: bool = False,
+    ) -> transfer.Export:
+        """The configurations of one application and environment as a file; SECRET values
+        are masked unless ``reveal`` is asked for (which needs the reveal permission)."""
+        authorize(principal, "reveal" if reveal else "read")
+        if errors := scope_errors(application, environment):
+            raise BadRequest("invalid export", errors)
+        snapshot = self.snapshot()
+        rows = []
+        for entry in snapshot.entries(Kind.CONFIG, application, Environment(environment)):
+            document = entry.document
+            assert isinstance(document, ConfigDocument)
+            value = document.value
+            if document.value_type is ValueType.SECRET:
+                value = configfile.api_value_text(document, reveal=reveal)
+            rows.append(transfer.Row(entry.key.key, document.value_type, value))
+        header = f"gitconfig export of {application}/{environment}"
+        if snapshot.commit is not None:
+            header += f" at {snapshot.commit[:12]}"
+        return transfer.Export(transfer.render(fmt, rows, header), len(rows), snapshot.commit)
