@@ -48,7 +48,7 @@ def _p(values: list[float], q: float) -> float:
 _COLD = """
 import json, resource, sys, time
 from gitconfig.store.gitstore import GitStore
-from gitconfig.index.snapshot import Index
+from gitconfig.index.refresher import Index
 def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096
@@ -119,7 +119,7 @@ def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
 
 def refresh_table(work: Path, sizes: list[int], commits: int) -> Table:
     from gitconfig.core.model import Author
-    from gitconfig.index.snapshot import Index
+    from gitconfig.index.refresher import Index
     from gitconfig.store.gitstore import GitStore
 
     table = Table(

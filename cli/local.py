@@ -17,7 +17,8 @@ import typer
 
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import Environment, Kind
-from gitconfig.index.snapshot import Entry, Index
+from gitconfig.index.refresher import Index
+from gitconfig.index.snapshot import Entry
 from gitconfig.service.access import Principal
 from gitconfig.service.facade import Service
 from gitconfig.store import gitcli, gitstore

@@ -10,7 +10,7 @@ import pytest
 
 from gitconfig.core.errors import NotReady
 from gitconfig.core.model import ChangeType, ConfigDocument, Environment, Kind
-from gitconfig.index.snapshot import Index
+from gitconfig.index.refresher import Index
 from gitconfig.store.gitstore import GitStore
 from tests.gitrepo import clone, commit_files, git, init_repo, push
 

@@ -25,7 +25,7 @@ from gitconfig.grpc.errors import RESUME_AFTER_KEY
 from gitconfig.grpc.servicer import COMMIT_KEY
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.index.changes import ChangeHub
-from gitconfig.index.snapshot import RefreshResult
+from gitconfig.index.refresher import RefreshResult
 from gitconfig.index.updates import Filter, render_update
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.access import Principal, TokenRegistry

@@ -13,7 +13,7 @@ from gitconfig.core import formats as transfer
 from gitconfig.core.errors import BadRequest, Conflict
 from gitconfig.core.formats import Format, ImportRequest, Item, Row
 from gitconfig.core.model import Author, PendingCommit, ValueType
-from gitconfig.index.snapshot import Index
+from gitconfig.index.refresher import Index
 from gitconfig.service.access import Principal
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore

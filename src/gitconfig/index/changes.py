@@ -32,7 +32,8 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Final
 
 from gitconfig.core.errors import GitconfigError, NotReady
-from gitconfig.index.snapshot import ChangeEvent, Index, RefreshResult, Snapshot
+from gitconfig.index.refresher import Index, RefreshResult
+from gitconfig.index.snapshot import ChangeEvent, Snapshot
 from gitconfig.index.updates import (
     Batch,
     Filter,

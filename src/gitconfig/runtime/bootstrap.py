@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitconfig.core.model import Author
-from gitconfig.index.snapshot import Index
+from gitconfig.index.refresher import Index
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
 

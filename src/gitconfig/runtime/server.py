@@ -26,7 +26,7 @@ from typing import Any
 import uvicorn
 
 from gitconfig.grpc.server import create_server
-from gitconfig.index.snapshot import Index
+from gitconfig.index.refresher import Index
 from gitconfig.rest.app import create_app
 from gitconfig.service import access as auth
 from gitconfig.service.facade import Service

@@ -32,7 +32,8 @@ from gitconfig.core.model import (
 )
 from gitconfig.core.paths import entry_errors
 from gitconfig.index.changes import ChangeHub
-from gitconfig.index.snapshot import Entry, Index, Snapshot
+from gitconfig.index.refresher import Index
+from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.committer import GroupCommitter, Prepare
 from gitconfig.store.ports import Store

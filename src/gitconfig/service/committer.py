@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 
 from gitconfig.core.errors import Conflict, StaleParent
 from gitconfig.core.model import Author, EntryKey, PendingCommit
-from gitconfig.index.snapshot import Index, Snapshot
+from gitconfig.index.refresher import Index
+from gitconfig.index.snapshot import Snapshot
 from gitconfig.store.ports import Store
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,343 @@
+"""The index: holds the current ``Snapshot`` and refreshes it from the store.
+
+``Index.refresh`` builds the next snapshot from the previous one — it walks the new
+first-parent commits (each diffed against its parent, which extends every touched path's
+version history), re-parses only the blobs that changed, and swaps the new snapshot in with
+one assignment.
+
+A file at HEAD that does not validate is served fail-static: the entry keeps its last valid
+content and the file is reported in ``Snapshot.problems``; the rest is served as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import immutables
+
+from gitconfig.core import configfile, validator
+from gitconfig.core.errors import BadRequest, FieldError, NotReady
+from gitconfig.core.model import (
+    ChangeType,
+    Commit,
+    ConfigDocument,
+    Document,
+    EntryKey,
+    FileChange,
+    Kind,
+    Problem,
+    Version,
+)
+from gitconfig.core.paths import is_schema_path, parse_entry_path
+from gitconfig.index.snapshot import EMPTY, ChangeEvent, Entry, GroupKey, Snapshot
+from gitconfig.store.ports import Store
+
+log = logging.getLogger(__name__)
+
+_PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
+
+
+@dataclass
+class RefreshResult:
+    old: str | None
+    new: str | None
+    events: list[ChangeEvent]
+    seconds: float
+
+
+Listener = Callable[[Snapshot, RefreshResult], None]
+
+
+class Index:
+    """Holds the current snapshot and refreshes it from the store. Thread-safe."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self._parsed: dict[tuple[str, str], Document | list[str]] = {}
+        self.refreshes = 0  # refreshes that moved the index (for metrics)
+        self.last_refresh: RefreshResult | None = None
+        self.indexed_at: float | None = None  # wall-clock time of the last one
+
+    @property
+    def ready(self) -> bool:
+        return self._snapshot is not None
+
+    def current(self) -> Snapshot:
+        snapshot = self._snapshot
+        if snapshot is None:
+            raise NotReady("the index is not built yet; retry shortly")
+        return snapshot
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(snapshot, result)`` after every refresh that moved the index."""
+        self._listeners.append(listener)
+
+    def refresh(self) -> RefreshResult:
+        """Bring the index to the branch's current head. Cheap when nothing moved."""
+        with self._lock:
+            started = time.perf_counter()
+            previous = self._snapshot if self._snapshot is not None else EMPTY
+            head = self.store.head()
+            if self._snapshot is not None and head == previous.commit:
+                return RefreshResult(head, head, [], 0.0)
+            if (
+                previous.commit is not None
+                and head is not None
+                and not self.store.is_ancestor(previous.commit, head)
+            ):
+                log.warning(
+                    "branch rewritten (%s -> %s): rebuilding the index", previous.commit, head
+                )
+                previous = EMPTY
+            snapshot, events = self._build(previous, head)
+            self._snapshot = snapshot
+            result = RefreshResult(previous.commit, head, events, time.perf_counter() - started)
+            self.refreshes += 1
+            self.last_refresh = result
+            self.indexed_at = time.time()
+        log.info(
+            "indexed %s: %d entries, %d changes, %d problems in %.1f ms",
+            (head or "empty branch")[:12],
+            len(snapshot),
+            len(events),
+            len(snapshot.problems),
+            result.seconds * 1000,
+        )
+        for listener in list(self._listeners):
+            try:
+                listener(snapshot, result)
+            except Exception:  # a broken listener must not break indexing
+                log.exception("index listener failed")
+        return result
+
+    def replay(self, after: str, upto: str) -> list[ChangeEvent] | None:
+        """The change events of the commits after ``after`` up to ``upto`` (on ``upto``'s
+        first-parent chain), exactly as refreshes produced them: the same builder runs over
+        the chain from its root. None if ``after`` is not on that chain."""
+        chain = self.store.first_parent_chain(upto, None)
+        positions = {commit.sha: position for position, commit in enumerate(chain)}
+        first = positions.get(after)
+        if first is None:
+            return None
+        builder = _Builder(EMPTY, self._parse, self.store.read_blob)
+        for commit in chain:
+            builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
+        return [event for event in builder.events if positions[event.commit.sha] > first]
+
+    # -- building -------------------------------------------------------------------------
+
+    def _build(self, previous: Snapshot, head: str | None) -> tuple[Snapshot, list[ChangeEvent]]:
+        builder = _Builder(previous, self._parse, self.store.read_blob)
+        if head is None:
+            return builder.finish(None), []
+        for commit in self.store.first_parent_chain(head, previous.commit):
+            builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
+        return builder.finish(head), builder.events
+
+    def document(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
+        """The parsed, validated content of one blob; raises BadRequest. Cached by blob id."""
+        return self._parse(path, kind, blob, schemas)
+
+    def _parse(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
+        """Parse and validate one blob; raises BadRequest. Cached by blob id."""
+        cache_key = (kind.value, blob)
+        cached = self._parsed.get(cache_key)
+        if cached is None:
+            try:
+                data = self.store.read_blob(blob)
+                cached = validator.load_document(kind, data, schemas)
+            except BadRequest as exc:
+                cached = [_describe(error) for error in exc.errors] or [exc.message]
+            # A configuration's validity may depend on shared schemas: cache only results
+            # that cannot change (flags, and valid configurations that reference none).
+            if kind is Kind.FLAG or (
+                isinstance(cached, ConfigDocument) and not configfile.references(cached)
+            ):
+                if len(self._parsed) > _PARSE_CACHE_LIMIT:
+                    self._parsed.clear()
+                self._parsed[cache_key] = cached
+        if isinstance(cached, list):
+            raise BadRequest(f"{path} is invalid", [FieldError(path, e) for e in cached])
+        return cached
+
+
+def _describe(error: FieldError) -> str:
+    return f"{error.field}: {error.message}" if error.field else error.message
+
+
+def _mutation(mapping: Mapping[str, Any]) -> immutables.MapMutation[str, Any]:
+    """A mutable draft of ``mapping`` that never changes it (``immutables.Map.mutate``)."""
+    if not isinstance(mapping, immutables.Map):
+        mapping = immutables.Map(mapping)
+    return mapping.mutate()
+
+
+Parser = Callable[[str, Kind, str, Mapping[str, Any]], Document]
+
+
+class _Builder:
+    """Applies commits to drafts of the previous snapshot's tables (the previous snapshot
+    is never changed: groups are copied on first write, ids and folded are HAMT mutations)."""
+
+    def __init__(self, previous: Snapshot, parse: Parser, read: Callable[[str], bytes]) -> None:
+        self.parse = parse
+        self._read = read
+        self.groups: dict[GroupKey, dict[str, Entry]] = dict(previous.groups)  # type: ignore[arg-type]
+        self._copied: set[GroupKey] = set()
+        self.ids: immutables.MapMutation[str, Entry] = _mutation(previous.ids)
+        self.problems: dict[str, Problem] = dict(previous.problems)
+        self.schemas: dict[str, Any] = dict(previous.schemas)
+        self.tombstones: dict[str, tuple[Version, ...]] = dict(previous.tombstones)
+        self.folded: immutables.MapMutation[str, str] = _mutation(previous.folded)
+        self.events: list[ChangeEvent] = []
+        self._changed_schemas = False
+
+    def apply_commit(self, commit: Commit, changes: Iterable[FileChange]) -> None:
+        entry_changes: list[tuple[EntryKey, FileChange]] = []
+        for change in changes:
+            if is_schema_path(change.path):
+                self._apply_schema(commit, change)
+                continue
+            key = parse_entry_path(change.path)
+            if isinstance(key, FieldError):
+                if change.new_blob is not None and change.path.startswith(("configs/", "flags/")):
+                    self.problems[change.path] = Problem(change.path, commit.sha, (key.message,))
+                else:
+                    self.problems.pop(change.path, None)
+                continue
+            entry_changes.append((key, change))
+        if self._changed_schemas:
+            self._recheck_schema_users(commit)
+            self._changed_schemas = False
+        for key, change in entry_changes:
+            self._apply_entry(commit, key, change)
+
+    def _apply_schema(self, commit: Commit, change: FileChange) -> None:
+        self._changed_schemas = True
+        if change.new_blob is None:
+            self.schemas.pop(change.path, None)
+            self.problems.pop(change.path, None)
+            return
+        schema, errors, _line = validator.parse_schema(self._read(change.new_blob))
+        if errors:
+            self.problems[change.path] = Problem(change.path, commit.sha, tuple(errors))
+            return  # fail-static: the last valid schema stays
+        self.schemas[change.path] = schema
+        self.problems.pop(change.path, None)
+
+    def _recheck_schema_users(self, commit: Commit) -> None:
+        """A shared schema changed: re-validate the configurations that reference one, and
+        retry the invalid configuration files (a missing schema may have arrived)."""
+        for group_key, group in list(self.groups.items()):
+            if group_key[0] is not Kind.CONFIG:
+                continue
+            for entry in list(group.values()):
+                document = entry.document
+                if isinstance(document, ConfigDocument) and configfile.references(document):
+                    errors = configfile.check(document, self.schemas)
+                    path = entry.key.path
+                    if errors:
+                        messages = tuple(_describe(e) for e in errors)
+                        self.problems[path] = Problem(path, commit.sha, messages)
+                    elif path in self.problems and entry.served is entry.versions[-1]:
+                        self.problems.pop(path, None)
+        for path in [p for p in self.problems if p.startswith("configs/")]:
+            key = parse_entry_path(path)
+            if isinstance(key, FieldError):
+                continue
+            current = self._group(key).get(key.key)
+            versions = current.versions if current else self.tombstones.get(path, ())
+            if not versions or (current is not None and current.served is versions[-1]):
+                continue
+            head = versions[-1]
+            try:
+                document = self.parse(path, key.kind, head.blob, self.schemas)
+            except BadRequest:
+                continue
+            del self.problems[path]
+            self.tombstones.pop(path, None)
+            entry = Entry(key, document, head, versions)
+            self._group(key)[key.key] = self.ids[entry.id] = entry
+            change = ChangeType.CREATED if current is None else ChangeType.UPDATED
+            self.events.append(ChangeEvent(commit, change, key, head.blob, head.number, document))
+
+    def _group(self, key: EntryKey) -> dict[str, Entry]:
+        group_key = (key.kind, key.application, key.environment)
+        if group_key not in self._copied:
+            self.groups[group_key] = dict(self.groups.get(group_key, {}))
+            self._copied.add(group_key)
+        return self.groups[group_key]
+
+    def _apply_entry(self, commit: Commit, key: EntryKey, change: FileChange) -> None:
+        path = change.path
+        group = self._group(key)
+        current = group.get(key.key)
+        if change.new_blob is None:
+            if current is not None:
+                del group[key.key]
+                del self.ids[current.id]
+                self.tombstones[path] = current.versions
+                self.events.append(
+                    ChangeEvent(
+                        commit, ChangeType.DELETED, key, None, current.version, current.document
+                    )
+                )
+            if self.folded.get(path.casefold()) == path:
+                del self.folded[path.casefold()]
+            self.problems.pop(path, None)
+            return
+        history = current.versions if current is not None else self.tombstones.pop(path, ())
+        version = Version(len(history) + 1, commit, change.new_blob)
+        versions = (*history, version)
+        collision = self._case_collision(path)
+        try:
+            if collision is not None:
+                raise BadRequest(
+                    "name collision", [FieldError(path, f"differs only in case from {collision}")]
+                )
+            document = self.parse(path, key.kind, change.new_blob, self.schemas)
+        except BadRequest as exc:
+            messages = tuple(_describe(e) for e in exc.errors) or (exc.message,)
+            self.problems[path] = Problem(path, commit.sha, messages)
+            log.warning("invalid file %s at %s: %s", path, commit.sha[:12], "; ".join(messages))
+            if current is not None:  # fail-static: keep serving the last valid content
+                entry = Entry(key, current.document, current.served, versions)
+                group[key.key] = self.ids[entry.id] = entry
+            else:
+                self.tombstones[path] = versions  # keeps the numbering for a later fix
+            return
+        self.problems.pop(path, None)
+        entry = Entry(key, document, version, versions)
+        group[key.key] = self.ids[entry.id] = entry
+        change_type = ChangeType.CREATED if current is None else ChangeType.UPDATED
+        self.events.append(
+            ChangeEvent(commit, change_type, key, change.new_blob, version.number, document)
+        )
+
+    def _case_collision(self, path: str) -> str | None:
+        """The path of another entry file that differs from ``path`` only in case."""
+        folded = path.casefold()
+        other = self.folded.get(folded)
+        if other is not None and other != path:
+            return other
+        self.folded[folded] = path
+        return None
+
+    def finish(self, head: str | None) -> Snapshot:
+        return Snapshot(
+            commit=head,
+            groups={k: v for k, v in self.groups.items() if v},
+            ids=self.ids.finish(),
+            problems=self.problems,
+            schemas=self.schemas,
+            tombstones=self.tombstones,
+            folded=self.folded.finish(),
+        )

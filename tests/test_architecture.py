@@ -1,0 +1,69 @@
+"""The layering is enforced by import-linter (``[tool.importlinter]`` in pyproject.toml).
+
+These tests run ``lint-imports`` on a copy of the packages: the copy as it is keeps every
+contract, and one deliberately wrong import breaks the contract it should."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def _copy(tmp_path: Path) -> Path:
+    packages = tmp_path / "packages"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "src" / "gitconfig", packages / "gitconfig", ignore=ignore)
+    shutil.copytree(ROOT / "cli", packages / "gitconfig_cli", ignore=ignore)
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return packages
+
+
+def _lint(tmp_path: Path, packages: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(packages)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(tmp_path / "pyproject.toml"), "--no-cache"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_the_packages_keep_every_contract(tmp_path: Path) -> None:
+    result = _lint(tmp_path, _copy(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "bad_import", "contract"),
+    [
+        ("core/model.py", "import subprocess", "The core does no I/O"),
+        ("core/paths.py", "import pygit2", "The core does no I/O"),
+        ("index/snapshot.py", "import fastapi", "Only transports"),
+        ("service/base.py", "from gitconfig.rest import app", "Layers"),
+        ("core/evaluation.py", "from gitconfig.index import snapshot", "Layers"),
+        ("rest/render.py", "from gitconfig.grpc import servicer", "Layers"),
+        ("service/configs.py", "import pygit2", "pygit2 lives in the store"),
+    ],
+)
+def test_a_wrong_import_breaks_a_contract(
+    tmp_path: Path, module: str, bad_import: str, contract: str
+) -> None:
+    packages = _copy(tmp_path)
+    target = packages / "gitconfig" / module
+    target.write_text(target.read_text() + f"\n{bad_import}  # noqa\n")
+    result = _lint(tmp_path, packages)
+    assert result.returncode != 0, result.stdout
+    broken = [line for line in result.stdout.splitlines() if line.endswith("BROKEN")]
+    assert any(line.startswith(contract) for line in broken), result.stdout
