@@ -76,6 +76,29 @@ def test_properties_syntax() -> None:
     ]
 
 
+def test_properties_cr_only_line_ends_are_lines() -> None:
+    items = transfer.parse(Format.PROPERTIES, "a=1\rb=2\r\nc=3\r")
+    assert [(i.key, i.value, i.line) for i in items] == [
+        ("a", "1", 1),
+        ("b", "2", 2),
+        ("c", "3", 3),
+    ]
+
+
+@pytest.mark.parametrize("text", ["\U0001f600 grin", "caf\u00e9", "tab\there", " lead", "a=b:c#d!"])
+def test_properties_export_reads_back(text: str) -> None:
+    rendered = transfer.render(Format.PROPERTIES, [transfer.Row("k ey", ValueType.STRING, text)])
+    assert rendered.isascii()
+    items = transfer.parse(Format.PROPERTIES, rendered)
+    assert [(i.key, i.value) for i in items] == [("k ey", text)]
+
+
+def test_properties_malformed_escape_names_the_line() -> None:
+    with pytest.raises(BadRequest) as caught:
+        transfer.parse(Format.PROPERTIES, "a=1\nb=\\uzz\n")
+    assert [e.field for e in caught.value.errors] == ["line 2"]
+
+
 @pytest.mark.parametrize(
     ("fmt", "content", "fields"),
     [

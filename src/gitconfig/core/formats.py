@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import javaproperties
+
 from gitconfig.core import configfile, valuetext, yamltext
 from gitconfig.core.configfile import MASK
 from gitconfig.core.errors import BadRequest, FieldError
@@ -211,77 +213,23 @@ def _env_quoted(content: str, start: int, quote: str) -> tuple[str | None, int]:
     return None, start
 
 
-_PROPERTY_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
-
-
 def _parse_properties(content: str, errors: list[FieldError]) -> list[Item]:
-    """Java ``.properties`` as ``java.util.Properties.load`` reads it: ``#``/``!`` comments,
-    ``key=value``, ``key: value`` or ``key value``, a trailing backslash continues the line,
-    escapes \\t \\n \\r \\f \\uXXXX and \\<char>."""
+    """Java ``.properties`` as ``java.util.Properties.load`` reads it (comments, ``=``/``:``/
+    space separators, continuation lines, ``\\uXXXX`` escapes including surrogate pairs, and
+    LF, CR LF or CR line ends), read with ``javaproperties``."""
     items = []
-    lines = content.split("\n")
-    index = 0
-    while index < len(lines):
-        start_line = index + 1
-        text = lines[index].rstrip("\r").lstrip(" \t\f")
-        index += 1
-        if not text or text[0] in "#!":
-            continue
-        while _continues(text) and index < len(lines):
-            text = text[:-1] + lines[index].rstrip("\r").lstrip(" \t\f")
-            index += 1
-        if _continues(text):
-            text = text[:-1]
-        try:
-            key, value = _split_property(text)
-        except ValueError as exc:
-            errors.append(FieldError(f"line {start_line}", str(exc)))
-            continue
-        items.append(Item(key, value, native=False, line=start_line))
+    line = 1
+    try:
+        for element in javaproperties.parse(content):
+            if isinstance(element, javaproperties.KeyValue):
+                items.append(Item(element.key, element.value, native=False, line=line))
+            line += len(_LINE_END.findall(element.source))
+    except javaproperties.InvalidUEscapeError as exc:
+        errors.append(FieldError(f"line {line}", f"malformed \\uXXXX escape: {exc.escape}"))
     return items
 
 
-def _continues(text: str) -> bool:
-    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
-
-
-def _split_property(text: str) -> tuple[str, str]:
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char in "=: \t\f":
-            break
-        index += 1
-    key, rest = text[:index], text[index:]
-    rest = rest.lstrip(" \t\f")
-    if rest[:1] in ("=", ":"):
-        rest = rest[1:].lstrip(" \t\f")
-    return _unescape(key), _unescape(rest)
-
-
-def _unescape(text: str) -> str:
-    chars: list[str] = []
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if char != "\\" or index + 1 >= len(text):
-            chars.append(char)
-            index += 1
-            continue
-        following = text[index + 1]
-        if following == "u":
-            digits = text[index + 2 : index + 6]
-            if not re.fullmatch(r"[0-9A-Fa-f]{4}", digits):
-                raise ValueError(f"malformed \\uXXXX escape: \\u{digits}")
-            chars.append(chr(int(digits, 16)))
-            index += 6
-            continue
-        chars.append(_PROPERTY_ESCAPES.get(following, following))
-        index += 2
-    return "".join(chars)
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 # -- types -----------------------------------------------------------------------------------
@@ -495,7 +443,7 @@ def render(fmt: Format, rows: Sequence[Row], header: str | None = None) -> str:
         return comment + body
     if fmt is Format.ENV:
         return comment + "".join(f"{r.key}={_env_value(_text(r))}\n" for r in rows)
-    lines = (f"{_property(r.key, key=True)}={_property(_text(r), key=False)}\n" for r in rows)
+    lines = (_property(r.key, _text(r)) + "\n" for r in rows)
     return comment + "".join(lines)
 
 
@@ -518,22 +466,7 @@ def _env_value(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _property(text: str, key: bool) -> str:
-    out = []
-    for index, char in enumerate(text):
-        if char == "\\":
-            out.append("\\\\")
-        elif char in "\t\n\r\f":
-            out.append({"\t": "\\t", "\n": "\\n", "\r": "\\r", "\f": "\\f"}[char])
-        elif char in "=:#!" or (char == " " and (key or index == 0)):
-            out.append("\\" + char)
-        elif ord(char) < 0x20 or ord(char) > 0x7E:
-            out.append("".join(f"\\u{unit:04x}" for unit in _utf16(char)))
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def _utf16(char: str) -> list[int]:
-    data = char.encode("utf-16-be")
-    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+def _property(key: str, value: str) -> str:
+    """One ``key=value`` line, escaped as ``java.util.Properties.store`` does (non-ASCII as
+    ``\\uXXXX``, UTF-16 surrogate pairs outside the BMP)."""
+    return javaproperties.join_key_value(key, value)
