@@ -12,8 +12,8 @@
     other over ``channels`` connections for ``duration`` seconds (and at most ``--max-calls``);
     prints one JSON line: calls, seconds, p50_us, p99_us, errors by status code.
 
-Requests are protobuf bytes written by hand (``encode``), so this works against any server
-implementing the seed's ``config.v1`` proto without its generated code.
+Requests and the baseline's answer are the generated ``config.v1`` messages, serialised once
+up front, so a call costs the transport and the server only.
 """
 
 from __future__ import annotations
@@ -28,11 +28,14 @@ from collections.abc import Sequence
 
 import grpc
 
-from bench.protowire import BASELINE_METHOD, encode
 from bench.tools import percentile
+from gitconfig.grpc.v1 import config_pb2
 
 # key, value, value_type=NUMBER, version: what GetConfiguration would answer.
-BASELINE_RESPONSE = encode({1: "key-0", 2: "42", 3: 2, 4: 1})
+BASELINE_METHOD = "/bench.v1.Baseline/Get"
+BASELINE_RESPONSE = config_pb2.ConfigurationResponse(
+    key="key-0", value="42", value_type=config_pb2.VALUE_TYPE_NUMBER, version=1
+).SerializeToString()
 
 
 async def serve(port: int) -> None:

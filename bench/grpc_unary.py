@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 
 from bench import deps, repogen, subject
-from bench.protowire import BASELINE_METHOD, encode
+from bench.grpc_baseline import BASELINE_METHOD
 from bench.tools import (
     SUMMARY_HEADERS,
     CommandError,
@@ -45,6 +45,7 @@ from bench.tools import (
     tcp_ready,
 )
 from bench.tools import run as run_command
+from gitconfig.grpc.v1 import config_pb2
 
 NAME = "grpc_unary"
 CONCURRENCY = 64
@@ -53,9 +54,13 @@ ROOT = Path(__file__).resolve().parent.parent
 GET_CONFIGURATION = "/config.v1.ConfigurationService/GetConfiguration"
 CHECK_FEATURE_FLAG = "/config.v1.ConfigurationService/CheckFeatureFlag"
 # GetConfigurationRequest{key, application, environment}
-GET_REQUEST = encode({1: subject.KEY, 2: subject.APPLICATION, 3: subject.ENVIRONMENT})
+GET_REQUEST = config_pb2.GetConfigurationRequest(
+    key=subject.KEY, application=subject.APPLICATION, environment=subject.ENVIRONMENT
+).SerializeToString()
 # CheckFeatureFlagRequest{key, application, environment, user_id}
-CHECK_REQUEST = encode({1: subject.FLAG_KEY, 2: subject.APPLICATION, 3: "PROD", 4: "user-42"})
+CHECK_REQUEST = config_pb2.CheckFeatureFlagRequest(
+    key=subject.FLAG_KEY, application=subject.APPLICATION, environment="PROD", user_id="user-42"
+).SerializeToString()
 
 
 @dataclass(frozen=True)
