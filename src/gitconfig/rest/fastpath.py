@@ -7,12 +7,12 @@ successful read straight from the snapshot, with response bytes cached on the im
 (a lookup's answer; a check's answer per evaluation outcome, which compiled flags share).
 Every other case — a bad, missing or extra parameter, no or a wrong token, an unknown key, the
 index not ready — falls through to the FastAPI route, so errors are produced in one place
-only and the answers are identical (``tests/test_rest_fastpath.py`` compares them).
+only and the answers are identical: the bytes come from the routes' own renderers
+(``render``), and ``tests/test_rest_fastpath.py`` compares them byte for byte.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote_plus
@@ -20,6 +20,7 @@ from urllib.parse import unquote_plus
 from gitconfig.core.errors import GitconfigError
 from gitconfig.core.model import ConfigDocument, Environment, Kind
 from gitconfig.index.snapshot import Entry
+from gitconfig.rest import render
 from gitconfig.service.access import Principal, TokenRegistry, authorize
 from gitconfig.service.facade import Service
 
@@ -47,10 +48,6 @@ def _query(raw: bytes, allowed: frozenset[str]) -> dict[str, str] | None:
     if not params.keys() >= _REQUIRED or params["environment"] not in Environment.__members__:
         return None
     return params
-
-
-def _json(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class ReadFastPath:
@@ -102,19 +99,13 @@ class ReadFastPath:
         return self._check(entry, params)
 
     def _lookup(self, entry: Entry, principal: Principal) -> Answer | None:
-        document = entry.document
-        if not isinstance(document, ConfigDocument):
+        if not isinstance(entry.document, ConfigDocument):
             return None
         memo_key = "lookup:reveal" if principal.can("reveal") else "lookup"
         cached: Answer | None = entry.memo.get(memo_key)
         if cached is None:
-            body = {
-                "key": entry.key.key,
-                "value": self.service.value_text(principal, document),
-                "valueType": document.value_type.value,
-                "version": entry.version,
-            }
-            cached = entry.memo[memo_key] = (_json(body), f'"{entry.version}"'.encode())
+            body = render.json_bytes(render.config_value(self.service, principal, entry))
+            cached = entry.memo[memo_key] = (body, render.etag(entry)["ETag"].encode())
         return cached
 
     def _check(self, entry: Entry, params: dict[str, str]) -> Answer | None:
@@ -126,11 +117,6 @@ class ReadFastPath:
         memo_key = f"check:{id(evaluation)}"
         cached = entry.memo.get(memo_key)
         if cached is None or cached[0] is not evaluation:
-            body = {
-                "key": entry.key.key,
-                "enabled": evaluation.enabled,
-                "value": evaluation.value,
-                "reason": evaluation.reason,
-            }
-            cached = entry.memo[memo_key] = (evaluation, _json(body))
+            body = render.json_bytes(render.flag_check(entry, evaluation))
+            cached = entry.memo[memo_key] = (evaluation, body)
         return cached[1], None

@@ -81,12 +81,10 @@ async def check_feature_flag(
     environment: Environment,
     userId: str | None = None,
 ) -> models.FlagCheck:
-    _entry, evaluation = service.evaluate_flag(
+    entry, evaluation = service.evaluate_flag(
         caller, application, environment.value, key, userId, {}
     )
-    return models.FlagCheck(
-        key=key, enabled=evaluation.enabled, value=evaluation.value, reason=evaluation.reason
-    )
+    return render.flag_check(entry, evaluation)
 
 
 @router.post("/evaluate", operation_id="evaluateFeatureFlag", responses=_ERRORS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from gitconfig.core import configfile, flagfile
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import ConfigDocument, FlagDocument
@@ -131,6 +133,20 @@ def flag_version(view: VersionView) -> models.FeatureFlagVersion:
         createdAt=commit.time,
         changeDescription=commit.message.strip(),
     )
+
+
+def flag_check(entry: Entry, evaluation: Evaluation) -> models.FlagCheck:
+    return models.FlagCheck(
+        key=entry.key.key,
+        enabled=evaluation.enabled,
+        value=evaluation.value,
+        reason=evaluation.reason,
+    )
+
+
+def json_bytes(model: BaseModel) -> bytes:
+    """A response model's body exactly as the FastAPI routes serialise it (pydantic's JSON)."""
+    return model.__pydantic_serializer__.to_json(model)
 
 
 def flag_evaluation(entry: Entry, evaluation: Evaluation) -> models.FlagEvaluation:
