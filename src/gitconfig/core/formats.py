@@ -120,7 +120,7 @@ def _lines(first: Item, second: Item) -> str:
 def _parse_mapping(fmt: Format, content: str, errors: list[FieldError]) -> list[Item]:
     try:
         if fmt is Format.JSON:
-            data = json.loads(content, object_pairs_hook=_unique_pairs)
+            data = json.loads(content, object_pairs_hook=valuetext.unique_object)
         else:
             data = yamltext.parse(content.encode("utf-8"))
     except (ValueError, RecursionError) as exc:  # YamlError is a ValueError
@@ -136,15 +136,6 @@ def _parse_mapping(fmt: Format, content: str, errors: list[FieldError]) -> list[
             continue
         items.append(Item(key, value, native=True))
     return items
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
 
 
 _ENV_LINE = re.compile(r"[ \t]*(?:export[ \t]+)?([^\s=#]+)[ \t]*=[ \t]*")

@@ -64,6 +64,17 @@ def parse_number(text: str) -> int | float:
     return nearest
 
 
+def unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object from its members (``json.loads``' ``object_pairs_hook``); raises
+    ``ValueError`` on a duplicated member name, which RFC 8259 leaves to the parser."""
+    result: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = item
+    return result
+
+
 def parse_json(text: str) -> Any:
     """Strict JSON: no NaN or Infinity, no number beyond ±1.8e308, no duplicate keys."""
 
@@ -76,17 +87,9 @@ def parse_json(text: str) -> Any:
     def constant(name: str) -> None:
         raise ValueError(f"{name} is not JSON")
 
-    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, item in pairs:
-            if key in result:
-                raise ValueError(f"duplicate key {key!r}")
-            result[key] = item
-        return result
-
     try:
         value = json.loads(
-            text, parse_float=finite, parse_constant=constant, object_pairs_hook=unique
+            text, parse_float=finite, parse_constant=constant, object_pairs_hook=unique_object
         )
     except RecursionError as exc:
         raise ValueError("nested too deeply") from exc
