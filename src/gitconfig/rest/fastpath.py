@@ -8,7 +8,7 @@ successful read straight from the snapshot, with response bytes cached on the im
 Every other case — a bad, missing or extra parameter, no or a wrong token, an unknown key, the
 index not ready — falls through to the FastAPI route, so errors are produced in one place
 only and the answers are identical: the bytes come from the routes' own renderers
-(``render``), and ``tests/test_rest_fastpath.py`` compares them byte for byte.
+(``render``), and ``tests/rest/test_rest_fastpath.py`` compares them byte for byte.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from gitconfig.core.evaluation import Operator, compile_flag
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
 SCHEMA = json.loads(
-    (Path(__file__).parent.parent / "schemas" / "flag.schema.json").read_text("utf-8")
+    (Path(__file__).parents[2] / "schemas" / "flag.schema.json").read_text("utf-8")
 )
 SCHEMA_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 

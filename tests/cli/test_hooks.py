@@ -14,7 +14,7 @@ from gitconfig_cli.hooks import render
 from tests.clirun import gitconfig, ok, served_and_clone
 from tests.gitrepo import commit_files, git, rev_parse
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 BAD = "type: NUMBER\nvalue: lots\n"
 GOOD = "type: NUMBER\nvalue: 5\n"
 

@@ -31,7 +31,7 @@ from seedstub import SEED_PROTO, build_seed_stubs, run_seed_script
 from gitconfig.grpc import generate
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "config.v1.ConfigurationService"
 SEED_METHODS = [
     f"/{SERVICE}/GetConfiguration",

@@ -16,7 +16,7 @@ from gitconfig.runtime.bootstrap import open_service
 from tests.clirun import gitconfig, ok, served_and_clone
 from tests.gitrepo import commit_files, git, rev_parse
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "example-repo"
+EXAMPLE = Path(__file__).resolve().parents[2] / "example-repo"
 GOOD = b"type: NUMBER\nvalue: 1\n"
 POSITIVE = b'{"type": "number", "exclusiveMinimum": 0}'
 
