@@ -8,6 +8,7 @@ from gitconfig.core.model import Author
 from gitconfig.index.refresher import Index
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
+from gitconfig.store.worktree import WorktreeStore
 
 README = """# Configuration repository
 
@@ -39,9 +40,8 @@ def open_service(repo: Path, branch: str = "main") -> Service:
 
 def init_repository(path: Path, bare: bool = False, branch: str = "main") -> str:
     """Create a config repository with an initial commit; returns that commit's sha."""
-    store = GitStore.init(path, bare=bare, branch=branch)
+    store = WorktreeStore.init(path, bare=bare, branch=branch)  # a clone gets the files
     files = {"README.md": README.encode(), ".sops.yaml": SOPS_PLACEHOLDER.encode()}
     author = Author("gitconfig", "gitconfig@localhost")
     sha = store.write(None, files, author, "Initialize configuration repository")
-    store.update_worktree(list(files))  # a clone's files on disk, as after a checkout
     return sha

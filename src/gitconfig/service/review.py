@@ -2,7 +2,7 @@
 the commits a push brings. The checks are the validator's (``validator.check_tree``); this
 module only decides which tree and which files.
 
-It sees Git through ``Repository``, which ``gitstore.GitStore`` implements.
+It sees Git through ``Repository``, which ``worktree.WorktreeStore`` implements.
 """
 
 from __future__ import annotations
