@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 
 from gitconfig.core import formats as transfer
+from gitconfig.core import importing
 from gitconfig.core.errors import BadRequest, FieldError
-from gitconfig.core.formats import Format, ImportRequest
+from gitconfig.core.formats import Format
+from gitconfig.core.importing import ImportRequest
 
 from . import output
 from .local import (
@@ -47,7 +49,7 @@ def _types(values: list[str]) -> dict[str, str]:
         key, separator, name = value.rpartition("=")
         if separator and not key:
             raise BadRequest("invalid --type", [FieldError(value, "expected KEY=TYPE or TYPE")])
-        types[key if separator else transfer.ALL_KEYS] = name
+        types[key if separator else importing.ALL_KEYS] = name
     return types
 
 

@@ -17,9 +17,7 @@ from gitconfig.core.errors import BadRequest
 from gitconfig.core.evaluation import Operator, compile_flag
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
-SCHEMA = json.loads(
-    (Path(__file__).parents[2] / "schemas" / "flag.schema.json").read_text("utf-8")
-)
+SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "flag.schema.json").read_text("utf-8"))
 SCHEMA_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 DESIGN_EXAMPLE = b"""\

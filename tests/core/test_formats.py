@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from gitconfig.core import formats as transfer
+from gitconfig.core import importing
 from gitconfig.core.errors import BadRequest, Conflict
-from gitconfig.core.formats import Format, ImportRequest, Item, Row
+from gitconfig.core.formats import Format, Item, Row
+from gitconfig.core.importing import ImportRequest
 from gitconfig.core.model import Author, PendingCommit, ValueType
 from gitconfig.index.refresher import Index
 from gitconfig.service.access import Principal
@@ -145,7 +147,7 @@ def test_bad_files_report_every_problem(fmt: Format, content: str, fields: list[
     ],
 )
 def test_type_inference(value: object, native: bool, expected: ValueType | None) -> None:
-    assert transfer.infer_type(Item("k", value, native)) is expected
+    assert importing.infer_type(Item("k", value, native)) is expected
 
 
 def test_format_of_file_names() -> None:
@@ -162,7 +164,7 @@ def test_plan_collects_every_problem() -> None:
     items = transfer.parse(Format.JSON, '{"n": "x", "ok": 1, "bad key": 2, "nul": null}')
     types = {"n": ValueType.NUMBER, "ghost": ValueType.STRING}
     with pytest.raises(BadRequest) as caught:
-        transfer.plan(items, types, {}, {})
+        importing.plan(items, types, {}, {})
     assert [(e.field, e.message.split(" ")[0]) for e in caught.value.errors] == [
         ("types.ghost", "is"),
         ("n", "must"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from gitconfig.core.formats import Format, ImportRequest
+from gitconfig.core.formats import Format
+from gitconfig.core.importing import ImportRequest
 from gitconfig.core.model import Environment
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep

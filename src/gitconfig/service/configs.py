@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gitconfig.core import configfile, validator
-from gitconfig.core import formats as transfer
+from gitconfig.core import configfile, importing, validator
 from gitconfig.core.errors import AlreadyExists, BadRequest, FieldError
 from gitconfig.core.model import ConfigDocument, Environment, Kind
 from gitconfig.core.paths import application_error, entry_errors, environment_error, key_error
@@ -181,7 +180,7 @@ class ConfigUseCases(ServiceBase):
             existing = self.snapshot().get(Kind.CONFIG, new.application, env, new.key)
         if existing is None:
             if infer_type and not new.value_type:
-                chosen = transfer.infer_text(new.value).value
+                chosen = importing.infer_text(new.value).value
                 new = NewConfig(**{**new.__dict__, "value_type": chosen})
             return self.create_config(principal, new), "created"
         document = existing.document

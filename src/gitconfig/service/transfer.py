@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gitconfig.core import configfile
+from gitconfig.core import configfile, importing
 from gitconfig.core import formats as transfer
 from gitconfig.core.errors import BadRequest, Conflict
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
@@ -14,19 +14,19 @@ from gitconfig.service.base import ServiceBase
 
 class TransferUseCases(ServiceBase):
     def import_configs(
-        self, principal: Principal, request: transfer.ImportRequest
-    ) -> transfer.ImportResult:
+        self, principal: Principal, request: importing.ImportRequest
+    ) -> importing.ImportResult:
         """Create or update the configurations of a file in one commit, all or nothing: any
         problem rejects the import with every problem listed, and nothing is written."""
         authorize(principal, "write")
         if errors := scope_errors(request.application, request.environment):
             raise BadRequest("invalid import", errors)
-        types = transfer.parse_types(request.types)
+        types = importing.parse_types(request.types)
         items = transfer.parse(request.format, request.content)
         env = Environment(request.environment)
         keys = tuple(EntryKey(Kind.CONFIG, request.application, env, item.key) for item in items)
         first_seen: dict[EntryKey, str | None] = {}
-        plans: dict[str | None, list[transfer.Planned]] = {}  # by the snapshot's commit
+        plans: dict[str | None, list[importing.Planned]] = {}  # by the snapshot's commit
 
         def prepare(snapshot: Snapshot) -> dict[str, bytes | None]:
             current = {key: snapshot.get_key(key) for key in keys if key_error(key.key) is None}
@@ -47,8 +47,8 @@ class TransferUseCases(ServiceBase):
 
         def _plan(
             snapshot: Snapshot, current: dict[EntryKey, Entry | None]
-        ) -> list[transfer.Planned]:
-            return transfer.plan(
+        ) -> list[importing.Planned]:
+            return importing.plan(
                 items,
                 types,
                 {
@@ -76,7 +76,7 @@ class TransferUseCases(ServiceBase):
             changed = next(p.key for p in first if p.content is not None)
             entry = snapshot.get(Kind.CONFIG, request.application, env, changed)
             commit = entry.updated.commit.sha if entry is not None else snapshot.commit
-        return transfer.ImportResult(
+        return importing.ImportResult(
             counts["created"], counts["updated"], counts["unchanged"], commit
         )
 
