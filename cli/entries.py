@@ -1,5 +1,5 @@
-"""get, set, delete, list, history, show, diff, rollback: configuration values (and, with
-``--flag``, feature flags) of a local repository."""
+"""get, set, delete, list: configuration values (and, with ``--flag``, feature flags) of a
+local repository; ``describe`` and ``done``, how every command shows an entry and a write."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
-from gitconfig.core import configfile, flagfile, valuediff
+from gitconfig.core import configfile, flagfile
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, ValueType
 from gitconfig.index.snapshot import Entry
-from gitconfig.service import review
-from gitconfig.service.facade import NewConfig, VersionView
+from gitconfig.service.facade import NewConfig
 
 from . import output
 from .local import (
@@ -31,7 +30,6 @@ from .local import (
     add,
     kind_of,
     open_local,
-    open_store,
     pushed,
 )
 from .output import Output
@@ -40,7 +38,7 @@ Key = Annotated[str, typer.Argument(help="The key")]
 
 
 def register(app: typer.Typer) -> None:
-    for command in (get, set_, delete, list_, history, show, diff, rollback):
+    for command in (get, set_, delete, list_):
         add(app, command)
 
 
@@ -256,159 +254,3 @@ def list_(
             for d in described
         ]
     typer.echo(output.table(headers, rows) if rows else "no entries")
-
-
-def _version_data(local: Local, view: VersionView) -> dict[str, Any]:
-    document = view.document
-    if isinstance(document, ConfigDocument):
-        value: Any = local.service.value_text(local.principal, document)
-    elif isinstance(document, FlagDocument):
-        value = flagfile.to_mapping(document)
-    else:
-        value = None  # that version's file does not validate
-    commit = view.version.commit
-    return {
-        "version": view.version.number,
-        "commit": commit.sha,
-        "author": commit.author.name,
-        "email": commit.author.email,
-        "date": commit.time,
-        "message": commit.message.strip(),
-        "value": value,
-    }
-
-
-def history(
-    key: Key,
-    application: Application,
-    environment: Env,
-    flag: Flag = False,
-    reveal: Reveal = False,
-    repo: Repo = Path(),
-    branch: Branch = None,
-    out: OutputOption = Output.TABLE,
-) -> None:
-    """Every version of a value (or flag): the commits that changed it, oldest first."""
-    local = open_local(repo, branch, reveal=reveal)
-    entry = local.entry(kind_of(flag), application, environment, key)
-    views = local.service.versions(local.principal, kind_of(flag), entry.id)
-    data = [_version_data(local, view) for view in views]
-    if out is Output.JSON:
-        output.emit(data)
-        return
-    rows = [
-        [d["version"], d["commit"][:12], d["author"], d["date"], d["message"].splitlines()[0]]
-        + [d["value"]]
-        for d in data
-    ]
-    headers = ["VERSION", "COMMIT", "AUTHOR", "DATE", "MESSAGE", "VALUE"]
-    typer.echo(output.table(headers, rows))
-
-
-def show(
-    key: Key,
-    application: Application,
-    environment: Env,
-    version: Annotated[
-        str | None,
-        typer.Option("--version", "-v", help="A version number or commit sha (default: latest)"),
-    ] = None,
-    flag: Flag = False,
-    reveal: Reveal = False,
-    repo: Repo = Path(),
-    branch: Branch = None,
-    out: OutputOption = Output.TABLE,
-) -> None:
-    """One version of a value (or flag): its content and the commit that made it."""
-    local = open_local(repo, branch, reveal=reveal)
-    entry = local.entry(kind_of(flag), application, environment, key)
-    ref = version if version is not None else str(entry.version)
-    view = local.service.version(local.principal, kind_of(flag), entry.id, ref)
-    data = {"key": str(entry.key), **_version_data(local, view)}
-    if out is Output.JSON:
-        output.emit(data)
-    else:
-        typer.echo(output.fields(list(data.items())))
-
-
-def diff(
-    base: Annotated[
-        str | None,
-        typer.Argument(help="BASE, BASE..HEAD or BASE...HEAD (default: the branch's parent)"),
-    ] = None,
-    head: Annotated[str | None, typer.Argument(help="HEAD (default: the branch)")] = None,
-    repo: Repo = Path(),
-    branch: Branch = None,
-    out: OutputOption = Output.TABLE,
-) -> None:
-    """What changed between two commits, per application, environment and key: each
-    field's old and new value (SECRET values never shown)."""
-    store, branch_name, _ = open_store(repo, branch)
-    tip = head or branch_name or "HEAD"
-    spec = base if base is not None and ".." in base else f"{base or tip + '~1'}..{tip}"
-    if head is not None and base is not None and ".." in base:
-        raise BadRequest("give BASE HEAD or BASE..HEAD, not both")
-    changes = review.parse_range(store, spec)
-    diffs = valuediff.diff(store.diff(changes.base, changes.head), store.read_blob)
-    if out is Output.JSON:
-        output.emit([_diff_data(d) for d in diffs])
-        return
-    if not diffs:
-        typer.echo("no changes")
-        return
-    rows = []
-    for d in diffs:
-        name = d.path if d.key is None else f"{d.application}/{d.environment}/{d.key}"
-        shown = d.fields if d.change == "changed" else _summary(d)
-        for index, change in enumerate(shown or (valuediff.FieldChange("", None, None),)):
-            first = index == 0
-            old = "" if change.old is None else change.old
-            new = "" if change.new is None else change.new
-            rows.append(
-                [d.change if first else "", d.kind if first else "", name if first else ""]
-                + [change.field, old, new]
-            )
-    typer.echo(output.table(["CHANGE", "KIND", "ENTRY", "FIELD", "OLD", "NEW"], rows))
-
-
-def _summary(d: valuediff.EntryDiff) -> tuple[valuediff.FieldChange, ...]:
-    """The fields worth a line for an added or removed entry."""
-    wanted = {"config": ("type", "value"), "flag": ("enabled",)}.get(d.kind, ("content",))
-    return tuple(change for change in d.fields if change.field in wanted)
-
-
-def _diff_data(d: valuediff.EntryDiff) -> dict[str, Any]:
-    return {
-        "change": d.change,
-        "kind": d.kind,
-        "path": d.path,
-        "application": d.application,
-        "environment": d.environment,
-        "key": d.key,
-        "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in d.fields],
-    }
-
-
-def rollback(
-    key: Key,
-    application: Application,
-    environment: Env,
-    to: Annotated[str, typer.Option("--to", help="The version number or commit sha to restore")],
-    flag: Flag = False,
-    message: Message = None,
-    push: Push = False,
-    remote: Remote = "origin",
-    repo: Repo = Path(),
-    branch: Branch = None,
-    out: OutputOption = Output.TABLE,
-) -> None:
-    """Restore an earlier version as a new commit (the history grows, nothing is rewritten)."""
-    local = open_local(repo, branch, write=True)
-    entry = local.entry(kind_of(flag), application, environment, key)
-    restored = local.service.rollback(
-        local.principal, kind_of(flag), entry.id, to, change_description=message
-    )
-    verb = "unchanged" if restored.version == entry.version else f"rolled back to {to}"
-    done(verb, restored, f"{application}/{environment.value}/{key}", out, local)
-    if restored.version != entry.version:
-        pushed(local, push, remote)
