@@ -5,6 +5,7 @@ contract, and one deliberately wrong import breaks the contract it should."""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -67,3 +68,28 @@ def test_a_wrong_import_breaks_a_contract(
     assert result.returncode != 0, result.stdout
     broken = [line for line in result.stdout.splitlines() if line.endswith("BROKEN")]
     assert any(line.startswith(contract) for line in broken), result.stdout
+
+
+MAX_MODULE_LINES = 400
+MAX_CLASS_LINES = 300
+
+
+def _sources() -> list[Path]:
+    found = [*(ROOT / "src" / "gitconfig").rglob("*.py"), *(ROOT / "cli").rglob("*.py")]
+    return [path for path in found if "_pb2" not in path.name]
+
+
+def test_modules_and_classes_stay_small() -> None:
+    """docs/architecture.md: no module over 400 lines, no class over 300 (generated code
+    aside), so that a module holds one concept."""
+    too_big = []
+    for path in _sources():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > MAX_MODULE_LINES:
+            too_big.append(f"{path.relative_to(ROOT)}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_CLASS_LINES:
+                    too_big.append(f"{path.relative_to(ROOT)}: class {node.name} {length} lines")
+    assert not too_big, too_big
