@@ -78,7 +78,19 @@ def load(data: bytes, schemas: Mapping[str, Any]) -> ConfigDocument:
     errors += _schema_and_value_errors(schema, checked_type, parsed.get("value"), schemas)
     if errors or value_type is None:
         raise BadRequest("Invalid configuration file", errors)
-    return ConfigDocument(value_type, parsed["value"], description, schema, tuple(tags or ()), sops)
+    return ConfigDocument(value_type, parsed["value"], description, schema, _tags(tags), sops)
+
+
+_TAG_SETS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _tags(tags: list[str] | None) -> tuple[str, ...]:
+    """The tags as a tuple shared by every document with the same tags (files repeat a few
+    tag lists many times; at 100,000 entries one tuple each is megabytes)."""
+    found = tuple(tags or ())
+    if len(_TAG_SETS) > 10_000:
+        return found
+    return _TAG_SETS.setdefault(found, found)
 
 
 def _file_type(parsed: dict[Any, Any], errors: list[FieldError]) -> ValueType | None:

@@ -7,6 +7,7 @@ contents (see ``configfile`` and ``flagfile``). ``Commit`` and ``Version`` carry
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,18 @@ from typing import Any
 
 # Fixed forever: ids are UUIDv5 of "<kind>:<application>/<ENV>/<key>" under this namespace.
 ID_NAMESPACE = uuid.UUID("6f1c3c1e-6b5e-5f0a-9d3c-2b8e4a7d9c10")
+_NAMESPACE_BYTES = ID_NAMESPACE.bytes
+
+
+def uuid5_text(name: str) -> str:
+    """``str(uuid.uuid5(ID_NAMESPACE, name))`` (RFC 4122 §4.3: SHA-1 of the namespace and the
+    UTF-8 name, version 5, RFC 4122 variant) without building a ``UUID`` object, which is
+    half the cost of naming an entry when the index is built."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Environment(StrEnum):
@@ -64,7 +77,7 @@ class EntryKey:
     @property
     def id(self) -> str:
         name = f"{self.kind.value}:{self.application}/{self.environment.value}/{self.key}"
-        return str(uuid.uuid5(ID_NAMESPACE, name))
+        return uuid5_text(name)
 
     def __str__(self) -> str:
         return f"{self.application}/{self.environment.value}/{self.key}"

@@ -11,6 +11,7 @@ escape its folder.
 from __future__ import annotations
 
 import re
+import sys
 
 from gitconfig.core.errors import FieldError
 from gitconfig.core.model import EntryKey, Environment, Kind
@@ -77,7 +78,7 @@ def parse_entry_path(path: str) -> EntryKey | FieldError:
     ):
         if error is not None:
             return FieldError(path, f"{error.field} {error.message}")
-    return EntryKey(_FOLDERS[folder], application, Environment(environment), key)
+    return EntryKey(_FOLDERS[folder], sys.intern(application), Environment(environment), key)
 
 
 def is_schema_path(path: str) -> bool:

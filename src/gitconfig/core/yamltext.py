@@ -139,7 +139,7 @@ if yaml.__with_libyaml__:  # libyaml scans, parses and composes; we resolve and 
             node = loader.get_single_node()
             if node is None:
                 return None
-            if _reached_twice(node):
+            if "*" in text and _reached_twice(node):  # no "*", no alias
                 return yaml.load(text, Loader=_Loader)  # raises: aliases are not allowed
             return loader.construct_document(node)
         finally:
@@ -188,7 +188,8 @@ def parse(data: bytes) -> Any:
         raise YamlError(_message(exc)) from exc
     except RecursionError as exc:
         raise YamlError("not valid YAML: nested too deeply") from exc
-    _check_unicode(data)
+    if "\\" in text:  # a lone surrogate can only come from an escape ("\\ud800")
+        _check_unicode(data)
     return data
 
 

@@ -61,7 +61,8 @@ class Index:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        self._parsed: dict[tuple[str, str], Document | list[str]] = {}
+        # Parsed blobs by kind, then blob id (one dict per kind: no key tuple per blob).
+        self._parsed: dict[Kind, dict[str, Document | list[str]]] = {kind: {} for kind in Kind}
         self.refreshes = 0  # refreshes that moved the index (for metrics)
         self.last_refresh: RefreshResult | None = None
         self.indexed_at: float | None = None  # wall-clock time of the last one
@@ -101,7 +102,8 @@ class Index:
             self._snapshot = snapshot
             result = RefreshResult(previous.commit, head, events, time.perf_counter() - started)
             self.refreshes += 1
-            self.last_refresh = result
+            # Only its timing is kept: the events may be many (a cold build: one per entry).
+            self.last_refresh = RefreshResult(result.old, result.new, [], result.seconds)
             self.indexed_at = time.time()
         log.info(
             "indexed %s: %d entries, %d changes, %d problems in %.1f ms",
@@ -148,8 +150,8 @@ class Index:
 
     def _parse(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
         """Parse and validate one blob; raises BadRequest. Cached by blob id."""
-        cache_key = (kind.value, blob)
-        cached = self._parsed.get(cache_key)
+        parsed = self._parsed[kind]
+        cached = parsed.get(blob)
         if cached is None:
             try:
                 data = self.store.read_blob(blob)
@@ -161,9 +163,9 @@ class Index:
             if kind is Kind.FLAG or (
                 isinstance(cached, ConfigDocument) and not configfile.references(cached)
             ):
-                if len(self._parsed) > _PARSE_CACHE_LIMIT:
-                    self._parsed.clear()
-                self._parsed[cache_key] = cached
+                if len(parsed) > _PARSE_CACHE_LIMIT:
+                    parsed.clear()
+                parsed[blob] = cached
         if isinstance(cached, list):
             raise BadRequest(f"{path} is invalid", [FieldError(path, e) for e in cached])
         return cached
@@ -325,6 +327,8 @@ class _Builder:
     def _case_collision(self, path: str) -> str | None:
         """The path of another entry file that differs from ``path`` only in case."""
         folded = path.casefold()
+        if folded == path:
+            folded = path  # one string object for both (most paths are lower case already)
         other = self.folded.get(folded)
         if other is not None and other != path:
             return other

@@ -39,7 +39,7 @@ class Entry:
     ``memo`` lets transports cache renderings of this immutable entry (e.g. response bytes).
     """
 
-    __slots__ = ("key", "id", "document", "served", "versions", "flag", "memo")
+    __slots__ = ("key", "id", "document", "served", "versions", "flag", "_memo")
 
     def __init__(
         self,
@@ -56,7 +56,14 @@ class Entry:
         self.flag: CompiledFlag | None = (
             compile_flag(key.key, document) if isinstance(document, FlagDocument) else None
         )
-        self.memo: dict[str, Any] = {}
+        self._memo: dict[str, Any] | None = None  # made on first use: most entries need none
+
+    @property
+    def memo(self) -> dict[str, Any]:
+        memo = self._memo
+        if memo is None:
+            memo = self._memo = {}
+        return memo
 
     @property
     def version(self) -> int:
