@@ -57,9 +57,24 @@ class Operator(StrEnum):
     NOT_IN = "NOT_IN"
     GREATER_THAN = "GREATER_THAN"
     LESS_THAN = "LESS_THAN"
+    GREATER_THAN_OR_EQUALS = "GREATER_THAN_OR_EQUALS"
+    LESS_THAN_OR_EQUALS = "LESS_THAN_OR_EQUALS"
+    SEMVER_EQUALS = "SEMVER_EQUALS"
+    SEMVER_GREATER_THAN = "SEMVER_GREATER_THAN"
+    SEMVER_LESS_THAN = "SEMVER_LESS_THAN"
 
 
-ORDERED_OPERATORS: Final = frozenset({Operator.GREATER_THAN, Operator.LESS_THAN})
+ORDERED_OPERATORS: Final = frozenset(
+    {
+        Operator.GREATER_THAN,
+        Operator.LESS_THAN,
+        Operator.GREATER_THAN_OR_EQUALS,
+        Operator.LESS_THAN_OR_EQUALS,
+    }
+)
+SEMVER_OPERATORS: Final = frozenset(
+    {Operator.SEMVER_EQUALS, Operator.SEMVER_GREATER_THAN, Operator.SEMVER_LESS_THAN}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +131,40 @@ def parse_ordered(text: str) -> tuple[int, float] | None:
     return None
 
 
+# -- semantic versions: SemVer 2.0.0 precedence ------------------------------------------------
+
+# The regular expression the SemVer 2.0.0 specification suggests (semver.org, FAQ).
+_PRE_ID = r"(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+_SEMVER_RE = re.compile(
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    rf"(?:-({_PRE_ID}(?:\.{_PRE_ID})*))?"
+    r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?",
+    re.ASCII,
+)
+_RELEASE: Final = (1,)  # a release ranks above every pre-release of the same version
+
+SemverKey = tuple[int, int, int, tuple[Any, ...]]
+
+
+def semver_key(text: str) -> SemverKey | None:
+    """A key whose tuple order is SemVer 2.0.0 precedence, or None if ``text`` is not a
+    version (``MAJOR.MINOR.PATCH[-pre.release][+build]``, no ``v`` prefix, no blanks).
+
+    Build metadata is ignored. Pre-release identifiers compare left to right: numeric ones
+    numerically and below alphanumeric ones (compared in ASCII order); a shorter list that is
+    a prefix of a longer one ranks lower; a pre-release ranks below its release."""
+    found = _SEMVER_RE.fullmatch(text)
+    if found is None:
+        return None
+    major, minor, patch, pre = found.groups()
+    if pre is None:
+        return (int(major), int(minor), int(patch), _RELEASE)
+    identifiers = tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in pre.split(".")
+    )
+    return (int(major), int(minor), int(patch), (0, *identifiers))
+
+
 # -- MATCHES: RE2, search semantics --------------------------------------------------------------
 
 
@@ -149,8 +198,10 @@ def _pattern_set(patterns: tuple[str, ...]) -> Any:
 
 def _ordered_test(operator: str, values: tuple[str, ...]) -> _Test:
     """GREATER_THAN any of the values is greater than the smallest of each kind (and LESS_THAN
-    the largest), so one threshold per kind decides."""
-    pick = min if operator == Operator.GREATER_THAN else max
+    the largest), so one threshold per kind decides; the OR_EQUALS forms likewise."""
+    greater = operator in (Operator.GREATER_THAN, Operator.GREATER_THAN_OR_EQUALS)
+    inclusive = operator in (Operator.GREATER_THAN_OR_EQUALS, Operator.LESS_THAN_OR_EQUALS)
+    pick = min if greater else max
     by_kind: dict[int, list[float]] = {}
     for value in values:
         parsed = parse_ordered(value)
@@ -158,7 +209,6 @@ def _ordered_test(operator: str, values: tuple[str, ...]) -> _Test:
             raise ValueError(f"{operator} value {value!r} is neither a number nor an instant")
         by_kind.setdefault(parsed[0], []).append(parsed[1])
     thresholds = {kind: pick(found) for kind, found in by_kind.items()}
-    greater = operator == Operator.GREATER_THAN
 
     def test(text: str) -> bool:
         parsed = parse_ordered(text)
@@ -167,9 +217,46 @@ def _ordered_test(operator: str, values: tuple[str, ...]) -> _Test:
         threshold = thresholds.get(parsed[0])
         if threshold is None:
             return False
-        return parsed[1] > threshold if greater else parsed[1] < threshold
+        value = parsed[1]
+        if value == threshold:
+            return inclusive
+        return value > threshold if greater else value < threshold
 
     return test
+
+
+def _semver_test(operator: str, values: tuple[str, ...]) -> _Test:
+    """SEMVER_EQUALS any of the versions (same precedence: build metadata ignored);
+    SEMVER_GREATER_THAN the smallest, SEMVER_LESS_THAN the largest. An attribute that is not
+    a version does not match."""
+    keys = []
+    for value in values:
+        key = semver_key(value)
+        if key is None:
+            raise ValueError(f"{operator} value {value!r} is not a semantic version")
+        keys.append(key)
+    if operator == Operator.SEMVER_EQUALS:
+        wanted = frozenset(keys)
+
+        def equals(text: str) -> bool:
+            return semver_key(text) in wanted
+
+        return equals
+    if operator == Operator.SEMVER_GREATER_THAN:
+        low = min(keys)
+
+        def above(text: str) -> bool:
+            key = semver_key(text)
+            return key is not None and key > low
+
+        return above
+    high = max(keys)
+
+    def below(text: str) -> bool:
+        key = semver_key(text)
+        return key is not None and key < high
+
+    return below
 
 
 def _test(operator: str, values: tuple[str, ...]) -> _Test:
@@ -194,6 +281,8 @@ def _test(operator: str, values: tuple[str, ...]) -> _Test:
         return lambda text: search(text) is not None
     if operator in ORDERED_OPERATORS:
         return _ordered_test(operator, values)
+    if operator in SEMVER_OPERATORS:
+        return _semver_test(operator, values)
     raise ValueError(f"unknown operator {operator!r}")
 
 
