@@ -168,6 +168,38 @@ class GitStore:
         with _boundary():
             return _get(self._repo(), sha, pygit2.Blob).data
 
+    def merged_change(self, merge: str, path: str) -> Commit | None:
+        """See ``Store.merged_change``: walks only the commits of the merged branch (the
+        first parent's history is hidden), newest first."""
+        with _boundary():
+            repo = self._repo()
+            commit = _get(repo, merge, pygit2.Commit)
+            if len(commit.parent_ids) < 2:
+                return None
+            wanted = _blob_at(commit, path)
+            if wanted is None:
+                return None
+            walker = repo.walk(commit.parent_ids[1], SortMode.TOPOLOGICAL | SortMode.TIME)
+            for other in commit.parent_ids[2:]:
+                walker.push(other)
+            walker.hide(commit.parent_ids[0])
+            for candidate in walker:
+                if _blob_at(candidate, path) != wanted:
+                    continue
+                before = candidate.parents[0] if candidate.parent_ids else None
+                if before is None or _blob_at(before, path) != wanted:
+                    return _to_commit(candidate)
+            return None
+
+    def create_branch(self, name: str, at: str) -> None:
+        """Create ``refs/heads/<name>`` at commit ``at``; ``AlreadyExists`` if it exists."""
+        ref = _branch_ref(name)
+        with _boundary():
+            repo = self._repo()
+            if ref in repo.references:
+                raise AlreadyExists(f"branch {name} already exists")
+            repo.references.create(ref, _get(repo, at, pygit2.Commit).id)
+
     def write(
         self,
         parent: str | None,
@@ -465,6 +497,13 @@ def _signature(who: Author, role: str) -> pygit2.Signature:
         return pygit2.Signature(who.name, who.email)  # now, in the local time zone
     except (pygit2.GitError, ValueError) as exc:
         raise BadRequest(f"invalid {role} {who.name!r} <{who.email}>: {exc}") from exc
+
+
+def _blob_at(commit: pygit2.Commit, path: str) -> str | None:
+    try:
+        return str(commit.tree[path].id)
+    except KeyError:
+        return None
 
 
 def _subtree(root: pygit2.Tree | None, name: str) -> pygit2.Tree | None:
