@@ -45,7 +45,11 @@ class Comparison:
     differences: list[envdiff.KeyDiff]
 
 
-Documents = dict[envdiff.SideKey, Document]
+Files = dict[envdiff.SideKey, tuple[str, Document]]  # (blob id, document) per key
+
+
+def _secret(document: Document) -> bool:
+    return isinstance(document, ConfigDocument) and document.value_type is ValueType.SECRET
 
 
 class CompareUseCases(ServiceBase):
@@ -65,9 +69,17 @@ class CompareUseCases(ServiceBase):
                 errors += exc.errors
         if errors:
             raise BadRequest("invalid comparison", errors)
-        (old_side, old_docs), (new_side, new_docs) = (
+        (old_side, old_files), (new_side, new_files) = (
             self._documents(application, side) for side in parsed
         )
+        # The same blob is the same content: only a SECRET still needs its verdict.
+        equal = {
+            key
+            for key in old_files.keys() & new_files.keys()
+            if old_files[key][0] == new_files[key][0] and not _secret(old_files[key][1])
+        }
+        old_docs = {key: doc for key, (_blob, doc) in old_files.items() if key not in equal}
+        new_docs = {key: doc for key, (_blob, doc) in new_files.items() if key not in equal}
         differences = envdiff.compare(old_docs, new_docs, self._secret_comparer(principal))
         return Comparison(application, old_side, new_side, differences)
 
@@ -138,11 +150,11 @@ class CompareUseCases(ServiceBase):
             raise BadRequest("invalid side", [FieldError(field, message)])
         return before[-1].sha
 
-    def _documents(self, application: str, side: Side) -> tuple[Side, Documents]:
+    def _documents(self, application: str, side: Side) -> tuple[Side, Files]:
         snapshot = self.snapshot()
         if side.at is None:
             return side, {
-                (kind, entry.key.key): entry.document
+                (kind, entry.key.key): (entry.served.blob, entry.document)
                 for kind in (Kind.CONFIG, Kind.FLAG)
                 for entry in snapshot.entries(kind, application, side.environment)
             }
@@ -155,7 +167,7 @@ class CompareUseCases(ServiceBase):
                 schema, problems, _line = validator.parse_schema(self.store.read_blob(blob))
                 if not problems:
                     schemas[path] = schema
-        documents: Documents = {}
+        documents: Files = {}
         for path, blob in files:
             if not path.startswith(prefixes):
                 continue
@@ -163,7 +175,8 @@ class CompareUseCases(ServiceBase):
             if isinstance(key, FieldError):
                 continue
             try:
-                documents[(key.kind, key.key)] = self.index.document(path, key.kind, blob, schemas)
+                document = self.index.document(path, key.kind, blob, schemas)
+                documents[(key.kind, key.key)] = (blob, document)
             except BadRequest:
                 continue  # a file that did not validate at that commit is left out
         return side, documents
