@@ -102,7 +102,7 @@ def _side(side: Side) -> CompareSide:
 
 
 @router.get("/compare", operation_id="compareEnvironments", responses=_ERRORS)
-async def compare_environments(
+def compare_environments(
     service: ServiceDep,
     caller: Caller,
     application: str,
