@@ -14,7 +14,7 @@ from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, Valu
 from gitconfig.index.snapshot import Entry
 from gitconfig.service.facade import NewConfig
 
-from . import output
+from . import environments, output
 from .local import (
     Application,
     Branch,
@@ -124,6 +124,10 @@ def get(
     flag: Flag = False,
     reveal: Reveal = False,
     raw: Annotated[bool, typer.Option("--raw", help="Print only the value")] = False,
+    why: Annotated[
+        bool,
+        typer.Option("--why", help="Also show who set the value, when, and through what merge"),
+    ] = False,
     repo: Repo = Path(),
     branch: Branch = None,
     out: OutputOption = Output.TABLE,
@@ -131,6 +135,14 @@ def get(
     """Show one configuration value (or feature flag)."""
     local = open_local(repo, branch, reveal=reveal)
     entry = local.entry(kind_of(flag), application, environment, key)
+    if why and not raw:
+        provenance = environments.why(local, entry)
+        if out is Output.JSON:
+            output.emit(describe(local, entry) | {"provenance": provenance})
+        else:
+            show_entry(local, entry, out)
+            typer.echo(output.fields(environments.why_lines(provenance)))
+        return
     if raw:
         value = describe(local, entry)["enabled" if flag else "value"]
         typer.echo(output.text(value))
@@ -142,7 +154,15 @@ def set_(
     key: Key,
     value: Annotated[str, typer.Argument(help='The value, as text: 15, true, {"a": 1}, ...')],
     application: Application,
-    environment: Env,
+    environment: Annotated[
+        list[Environment],
+        typer.Option(
+            "--environment",
+            "-e",
+            case_sensitive=False,
+            help="Environment (repeat it to set several in one commit)",
+        ),
+    ],
     value_type: Annotated[
         ValueType | None,
         typer.Option(
@@ -168,14 +188,15 @@ def set_(
     """Create or update a configuration value: one commit, authored by you.
 
     Without --type a new value's type is inferred: true/false BOOLEAN, a canonical number
-    NUMBER, a JSON object or array JSON, anything else STRING."""
+    NUMBER, a JSON object or array JSON, anything else STRING. With several -e, every
+    environment is written in one commit (all or nothing)."""
     local = open_local(repo, branch, write=True)
     schema_text = read_text_option(schema) if schema is not None else None
-    label = f"{application}/{environment.value}/{key}"
+    label = f"{application}/{environment[0].value}/{key}"
     new = NewConfig(
         key=key,
         application=application,
-        environment=environment.value,
+        environment=environment[0].value,
         value_type=value_type.value if value_type is not None else "",
         value=value,
         description=description,
@@ -183,6 +204,10 @@ def set_(
         tags=tags,
         change_description=message,
     )
+    if len(set(environment)) > 1:
+        names = [env.value for env in environment]
+        environments.set_many(local, new, names, out, push, remote)
+        return
     entry, verb = local.service.set_config(local.principal, new, infer_type=True)
     done(verb, entry, label, out, local)
     if verb != "unchanged":

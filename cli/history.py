@@ -13,7 +13,7 @@ from gitconfig.core.model import ConfigDocument, FlagDocument
 from gitconfig.service import review
 from gitconfig.service.facade import VersionView
 
-from . import output
+from . import environments, output
 from .entries import Key, done
 from .local import (
     Application,
@@ -120,12 +120,30 @@ def diff(
         typer.Argument(help="BASE, BASE..HEAD or BASE...HEAD (default: the branch's parent)"),
     ] = None,
     head: Annotated[str | None, typer.Argument(help="HEAD (default: the branch)")] = None,
+    application: Annotated[
+        str | None, typer.Option("--application", "-a", help="The application (with --env)")
+    ] = None,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            help="Compare two environments instead: FROM..TO, each ENV, ENV@<commit> or "
+            "ENV@<date> (e.g. STAGING..PROD)",
+        ),
+    ] = None,
+    reveal: Reveal = False,
     repo: Repo = Path(),
     branch: Branch = None,
     out: OutputOption = Output.TABLE,
 ) -> None:
     """What changed between two commits, per application, environment and key: each
-    field's old and new value (SECRET values never shown)."""
+    field's old and new value (SECRET values never shown). With -a A --env FROM..TO: what
+    differs between two environments of an application (configurations and flags)."""
+    if env is not None:
+        if base is not None or head is not None:
+            raise BadRequest("give either commits (BASE..HEAD) or --env FROM..TO, not both")
+        environments.compare(application, env, repo, branch, reveal, out)
+        return
     store, branch_name, _ = open_store(repo, branch)
     tip = head or branch_name or "HEAD"
     spec = base if base is not None and ".." in base else f"{base or tip + '~1'}..{tip}"

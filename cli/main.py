@@ -11,7 +11,7 @@ import typer
 from gitconfig.core.errors import BadRequest
 from gitconfig.runtime import bootstrap
 
-from . import entries, flags, history, hooks, transfer, validate
+from . import entries, environments, flags, history, hooks, transfer, validate
 from .errors import handled
 from .files import is_bare_repository
 
@@ -76,6 +76,7 @@ def serve(
 
 entries.register(app)
 history.register(app)
+environments.register(app)
 validate.register(app)
 transfer.register(app)
 app.add_typer(flags.app, name="flag")

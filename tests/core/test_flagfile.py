@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 
 from gitconfig.core import flagfile, yamltext
 from gitconfig.core.errors import BadRequest
-from gitconfig.core.evaluation import Operator, compile_flag
+from gitconfig.core.evaluation import (
+    ORDERED_OPERATORS,
+    SEMVER_OPERATORS,
+    Operator,
+    compile_flag,
+)
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "flag.schema.json").read_text("utf-8"))
@@ -465,8 +470,12 @@ def test_tricky_strings_survive_a_round_trip() -> None:
 conditions = st.builds(
     Condition,
     attribute=st.text(min_size=1, max_size=20),
-    operator=st.sampled_from([op.value for op in Operator if op.value not in ("MATCHES",)]).filter(
-        lambda op: op not in ("GREATER_THAN", "LESS_THAN")
+    operator=st.sampled_from(
+        [
+            op.value
+            for op in Operator
+            if op not in (Operator.MATCHES, *ORDERED_OPERATORS, *SEMVER_OPERATORS)
+        ]
     ),
     values=st.lists(st.text(max_size=20), min_size=1, max_size=4).map(tuple),
 )
@@ -480,9 +489,17 @@ ordered_conditions = st.builds(
         max_size=3,
     ).map(tuple),
 )
+semver_conditions = st.builds(
+    Condition,
+    attribute=st.just("appVersion"),
+    operator=st.sampled_from(sorted(op.value for op in SEMVER_OPERATORS)),
+    values=st.lists(
+        st.sampled_from(["5.2.0", "1.0.0-alpha.1", "1.0.0+build.7"]), min_size=1, max_size=3
+    ).map(tuple),
+)
 rules = st.builds(
     FlagRule,
-    conditions=st.lists(conditions | ordered_conditions, max_size=3).map(tuple),
+    conditions=st.lists(conditions | ordered_conditions | semver_conditions, max_size=3).map(tuple),
     percentage=st.none() | st.integers(0, 100),
 )
 json_values = st.recursive(

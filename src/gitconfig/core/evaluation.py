@@ -18,18 +18,19 @@ bucketing attribute (``userId`` or ``bucketBy``) is missing does not match eithe
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
 import mmh3
-import re2
 
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
+from gitconfig.core.operands import (
+    parse_ordered,
+    pattern_set,
+    semver_key,
+)
 
 USER_ID: Final = "userId"
 BUCKETS: Final = 100
@@ -57,9 +58,24 @@ class Operator(StrEnum):
     NOT_IN = "NOT_IN"
     GREATER_THAN = "GREATER_THAN"
     LESS_THAN = "LESS_THAN"
+    GREATER_THAN_OR_EQUALS = "GREATER_THAN_OR_EQUALS"
+    LESS_THAN_OR_EQUALS = "LESS_THAN_OR_EQUALS"
+    SEMVER_EQUALS = "SEMVER_EQUALS"
+    SEMVER_GREATER_THAN = "SEMVER_GREATER_THAN"
+    SEMVER_LESS_THAN = "SEMVER_LESS_THAN"
 
 
-ORDERED_OPERATORS: Final = frozenset({Operator.GREATER_THAN, Operator.LESS_THAN})
+ORDERED_OPERATORS: Final = frozenset(
+    {
+        Operator.GREATER_THAN,
+        Operator.LESS_THAN,
+        Operator.GREATER_THAN_OR_EQUALS,
+        Operator.LESS_THAN_OR_EQUALS,
+    }
+)
+SEMVER_OPERATORS: Final = frozenset(
+    {Operator.SEMVER_EQUALS, Operator.SEMVER_GREATER_THAN, Operator.SEMVER_LESS_THAN}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,70 +103,15 @@ def bucket(flag_key: str, value: str) -> int:
     return int(mmh3.hash(f"{flag_key}:{value}", 0, False)) % BUCKETS
 
 
-# -- ordered operands: numbers and ISO-8601 instants ------------------------------------------
-
-NUMBER: Final = 0
-INSTANT: Final = 1
-_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_INSTANT_RE = re.compile(
-    r"\d{4}-\d{2}-\d{2}"
-    r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?"
-)
-
-
-def parse_ordered(text: str) -> tuple[int, float] | None:
-    """``(NUMBER, n)`` for a decimal number, ``(INSTANT, epoch seconds)`` for an ISO-8601
-    instant (a date, optionally a time, optionally an offset; no offset means UTC), else None.
-    A text that reads as both (``20260101``) is a number."""
-    if _NUMBER_RE.fullmatch(text):
-        number = float(text)
-        return (NUMBER, number) if math.isfinite(number) else None
-    if _INSTANT_RE.fullmatch(text):
-        try:
-            instant = datetime.fromisoformat(text.upper().replace(",", "."))
-        except ValueError:
-            return None
-        if instant.tzinfo is None:
-            instant = instant.replace(tzinfo=UTC)
-        return (INSTANT, instant.timestamp())
-    return None
-
-
-# -- MATCHES: RE2, search semantics --------------------------------------------------------------
-
-
-def _re2_options() -> Any:
-    options = re2.Options()
-    options.log_errors = False
-    options.never_capture = True
-    return options
-
-
-def pattern_error(pattern: str) -> str | None:
-    """Why ``pattern`` is not a valid RE2 pattern, or None when it is."""
-    try:
-        re2.compile(pattern, _re2_options())
-    except re2.error as exc:
-        detail = exc.args[0] if exc.args else exc
-        return detail.decode() if isinstance(detail, bytes) else str(detail)
-    return None
-
-
-def _pattern_set(patterns: tuple[str, ...]) -> Any:
-    patterns_set = re2.Set.SearchSet(_re2_options())
-    for pattern in patterns:
-        patterns_set.Add(pattern)
-    patterns_set.Compile()
-    return patterns_set
-
-
 # -- compiling conditions ----------------------------------------------------------------------
 
 
 def _ordered_test(operator: str, values: tuple[str, ...]) -> _Test:
     """GREATER_THAN any of the values is greater than the smallest of each kind (and LESS_THAN
-    the largest), so one threshold per kind decides."""
-    pick = min if operator == Operator.GREATER_THAN else max
+    the largest), so one threshold per kind decides; the OR_EQUALS forms likewise."""
+    greater = operator in (Operator.GREATER_THAN, Operator.GREATER_THAN_OR_EQUALS)
+    inclusive = operator in (Operator.GREATER_THAN_OR_EQUALS, Operator.LESS_THAN_OR_EQUALS)
+    pick = min if greater else max
     by_kind: dict[int, list[float]] = {}
     for value in values:
         parsed = parse_ordered(value)
@@ -158,7 +119,6 @@ def _ordered_test(operator: str, values: tuple[str, ...]) -> _Test:
             raise ValueError(f"{operator} value {value!r} is neither a number nor an instant")
         by_kind.setdefault(parsed[0], []).append(parsed[1])
     thresholds = {kind: pick(found) for kind, found in by_kind.items()}
-    greater = operator == Operator.GREATER_THAN
 
     def test(text: str) -> bool:
         parsed = parse_ordered(text)
@@ -167,9 +127,46 @@ def _ordered_test(operator: str, values: tuple[str, ...]) -> _Test:
         threshold = thresholds.get(parsed[0])
         if threshold is None:
             return False
-        return parsed[1] > threshold if greater else parsed[1] < threshold
+        value = parsed[1]
+        if value == threshold:
+            return inclusive
+        return value > threshold if greater else value < threshold
 
     return test
+
+
+def _semver_test(operator: str, values: tuple[str, ...]) -> _Test:
+    """SEMVER_EQUALS any of the versions (same precedence: build metadata ignored);
+    SEMVER_GREATER_THAN the smallest, SEMVER_LESS_THAN the largest. An attribute that is not
+    a version does not match."""
+    keys = []
+    for value in values:
+        key = semver_key(value)
+        if key is None:
+            raise ValueError(f"{operator} value {value!r} is not a semantic version")
+        keys.append(key)
+    if operator == Operator.SEMVER_EQUALS:
+        wanted = frozenset(keys)
+
+        def equals(text: str) -> bool:
+            return semver_key(text) in wanted
+
+        return equals
+    if operator == Operator.SEMVER_GREATER_THAN:
+        low = min(keys)
+
+        def above(text: str) -> bool:
+            key = semver_key(text)
+            return key is not None and key > low
+
+        return above
+    high = max(keys)
+
+    def below(text: str) -> bool:
+        key = semver_key(text)
+        return key is not None and key < high
+
+    return below
 
 
 def _test(operator: str, values: tuple[str, ...]) -> _Test:
@@ -190,10 +187,12 @@ def _test(operator: str, values: tuple[str, ...]) -> _Test:
             return (lambda text: needle in text) if wanted else (lambda text: needle not in text)
         return lambda text: any(needle in text for needle in values) is wanted
     if operator == Operator.MATCHES:
-        search = _pattern_set(values).Match
+        search = pattern_set(values).Match
         return lambda text: search(text) is not None
     if operator in ORDERED_OPERATORS:
         return _ordered_test(operator, values)
+    if operator in SEMVER_OPERATORS:
+        return _semver_test(operator, values)
     raise ValueError(f"unknown operator {operator!r}")
 
 

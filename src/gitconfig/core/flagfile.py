@@ -25,8 +25,9 @@ from typing import Any, Final
 
 from gitconfig.core import yamltext
 from gitconfig.core.errors import BadRequest, FieldError
-from gitconfig.core.evaluation import ORDERED_OPERATORS, Operator, parse_ordered, pattern_error
+from gitconfig.core.evaluation import ORDERED_OPERATORS, SEMVER_OPERATORS, Operator
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
+from gitconfig.core.operands import parse_ordered, pattern_error, semver_key
 
 FLAG_FIELDS: Final = ("description", "enabled", "value", "rules", "tags")
 RULE_FIELDS: Final = ("attribute", "operator", "values", "conditions", "percentage", "bucketBy")
@@ -101,8 +102,9 @@ def _json_errors(value: object, path: str, errors: _Errors) -> None:
 
 def _rule_value(item: object, operator: object, path: str, errors: _Errors) -> str | None:
     """A rule value as text. Numbers and YAML dates are accepted only where they are compared as
-    such (GREATER_THAN, LESS_THAN); elsewhere YAML would silently change them (``007`` reads as
-    7, ``1.10`` as 1.1, ``NO`` as false), so they must be quoted."""
+    such (GREATER_THAN, LESS_THAN and their OR_EQUALS forms); elsewhere YAML would silently
+    change them (``007`` reads as 7, ``1.10`` as 1.1, ``NO`` as false), so they must be
+    quoted. SEMVER_ values must be semantic versions."""
     ordered = operator in ORDERED_OPERATORS
     if isinstance(item, str):
         text = item
@@ -131,6 +133,13 @@ def _rule_value(item: object, operator: object, path: str, errors: _Errors) -> s
             path,
             f"{operator} needs a number or an ISO-8601 instant "
             f"(2026-01-31T09:30:00Z), not {text!r}",
+        )
+        return None
+    elif operator in SEMVER_OPERATORS and semver_key(text) is None:
+        errors.add(
+            path,
+            f"{operator} needs a semantic version (MAJOR.MINOR.PATCH, e.g. 5.2.0 or "
+            f"5.2.0-beta.1), not {text!r}",
         )
         return None
     return text

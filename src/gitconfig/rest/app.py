@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from gitconfig import __version__
-from gitconfig.rest import configs, errors, flags, health, transfer, watch
+from gitconfig.rest import configs, environments, errors, flags, health, transfer, watch
 from gitconfig.rest.fastpath import ReadFastPath
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
@@ -30,6 +30,7 @@ def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True)
         app.add_middleware(ReadFastPath, service=service, tokens=tokens)
     app.include_router(watch.router)  # first: /configs/watch is not a /configs/{configId}
     app.include_router(transfer.router)  # before /configs/{configId}, like watch
+    app.include_router(environments.router)  # /configs/compare, /configs/promote: likewise
     app.include_router(configs.router)
     app.include_router(flags.router)
     app.include_router(health.router)

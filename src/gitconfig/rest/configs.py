@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from gitconfig.core.model import Environment, Kind
-from gitconfig.rest import models, render
+from gitconfig.rest import environments, models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
 from gitconfig.service.facade import ConfigChanges, NewConfig
 
@@ -15,6 +15,10 @@ router = APIRouter(prefix="/configs", tags=["Configurations"])
 
 _ERRORS = models.error_responses("Configuration or version not found")
 _WRITE_ERRORS = models.error_responses("Configuration or version not found", write=True)
+_PROVENANCE = (
+    "Add a provenance block: the served value's commit, author, time and message, and for a "
+    "change merged from a branch the merged commit (commit is then the merge commit)"
+)
 
 
 @router.get("", operation_id="listConfigurations", responses=_ERRORS)
@@ -65,7 +69,12 @@ def create_configuration(
     return render.config(service, caller, entry)
 
 
-@router.get("/lookup", operation_id="lookupConfiguration", responses=_ERRORS)
+@router.get(
+    "/lookup",
+    operation_id="lookupConfiguration",
+    responses=_ERRORS,
+    response_model=models.ConfigurationValue,
+)
 async def lookup_configuration(
     service: ServiceDep,
     caller: Caller,
@@ -73,21 +82,34 @@ async def lookup_configuration(
     application: str,
     environment: Environment,
     response: Response,
-) -> models.ConfigurationValue:
+    provenance: Annotated[bool, Query(description=_PROVENANCE)] = False,
+) -> models.ConfigurationValue | Response:
     entry = service.lookup(caller, Kind.CONFIG, application, environment.value, key)
     response.headers.update(render.etag(entry))
-    return render.config_value(service, caller, entry)
+    body = render.config_value(service, caller, entry)
+    if provenance:
+        return environments.with_provenance(service, caller, entry, body, render.etag(entry))
+    return body
 
 
-@router.get("/{configId}", operation_id="getConfiguration", responses=_ERRORS)
+@router.get(
+    "/{configId}",
+    operation_id="getConfiguration",
+    responses=_ERRORS,
+    response_model=models.ConfigurationResponse,
+)
 async def get_configuration(
     configId: str,
     service: ServiceDep,
     caller: Caller,
     response: Response,
-) -> models.ConfigurationResponse:
+    provenance: Annotated[bool, Query(description=_PROVENANCE)] = False,
+) -> models.ConfigurationResponse | Response:
     entry = service.get(caller, Kind.CONFIG, configId)
     response.headers.update(render.etag(entry))
+    if provenance:
+        body = render.config(service, caller, entry)
+        return environments.with_provenance(service, caller, entry, body, render.etag(entry))
     return render.config(service, caller, entry)
 
 

@@ -122,7 +122,8 @@ class FeatureFlagRule(Body):
     operator: str | None = Field(
         None,
         description="EQUALS, NOT_EQUALS, CONTAINS, NOT_CONTAINS, STARTS_WITH, ENDS_WITH, "
-        "MATCHES, IN, NOT_IN, GREATER_THAN, LESS_THAN",
+        "MATCHES, IN, NOT_IN, GREATER_THAN, LESS_THAN, GREATER_THAN_OR_EQUALS, "
+        "LESS_THAN_OR_EQUALS, SEMVER_EQUALS, SEMVER_GREATER_THAN, SEMVER_LESS_THAN",
     )
     values: list[str] | None = Field(None, description="Values to compare against (any of)")
     conditions: list[FlagCondition] | None = Field(None, description="Conditions, all must match")

@@ -30,7 +30,12 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 class ImportBody(models.Body):
     application: str = Field(description="Application name")
-    environment: Environment = Field(description="Environment")
+    environment: Environment | None = Field(
+        None, description="Environment (or give several in environments)"
+    )
+    environments: list[Environment] | None = Field(
+        None, description="Several environments: the file goes to each, as one commit"
+    )
     format: Format = Field(description="Format of content: json, yaml, env or properties")
     content: str = Field(description="The file's text")
     types: dict[str, str] | None = Field(
@@ -52,19 +57,25 @@ class ImportResponse(BaseModel):
 @router.post("/import", operation_id="importConfigurations", responses=_ERRORS)
 def import_configurations(body: ImportBody, service: ServiceDep, caller: Caller) -> ImportResponse:
     """Create or update many configurations in one commit. All or nothing: a bad entry
-    rejects the whole import (400, every problem listed) and nothing is written."""
-    result = service.import_configs(
-        caller,
-        ImportRequest(
-            application=body.application,
-            environment=body.environment.value,
-            format=body.format,
-            content=body.content,
-            types=body.types or {},
-            message=body.changeDescription,
-            dry_run=body.dryRun,
-        ),
+    rejects the whole import (400, every problem listed) and nothing is written. With
+    ``environments`` the file goes to each of them in the one commit (keys reported as
+    ``ENV/key``)."""
+    request = ImportRequest(
+        application=body.application,
+        environment=body.environment.value if body.environment else "",
+        format=body.format,
+        content=body.content,
+        types=body.types or {},
+        message=body.changeDescription,
+        dry_run=body.dryRun,
     )
+    if body.environments is not None or body.environment is None:
+        names = [env.value for env in body.environments or ()]
+        if body.environment is not None:
+            names.insert(0, body.environment.value)
+        result = service.import_configs_in(caller, request, names)
+    else:
+        result = service.import_configs(caller, request)
     return ImportResponse(
         created=result.created,
         updated=result.updated,

@@ -8,8 +8,12 @@ concurrency rules.
 from __future__ import annotations
 
 from gitconfig.service.base import MAX_PAGE_SIZE, Page, VersionView, find_version
+from gitconfig.service.compare import CompareUseCases
 from gitconfig.service.configs import ConfigChanges, ConfigUseCases, NewConfig
 from gitconfig.service.flags import Evaluations, FlagChanges, FlagUseCases, NewFlag
+from gitconfig.service.multienv import MultiEnvUseCases
+from gitconfig.service.promote import PromoteUseCases
+from gitconfig.service.provenance import ProvenanceUseCases
 from gitconfig.service.status import IndexStatus, StatusUseCases
 from gitconfig.service.streams import StreamUseCases
 from gitconfig.service.transfer import TransferUseCases
@@ -29,5 +33,15 @@ __all__ = [
 ]
 
 
-class Service(ConfigUseCases, FlagUseCases, TransferUseCases, StreamUseCases, StatusUseCases):
+class Service(
+    ConfigUseCases,
+    FlagUseCases,
+    TransferUseCases,
+    StreamUseCases,
+    StatusUseCases,
+    CompareUseCases,
+    PromoteUseCases,
+    ProvenanceUseCases,
+    MultiEnvUseCases,
+):
     """The use-cases over one store and its index (see the modules of each group)."""

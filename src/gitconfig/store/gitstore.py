@@ -38,6 +38,7 @@ from gitconfig.core.errors import AlreadyExists, BadRequest, NotFound, StalePare
 from gitconfig.core.model import Author, Commit, FileChange, PendingCommit
 from gitconfig.store.pygit import (
     TRACKED_FOLDERS,
+    blob_at,
     blobs,
     boundary,
     branch_ref,
@@ -170,6 +171,38 @@ class GitStore:
     def read_blob(self, sha: str) -> bytes:
         with boundary():
             return get_object(self._repo(), sha, pygit2.Blob).data
+
+    def merged_change(self, merge: str, path: str) -> Commit | None:
+        """See ``Store.merged_change``: walks only the commits of the merged branch (the
+        first parent's history is hidden), newest first."""
+        with boundary():
+            repo = self._repo()
+            commit = get_object(repo, merge, pygit2.Commit)
+            if len(commit.parent_ids) < 2:
+                return None
+            wanted = blob_at(commit, path)
+            if wanted is None:
+                return None
+            walker = repo.walk(commit.parent_ids[1], SortMode.TOPOLOGICAL | SortMode.TIME)
+            for other in commit.parent_ids[2:]:
+                walker.push(other)
+            walker.hide(commit.parent_ids[0])
+            for candidate in walker:
+                if blob_at(candidate, path) != wanted:
+                    continue
+                before = candidate.parents[0] if candidate.parent_ids else None
+                if before is None or blob_at(before, path) != wanted:
+                    return to_commit(candidate)
+            return None
+
+    def create_branch(self, name: str, at: str) -> None:
+        """Create ``refs/heads/<name>`` at commit ``at``; ``AlreadyExists`` if it exists."""
+        ref = branch_ref(name)
+        with boundary():
+            repo = self._repo()
+            if ref in repo.references:
+                raise AlreadyExists(f"branch {name} already exists")
+            repo.references.create(ref, get_object(repo, at, pygit2.Commit).id)
 
     def write(
         self,

@@ -45,6 +45,13 @@ class Store(Protocol):
 
     def read_blob(self, sha: str) -> bytes: ...
 
+    def merged_change(self, merge: str, path: str) -> Commit | None:
+        """For a merge commit: the commit on a merged side (a parent after the first) that
+        gave ``path`` the content it has at ``merge``, found among the commits that side
+        brings (those not reachable from the first parent), not by walking all history.
+        None for a commit with one parent, or when no merged commit set that content."""
+        ...
+
     def write(
         self,
         parent: str | None,

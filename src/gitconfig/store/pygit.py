@@ -180,3 +180,11 @@ def build_tree(
         elif existing is not None:
             builder.remove(name)
     return builder.write() if len(builder) else None
+
+
+def blob_at(commit: pygit2.Commit, path: str) -> str | None:
+    """The blob id of ``path`` in ``commit``'s tree; None when absent."""
+    try:
+        return str(commit.tree[path].id)
+    except KeyError:
+        return None

@@ -1,0 +1,184 @@
+"""``GET /configs/compare`` and ``POST /configs/promote``: one application across two
+environments (configurations and flags), and the provenance block of ``?provenance=true``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from gitconfig.core import envdiff
+from gitconfig.core.model import Commit, Environment
+from gitconfig.index.snapshot import Entry
+from gitconfig.rest import models
+from gitconfig.rest.deps import Caller, ServiceDep
+from gitconfig.service.access import Principal
+from gitconfig.service.compare import Side
+from gitconfig.service.facade import Service
+from gitconfig.service.promote import Promotion
+
+router = APIRouter(prefix="/configs", tags=["Environments"])
+
+_ERRORS = models.error_responses("Not found")
+_WRITE_ERRORS = models.error_responses("Not found", write=True)
+
+
+class FieldChange(BaseModel):
+    field: str = Field(
+        description="type, value, description, schema, tags; for flags description, "
+        "enabled, value, tags, rules.<n>"
+    )
+    old: str | None = Field(description="The old side's text (null: absent)")
+    new: str | None = Field(description="The new side's text (null: absent)")
+
+
+class KeyDifference(BaseModel):
+    kind: str = Field(description="config or flag")
+    key: str
+    change: str = Field(description="added, removed, changed or not comparable")
+    fields: list[FieldChange]
+    secret: str | None = Field(
+        None, description="A SECRET value: same, differs or not comparable (never the value)"
+    )
+
+
+class CompareSide(BaseModel):
+    environment: Environment
+    commit: str | None = Field(description="The commit this side was read at")
+    at: str | None = Field(None, description="The @commit or @date asked for (null: the head)")
+
+
+class CompareSummary(BaseModel):
+    added: int
+    removed: int
+    changed: int
+    notComparable: int
+
+
+class Comparison(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    application: str
+    source: CompareSide = Field(alias="from")
+    target: CompareSide = Field(alias="to")
+    summary: CompareSummary
+    differences: list[KeyDifference]
+
+
+class PromoteBody(models.Body):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    application: str = Field(description="Application name")
+    source: Environment = Field(alias="from", description="Environment to copy from")
+    target: Environment = Field(alias="to", description="Environment to copy to")
+    keys: list[str] | None = Field(None, description="Keys to promote (default: all)")
+    dryRun: bool = Field(False, description="Report what would change, write nothing")
+    changeDescription: str | None = Field(None, description="Commit message (optional)")
+
+
+class PromoteResponse(BaseModel):
+    changes: list[KeyDifference] = Field(description="Per key: the target's old and new text")
+    unchanged: list[str] = Field(description="Chosen keys already equal in the target")
+    commit: str | None = Field(description="The promotion's commit; null if none was written")
+    message: str = Field(description="The commit message (with dryRun: the one it would have)")
+
+
+def _difference(diff: envdiff.KeyDiff) -> KeyDifference:
+    return KeyDifference(
+        kind=diff.kind.value,
+        key=diff.key,
+        change=diff.change,
+        fields=[FieldChange(field=f.field, old=f.old, new=f.new) for f in diff.fields],
+        secret=diff.secret,
+    )
+
+
+def _side(side: Side) -> CompareSide:
+    return CompareSide(environment=side.environment, commit=side.commit, at=side.at)
+
+
+@router.get("/compare", operation_id="compareEnvironments", responses=_ERRORS)
+def compare_environments(
+    service: ServiceDep,
+    caller: Caller,
+    application: str,
+    source: Annotated[
+        str, Query(alias="from", description="ENV, ENV@<commit> or ENV@<ISO-8601 date>")
+    ],
+    target: Annotated[
+        str, Query(alias="to", description="ENV, ENV@<commit> or ENV@<ISO-8601 date>")
+    ],
+) -> Comparison:
+    """Per key of ``application``, what differs from ``from`` to ``to``: configurations
+    (type, value, schema, description, tags) and flags (rule by rule). SECRET values are
+    never shown: ``secret`` is same or differs when the caller may reveal secrets, else
+    not comparable."""
+    found = service.compare_environments(caller, application, source, target)
+    counts = Counter(diff.change for diff in found.differences)
+    return Comparison.model_validate(
+        {
+            "application": found.application,
+            "from": _side(found.old),
+            "to": _side(found.new),
+            "summary": CompareSummary(
+                added=counts["added"],
+                removed=counts["removed"],
+                changed=counts["changed"],
+                notComparable=counts[envdiff.NOT_COMPARABLE],
+            ),
+            "differences": [_difference(diff) for diff in found.differences],
+        }
+    )
+
+
+@router.post("/promote", operation_id="promoteEnvironment", responses=_WRITE_ERRORS)
+def promote(body: PromoteBody, service: ServiceDep, caller: Caller) -> PromoteResponse:
+    """Copy keys (default: all) of an application from one environment to another as one
+    commit whose message lists the changes; all or nothing (400 listing every value the
+    target refuses). SECRET values are refused (400) until they can be re-encrypted for the
+    target's recipients."""
+    result = service.promote(
+        caller,
+        Promotion(
+            application=body.application,
+            source=body.source.value,
+            target=body.target.value,
+            keys=body.keys or (),
+            dry_run=body.dryRun,
+            message=body.changeDescription,
+        ),
+    )
+    return PromoteResponse(
+        changes=[_difference(diff) for diff in result.changes],
+        unchanged=result.unchanged,
+        commit=result.commit,
+        message=result.message,
+    )
+
+
+def _commit(commit: Commit) -> dict[str, Any]:
+    return {
+        "commit": commit.sha,
+        "author": commit.author.name,
+        "email": commit.author.email,
+        "time": commit.time,
+        "message": commit.message,
+    }
+
+
+def with_provenance(
+    service: Service, caller: Principal, entry: Entry, body: BaseModel, headers: dict[str, str]
+) -> JSONResponse:
+    """``body`` with a ``provenance`` block: the served value's commit (author, time,
+    message, version) and, for a change merged from a branch, ``mergedCommit`` (the commit on
+    that branch) while ``commit`` is the merge commit."""
+    found = service.provenance(caller, entry)
+    block: dict[str, Any] = {"version": found.version, **_commit(found.commit)}
+    block["merged"] = found.merged is not None
+    block["mergedCommit"] = _commit(found.merged) if found.merged is not None else None
+    content = jsonable_encoder(body, by_alias=True) | {"provenance": jsonable_encoder(block)}
+    return JSONResponse(content, headers=headers)

@@ -1,0 +1,243 @@
+"""Promote configurations and flags of one application from one environment to another, as
+one commit whose message lists what changed.
+
+Each chosen key (default: every key of the source environment) that differs in the target
+gets the source's file as it is — value, type, schema, description, tags, or the whole flag.
+The promotion is refused as a whole (``BadRequest`` listing every problem, nothing written)
+when a promoted file does not validate, when a configuration's value fails the schema the
+target holds today, or when a configuration would change type. SECRET values are refused
+until they can be re-encrypted for the target's recipients (``reencrypt_secret``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from gitconfig.core import configfile, envdiff, validator
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.model import (
+    ConfigDocument,
+    EntryKey,
+    Environment,
+    Kind,
+    ValueType,
+)
+from gitconfig.core.paths import application_error, environment_error, key_error
+from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.service.access import Principal, authorize
+from gitconfig.service.base import ServiceBase
+
+_SHOWN = 60  # characters of a value in the commit message
+
+
+@dataclass(frozen=True)
+class Promotion:
+    application: str
+    source: str
+    target: str
+    keys: Sequence[str] = ()  # empty: every key of the source environment
+    dry_run: bool = False
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class PromoteResult:
+    """What a promotion changed (or would change, with ``dry_run``): one ``KeyDiff`` per
+    target entry, from the target's content (old) to the source's (new); ``unchanged`` the
+    chosen keys already equal; ``commit`` None when nothing was written."""
+
+    changes: list[envdiff.KeyDiff]
+    unchanged: list[str]
+    commit: str | None
+    message: str
+
+
+def _same_ciphertext(old: ConfigDocument, new: ConfigDocument) -> str:
+    return envdiff.SAME if old.value == new.value else envdiff.DIFFERS
+
+
+class PromoteUseCases(ServiceBase):
+    def reencrypt_secret(self, data: bytes, source: EntryKey, target: EntryKey) -> bytes:
+        """THE re-encryption hook of promotions: ``data`` (a SECRET file of ``source``)
+        encrypted for ``target``'s recipients. Until SECRET encryption lands (issue 11) it
+        refuses with ``BadRequest``."""
+        raise BadRequest(
+            "cannot promote SECRET values yet",
+            [
+                FieldError(
+                    f"keys.{source.key}",
+                    "SECRET values must be re-encrypted for the target environment's "
+                    "recipients, which this version of gitconfig cannot do yet; promote "
+                    "the other keys and set this one in the target by hand",
+                )
+            ],
+        )
+
+    def promote(self, principal: Principal, promotion: Promotion) -> PromoteResult:
+        """Copy the chosen keys from ``promotion.source`` to ``promotion.target`` in one
+        commit (see the module docstring). Needs write permission. Raises ``BadRequest``
+        for bad names, unknown keys and every value the target refuses."""
+        authorize(principal, "write")
+        source, target = self._promotion_scope(promotion)
+        plans: dict[str | None, tuple[dict[str, bytes | None], PromoteResult]] = {}
+
+        def plan(snapshot: Snapshot) -> tuple[dict[str, bytes | None], PromoteResult]:
+            found = plans.get(snapshot.commit)
+            if found is None:
+                found = plans[snapshot.commit] = self._plan(snapshot, promotion, source, target)
+            return found
+
+        changes, result = plan(self.snapshot())
+        if not changes or promotion.dry_run:
+            return result
+        keys = tuple(
+            EntryKey(diff.kind, promotion.application, target, diff.key) for diff in result.changes
+        )
+        used: list[PromoteResult] = []  # the plan of the snapshot the commit was made on
+
+        def prepare(snapshot: Snapshot) -> dict[str, bytes | None]:
+            planned, outcome = plan(snapshot)
+            used.append(outcome)
+            return planned
+
+        written = self.commit(principal, keys, prepare, result.message)
+        outcome = used[-1]
+        if not outcome.changes:
+            return outcome
+        entry = written.get_key(
+            EntryKey(outcome.changes[0].kind, promotion.application, target, outcome.changes[0].key)
+        )
+        return replace(outcome, commit=entry.updated.commit.sha if entry else written.commit)
+
+    def _promotion_scope(self, promotion: Promotion) -> tuple[Environment, Environment]:
+        errors = [
+            error
+            for error in (
+                application_error(promotion.application),
+                environment_error(promotion.source, "from"),
+                environment_error(promotion.target, "to"),
+                *(key_error(key, f"keys.{i}") for i, key in enumerate(promotion.keys)),
+            )
+            if error is not None
+        ]
+        if not errors and promotion.source == promotion.target:
+            errors.append(FieldError("to", "must differ from the source environment"))
+        if errors:
+            raise BadRequest("invalid promotion", errors)
+        return Environment(promotion.source), Environment(promotion.target)
+
+    def _plan(
+        self, snapshot: Snapshot, promotion: Promotion, source: Environment, target: Environment
+    ) -> tuple[dict[str, bytes | None], PromoteResult]:
+        app = promotion.application
+        chosen: list[Entry] = []
+        errors: list[FieldError] = []
+        if promotion.keys:
+            for index, name in enumerate(dict.fromkeys(promotion.keys)):
+                found = [
+                    entry
+                    for kind in (Kind.CONFIG, Kind.FLAG)
+                    if (entry := snapshot.get(kind, app, source, name)) is not None
+                ]
+                if not found:
+                    errors.append(FieldError(f"keys.{index}", f"no {app}/{source}/{name}"))
+                chosen += found
+        else:
+            chosen = [
+                entry
+                for kind in (Kind.CONFIG, Kind.FLAG)
+                for entry in snapshot.entries(kind, app, source)
+            ]
+        changes: dict[str, bytes | None] = {}
+        diffs: list[envdiff.KeyDiff] = []
+        unchanged: list[str] = []
+        for entry in chosen:
+            key = EntryKey(entry.key.kind, app, target, entry.key.key)
+            current = snapshot.get_key(key)
+            old = current.document if current is not None else None
+            diff = envdiff.compare_pair(key.kind, key.key, old, entry.document, _same_ciphertext)
+            if diff is None:
+                unchanged.append(key.key)
+                continue
+            try:
+                changes[key.path] = self._promoted_file(snapshot, entry, key, current)
+                diffs.append(diff)
+            except BadRequest as exc:
+                errors += exc.errors
+        if errors:
+            raise BadRequest(
+                f"promotion {app} {source} -> {target} refused: nothing was written", errors
+            )
+        message = promotion.message or _message(app, source, target, diffs)
+        return changes, PromoteResult(diffs, unchanged, None, message)
+
+    def _promoted_file(
+        self, snapshot: Snapshot, entry: Entry, key: EntryKey, current: Entry | None
+    ) -> bytes:
+        """The file the target gets, checked against the target; raises ``BadRequest``."""
+        field = f"keys.{key.key}"
+        data = self.store.read_blob(entry.served.blob)
+        document = entry.document
+        if isinstance(document, ConfigDocument):
+            old = current.document if current is not None else None
+            if isinstance(old, ConfigDocument):
+                if old.value_type is not document.value_type:
+                    raise BadRequest(
+                        "type change",
+                        [
+                            FieldError(
+                                field,
+                                f"is {old.value_type} in {key.environment} and "
+                                f"{document.value_type} in {entry.key.environment}: a type "
+                                "never changes in place (delete it in the target first)",
+                            )
+                        ],
+                    )
+                if old.schema is not None and old.schema != document.schema:
+                    guarded = replace(document, schema=old.schema)
+                    if problems := configfile.check(guarded, snapshot.schemas):
+                        raise BadRequest(
+                            "invalid value",
+                            [
+                                FieldError(
+                                    field,
+                                    f"fails {key.environment}'s schema: {problem.message}",
+                                )
+                                for problem in problems
+                            ],
+                        )
+            if document.value_type is ValueType.SECRET:
+                data = self.reencrypt_secret(data, entry.key, key)
+        try:
+            validator.load_document(key.kind, data, snapshot.schemas)
+        except BadRequest as exc:
+            raise BadRequest(
+                "invalid value",
+                [FieldError(field, f"{error.field}: {error.message}") for error in exc.errors],
+            ) from exc
+        return data
+
+
+def _short(text: str | None) -> str:
+    if text is None:
+        return "(none)"
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def _message(
+    application: str, source: Environment, target: Environment, diffs: list[envdiff.KeyDiff]
+) -> str:
+    """The commit message: a subject line, then one line per key and changed field. SECRET
+    values never appear (the diff leaves them out)."""
+    lines = [f"Promote {application} {source} -> {target}: {len(diffs)} change(s)", ""]
+    for diff in diffs:
+        lines.append(f"- {diff.kind.value} {diff.key}: {diff.change}")
+        if diff.change == "changed":
+            lines += [
+                f"    {change.field}: {_short(change.old)} -> {_short(change.new)}"
+                for change in diff.fields
+            ]
+            if diff.secret is not None:
+                lines.append(f"    value: SECRET {diff.secret}")
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""Provenance of a served value: which commit set it, who, when, why, and through which merge.
+
+The commit is the served version's, from the per-path history in the index (``Entry.served``:
+no walk). When that commit is a merge (a pull request merged with a merge commit), the
+change was made on the merged branch: ``Store.merged_change`` finds the commit there that set
+the content, walking only that branch's own commits. Answers are cached by (commit, path):
+both are immutable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gitconfig.core.model import Commit
+from gitconfig.index.snapshot import Entry
+from gitconfig.service.access import Principal, authorize
+from gitconfig.service.base import ServiceBase
+
+_CACHE_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """``commit`` set the served content (on the tracked branch: for a merged change, the
+    merge commit); ``merged`` is the commit on the merged branch that made the change, None
+    when the change was committed to the branch directly. ``version`` is the served
+    version's number."""
+
+    version: int
+    commit: Commit
+    merged: Commit | None
+
+
+class ProvenanceUseCases(ServiceBase):
+    def provenance(self, principal: Principal, entry: Entry) -> Provenance:
+        """The provenance of the content ``entry`` serves (see the module docstring)."""
+        authorize(principal, "read")
+        version = entry.served
+        cache: dict[tuple[str, str], Commit | None] = self.__dict__.setdefault(
+            "_merged_changes", {}
+        )
+        cache_key = (version.commit.sha, entry.key.path)
+        if cache_key not in cache:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[cache_key] = self.store.merged_change(version.commit.sha, entry.key.path)
+        return Provenance(version.number, version.commit, cache[cache_key])

@@ -1,0 +1,140 @@
+"""The operators beyond the seed's: GREATER_THAN_OR_EQUALS, LESS_THAN_OR_EQUALS and the SemVer
+2.0.0 operators (golden precedence table from the specification, write-time validation)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from gitconfig.core import flagfile
+from gitconfig.core.errors import BadRequest
+from gitconfig.core.evaluation import evaluate
+from gitconfig.core.model import Condition, FlagDocument, FlagRule
+from gitconfig.core.operands import semver_key
+
+# Semantic Versioning 2.0.0, section 11, in order of precedence (the spec's own example).
+SPEC_PRECEDENCE = [
+    "1.0.0-alpha",
+    "1.0.0-alpha.1",
+    "1.0.0-alpha.beta",
+    "1.0.0-beta",
+    "1.0.0-beta.2",
+    "1.0.0-beta.11",
+    "1.0.0-rc.1",
+    "1.0.0",
+]
+# Section 11.2: 1.0.0 < 2.0.0 < 2.1.0 < 2.1.1 (numerically, not as text).
+SPEC_RELEASES = ["1.0.0", "2.0.0", "2.1.0", "2.1.1", "2.10.0", "10.0.0"]
+
+
+def _matches(operator: str, values: list[str], actual: str | None) -> bool:
+    rule = FlagRule(conditions=(Condition("attr", operator, tuple(values)),))
+    document = FlagDocument(description="test", enabled=True, rules=(rule,))
+    attributes = {} if actual is None else {"attr": actual}
+    return evaluate("flag", document, "user-1", attributes).enabled
+
+
+@pytest.mark.parametrize("table", [SPEC_PRECEDENCE, SPEC_RELEASES])
+def test_semver_key_orders_the_specification_table(table: list[str]) -> None:
+    keys = [semver_key(version) for version in table]
+    assert all(key is not None for key in keys)
+    for (low, low_key), (high, high_key) in itertools.combinations(
+        zip(table, keys, strict=True), 2
+    ):
+        assert low_key < high_key, f"{low} < {high}"  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("low", "high"), list(itertools.combinations(SPEC_PRECEDENCE, 2)))
+def test_semver_operators_follow_the_specification_table(low: str, high: str) -> None:
+    assert _matches("SEMVER_GREATER_THAN", [low], high)
+    assert not _matches("SEMVER_GREATER_THAN", [high], low)
+    assert _matches("SEMVER_LESS_THAN", [high], low)
+    assert not _matches("SEMVER_LESS_THAN", [low], high)
+    assert not _matches("SEMVER_EQUALS", [low], high)
+
+
+SEMVER_CASES = [
+    # operator, values, attribute value (None: missing), matches
+    ("SEMVER_EQUALS", ["1.0.0"], "1.0.0", True),
+    ("SEMVER_EQUALS", ["1.0.0"], "1.0.0+build.7", True),  # build metadata ignored
+    ("SEMVER_EQUALS", ["1.0.0+a"], "1.0.0+b", True),
+    ("SEMVER_EQUALS", ["1.0.0"], "1.0.0-rc.1", False),
+    ("SEMVER_EQUALS", ["1.0.0", "2.0.0"], "2.0.0", True),  # any of them
+    ("SEMVER_EQUALS", ["1.0.0"], "1.0", False),  # not a version: no match
+    ("SEMVER_EQUALS", ["1.0.0"], None, False),
+    ("SEMVER_GREATER_THAN", ["5.2.0"], "5.10.0", True),  # numerically, not as text
+    ("SEMVER_GREATER_THAN", ["5.2.0"], "5.2.0", False),
+    ("SEMVER_GREATER_THAN", ["5.2.0"], "5.2.1-beta.1", True),
+    ("SEMVER_GREATER_THAN", ["5.2.0"], "5.2.0-rc.1", False),  # a pre-release is lower
+    ("SEMVER_GREATER_THAN", ["5.2.0"], "v5.3.0", False),  # not a version
+    ("SEMVER_GREATER_THAN", ["5.2.0"], "05.3.0", False),  # leading zero: not a version
+    ("SEMVER_GREATER_THAN", ["5.2.0"], " 5.3.0", False),
+    ("SEMVER_GREATER_THAN", ["5.2.0"], "", False),
+    ("SEMVER_GREATER_THAN", ["5.2.0"], "５.３.０", False),  # only ASCII digits
+    ("SEMVER_GREATER_THAN", ["9.0.0", "5.2.0"], "6.0.0", True),  # above the smallest
+    ("SEMVER_GREATER_THAN", ["5.2.0"], None, False),
+    ("SEMVER_LESS_THAN", ["5.2.0"], "5.1.99", True),
+    ("SEMVER_LESS_THAN", ["5.2.0"], "5.2.0-alpha", True),
+    ("SEMVER_LESS_THAN", ["5.2.0"], "5.2.0+build", False),
+    ("SEMVER_LESS_THAN", ["1.0.0", "3.0.0"], "2.0.0", True),  # below the largest
+    ("SEMVER_LESS_THAN", ["5.2.0"], "garbage", False),
+    ("GREATER_THAN_OR_EQUALS", ["100"], "100", True),
+    ("GREATER_THAN_OR_EQUALS", ["100"], "100.0", True),
+    ("GREATER_THAN_OR_EQUALS", ["100"], "99.9", False),
+    ("GREATER_THAN_OR_EQUALS", ["100", "500"], "100", True),  # from the smallest
+    ("GREATER_THAN_OR_EQUALS", ["2026-01-01"], "2026-01-01T00:00:00Z", True),
+    ("GREATER_THAN_OR_EQUALS", ["2026-01-01"], "2025-12-31T23:59:59Z", False),
+    ("GREATER_THAN_OR_EQUALS", ["100"], "abc", False),
+    ("GREATER_THAN_OR_EQUALS", ["100"], None, False),
+    ("LESS_THAN_OR_EQUALS", ["100"], "100", True),
+    ("LESS_THAN_OR_EQUALS", ["100"], "100.5", False),
+    ("LESS_THAN_OR_EQUALS", ["10", "100"], "100", True),  # up to the largest
+    ("LESS_THAN_OR_EQUALS", ["2026-06-30T12:00:00Z"], "2026-06-30T13:00:00+01:00", True),
+    ("LESS_THAN_OR_EQUALS", ["2026-06-30"], "2026-06-30T00:00:01Z", False),
+    ("LESS_THAN_OR_EQUALS", ["100"], "2026-01-01", False),  # other kind
+]
+
+
+@pytest.mark.parametrize(("operator", "values", "actual", "matches"), SEMVER_CASES)
+def test_new_operators(operator: str, values: list[str], actual: str | None, matches: bool) -> None:
+    assert _matches(operator, values, actual) is matches
+
+
+@pytest.mark.parametrize(
+    ("operator", "value"),
+    [
+        ("SEMVER_GREATER_THAN", "5.2"),
+        ("SEMVER_EQUALS", "v5.2.0"),
+        ("SEMVER_LESS_THAN", "1.0.0-01"),  # numeric identifiers have no leading zero
+        ("SEMVER_EQUALS", "1.0.0-"),
+        ("GREATER_THAN_OR_EQUALS", "ten"),
+        ("LESS_THAN_OR_EQUALS", "5.2.0"),
+    ],
+)
+def test_a_rule_value_of_the_wrong_kind_is_refused_at_write_time(operator: str, value: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        flagfile.parse_mapping(
+            {
+                "description": "d",
+                "rules": [{"attribute": "a", "operator": operator, "values": [value]}],
+            }
+        )
+    (error,) = caught.value.errors
+    assert error.field == "rules.0.values.0"
+    assert operator in error.message
+
+
+def test_semver_rule_round_trips_through_the_file() -> None:
+    text = (
+        b"description: Mobile rollout\n"
+        b"enabled: true\n"
+        b"rules:\n"
+        b"  - {attribute: appVersion, operator: SEMVER_GREATER_THAN, values: [5.2.0-rc.1]}\n"
+        b"  - {attribute: apiLevel, operator: GREATER_THAN_OR_EQUALS, values: [33]}\n"
+    )
+    document = flagfile.load(text)
+    assert flagfile.load(flagfile.render(document)) == document
+    assert evaluate("f", document, "u", {"appVersion": "5.2.0"}).reason == "TARGETING_MATCH"
+    assert evaluate("f", document, "u", {"apiLevel": "33"}).rule_index == 1
+    assert not evaluate("f", document, "u", {"appVersion": "5.2.0-beta"}).enabled
