@@ -50,5 +50,5 @@ def read_scope(
         )  # fmt: skip
         return render_update(event, lambda document: service.value_text(principal, document))
 
-    updates = [render(entry) for kind in kinds for entry in snapshot.entries(kind, application, env)]
-    return snapshot.commit or "", updates
+    entries = [entry for kind in kinds for entry in snapshot.entries(kind, application, env)]
+    return snapshot.commit or "", [render(entry) for entry in entries]
