@@ -118,6 +118,10 @@ class AsyncClient(LocalCopy):
     def status(self) -> Status:
         return self._status
 
+    @property
+    def started(self) -> bool:
+        return self._task is not None
+
     def on_change(
         self, callback: ChangeCallback, keys: Iterable[str] | None = None
     ) -> Callable[[], None]:
@@ -311,8 +315,10 @@ class AsyncClient(LocalCopy):
         self._mirrors.append(copy)
 
     def _set_status(self, status: Status) -> None:
+        """Install ``status``; listeners hear when the stream goes down or comes back, and
+        when the reason it is down changes."""
         previous, self._status = self._status, status
-        if previous.stale != status.stale:
+        if previous.stale != status.stale or (status.stale and previous.error != status.error):
             self._listeners.status(status)
 
     def _lost(self, error: str) -> None:
@@ -320,7 +326,7 @@ class AsyncClient(LocalCopy):
         if not status.stale:
             self._set_status(Status(status.commit, status.source, True, time.time(), error))
         elif status.error != error:
-            self._status = Status(status.commit, status.source, True, status.synced_at, error)
+            self._set_status(Status(status.commit, status.source, True, status.synced_at, error))
 
     async def _persist(self) -> None:
         if self.cache_path is None:

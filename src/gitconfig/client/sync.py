@@ -59,6 +59,7 @@ class Client(LocalCopy):
         self._async._mirror(self)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._life = threading.Lock()  # start and close, from any thread
 
     def __repr__(self) -> str:
         inner = self._async
@@ -68,6 +69,10 @@ class Client(LocalCopy):
     def status(self) -> Status:
         """Where the copy stands: commit, source, ``stale``, ``age``."""
         return self._async.status
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
 
     def on_change(
         self, callback: ChangeCallback, keys: Iterable[str] | None = None
@@ -83,6 +88,10 @@ class Client(LocalCopy):
     def start(self) -> Client:
         """Load the snapshot (or the cache) and follow the server in the background. Raises
         ``ServerUnavailable`` or ``ClientError`` as ``AsyncClient.start``."""
+        with self._life:
+            return self._start()
+
+    def _start(self) -> Client:
         if self._thread is not None:
             raise RuntimeError("the client is already started")
         loop = asyncio.new_event_loop()
@@ -98,12 +107,13 @@ class Client(LocalCopy):
 
     def close(self) -> None:
         """Stop following the server (reads keep answering from the last state)."""
-        if self._thread is None:
-            return
-        try:
-            self._run(self._async.close())
-        finally:
-            self._stop_loop()
+        with self._life:
+            if self._thread is None:
+                return
+            try:
+                self._run(self._async.close())
+            finally:
+                self._stop_loop()
 
     def __enter__(self) -> Client:
         return self.start()
