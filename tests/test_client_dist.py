@@ -21,8 +21,13 @@ def test_the_client_wheel_stands_alone(tmp_path: Path) -> None:
         names = archive.namelist()
         metadata = archive.read("gitconfig_client-0.1.0.dist-info/METADATA").decode()
         archive.extractall(tmp_path / "unpacked")
-    assert {"gitconfig/client/aio.py", "gitconfig/client/openfeature.py",
-            "gitconfig/core/evaluation.py", "gitconfig/grpc/v1/config_pb2.pyi"} <= set(names)  # fmt: skip
+    expected = {
+        "client/aio.py",
+        "client/openfeature.py",
+        "core/evaluation.py",
+        "grpc/v1/config_pb2.pyi",
+    }
+    assert {f"gitconfig/{name}" for name in expected} <= set(names)
     for folder in ("service", "rest", "store", "index", "runtime"):
         assert not [n for n in names if n.startswith(f"gitconfig/{folder}/")], folder
     assert "gitconfig/client/dist.py" not in names and "gitconfig/grpc/servicer.py" not in names
