@@ -441,3 +441,15 @@ def test_kill_9_then_a_new_client_serves_the_cache_and_catches_up(tmp_path: Path
         kill(first)
         if second is not None:
             kill(second)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "low", "high"),
+    [(0, 0.05, 0.1), (1, 0.1, 0.2), (3, 0.4, 0.8), (10, 5.0, 10.0), (1000, 5.0, 10.0)],
+)
+def test_reconnect_delays_double_up_to_the_maximum_with_jitter(
+    attempt: int, low: float, high: float
+) -> None:
+    delays = {Backoff(0.1, 10.0).delay(attempt) for _ in range(200)}
+    assert all(low <= delay <= high for delay in delays)
+    assert len(delays) > 100  # jittered, not one fixed delay

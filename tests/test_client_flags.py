@@ -25,7 +25,7 @@ from gitconfig.core.model import Environment, Kind
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.runtime.demo import seed
-from gitconfig.service.access import Principal
+from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import FlagChanges, NewFlag, Service
 from tests.conftest import ADMIN_TOKEN
 from tests.servers import GrpcServerThread
@@ -250,3 +250,23 @@ def test_the_provider_emits_changes_stale_and_ready(
     with restarted:
         wait_until(lambda: events[-1][0] is ProviderEvent.PROVIDER_READY)
         assert flags.get_provider_status() is ProviderStatus.READY
+
+
+def test_the_provider_reports_an_error_when_the_server_refuses_the_client(
+    of_service: Service, provider_api: tuple[GrpcServerThread, GitconfigProvider]
+) -> None:
+    server, _ = provider_api
+    flags = api.get_client("gitconfig-test")
+    errors: list[EventDetails] = []
+    flags.add_handler(ProviderEvent.PROVIDER_ERROR, errors.append)
+    port = server.port
+    server.stop()
+    revoked = TokenRegistry()  # the restarted server no longer knows the client's token
+    revoked.add("another-token", "someone", ["read"])
+    restarted = GrpcServerThread(of_service, revoked)
+    restarted.port = port
+    with restarted:
+        wait_until(lambda: bool(errors))
+        assert errors[-1].message is not None and "UNAUTHENTICATED" in errors[-1].message
+        assert flags.get_provider_status() is ProviderStatus.ERROR
+        assert flags.get_boolean_value("limit", False)  # still answering from memory

@@ -222,14 +222,17 @@ class AsyncClient(LocalCopy):
                 elif code == grpc.StatusCode.RESOURCE_EXHAUSTED:
                     log.warning("the gitconfig stream overflowed: resuming")
                     self._attempt = 0
-                elif code in _FATAL:
-                    log.error("gitconfig stream refused: %s: %s", code.name, exc.details())
-                else:  # once per outage, not once per retry
+                else:  # logged once per outage, not once per retry
                     repeated = self._status.stale and self._status.error == code.name
+                    refused = code in _FATAL
+                    level = logging.ERROR if refused else logging.WARNING
                     log.log(
-                        logging.DEBUG if repeated else logging.WARNING,
-                        "gitconfig stream lost: %s: %s", code.name, exc.details(),
+                        logging.DEBUG if repeated else level,
+                        "gitconfig stream %s: %s: %s", "refused" if refused else "lost",
+                        code.name, exc.details(),
                     )  # fmt: skip
+                    if refused:  # no quick retry can fix it: retry at the slowest pace
+                        self._attempt = max(self._attempt, 30)
                 self._lost(code.name)
             except BadUpdate as exc:
                 log.error("could not apply an update (%s): reloading", exc)
