@@ -29,7 +29,7 @@ from gitconfig.client import (
 )
 from gitconfig.client import cache as client_cache
 from gitconfig.client.state import ConfigValue, LocalState
-from gitconfig.core.model import EntryKey, Environment, Kind
+from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig, NewFlag, Service
@@ -269,9 +269,7 @@ def test_the_async_client(service: Service, server: GrpcServerThread) -> None:
     assert seen == [commit]
 
 
-def test_secrets_as_the_token_allows(service: Service, server: GrpcServerThread) -> None:
-    entry = service.snapshot()
-    assert entry is not None
+def test_a_bad_token_or_name_fails_start(service: Service, server: GrpcServerThread) -> None:
     reader = Client(server.address, "reader-token", APP, "PROD", backoff=FAST)
     with reader:
         assert reader.get("x") is None  # nothing yet; the reader may read
@@ -453,3 +451,34 @@ def test_reconnect_delays_double_up_to_the_maximum_with_jitter(
     delays = {Backoff(0.1, 10.0).delay(attempt) for _ in range(200)}
     assert all(low <= delay <= high for delay in delays)
     assert len(delays) > 100  # jittered, not one fixed delay
+
+
+ENC = "ENC[AES256_GCM,data:Tr7o=,iv:1bWUo8L2oS9n7VuOIp5T9A==,tag:ZqSmg0SYeyGy3hP3Rj7sJQ==,type:str]"
+SOPS = "sops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  version: 3.9.0\n"
+
+
+def test_secrets_as_the_server_decides_and_never_in_the_cache(
+    service: Service, server: GrpcServerThread, bare_repo: Path, tmp_path: Path
+) -> None:
+    checkout = clone(bare_repo, tmp_path / "checkout")
+    files = {
+        f"configs/{APP}/PROD/db-password.yaml": f"type: SECRET\nvalue: {ENC}\n{SOPS}",
+        f"configs/{APP}/PROD/limit.yaml": "type: NUMBER\nvalue: 5\n",
+    }
+    commit_files(checkout, files, "a secret")
+    push(checkout)
+    service.index.refresh()
+    cache_file = tmp_path / "cache.json"
+    with client_for(server, cache_path=cache_file) as revealing:
+        secret = revealing.config("db-password")
+        assert secret is not None and secret.value_type == "SECRET" and not secret.masked
+        entry = service.snapshot().get(Kind.CONFIG, APP, Environment.PROD, "db-password")
+        assert entry is not None and isinstance(entry.document, ConfigDocument)
+        assert revealing.get("db-password") == service.value_text(ADMIN, entry.document)
+        assert ENC not in repr(secret) and ENC not in repr(revealing.status)
+    saved = cache_file.read_text()
+    assert "db-password" not in saved and "Tr7o" not in saved and '"limit"' in saved
+    reader = Client(server.address, "reader-token", APP, "PROD", backoff=FAST)
+    with reader:
+        masked = reader.config("db-password")
+        assert masked is not None and masked.masked and reader.get("db-password") == "********"
