@@ -32,6 +32,7 @@ OPTIONAL_SUITES = {
     "propagation": "bench.propagation",
     "cli": "bench.bench_cli",
     "compare": "bench.bench_compare",
+    "client": "bench.bench_client",
 }
 
 SuiteRun = Callable[[Settings], list[Table]]

@@ -130,6 +130,78 @@ def gitconfig_engine(cases: list[Context], workdir: Path) -> Engine:
     return Engine("gitconfig", loops, check, same_hash=True)
 
 
+def _client_from_cache(workdir: Path) -> Any:
+    """The embedded client (gitconfig.client), started from its cache file with no server
+    listening (as the peers run from local files): the same state and code as after a
+    snapshot read. Its reconnect attempts go to a closed port, seconds apart."""
+    from gitconfig.client import Backoff, Client
+    from gitconfig.client.cache import save
+    from gitconfig.client.state import LocalState, flag_value
+
+    definitions = {
+        "a": {"description": "static", "enabled": True},
+        "b": {"description": "allow-list", "enabled": True,
+              "rules": [{"attribute": "desk", "operator": "IN", "values": list(DESKS)}]},
+        "c": {"description": "EU, then 25 %", "enabled": True,
+              "rules": [{"attribute": "region", "operator": "IN", "values": ["EU"]},
+                        {"percentage": ROLLOUT}]},
+    }  # fmt: skip
+    flags = [
+        flag_value(FLAG_KEYS[flag], json.dumps(definition), 1, "0" * 40, flag)
+        for flag, definition in definitions.items()
+    ]
+    path = workdir / "gitconfig-client-cache.json"
+    save(path, "bench", "PROD", LocalState.build("0" * 40, [], flags), time.time())
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        target = f"127.0.0.1:{unused.getsockname()[1]}"
+    client = Client(target, "bench", "bench", "PROD", cache_path=path, timeout=0.5,
+                    backoff=Backoff(5.0, 10.0))  # fmt: skip
+    return client.start()
+
+
+def gitconfig_client_engine(cases: list[Context], workdir: Path) -> Engine:
+    """``Client.evaluate(key, user_id, attributes)``: the embedded client's in-process path."""
+    client = _client_from_cache(workdir)
+    prepared = [(case.user_id, case.attributes) for case in cases]
+    loops: dict[str, Loop] = {}
+    check: dict[str, Check] = {}
+    for flag in FLAGS:
+        name = FLAG_KEYS[flag]
+
+        def loop(repetitions: int, name: str = name, evaluate: Any = client.evaluate) -> None:
+            for _ in range(repetitions):
+                for user_id, attributes in prepared:
+                    evaluate(name, user_id, attributes)
+
+        loops[flag] = loop
+
+        def answer(case: Context, name: str = name) -> bool:
+            return bool(client.evaluate(name, case.user_id, case.attributes).enabled)
+
+        check[flag] = answer
+    return Engine("gitconfig client (Client.evaluate)", loops, check, True, client.close)
+
+
+def gitconfig_openfeature_engine(cases: list[Context], workdir: Path) -> Engine:
+    """The embedded client behind the OpenFeature SDK (GitconfigProvider), as flagd's
+    provider row: ``client.get_boolean_value(key, False, EvaluationContext)``."""
+    from openfeature import api
+
+    from gitconfig.client.openfeature import GitconfigProvider
+
+    provider = GitconfigProvider(_client_from_cache(workdir))
+    api.set_provider_and_wait(provider, "gitconfig-bench")
+    client = api.get_client("gitconfig-bench")
+    loops, check = _flagd_loops(cases, client.get_boolean_value, bool)
+
+    def close() -> None:
+        provider.shutdown()
+        provider.client.close()
+
+    return Engine("gitconfig provider (OpenFeature, in-process)", loops, check, True, close)
+
+
 def unleash_engine(cases: list[Context], workdir: Path) -> Engine:
     from UnleashClient.cache import FileCache
     from UnleashClient.clients.unleash_client import UnleashClient
@@ -326,6 +398,8 @@ def growthbook_engine(cases: list[Context], workdir: Path) -> Engine:
 
 ENGINES: tuple[Callable[[list[Context], Path], Engine], ...] = (
     gitconfig_engine,
+    gitconfig_client_engine,
+    gitconfig_openfeature_engine,
     unleash_engine,
     flagd_core_engine,
     flagd_provider_engine,
@@ -471,8 +545,8 @@ def measure(runs: int, seconds: float) -> Result:
 
 
 def tables(result: Result, runs: int, seconds: float) -> list[Table]:
-    peers = [name for name in result.engines if name != "gitconfig"]
-    headers = ["flag", "gitconfig", *peers, "gitconfig ÷ fastest peer"]
+    peers = [name for name in result.engines if not name.startswith("gitconfig")]
+    headers = ["flag", *result.engines, "gitconfig ÷ fastest peer"]
     rows = []
     for flag in FLAGS:
         medians = {

@@ -101,7 +101,7 @@ ADDITIONS: dict[str, dict[str, Any]] = {
     "GetConfigurationsResponse": {"configurations": [{**_CONFIG, **_CONFIG_ADDITIONS}, _SECRET]},
     "CheckFeatureFlagResponse": {"ruleIndex": 0},
     "StreamConfigurationUpdatesRequest": {"resumeAfterCommit": "4a1530f", "includeFlags": True},
-    "ConfigurationUpdate": {**_CONFIG_ADDITIONS, "kind": "config"},
+    "ConfigurationUpdate": {**_CONFIG_ADDITIONS, "kind": "config", "commitEnd": True},
 }
 
 

@@ -147,13 +147,31 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
             await subscription.prepare()
             await context.send_initial_metadata(((COMMIT_KEY, subscription.start or ""),))
             async for batch in subscription:
-                for update in batch.updates:
+                if not batch.updates:
+                    continue
+                *updates, last = batch.updates
+                for update in updates:
                     await context.write(self.update(update))
+                await context.write(self.update(last, commit_end=True))
         except GitconfigError as exc:
             await errors.abort(context, exc)
         finally:
             subscription.close()
             self._streams.discard(subscription)
+
+    @_mapped
+    async def GetSnapshot(
+        self, request: config_pb2.GetSnapshotRequest, context: Any
+    ) -> config_pb2.GetSnapshotResponse:
+        commit, updates = self.service.read_scope(
+            self.principal(context),
+            request.application,
+            environment(request.environment),
+            request.include_flags,
+        )
+        return config_pb2.GetSnapshotResponse(
+            commit=commit, entries=[self.update(update) for update in updates]
+        )
 
     def end_streams(self) -> None:
         """Shutting down: every stream of this server ends with status OK."""
@@ -213,10 +231,15 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         )
 
     @staticmethod
-    def update(update: Update) -> config_pb2.ConfigurationUpdate:
-        message: config_pb2.ConfigurationUpdate | None = update.memo.get("grpc")
+    def update(update: Update, commit_end: bool = False) -> config_pb2.ConfigurationUpdate:
+        """The message of ``update``, rendered once (``commit_end``: marked as the last of
+        its commit in this stream)."""
+        memo_key = "grpc.end" if commit_end else "grpc"
+        message: config_pb2.ConfigurationUpdate | None = update.memo.get(memo_key)
         if message is None:
-            message = update.memo["grpc"] = ConfigurationServicer.render_update(update)
+            message = ConfigurationServicer.render_update(update)
+            message.commit_end = commit_end
+            update.memo[memo_key] = message
         return message
 
     @staticmethod

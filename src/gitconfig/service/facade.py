@@ -8,6 +8,7 @@ concurrency rules.
 from __future__ import annotations
 
 from gitconfig.service.base import MAX_PAGE_SIZE, Page, VersionView, find_version
+from gitconfig.service.bulk import BulkUseCases
 from gitconfig.service.compare import CompareUseCases
 from gitconfig.service.configs import ConfigChanges, ConfigUseCases, NewConfig
 from gitconfig.service.flags import Evaluations, FlagChanges, FlagUseCases, NewFlag
@@ -43,5 +44,6 @@ class Service(
     PromoteUseCases,
     ProvenanceUseCases,
     MultiEnvUseCases,
+    BulkUseCases,
 ):
     """The use-cases over one store and its index (see the modules of each group)."""

@@ -148,7 +148,7 @@ class StreamConfigurationUpdatesRequest(_message.Message):
     def __init__(self, application: _Optional[str] = ..., environment: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ..., resume_after_commit: _Optional[str] = ..., include_flags: _Optional[bool] = ...) -> None: ...
 
 class ConfigurationUpdate(_message.Message):
-    __slots__ = ("key", "value", "value_type", "version", "update_type", "updated_at", "commit", "application", "environment", "kind", "id")
+    __slots__ = ("key", "value", "value_type", "version", "update_type", "updated_at", "commit", "application", "environment", "kind", "id", "commit_end")
     KEY_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     VALUE_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +160,7 @@ class ConfigurationUpdate(_message.Message):
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_END_FIELD_NUMBER: _ClassVar[int]
     key: str
     value: str
     value_type: ValueType
@@ -171,4 +172,23 @@ class ConfigurationUpdate(_message.Message):
     environment: str
     kind: str
     id: str
-    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., value_type: _Optional[_Union[ValueType, str]] = ..., version: _Optional[int] = ..., update_type: _Optional[_Union[UpdateType, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., commit: _Optional[str] = ..., application: _Optional[str] = ..., environment: _Optional[str] = ..., kind: _Optional[str] = ..., id: _Optional[str] = ...) -> None: ...
+    commit_end: bool
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., value_type: _Optional[_Union[ValueType, str]] = ..., version: _Optional[int] = ..., update_type: _Optional[_Union[UpdateType, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., commit: _Optional[str] = ..., application: _Optional[str] = ..., environment: _Optional[str] = ..., kind: _Optional[str] = ..., id: _Optional[str] = ..., commit_end: _Optional[bool] = ...) -> None: ...
+
+class GetSnapshotRequest(_message.Message):
+    __slots__ = ("application", "environment", "include_flags")
+    APPLICATION_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_FLAGS_FIELD_NUMBER: _ClassVar[int]
+    application: str
+    environment: str
+    include_flags: bool
+    def __init__(self, application: _Optional[str] = ..., environment: _Optional[str] = ..., include_flags: _Optional[bool] = ...) -> None: ...
+
+class GetSnapshotResponse(_message.Message):
+    __slots__ = ("commit", "entries")
+    COMMIT_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    commit: str
+    entries: _containers.RepeatedCompositeFieldContainer[ConfigurationUpdate]
+    def __init__(self, commit: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[ConfigurationUpdate, _Mapping]]] = ...) -> None: ...

@@ -56,6 +56,11 @@ class ConfigurationServiceStub:
                 request_serializer=config_dot_v1_dot_config__pb2.StreamConfigurationUpdatesRequest.SerializeToString,
                 response_deserializer=config_dot_v1_dot_config__pb2.ConfigurationUpdate.FromString,
                 _registered_method=True)
+        self.GetSnapshot = channel.unary_unary(
+                '/config.v1.ConfigurationService/GetSnapshot',
+                request_serializer=config_dot_v1_dot_config__pb2.GetSnapshotRequest.SerializeToString,
+                response_deserializer=config_dot_v1_dot_config__pb2.GetSnapshotResponse.FromString,
+                _registered_method=True)
 
 
 class ConfigurationServiceServicer:
@@ -91,6 +96,16 @@ class ConfigurationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSnapshot(self, request, context):
+        """gitconfig addition: every configuration (and, on request, every feature flag) of one
+        application and environment, read from one snapshot, with the commit of that snapshot.
+        Streaming with `resume_after_commit` set to that commit then follows it with no gap and
+        no duplicate: what an embedded client does to keep a local copy (docs/client.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConfigurationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +128,11 @@ def add_ConfigurationServiceServicer_to_server(servicer, server):
                     servicer.StreamConfigurationUpdates,
                     request_deserializer=config_dot_v1_dot_config__pb2.StreamConfigurationUpdatesRequest.FromString,
                     response_serializer=config_dot_v1_dot_config__pb2.ConfigurationUpdate.SerializeToString,
+            ),
+            'GetSnapshot': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSnapshot,
+                    request_deserializer=config_dot_v1_dot_config__pb2.GetSnapshotRequest.FromString,
+                    response_serializer=config_dot_v1_dot_config__pb2.GetSnapshotResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +245,33 @@ class ConfigurationService:
             '/config.v1.ConfigurationService/StreamConfigurationUpdates',
             config_dot_v1_dot_config__pb2.StreamConfigurationUpdatesRequest.SerializeToString,
             config_dot_v1_dot_config__pb2.ConfigurationUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSnapshot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/config.v1.ConfigurationService/GetSnapshot',
+            config_dot_v1_dot_config__pb2.GetSnapshotRequest.SerializeToString,
+            config_dot_v1_dot_config__pb2.GetSnapshotResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,294 @@
+"""The embedded client (``gitconfig.client``): reads from its local copy, and how fast a commit
+reaches its ``on_change`` callbacks.
+
+``python -m bench.bench_client [--quick]`` (or ``python -m bench --only client``):
+
+- reads/s on one core: ``client.get(key)``, ``get_int``, ``get_str`` and ``snapshot()``,
+  next to the baseline of a plain ``dict.get`` on a dict of the same keys, in the same loop
+  (1,024 keys of 1,000 configurations, GC off during a run, rows interleaved, median of the
+  runs). The client is started from its cache file with no server (the reads do not differ
+  from those after a snapshot read).
+- propagation: ``gitconfig serve`` on a generated repository; 100 ``AsyncClient``s (one
+  asyncio loop in a child process, each its own channel) on the written key's application
+  and environment; one ``PUT /configs/{id}`` at a time; latency = the ``on_change`` call in
+  each client minus the moment the PUT's response was read (may be negative: the update can
+  arrive before the response), and minus the moment it was sent. Baseline in the same run:
+  100 plain ``StreamConfigurationUpdates`` subscribers on the same key (bench/propagation.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import repogen, subject
+from bench.propagation import APPLICATION, ENVIRONMENT, KEY, Subscribers, _stats
+from bench.tools import HOST, Settings, Table, free_port, http_ready, progress, server_process
+from bench.tools import run as run_command
+
+NAME = "client"
+CLIENTS = 100
+READ_KEYS = 1024
+
+
+# -- reads -------------------------------------------------------------------------------------
+
+
+def _offline_client(workdir: Path, configs: int) -> Any:
+    from gitconfig.client import Backoff, Client
+    from gitconfig.client.cache import save
+    from gitconfig.client.state import LocalState, config_value
+
+    values = [
+        config_value(f"key-{i}", "NUMBER", str(i), 1, "0" * 40, f"id-{i}") for i in range(configs)
+    ]
+    path = workdir / "cache.json"
+    save(path, "bench", "PROD", LocalState.build("0" * 40, values, []), time.time())
+    with socket.socket() as unused:
+        unused.bind((HOST, 0))
+        target = f"{HOST}:{unused.getsockname()[1]}"
+    client = Client(target, "bench", "bench", "PROD", cache_path=path, timeout=0.5,
+                    backoff=Backoff(5.0, 10.0))  # fmt: skip
+    return client.start()
+
+
+def _timed(loop: Callable[[int], None], repetitions: int) -> float:
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        loop(repetitions)
+        elapsed = time.perf_counter() - start
+    finally:
+        gc.enable()
+    return repetitions * READ_KEYS / elapsed
+
+
+def reads(runs: int, seconds: float) -> Table:
+    import random
+
+    rng = random.Random(14)
+    with tempfile.TemporaryDirectory(prefix="bench-client-") as tmp:
+        client = _offline_client(Path(tmp), 1000)
+        try:
+            keys = [f"key-{rng.randrange(1000)}" for _ in range(READ_KEYS)]
+            plain = {f"key-{i}": i for i in range(1000)}
+
+            def loop_of(read: Callable[[str], Any]) -> Callable[[int], None]:
+                def loop(repetitions: int) -> None:
+                    for _ in range(repetitions):
+                        for key in keys:
+                            read(key)
+
+                return loop
+
+            def snapshots(repetitions: int) -> None:
+                snapshot = client.snapshot
+                for _ in range(repetitions):
+                    for _key in keys:
+                        snapshot()
+
+            rows = {
+                "baseline: dict.get(key)": loop_of(plain.get),
+                "client.get(key)": loop_of(client.get),
+                "client.get_int(key)": loop_of(client.get_int),
+                "client.get_str(key)": loop_of(client.get_str),
+                "client.snapshot()": snapshots,
+            }
+            assert all(client.get(key) == plain[key] for key in keys)
+            pinning = "not pinned"
+            before = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+            if before:
+                os.sched_setaffinity(0, {max(before)})
+                pinning = f"pinned to CPU {max(before)}"
+            try:
+                plan = {name: _calibrate(loop, seconds) for name, loop in rows.items()}
+                rates: dict[str, list[float]] = defaultdict(list)
+                for run in range(runs):
+                    for name, loop in rows.items():
+                        rates[name].append(_timed(loop, plan[name]))
+                    progress(f"client reads: run {run + 1}/{runs}")
+            finally:
+                if before:
+                    os.sched_setaffinity(0, before)
+        finally:
+            client.close()
+    baseline = statistics.median(rates["baseline: dict.get(key)"])
+    table = Table("Embedded client: reads from the local copy (one core)",
+                  ["read", "reads/s (median)", "min–max", "÷ baseline"])  # fmt: skip
+    for name, found in rates.items():
+        median = statistics.median(found)
+        table.rows.append(
+            [name, f"{median:,.0f}", f"{min(found):,.0f}–{max(found):,.0f}",
+             f"{median / baseline:.2f}×"]
+        )  # fmt: skip
+    table.notes += [
+        f"median of {runs} runs of ~{seconds:g} s, {READ_KEYS:,} keys of 1,000 per pass, the "
+        f"loop's own cost included in every row, GC off during a run, {pinning}",
+    ]
+    return table
+
+
+def _calibrate(loop: Callable[[int], None], seconds: float) -> int:
+    repetitions = 1
+    while True:
+        start = time.perf_counter()
+        loop(repetitions)
+        elapsed = time.perf_counter() - start
+        if elapsed >= 0.05:
+            return max(1, round(repetitions * seconds / elapsed))
+        repetitions *= 4
+
+
+# -- propagation -------------------------------------------------------------------------------
+
+
+def propagation(writes: int) -> Table:
+    reason = subject.unavailable(1)
+    if reason is not None:
+        return Table("Embedded client: commit → on_change", ["error"], [[reason]])
+    with tempfile.TemporaryDirectory(prefix="bench-client-") as tmp:
+        repo = Path(tmp) / "configs.git"
+        repogen.make_repo(repo, n_configs=1_000, n_flags=10)
+        http_port, grpc_port = free_port(), free_port()
+        cmd = subject.serve_command(repo, http_port, grpc_port, workers=1)
+        env = dict(os.environ, GITCONFIG_ADMIN_TOKEN=subject.TOKEN)
+        url = f"http://{HOST}:{http_port}"
+        ready = http_ready(url + subject.lookup_path(), subject.AUTH_HEADERS)
+        with server_process("gitconfig serve", cmd, ready, env=env, timeout=180):
+            child = [sys.executable, "-m", "bench.bench_client", "measure", "--http", url]
+            child += ["--grpc", f"{HOST}:{grpc_port}", "--writes", str(writes)]
+            _, out, _ = run_command(child, timeout=900)
+    result = json.loads(out)
+    table = Table(
+        f"Embedded client: a commit on the server → on_change in {CLIENTS} clients",
+        ["receiver", "from", "samples", "p50 ms", "p99 ms", "max ms"],
+    )
+    for receiver, label in (("streams", f"baseline: {CLIENTS} raw gRPC streams"),
+                            ("clients", f"{CLIENTS} AsyncClients (on_change)")):  # fmt: skip
+        for start, start_label in (("returned", "PUT returned"), ("sent", "PUT sent")):
+            row = result[receiver][start]
+            table.rows.append(
+                [label, start_label, str(row["samples"]), f"{row['p50'] * 1000:.1f}",
+                 f"{row['p99'] * 1000:.1f}", f"{row['max'] * 1000:.1f}"]
+            )  # fmt: skip
+    table.notes += [
+        f"{writes} writes, one at a time, each awaited in every receiver; latency of every "
+        "(write, receiver) pair; receivers in one child process, one asyncio loop, sharing "
+        "the machine's cores with the server",
+    ]
+    return table
+
+
+class Clients:
+    """N AsyncClients of the written key's application and environment; records when each
+    saw each value of the key in an on_change callback."""
+
+    def __init__(self, target: str, n: int) -> None:
+        from gitconfig.client import AsyncClient
+
+        self.n = n
+        self.arrivals: dict[str, list[float]] = defaultdict(list)
+        self.complete: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self.clients = [
+            AsyncClient(target, subject.TOKEN, APPLICATION, ENVIRONMENT, include_flags=False)
+            for _ in range(n)
+        ]
+
+    async def open(self) -> None:
+        for client in self.clients:
+            await client.start()
+            client.on_change(self._record)
+
+    def _record(self, change: Any) -> None:
+        arrived = time.perf_counter()
+        for item in change.changes:
+            if item.key == KEY:
+                times = self.arrivals[str(item.new)]
+                times.append(arrived)
+                if len(times) == self.n:
+                    self.complete[str(item.new)].set()
+
+    async def wait(self, value: str, timeout: float = 30.0) -> list[float]:
+        await asyncio.wait_for(self.complete[value].wait(), timeout)
+        return self.arrivals.pop(value)
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.close()
+
+
+async def _measure(args: argparse.Namespace) -> dict[str, Any]:
+    import httpx
+
+    from gitconfig.core.model import EntryKey, Environment, Kind
+
+    result: dict[str, Any] = {}
+    counter = 0
+    entry_id = EntryKey(Kind.CONFIG, APPLICATION, Environment.PROD, KEY).id
+    async with httpx.AsyncClient(base_url=args.http, headers=subject.AUTH_HEADERS,
+                                 timeout=30) as http:  # fmt: skip
+        created = await http.post(
+            "/configs",
+            json={"key": KEY, "application": APPLICATION, "environment": ENVIRONMENT,
+                  "valueType": "NUMBER", "value": "0"},
+        )  # fmt: skip
+        created.raise_for_status()
+        for name, receivers in (("streams", Subscribers(args.grpc, CLIENTS)),
+                                ("clients", Clients(args.grpc, CLIENTS))):  # fmt: skip
+            await receivers.open()
+            await asyncio.sleep(0.5)
+            returned: list[float] = []
+            sent: list[float] = []
+            for _ in range(args.writes):
+                counter += 1
+                started = time.perf_counter()
+                response = await http.put(f"/configs/{entry_id}", json={"value": str(counter)})
+                done = time.perf_counter()
+                response.raise_for_status()
+                arrivals = await receivers.wait(str(counter))
+                returned += [t - done for t in arrivals]
+                sent += [t - started for t in arrivals]
+                await asyncio.sleep(0.02)
+            result[name] = {"returned": _stats(returned), "sent": _stats(sent)}
+            await receivers.close()
+            progress(f"client propagation: {name} done")
+    return result
+
+
+def run(settings: Settings) -> list[Table]:
+    runs = max(5, settings.runs)
+    return [reads(runs, 0.2 if settings.quick else 0.5), propagation(20 if settings.quick else 60)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_client")
+    sub = parser.add_subparsers(dest="command")
+    measure = sub.add_parser("measure", help="the child: clients, writes, times")
+    measure.add_argument("--http", required=True)
+    measure.add_argument("--grpc", required=True)
+    measure.add_argument("--writes", type=int, default=60)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "measure":
+        print(json.dumps(asyncio.run(_measure(args))))
+        return 0
+    for table in run(Settings(runs=5, quick=args.quick)):
+        print(table.to_markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
