@@ -7,6 +7,7 @@ concurrency rules.
 
 from __future__ import annotations
 
+from gitconfig.service.audit import AuditEvent, AuditPage, AuditUseCases
 from gitconfig.service.base import MAX_PAGE_SIZE, Page, VersionView, find_version
 from gitconfig.service.configs import ConfigChanges, ConfigUseCases, NewConfig
 from gitconfig.service.flags import Evaluations, FlagChanges, FlagUseCases, NewFlag
@@ -16,6 +17,8 @@ from gitconfig.service.transfer import TransferUseCases
 
 __all__ = [
     "MAX_PAGE_SIZE",
+    "AuditEvent",
+    "AuditPage",
     "ConfigChanges",
     "Evaluations",
     "FlagChanges",
@@ -29,5 +32,12 @@ __all__ = [
 ]
 
 
-class Service(ConfigUseCases, FlagUseCases, TransferUseCases, StreamUseCases, StatusUseCases):
+class Service(
+    ConfigUseCases,
+    FlagUseCases,
+    TransferUseCases,
+    StreamUseCases,
+    StatusUseCases,
+    AuditUseCases,
+):
     """The use-cases over one store and its index (see the modules of each group)."""
