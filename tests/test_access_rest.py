@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from gitconfig.core.configfile import MASK
 from gitconfig.rest.app import create_app
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.facade import Service
-from gitconfig.core.configfile import MASK
 from tests.accessdata import auth, registry, seed
 from tests.gitrepo import clone, commit_files, push
 
