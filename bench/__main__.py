@@ -31,6 +31,7 @@ OPTIONAL_SUITES = {
     "index": "bench.bench_index",
     "propagation": "bench.propagation",
     "cli": "bench.bench_cli",
+    "access": "bench.access",
 }
 
 SuiteRun = Callable[[Settings], list[Table]]
