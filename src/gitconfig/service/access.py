@@ -20,6 +20,7 @@ request. See ``accessfile`` (subjects and reload), ``jwtauth`` and ``ratelimit``
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import os
 import re
@@ -36,6 +37,19 @@ _DECISIONS_LIMIT: Final = 50_000  # cached decisions per principal before the ta
 ALL_ENVIRONMENTS: Final = frozenset(e.value for e in Environment)
 
 
+@functools.lru_cache(maxsize=65536)
+def _glob(pattern: str) -> Callable[[str], object]:
+    """A matcher of one fnmatch pattern: equality for a plain name, else a compiled regex
+    (compiled on first use, so loading thousands of grants stays cheap)."""
+    if not any(c in pattern for c in "*?["):
+        return pattern.__eq__
+    return re.compile(fnmatch.translate(pattern)).match
+
+
+def _glob_matches(pattern: str, name: str) -> bool:
+    return bool(_glob(pattern)(name))
+
+
 @dataclass(frozen=True, slots=True)
 class Grant:
     """``role`` (``reader``/``writer``) over ``applications`` (fnmatch globs) and
@@ -45,17 +59,10 @@ class Grant:
     applications: tuple[str, ...] = ("*",)
     environments: frozenset[str] = ALL_ENVIRONMENTS
     reveal_secrets: bool = False
-    _patterns: tuple[re.Pattern[str], ...] = field(
-        default=(), init=False, compare=False, repr=False
-    )
-
-    def __post_init__(self) -> None:
-        compiled = tuple(re.compile(fnmatch.translate(p)) for p in self.applications)
-        object.__setattr__(self, "_patterns", compiled)
 
     def covers(self, application: str, environment: str) -> bool:
         return environment in self.environments and any(
-            p.match(application) for p in self._patterns
+            _glob_matches(pattern, application) for pattern in self.applications
         )
 
     def covers_everything(self, environment: str) -> bool:

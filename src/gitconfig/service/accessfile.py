@@ -59,6 +59,7 @@ class _Problems:
         self.errors.append(FieldError(where, f"line {node.start_mark.line + 1}: {message}"))
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
 _CONSTRUCTOR = yaml.SafeLoader("")
 
 
@@ -160,7 +161,7 @@ def parse(text: str) -> Table:
     """The principals of an access file's text. Raises ``BadRequest`` listing every problem,
     each message starting with its line (``line 7: unknown environment 'PRD'``)."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""
