@@ -199,3 +199,17 @@ def test_the_cli_gives_the_same_rows(history: History) -> None:
     assert data["content"][1]["mergedBy"] == "Test Author"
     table = ok("audit", "--key", "fast", repo=history.work)
     assert "Bob Builder" in table and "Add the fast flag" in table
+
+
+def test_a_force_push_rebuilds_the_trail(history: History) -> None:
+    git(history.work, "pull", "--quiet")
+    git(history.work, "reset", "--quiet", "--hard", history.cli_set)
+    commit_files(history.work, {"configs/payments/DEV/y.yaml": number(2)}, "Rewritten")
+    git(history.work, "push", "--quiet", "--force", "origin", "main:main")
+    history.service.index.refresh()
+    rows = audit(history)["content"]
+    assert [(r["key"], r["environment"]) for r in rows] == [
+        ("y", "DEV"),
+        ("limit", "DEV"),
+        ("limit", "PROD"),
+    ]
