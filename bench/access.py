@@ -19,6 +19,7 @@ import time
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from bench import deps, repogen, subject
 from bench.tools import (
@@ -93,6 +94,74 @@ def _wrk(url: str, script: str, duration_s: float) -> Sample:
     return run_wrk(url, script, CONNECTIONS, duration_s, 1)
 
 
+def asgi_table(settings: Settings, repo: Path, tmp: Path) -> Table:
+    """The same comparison without sockets or wrk: the REST app called as ASGI in process,
+    rows interleaved, so that a busy machine's noise does not decide it."""
+    import asyncio
+
+    from gitconfig.rest.app import create_app
+    from gitconfig.runtime.bootstrap import open_service
+    from gitconfig.service.access import TokenRegistry
+    from gitconfig.service.accessfile import AccessFile
+
+    service = open_service(repo)
+    service.index.refresh()
+    access = tmp / "access-asgi.yaml"
+    access_file(access)
+    admin = TokenRegistry()
+    admin.add(subject.TOKEN, "admin", ["admin"])
+    apps = {
+        "admin token only": (create_app(service, admin), f"Bearer {subject.TOKEN}"),
+        f"access file, {SUBJECTS:,} subjects": (
+            create_app(service, TokenRegistry(AccessFile(access))),
+            f"Bearer {token(CALLER)}",
+        ),
+    }
+    path, _, query = subject.lookup_path().partition("?")
+    requests = 5_000 if settings.quick else 20_000
+
+    async def call(app: Any, authorization: str) -> int:
+        headers = [(b"host", b"bench"), (b"authorization", authorization.encode())]
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": query.encode(),
+                 "headers": headers}  # fmt: skip
+        sent: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return int(sent[0]["status"])
+
+    async def measure() -> dict[str, list[float]]:
+        times: dict[str, list[float]] = {name: [] for name in apps}
+        for app, authorization in apps.values():
+            assert await call(app, authorization) == 200
+        for _ in range(settings.runs + 2):
+            for name, (app, authorization) in apps.items():
+                started = time.perf_counter()
+                for _ in range(requests):
+                    await call(app, authorization)
+                times[name].append((time.perf_counter() - started) / requests * 1e6)
+        return times
+
+    times = asyncio.run(measure())
+    table = Table("Lookup as ASGI in process, 1,000 subjects vs admin only",
+                  ["server", "µs per request (median)", "min–max", "ratio"])  # fmt: skip
+    base = statistics.median(times["admin token only"])
+    for name, values in times.items():
+        median = statistics.median(values)
+        table.rows.append([name, f"{median:.1f}", f"{min(values):.1f}–{max(values):.1f}",
+                           f"{base / median:.2f}x"])  # fmt: skip
+    table.notes.append(
+        f"{settings.runs + 2} interleaved runs of {requests:,} requests each; the app with its "
+        "fast path, called directly (no sockets, no HTTP parsing)"
+    )
+    return table
+
+
 def audit_table(settings: Settings, tmp: Path) -> Table:
     from fastapi.testclient import TestClient
 
@@ -163,12 +232,15 @@ def run(settings: Settings) -> list[Table]:
             repogen.make_repo(repo, n_configs=1_000 if settings.quick else 10_000, n_flags=10)
             rows = lookup_rows(repo, stack, tmp)
             lookup.rows = measure_rows(rows, settings, lookup.notes)
+            in_process = asgi_table(settings, repo, tmp)
             lookup.notes.append(
                 f"median of {settings.runs} runs of {settings.duration_s:g} s per row, rows "
                 "interleaved; the access-file caller is a reader of app-* in PROD, one of "
                 f"{SUBJECTS:,} subjects with two scoped grants each"
             )
         tables.append(lookup)
+        if not absent:
+            tables.append(in_process)
         stack.close()
         tables.append(audit_table(settings, tmp))
     return tables
