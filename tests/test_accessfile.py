@@ -4,12 +4,15 @@ create``."""
 from __future__ import annotations
 
 import hashlib
+import logging
+from pathlib import Path
 
 import pytest
 
 from gitconfig.core.errors import BadRequest, PermissionDenied
+from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.service.access import Grant, Principal, authorize
-from gitconfig.service.accessfile import parse
+from gitconfig.service.accessfile import AccessFile, parse
 from tests.accessdata import ACCESS_FILE, TOKENS, sha
 from tests.clirun import gitconfig
 
@@ -127,3 +130,29 @@ def test_token_create_prints_a_token_once_and_its_hash() -> None:
     assert "payments-service" in parse("subjects:\n" + entry).by_name
     again = gitconfig("token", "create", "payments-service").stdout.strip()
     assert again != token
+
+
+def test_a_bad_new_file_is_refused_with_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "access.yaml"
+    path.write_text(ACCESS_FILE)
+    subjects = AccessFile(path, interval=0.0)
+    path.write_text(
+        ACCESS_FILE + "  - name: late\n    grants: [{role: reader, environments: [QA]}]\n"
+    )
+    with caplog.at_level(logging.ERROR, logger="gitconfig.service.accessfile"):
+        assert not subjects.reload()
+    assert "refused" in caplog.text and "unknown environment 'QA'" in caplog.text
+    assert "line 27" in caplog.text
+    assert "late" not in subjects.by_name() and "root" in subjects.by_name()
+
+
+def test_serve_refuses_to_start_with_a_bad_access_file(tmp_path: Path) -> None:
+    path = tmp_path / "access.yaml"
+    path.write_text("subjects:\n  - name: x\n    grants: [{role: superuser}]\n")
+    served = tmp_path / "served.git"
+    init_repository(served, bare=True)
+    result = gitconfig("serve", "--repo", str(served), "--access-file", str(path))
+    assert result.exit_code == 1, result.output
+    assert "line 3" in result.output

@@ -164,12 +164,12 @@ def _run_loop(main: Coroutine[Any, Any, None]) -> None:
 
 def serve(options: ServeOptions) -> int:
     """Run the server (forking ``options.workers`` processes when more than one)."""
+    build_tokens(options.security)  # a bad access file or setting stops here (BadRequest)
     logging.basicConfig(
         level=os.environ.get("GITCONFIG_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
         stream=sys.stderr,
     )
-    build_tokens(options.security)  # a bad access file or setting stops here (BadRequest)
     if options.workers <= 1:
         _run_loop(run(options))
         return 0
