@@ -174,6 +174,10 @@ def test_lists_hold_only_what_the_principal_may_read(
         ("trading-engine", "DEV")
     ]
     assert client.get("/configs", headers=auth("root")).json()["totalElements"] == 4
+    only_dev = client.get("/configs", params={"environment": "DEV"}, headers=auth("release"))
+    assert only_dev.json()["totalElements"] == 0  # filtered silently
+    named = {"application": "payments", "environment": "DEV"}
+    assert client.get("/configs", params=named, headers=auth("release")).status_code == 403
 
 
 def test_status_is_scoped_and_metrics_need_a_global_reader(

@@ -58,6 +58,10 @@ class ConfigUseCases(ServiceBase):
         page: int,
         size: int,
     ) -> Page:
+        """One page of the entries of ``kind`` (optionally of one application and/or
+        environment), sorted by application, ENV, key: only those ``principal`` may read, and
+        ``total_elements`` counts only those. Naming both an application and an environment
+        outside the caller's read scope is PermissionDenied; bad paging is BadRequest."""
         errors = []
         if environment is not None and (error := environment_error(environment)):
             errors.append(error)
@@ -67,6 +71,8 @@ class ConfigUseCases(ServiceBase):
             errors.append(FieldError("size", f"must be between 1 and {MAX_PAGE_SIZE}"))
         if errors:
             raise BadRequest("invalid query", errors)
+        if application is not None and environment is not None:
+            authorize(principal, "read", application, environment)  # a named scope: 403
         env = Environment(environment) if environment is not None else None
         entries = readable(principal, self.snapshot().entries(kind, application, env))
         return Page(entries[page * size : (page + 1) * size], page, size, len(entries))
