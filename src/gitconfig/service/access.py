@@ -52,8 +52,10 @@ def _glob_matches(pattern: str, name: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """``role`` (``reader``/``writer``) over ``applications`` (fnmatch globs) and
-    ``environments``; ``reveal_secrets``: may see SECRET values in that scope."""
+    """``role`` (``reader``/``writer``; ``admin``: everything in the scope) over
+    ``applications`` (fnmatch globs) and ``environments``; ``reveal_secrets``: may see SECRET
+    values in that scope. (The access file turns an ``admin`` grant into the global
+    ``admin`` role.)"""
 
     role: str
     applications: tuple[str, ...] = ("*",)
@@ -69,7 +71,7 @@ class Grant:
         return environment in self.environments and "*" in self.applications
 
     def allows(self, permission: str) -> bool:
-        if permission == "read":
+        if permission == "read" or self.role == "admin":
             return True
         if permission == "write":
             return self.role == "writer"
