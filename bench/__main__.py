@@ -33,6 +33,7 @@ OPTIONAL_SUITES = {
     "cli": "bench.bench_cli",
     "compare": "bench.bench_compare",
     "client": "bench.bench_client",
+    "access": "bench.access",
 }
 
 SuiteRun = Callable[[Settings], list[Table]]

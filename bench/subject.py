@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,12 +87,25 @@ def serve_command(repo: Path, http_port: int, grpc_port: int, workers: int) -> l
 
 
 @contextmanager
-def gitconfig_server(repo: Path, workers: int, timeout: float = 180.0) -> Iterator[Endpoints]:
-    """Serve ``repo`` until the block ends; ready once the benchmark's lookup answers 200."""
+def gitconfig_server(
+    repo: Path,
+    workers: int,
+    timeout: float = 180.0,
+    extra: Sequence[str] = (),
+    admin_token: str | None = TOKEN,
+    headers: dict[str, str] | None = None,
+) -> Iterator[Endpoints]:
+    """Serve ``repo`` until the block ends; ready once the benchmark's lookup answers 200.
+    ``extra``: more ``serve`` options (e.g. ``--access-file``); ``admin_token``: the
+    bootstrap admin token (None: none); ``headers``: the readiness probe's (default: the
+    admin token's)."""
     http_port, grpc_port = free_port(), free_port()
-    env = dict(os.environ, GITCONFIG_ADMIN_TOKEN=TOKEN)
+    env = dict(os.environ)
+    env.pop("GITCONFIG_ADMIN_TOKEN", None)
+    if admin_token is not None:
+        env["GITCONFIG_ADMIN_TOKEN"] = admin_token
     endpoints = Endpoints(f"http://{HOST}:{http_port}", f"{HOST}:{grpc_port}")
-    ready = http_ready(endpoints.http_url + lookup_path(), AUTH_HEADERS)
-    cmd = serve_command(repo, http_port, grpc_port, workers)
+    ready = http_ready(endpoints.http_url + lookup_path(), headers or AUTH_HEADERS)
+    cmd = [*serve_command(repo, http_port, grpc_port, workers), *extra]
     with server_process(f"gitconfig serve ({workers}p)", cmd, ready, env=env, timeout=timeout):
         yield endpoints

@@ -11,7 +11,7 @@ import typer
 from gitconfig.core.errors import BadRequest
 from gitconfig.runtime import bootstrap
 
-from . import entries, environments, flags, history, hooks, transfer, validate
+from . import audit, entries, environments, flags, history, hooks, token, transfer, validate
 from .errors import handled
 from .files import is_bare_repository
 
@@ -51,14 +51,33 @@ def serve(
     port_file: Annotated[
         Path | None, typer.Option(help="Write the bound ports here as JSON once listening")
     ] = None,
+    access_file: Annotated[
+        Path | None,
+        typer.Option(help="YAML file of subjects, token hashes and grants (reloaded on change)"),
+    ] = None,
+    jwt_issuer: Annotated[str | None, typer.Option(help="Accept JWTs from this issuer")] = None,
+    jwt_audience: Annotated[str | None, typer.Option(help="The audience JWTs must name")] = None,
+    jwt_keys: Annotated[
+        Path | None, typer.Option(help="JWKS file or PEM public key that signs the JWTs")
+    ] = None,
+    rate_limit: Annotated[
+        str | None, typer.Option(help="Requests per principal, e.g. 100/second")
+    ] = None,
+    rate_burst: Annotated[
+        int | None, typer.Option(min=1, help="Requests a principal may spend at once")
+    ] = None,
+    write_rate_limit: Annotated[
+        str | None, typer.Option(help="Write requests per principal, e.g. 5/second")
+    ] = None,
 ) -> None:
     """Serve a repository over REST and gRPC, re-indexing on every new commit."""
+    from gitconfig.runtime.security import SecurityOptions
     from gitconfig.runtime.server import ServeOptions
     from gitconfig.runtime.server import serve as run_server
 
     if not is_bare_repository(repo) and not (repo / ".git").exists():
         raise BadRequest(f"no git repository at {repo} (create one with `gitconfig init`)")
-    if not os.environ.get("GITCONFIG_ADMIN_TOKEN"):
+    if not os.environ.get("GITCONFIG_ADMIN_TOKEN") and access_file is None:
         typer.echo(
             "warning: GITCONFIG_ADMIN_TOKEN is not set; every request will get 401", err=True
         )
@@ -70,6 +89,15 @@ def serve(
         grpc_port=None if grpc_port < 0 else grpc_port,
         workers=workers,
         port_file=port_file,
+        security=SecurityOptions(
+            access_file=access_file,
+            jwt_issuer=jwt_issuer,
+            jwt_audience=jwt_audience,
+            jwt_keys=jwt_keys,
+            rate_limit=rate_limit,
+            rate_burst=rate_burst,
+            write_rate_limit=write_rate_limit,
+        ),
     )
     raise typer.Exit(run_server(options))
 
@@ -80,6 +108,8 @@ environments.register(app)
 validate.register(app)
 transfer.register(app)
 app.add_typer(flags.app, name="flag")
+audit.register(app)
+app.add_typer(token.app, name="token")
 app.add_typer(hooks.app, name="hooks")
 
 

@@ -8,6 +8,7 @@
     ├── AlreadyExists  the key exists; update it instead (409, ALREADY_EXISTS, 1)
     ├── Conflict  a concurrent change touched the same file; re-read (409, ABORTED, 1)
     ├── PreconditionFailed  If-Match names a stale version; re-read (412, FAILED_PRECONDITION, 1)
+    ├── RateLimited  over the principal's rate limit; retry later (429, RESOURCE_EXHAUSTED, 1)
     ├── NotReady  the first index is not complete yet; retry (503, UNAVAILABLE, 3)
     └── StoreError  the Git store failed; operator attention (500, INTERNAL, 3)
 
@@ -68,6 +69,14 @@ class PreconditionFailed(GitconfigError):
     def __init__(self, message: str, current_version: int | None = None) -> None:
         super().__init__(message)
         self.current_version = current_version
+
+
+class RateLimited(GitconfigError):
+    """Over the rate limit; ``retry_after`` is whole seconds until a request may succeed."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class NotReady(GitconfigError):

@@ -16,6 +16,7 @@ from gitconfig.core import errors
 from gitconfig.index.updates import SubscriberTooSlow
 
 RESUME_AFTER_KEY = "gitconfig-resume-after"
+RETRY_AFTER_KEY = "retry-after"  # whole seconds, on RESOURCE_EXHAUSTED for a rate limit
 
 CODES: dict[type[errors.GitconfigError], grpc.StatusCode] = {
     errors.BadRequest: grpc.StatusCode.INVALID_ARGUMENT,
@@ -25,6 +26,7 @@ CODES: dict[type[errors.GitconfigError], grpc.StatusCode] = {
     errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     errors.Conflict: grpc.StatusCode.ABORTED,
     errors.PreconditionFailed: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.NotReady: grpc.StatusCode.UNAVAILABLE,
     errors.StoreError: grpc.StatusCode.INTERNAL,
     SubscriberTooSlow: grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -48,6 +50,8 @@ def details_of(exc: errors.GitconfigError) -> str:
 def trailing_metadata_of(exc: errors.GitconfigError) -> tuple[tuple[str, str], ...]:
     if isinstance(exc, SubscriberTooSlow) and exc.resume_after:
         return ((RESUME_AFTER_KEY, exc.resume_after),)
+    if isinstance(exc, errors.RateLimited):
+        return ((RETRY_AFTER_KEY, str(exc.retry_after)),)
     return ()
 
 

@@ -23,6 +23,7 @@ from gitconfig.index.changes import Subscription
 from gitconfig.index.snapshot import Entry
 from gitconfig.index.updates import Update
 from gitconfig.service.access import Principal, TokenRegistry
+from gitconfig.service.base import may_reveal
 from gitconfig.service.facade import Service
 
 SERVICE_NAME = config_pb2.DESCRIPTOR.services_by_name["ConfigurationService"].full_name
@@ -183,7 +184,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     def configuration(self, principal: Principal, entry: Entry) -> config_pb2.ConfigurationResponse:
         """The response for ``entry``, built once per entry and audience (renderings differ
         between principals only where a SECRET is masked or revealed)."""
-        memo_key = f"grpc.ConfigurationResponse.{principal.can('reveal')}"
+        memo_key = f"grpc.ConfigurationResponse.{may_reveal(principal, entry.key)}"
         response: config_pb2.ConfigurationResponse | None = entry.memo.get(memo_key)
         if response is None:
             response = entry.memo[memo_key] = self._configuration(principal, entry)
@@ -197,7 +198,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         updated = entry.updated
         return config_pb2.ConfigurationResponse(
             key=entry.key.key,
-            value=self.service.value_text(principal, document),
+            value=self.service.value_text(principal, document, entry.key),
             value_type=_VALUE_TYPES[document.value_type],
             version=entry.version,
             updated_at=timestamp(updated.commit.time),

@@ -120,13 +120,13 @@ class Index:
                 log.exception("index listener failed")
         return result
 
-    def replay(self, after: str, upto: str) -> list[ChangeEvent] | None:
-        """The change events of the commits after ``after`` up to ``upto`` (on ``upto``'s
-        first-parent chain), exactly as refreshes produced them: the same builder runs over
-        the chain from its root. None if ``after`` is not on that chain."""
+    def replay(self, after: str | None, upto: str) -> list[ChangeEvent] | None:
+        """The change events of the commits after ``after`` (None: from the root) up to
+        ``upto`` (on ``upto``'s first-parent chain), exactly as refreshes produced them: the
+        same builder runs over the chain from its root. None if ``after`` is not on it."""
         chain = self.store.first_parent_chain(upto, None)
         positions = {commit.sha: position for position, commit in enumerate(chain)}
-        first = positions.get(after)
+        first = positions.get(after) if after is not None else -1
         if first is None:
             return None
         builder = _Builder(EMPTY, self._parse, self.store.read_blob)

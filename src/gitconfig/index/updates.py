@@ -53,10 +53,13 @@ class Filter:
     environment: Environment | None = None
     keys: frozenset[str] = frozenset()
     include_flags: bool = False
+    # The subscriber's read scope (None: everything); an update outside it is never sent.
+    allowed: Callable[[EntryKey], bool] | None = field(default=None, compare=False)
 
     def matches(self, key: EntryKey) -> bool:
         return (
-            (key.kind is Kind.CONFIG or self.include_flags)
+            (self.allowed is None or self.allowed(key))
+            and (key.kind is Kind.CONFIG or self.include_flags)
             and (self.application is None or key.application == self.application)
             and (self.environment is None or key.environment is self.environment)
             and (not self.keys or key.key in self.keys)

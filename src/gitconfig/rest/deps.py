@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.rest.fastpath import PRINCIPAL
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import Service
 
@@ -23,8 +24,12 @@ async def _principal(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    known: Principal | None = request.scope.get("state", {}).get(PRINCIPAL)
+    if known is not None:  # the fast path authenticated (and counted) this request
+        return known
     tokens: TokenRegistry = request.app.state.tokens
-    return tokens.authenticate(request.headers.get("authorization"))
+    write = request.method not in ("GET", "HEAD", "OPTIONS")
+    return tokens.authenticate(request.headers.get("authorization"), write=write)
 
 
 async def _if_match(

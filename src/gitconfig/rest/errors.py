@@ -21,6 +21,7 @@ STATUS: dict[type[errors.GitconfigError], int] = {
     errors.AlreadyExists: 409,
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,
+    errors.RateLimited: 429,
     errors.NotReady: 503,
     errors.StoreError: 500,
 }
@@ -41,6 +42,8 @@ def error_response(exc: errors.GitconfigError) -> JSONResponse:
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, errors.RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
     if status == 503:
         headers["Retry-After"] = "1"
     if isinstance(exc, errors.PreconditionFailed) and exc.current_version is not None:

@@ -17,11 +17,13 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from gitconfig.core.errors import GitconfigError
+from gitconfig.core.errors import GitconfigError, RateLimited
 from gitconfig.core.model import ConfigDocument, Environment, Kind
 from gitconfig.index.snapshot import Entry
 from gitconfig.rest import render
+from gitconfig.rest.errors import error_response
 from gitconfig.service.access import Principal, TokenRegistry, authorize
+from gitconfig.service.base import may_reveal
 from gitconfig.service.facade import Service
 
 Scope = MutableMapping[str, Any]
@@ -35,6 +37,7 @@ CHECK = "/feature-flags/check"
 _REQUIRED = frozenset(("key", "application", "environment"))
 _ALLOWED = {LOOKUP: _REQUIRED, CHECK: _REQUIRED | {"userId"}}
 Answer = tuple[bytes, bytes | None]  # body, ETag
+PRINCIPAL = "gitconfig.principal"  # scope["state"] key: the principal the fast path found
 
 
 def _query(raw: bytes, allowed: frozenset[str]) -> dict[str, str] | None:
@@ -59,7 +62,11 @@ class ReadFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             allowed = _ALLOWED.get(scope["path"])
-            answer = self._answer(scope, allowed) if allowed is not None else None
+            try:
+                answer = self._answer(scope, allowed) if allowed is not None else None
+            except RateLimited as exc:
+                await error_response(exc)(scope, receive, send)
+                return
             if answer is not None:
                 body, etag = answer
                 headers = [
@@ -84,7 +91,14 @@ class ReadFastPath:
                 break
         try:
             principal = self.tokens.authenticate(authorization)
-            authorize(principal, "read")
+        except RateLimited:
+            raise
+        except GitconfigError:
+            return None
+        # The FastAPI route must not authenticate (and count) this request a second time.
+        scope.setdefault("state", {})[PRINCIPAL] = principal
+        try:
+            authorize(principal, "read", params["application"], params["environment"])
             snapshot = self.service.snapshot()
         except GitconfigError:
             return None
@@ -101,7 +115,8 @@ class ReadFastPath:
     def _lookup(self, entry: Entry, principal: Principal) -> Answer | None:
         if not isinstance(entry.document, ConfigDocument):
             return None
-        memo_key = "lookup:reveal" if principal.can("reveal") else "lookup"
+        reveal = may_reveal(principal, entry.key)
+        memo_key = "lookup:reveal" if reveal else "lookup"
         cached: Answer | None = entry.memo.get(memo_key)
         if cached is None:
             body = render.json_bytes(render.config_value(self.service, principal, entry))

@@ -41,7 +41,7 @@ def config(service: Service, caller: Principal, entry: Entry) -> models.Configur
         environment=entry.key.environment,
         description=document.description,
         valueType=document.value_type,
-        value=service.value_text(caller, document),
+        value=service.value_text(caller, document, entry.key),
         schema=configfile.schema_text(document),
         tags=list(document.tags),
         version=entry.version,
@@ -57,7 +57,7 @@ def config_value(service: Service, caller: Principal, entry: Entry) -> models.Co
     document = _config(entry)
     return models.ConfigurationValue(
         key=entry.key.key,
-        value=service.value_text(caller, document),
+        value=service.value_text(caller, document, entry.key),
         valueType=document.value_type,
         version=entry.version,
     )
@@ -67,7 +67,11 @@ def config_version(
     service: Service, caller: Principal, view: VersionView
 ) -> models.ConfigurationVersion:
     document = view.document
-    value = service.value_text(caller, document) if isinstance(document, ConfigDocument) else None
+    value = (
+        service.value_text(caller, document, view.entry.key)
+        if isinstance(document, ConfigDocument)
+        else None
+    )
     commit = view.version.commit
     return models.ConfigurationVersion(
         id=commit.sha,

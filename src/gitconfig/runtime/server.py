@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import uvicorn
 from gitconfig.grpc.server import create_server
 from gitconfig.index.refresher import Index
 from gitconfig.rest.app import create_app
-from gitconfig.service import access as auth
+from gitconfig.runtime.security import SecurityOptions, build_tokens
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.watch import RefWatcher
@@ -46,6 +46,7 @@ class ServeOptions:
     workers: int = 1
     port_file: Path | None = None  # written as JSON once listening (for scripts and tests)
     poll_interval: float = 1.0
+    security: SecurityOptions = field(default_factory=SecurityOptions)
 
 
 class _Uvicorn(uvicorn.Server):
@@ -80,9 +81,12 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
     """Serve until SIGTERM/SIGINT, then drain and return."""
     store = GitStore(options.repo, options.branch)
     service = Service(store, Index(store))
-    tokens = auth.from_environment()
-    if not len(tokens):
-        log.warning("no API token configured: set GITCONFIG_ADMIN_TOKEN; every call gets 401")
+    tokens = build_tokens(options.security)
+    if not len(tokens) and tokens.jwt is None:
+        log.warning(
+            "no API token configured: set GITCONFIG_ADMIN_TOKEN or --access-file; "
+            "every call gets 401"
+        )
     app = create_app(service, tokens)
     sock = http_socket or _listen(options.host, options.http_port)
     config = uvicorn.Config(
@@ -160,6 +164,7 @@ def _run_loop(main: Coroutine[Any, Any, None]) -> None:
 
 def serve(options: ServeOptions) -> int:
     """Run the server (forking ``options.workers`` processes when more than one)."""
+    build_tokens(options.security)  # a bad access file or setting stops here (BadRequest)
     logging.basicConfig(
         level=os.environ.get("GITCONFIG_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
@@ -175,15 +180,8 @@ def serve(options: ServeOptions) -> int:
     if grpc_port is not None:
         reserved = _reserve_port(options.host, grpc_port)
         grpc_port = reserved.getsockname()[1]
-    worker_options = ServeOptions(
-        repo=options.repo,
-        branch=options.branch,
-        host=options.host,
-        http_port=sock.getsockname()[1],
-        grpc_port=grpc_port,
-        workers=1,
-        port_file=None,
-        poll_interval=options.poll_interval,
+    worker_options = replace(
+        options, http_port=sock.getsockname()[1], grpc_port=grpc_port, workers=1, port_file=None
     )
     children = []
     for _ in range(options.workers):

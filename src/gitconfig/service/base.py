@@ -76,27 +76,32 @@ class ServiceBase:
         return self.index.current()
 
     def get(self, principal: Principal, kind: Kind, entry_id: str) -> Entry:
-        authorize(principal, "read")
+        """The entry of ``entry_id``; NotFound, or PermissionDenied outside the caller's
+        read scope."""
         entry = self.snapshot().by_id(entry_id, kind)
         if entry is None:
             raise NotFound(f"no {kind.value} with id {entry_id}")
+        authorize(principal, "read", entry.key.application, entry.key.environment)
         return entry
 
     def lookup(
         self, principal: Principal, kind: Kind, application: str, environment: str, key: str
     ) -> Entry:
-        authorize(principal, "read")
         errors = entry_errors(application, environment, key)
         if errors:
             raise BadRequest("invalid lookup", errors)
+        authorize(principal, "read", application, environment)
         entry = self.snapshot().get(kind, application, Environment(environment), key)
         if entry is None:
             raise NotFound(f"no {kind.value} {application}/{environment}/{key}")
         return entry
 
-    def value_text(self, principal: Principal, document: ConfigDocument) -> str:
-        """The API string of a value; SECRET values masked unless the caller may reveal."""
-        return configfile.api_value_text(document, reveal=principal.can("reveal"))
+    def value_text(
+        self, principal: Principal, document: ConfigDocument, key: EntryKey | None = None
+    ) -> str:
+        """The API string of a value; SECRET values masked unless the caller may reveal them
+        in the entry's scope (``key``; None: everywhere)."""
+        return configfile.api_value_text(document, reveal=may_reveal(principal, key))
 
     def _document_at(self, entry: Entry, version: Version) -> Document | None:
         if version is entry.served:
@@ -111,10 +116,12 @@ class ServiceBase:
     # -- the write path -------------------------------------------------------------------
 
     def _key_for_write(self, principal: Principal, kind: Kind, entry_id: str) -> EntryKey:
-        authorize(principal, "write")
         entry = self.snapshot().by_id(entry_id, kind)
         if entry is None:
+            if not principal.anywhere("write"):
+                authorize(principal, "write")
             raise NotFound(f"no {kind.value} with id {entry_id}")
+        authorize(principal, "write", entry.key.application, entry.key.environment)
         return entry.key
 
     def _write_entry(
@@ -202,12 +209,20 @@ def find_version(entry: Entry, ref: str) -> Version:
 def new_key(
     principal: Principal, kind: Kind, application: str, environment: str, key: str
 ) -> EntryKey:
-    """The key of an entry to create, once the caller may write and the names are valid."""
-    authorize(principal, "write")
+    """The key of an entry to create, once the names are valid and the caller may write
+    there (PermissionDenied otherwise)."""
     errors = entry_errors(application, environment, key)
     if errors:
         raise BadRequest(f"invalid {noun(kind)}", errors)
+    authorize(principal, "write", application, environment)
     return EntryKey(kind, application, Environment(environment), key)
+
+
+def may_reveal(principal: Principal, key: EntryKey | None) -> bool:
+    """Whether ``principal`` may see SECRET values of ``key`` (None: of every entry)."""
+    if key is None:
+        return principal.may("reveal")
+    return principal.may("reveal", key.application, key.environment.value)
 
 
 def noun(kind: Kind) -> str:

@@ -57,7 +57,10 @@ class ConfigUseCases(ServiceBase):
         page: int,
         size: int,
     ) -> Page:
-        authorize(principal, "read")
+        """One page of the entries of ``kind`` (optionally of one application and/or
+        environment), sorted by application, ENV, key: only those ``principal`` may read, and
+        ``total_elements`` counts only those. Naming both an application and an environment
+        outside the caller's read scope is PermissionDenied; bad paging is BadRequest."""
         errors = []
         if environment is not None and (error := environment_error(environment)):
             errors.append(error)
@@ -67,8 +70,10 @@ class ConfigUseCases(ServiceBase):
             errors.append(FieldError("size", f"must be between 1 and {MAX_PAGE_SIZE}"))
         if errors:
             raise BadRequest("invalid query", errors)
+        if application is not None and environment is not None:
+            authorize(principal, "read", application, environment)  # a named scope: 403
         env = Environment(environment) if environment is not None else None
-        entries = self.snapshot().entries(kind, application, env)
+        entries = readable(principal, self.snapshot().entries(kind, application, env))
         return Page(entries[page * size : (page + 1) * size], page, size, len(entries))
 
     def lookup_many(
@@ -82,7 +87,6 @@ class ConfigUseCases(ServiceBase):
         """The entries of ``keys`` that exist, in the order asked (each once), read from one
         snapshot; missing keys are left out. No keys: every entry of the application and
         environment, sorted by key."""
-        authorize(principal, "read")
         errors = [
             error
             for error in (
@@ -96,6 +100,7 @@ class ConfigUseCases(ServiceBase):
             errors.append(FieldError("keys", f"at most {MAX_PAGE_SIZE} keys"))
         if errors:
             raise BadRequest("invalid lookup", errors)
+        authorize(principal, "read", application, environment)
         snapshot, env = self.snapshot(), Environment(environment)
         if not keys:
             return snapshot.entries(kind, application, env)
@@ -173,11 +178,11 @@ class ConfigUseCases(ServiceBase):
         With ``infer_type`` a new value's type is inferred from its text when ``value_type``
         is empty (``formats.infer_text``). Raises ``BadRequest`` when ``value_type`` names
         another type than the existing value's (a type never changes in place)."""
-        authorize(principal, "write")
-        existing = None
-        if not entry_errors_of(new):
-            env = Environment(new.environment)
-            existing = self.snapshot().get(Kind.CONFIG, new.application, env, new.key)
+        if errors := entry_errors_of(new):
+            raise BadRequest("invalid configuration", errors)
+        authorize(principal, "write", new.application, new.environment)
+        env = Environment(new.environment)
+        existing = self.snapshot().get(Kind.CONFIG, new.application, env, new.key)
         if existing is None:
             if infer_type and not new.value_type:
                 chosen = importing.infer_text(new.value).value
@@ -234,6 +239,14 @@ class ConfigUseCases(ServiceBase):
             f"Roll back {noun(kind)} {key} to version {target.number} ({target.commit.sha[:12]})"
         )
         return self._write_entry(principal, key, build, message, if_match, must_exist=True)
+
+
+def readable(principal: Principal, entries: list[Entry]) -> list[Entry]:
+    """The entries ``principal`` may read (all of them, unfiltered, for a global reader)."""
+    if principal.may("read"):
+        return entries
+    may = principal.may
+    return [e for e in entries if may("read", e.key.application, e.key.environment.value)]
 
 
 def entry_errors_of(new: NewConfig) -> list[FieldError]:

@@ -7,6 +7,7 @@ concurrency rules.
 
 from __future__ import annotations
 
+from gitconfig.service.audit import AuditEvent, AuditPage, AuditUseCases
 from gitconfig.service.base import MAX_PAGE_SIZE, Page, VersionView, find_version
 from gitconfig.service.bulk import BulkUseCases
 from gitconfig.service.compare import CompareUseCases
@@ -21,6 +22,8 @@ from gitconfig.service.transfer import TransferUseCases
 
 __all__ = [
     "MAX_PAGE_SIZE",
+    "AuditEvent",
+    "AuditPage",
     "ConfigChanges",
     "Evaluations",
     "FlagChanges",
@@ -45,5 +48,6 @@ class Service(
     ProvenanceUseCases,
     MultiEnvUseCases,
     BulkUseCases,
+    AuditUseCases,
 ):
     """The use-cases over one store and its index (see the modules of each group)."""

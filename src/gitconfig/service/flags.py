@@ -123,9 +123,9 @@ class FlagUseCases(ServiceBase):
     ) -> Evaluations:
         """Every flag of one application and environment for one context (start-up call),
         all from one snapshot, whose commit the answer names."""
-        authorize(principal, "read")
         if errors := scope_errors(application, environment):
             raise BadRequest("invalid evaluation context", errors)
+        authorize(principal, "read", application, environment)
         snapshot = self.snapshot()
         entries = snapshot.entries(Kind.FLAG, application, Environment(environment))
         return Evaluations(

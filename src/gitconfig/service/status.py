@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gitconfig.core.errors import FieldError
 from gitconfig.core.model import Problem
+from gitconfig.core.paths import parse_entry_path
 from gitconfig.service import metrics
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
@@ -28,14 +30,27 @@ class StatusUseCases(ServiceBase):
         return self.index.ready
 
     def status(self, principal: Principal) -> IndexStatus:
-        """The index status; needs ``read`` (it names files and commits). Raises
-        ``NotReady`` before the first index."""
-        authorize(principal, "read")
+        """The index status; needs ``read`` somewhere, and lists only the problems in the
+        caller's read scope. Raises ``NotReady`` before the first index."""
+        if not principal.anywhere("read"):
+            authorize(principal, "read")
         snapshot = self.snapshot()
-        problems = sorted(snapshot.problems.values(), key=lambda p: p.path)
+        problems = sorted(
+            (p for p in snapshot.problems.values() if _readable(principal, p.path)),
+            key=lambda p: p.path,
+        )
         return IndexStatus(snapshot.commit, self.store.branch, len(snapshot), problems)
 
     def metrics_text(self, principal: Principal) -> str:
-        """The Prometheus text exposition (``metrics.CONTENT_TYPE``); needs ``read``."""
+        """The Prometheus text exposition (``metrics.CONTENT_TYPE``); needs ``read`` on
+        every application and environment (it names every file)."""
         authorize(principal, "read")
         return metrics.render(self)
+
+
+def _readable(principal: Principal, path: str) -> bool:
+    """Whether a problem file is in the caller's read scope (shared schemas: global readers)."""
+    if principal.may("read"):
+        return True
+    key = parse_entry_path(path)
+    return not isinstance(key, FieldError) and principal.may_key("read", key)

@@ -27,7 +27,6 @@ class StreamUseCases(ServiceBase):
         """Subscribe to changes, live from the current commit, after replaying every change
         after ``resume_after`` (a commit sha, full or a unique 7+ prefix) when given. Call on
         the subscriber's event loop, then ``await subscription.prepare()``."""
-        authorize(principal, "read")
         errors = [
             error
             for error in (
@@ -45,16 +44,24 @@ class StreamUseCases(ServiceBase):
                 errors.append(FieldError("resumeAfterCommit", message))
         if errors:
             raise BadRequest("invalid subscription", errors)
+        if application is not None and environment is not None:
+            authorize(principal, "read", application, environment)
+        elif not principal.anywhere("read"):
+            authorize(principal, "read")
         self.snapshot()  # NotReady before the first index
         wanted = Filter(
             application,
             Environment(environment) if environment is not None else None,
             frozenset(keys),
             include_flags,
+            # Only what the principal may read; None (no check) for a global reader.
+            None if principal.may("read") else lambda key: principal.may_key("read", key),
         )
 
         def render(event: ChangeEvent) -> Update:
-            return render_update(event, lambda document: self.value_text(principal, document))
+            return render_update(
+                event, lambda document: self.value_text(principal, document, event.key)
+            )
 
         # Renderings differ between principals only where a SECRET is masked or revealed.
-        return self.changes.subscribe(wanted, render, commit, audience=principal.can("reveal"))
+        return self.changes.subscribe(wanted, render, commit, audience=principal.reveal_audience)

@@ -18,9 +18,9 @@ class TransferUseCases(ServiceBase):
     ) -> importing.ImportResult:
         """Create or update the configurations of a file in one commit, all or nothing: any
         problem rejects the import with every problem listed, and nothing is written."""
-        authorize(principal, "write")
         if errors := scope_errors(request.application, request.environment):
             raise BadRequest("invalid import", errors)
+        authorize(principal, "write", request.application, request.environment)
         types = importing.parse_types(request.types)
         items = transfer.parse(request.format, request.content)
         env = Environment(request.environment)
@@ -90,9 +90,9 @@ class TransferUseCases(ServiceBase):
     ) -> transfer.Export:
         """The configurations of one application and environment as a file; SECRET values
         are masked unless ``reveal`` is asked for (which needs the reveal permission)."""
-        authorize(principal, "reveal" if reveal else "read")
         if errors := scope_errors(application, environment):
             raise BadRequest("invalid export", errors)
+        authorize(principal, "reveal" if reveal else "read", application, environment)
         snapshot = self.snapshot()
         rows = []
         for entry in snapshot.entries(Kind.CONFIG, application, Environment(environment)):

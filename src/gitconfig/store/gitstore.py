@@ -132,6 +132,20 @@ class GitStore:
         chain.reverse()
         return chain
 
+    def merged_commits(self, sha: str) -> list[Commit]:
+        """The commits a merge brought in: reachable from ``sha``'s other parents but not
+        from its first parent, newest first. Empty for a commit with one parent."""
+        with boundary():
+            repo = self._repo()
+            commit = get_object(repo, sha, pygit2.Commit)
+            if len(commit.parent_ids) < 2:
+                return []
+            walker = repo.walk(commit.parent_ids[1], SortMode.TOPOLOGICAL | SortMode.TIME)
+            for other in commit.parent_ids[2:]:
+                walker.push(other)
+            walker.hide(commit.parent_ids[0])
+            return [to_commit(found) for found in walker]
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True if ``ancestor`` is reachable from ``descendant`` (a commit is its own ancestor,
         as with ``git merge-base --is-ancestor``)."""

@@ -32,6 +32,11 @@ class Store(Protocol):
         With ``stop`` None, or not on the chain, the whole chain down to the root."""
         ...
 
+    def merged_commits(self, sha: str) -> list[Commit]:
+        """The commits a merge brought in (reachable from its second and later parents, not
+        from its first), newest first; empty for a non-merge commit."""
+        ...
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
 
     def files(self, commit: str) -> Iterator[tuple[str, str]]:

@@ -1,0 +1,136 @@
+"""The audit trail use-case: who changed what, when, newest first, within the caller's scope."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from gitconfig.core import configfile, flagfile
+from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, Kind
+from gitconfig.core.paths import application_error, environment_error, key_error
+from gitconfig.index.audit import AuditIndex, AuditQuery, AuditRecord
+from gitconfig.index.refresher import Index
+from gitconfig.service.access import Principal, authorize
+from gitconfig.service.base import MAX_PAGE_SIZE, ServiceBase
+from gitconfig.store.ports import Store
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One row of the audit trail (the seed's ``configuration_audit_log``). ``value`` is the
+    new value's API text (SECRET masked; a flag: its definition as JSON; DELETED: None)."""
+
+    record: AuditRecord
+    value: str | None
+
+    @property
+    def kind(self) -> Kind:
+        return self.record.key.kind
+
+    def fields(self) -> dict[str, Any]:
+        """The row as REST and the CLI show it (the seed's audit-log fields, camelCase)."""
+        record = self.record
+        return {
+            "eventId": record.event_id,
+            "kind": record.key.kind.value,
+            "key": record.key.key,
+            "application": record.key.application,
+            "environment": record.key.environment.value,
+            "eventType": record.type.value,
+            "version": record.version,
+            "userId": record.author.name,
+            "userEmail": record.author.email,
+            "timestamp": record.time,
+            "value": self.value,
+            "changeDescription": record.source.message,
+            "commit": record.commit.sha,
+            "sourceCommit": record.source.sha,
+            "mergedBy": record.merged_by.name if record.merged_by is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    content: list[AuditEvent]
+    page: int
+    size: int
+    total_elements: int
+
+    @property
+    def total_pages(self) -> int:
+        return math.ceil(self.total_elements / self.size) if self.size else 0
+
+
+class AuditUseCases(ServiceBase):
+    def __init__(self, store: Store, index: Index) -> None:
+        super().__init__(store, index)
+        self.audit_index = AuditIndex(store)
+        self.audit_index.attach(index)
+
+    def audit(
+        self,
+        principal: Principal,
+        application: str | None = None,
+        environment: str | None = None,
+        key: str | None = None,
+        kind: str | None = None,
+        author: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page: int = 0,
+        size: int = 20,
+    ) -> AuditPage:
+        """The changes matching the filters, newest first, that ``principal`` may read
+        (``total_elements`` counts only those). Naming an application and environment outside
+        the caller's read scope is PermissionDenied; bad filters are BadRequest; NotReady
+        before the first index."""
+        errors = [
+            error
+            for error in (
+                application_error(application) if application is not None else None,
+                environment_error(environment) if environment is not None else None,
+                key_error(key) if key is not None else None,
+            )
+            if error is not None
+        ]
+        if kind is not None and kind not in ("config", "flag"):
+            errors.append(FieldError("kind", "must be config or flag"))
+        if page < 0:
+            errors.append(FieldError("page", "must be 0 or more"))
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            errors.append(FieldError("size", f"must be between 1 and {MAX_PAGE_SIZE}"))
+        for name, moment in (("since", since), ("until", until)):
+            if moment is not None and moment.tzinfo is None:
+                errors.append(FieldError(name, "give a time zone (2026-01-31T12:00:00Z)"))
+        if errors:
+            raise BadRequest("invalid audit query", errors)
+        if application is not None and environment is not None:
+            authorize(principal, "read", application, environment)
+        elif not principal.anywhere("read"):
+            authorize(principal, "read")
+        self.snapshot()  # NotReady before the first index
+        query = AuditQuery(
+            application=application,
+            environment=Environment(environment) if environment is not None else None,
+            key=key,
+            kind=Kind.CONFIG if kind == "config" else Kind.FLAG if kind == "flag" else None,
+            author=author,
+            since=since,
+            until=until,
+        )
+        allowed = None if principal.may("read") else lambda k: principal.may_key("read", k)
+        records, total = self.audit_index.query(query, allowed, page * size, size)
+        return AuditPage([AuditEvent(r, _value(r)) for r in records], page, size, total)
+
+
+def _value(record: AuditRecord) -> str | None:
+    document = record.document
+    if isinstance(document, ConfigDocument):
+        return configfile.api_value_text(document, reveal=False)
+    if isinstance(document, FlagDocument):
+        return json.dumps(flagfile.to_mapping(document), separators=(",", ":"))
+    return None
