@@ -8,6 +8,8 @@
     ├── AlreadyExists  the key exists; update it instead (409, ALREADY_EXISTS, 1)
     ├── Conflict  a concurrent change touched the same file; re-read (409, ABORTED, 1)
     ├── PreconditionFailed  If-Match names a stale version; re-read (412, FAILED_PRECONDITION, 1)
+    ├── SecretUnavailable  this server cannot decrypt that secret; fix its keys or the file
+    │                      (422, FAILED_PRECONDITION, 1)
     ├── NotReady  the first index is not complete yet; retry (503, UNAVAILABLE, 3)
     └── StoreError  the Git store failed; operator attention (500, INTERNAL, 3)
 
@@ -68,6 +70,15 @@ class PreconditionFailed(GitconfigError):
     def __init__(self, message: str, current_version: int | None = None) -> None:
         super().__init__(message)
         self.current_version = current_version
+
+
+class SecretUnavailable(GitconfigError):
+    """A SECRET the server cannot decrypt: ``path`` and ``reason`` (never the value)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot reveal {path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 class NotReady(GitconfigError):

@@ -25,6 +25,7 @@ CODES: dict[type[errors.GitconfigError], grpc.StatusCode] = {
     errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     errors.Conflict: grpc.StatusCode.ABORTED,
     errors.PreconditionFailed: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.SecretUnavailable: grpc.StatusCode.FAILED_PRECONDITION,
     errors.NotReady: grpc.StatusCode.UNAVAILABLE,
     errors.StoreError: grpc.StatusCode.INTERNAL,
     SubscriberTooSlow: grpc.StatusCode.RESOURCE_EXHAUSTED,

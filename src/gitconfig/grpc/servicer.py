@@ -165,7 +165,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     def configuration(self, principal: Principal, entry: Entry) -> config_pb2.ConfigurationResponse:
         """The response for ``entry``, built once per entry and audience (renderings differ
         between principals only where a SECRET is masked or revealed)."""
-        memo_key = f"grpc.ConfigurationResponse.{principal.can('reveal')}"
+        memo_key = f"grpc.ConfigurationResponse.{self.service.may_reveal(principal, entry.key)}"
         response: config_pb2.ConfigurationResponse | None = entry.memo.get(memo_key)
         if response is None:
             response = entry.memo[memo_key] = self._configuration(principal, entry)
@@ -179,7 +179,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         updated = entry.updated
         return config_pb2.ConfigurationResponse(
             key=entry.key.key,
-            value=self.service.value_text(principal, document),
+            value=self.service.served_text(principal, document, entry.key, entry.served.blob),
             value_type=_VALUE_TYPES[document.value_type],
             version=entry.version,
             updated_at=timestamp(updated.commit.time),

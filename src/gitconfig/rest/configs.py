@@ -11,6 +11,11 @@ from gitconfig.rest import models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
 from gitconfig.service.facade import ConfigChanges, NewConfig
 
+Reveal = Annotated[
+    bool,
+    Query(description="Show SECRET values in plaintext (needs the reveal permission; 403 else)"),
+]
+
 router = APIRouter(prefix="/configs", tags=["Configurations"])
 
 _ERRORS = models.error_responses("Configuration or version not found")
@@ -73,10 +78,11 @@ async def lookup_configuration(
     application: str,
     environment: Environment,
     response: Response,
+    reveal: Reveal = False,
 ) -> models.ConfigurationValue:
     entry = service.lookup(caller, Kind.CONFIG, application, environment.value, key)
     response.headers.update(render.etag(entry))
-    return render.config_value(service, caller, entry)
+    return render.config_value(service, caller, entry, reveal)
 
 
 @router.get("/{configId}", operation_id="getConfiguration", responses=_ERRORS)
@@ -85,10 +91,11 @@ async def get_configuration(
     service: ServiceDep,
     caller: Caller,
     response: Response,
+    reveal: Reveal = False,
 ) -> models.ConfigurationResponse:
     entry = service.get(caller, Kind.CONFIG, configId)
     response.headers.update(render.etag(entry))
-    return render.config(service, caller, entry)
+    return render.config(service, caller, entry, reveal)
 
 
 @router.put("/{configId}", operation_id="updateConfiguration", responses=_WRITE_ERRORS)
@@ -133,9 +140,10 @@ async def get_configuration_versions(
     configId: str,
     service: ServiceDep,
     caller: Caller,
+    reveal: Reveal = False,
 ) -> list[models.ConfigurationVersion]:
     views = service.versions(caller, Kind.CONFIG, configId)
-    return [render.config_version(service, caller, v) for v in views]
+    return [render.config_version(service, caller, v, reveal) for v in views]
 
 
 @router.get(
@@ -148,9 +156,10 @@ async def get_configuration_version(
     versionId: str,
     service: ServiceDep,
     caller: Caller,
+    reveal: Reveal = False,
 ) -> models.ConfigurationVersion:
     view = service.version(caller, Kind.CONFIG, configId, versionId)
-    return render.config_version(service, caller, view)
+    return render.config_version(service, caller, view, reveal)
 
 
 @router.post(

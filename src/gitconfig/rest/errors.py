@@ -21,6 +21,7 @@ STATUS: dict[type[errors.GitconfigError], int] = {
     errors.AlreadyExists: 409,
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,
+    errors.SecretUnavailable: 422,
     errors.NotReady: 503,
     errors.StoreError: 500,
 }

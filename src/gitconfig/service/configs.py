@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from gitconfig.core import configfile, validator
 from gitconfig.core import formats as transfer
+from gitconfig.core.configfile import MASK
 from gitconfig.core.errors import AlreadyExists, BadRequest, FieldError
-from gitconfig.core.model import ConfigDocument, Environment, Kind
+from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
 from gitconfig.core.paths import application_error, entry_errors, environment_error, key_error
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
@@ -128,7 +129,7 @@ class ConfigUseCases(ServiceBase):
                 tags=new.tags,
                 schemas=snapshot.schemas,
             )
-            return configfile.render(document)
+            return self.render_config(key, document, snapshot)
 
         message = new.change_description or f"Create configuration {key}"
         return self._write_entry(principal, key, build, message, if_match=None, must_exist=False)
@@ -145,6 +146,11 @@ class ConfigUseCases(ServiceBase):
         def build(current: Entry | None, snapshot: Snapshot) -> bytes:
             assert current is not None and isinstance(current.document, ConfigDocument)
             document = current.document
+            if document.value_type is ValueType.SECRET and changes.value in (None, MASK):
+                kept = configfile.with_fields(
+                    document, changes.description, changes.schema, changes.tags, snapshot.schemas
+                )
+                return configfile.render(kept)
             value = changes.value if changes.value is not None else configfile.value_text(document)
             schema = changes.schema
             if schema is None:
@@ -159,7 +165,7 @@ class ConfigUseCases(ServiceBase):
                 tags=changes.tags if changes.tags is not None else list(document.tags),
                 schemas=snapshot.schemas,
             )
-            return configfile.render(updated)
+            return self.render_config(key, updated, snapshot)
 
         message = changes.change_description or f"Update configuration {key}"
         return self._write_entry(principal, key, build, message, if_match, must_exist=True)

@@ -54,7 +54,12 @@ class StreamUseCases(ServiceBase):
         )
 
         def render(event: ChangeEvent) -> Update:
-            return render_update(event, lambda document: self.value_text(principal, document))
+            return render_update(
+                event,
+                lambda document: self.served_text(principal, document, event.key, event.blob),
+            )
 
-        # Renderings differ between principals only where a SECRET is masked or revealed.
-        return self.changes.subscribe(wanted, render, commit, audience=principal.can("reveal"))
+        # Renderings differ between principals only where a SECRET is revealed: those who
+        # may reveal (in some scope) get their own, the others share the masked ones.
+        audience = principal if principal.can("reveal") else None
+        return self.changes.subscribe(wanted, render, commit, audience=audience)

@@ -168,6 +168,15 @@ class GitStore:
         with _boundary():
             return _get(self._repo(), sha, pygit2.Blob).data
 
+    def read_file(self, commit: str, path: str) -> bytes | None:
+        with _boundary():
+            root = _get(self._repo(), commit, pygit2.Commit).tree
+            try:
+                entry = root[path]
+            except KeyError:
+                return None
+            return entry.data if isinstance(entry, pygit2.Blob) else None
+
     def write(
         self,
         parent: str | None,

@@ -45,6 +45,10 @@ class Store(Protocol):
 
     def read_blob(self, sha: str) -> bytes: ...
 
+    def read_file(self, commit: str, path: str) -> bytes | None:
+        """The content of any file (e.g. ``.sops.yaml``) at ``commit``; None if absent."""
+        ...
+
     def write(
         self,
         parent: str | None,
