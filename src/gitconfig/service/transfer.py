@@ -10,6 +10,7 @@ from gitconfig.core.paths import key_error, scope_errors
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
+from gitconfig.service.reveal import authorize_reveal
 
 
 class TransferUseCases(ServiceBase):
@@ -90,9 +91,11 @@ class TransferUseCases(ServiceBase):
     ) -> transfer.Export:
         """The configurations of one application and environment as a file; SECRET values
         are masked unless ``reveal`` is asked for (which needs the reveal permission)."""
-        authorize(principal, "reveal" if reveal else "read")
+        authorize(principal, "read")
         if errors := scope_errors(application, environment):
             raise BadRequest("invalid export", errors)
+        if reveal:
+            authorize_reveal(principal, application, environment)
         snapshot = self.snapshot()
         rows = []
         for entry in snapshot.entries(Kind.CONFIG, application, Environment(environment)):
@@ -100,7 +103,7 @@ class TransferUseCases(ServiceBase):
             assert isinstance(document, ConfigDocument)
             value = document.value
             if document.value_type is ValueType.SECRET:
-                value = configfile.api_value_text(document, reveal=reveal)
+                value = self.value_text(principal, document, entry.key, entry.served.blob, reveal)
             rows.append(transfer.Row(entry.key.key, document.value_type, value))
         header = f"gitconfig export of {application}/{environment}"
         if snapshot.commit is not None:

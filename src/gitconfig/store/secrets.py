@@ -80,10 +80,10 @@ class Sops:
         with tempfile.TemporaryDirectory(prefix="gitconfig-sops-") as folder:
             config = Path(folder) / ".sops.yaml"
             config.write_bytes(sops_yaml)
+            # sops matches path_regex against the path relative to the config's folder.
             args = ["--config", str(config), "encrypt", "--filename-override", path]
-            code, out, err = self._run(
-                [*args, "--input-type", "yaml", "--output-type", "yaml"], plaintext_file
-            )
+            args += ["--input-type", "yaml", "--output-type", "yaml", "/dev/stdin"]
+            code, out, err = self._run(args, plaintext_file, cwd=folder)
         if code == 0:
             return out
         if "no matching creation rules" in err:
@@ -141,11 +141,12 @@ class Sops:
 
     # -- the one subprocess -----------------------------------------------------------------
 
-    def _run(self, args: list[str], stdin: bytes) -> tuple[int, bytes, str]:
+    def _run(self, args: list[str], stdin: bytes, cwd: str | None = None) -> tuple[int, bytes, str]:
         try:
             done = subprocess.run(
                 [self._binary, *args],
                 input=stdin,
+                cwd=cwd,
                 capture_output=True,
                 env=self._env,
                 timeout=_TIMEOUT,
