@@ -37,7 +37,9 @@ class AgeKeys:
         path.chmod(0o600)
         return path
 
-    def sops_yaml(self, prod: tuple[str, ...] = ("prod",), other: tuple[str, ...] = ("dev",)) -> bytes:
+    def sops_yaml(
+        self, prod: tuple[str, ...] = ("prod",), other: tuple[str, ...] = ("dev",)
+    ) -> bytes:
         """Creation rules: PROD files for ``prod``'s keys, the other environments for
         ``other``'s (empty: no rule for them)."""
         rules = [("PROD", prod), ("(DEV|TEST|STAGING)", other)]

@@ -54,8 +54,13 @@ def repo(bare_repo: Path, keys: AgeKeys) -> Path:
 
 
 @pytest.fixture
-def client(repo: Path, keys: AgeKeys) -> Iterator[TestClient]:
-    with client_for(open_service(repo, keys, "dev", "prod")) as test_client:
+def served(repo: Path, keys: AgeKeys) -> Service:
+    return open_service(repo, keys, "dev", "prod")
+
+
+@pytest.fixture
+def client(served: Service) -> Iterator[TestClient]:
+    with client_for(served) as test_client:
         yield test_client
 
 
@@ -175,7 +180,9 @@ def test_a_dev_key_cannot_reveal_prod(repo: Path, keys: AgeKeys) -> None:
         assert PLAIN not in str(status)
 
 
-def test_a_hand_corrupted_ciphertext_is_reported_not_a_500(client: TestClient, repo: Path) -> None:
+def test_a_hand_corrupted_ciphertext_is_reported_not_a_500(
+    client: TestClient, served: Service, repo: Path
+) -> None:
     created = create(client)
     path = "configs/billing/PROD/db-password.yaml"
     text = blob_of(repo, path)
@@ -183,9 +190,16 @@ def test_a_hand_corrupted_ciphertext_is_reported_not_a_500(client: TestClient, r
     flipped = "A" if text[start] != "A" else "B"
     store = GitStore(repo)
     corrupted = text[:start] + flipped + text[start + 1 :]
-    store.write(store.head(), {path: corrupted.encode()}, ME, "hand edit")
+    commit = store.write(store.head(), {path: corrupted.encode()}, ME, "hand edit")
+    served.index.refresh()
     response = client.get(f"/configs/{created['id']}?reveal=true")
     assert response.status_code == 422, response.text
     assert "does not verify" in response.json()["message"]
-    metrics = client.get("/metrics").text
-    assert path in metrics
+    assert client.get(f"/configs/{created['id']}").json()["value"] == MASK
+    status = client.get("/status").json()
+    assert status["secrets"] == [
+        {"path": path, "commit": commit, "error": response.json()["message"].split(": ", 1)[1]}
+    ]
+    assert f'gitconfig_secret_undecryptable{{path="{path}",commit="{commit}"}} 1' in (
+        client.get("/metrics").text
+    )

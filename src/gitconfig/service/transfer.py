@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from gitconfig.core import configfile
 from gitconfig.core import formats as transfer
 from gitconfig.core.errors import BadRequest, Conflict
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType

