@@ -39,6 +39,11 @@ class ImportBody(models.Body):
     )
     changeDescription: str | None = Field(None, description="Commit message (optional)")
     dryRun: bool = Field(False, description="Validate and report, write nothing")
+    allowPlaintext: bool = Field(
+        False,
+        description="Accept values that look like plaintext credentials (refused otherwise:"
+        " type them SECRET)",
+    )
 
 
 class ImportResponse(BaseModel):
@@ -62,6 +67,7 @@ def import_configurations(body: ImportBody, service: ServiceDep, caller: Caller)
             types=body.types or {},
             message=body.changeDescription,
             dry_run=body.dryRun,
+            allow_plaintext=body.allowPlaintext,
         ),
     )
     return ImportResponse(

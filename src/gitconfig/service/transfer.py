@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
+from gitconfig.core import credentials
 from gitconfig.core import formats as transfer
-from gitconfig.core.errors import BadRequest, Conflict
+from gitconfig.core.errors import BadRequest, Conflict, FieldError
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
 from gitconfig.core.paths import key_error, scope_errors
 from gitconfig.index.snapshot import Entry, Snapshot
@@ -48,7 +52,7 @@ class TransferUseCases(ServiceBase):
         def _plan(
             snapshot: Snapshot, current: dict[EntryKey, Entry | None]
         ) -> list[transfer.Planned]:
-            return transfer.plan(
+            planned = transfer.plan(
                 items,
                 types,
                 {
@@ -59,6 +63,9 @@ class TransferUseCases(ServiceBase):
                 snapshot.schemas,
                 invalid={k.key for k, e in current.items() if e and e.served is not e.updated},
             )
+            if not request.allow_plaintext:
+                refuse_plaintext_credentials(items, planned)
+            return [self._sealed(request, env, p, snapshot) for p in planned]
 
         changes = prepare(self.snapshot())
         first = next(iter(plans.values()))
@@ -79,6 +86,23 @@ class TransferUseCases(ServiceBase):
         return transfer.ImportResult(
             counts["created"], counts["updated"], counts["unchanged"], commit
         )
+
+    def _sealed(
+        self,
+        request: transfer.ImportRequest,
+        env: Environment,
+        planned: transfer.Planned,
+        snapshot: Snapshot,
+    ) -> transfer.Planned:
+        """``planned`` with a SECRET's plaintext file encrypted by sops."""
+        if planned.value_type is not ValueType.SECRET or planned.content is None:
+            return planned
+        path = EntryKey(Kind.CONFIG, request.application, env, planned.key).path
+        try:
+            sealed = self.encrypt_file(path, planned.content, snapshot)
+        except BadRequest as exc:
+            raise BadRequest(exc.message, [FieldError(planned.key, exc.message)]) from None
+        return replace(planned, content=sealed)
 
     def export_configs(
         self,
@@ -108,3 +132,27 @@ class TransferUseCases(ServiceBase):
         if snapshot.commit is not None:
             header += f" at {snapshot.commit[:12]}"
         return transfer.Export(transfer.render(fmt, rows, header), len(rows), snapshot.commit)
+
+
+def refuse_plaintext_credentials(
+    items: Sequence[transfer.Item], planned: Sequence[transfer.Planned]
+) -> None:
+    """Raises ``BadRequest`` naming every planned non-SECRET value that looks like a
+    plaintext credential (``credentials``), never quoting it."""
+    values = {item.key: item.value for item in items}
+    errors = []
+    for plan in planned:
+        if plan.content is None or plan.value_type is ValueType.SECRET:
+            continue
+        found = credentials.value_findings(plan.key, values.get(plan.key))
+        if found:
+            message = (
+                f"looks like a plaintext credential ({', '.join(found)}): import it as a SECRET "
+                f"(--type {plan.key}=SECRET) or allow plaintext (--allow-plaintext)"
+            )
+            errors.append(FieldError(plan.key, message))
+    if errors:
+        raise BadRequest(
+            f"import rejected: {len(errors)} likely plaintext credential(s), nothing changed",
+            errors,
+        )

@@ -108,10 +108,8 @@ class Sops:
             return out
         if "no matching creation rules" in err:
             raise _no_rule(path, "add one for this path")
-        raise BadRequest(
-            f"sops could not encrypt {path}",
-            [FieldError("value", f"sops: {_reason(err, plaintext_file)}")],
-        )
+        message = f"sops could not encrypt {path}: {_reason(err, plaintext_file)}"
+        raise BadRequest(message, [FieldError("valueType", message)])
 
     def reencrypt(self, path: str, ciphertext: bytes, sops_yaml: bytes | None) -> bytes:
         """``ciphertext`` decrypted and encrypted again with a new data key for the current
