@@ -11,7 +11,7 @@ import typer
 from gitconfig.core.errors import BadRequest
 from gitconfig.runtime import bootstrap
 
-from . import entries, flags, hooks, transfer, validate
+from . import entries, flags, hooks, secrets, transfer, validate
 from .errors import handled
 from .files import is_bare_repository
 
@@ -79,6 +79,7 @@ validate.register(app)
 transfer.register(app)
 app.add_typer(flags.app, name="flag")
 app.add_typer(hooks.app, name="hooks")
+app.add_typer(secrets.app, name="secrets")
 
 
 def main() -> None:
