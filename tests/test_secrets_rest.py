@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.core.configfile import MASK
 from gitconfig.core.model import Author
 from gitconfig.index.snapshot import Index
+from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
-from gitconfig.service.access import TokenRegistry
-from gitconfig.service.facade import Service
+from gitconfig.service.access import Principal, TokenRegistry
+from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
 from tests.agekeys import AgeKeys
 from tests.conftest import ADMIN_TOKEN
+from tests.servers import UvicornThread
+from tests.test_sse import Watcher
 
 PLAIN = "hunter2-correct-horse"
 ME = Author("test", "test@example.com")
@@ -203,3 +209,71 @@ def test_a_hand_corrupted_ciphertext_is_reported_not_a_500(
     assert f'gitconfig_secret_undecryptable{{path="{path}",commit="{commit}"}} 1' in (
         client.get("/metrics").text
     )
+
+
+def test_plaintext_reaches_no_log_and_no_temp_file(
+    repo: Path, keys: AgeKeys, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    environ = {
+        "HOME": str(keys.folder),
+        "TMPDIR": str(temp),
+        "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod")),
+    }
+    store = GitStore(repo)
+    service = Service(store, Index(store), Sops(environ))
+    service.index.refresh()
+    caplog.set_level(logging.DEBUG)
+    saved, tempfile.tempdir = tempfile.tempdir, str(temp)
+    try:
+        with client_for(service) as test_client:
+            created = create(test_client)
+            url = f"/configs/{created['id']}"
+            test_client.put(url, json={"value": PLAIN + "-2"})
+            assert test_client.get(f"{url}?reveal=true").json()["value"] == PLAIN + "-2"
+            bad = test_client.post(
+                "/configs",
+                json={"key": "k", "application": "a", "environment": "DEV", "value": PLAIN}
+                | {"valueType": "SECRET", "schema": '{"maxLength": 3}'},
+            )
+            assert bad.status_code == 400 and PLAIN not in bad.text
+    finally:
+        tempfile.tempdir = saved
+    assert PLAIN not in caplog.text
+    leftovers = [p for p in temp.rglob("*") if p.is_file() and PLAIN.encode() in p.read_bytes()]
+    assert leftovers == []
+    assert PLAIN not in git_log(repo)
+    assert PLAIN not in repr(service.secrets)
+
+
+def test_sse_masks_unless_revealed_and_refuses_a_reveal_without_the_right(
+    served: Service,
+) -> None:
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    tokens.add("reader-token", "reader", ["read"])
+    app = create_app(served, tokens)
+    app.dependency_overrides[watch.heartbeat_seconds] = lambda: 0.2
+    with (
+        UvicornThread(app) as server,
+        httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10
+        ) as http,
+    ):
+        masked = Watcher(http, application="billing")
+        revealed = Watcher(http, application="billing", reveal="true")
+        refused = http.get(
+            "/configs/watch",
+            params={"reveal": "true"},
+            headers={"Authorization": "Bearer reader-token"},
+        )
+        assert refused.status_code == 403
+        admin = Principal("admin", frozenset({"admin"}))
+        served.create_config(admin, NewConfig("db-password", "billing", "PROD", "SECRET", PLAIN))
+        [event] = masked.take(1)
+        assert event.data["changes"][0]["value"] == MASK
+        [event] = revealed.take(1)
+        assert event.data["changes"][0]["value"] == PLAIN
+        masked.close()
+        revealed.close()
