@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.core.configfile import MASK
-from gitconfig.core.model import Author
+from gitconfig.core.model import Author, Kind
 from gitconfig.index.snapshot import Index
 from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
@@ -277,3 +277,30 @@ def test_sse_masks_unless_revealed_and_refuses_a_reveal_without_the_right(
         assert event.data["changes"][0]["value"] == PLAIN
         masked.close()
         revealed.close()
+
+
+def test_the_fast_path_and_the_route_answer_reveals_alike(served: Service) -> None:
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    tokens.add("reader-token", "reader", ["read"])
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    fast = TestClient(create_app(served, tokens, fast_reads=True), headers=admin)
+    slow = TestClient(create_app(served, tokens, fast_reads=False), headers=admin)
+    reader = {"Authorization": "Bearer reader-token"}
+    with fast, slow:
+        create(fast)
+        entry = served.snapshot().entries(Kind.CONFIG)[0]
+        lookup = "/configs/lookup?application=billing&environment=PROD&key=db-password"
+        for query, headers in [
+            ("", admin),
+            ("&reveal=true", admin),
+            ("&reveal=false", admin),
+            ("&reveal=true", reader),
+            ("", reader),
+            ("&reveal=yes", admin),
+        ]:
+            answers = [c.get(lookup + query, headers=headers) for c in (fast, slow)]
+            assert answers[0].status_code == answers[1].status_code
+            assert answers[0].json() == answers[1].json()
+        assert set(entry.memo) == {"lookup", "lookup:reveal"}
+        assert fast.get(lookup + "&reveal=true", headers=admin).json()["value"] == PLAIN

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from gitconfig.core.errors import GitconfigError
-from gitconfig.core.model import ConfigDocument, Environment, Kind
+from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
 from gitconfig.index.snapshot import Entry
 from gitconfig.service.access import Principal, TokenRegistry, authorize
 from gitconfig.service.facade import Service
@@ -32,7 +32,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 LOOKUP = "/configs/lookup"
 CHECK = "/feature-flags/check"
 _REQUIRED = frozenset(("key", "application", "environment"))
-_ALLOWED = {LOOKUP: _REQUIRED, CHECK: _REQUIRED | {"userId"}}
+_ALLOWED = {LOOKUP: _REQUIRED | {"reveal"}, CHECK: _REQUIRED | {"userId"}}
 Answer = tuple[bytes, bytes | None]  # body, ETag
 
 
@@ -45,6 +45,8 @@ def _query(raw: bytes, allowed: frozenset[str]) -> dict[str, str] | None:
             return None
         params[name] = unquote_plus(value) if "%" in value or "+" in value else value
     if not params.keys() >= _REQUIRED or params["environment"] not in Environment.__members__:
+        return None
+    if params.get("reveal", "false") not in ("true", "false"):
         return None
     return params
 
@@ -98,19 +100,30 @@ class ReadFastPath:
         if entry is None:
             return None
         if kind is Kind.CONFIG:
-            return self._lookup(entry, principal)
+            return self._lookup(entry, principal, params.get("reveal") == "true")
         return self._check(entry, params)
 
-    def _lookup(self, entry: Entry, principal: Principal) -> Answer | None:
+    def _lookup(self, entry: Entry, principal: Principal, reveal: bool) -> Answer | None:
         document = entry.document
         if not isinstance(document, ConfigDocument):
             return None
-        memo_key = "lookup"  # a SECRET is masked here: a reveal=true lookup takes the route
+        reveal = reveal and document.value_type is ValueType.SECRET
+        if reveal and not self.service.may_reveal(principal, entry.key):
+            return None  # the route answers 403
+        # Revealed bytes are cached like the decrypted value itself (by this immutable entry);
+        # the permission is checked on every request, above.
+        memo_key = "lookup:reveal" if reveal else "lookup"
         cached: Answer | None = entry.memo.get(memo_key)
         if cached is None:
+            try:
+                value = self.service.value_text(
+                    principal, document, entry.key, entry.served.blob, reveal
+                )
+            except GitconfigError:
+                return None  # cannot decrypt: the route answers the error
             body = {
                 "key": entry.key.key,
-                "value": self.service.value_text(principal, document),
+                "value": value,
                 "valueType": document.value_type.value,
                 "version": entry.version,
             }
