@@ -206,9 +206,9 @@ def test_a_hand_corrupted_ciphertext_is_reported_not_a_500(
     assert status["secrets"] == [
         {"path": path, "commit": commit, "error": response.json()["message"].split(": ", 1)[1]}
     ]
-    assert f'gitconfig_secret_undecryptable{{path="{path}",commit="{commit}"}} 1' in (
-        client.get("/metrics").text
-    )
+    metrics = client.get("/metrics").text
+    assert f'gitconfig_secret_undecryptable{{path="{path}",commit="{commit}"}} 1' in metrics
+    assert 'gitconfig_secret_oldest_age_seconds{environment="PROD"} ' in metrics
 
 
 def test_plaintext_reaches_no_log_and_no_temp_file(

@@ -34,6 +34,7 @@ from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
 CACHE_LIMIT = 10_000  # decrypted values kept, by blob id (content-addressed: never stale)
 _TIMEOUT = 30.0  # seconds for one sops process
 _NO_KEY = 128  # sops' exit code when no identity could decrypt the data key
+_NOT_RUN = "sops could not be run (or timed out): try again"
 
 
 def binary() -> str:
@@ -142,8 +143,9 @@ class Sops:
         code, out, err = self._run(args, ciphertext)
         if code != 0:
             reason = _failure(code, err)
-            with self._lock:
-                self._failures[blob] = reason
+            if reason != _NOT_RUN:  # a definitive answer for this blob: remember it
+                with self._lock:
+                    self._failures[blob] = reason
             raise SecretUnavailable(path, reason)
         value = out.decode("utf-8")
         with self._lock:
@@ -195,5 +197,5 @@ def _failure(code: int, stderr: str) -> str:
     if "message authentication failed" in stderr or "MAC mismatch" in stderr:
         return "its ciphertext or MAC does not verify (the file was altered)"
     if "could not run sops" in stderr:
-        return stderr
+        return _NOT_RUN
     return "sops could not decrypt it (the file is not valid sops data)"
