@@ -7,6 +7,7 @@ seed's enum names (``ENVIRONMENT_PROD``) are accepted too.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from functools import wraps
@@ -99,6 +100,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
             principal, Kind.CONFIG, request.application, environment(request.environment),
             request.key,
         )  # fmt: skip
+        await self._decrypted(principal, [entry])
         return self.configuration(principal, entry)
 
     @_mapped
@@ -110,6 +112,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
             principal, Kind.CONFIG, request.application, environment(request.environment),
             list(request.keys),
         )  # fmt: skip
+        await self._decrypted(principal, entries)
         return config_pb2.GetConfigurationsResponse(
             configurations=[self.configuration(principal, entry) for entry in entries]
         )
@@ -159,6 +162,12 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         """Shutting down: every stream of this server ends with status OK."""
         for subscription in list(self._streams):
             subscription.end()
+
+    async def _decrypted(self, principal: Principal, entries: list[Entry]) -> None:
+        """Secrets the caller will see in plaintext are decrypted off the event loop."""
+        pending = self.service.undecrypted(principal, entries)
+        if pending:
+            await asyncio.to_thread(self.service.decrypt, pending)
 
     # -- rendering -------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from gitconfig.core.model import Environment, Kind
 from gitconfig.rest import models, render
@@ -82,7 +83,9 @@ async def lookup_configuration(
 ) -> models.ConfigurationValue:
     entry = service.lookup(caller, Kind.CONFIG, application, environment.value, key)
     response.headers.update(render.etag(entry))
-    return render.config_value(service, caller, entry, reveal)
+    if reveal:  # may run sops: off the event loop
+        return await run_in_threadpool(render.config_value, service, caller, entry, True)
+    return render.config_value(service, caller, entry)
 
 
 @router.get("/{configId}", operation_id="getConfiguration", responses=_ERRORS)
@@ -95,7 +98,9 @@ async def get_configuration(
 ) -> models.ConfigurationResponse:
     entry = service.get(caller, Kind.CONFIG, configId)
     response.headers.update(render.etag(entry))
-    return render.config(service, caller, entry, reveal)
+    if reveal:  # may run sops: off the event loop
+        return await run_in_threadpool(render.config, service, caller, entry, True)
+    return render.config(service, caller, entry)
 
 
 @router.put("/{configId}", operation_id="updateConfiguration", responses=_WRITE_ERRORS)
@@ -143,7 +148,11 @@ async def get_configuration_versions(
     reveal: Reveal = False,
 ) -> list[models.ConfigurationVersion]:
     views = service.versions(caller, Kind.CONFIG, configId)
-    return [render.config_version(service, caller, v, reveal) for v in views]
+    if reveal:  # may run sops: off the event loop
+        return await run_in_threadpool(
+            lambda: [render.config_version(service, caller, v, True) for v in views]
+        )
+    return [render.config_version(service, caller, v) for v in views]
 
 
 @router.get(
@@ -159,7 +168,9 @@ async def get_configuration_version(
     reveal: Reveal = False,
 ) -> models.ConfigurationVersion:
     view = service.version(caller, Kind.CONFIG, configId, versionId)
-    return render.config_version(service, caller, view, reveal)
+    if reveal:  # may run sops: off the event loop
+        return await run_in_threadpool(render.config_version, service, caller, view, True)
+    return render.config_version(service, caller, view)
 
 
 @router.post(

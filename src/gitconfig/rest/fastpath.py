@@ -110,6 +110,12 @@ class ReadFastPath:
         reveal = reveal and document.value_type is ValueType.SECRET
         if reveal and not self.service.may_reveal(principal, entry.key):
             return None  # the route answers 403
+        if (
+            reveal
+            and "lookup:reveal" not in entry.memo
+            and self.service.undecrypted(principal, [entry])
+        ):
+            return None  # the route decrypts it in a worker thread, off the event loop
         # Revealed bytes are cached like the decrypted value itself (by this immutable entry);
         # the permission is checked on every request, above.
         memo_key = "lookup:reveal" if reveal else "lookup"

@@ -4,6 +4,7 @@ one environment, as a JSON, YAML, .env or .properties file (see ``gitconfig.core
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from gitconfig.core.formats import Format, ImportRequest
@@ -94,7 +95,13 @@ async def export_configurations(
 ) -> Response:
     """The configurations of one application and environment as a file. SECRET values are
     masked unless ``reveal=true`` (needs the reveal permission)."""
-    export = service.export_configs(caller, application, environment.value, format, reveal)
+    export = (  # a reveal may run sops: off the event loop
+        await run_in_threadpool(
+            service.export_configs, caller, application, environment.value, format, True
+        )
+        if reveal
+        else service.export_configs(caller, application, environment.value, format)
+    )
     filename = f"{application}-{environment.value}.{format.value}"
     headers = {"Content-Disposition": f'inline; filename="{filename}"'}
     if export.commit is not None:

@@ -144,6 +144,29 @@ class ServiceBase:
         except SecretUnavailable:
             return configfile.MASK
 
+    def undecrypted(self, principal: Principal, entries: list[Entry]) -> list[Entry]:
+        """The SECRETs among ``entries`` that ``principal`` may reveal and that were not
+        decrypted yet. A transport on an event loop decrypts them in a worker thread first
+        (``decrypt``), so that the loop never waits for a sops process."""
+        return [
+            entry
+            for entry in entries
+            if isinstance(entry.document, ConfigDocument)
+            and entry.document.value_type is ValueType.SECRET
+            and not self.secrets.known(entry.served.blob)
+            and self.may_reveal(principal, entry.key)
+        ]
+
+    def decrypt(self, entries: list[Entry]) -> None:
+        """Decrypt (and cache) the served value of each SECRET entry; blocking (sops runs
+        once per entry). Failures are remembered and reported, not raised."""
+        for entry in entries:
+            try:
+                data = self.store.read_blob(entry.served.blob)
+                self.secrets.reveal(entry.key.path, entry.served.blob, data)
+            except SecretUnavailable:
+                continue
+
     def render_config(self, key: EntryKey, document: ConfigDocument, snapshot: Snapshot) -> bytes:
         """The file of ``document`` at ``key``; a SECRET built from a request (plaintext) is
         encrypted by sops for the creation rule of the snapshot's ``.sops.yaml`` first

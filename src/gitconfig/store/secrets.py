@@ -154,6 +154,11 @@ class Sops:
                 self._values.popitem(last=False)
         return value
 
+    def known(self, blob: str) -> bool:
+        """Whether ``reveal`` of ``blob`` answers without running sops (cached or failed)."""
+        with self._lock:
+            return blob in self._values or blob in self._failures
+
     def failures(self) -> dict[str, str]:
         """Blob id -> why it could not be decrypted, for every failed decryption so far."""
         with self._lock:
