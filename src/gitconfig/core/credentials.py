@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-
 _LEFT_OUT = ("Entropy", "IPPublic")
 _TOKEN_KEY = re.compile(r"(^|_)(token|access_?token|auth_?token|bearer)($|_)")
 _MAX_LINES = 200  # lines of a value scanned
@@ -23,6 +21,10 @@ _MAX_LINES = 200  # lines of a value scanned
 
 @cache
 def _detectors() -> tuple[object, ...]:
+    # Imported on first use: detect-secrets takes ~0.5 s to load its plugins, which only
+    # validation and imports need (not the server's start-up or other commands).
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
     classes: list[type] = list(get_mapping_from_secret_type_to_class().values())
     chosen = (cls for cls in classes if not any(part in cls.__name__ for part in _LEFT_OUT))
     return tuple(cls() for cls in sorted(chosen, key=lambda cls: cls.__name__))
