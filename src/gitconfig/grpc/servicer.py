@@ -174,10 +174,15 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     def configuration(self, principal: Principal, entry: Entry) -> config_pb2.ConfigurationResponse:
         """The response for ``entry``, built once per entry and audience (renderings differ
         between principals only where a SECRET is masked or revealed)."""
-        memo_key = f"grpc.ConfigurationResponse.{self.service.may_reveal(principal, entry.key)}"
+        document = entry.document
+        secret = isinstance(document, ConfigDocument) and document.value_type is ValueType.SECRET
+        revealed = secret and self.service.may_reveal(principal, entry.key)
+        memo_key = f"grpc.ConfigurationResponse.{revealed}"
         response: config_pb2.ConfigurationResponse | None = entry.memo.get(memo_key)
         if response is None:
-            response = entry.memo[memo_key] = self._configuration(principal, entry)
+            response = self._configuration(principal, entry)
+            if not revealed or self.service.secrets.known(entry.served.blob):
+                entry.memo[memo_key] = response  # not a mask for a sops that could not run
         return response
 
     def _configuration(
