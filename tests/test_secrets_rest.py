@@ -305,3 +305,24 @@ def test_the_fast_path_and_the_route_answer_reveals_alike(served: Service) -> No
         # the first reveal ran sops in the route's worker thread; later ones are fast
         assert fast.get(lookup + "&reveal=true", headers=admin).json()["value"] == PLAIN
         assert set(entry.memo) == {"lookup", "lookup:reveal"}
+
+
+def test_writing_the_same_plaintext_again_makes_no_commit(client: TestClient, repo: Path) -> None:
+    created = create(client)
+    url = f"/configs/{created['id']}"
+    head = GitStore(repo).head()
+    again = client.put(url, json={"value": PLAIN})
+    assert again.status_code == 200 and again.json()["version"] == created["version"]
+    assert GitStore(repo).head() == head
+    body = {"application": "billing", "environment": "PROD", "format": "json"}
+    imported = client.post(
+        "/configs/import",
+        json={**body, "content": f'{{"db-password": "{PLAIN}"}}'},
+    )
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["unchanged"] == ["db-password"] and imported.json()["commit"] is None
+    changed = client.post(
+        "/configs/import", json={**body, "content": '{"db-password": "another-Value-1"}'}
+    )
+    assert changed.json()["updated"] == ["db-password"]
+    assert client.get(f"{url}?reveal=true").json()["value"] == "another-Value-1"

@@ -144,6 +144,19 @@ class ServiceBase:
         except SecretUnavailable:
             return configfile.MASK
 
+    def same_secret(self, entry: Entry, plaintext: str) -> bool:
+        """Whether the SECRET ``entry`` already holds ``plaintext`` (False when this server
+        cannot decrypt it): a write of the same value keeps the ciphertext, and makes no
+        commit when nothing else changes."""
+        document = entry.document
+        if not isinstance(document, ConfigDocument) or document.value_type is not ValueType.SECRET:
+            return False
+        try:
+            data = self.store.read_blob(entry.served.blob)
+            return self.secrets.reveal(entry.key.path, entry.served.blob, data) == plaintext
+        except SecretUnavailable:
+            return False
+
     def undecrypted(self, principal: Principal, entries: list[Entry]) -> list[Entry]:
         """The SECRETs among ``entries`` that ``principal`` may reveal and that were not
         decrypted yet. A transport on an event loop decrypts them in a worker thread first

@@ -146,10 +146,15 @@ class ConfigUseCases(ServiceBase):
         def build(current: Entry | None, snapshot: Snapshot) -> bytes:
             assert current is not None and isinstance(current.document, ConfigDocument)
             document = current.document
-            if document.value_type is ValueType.SECRET and changes.value in (None, MASK):
+            kept_value = changes.value in (None, MASK) or (
+                changes.value is not None and self.same_secret(current, changes.value)
+            )
+            if document.value_type is ValueType.SECRET and kept_value:
                 kept = configfile.with_fields(
                     document, changes.description, changes.schema, changes.tags, snapshot.schemas
                 )
+                if kept == document and current.served is current.updated:
+                    return self.store.read_blob(current.updated.blob)  # as sops wrote it
                 return configfile.render(kept)
             value = changes.value if changes.value is not None else configfile.value_text(document)
             schema = changes.schema

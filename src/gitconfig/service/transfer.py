@@ -65,7 +65,21 @@ class TransferUseCases(ServiceBase):
             )
             if not request.allow_plaintext:
                 refuse_plaintext_credentials(items, planned)
-            return [self._sealed(request, env, p, snapshot) for p in planned]
+            unchanged = {
+                p.key
+                for p in planned
+                if p.value_type is ValueType.SECRET
+                and p.content is not None
+                and (entry := current.get(EntryKey(Kind.CONFIG, request.application, env, p.key)))
+                and entry.served is entry.updated
+                and self.same_secret(entry, secret_text(items, p.key))
+            }
+            return [
+                replace(p, status="unchanged", content=None)
+                if p.key in unchanged
+                else self._sealed(request, env, p, snapshot)
+                for p in planned
+            ]
 
         changes = prepare(self.snapshot())
         first = next(iter(plans.values()))
@@ -156,3 +170,14 @@ def refuse_plaintext_credentials(
             f"import rejected: {len(errors)} likely plaintext credential(s), nothing changed",
             errors,
         )
+
+
+def secret_text(items: Sequence[transfer.Item], key: str) -> str:
+    """The plaintext an import gives a SECRET key ("" if it cannot be text)."""
+    for item in items:
+        if item.key == key:
+            try:
+                return transfer.value_text(item, ValueType.SECRET)
+            except ValueError:
+                return ""
+    return ""
