@@ -34,6 +34,7 @@ OPTIONAL_SUITES = {
     "compare": "bench.bench_compare",
     "client": "bench.bench_client",
     "access": "bench.access",
+    "secrets": "bench.bench_secrets",
 }
 
 SuiteRun = Callable[[Settings], list[Table]]

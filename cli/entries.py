@@ -10,7 +10,7 @@ import typer
 
 from gitconfig.core import configfile, flagfile
 from gitconfig.core.errors import BadRequest
-from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, ValueType
+from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, Kind, ValueType
 from gitconfig.index.snapshot import Entry
 from gitconfig.service.facade import NewConfig
 
@@ -57,7 +57,9 @@ def describe(local: Local, entry: Entry) -> dict[str, Any]:
     if isinstance(document, ConfigDocument):
         data |= {
             "valueType": document.value_type.value,
-            "value": local.service.value_text(local.principal, document),
+            "value": local.service.value_text(
+                local.principal, document, entry.key, entry.served.blob, local.reveal
+            ),
             "description": document.description,
             "schema": configfile.schema_text(document),
             "tags": list(document.tags),
@@ -100,6 +102,22 @@ def done(verb: str, entry: Entry | None, label: str, out: Output, local: Local) 
     else:
         sha = entry.updated.commit.sha[:12]
         typer.echo(f"{verb} {label}: version {entry.version} (commit {sha})")
+
+
+def secret_value(given: str | None, label: str) -> str:
+    """A SECRET's plaintext: standard input when piped (one trailing newline dropped), else
+    a prompt without echo, asked twice. Never the command line, which ``ps`` shows."""
+    if given is not None:
+        raise BadRequest(
+            "a SECRET value is not taken from the command line (ps would show it): "
+            "pipe it on standard input or answer the prompt, e.g. gitconfig set ... < file"
+        )
+    stdin = typer.get_text_stream("stdin")
+    if stdin.isatty():
+        text: str = typer.prompt(f"Value of {label}", hide_input=True, confirmation_prompt=True)
+        return text
+    text = stdin.read()
+    return text[:-1] if text.endswith("\n") else text
 
 
 def read_text_option(value: str) -> str:
@@ -152,7 +170,13 @@ def get(
 
 def set_(
     key: Key,
-    value: Annotated[str, typer.Argument(help='The value, as text: 15, true, {"a": 1}, ...')],
+    value: Annotated[
+        str | None,
+        typer.Argument(
+            help='The value, as text: 15, true, {"a": 1}, ... (a SECRET: from stdin or a prompt)'
+        ),
+    ] = None,
+    *,
     application: Application,
     environment: Annotated[
         list[Environment],
@@ -169,7 +193,8 @@ def set_(
             "--type",
             "-t",
             case_sensitive=False,
-            help="STRING, NUMBER, BOOLEAN or JSON (default: the existing type, or inferred)",
+            help="STRING, NUMBER, BOOLEAN, JSON or SECRET (default: the existing type, or"
+            " inferred)",
         ),
     ] = None,
     description: Annotated[str | None, typer.Option(help="What the value is for")] = None,
@@ -189,10 +214,24 @@ def set_(
 
     Without --type a new value's type is inferred: true/false BOOLEAN, a canonical number
     NUMBER, a JSON object or array JSON, anything else STRING. With several -e, every
-    environment is written in one commit (all or nothing)."""
+    environment is written in one commit (all or nothing).
+
+    A SECRET's value is never taken from the command line, where ps would show it: it is
+    read from standard input (piped) or a prompt that does not echo, and committed
+    encrypted by sops for the repository's .sops.yaml."""
     local = open_local(repo, branch, write=True)
     schema_text = read_text_option(schema) if schema is not None else None
     label = f"{application}/{environment[0].value}/{key}"
+    existing = local.service.snapshot().get(Kind.CONFIG, application, environment[0], key)
+    secret = value_type is ValueType.SECRET or (
+        value_type is None
+        and existing is not None
+        and isinstance(existing.document, ConfigDocument)
+        and existing.document.value_type is ValueType.SECRET
+    )
+    value = secret_value(value, label) if secret else value
+    if value is None:
+        raise BadRequest("give the value (a SECRET's comes from standard input or a prompt)")
     new = NewConfig(
         key=key,
         application=application,

@@ -44,7 +44,9 @@ def register(app: typer.Typer) -> None:
 def _version_data(local: Local, view: VersionView) -> dict[str, Any]:
     document = view.document
     if isinstance(document, ConfigDocument):
-        value: Any = local.service.value_text(local.principal, document)
+        value: Any = local.service.value_text(
+            local.principal, document, view.entry.key, view.version.blob, local.reveal
+        )
     elif isinstance(document, FlagDocument):
         value = flagfile.to_mapping(document)
     else:

@@ -66,6 +66,7 @@ class Local:
     store: WorktreeStore
     service: Service
     principal: Principal
+    reveal: bool = False  # --reveal: show SECRET plaintext (needs a key that decrypts it)
 
     def entry(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry:
         return self.service.lookup(self.principal, kind, application, environment.value, key)
@@ -90,7 +91,7 @@ def open_local(
         principal = Principal(author.name, frozenset(roles), author.email)
     else:
         principal = Principal("local", frozenset(roles))
-    return Local(path, branch, store, service, principal)
+    return Local(path, branch, store, service, principal, reveal)
 
 
 def open_store(repo: Path, branch: str | None) -> tuple[WorktreeStore, str | None, Path]:

@@ -11,7 +11,18 @@ import typer
 from gitconfig.core.errors import BadRequest
 from gitconfig.runtime import bootstrap
 
-from . import audit, entries, environments, flags, history, hooks, token, transfer, validate
+from . import (
+    audit,
+    entries,
+    environments,
+    flags,
+    history,
+    hooks,
+    secrets,
+    token,
+    transfer,
+    validate,
+)
 from .errors import handled
 from .files import is_bare_repository
 
@@ -111,6 +122,7 @@ app.add_typer(flags.app, name="flag")
 audit.register(app)
 app.add_typer(token.app, name="token")
 app.add_typer(hooks.app, name="hooks")
+app.add_typer(secrets.app, name="secrets")
 
 
 def main() -> None:

@@ -71,6 +71,13 @@ def import_(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and report, write nothing")
     ] = False,
+    allow_plaintext: Annotated[
+        bool,
+        typer.Option(
+            "--allow-plaintext",
+            help="Accept values that look like plaintext credentials (refused otherwise)",
+        ),
+    ] = False,
     push: Push = False,
     remote: Remote = "origin",
     repo: Repo = Path(),
@@ -78,7 +85,11 @@ def import_(
     out: OutputOption = Output.TABLE,
 ) -> None:
     """Create or update many configuration values in one commit, all or nothing: any bad
-    entry rejects the whole file, with every problem listed."""
+    entry rejects the whole file, with every problem listed.
+
+    Keys typed SECRET (--type KEY=SECRET), and existing SECRETs, are encrypted with sops for
+    the repository's .sops.yaml; a value that looks like a plaintext credential (password,
+    token, a cloud key...) rejects the import unless --allow-plaintext."""
     chosen = fmt or transfer.format_of(file if file != "-" else "")
     if chosen is None:
         raise BadRequest(f"cannot tell the format of {file}: give --format")
@@ -100,6 +111,7 @@ def import_(
             types=_types(types or []),
             message=message,
             dry_run=dry_run,
+            allow_plaintext=allow_plaintext,
         ),
     )
     if out is Output.JSON:

@@ -102,11 +102,15 @@ def _print(report: Report, fmt: Format, prefix: Path) -> None:
         return
     for finding in findings:
         typer.echo(_github(finding, prefix) if fmt is Format.GITHUB else finding_text(finding))
-    if findings:
-        files = len({finding.path for finding in findings})
-        typer.echo(f"{len(findings)} problem(s) in {files} of {report.checked} file(s)", err=True)
+    errors = report.errors
+    warnings = len(findings) - len(errors)
+    if errors:
+        files = len({finding.path for finding in errors})
+        typer.echo(f"{len(errors)} problem(s) in {files} of {report.checked} file(s)", err=True)
     else:
         typer.echo(f"ok: {report.checked} file(s) valid")
+    if warnings:
+        typer.echo(f"{warnings} warning(s): likely plaintext credentials", err=True)
 
 
 def _data(finding: Finding) -> dict[str, object]:
@@ -115,12 +119,15 @@ def _data(finding: Finding) -> dict[str, object]:
         "line": finding.line or None,
         "field": finding.field,
         "message": finding.message,
+        "severity": "warning" if finding.warning else "error",
     }
 
 
 def finding_text(finding: Finding) -> str:
     """``path:line: field: message``, as compilers print them (editors jump to the line)."""
     where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+    if finding.warning:
+        where = f"warning: {where}"
     return (
         f"{where}: {finding.field}: {finding.message}"
         if finding.field
@@ -136,7 +143,8 @@ def _github(finding: Finding, prefix: Path) -> str:
         properties += f",line={finding.line}"
     properties += f",title={_escape('gitconfig: ' + (finding.field or 'file'), True)}"
     message = f"{finding.field}: {finding.message}" if finding.field else finding.message
-    return f"::error {properties}::{_escape(message, False)}"
+    level = "warning" if finding.warning else "error"
+    return f"::{level} {properties}::{_escape(message, False)}"
 
 
 def _escape(text: str, property_: bool) -> str:

@@ -29,10 +29,14 @@ from gitconfig.client import (
 )
 from gitconfig.client import cache as client_cache
 from gitconfig.client.state import ConfigValue, LocalState
-from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind
+from gitconfig.core.model import Author, EntryKey, Environment, Kind
+from gitconfig.index.refresher import Index
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig, NewFlag, Service
+from gitconfig.store.gitstore import GitStore
+from gitconfig.store.secrets import Sops
+from tests.agekeys import AgeKeys
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, push
 from tests.servers import GrpcServerThread
@@ -453,32 +457,30 @@ def test_reconnect_delays_double_up_to_the_maximum_with_jitter(
     assert len(delays) > 100  # jittered, not one fixed delay
 
 
-ENC = "ENC[AES256_GCM,data:Tr7o=,iv:1bWUo8L2oS9n7VuOIp5T9A==,tag:ZqSmg0SYeyGy3hP3Rj7sJQ==,type:str]"
-SOPS = "sops:\n  mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\n  version: 3.9.0\n"
+PLAIN = "client-Secret-Value-7"
 
 
 def test_secrets_as_the_server_decides_and_never_in_the_cache(
-    service: Service, server: GrpcServerThread, bare_repo: Path, tmp_path: Path
+    bare_repo: Path, tmp_path: Path
 ) -> None:
-    checkout = clone(bare_repo, tmp_path / "checkout")
-    files = {
-        f"configs/{APP}/PROD/db-password.yaml": f"type: SECRET\nvalue: {ENC}\n{SOPS}",
-        f"configs/{APP}/PROD/limit.yaml": "type: NUMBER\nvalue: 5\n",
-    }
-    commit_files(checkout, files, "a secret")
-    push(checkout)
+    keys = AgeKeys.make(tmp_path / "keys")
+    store = GitStore(bare_repo)
+    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
+    environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
+    service = Service(store, Index(store), Sops(environ))
     service.index.refresh()
+    service.create_config(ADMIN, NewConfig("db-password", APP, "PROD", "SECRET", PLAIN))
+    service.create_config(ADMIN, NewConfig("limit", APP, "PROD", "NUMBER", "5"))
     cache_file = tmp_path / "cache.json"
-    with client_for(server, cache_path=cache_file) as revealing:
-        secret = revealing.config("db-password")
-        assert secret is not None and secret.value_type == "SECRET" and not secret.masked
-        entry = service.snapshot().get(Kind.CONFIG, APP, Environment.PROD, "db-password")
-        assert entry is not None and isinstance(entry.document, ConfigDocument)
-        assert revealing.get("db-password") == service.value_text(ADMIN, entry.document)
-        assert ENC not in repr(secret) and ENC not in repr(revealing.status)
-    saved = cache_file.read_text()
-    assert "db-password" not in saved and "Tr7o" not in saved and '"limit"' in saved
-    reader = Client(server.address, "reader-token", APP, "PROD", backoff=FAST)
-    with reader:
-        masked = reader.config("db-password")
-        assert masked is not None and masked.masked and reader.get("db-password") == "********"
+    with GrpcServerThread(service, tokens()) as server:
+        with client_for(server, cache_path=cache_file) as revealing:
+            secret = revealing.config("db-password")
+            assert secret is not None and secret.value_type == "SECRET" and not secret.masked
+            assert revealing.get("db-password") == PLAIN  # an admin may reveal: plaintext
+            assert PLAIN not in repr(secret) and PLAIN not in repr(revealing.status)
+        saved = cache_file.read_text()
+        assert "db-password" not in saved and PLAIN not in saved and '"limit"' in saved
+        reader = Client(server.address, "reader-token", APP, "PROD", backoff=FAST)
+        with reader:
+            masked = reader.config("db-password")
+            assert masked is not None and masked.masked and reader.get("db-password") == "********"

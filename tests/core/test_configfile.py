@@ -502,7 +502,10 @@ def test_from_request_with_schemas() -> None:
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({"value_type": "SECRET"}, [("valueType", configfile.NO_SECRETS)]),
+        (
+            {"value_type": "SECRET", "value": ""},
+            [("value", "a SECRET value must be non-empty text")],
+        ),
         (
             {"value_type": "INTEGER"},
             [("valueType", "must be one of STRING, NUMBER, BOOLEAN, JSON, SECRET")],
@@ -592,8 +595,20 @@ def test_from_request_errors(fields: dict[str, Any], expected: list[tuple[str, s
 
 
 def test_from_request_never_echoes_a_secret() -> None:
-    [error] = request_errors(value_type="SECRET", value="hunter2")
-    assert "hunter2" not in error.message
+    schema = '{"type": "string", "minLength": 40, "pattern": "^x"}'
+    errors = request_errors(value_type="SECRET", value="hunter2", schema=schema)
+    assert [e.field for e in errors] == ["value", "value"]
+    assert all("hunter2" not in e.message for e in errors)
+    assert "minLength" in errors[0].message or "minLength" in errors[1].message
+
+
+def test_a_secret_from_a_request_is_plaintext_until_encrypted_and_never_shown() -> None:
+    doc = configfile.from_request(
+        value_type="SECRET", value="hunter2", description=None, schema=None, tags=None, schemas={}
+    )
+    assert configfile.is_plaintext_secret(doc) and doc.value == "hunter2"
+    assert "hunter2" not in repr(doc)
+    assert configfile.api_value_text(doc, reveal=False) == configfile.MASK
 
 
 # -- shared schemas change ----------------------------------------------------------------------

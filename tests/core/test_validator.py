@@ -205,6 +205,7 @@ def test_formats(tmp_path: Path) -> None:
             "line": 2,
             "field": "value",
             "message": "must be a number for type NUMBER, not a string",
+            "severity": "error",
         }
     ]
     assert json.loads(ok("validate", str(EXAMPLE), "--format", "json")) == []

@@ -20,6 +20,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from gitconfig.core import jsonschemas, valuetext, yamltext
@@ -29,9 +30,6 @@ from gitconfig.core.model import ConfigDocument, ValueType
 FIELDS = ("type", "value", "description", "schema", "tags", "sops")
 MAX_TAG_LENGTH = 50  # the seed's configuration_tags.tag
 NOT_ENCRYPTED = "SECRET value is not sops-encrypted (encrypt the file with sops, see .sops.yaml)"
-NO_SECRETS = (
-    "SECRET values need sops encryption, which this version of gitconfig does not offer yet"
-)
 _TYPES = ", ".join(ValueType)
 _ENC = re.compile(
     r"ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:[A-Za-z0-9+/=]+,tag:[A-Za-z0-9+/=]+,type:[a-z]+\]"
@@ -195,6 +193,16 @@ def _schema_and_value_errors(
     return [FieldError("value", m) for m in jsonschemas.validate(value, schema, schemas)]
 
 
+def _secret_errors(
+    schema: dict[str, Any] | None, plaintext: str, schemas: Mapping[str, Any]
+) -> list[FieldError]:
+    """A SECRET's plaintext against its schema, before encryption; never echoes it."""
+    if schema is None or jsonschemas.schema_errors(schema):
+        return []  # no schema, or its own problems are reported already
+    problems = jsonschemas.validate(plaintext, schema, schemas, redact=True)
+    return [FieldError("value", m) for m in problems]
+
+
 # -- building from a request -----------------------------------------------------------------
 
 
@@ -210,17 +218,24 @@ def from_request(
     """The document for a create/update request's fields (the seed's strings): ``value`` is
     the value's text (see ``valuetext``), ``schema`` JSON text ("" or blank: none). Raises
     ``BadRequest`` whose field names are the request's: valueType, value, description, schema,
-    tags."""
+    tags.
+
+    A SECRET's ``value`` is its plaintext: the document returned holds it unencrypted
+    (``sops`` None), validated against the schema without being echoed; the caller encrypts
+    it (``render`` then sops) before anything is written."""
     errors: list[FieldError] = []
     parsed_type: ValueType | None = None
-    if value_type == ValueType.SECRET:
-        errors.append(FieldError("valueType", NO_SECRETS))
-    elif value_type in ValueType.__members__:
+    if value_type in ValueType.__members__:
         parsed_type = ValueType(value_type)
     else:
         errors.append(FieldError("valueType", f"must be one of {_TYPES}"))
     parsed_value: Any = None
-    if parsed_type is not None:
+    if parsed_type is ValueType.SECRET:
+        if not isinstance(value, str) or not value or jsonschemas.json_data_errors(value):
+            errors.append(FieldError("value", "a SECRET value must be non-empty text"))
+        else:
+            parsed_value = value
+    elif parsed_type is not None:
         try:
             parsed_value = valuetext.parse(parsed_type, value)
         except ValueError as exc:
@@ -228,8 +243,10 @@ def from_request(
             parsed_type = None  # not validated against the schema
     errors += _description_errors(description)
     errors += _tag_errors(tags)
-    parsed_schema = _request_schema(schema, errors)
+    parsed_schema = request_schema(schema, errors)
     errors += _schema_and_value_errors(parsed_schema, parsed_type, parsed_value, schemas)
+    if parsed_type is ValueType.SECRET and parsed_value is not None:
+        errors += _secret_errors(parsed_schema, parsed_value, schemas)
     if errors:
         raise BadRequest("Invalid configuration", errors)
     return ConfigDocument(
@@ -237,7 +254,31 @@ def from_request(
     )
 
 
-def _request_schema(text: str | None, errors: list[FieldError]) -> dict[str, Any] | None:
+def with_fields(
+    doc: ConfigDocument,
+    description: str | None,
+    schema: str | None,
+    tags: list[str] | None,
+    schemas: Mapping[str, Any],
+) -> ConfigDocument:
+    """``doc`` with the given request fields changed (None: kept) and its value untouched:
+    how a SECRET's description, schema or tags change without decrypting it (sops' MAC covers
+    the encrypted value only, ``mac_only_encrypted``). Raises ``BadRequest`` like
+    ``from_request``."""
+    errors = _description_errors(description) + _tag_errors(tags)
+    parsed_schema = doc.schema if schema is None else request_schema(schema, errors)
+    errors += _schema_and_value_errors(parsed_schema, None, None, schemas)
+    if errors:
+        raise BadRequest("Invalid configuration", errors)
+    return replace(
+        doc,
+        description=doc.description if description is None else description,
+        schema=parsed_schema,
+        tags=doc.tags if tags is None else tuple(tags),
+    )
+
+
+def request_schema(text: str | None, errors: list[FieldError]) -> dict[str, Any] | None:
     if text is None or not text.strip():
         return None
     try:
@@ -267,6 +308,11 @@ def render(doc: ConfigDocument) -> bytes:
     if doc.sops is not None:
         mapping["sops"] = doc.sops
     return yamltext.dump(mapping)
+
+
+def is_plaintext_secret(doc: ConfigDocument) -> bool:
+    """A SECRET built from a request, not yet encrypted (``render`` it only for sops)."""
+    return doc.value_type is ValueType.SECRET and doc.sops is None
 
 
 def value_text(doc: ConfigDocument) -> str:

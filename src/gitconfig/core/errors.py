@@ -9,6 +9,8 @@
     ├── Conflict  a concurrent change touched the same file; re-read (409, ABORTED, 1)
     ├── PreconditionFailed  If-Match names a stale version; re-read (412, FAILED_PRECONDITION, 1)
     ├── RateLimited  over the principal's rate limit; retry later (429, RESOURCE_EXHAUSTED, 1)
+    ├── SecretUnavailable  this server cannot decrypt that secret; fix its keys or the file
+    │                      (422, FAILED_PRECONDITION, 1)
     ├── NotReady  the first index is not complete yet; retry (503, UNAVAILABLE, 3)
     └── StoreError  the Git store failed; operator attention (500, INTERNAL, 3)
 
@@ -77,6 +79,15 @@ class RateLimited(GitconfigError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class SecretUnavailable(GitconfigError):
+    """A SECRET the server cannot decrypt: ``path`` and ``reason`` (never the value)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot reveal {path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 class NotReady(GitconfigError):

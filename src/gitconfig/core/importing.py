@@ -113,7 +113,9 @@ def parse_types(types: Mapping[str, str]) -> dict[str, ValueType]:
 @dataclass(frozen=True, slots=True)
 class ImportRequest:
     """Import ``content`` (a file in ``format``) into ``application``/``environment``.
-    ``types``: key (or ``*`` for all keys) -> type name; ``message``: the commit message."""
+    ``types``: key (or ``*`` for all keys) -> type name; ``message``: the commit message.
+    A value that looks like a plaintext credential (``credentials``) rejects the import
+    unless its key is typed SECRET or ``allow_plaintext``."""
 
     application: str
     environment: str
@@ -122,6 +124,7 @@ class ImportRequest:
     types: Mapping[str, str] = field(default_factory=dict)
     message: str | None = None
     dry_run: bool = False
+    allow_plaintext: bool = False  # accept values that look like plaintext credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +146,7 @@ class Planned:
     key: str
     status: str
     value_type: ValueType
-    content: bytes | None
+    content: bytes | None = field(repr=False)  # a SECRET's is plaintext until encrypted
 
 
 def plan(

@@ -150,6 +150,15 @@ def _schema_errors(key: str) -> tuple[str, ...]:
     return tuple(_messages(meta.iter_errors(schema)))
 
 
+def _redacted(errors: Iterable[ValidationError]) -> list[str]:
+    messages = [
+        f"{json_path(error.absolute_path)}: does not satisfy the schema's {error.validator!s}"
+        f" rule (the value is not shown)"
+        for error in errors
+    ]
+    return list(dict.fromkeys(messages))[:MAX_ERRORS]
+
+
 def _messages(errors: Iterable[ValidationError]) -> list[str]:
     found = list(errors)
     messages: list[str] = []
@@ -254,11 +263,14 @@ def reference_errors(schema: object, schemas: Mapping[str, Any]) -> list[str]:
     return _closure(canonical(schema), schemas)[1]
 
 
-def validate(instance: object, schema: object, schemas: Mapping[str, Any]) -> list[str]:
+def validate(
+    instance: object, schema: object, schemas: Mapping[str, Any], redact: bool = False
+) -> list[str]:
     """Why ``instance`` does not validate against ``schema`` (empty: it does).
 
     ``schemas`` maps repository paths (``schemas/x.json``) to parsed shared schemas. Messages
     start with the JSON path of the failing part: ``$.retry.maxAttempts: 0 is less than ...``.
+    With ``redact`` (a secret's plaintext) a message names the failed keyword, never the value.
     """
     problems = schema_errors(schema)
     if problems:
@@ -268,7 +280,10 @@ def validate(instance: object, schema: object, schemas: Mapping[str, Any]) -> li
     if errors:
         return errors
     try:
-        return _messages(_validator(key, closure).iter_errors(instance))
+        found = _validator(key, closure).iter_errors(instance)
+        if redact:
+            return _redacted(found)
+        return _messages(found)
     except Unresolvable as exc:
         return [f"$ref {exc.ref!r} cannot be resolved (does a $id change its base?)"]
     except RecursionError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -93,7 +93,7 @@ class ConfigDocument:
     """
 
     value_type: ValueType
-    value: Any
+    value: Any = field(repr=False)  # a SECRET's plaintext may pass through here: never shown
     description: str | None = None
     schema: dict[str, Any] | None = None
     tags: tuple[str, ...] = ()

@@ -9,7 +9,8 @@ What is checked: the folder names (application, one of the four environments, ke
 ``.yaml`` extension; the file format, unknown fields and value types; JSON Schemas, inline or
 ``$ref`` to the repository's ``schemas/`` (resolved locally, never over the network); flag rules
 (operators, percentages, RE2 patterns); a SECRET whose value is not sops-encrypted; two entry
-paths that differ only in case; shared schemas that are not valid JSON or JSON Schema.
+paths that differ only in case; shared schemas that are not valid JSON or JSON Schema. A
+value that looks like a plaintext credential (``credentials``) is a warning, not an error.
 
 ``check_tree`` validates a whole tree or only some changed paths of it: the changed files are
 validated, but against the shared schemas and the paths (for case collisions) of the whole tree,
@@ -24,9 +25,9 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gitconfig.core import configfile, flagfile, jsonschemas
+from gitconfig.core import configfile, credentials, flagfile, jsonschemas
 from gitconfig.core.errors import BadRequest, FieldError
-from gitconfig.core.model import Document, Kind
+from gitconfig.core.model import ConfigDocument, Document, Kind, ValueType
 from gitconfig.core.paths import is_indexed, is_schema_path, parse_entry_path
 
 _YAML_LINE = re.compile(r"\(line (\d+), column \d+\)")
@@ -35,18 +36,21 @@ _YAML_LINE = re.compile(r"\(line (\d+), column \d+\)")
 @dataclass(frozen=True, slots=True, order=True)
 class Finding:
     """One problem: the file, the field (dotted, ``rules.0.operator``; empty for the whole file),
-    what is wrong, and the line it is on when known (0: unknown)."""
+    what is wrong, and the line it is on when known (0: unknown). A ``warning`` (a likely
+    plaintext credential) is shown but fails nothing."""
 
     path: str
     field: str
     message: str
     line: int = 0
+    warning: bool = False
 
     def __str__(self) -> str:
+        prefix = "warning: " if self.warning else ""
         return (
-            f"{self.path}: {self.field}: {self.message}"
+            f"{prefix}{self.path}: {self.field}: {self.message}"
             if self.field
-            else (f"{self.path}: {self.message}")
+            else (f"{prefix}{self.path}: {self.message}")
         )
 
 
@@ -59,7 +63,12 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        """No finding but warnings."""
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [finding for finding in self.findings if not finding.warning]
 
 
 def load_document(kind: Kind, data: bytes, schemas: Mapping[str, Any]) -> Document:
@@ -125,11 +134,16 @@ def validate_entry(path: str, data: bytes, schemas: Mapping[str, Any]) -> list[F
     if isinstance(key, FieldError):
         return [Finding(path, "", key.message)]
     try:
-        load_document(key.kind, data, schemas)
+        document = load_document(key.kind, data, schemas)
     except BadRequest as exc:
         if not exc.errors:
             return [Finding(path, "", exc.message)]
         return [Finding(path, e.field, e.message, field_line(data, e)) for e in exc.errors]
+    if isinstance(document, ConfigDocument) and document.value_type is not ValueType.SECRET:
+        message = credentials.warning(key.key, document.value)
+        if message is not None:
+            line = field_line(data, FieldError("value", message))
+            return [Finding(path, "value", message, line, warning=True)]
     return []
 
 

@@ -27,6 +27,7 @@ CODES: dict[type[errors.GitconfigError], grpc.StatusCode] = {
     errors.Conflict: grpc.StatusCode.ABORTED,
     errors.PreconditionFailed: grpc.StatusCode.FAILED_PRECONDITION,
     errors.RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.SecretUnavailable: grpc.StatusCode.FAILED_PRECONDITION,
     errors.NotReady: grpc.StatusCode.UNAVAILABLE,
     errors.StoreError: grpc.StatusCode.INTERNAL,
     SubscriberTooSlow: grpc.StatusCode.RESOURCE_EXHAUSTED,

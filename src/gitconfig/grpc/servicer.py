@@ -7,6 +7,7 @@ seed's enum names (``ENVIRONMENT_PROD``) are accepted too.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from functools import wraps
@@ -23,7 +24,6 @@ from gitconfig.index.changes import Subscription
 from gitconfig.index.snapshot import Entry
 from gitconfig.index.updates import Update
 from gitconfig.service.access import Principal, TokenRegistry
-from gitconfig.service.base import may_reveal
 from gitconfig.service.facade import Service
 
 SERVICE_NAME = config_pb2.DESCRIPTOR.services_by_name["ConfigurationService"].full_name
@@ -100,6 +100,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
             principal, Kind.CONFIG, request.application, environment(request.environment),
             request.key,
         )  # fmt: skip
+        await self._decrypted(principal, [entry])
         return self.configuration(principal, entry)
 
     @_mapped
@@ -111,6 +112,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
             principal, Kind.CONFIG, request.application, environment(request.environment),
             list(request.keys),
         )  # fmt: skip
+        await self._decrypted(principal, entries)
         return config_pb2.GetConfigurationsResponse(
             configurations=[self.configuration(principal, entry) for entry in entries]
         )
@@ -179,15 +181,26 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         for subscription in list(self._streams):
             subscription.end()
 
+    async def _decrypted(self, principal: Principal, entries: list[Entry]) -> None:
+        """Secrets the caller will see in plaintext are decrypted off the event loop."""
+        pending = self.service.undecrypted(principal, entries)
+        if pending:
+            await asyncio.to_thread(self.service.decrypt, pending)
+
     # -- rendering -------------------------------------------------------------------------
 
     def configuration(self, principal: Principal, entry: Entry) -> config_pb2.ConfigurationResponse:
         """The response for ``entry``, built once per entry and audience (renderings differ
         between principals only where a SECRET is masked or revealed)."""
-        memo_key = f"grpc.ConfigurationResponse.{may_reveal(principal, entry.key)}"
+        document = entry.document
+        secret = isinstance(document, ConfigDocument) and document.value_type is ValueType.SECRET
+        revealed = secret and self.service.may_reveal(principal, entry.key)
+        memo_key = f"grpc.ConfigurationResponse.{revealed}"
         response: config_pb2.ConfigurationResponse | None = entry.memo.get(memo_key)
         if response is None:
-            response = entry.memo[memo_key] = self._configuration(principal, entry)
+            response = self._configuration(principal, entry)
+            if not revealed or self.service.secrets.known(entry.served.blob):
+                entry.memo[memo_key] = response  # not a mask for a sops that could not run
         return response
 
     def _configuration(
@@ -198,7 +211,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         updated = entry.updated
         return config_pb2.ConfigurationResponse(
             key=entry.key.key,
-            value=self.service.value_text(principal, document, entry.key),
+            value=self.service.served_text(principal, document, entry.key, entry.served.blob),
             value_type=_VALUE_TYPES[document.value_type],
             version=entry.version,
             updated_at=timestamp(updated.commit.time),

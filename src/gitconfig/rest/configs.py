@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from gitconfig.core.model import Environment, Kind
 from gitconfig.rest import environments, models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
 from gitconfig.service.facade import ConfigChanges, NewConfig
+
+Reveal = Annotated[
+    bool,
+    Query(description="Show SECRET values in plaintext (needs the reveal permission; 403 else)"),
+]
 
 router = APIRouter(prefix="/configs", tags=["Configurations"])
 
@@ -83,10 +89,14 @@ async def lookup_configuration(
     environment: Environment,
     response: Response,
     provenance: Annotated[bool, Query(description=_PROVENANCE)] = False,
+    reveal: Reveal = False,
 ) -> models.ConfigurationValue | Response:
     entry = service.lookup(caller, Kind.CONFIG, application, environment.value, key)
     response.headers.update(render.etag(entry))
-    body = render.config_value(service, caller, entry)
+    if reveal:  # may run sops: off the event loop
+        body = await run_in_threadpool(render.config_value, service, caller, entry, True)
+    else:
+        body = render.config_value(service, caller, entry)
     if provenance:
         return environments.with_provenance(service, caller, entry, body, render.etag(entry))
     return body
@@ -104,13 +114,17 @@ async def get_configuration(
     caller: Caller,
     response: Response,
     provenance: Annotated[bool, Query(description=_PROVENANCE)] = False,
+    reveal: Reveal = False,
 ) -> models.ConfigurationResponse | Response:
     entry = service.get(caller, Kind.CONFIG, configId)
     response.headers.update(render.etag(entry))
-    if provenance:
+    if reveal:  # may run sops: off the event loop
+        body = await run_in_threadpool(render.config, service, caller, entry, True)
+    else:
         body = render.config(service, caller, entry)
+    if provenance:
         return environments.with_provenance(service, caller, entry, body, render.etag(entry))
-    return render.config(service, caller, entry)
+    return body
 
 
 @router.put("/{configId}", operation_id="updateConfiguration", responses=_WRITE_ERRORS)
@@ -155,8 +169,13 @@ async def get_configuration_versions(
     configId: str,
     service: ServiceDep,
     caller: Caller,
+    reveal: Reveal = False,
 ) -> list[models.ConfigurationVersion]:
     views = service.versions(caller, Kind.CONFIG, configId)
+    if reveal:  # may run sops: off the event loop
+        return await run_in_threadpool(
+            lambda: [render.config_version(service, caller, v, True) for v in views]
+        )
     return [render.config_version(service, caller, v) for v in views]
 
 
@@ -170,8 +189,11 @@ async def get_configuration_version(
     versionId: str,
     service: ServiceDep,
     caller: Caller,
+    reveal: Reveal = False,
 ) -> models.ConfigurationVersion:
     view = service.version(caller, Kind.CONFIG, configId, versionId)
+    if reveal:  # may run sops: off the event loop
+        return await run_in_threadpool(render.config_version, service, caller, view, True)
     return render.config_version(service, caller, view)
 
 

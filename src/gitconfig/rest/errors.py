@@ -22,6 +22,7 @@ STATUS: dict[type[errors.GitconfigError], int] = {
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,
     errors.RateLimited: 429,
+    errors.SecretUnavailable: 422,
     errors.NotReady: 503,
     errors.StoreError: 500,
 }

@@ -18,12 +18,11 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from gitconfig.core.errors import GitconfigError, RateLimited
-from gitconfig.core.model import ConfigDocument, Environment, Kind
+from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
 from gitconfig.index.snapshot import Entry
 from gitconfig.rest import render
 from gitconfig.rest.errors import error_response
 from gitconfig.service.access import Principal, TokenRegistry, authorize
-from gitconfig.service.base import may_reveal
 from gitconfig.service.facade import Service
 
 Scope = MutableMapping[str, Any]
@@ -35,7 +34,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 LOOKUP = "/configs/lookup"
 CHECK = "/feature-flags/check"
 _REQUIRED = frozenset(("key", "application", "environment"))
-_ALLOWED = {LOOKUP: _REQUIRED, CHECK: _REQUIRED | {"userId"}}
+_ALLOWED = {LOOKUP: _REQUIRED | {"reveal"}, CHECK: _REQUIRED | {"userId"}}
 Answer = tuple[bytes, bytes | None]  # body, ETag
 PRINCIPAL = "gitconfig.principal"  # scope["state"] key: the principal the fast path found
 
@@ -49,6 +48,8 @@ def _query(raw: bytes, allowed: frozenset[str]) -> dict[str, str] | None:
             return None
         params[name] = unquote_plus(value) if "%" in value or "+" in value else value
     if not params.keys() >= _REQUIRED or params["environment"] not in Environment.__members__:
+        return None
+    if params.get("reveal", "false") not in ("true", "false"):
         return None
     return params
 
@@ -109,17 +110,32 @@ class ReadFastPath:
         if entry is None:
             return None
         if kind is Kind.CONFIG:
-            return self._lookup(entry, principal)
+            return self._lookup(entry, principal, params.get("reveal") == "true")
         return self._check(entry, params)
 
-    def _lookup(self, entry: Entry, principal: Principal) -> Answer | None:
-        if not isinstance(entry.document, ConfigDocument):
+    def _lookup(self, entry: Entry, principal: Principal, reveal: bool) -> Answer | None:
+        document = entry.document
+        if not isinstance(document, ConfigDocument):
             return None
-        reveal = may_reveal(principal, entry.key)
+        reveal = reveal and document.value_type is ValueType.SECRET
+        if reveal and not self.service.may_reveal(principal, entry.key):
+            return None  # the route answers 403
+        if (
+            reveal
+            and "lookup:reveal" not in entry.memo
+            and self.service.undecrypted(principal, [entry])
+        ):
+            return None  # the route decrypts it in a worker thread, off the event loop
+        # Revealed bytes are cached like the decrypted value itself (by this immutable entry);
+        # the permission is checked on every request, above.
         memo_key = "lookup:reveal" if reveal else "lookup"
         cached: Answer | None = entry.memo.get(memo_key)
         if cached is None:
-            body = render.json_bytes(render.config_value(self.service, principal, entry))
+            try:
+                answer = render.config_value(self.service, principal, entry, reveal)
+            except GitconfigError:
+                return None  # cannot decrypt: the route answers the error
+            body = render.json_bytes(answer)
             cached = entry.memo[memo_key] = (body, render.etag(entry)["ETag"].encode())
         return cached
 

@@ -38,6 +38,9 @@ async def index_status(service: ServiceDep, caller: Caller) -> dict[str, Any]:
         "problems": [
             {"path": p.path, "commit": p.commit, "errors": list(p.errors)} for p in status.problems
         ],
+        "secrets": [
+            {"path": s.path, "commit": s.commit, "error": s.reason} for s in status.secrets
+        ],
     }
 
 

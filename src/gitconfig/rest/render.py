@@ -32,7 +32,9 @@ def config_summary(entry: Entry) -> models.ConfigurationSummary:
     )
 
 
-def config(service: Service, caller: Principal, entry: Entry) -> models.ConfigurationResponse:
+def config(
+    service: Service, caller: Principal, entry: Entry, reveal: bool = False
+) -> models.ConfigurationResponse:
     document = _config(entry)
     return models.ConfigurationResponse(
         id=entry.id,
@@ -41,7 +43,7 @@ def config(service: Service, caller: Principal, entry: Entry) -> models.Configur
         environment=entry.key.environment,
         description=document.description,
         valueType=document.value_type,
-        value=service.value_text(caller, document, entry.key),
+        value=service.value_text(caller, document, entry.key, entry.served.blob, reveal),
         schema=configfile.schema_text(document),
         tags=list(document.tags),
         version=entry.version,
@@ -53,25 +55,26 @@ def config(service: Service, caller: Principal, entry: Entry) -> models.Configur
     )
 
 
-def config_value(service: Service, caller: Principal, entry: Entry) -> models.ConfigurationValue:
+def config_value(
+    service: Service, caller: Principal, entry: Entry, reveal: bool = False
+) -> models.ConfigurationValue:
     document = _config(entry)
     return models.ConfigurationValue(
         key=entry.key.key,
-        value=service.value_text(caller, document, entry.key),
+        value=service.value_text(caller, document, entry.key, entry.served.blob, reveal),
         valueType=document.value_type,
         version=entry.version,
     )
 
 
 def config_version(
-    service: Service, caller: Principal, view: VersionView
+    service: Service, caller: Principal, view: VersionView, reveal: bool = False
 ) -> models.ConfigurationVersion:
     document = view.document
-    value = (
-        service.value_text(caller, document, view.entry.key)
-        if isinstance(document, ConfigDocument)
-        else None
-    )
+    value = None
+    if isinstance(document, ConfigDocument):
+        key, blob = view.entry.key, view.version.blob
+        value = service.value_text(caller, document, key, blob, reveal)
     commit = view.version.commit
     return models.ConfigurationVersion(
         id=commit.sha,

@@ -4,6 +4,7 @@ one environment, as a JSON, YAML, .env or .properties file (see ``gitconfig.core
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from gitconfig.core.formats import Format
@@ -45,6 +46,11 @@ class ImportBody(models.Body):
     )
     changeDescription: str | None = Field(None, description="Commit message (optional)")
     dryRun: bool = Field(False, description="Validate and report, write nothing")
+    allowPlaintext: bool = Field(
+        False,
+        description="Accept values that look like plaintext credentials (refused otherwise:"
+        " type them SECRET)",
+    )
 
 
 class ImportResponse(BaseModel):
@@ -68,6 +74,7 @@ def import_configurations(body: ImportBody, service: ServiceDep, caller: Caller)
         types=body.types or {},
         message=body.changeDescription,
         dry_run=body.dryRun,
+        allow_plaintext=body.allowPlaintext,
     )
     if body.environments is not None or body.environment is None:
         names = [env.value for env in body.environments or ()]
@@ -100,7 +107,13 @@ async def export_configurations(
 ) -> Response:
     """The configurations of one application and environment as a file. SECRET values are
     masked unless ``reveal=true`` (needs the reveal permission)."""
-    export = service.export_configs(caller, application, environment.value, format, reveal)
+    export = (  # a reveal may run sops: off the event loop
+        await run_in_threadpool(
+            service.export_configs, caller, application, environment.value, format, True
+        )
+        if reveal
+        else service.export_configs(caller, application, environment.value, format)
+    )
     filename = f"{application}-{environment.value}.{format.value}"
     headers = {"Content-Disposition": f'inline; filename="{filename}"'}
     if export.commit is not None:

@@ -149,8 +149,12 @@ async def watch_configurations(
         str | None,
         Header(alias="Last-Event-ID", description="Resume after this commit (SHA)"),
     ] = None,
+    reveal: Annotated[
+        bool, Query(description="SECRET values in plaintext (needs the reveal permission)")
+    ] = False,
 ) -> StreamingResponse:
-    """Stream configuration (and, with ``includeFlags``, flag) changes as they are committed."""
+    """Stream configuration (and, with ``includeFlags``, flag) changes as they are committed.
+    SECRET values are masked unless ``reveal=true``."""
     subscription = service.watch(
         caller,
         application,
@@ -158,6 +162,7 @@ async def watch_configurations(
         keys or [],
         includeFlags,
         last_event_id or lastEventId or None,
+        reveal=reveal,
     )
     try:
         await subscription.prepare()

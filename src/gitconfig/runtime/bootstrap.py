@@ -33,6 +33,21 @@ creation_rules:
 """
 
 
+def sops_rules(recipient: str, note: str) -> str:
+    """A ``.sops.yaml`` that encrypts every configuration file's ``value`` for one age
+    ``recipient`` (``note`` says whose key it is)."""
+    return (
+        f"# sops creation rules for SECRET values: {note}.\n"
+        "# One rule per environment (a key per environment) is the production layout: see\n"
+        "# docs/secrets.md.\n"
+        "creation_rules:\n"
+        "  - path_regex: ^configs/[^/]+/[^/]+/[^/]+\\.yaml$\n"
+        "    encrypted_regex: ^value$\n"
+        "    mac_only_encrypted: true\n"
+        f"    age: {recipient}\n"
+    )
+
+
 def open_service(repo: Path, branch: str = "main") -> Service:
     store = GitStore(repo, branch)
     return Service(store, Index(store))

@@ -17,6 +17,7 @@ from gitconfig.index.refresher import Index
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import MAX_PAGE_SIZE, ServiceBase
 from gitconfig.store.ports import Store
+from gitconfig.store.secrets import Sops
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ class AuditPage:
 
 
 class AuditUseCases(ServiceBase):
-    def __init__(self, store: Store, index: Index) -> None:
-        super().__init__(store, index)
+    def __init__(self, store: Store, index: Index, secrets: Sops | None = None) -> None:
+        super().__init__(store, index, secrets)
         self.audit_index = AuditIndex(store)
         self.audit_index.attach(index)
 

@@ -20,7 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gitconfig.core import configfile
-from gitconfig.core.errors import BadRequest, Conflict, FieldError, NotFound, PreconditionFailed
+from gitconfig.core.errors import (
+    BadRequest,
+    Conflict,
+    FieldError,
+    NotFound,
+    PreconditionFailed,
+    SecretUnavailable,
+)
 from gitconfig.core.model import (
     Author,
     ConfigDocument,
@@ -28,6 +35,7 @@ from gitconfig.core.model import (
     EntryKey,
     Environment,
     Kind,
+    ValueType,
     Version,
 )
 from gitconfig.core.paths import entry_errors
@@ -36,7 +44,11 @@ from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.committer import GroupCommitter, Prepare
+from gitconfig.service.reveal import authorize_reveal, may_reveal
 from gitconfig.store.ports import Store
+from gitconfig.store.secrets import Sops
+
+SOPS_YAML = ".sops.yaml"
 
 MAX_PAGE_SIZE = 1000
 
@@ -64,9 +76,10 @@ Builder = Callable[[Entry | None, Snapshot], bytes | None]
 
 
 class ServiceBase:
-    def __init__(self, store: Store, index: Index) -> None:
+    def __init__(self, store: Store, index: Index, secrets: Sops | None = None) -> None:
         self.store = store
         self.index = index
+        self.secrets = secrets if secrets is not None else Sops()
         self.changes = ChangeHub(index)
         self._committer = GroupCommitter(store, index)
 
@@ -97,11 +110,93 @@ class ServiceBase:
         return entry
 
     def value_text(
-        self, principal: Principal, document: ConfigDocument, key: EntryKey | None = None
+        self,
+        principal: Principal,
+        document: ConfigDocument,
+        key: EntryKey | None = None,
+        blob: str | None = None,
+        reveal: bool = False,
     ) -> str:
-        """The API string of a value; SECRET values masked unless the caller may reveal them
-        in the entry's scope (``key``; None: everywhere)."""
-        return configfile.api_value_text(document, reveal=may_reveal(principal, key))
+        """The API string of a value. A SECRET is ``configfile.MASK`` unless ``reveal`` is
+        asked for the entry ``key`` whose file is ``blob``: then the caller must be allowed
+        to reveal in the entry's scope (else ``PermissionDenied``) and the plaintext is
+        decrypted once per blob (``SecretUnavailable`` when this server cannot)."""
+        if document.value_type is not ValueType.SECRET or not reveal:
+            return configfile.api_value_text(document, reveal=False)
+        if key is None or blob is None:
+            raise AssertionError("revealing a secret needs its entry key and blob")
+        authorize_reveal(principal, key.application, key.environment.value)
+        return self.secrets.reveal(key.path, blob, self.store.read_blob(blob))
+
+    def may_reveal(self, principal: Principal, key: EntryKey) -> bool:
+        """Whether ``principal`` may see the plaintext of the SECRET ``key``."""
+        return may_reveal(principal, key.application, key.environment.value)
+
+    def served_text(
+        self, principal: Principal, document: ConfigDocument, key: EntryKey, blob: str | None
+    ) -> str:
+        """The value for a service that uses it (gRPC, streams): a SECRET's plaintext when
+        ``principal`` may reveal it in the entry's scope, else the mask; also the mask when
+        this server cannot decrypt it (reported by ``/status``)."""
+        if document.value_type is not ValueType.SECRET or blob is None:
+            return configfile.api_value_text(document, reveal=False)
+        if not may_reveal(principal, key.application, key.environment.value):
+            return configfile.MASK
+        try:
+            return self.secrets.reveal(key.path, blob, self.store.read_blob(blob))
+        except SecretUnavailable:
+            return configfile.MASK
+
+    def same_secret(self, entry: Entry, plaintext: str) -> bool:
+        """Whether the SECRET ``entry`` already holds ``plaintext`` (False when this server
+        cannot decrypt it): a write of the same value keeps the ciphertext, and makes no
+        commit when nothing else changes."""
+        document = entry.document
+        if not isinstance(document, ConfigDocument) or document.value_type is not ValueType.SECRET:
+            return False
+        try:
+            data = self.store.read_blob(entry.served.blob)
+            return self.secrets.reveal(entry.key.path, entry.served.blob, data) == plaintext
+        except SecretUnavailable:
+            return False
+
+    def undecrypted(self, principal: Principal, entries: list[Entry]) -> list[Entry]:
+        """The SECRETs among ``entries`` that ``principal`` may reveal and that were not
+        decrypted yet. A transport on an event loop decrypts them in a worker thread first
+        (``decrypt``), so that the loop never waits for a sops process."""
+        return [
+            entry
+            for entry in entries
+            if isinstance(entry.document, ConfigDocument)
+            and entry.document.value_type is ValueType.SECRET
+            and not self.secrets.known(entry.served.blob)
+            and self.may_reveal(principal, entry.key)
+        ]
+
+    def decrypt(self, entries: list[Entry]) -> None:
+        """Decrypt (and cache) the served value of each SECRET entry; blocking (sops runs
+        once per entry). Failures are remembered and reported, not raised."""
+        for entry in entries:
+            try:
+                data = self.store.read_blob(entry.served.blob)
+                self.secrets.reveal(entry.key.path, entry.served.blob, data)
+            except SecretUnavailable:
+                continue
+
+    def render_config(self, key: EntryKey, document: ConfigDocument, snapshot: Snapshot) -> bytes:
+        """The file of ``document`` at ``key``; a SECRET built from a request (plaintext) is
+        encrypted by sops for the creation rule of the snapshot's ``.sops.yaml`` first
+        (``BadRequest`` when none matches: nothing is written)."""
+        if not configfile.is_plaintext_secret(document):
+            return configfile.render(document)
+        return self.encrypt_file(key.path, configfile.render(document), snapshot)
+
+    def encrypt_file(self, path: str, plaintext_file: bytes, snapshot: Snapshot) -> bytes:
+        """``plaintext_file`` encrypted for ``path`` by the snapshot's ``.sops.yaml``."""
+        sops_yaml = None
+        if snapshot.commit is not None:
+            sops_yaml = self.store.read_file(snapshot.commit, SOPS_YAML)
+        return self.secrets.encrypt(path, plaintext_file, sops_yaml)
 
     def _document_at(self, entry: Entry, version: Version) -> Document | None:
         if version is entry.served:
@@ -216,13 +311,6 @@ def new_key(
         raise BadRequest(f"invalid {noun(kind)}", errors)
     authorize(principal, "write", application, environment)
     return EntryKey(kind, application, Environment(environment), key)
-
-
-def may_reveal(principal: Principal, key: EntryKey | None) -> bool:
-    """Whether ``principal`` may see SECRET values of ``key`` (None: of every entry)."""
-    if key is None:
-        return principal.may("reveal")
-    return principal.may("reveal", key.application, key.environment.value)
 
 
 def noun(kind: Kind) -> str:

@@ -29,7 +29,8 @@ class BulkUseCases(ServiceBase):
         """``(commit, updates)``: the configurations (and flags when ``include_flags``) of
         ``application``/``environment`` read from one snapshot, configurations first, each kind
         sorted by key. ``commit`` is the snapshot's full sha, ``""`` for an empty repository.
-        SECRET values are masked unless ``principal`` may reveal. Raises ``BadRequest`` for an
+        SECRET values are plaintext where ``principal`` may reveal them (a service that
+        uses them), else masked. Raises ``BadRequest`` for an
         invalid name, ``PermissionDenied`` without the read role, ``NotReady`` before the first
         index."""
         authorize(principal, "read")
@@ -49,7 +50,10 @@ class BulkUseCases(ServiceBase):
                 updated.commit, ChangeType.CREATED, entry.key, updated.blob, entry.version,
                 entry.document,
             )  # fmt: skip
-            return render_update(event, lambda document: self.value_text(principal, document))
+            return render_update(
+                event,
+                lambda document: self.served_text(principal, document, entry.key, updated.blob),
+            )
 
         entries = [entry for kind in kinds for entry in snapshot.entries(kind, application, env)]
         return snapshot.commit or "", [render(entry) for entry in entries]

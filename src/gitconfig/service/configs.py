@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitconfig.core import configfile, importing, validator
+from gitconfig.core.configfile import MASK
 from gitconfig.core.errors import AlreadyExists, BadRequest, FieldError
-from gitconfig.core.model import ConfigDocument, Environment, Kind
+from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
 from gitconfig.core.paths import application_error, entry_errors, environment_error, key_error
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
@@ -132,7 +133,7 @@ class ConfigUseCases(ServiceBase):
                 tags=new.tags,
                 schemas=snapshot.schemas,
             )
-            return configfile.render(document)
+            return self.render_config(key, document, snapshot)
 
         message = new.change_description or f"Create configuration {key}"
         return self._write_entry(principal, key, build, message, if_match=None, must_exist=False)
@@ -149,6 +150,16 @@ class ConfigUseCases(ServiceBase):
         def build(current: Entry | None, snapshot: Snapshot) -> bytes:
             assert current is not None and isinstance(current.document, ConfigDocument)
             document = current.document
+            kept_value = changes.value in (None, MASK) or (
+                changes.value is not None and self.same_secret(current, changes.value)
+            )
+            if document.value_type is ValueType.SECRET and kept_value:
+                kept = configfile.with_fields(
+                    document, changes.description, changes.schema, changes.tags, snapshot.schemas
+                )
+                if kept == document and current.served is current.updated:
+                    return self.store.read_blob(current.updated.blob)  # as sops wrote it
+                return configfile.render(kept)
             value = changes.value if changes.value is not None else configfile.value_text(document)
             schema = changes.schema
             if schema is None:
@@ -163,7 +174,7 @@ class ConfigUseCases(ServiceBase):
                 tags=changes.tags if changes.tags is not None else list(document.tags),
                 schemas=snapshot.schemas,
             )
-            return configfile.render(updated)
+            return self.render_config(key, updated, snapshot)
 
         message = changes.change_description or f"Update configuration {key}"
         return self._write_entry(principal, key, build, message, if_match, must_exist=True)

@@ -16,6 +16,7 @@ from gitconfig.service.flags import Evaluations, FlagChanges, FlagUseCases, NewF
 from gitconfig.service.multienv import MultiEnvUseCases
 from gitconfig.service.promote import PromoteUseCases
 from gitconfig.service.provenance import ProvenanceUseCases
+from gitconfig.service.secrets import SecretUseCases
 from gitconfig.service.status import IndexStatus, StatusUseCases
 from gitconfig.service.streams import StreamUseCases
 from gitconfig.service.transfer import TransferUseCases
@@ -49,5 +50,6 @@ class Service(
     MultiEnvUseCases,
     BulkUseCases,
     AuditUseCases,
+    SecretUseCases,
 ):
     """The use-cases over one store and its index (see the modules of each group)."""

@@ -8,9 +8,11 @@ index that stopped following the branch, and how many stream subscribers there a
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from gitconfig.core.model import Kind
 from gitconfig.service.base import ServiceBase
+from gitconfig.service.secrets import oldest_ages, secret_problems
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -53,6 +55,7 @@ def render(service: ServiceBase) -> str:
                 f'gitconfig_invalid_file{{path="{_label(problem.path)}",'
                 f'commit="{problem.commit}"}} 1'
             )
+        _secrets(lines, service)
     _metric(lines, "gitconfig_index_refreshes_total", "counter", "Refreshes that moved the index")
     lines.append(f"gitconfig_index_refreshes_total {index.refreshes}")
     if index.last_refresh is not None and index.indexed_at is not None:
@@ -72,3 +75,28 @@ def render(service: ServiceBase) -> str:
     _metric(lines, "gitconfig_stream_subscribers", "gauge", "Open change-stream subscriptions")
     lines.append(f"gitconfig_stream_subscribers {len(service.changes)}")
     return "\n".join(lines) + "\n"
+
+
+def _secrets(lines: list[str], service: ServiceBase) -> None:
+    snapshot = service.index.current()
+    _metric(
+        lines,
+        "gitconfig_secret_undecryptable",
+        "gauge",
+        "1 per SECRET this server cannot decrypt (served masked), by path and commit",
+    )
+    for problem in secret_problems(snapshot, service.secrets):
+        lines.append(
+            f'gitconfig_secret_undecryptable{{path="{_label(problem.path)}",'
+            f'commit="{problem.commit}"}} 1'
+        )
+    _metric(
+        lines,
+        "gitconfig_secret_oldest_age_seconds",
+        "gauge",
+        "Age of the oldest SECRET per environment (sops lastmodified)",
+    )
+    for environment, age in sorted(oldest_ages(snapshot, datetime.now(UTC)).items()):
+        lines.append(
+            f'gitconfig_secret_oldest_age_seconds{{environment="{environment.value}"}} {age:.0f}'
+        )

@@ -135,8 +135,8 @@ def check_push(repo: Repository, updates: Sequence[RefUpdate]) -> list[Rejection
             if not changed:
                 continue
             report = check_tree(dict(repo.files(commit.sha)), repo.read_blob, changed)
-            if report.findings:
-                rejections.append(Rejection(update.ref, commit, report.findings))
+            if report.errors:  # warnings (likely plaintext credentials) do not reject
+                rejections.append(Rejection(update.ref, commit, report.errors))
     return rejections
 
 

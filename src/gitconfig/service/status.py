@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gitconfig.core.errors import FieldError
 from gitconfig.core.model import Problem
@@ -10,17 +10,20 @@ from gitconfig.core.paths import parse_entry_path
 from gitconfig.service import metrics
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
+from gitconfig.service.secrets import SecretProblem, secret_problems
 
 
 @dataclass(frozen=True)
 class IndexStatus:
     """What ``GET /status`` shows: the served commit, the branch, the number of entries and
-    the files at HEAD that do not validate (served fail-static), sorted by path."""
+    the files at HEAD that do not validate (served fail-static), sorted by path, and the
+    SECRETs this server cannot decrypt (served masked)."""
 
     commit: str | None
     branch: str
     entries: int
     problems: list[Problem]
+    secrets: list[SecretProblem] = field(default_factory=list)
 
 
 class StatusUseCases(ServiceBase):
@@ -39,7 +42,10 @@ class StatusUseCases(ServiceBase):
             (p for p in snapshot.problems.values() if _readable(principal, p.path)),
             key=lambda p: p.path,
         )
-        return IndexStatus(snapshot.commit, self.store.branch, len(snapshot), problems)
+        secrets = [
+            s for s in secret_problems(snapshot, self.secrets) if _readable(principal, s.path)
+        ]
+        return IndexStatus(snapshot.commit, self.store.branch, len(snapshot), problems, secrets)
 
     def metrics_text(self, principal: Principal) -> str:
         """The Prometheus text exposition (``metrics.CONTENT_TYPE``); needs ``read`` on

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gitconfig.core.errors import BadRequest, FieldError
-from gitconfig.core.model import Environment
+from gitconfig.core.model import ConfigDocument, Environment
 from gitconfig.core.paths import application_error, environment_error, key_error
 from gitconfig.index.changes import Subscription
 from gitconfig.index.snapshot import ChangeEvent
 from gitconfig.index.updates import Filter, Update, render_update
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
+from gitconfig.service.reveal import authorize_reveal
 
 
 class StreamUseCases(ServiceBase):
@@ -23,10 +24,20 @@ class StreamUseCases(ServiceBase):
         keys: Sequence[str],
         include_flags: bool,
         resume_after: str | None,
+        reveal: bool | None = None,
     ) -> Subscription:
         """Subscribe to changes, live from the current commit, after replaying every change
         after ``resume_after`` (a commit sha, full or a unique 7+ prefix) when given. Call on
-        the subscriber's event loop, then ``await subscription.prepare()``."""
+        the subscriber's event loop, then ``await subscription.prepare()``.
+
+        SECRET values: ``reveal`` None (gRPC, services that use the values) shows the
+        plaintext wherever the principal may reveal it; False always the mask; True asks to
+        reveal (``PermissionDenied`` unless the principal may, in the scope asked for)."""
+        if reveal:
+            if application is not None and environment is not None:
+                authorize_reveal(principal, application, environment)
+            elif not principal.anywhere("reveal"):
+                authorize(principal, "reveal")
         errors = [
             error
             for error in (
@@ -58,10 +69,17 @@ class StreamUseCases(ServiceBase):
             None if principal.may("read") else lambda key: principal.may_key("read", key),
         )
 
-        def render(event: ChangeEvent) -> Update:
-            return render_update(
-                event, lambda document: self.value_text(principal, document, event.key)
-            )
+        shown = principal if reveal is not False else None  # None: every SECRET masked
 
-        # Renderings differ between principals only where a SECRET is masked or revealed.
-        return self.changes.subscribe(wanted, render, commit, audience=principal.reveal_audience)
+        def render(event: ChangeEvent) -> Update:
+            def value(document: ConfigDocument) -> str:
+                if shown is None:
+                    return self.value_text(principal, document)
+                return self.served_text(shown, document, event.key, event.blob)
+
+            return render_update(event, value)
+
+        # Renderings differ between principals only where a SECRET is revealed: principals
+        # with the same reveal grants share them, and every masked rendering is shared.
+        audience = principal.reveal_audience if shown is not None else False
+        return self.changes.subscribe(wanted, render, commit, audience=audience)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from gitconfig.core import configfile, importing
+from collections.abc import Sequence
+from dataclasses import replace
+
+from gitconfig.core import credentials, importing
 from gitconfig.core import formats as transfer
-from gitconfig.core.errors import BadRequest, Conflict
+from gitconfig.core.errors import BadRequest, Conflict, FieldError
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
 from gitconfig.core.paths import key_error, scope_errors
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
+from gitconfig.service.reveal import authorize_reveal
 
 
 class TransferUseCases(ServiceBase):
@@ -48,7 +52,7 @@ class TransferUseCases(ServiceBase):
         def _plan(
             snapshot: Snapshot, current: dict[EntryKey, Entry | None]
         ) -> list[importing.Planned]:
-            return importing.plan(
+            planned = importing.plan(
                 items,
                 types,
                 {
@@ -59,6 +63,23 @@ class TransferUseCases(ServiceBase):
                 snapshot.schemas,
                 invalid={k.key for k, e in current.items() if e and e.served is not e.updated},
             )
+            if not request.allow_plaintext:
+                refuse_plaintext_credentials(items, planned)
+            unchanged = {
+                p.key
+                for p in planned
+                if p.value_type is ValueType.SECRET
+                and p.content is not None
+                and (entry := current.get(EntryKey(Kind.CONFIG, request.application, env, p.key)))
+                and entry.served is entry.updated
+                and self.same_secret(entry, secret_text(items, p.key))
+            }
+            return [
+                replace(p, status="unchanged", content=None)
+                if p.key in unchanged
+                else self._sealed(request, env, p, snapshot)
+                for p in planned
+            ]
 
         changes = prepare(self.snapshot())
         first = next(iter(plans.values()))
@@ -80,6 +101,23 @@ class TransferUseCases(ServiceBase):
             counts["created"], counts["updated"], counts["unchanged"], commit
         )
 
+    def _sealed(
+        self,
+        request: importing.ImportRequest,
+        env: Environment,
+        planned: importing.Planned,
+        snapshot: Snapshot,
+    ) -> importing.Planned:
+        """``planned`` with a SECRET's plaintext file encrypted by sops."""
+        if planned.value_type is not ValueType.SECRET or planned.content is None:
+            return planned
+        path = EntryKey(Kind.CONFIG, request.application, env, planned.key).path
+        try:
+            sealed = self.encrypt_file(path, planned.content, snapshot)
+        except BadRequest as exc:
+            raise BadRequest(exc.message, [FieldError(planned.key, exc.message)]) from None
+        return replace(planned, content=sealed)
+
     def export_configs(
         self,
         principal: Principal,
@@ -92,7 +130,9 @@ class TransferUseCases(ServiceBase):
         are masked unless ``reveal`` is asked for (which needs the reveal permission)."""
         if errors := scope_errors(application, environment):
             raise BadRequest("invalid export", errors)
-        authorize(principal, "reveal" if reveal else "read", application, environment)
+        authorize(principal, "read", application, environment)
+        if reveal:
+            authorize_reveal(principal, application, environment)
         snapshot = self.snapshot()
         rows = []
         for entry in snapshot.entries(Kind.CONFIG, application, Environment(environment)):
@@ -100,9 +140,44 @@ class TransferUseCases(ServiceBase):
             assert isinstance(document, ConfigDocument)
             value = document.value
             if document.value_type is ValueType.SECRET:
-                value = configfile.api_value_text(document, reveal=reveal)
+                value = self.value_text(principal, document, entry.key, entry.served.blob, reveal)
             rows.append(transfer.Row(entry.key.key, document.value_type, value))
         header = f"gitconfig export of {application}/{environment}"
         if snapshot.commit is not None:
             header += f" at {snapshot.commit[:12]}"
         return transfer.Export(transfer.render(fmt, rows, header), len(rows), snapshot.commit)
+
+
+def refuse_plaintext_credentials(
+    items: Sequence[transfer.Item], planned: Sequence[importing.Planned]
+) -> None:
+    """Raises ``BadRequest`` naming every planned non-SECRET value that looks like a
+    plaintext credential (``credentials``), never quoting it."""
+    values = {item.key: item.value for item in items}
+    errors = []
+    for plan in planned:
+        if plan.content is None or plan.value_type is ValueType.SECRET:
+            continue
+        found = credentials.value_findings(plan.key, values.get(plan.key))
+        if found:
+            message = (
+                f"looks like a plaintext credential ({', '.join(found)}): import it as a SECRET "
+                f"(--type {plan.key}=SECRET) or allow plaintext (--allow-plaintext)"
+            )
+            errors.append(FieldError(plan.key, message))
+    if errors:
+        raise BadRequest(
+            f"import rejected: {len(errors)} likely plaintext credential(s), nothing changed",
+            errors,
+        )
+
+
+def secret_text(items: Sequence[transfer.Item], key: str) -> str:
+    """The plaintext an import gives a SECRET key ("" if it cannot be text)."""
+    for item in items:
+        if item.key == key:
+            try:
+                return importing.value_text(item, ValueType.SECRET)
+            except ValueError:
+                return ""
+    return ""

@@ -218,6 +218,15 @@ class GitStore:
                 raise AlreadyExists(f"branch {name} already exists")
             repo.references.create(ref, get_object(repo, at, pygit2.Commit).id)
 
+    def read_file(self, commit: str, path: str) -> bytes | None:
+        with boundary():
+            root = get_object(self._repo(), commit, pygit2.Commit).tree
+            try:
+                entry = root[path]
+            except KeyError:
+                return None
+            return entry.data if isinstance(entry, pygit2.Blob) else None
+
     def write(
         self,
         parent: str | None,

@@ -55,6 +55,9 @@ class Store(Protocol):
         gave ``path`` the content it has at ``merge``, found among the commits that side
         brings (those not reachable from the first parent), not by walking all history.
         None for a commit with one parent, or when no merged commit set that content."""
+
+    def read_file(self, commit: str, path: str) -> bytes | None:
+        """The content of any file (e.g. ``.sops.yaml``) at ``commit``; None if absent."""
         ...
 
     def write(

@@ -1,0 +1,194 @@
+"""Secret use-cases: what the operator sees of the SECRET entries, and their rotation.
+
+Nothing here decrypts at start-up or for a report: ``check_secrets`` and ``secret_problems``
+read the sops metadata (recipients, ``lastmodified``) of the files as they are, and compare
+the recipients with the public keys of the identities this process holds. A decryption that
+failed (a MAC mismatch after a hand-edit) is reported once it was tried. ``rotate_secrets``
+re-encrypts the matching secrets for the current ``.sops.yaml`` recipients in one commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gitconfig.core.errors import BadRequest
+from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
+from gitconfig.core.paths import application_error, environment_error
+from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.service.access import Principal, authorize
+from gitconfig.service.base import SOPS_YAML, ServiceBase
+from gitconfig.store.secrets import Sops
+
+NO_KEY = "no key of this server can decrypt it (no matching age identity)"
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """One SECRET as sops left it: ``recipients`` (age public keys), ``last_modified`` (sops'
+    ``lastmodified``; None if absent) and the commit of its content."""
+
+    path: str
+    environment: Environment
+    recipients: tuple[str, ...]
+    last_modified: datetime | None
+    commit: str
+
+    def age_seconds(self, now: datetime) -> float | None:
+        return None if self.last_modified is None else (now - self.last_modified).total_seconds()
+
+
+@dataclass(frozen=True)
+class SecretProblem:
+    """A SECRET this server cannot decrypt: its path, the commit of its content, and why."""
+
+    path: str
+    commit: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What ``rotate_secrets`` re-encrypted (paths, sorted) and its commit (None: none)."""
+
+    paths: list[str]
+    commit: str | None
+
+
+def secret_entries(
+    snapshot: Snapshot, application: str | None = None, environment: Environment | None = None
+) -> list[Entry]:
+    return [
+        entry
+        for entry in snapshot.entries(Kind.CONFIG, application, environment)
+        if isinstance(entry.document, ConfigDocument)
+        and entry.document.value_type is ValueType.SECRET
+    ]
+
+
+def secret_info(entry: Entry) -> SecretInfo:
+    assert isinstance(entry.document, ConfigDocument)
+    sops = entry.document.sops or {}
+    recipients = tuple(
+        str(item.get("recipient"))
+        for item in sops.get("age") or ()
+        if isinstance(item, dict) and item.get("recipient")
+    )
+    return SecretInfo(
+        entry.key.path,
+        entry.key.environment,
+        recipients,
+        _instant(sops.get("lastmodified")),
+        entry.served.commit.sha,
+    )
+
+
+def _instant(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def secret_problems(snapshot: Snapshot, sops: Sops) -> list[SecretProblem]:
+    """The served SECRETs this server cannot decrypt, sorted by path: those whose recipients
+    include none of its identities (known without decrypting), and those whose decryption
+    failed."""
+    failures = sops.failures()
+    own = sops.recipients()
+    problems = []
+    for entry in secret_entries(snapshot):
+        info = secret_info(entry)
+        reason = failures.get(entry.served.blob)
+        if reason is None and own is not None and not own.intersection(info.recipients):
+            reason = NO_KEY
+        if reason is not None:
+            problems.append(SecretProblem(info.path, info.commit, reason))
+    return problems
+
+
+def oldest_ages(snapshot: Snapshot, now: datetime) -> dict[Environment, float]:
+    """Per environment, the age in seconds of its oldest secret (by sops' lastmodified)."""
+    oldest: dict[Environment, float] = {}
+    for entry in secret_entries(snapshot):
+        info = secret_info(entry)
+        age = info.age_seconds(now)
+        if age is not None and age > oldest.get(info.environment, -1.0):
+            oldest[info.environment] = age
+    return oldest
+
+
+class SecretUseCases(ServiceBase):
+    def check_secrets(
+        self, principal: Principal, application: str | None = None, environment: str | None = None
+    ) -> list[SecretInfo]:
+        """Every SECRET (optionally of one application and/or environment) with its
+        recipients and last modification, sorted by path. Needs ``read``."""
+        authorize(principal, "read")
+        env = _scope(application, environment)
+        return [secret_info(e) for e in secret_entries(self.snapshot(), application, env)]
+
+    def secret_problems(self, principal: Principal) -> list[SecretProblem]:
+        """The SECRETs this server cannot decrypt (see ``secret_problems``). Needs ``read``."""
+        authorize(principal, "read")
+        return secret_problems(self.snapshot(), self.secrets)
+
+    def rotate_secrets(
+        self,
+        principal: Principal,
+        application: str | None = None,
+        environment: str | None = None,
+        message: str | None = None,
+    ) -> Rotation:
+        """Re-encrypt the matching SECRETs with a new data key for the recipients of the
+        current ``.sops.yaml``, in one commit: a recipient removed from it can no longer
+        decrypt them. Needs ``write``; raises ``SecretUnavailable`` (nothing written) when
+        this process cannot decrypt one of them, ``BadRequest`` when no rule matches one."""
+        authorize(principal, "write")
+        env = _scope(application, environment)
+        keys = tuple(e.key for e in secret_entries(self.snapshot(), application, env))
+        if not keys:
+            return Rotation([], None)
+
+        def prepare(snapshot: Snapshot) -> dict[str, bytes | None]:
+            sops_yaml = (
+                None
+                if snapshot.commit is None
+                else self.store.read_file(snapshot.commit, SOPS_YAML)
+            )
+            changes: dict[str, bytes | None] = {}
+            for key in _present(snapshot, keys):
+                entry = snapshot.get_key(key)
+                assert entry is not None
+                data = self.store.read_blob(entry.updated.blob)
+                changes[key.path] = self.secrets.reencrypt(key.path, data, sops_yaml)
+            return changes
+
+        scope = "/".join(part for part in (application, environment) if part) or "all"
+        text = message or f"Rotate {len(keys)} secret(s) ({scope}) for the current recipients"
+        snapshot = self.commit(principal, keys, prepare, text)
+        return Rotation(sorted(k.path for k in keys), snapshot.commit)
+
+
+def _present(snapshot: Snapshot, keys: Iterable[EntryKey]) -> list[EntryKey]:
+    return [key for key in keys if snapshot.get_key(key) is not None]
+
+
+def _scope(application: str | None, environment: str | None) -> Environment | None:
+    errors = [
+        error
+        for error in (
+            application_error(application) if application is not None else None,
+            environment_error(environment) if environment is not None else None,
+        )
+        if error is not None
+    ]
+    if errors:
+        raise BadRequest("invalid scope", errors)
+    return Environment(environment) if environment is not None else None

@@ -1,0 +1,151 @@
+"""SECRET values through the command line and git hooks, with the real sops binary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gitconfig.core.configfile import MASK
+from tests.agekeys import AgeKeys
+from tests.clirun import gitconfig, ok, served_and_clone
+from tests.gitrepo import commit_files, git, rev_parse
+
+PLAIN = "s3cret-Value-for-the-db"
+WHERE = ("-a", "billing", "-e", "PROD")
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> AgeKeys:
+    return AgeKeys.make(tmp_path / "keys")
+
+
+@pytest.fixture
+def repos(tmp_path: Path, keys: AgeKeys, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    bare, work = served_and_clone(tmp_path)
+    commit_files(work, {".sops.yaml": keys.sops_yaml().decode()}, "sops rules")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(keys.key_file("dev", "prod")))
+    return bare, work
+
+
+def everything_in_git(work: Path) -> str:
+    return git(work, "log", "-p", "--all")
+
+
+def test_set_reads_a_secret_from_stdin_never_the_command_line(repos: tuple[Path, Path]) -> None:
+    _, work = repos
+    before = rev_parse(work, "HEAD")
+    refused = gitconfig("set", "db-password", PLAIN, *WHERE, "--type", "SECRET", repo=work)
+    assert refused.exit_code == 1 and "not taken from the command line" in refused.stderr
+    assert rev_parse(work, "HEAD") == before
+    ok("set", "db-password", *WHERE, "--type", "SECRET", input=PLAIN + "\n", repo=work)
+    text = (work / "configs/billing/PROD/db-password.yaml").read_text()
+    assert "value: ENC[AES256_GCM," in text and PLAIN not in text
+    assert PLAIN not in everything_in_git(work)
+    assert ok("get", "db-password", *WHERE, "--raw", repo=work).strip() == MASK
+    assert ok("get", "db-password", *WHERE, "--raw", "--reveal", repo=work).strip() == PLAIN
+    # an existing SECRET stays one: its new value also comes from stdin
+    ok("set", "db-password", *WHERE, input="second-secret-value", repo=work)
+    history = json.loads(ok("history", "db-password", *WHERE, "-o", "json", repo=work))
+    assert [v["value"] for v in history] == [MASK, MASK]
+    shown = json.loads(ok("history", "db-password", *WHERE, "--reveal", "-o", "json", repo=work))
+    assert [v["value"] for v in shown] == [PLAIN, "second-secret-value"]
+    assert json.loads(ok("show", "db-password", *WHERE, "-o", "json", repo=work))["value"] == MASK
+    diff = ok("diff", repo=work)
+    assert "value" in diff and MASK in diff
+    assert PLAIN not in diff and "second-secret-value" not in diff
+    assert "second-secret-value" not in everything_in_git(work)
+
+
+def test_import_encrypts_secrets_and_refuses_plaintext_credentials(
+    repos: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, work = repos
+    source = tmp_path / "app.properties"
+    source.write_text(f"db.url=jdbc:postgresql://db/app\ndb.password={PLAIN}\npool.size=10\n")
+    before = rev_parse(work, "HEAD")
+    refused = gitconfig("import", str(source), *WHERE, repo=work)
+    assert refused.exit_code == 1
+    assert "db.password: looks like a plaintext credential" in refused.stderr
+    assert PLAIN not in refused.output
+    assert rev_parse(work, "HEAD") == before
+    ok("import", str(source), *WHERE, "--type", "db.password=SECRET", repo=work)
+    text = (work / "configs/billing/PROD/db.password.yaml").read_text()
+    assert "type: SECRET" in text and "ENC[AES256_GCM," in text
+    assert PLAIN not in everything_in_git(work)
+    assert ok("get", "db.password", *WHERE, "--raw", "--reveal", repo=work).strip() == PLAIN
+    exported = json.loads(ok("export", *WHERE, repo=work))
+    assert exported["db.password"] == MASK and exported["pool.size"] == 10
+    source.write_text("api.token=abc123def456\n")
+    ok("import", str(source), *WHERE, "--allow-plaintext", repo=work)  # the user's choice
+
+
+def test_validate_warns_of_plaintext_credentials_without_failing(tmp_path: Path) -> None:
+    folder = tmp_path / "configs/a/DEV"
+    folder.mkdir(parents=True)
+    (folder / "db-password.yaml").write_text("type: STRING\nvalue: hunter2hunter2\n")
+    (folder / "aws.yaml").write_text("type: STRING\nvalue: AKIAIOSFODNN7EXAMPLE\n")
+    (folder / "size.yaml").write_text("type: NUMBER\nvalue: 5\n")
+    result = gitconfig("validate", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "warning: configs/a/DEV/aws.yaml:2: value: looks like a plaintext credential" in (
+        result.stdout
+    )
+    assert "AWS Access Key" in result.stdout and "Secret Keyword" in result.stdout
+    assert "hunter2hunter2" not in result.output
+    assert "2 warning(s)" in result.stderr
+
+
+def test_rotation_removes_a_recipient(
+    repos: tuple[Path, Path], keys: AgeKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, work = repos
+    ok("set", "db-password", *WHERE, "--type", "SECRET", input=PLAIN, repo=work)
+    ok(
+        "set",
+        "api-key",
+        "-a",
+        "billing",
+        "-e",
+        "DEV",
+        "--type",
+        "SECRET",
+        input="dev-only-key",
+        repo=work,
+    )
+    checked = json.loads(ok("secrets", "check", "-o", "json", repo=work))
+    assert [(c["path"], c["recipients"]) for c in checked] == [
+        ("configs/billing/DEV/api-key.yaml", [keys.recipients["dev"]]),
+        ("configs/billing/PROD/db-password.yaml", [keys.recipients["prod"]]),
+    ]
+    assert all(c["ageDays"] is not None and c["ageDays"] < 1 for c in checked)
+    # PROD moves from the "prod" key to the "spare" key
+    commit_files(work, {".sops.yaml": keys.sops_yaml(prod=("spare",)).decode()}, "new PROD key")
+    before = rev_parse(work, "HEAD")
+    rotated = json.loads(ok("secrets", "rotate", "-e", "PROD", "-o", "json", repo=work))
+    assert rotated["rotated"] == ["configs/billing/PROD/db-password.yaml"]
+    assert git(work, "rev-list", "--count", f"{before}..HEAD") == "1"  # one commit
+    text = (work / "configs/billing/PROD/db-password.yaml").read_text()
+    assert keys.recipients["spare"] in text and keys.recipients["prod"] not in text
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(keys.key_file("prod")))
+    lost = gitconfig("get", "db-password", *WHERE, "--reveal", repo=work)
+    assert lost.exit_code == 1 and "no key of this server can decrypt it" in lost.stderr
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(keys.key_file("spare")))
+    assert ok("get", "db-password", *WHERE, "--raw", "--reveal", repo=work).strip() == PLAIN
+    assert PLAIN not in everything_in_git(work)
+
+
+def test_pre_receive_refuses_a_pushed_plaintext_secret(tmp_path: Path) -> None:
+    bare, work = served_and_clone(tmp_path)
+    ok("hooks", "install", repo=bare)
+    accepted = rev_parse(bare, "main")
+    commit_files(work, {"configs/a/PROD/k.yaml": f"type: SECRET\nvalue: {PLAIN}\n"}, "oops")
+    pushed = subprocess.run(
+        ["git", "push", "origin", "main"], cwd=work, capture_output=True, text=True, check=False
+    )
+    assert pushed.returncode != 0
+    assert "configs/a/PROD/k.yaml:2: value: SECRET value is not sops-encrypted" in pushed.stderr
+    assert PLAIN not in pushed.stderr
+    assert rev_parse(bare, "main") == accepted

@@ -1,0 +1,82 @@
+"""SECRET values over gRPC: plaintext for a principal entitled to reveal, the mask for the
+others, in unary reads and the change stream (real sops binary, throwaway age keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from gitconfig.core.configfile import MASK
+from gitconfig.core.model import Author, Kind
+from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
+from gitconfig.index.refresher import Index
+from gitconfig.service.access import Principal, TokenRegistry
+from gitconfig.service.facade import ConfigChanges, NewConfig, Service
+from gitconfig.store.gitstore import GitStore
+from gitconfig.store.secrets import Sops
+from tests.agekeys import AgeKeys
+from tests.servers import GrpcServerThread, Reader
+
+PLAIN = "grpc-secret-Value-42"
+ADMIN = Principal("admin", frozenset({"admin"}))
+REVEALER = (("authorization", "Bearer revealer-token"),)
+READER = (("authorization", "Bearer reader-token"),)
+
+
+@pytest.fixture
+def service(bare_repo: Path, tmp_path: Path) -> Service:
+    keys = AgeKeys.make(tmp_path / "keys")
+    store = GitStore(bare_repo)
+    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
+    environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
+    service = Service(store, Index(store), Sops(environ))
+    service.index.refresh()
+    service.create_config(ADMIN, secret(PLAIN))
+    return service
+
+
+def secret(value: str) -> NewConfig:
+    return NewConfig("db-password", "billing", "PROD", "SECRET", value)
+
+
+@pytest.fixture
+def stub(service: Service) -> Iterator[config_pb2_grpc.ConfigurationServiceStub]:
+    tokens = TokenRegistry()
+    tokens.add("revealer-token", "revealer", ["read", "reveal"])
+    tokens.add("reader-token", "reader", ["read"])
+    with (
+        GrpcServerThread(service, tokens) as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        yield config_pb2_grpc.ConfigurationServiceStub(channel)
+
+
+def test_unary_reads_reveal_only_to_an_entitled_principal(
+    stub: config_pb2_grpc.ConfigurationServiceStub,
+) -> None:
+    one = config_pb2.GetConfigurationRequest(
+        key="db-password", application="billing", environment="PROD"
+    )
+    assert stub.GetConfiguration(one, metadata=REVEALER).value == PLAIN
+    masked = stub.GetConfiguration(one, metadata=READER)
+    assert masked.value == MASK and masked.value_type == config_pb2.VALUE_TYPE_SECRET
+    many = config_pb2.GetConfigurationsRequest(application="billing", environment="PROD")
+    assert [c.value for c in stub.GetConfigurations(many, metadata=REVEALER).configurations] == [
+        PLAIN
+    ]
+    assert [c.value for c in stub.GetConfigurations(many, metadata=READER).configurations] == [MASK]
+
+
+def test_the_stream_reveals_only_to_an_entitled_principal(
+    stub: config_pb2_grpc.ConfigurationServiceStub, service: Service
+) -> None:
+    request = config_pb2.StreamConfigurationUpdatesRequest(application="billing")
+    revealed = Reader(stub.StreamConfigurationUpdates(request, metadata=REVEALER))
+    masked = Reader(stub.StreamConfigurationUpdates(request, metadata=READER))
+    entry = service.lookup(ADMIN, Kind.CONFIG, "billing", "PROD", "db-password")
+    service.update_config(ADMIN, entry.id, ConfigChanges(value="rotated-Value-43"))
+    assert [u.value for u in revealed.take(1)] == ["rotated-Value-43"]
+    assert [u.value for u in masked.take(1)] == [MASK]
