@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gitconfig.core.context import AttributeValue
 from gitconfig.core.model import Environment, ValueType
 
 
@@ -201,14 +202,18 @@ class EvaluationRequest(Body):
     application: str
     environment: Environment
     userId: str | None = None
-    attributes: dict[str, str] = {}
+    attributes: dict[str, AttributeValue] = Field(
+        {}, description="Strings, numbers, booleans or null (see core.context)"
+    )
 
 
 class EvaluateAllRequest(Body):
     application: str
     environment: Environment
     userId: str | None = None
-    attributes: dict[str, str] = {}
+    attributes: dict[str, AttributeValue] = Field(
+        {}, description="Strings, numbers, booleans or null (see core.context)"
+    )
 
 
 class FlagEvaluation(BaseModel):
