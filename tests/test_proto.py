@@ -26,10 +26,10 @@ import pytest
 from google.protobuf import descriptor_pb2, json_format
 from google.protobuf.message import Message
 from google.protobuf.unknown_fields import UnknownFieldSet
-from seedstub import SEED_PROTO, build_seed_stubs, run_seed_script
 
 from gitconfig.grpc import generate
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
+from tests.seedstub import SEED_PROTO, build_seed_stubs, run_seed_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "config.v1.ConfigurationService"

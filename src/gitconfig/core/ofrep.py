@@ -8,6 +8,11 @@ answer (``answer``) is ``{key, value?, reason, variant, metadata}``:
     flag with a value      on:  value = the flag's value, variant "on"
                            off: no value (the client's default applies), variant "off"
 
+A flag's ``value`` is a JSON object (the seed's REST object, gRPC Struct). For OpenFeature's
+typed flags a value object whose only key is ``value`` stands for that inner value
+(``value: {value: 25}`` is the integer flag 25, ``value: {value: Hello}`` the string flag);
+any other object is an object flag.
+
 ``reason`` is the evaluator's OpenFeature reason (STATIC, TARGETING_MATCH, SPLIT, DEFAULT,
 DISABLED); ``metadata`` is ``{commit, version}`` of the flag's served content. Errors are
 ``OfrepError`` with the protocol's ``errorCode``.
@@ -26,6 +31,7 @@ from gitconfig.core.evaluation import USER_ID, Evaluation, Reason
 from gitconfig.core.model import FlagDocument
 
 TARGETING_KEY: Final = "targetingKey"
+TYPED_KEY: Final = "value"
 PARSE_ERROR: Final = "PARSE_ERROR"
 INVALID_CONTEXT: Final = "INVALID_CONTEXT"
 TARGETING_KEY_MISSING: Final = "TARGETING_KEY_MISSING"
@@ -101,11 +107,19 @@ def answer(
     if document.value is None:
         body["value"] = evaluation.enabled
     elif evaluation.enabled:
-        body["value"] = evaluation.value
+        body["value"] = typed_value(evaluation.value)
     body["reason"] = evaluation.reason
     body["variant"] = "on" if evaluation.enabled else "off"
     body["metadata"] = {"commit": commit, "version": version}
     return body
+
+
+def typed_value(value: Any) -> Any:
+    """The OFREP value of a flag's value object: the inner value of ``{value: X}``, else
+    the object itself."""
+    if isinstance(value, dict) and len(value) == 1 and TYPED_KEY in value:
+        return value[TYPED_KEY]
+    return value
 
 
 def failure(key: str | None, code: str, details: str) -> dict[str, Any]:
