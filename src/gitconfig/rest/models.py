@@ -9,7 +9,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gitconfig.core.context import AttributeValue
 from gitconfig.core.model import Environment, ValueType
 
 
@@ -197,13 +196,24 @@ class FlagCheck(BaseModel):
     reason: str = Field(description="STATIC, TARGETING_MATCH, SPLIT, DEFAULT or DISABLED")
 
 
+ATTRIBUTES_DESCRIPTION = (
+    "Attribute values: strings, numbers, booleans or null. Rules compare text: a boolean"
+    " is true/false, a number its shortest decimal text, null a missing attribute"
+    " (core.context.attribute_text); lists and objects are refused."
+)
+
+
 class EvaluationRequest(Body):
     key: str
     application: str
     environment: Environment
     userId: str | None = None
-    attributes: dict[str, AttributeValue] = Field(
-        {}, description="Strings, numbers, booleans or null (see core.context)"
+    attributes: dict[str, Any] = Field(
+        {},
+        description=ATTRIBUTES_DESCRIPTION,
+        json_schema_extra={
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]}
+        },
     )
 
 
@@ -211,8 +221,12 @@ class EvaluateAllRequest(Body):
     application: str
     environment: Environment
     userId: str | None = None
-    attributes: dict[str, AttributeValue] = Field(
-        {}, description="Strings, numbers, booleans or null (see core.context)"
+    attributes: dict[str, Any] = Field(
+        {},
+        description=ATTRIBUTES_DESCRIPTION,
+        json_schema_extra={
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]}
+        },
     )
 
 
