@@ -88,6 +88,7 @@ def test_config_client_reads_an_older_commit(
     server: str, service: Service, repo: tuple[Path, str]
 ) -> None:
     work, first = repo
+    assert spring_client(server, "prod", "main").get("max-order-size") == 250000
     commit_files(work, {f"{APP}/PROD/max-order-size.yaml": "type: NUMBER\nvalue: 300000\n"}, "Up")
     push(work)
     service.index.refresh()

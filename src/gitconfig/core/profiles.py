@@ -24,9 +24,14 @@ _ALIASES: Final = {
     "prod": Environment.PROD,
 }
 
+_EXACT: Final = dict(Environment.__members__)
+
 
 def environment_of(name: str) -> Environment | None:
     """The environment a profile or environment name stands for, else None."""
+    exact = _EXACT.get(name)
+    if exact is not None:
+        return exact
     folded = name.strip().lower()
     found = _ALIASES.get(folded)
     if found is not None:

@@ -97,10 +97,11 @@ async def spring_environment(
     "/{application}/{profile}/{label}",
     operation_id="springEnvironmentAtLabel",
     responses=_ERRORS,
+    response_model=Environment,
 )
 def spring_environment_at_label(
     application: str, profile: str, label: str, service: ServiceDep, caller: Caller
-) -> Environment:
+) -> Any:
     """Spring's ``Environment`` at a branch, tag or commit (``(_)`` for ``/`` in a name)."""
     return _environment(service.spring_environment(caller, application, profile, label))
 

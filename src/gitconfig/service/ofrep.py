@@ -45,7 +45,7 @@ class OfrepUseCases(ServiceBase):
         authorize(principal, "read")
         env = environment_of(environment)
         entry = None
-        if env is not None and application_error(application) is None:
+        if env is not None:  # an invalid application name is simply not in the index
             entry = self.snapshot().get(Kind.FLAG, application, env, key)
         if entry is None or entry.flag is None:
             raise NotFound(f"Flag '{key}' was not found in {application}/{environment}")

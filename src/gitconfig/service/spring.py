@@ -20,10 +20,12 @@ from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind
 from gitconfig.core.paths import application_error, is_schema_path, parse_entry_path
 from gitconfig.core.profiles import environments_of
 from gitconfig.core.validator import load_schemas
+from gitconfig.index.snapshot import Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
 
 SHARED: Final = "application"
+_MEMO_LIMIT: Final = 1024  # answers kept (all of immutable commits); cleared when full
 
 Documents = list[tuple[str, ConfigDocument]]  # (key, document), sorted by key
 Reader = Callable[[str, Environment], Documents]
@@ -39,7 +41,7 @@ class PropertySource:
 @dataclass(frozen=True)
 class SpringEnvironment:
     """Spring's ``Environment``: ``property_sources`` highest precedence first; ``version``
-    is the commit SHA the values were read at."""
+    is the commit SHA the values were read at. Answers are memoized and shared: read-only."""
 
     name: str
     profiles: list[str]
@@ -74,10 +76,23 @@ class SpringUseCases(ServiceBase):
                 f"no profile of {profiles!r} names an environment"
                 " (DEV, TEST, STAGING, PROD, development, dev, test, staging, production, prod)"
             )
-        commit, read, known = self._spring_reader(label)
-        if not known(application):
-            raise NotFound(f"no configuration for application {application!r} at {commit}")
+        snapshot = self.snapshot()
+        sha = snapshot.commit
+        if label is not None and label != self.store.branch:
+            sha = self.store.resolve_ref(label.replace("(_)", "/"))
+            if sha is None:
+                raise NotFound(f"no branch, tag or commit {label!r}")
         reveal = principal.can("reveal")
+        # Answers are a function of these (a commit is immutable); a resolved label is part
+        # of the key, so a moved branch or tag can never be answered from the memo.
+        memo_key = (sha, sha == snapshot.commit, application, profiles, label, reveal)
+        memo = self._spring_memo()
+        cached = memo.get(memo_key)
+        if cached is not None:
+            return cached
+        read, known = self._spring_reader(snapshot, sha)
+        if not known(application):
+            raise NotFound(f"no configuration for application {application!r} at {sha}")
         sources: list[PropertySource] = []
         for app in (application, SHARED) if application != SHARED else (application,):
             for env in reversed(environments):
@@ -93,23 +108,29 @@ class SpringUseCases(ServiceBase):
                             },
                         )
                     )
-        return SpringEnvironment(
+        answer = SpringEnvironment(
             application,
             profiles.split(","),
             label if label is not None else self.store.branch,
-            commit,
+            sha,
             sources,
         )
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[memo_key] = answer
+        return answer
 
-    def _spring_reader(self, label: str | None) -> tuple[str | None, Reader, Known]:
-        """The commit of ``label``, a reader of its configuration sets, and the applications
-        with configuration there."""
-        snapshot = self.snapshot()
-        sha = snapshot.commit
-        if label is not None and label != self.store.branch:
-            sha = self.store.resolve_ref(label.replace("(_)", "/"))
-            if sha is None:
-                raise NotFound(f"no branch, tag or commit {label!r}")
+    def _spring_memo(self) -> dict[tuple[object, ...], SpringEnvironment]:
+        memo: dict[tuple[object, ...], SpringEnvironment] | None = self.__dict__.get(
+            "_spring_answers"
+        )
+        if memo is None:
+            memo = self.__dict__["_spring_answers"] = {}
+        return memo
+
+    def _spring_reader(self, snapshot: Snapshot, sha: str | None) -> tuple[Reader, Known]:
+        """A reader of the configuration sets at ``sha`` (the snapshot's own when it is the
+        snapshot's commit) and whether an application has configuration there."""
         if sha == snapshot.commit:
 
             def from_snapshot(application: str, env: Environment) -> Documents:
@@ -124,9 +145,9 @@ class SpringUseCases(ServiceBase):
                     snapshot.groups.get((Kind.CONFIG, application, env)) for env in Environment
                 )
 
-            return sha, from_snapshot, known
+            return from_snapshot, known
         assert sha is not None
-        return sha, *self._commit_reader(sha)
+        return self._commit_reader(sha)
 
     def _commit_reader(self, sha: str) -> tuple[Reader, Known]:
         """Configuration sets at an older (or other) commit, parsed from its tree (the parse
