@@ -89,7 +89,7 @@ def parse_request(body: bytes) -> Context:
 def needs_targeting_key(document: FlagDocument, evaluation: Evaluation, context: Context) -> bool:
     """True when ``evaluation`` fell through to DEFAULT only because the context has no
     targeting key (nor a ``userId`` attribute) and a percentage rule buckets by user id."""
-    if evaluation.reason != Reason.DEFAULT or context.targeting_key is not None:
+    if context.targeting_key is not None or evaluation.reason != Reason.DEFAULT:
         return False
     if USER_ID in context.attributes:
         return False

@@ -42,6 +42,7 @@ Headers = list[tuple[bytes, bytes]]
 PREFIX: Final = "/ofrep/"
 _TAIL: Final = ("ofrep", "v1", "evaluate", "flags")
 _MAX_BODY: Final = 1 << 20
+_CONTEXTS: Final = 4096  # parsed contexts kept (cleared when full)
 
 
 def _json(body: object) -> bytes:
@@ -64,6 +65,9 @@ class OfrepEndpoint:
         self.app = app
         self.service = service
         self.tokens = tokens
+        # Parsed contexts by request body: a provider sends the same few bodies again and
+        # again (one per user); a Context is immutable, and bodies that fail are not kept.
+        self._contexts: dict[bytes, ofrep.Context] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = None
@@ -83,7 +87,12 @@ class OfrepEndpoint:
             principal = self._principal(headers)
             if request is None:
                 raise ofrep.OfrepError(ofrep.PARSE_ERROR, "the request body is too large")
-            context = ofrep.parse_request(request)
+            context = self._contexts.get(request)
+            if context is None:
+                context = ofrep.parse_request(request)
+                if len(self._contexts) >= _CONTEXTS:
+                    self._contexts.clear()
+                self._contexts[request] = context
             if key is None:
                 status, body, extra = self._bulk(
                     principal, application, environment, context, headers.get(b"if-none-match")
