@@ -246,3 +246,20 @@ def test_only_post_and_unknown_paths_fall_through(server: str) -> None:
 def test_the_oracle_refuses_what_the_protocol_refuses(status: int, body: dict[str, Any]) -> None:
     with pytest.raises(AssertionError):
         ofrep_oracle.check(status, body)
+
+
+def test_before_the_first_index_the_answer_is_503_with_retry_after(bare_repo: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from gitconfig.runtime.bootstrap import open_service
+
+    tokens = TokenRegistry()
+    tokens.add(READER, "reader", ["read"])
+    unready = open_service(bare_repo)  # no refresh: the first index is not built
+    with TestClient(create_app(unready, tokens)) as client:
+        response = client.post(
+            "/ofrep/shop/PROD/ofrep/v1/evaluate/flags/x",
+            json={"context": {"targetingKey": "u1"}},
+            headers={"X-API-Key": READER},
+        )
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
