@@ -78,6 +78,10 @@ def build_seed_stubs(directory: Path) -> Path:
     )
     if result.returncode != 0:
         raise SeedScriptError("protoc", result.returncode, result.stdout, result.stderr)
+    # Regular packages, so that they win over an installed top-level ``config`` package
+    # (config-client, a test dependency, ships one).
+    for package in (stubs / "config", stubs / "config" / "v1"):
+        (package / "__init__.py").touch()
     return stubs
 
 

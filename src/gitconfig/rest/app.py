@@ -5,8 +5,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from gitconfig import __version__
-from gitconfig.rest import audit, configs, environments, errors, flags, health, transfer, watch
+from gitconfig.rest import (
+    audit,
+    configs,
+    environments,
+    errors,
+    flags,
+    health,
+    spring,
+    transfer,
+    watch,
+)
 from gitconfig.rest.fastpath import ReadFastPath
+from gitconfig.rest.ofrep import OfrepEndpoint
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 
@@ -28,6 +39,7 @@ def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True)
     errors.install(app)
     if fast_reads:
         app.add_middleware(ReadFastPath, service=service, tokens=tokens)
+    app.add_middleware(OfrepEndpoint, service=service, tokens=tokens)  # /ofrep/...: OFREP
     app.include_router(watch.router)  # first: /configs/watch is not a /configs/{configId}
     app.include_router(transfer.router)  # before /configs/{configId}, like watch
     app.include_router(environments.router)  # /configs/compare, /configs/promote: likewise
@@ -35,4 +47,5 @@ def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True)
     app.include_router(flags.router)
     app.include_router(health.router)
     app.include_router(audit.router)
+    app.include_router(spring.router)  # /spring/...: Spring Cloud Config's API
     return app

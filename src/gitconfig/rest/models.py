@@ -197,19 +197,38 @@ class FlagCheck(BaseModel):
     reason: str = Field(description="STATIC, TARGETING_MATCH, SPLIT, DEFAULT or DISABLED")
 
 
+ATTRIBUTES_DESCRIPTION = (
+    "Attribute values: strings, numbers, booleans or null. Rules compare text: a boolean"
+    " is true/false, a number its shortest decimal text, null a missing attribute"
+    " (core.context.attribute_text); lists and objects are refused."
+)
+
+
 class EvaluationRequest(Body):
     key: str
     application: str
     environment: Environment
     userId: str | None = None
-    attributes: dict[str, str] = {}
+    attributes: dict[str, Any] = Field(
+        {},
+        description=ATTRIBUTES_DESCRIPTION,
+        json_schema_extra={
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]}
+        },
+    )
 
 
 class EvaluateAllRequest(Body):
     application: str
     environment: Environment
     userId: str | None = None
-    attributes: dict[str, str] = {}
+    attributes: dict[str, Any] = Field(
+        {},
+        description=ATTRIBUTES_DESCRIPTION,
+        json_schema_extra={
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]}
+        },
+    )
 
 
 class FlagEvaluation(BaseModel):

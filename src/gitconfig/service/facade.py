@@ -14,9 +14,11 @@ from gitconfig.service.compare import CompareUseCases
 from gitconfig.service.configs import ConfigChanges, ConfigUseCases, NewConfig
 from gitconfig.service.flags import Evaluations, FlagChanges, FlagUseCases, NewFlag
 from gitconfig.service.multienv import MultiEnvUseCases
+from gitconfig.service.ofrep import OfrepUseCases
 from gitconfig.service.promote import PromoteUseCases
 from gitconfig.service.provenance import ProvenanceUseCases
 from gitconfig.service.secrets import SecretUseCases
+from gitconfig.service.spring import SpringUseCases
 from gitconfig.service.status import IndexStatus, StatusUseCases
 from gitconfig.service.streams import StreamUseCases
 from gitconfig.service.transfer import TransferUseCases
@@ -51,5 +53,7 @@ class Service(
     BulkUseCases,
     AuditUseCases,
     SecretUseCases,
+    OfrepUseCases,
+    SpringUseCases,
 ):
     """The use-cases over one store and its index (see the modules of each group)."""

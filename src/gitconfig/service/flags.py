@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitconfig.core import flagfile
+from gitconfig.core.context import attribute_texts
 from gitconfig.core.errors import AlreadyExists, BadRequest
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import Environment, FlagDocument, Kind
@@ -60,12 +61,15 @@ class FlagUseCases(ServiceBase):
         environment: str,
         key: str,
         user_id: str | None,
-        attributes: Mapping[str, str],
+        attributes: Mapping[str, object],
     ) -> tuple[Entry, Evaluation]:
-        """Evaluate one flag for one context (the same evaluator for every transport)."""
+        """Evaluate one flag for one context (the same evaluator for every transport).
+        ``attributes`` are typed (strings, numbers, booleans, null), converted to the
+        evaluator's text by ``core.context.attribute_text``; BadRequest for anything else."""
+        texts = attribute_texts(attributes)
         entry = self.lookup(principal, Kind.FLAG, application, environment, key)
         assert entry.flag is not None
-        return entry, entry.flag.evaluate(user_id or None, attributes)
+        return entry, entry.flag.evaluate(user_id or None, texts)
 
     def create_flag(self, principal: Principal, new: NewFlag) -> Entry:
         key = new_key(principal, Kind.FLAG, new.application, new.environment, new.key)
@@ -119,10 +123,12 @@ class FlagUseCases(ServiceBase):
         application: str,
         environment: str,
         user_id: str | None,
-        attributes: Mapping[str, str],
+        attributes: Mapping[str, object],
     ) -> Evaluations:
         """Every flag of one application and environment for one context (start-up call),
-        all from one snapshot, whose commit the answer names."""
+        all from one snapshot, whose commit the answer names. Typed ``attributes`` as in
+        ``evaluate_flag``."""
+        texts = attribute_texts(attributes)
         if errors := scope_errors(application, environment):
             raise BadRequest("invalid evaluation context", errors)
         authorize(principal, "read", application, environment)
@@ -130,7 +136,7 @@ class FlagUseCases(ServiceBase):
         entries = snapshot.entries(Kind.FLAG, application, Environment(environment))
         return Evaluations(
             snapshot.commit,
-            [(e, e.flag.evaluate(user_id or None, attributes)) for e in entries if e.flag],
+            [(e, e.flag.evaluate(user_id or None, texts)) for e in entries if e.flag],
         )
 
 

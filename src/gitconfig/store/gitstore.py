@@ -58,6 +58,9 @@ LOCK_TIMEOUT = 5.0  # seconds to wait for another writer's ref lock before givin
 _SHA_PREFIX = re.compile(r"[0-9a-fA-F]{7,40}")
 
 
+_REF_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}")
+
+
 class GitStore:
     """``Store`` over one Git repository, tracking ``refs/heads/<branch>``."""
 
@@ -117,6 +120,23 @@ class GitStore:
             except pygit2.AmbiguousError:
                 return None
             return str(found.id) if isinstance(found, pygit2.Commit) else None
+
+    def resolve_ref(self, name: str) -> str | None:
+        found = self.resolve(name)
+        if found is not None:
+            return found
+        if not _REF_NAME.fullmatch(name) or ".." in name or name.endswith((".lock", "/")):
+            return None
+        with boundary():
+            references = self._repo().references
+            for prefix in ("refs/heads/", "refs/tags/", "refs/remotes/origin/"):
+                reference = references.get(prefix + name)
+                if reference is not None:
+                    try:
+                        return str(reference.peel(pygit2.Commit).id)
+                    except (pygit2.GitError, ValueError):
+                        return None
+        return None
 
     def first_parent_chain(self, new: str, stop: str | None) -> list[Commit]:
         with boundary():

@@ -27,6 +27,11 @@ class Store(Protocol):
         """A full commit sha for a full sha or a unique prefix (7+ hex), else None."""
         ...
 
+    def resolve_ref(self, name: str) -> str | None:
+        """A full commit sha for a branch, a tag (peeled to its commit), a remote-tracking
+        branch of ``origin``, a full sha or a unique prefix (7+ hex); else None."""
+        ...
+
     def first_parent_chain(self, new: str, stop: str | None) -> list[Commit]:
         """Commits on ``new``'s first-parent chain after ``stop`` (exclusive), oldest first.
         With ``stop`` None, or not on the chain, the whole chain down to the root."""

@@ -1,0 +1,186 @@
+"""Spring Cloud Config use-cases: an application's configuration as Spring's ``Environment``.
+
+``profiles`` (a comma list, Spring's overlay order: a later profile wins) map to
+environments (``core.profiles``); each environment contributes the application's own
+configuration set and, with lower precedence, the shared ``application`` set
+(``configs/application/<ENV>/``), as Spring's ``application.yml`` applies to every
+application. ``label`` names a branch, tag or commit (``(_)`` stands for ``/``), answered
+from that commit; no label, or the tracked branch, is the served snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from gitconfig.core import spring
+from gitconfig.core.errors import BadRequest, NotFound
+from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind
+from gitconfig.core.paths import application_error, is_schema_path, parse_entry_path
+from gitconfig.core.profiles import environments_of
+from gitconfig.core.validator import load_schemas
+from gitconfig.index.snapshot import Snapshot
+from gitconfig.service.access import Principal, authorize
+from gitconfig.service.base import ServiceBase
+
+SHARED: Final = "application"
+_MEMO_LIMIT: Final = 1024  # answers kept (all of immutable commits); cleared when full
+
+Documents = list[tuple[str, ConfigDocument]]  # (key, document), sorted by key
+Reader = Callable[[str, Environment], Documents]
+Known = Callable[[str], bool]  # has this application any configuration?
+
+
+@dataclass(frozen=True)
+class PropertySource:
+    name: str
+    source: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SpringEnvironment:
+    """Spring's ``Environment``: ``property_sources`` highest precedence first; ``version``
+    is the commit SHA the values were read at. Answers are memoized and shared: read-only."""
+
+    name: str
+    profiles: list[str]
+    label: str | None
+    version: str | None
+    property_sources: list[PropertySource]
+
+    def merged(self) -> dict[str, Any]:
+        """One flat map: a property of a higher-precedence source wins."""
+        flat: dict[str, Any] = {}
+        for source in reversed(self.property_sources):
+            flat.update(source.source)
+        return flat
+
+
+class SpringUseCases(ServiceBase):
+    def spring_environment(
+        self, principal: Principal, application: str, profiles: str, label: str | None = None
+    ) -> SpringEnvironment:
+        """The ``Environment`` of ``application`` for ``profiles`` at ``label``. SECRET
+        values are masked unless the caller may reveal them.
+
+        Raises BadRequest (an invalid application name), NotFound (no profile names an
+        environment, an unknown label, or an application with no configuration in any
+        environment at that commit), PermissionDenied."""
+        authorize(principal, "read")
+        if error := application_error(application):
+            raise BadRequest("invalid application", [error])
+        environments = environments_of(profiles)
+        if not environments:
+            raise NotFound(
+                f"no profile of {profiles!r} names an environment"
+                " (DEV, TEST, STAGING, PROD, development, dev, test, staging, production, prod)"
+            )
+        snapshot = self.snapshot()
+        sha = snapshot.commit
+        if label is not None and label != self.store.branch:
+            sha = self.store.resolve_ref(label.replace("(_)", "/"))
+            if sha is None:
+                raise NotFound(f"no branch, tag or commit {label!r}")
+        reveal = principal.can("reveal")
+        # Answers are a function of these (a commit is immutable); a resolved label is part
+        # of the key, so a moved branch or tag can never be answered from the memo.
+        memo_key = (sha, sha == snapshot.commit, application, profiles, label, reveal)
+        memo = self._spring_memo()
+        cached = memo.get(memo_key)
+        if cached is not None:
+            return cached
+        read, known = self._spring_reader(snapshot, sha)
+        if not known(application):
+            raise NotFound(f"no configuration for application {application!r} at {sha}")
+        sources: list[PropertySource] = []
+        for app in (application, SHARED) if application != SHARED else (application,):
+            for env in reversed(environments):
+                documents = read(app, env)
+                if documents:
+                    sources.append(
+                        PropertySource(
+                            f"configs/{app}/{env.value}",
+                            {
+                                name: value
+                                for key, document in documents
+                                for name, value in spring.flatten(key, document, reveal)
+                            },
+                        )
+                    )
+        answer = SpringEnvironment(
+            application,
+            profiles.split(","),
+            label if label is not None else self.store.branch,
+            sha,
+            sources,
+        )
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[memo_key] = answer
+        return answer
+
+    def _spring_memo(self) -> dict[tuple[object, ...], SpringEnvironment]:
+        memo: dict[tuple[object, ...], SpringEnvironment] | None = self.__dict__.get(
+            "_spring_answers"
+        )
+        if memo is None:
+            memo = self.__dict__["_spring_answers"] = {}
+        return memo
+
+    def _spring_reader(self, snapshot: Snapshot, sha: str | None) -> tuple[Reader, Known]:
+        """A reader of the configuration sets at ``sha`` (the snapshot's own when it is the
+        snapshot's commit) and whether an application has configuration there."""
+        if sha == snapshot.commit:
+
+            def from_snapshot(application: str, env: Environment) -> Documents:
+                return [
+                    (entry.key.key, entry.document)
+                    for entry in snapshot.entries(Kind.CONFIG, application, env)
+                    if isinstance(entry.document, ConfigDocument)
+                ]
+
+            def known(application: str) -> bool:
+                return any(
+                    snapshot.groups.get((Kind.CONFIG, application, env)) for env in Environment
+                )
+
+            return from_snapshot, known
+        assert sha is not None
+        return self._commit_reader(sha)
+
+    def _commit_reader(self, sha: str) -> tuple[Reader, Known]:
+        """Configuration sets at an older (or other) commit, parsed from its tree (the parse
+        cache is by blob id, so unchanged files cost nothing). A file that does not
+        validate at that commit is left out."""
+        files = dict(self.store.files(sha))
+        schemas, _problems = load_schemas(
+            {
+                path: self.store.read_blob(blob)
+                for path, blob in files.items()
+                if is_schema_path(path)
+            }
+        )
+        groups: dict[tuple[str, Environment], list[tuple[EntryKey, str]]] = {}
+        for path, blob in files.items():
+            key = parse_entry_path(path)
+            if isinstance(key, EntryKey) and key.kind is Kind.CONFIG:
+                groups.setdefault((key.application, key.environment), []).append((key, blob))
+
+        def from_commit(application: str, env: Environment) -> Documents:
+            return list(_documents(self, groups.get((application, env), []), schemas))
+
+        applications = {application for application, _env in groups}
+        return from_commit, applications.__contains__
+
+
+def _documents(
+    service: ServiceBase, keys: Iterable[tuple[EntryKey, str]], schemas: dict[str, Any]
+) -> Iterable[tuple[str, ConfigDocument]]:
+    for key, blob in sorted(keys, key=lambda pair: pair[0].key):
+        try:
+            document = service.index.document(key.path, Kind.CONFIG, blob, schemas)
+        except BadRequest:
+            continue
+        if isinstance(document, ConfigDocument):
+            yield key.key, document
