@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from gitconfig import __version__
-from gitconfig.rest import configs, errors, flags, health, transfer, watch
+from gitconfig.rest import configs, errors, flags, health, transfer, watch, webhooks
 from gitconfig.rest.fastpath import ReadFastPath
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
@@ -33,4 +33,5 @@ def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True)
     app.include_router(configs.router)
     app.include_router(flags.router)
     app.include_router(health.router)
+    app.include_router(webhooks.router)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 from gitconfig.service.base import MAX_PAGE_SIZE, Page, VersionView, find_version
 from gitconfig.service.configs import ConfigChanges, ConfigUseCases, NewConfig
 from gitconfig.service.flags import Evaluations, FlagChanges, FlagUseCases, NewFlag
+from gitconfig.service.replication import ReplicationUseCases
 from gitconfig.service.status import IndexStatus, StatusUseCases
 from gitconfig.service.streams import StreamUseCases
 from gitconfig.service.transfer import TransferUseCases
@@ -29,5 +30,12 @@ __all__ = [
 ]
 
 
-class Service(ConfigUseCases, FlagUseCases, TransferUseCases, StreamUseCases, StatusUseCases):
+class Service(
+    ConfigUseCases,
+    FlagUseCases,
+    TransferUseCases,
+    StreamUseCases,
+    StatusUseCases,
+    ReplicationUseCases,
+):
     """The use-cases over one store and its index (see the modules of each group)."""
