@@ -171,7 +171,7 @@ def set_(
 
     Without --type a new value's type is inferred: true/false BOOLEAN, a canonical number
     NUMBER, a JSON object or array JSON, anything else STRING."""
-    local = open_local(repo, branch, write=True)
+    local = open_local(repo, branch, write=True, push=remote if push else None)
     schema_text = read_text_option(schema) if schema is not None else None
     label = f"{application}/{environment.value}/{key}"
     new = NewConfig(
@@ -203,7 +203,7 @@ def delete(
     out: OutputOption = Output.TABLE,
 ) -> None:
     """Delete a configuration value (or feature flag): one commit, authored by you."""
-    local = open_local(repo, branch, write=True)
+    local = open_local(repo, branch, write=True, push=remote if push else None)
     entry = local.entry(kind_of(flag), application, environment, key)
     local.service.delete(local.principal, kind_of(flag), entry.id)
     done("deleted", None, f"{application}/{environment.value}/{key}", out, local)
@@ -403,7 +403,7 @@ def rollback(
     out: OutputOption = Output.TABLE,
 ) -> None:
     """Restore an earlier version as a new commit (the history grows, nothing is rewritten)."""
-    local = open_local(repo, branch, write=True)
+    local = open_local(repo, branch, write=True, push=remote if push else None)
     entry = local.entry(kind_of(flag), application, environment, key)
     restored = local.service.rollback(
         local.principal, kind_of(flag), entry.id, to, change_description=message

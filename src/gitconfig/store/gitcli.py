@@ -1,5 +1,5 @@
-"""The ``git`` command line, for what libgit2 does not do as the user expects: pushing (with the
-user's credential helpers, SSH configuration and hooks).
+"""The ``git`` command line, for what libgit2 does not do as the user expects: fetching and
+pushing (with the user's credential helpers, SSH configuration and hooks).
 
 The only module that runs a subprocess. Every call goes through ``run``, which returns
 ``(returncode, stdout, stderr)``; a failure is one error type, ``GitCommandFailed``, carrying
@@ -54,14 +54,6 @@ def run(
     if check and done.returncode != 0:
         raise GitCommandFailed(args, done.returncode, done.stdout, done.stderr)
     return done.returncode, done.stdout, done.stderr
-
-
-def push(repo: str | Path, remote: str, branch: str) -> str:
-    """Push ``branch`` to the same branch of ``remote``; git's report (it writes to stderr)."""
-    _, out, err = run(
-        ["push", "--porcelain", remote, f"refs/heads/{branch}:refs/heads/{branch}"], repo
-    )
-    return (out + err).strip()
 
 
 class PushOutcome(enum.Enum):
