@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install (as root, from Debian) what the replica tests need: nginx, fcgiwrap, git (with
+# git daemon and git http-backend). Idempotent and quiet: does nothing when all are there.
+set -euo pipefail
+needed=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || needed+=(nginx-light)
+command -v fcgiwrap >/dev/null || [ -x /usr/sbin/fcgiwrap ] || needed+=(fcgiwrap)
+[ -x /usr/lib/git-core/git-http-backend ] && [ -x /usr/lib/git-core/git-daemon ] || needed+=(git)
+if [ ${#needed[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "the replica tests need ${needed[*]}: install them as root" >&2
+        exit 0
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
+fi
