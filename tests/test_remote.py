@@ -246,3 +246,18 @@ def test_rest_status_metrics_and_503_with_retry_after(
     status = client.get("/status").json()["remote"]
     assert status["lastFetchOk"] is False
     assert status["lastError"].startswith(f"fetch from file://{origin} failed")
+
+
+def test_a_read_only_replica_answers_405(origin: Path, tmp_path: Path) -> None:
+    replica = Replica(origin, tmp_path / "mirror", read_only=True)
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    with TestClient(create_app(replica.service, tokens)) as client:
+        body = {"key": "k", "application": "app", "environment": "PROD", "valueType": "NUMBER"}
+        answer = client.post(
+            "/configs",
+            json={**body, "value": "1"},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+    assert answer.status_code == 405, answer.text
+    assert "read-only" in answer.json()["message"]

@@ -211,7 +211,12 @@ class RemoteStore(GitStore):
         with self._sync:
             shas = self.create_chain(parent, commits)
             self._push(parent, shas[-1])
-            self.move_branch(parent, shas[-1], commits[-1].message)
+            try:
+                self.move_branch(parent, shas[-1], commits[-1].message)
+            except StaleParent:  # moved by someone else sharing this repository: follow
+                self._fetch_locked()
+                if not self.is_ancestor(shas[-1], self.head() or shas[-1]):
+                    raise
         self.update_worktree(paths)
         return shas
 
