@@ -31,6 +31,7 @@ OPTIONAL_SUITES = {
     "index": "bench.bench_index",
     "propagation": "bench.propagation",
     "cli": "bench.bench_cli",
+    "replicas": "bench.replicas",
 }
 
 SuiteRun = Callable[[Settings], list[Table]]
