@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 REMOTE_NAME = "origin"  # the remote's name in a replica's mirror
 NETWORK_TIMEOUT = 60.0  # seconds for one fetch or push
-_REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_VALID_REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class RemoteStore(GitStore):
         self.remote = remote
         self.read_only = read_only
         self.follow_rewrites = follow_rewrites
-        name = remote.name if _REMOTE_NAME.fullmatch(remote.name) else "gitconfig-push"
+        name = remote.name if _VALID_REMOTE_NAME.fullmatch(remote.name) else "gitconfig-push"
         self.tracking_ref = f"refs/remotes/{name}/{branch}"
         self.pushes: Counter[str] = Counter()  # by outcome, for metrics
         self.last_push_error: str | None = None
