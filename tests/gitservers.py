@@ -25,10 +25,19 @@ GIT_CORE = Path("/usr/lib/git-core")
 START_TIMEOUT = 10.0  # seconds for a server to accept connections
 
 
-def require(*programs: str) -> None:
-    missing = [p for p in programs if shutil.which(p) is None and not Path(p).exists()]
+def program(name: str) -> str | None:
+    """The path of an installed program (also in /usr/sbin, which a user's PATH may lack)."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    return found or (name if Path(name).is_absolute() and Path(name).exists() else None)
+
+
+def require(*programs: str) -> list[str]:
+    """The programs' paths; skips the test when one is missing."""
+    found = [program(p) for p in programs]
+    missing = [p for p, path in zip(programs, found, strict=True) if path is None]
     if missing:
-        pytest.skip(f"needs {', '.join(missing)} (.ci/run installs them)")
+        pytest.skip(f"needs {', '.join(missing)} (.ci/install-test-servers.sh installs them)")
+    return [path for path in found if path is not None]
 
 
 def free_port() -> int:
@@ -152,7 +161,9 @@ class SmartHttp(_Server):
     fcgiwrap, with HTTP basic auth for ``user``/``password`` on every request."""
 
     def __init__(self, root: Path, user: str, password: str) -> None:
-        require("nginx", "fcgiwrap", str(GIT_CORE / "git-http-backend"))
+        self.nginx_bin, self.fcgiwrap_bin, _ = require(
+            "nginx", "fcgiwrap", str(GIT_CORE / "git-http-backend")
+        )
         self.root = root
         self.port = free_port()
         self.tmp = root.parent / f"nginx-{self.port}"
@@ -174,14 +185,14 @@ class SmartHttp(_Server):
         log = self.tmp / "fcgiwrap.log"
         with log.open("ab") as out:
             self.fcgiwrap = subprocess.Popen(
-                ["fcgiwrap", "-c", "4", "-s", f"unix:{sock}"], stdout=out, stderr=out
+                [self.fcgiwrap_bin, "-c", "4", "-s", f"unix:{sock}"], stdout=out, stderr=out
             )
         deadline = time.monotonic() + START_TIMEOUT
         while not sock.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
         error_log = self.tmp / "error.log"
         self.nginx = subprocess.Popen(
-            ["nginx", "-p", str(self.tmp), "-e", str(error_log), "-c", str(conf)],
+            [self.nginx_bin, "-p", str(self.tmp), "-e", str(error_log), "-c", str(conf)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -222,23 +222,23 @@ def daemon(tmp_path: Path) -> Iterator[GitDaemon]:
 @pytest.fixture
 def replicas(daemon: GitDaemon, tmp_path: Path) -> Iterator[list[ReplicaProcess]]:
     """Three replica processes fetching every 0.5 s."""
-    yield from three_replicas(daemon, tmp_path, 0.5)
+    yield from replica_processes(daemon, tmp_path, 3, 0.5)
 
 
 @pytest.fixture
 def webhook_only_replicas(daemon: GitDaemon, tmp_path: Path) -> Iterator[list[ReplicaProcess]]:
-    """Three replica processes that fetch on a webhook only (no timed fetch in a test)."""
-    yield from three_replicas(daemon, tmp_path, 600.0)
+    """Two replica processes that fetch on a webhook only (no timed fetch in a test)."""
+    yield from replica_processes(daemon, tmp_path, 2, 600.0)
 
 
-def three_replicas(
-    daemon: GitDaemon, tmp_path: Path, poll: float
+def replica_processes(
+    daemon: GitDaemon, tmp_path: Path, count: int, poll: float
 ) -> Iterator[list[ReplicaProcess]]:
     """Started together: the processes import and clone in parallel."""
     secret = tmp_path / "secret"
     secret.write_text(SECRET)
     url = daemon.url("origin.git")
-    started = [ReplicaProcess(url, tmp_path / f"replica{n}", secret, poll) for n in range(3)]
+    started = [ReplicaProcess(url, tmp_path / f"replica{n}", secret, poll) for n in range(count)]
     try:
         for replica in started:
             replica.launch()
