@@ -4,14 +4,18 @@
         url = daemon.url("origin.git")        # git://127.0.0.1:<port>/origin.git
     with SmartHttp(root, "bob", "s3cret") as web:   # nginx + fcgiwrap + git http-backend
         url = web.url("origin.git")           # http://127.0.0.1:<port>/origin.git (basic auth)
+    with SshServer(root) as ssh:              # sshd, a key pair, a known_hosts file
+        url = ssh.url("origin.git")           # ssh://<user>@127.0.0.1:<port>/<root>/origin.git
 
-Both can be stopped and started again on the same port (``stop()``/``start()``), to play a
+Each can be stopped and started again on the same port (``stop()``/``start()``), to play a
 remote that goes away and comes back. ``require(*programs)`` skips a test whose server
 programs are missing (``.ci/run`` installs them, so CI never skips).
 """
 
 from __future__ import annotations
 
+import getpass
+import os
 import shutil
 import socket
 import subprocess
@@ -201,3 +205,60 @@ class SmartHttp(_Server):
     def stop(self) -> None:
         stop_process(self.nginx)
         stop_process(self.fcgiwrap)
+
+
+SSHD_CONFIG = """
+Port {port}
+ListenAddress 127.0.0.1
+HostKey {tmp}/host_key
+PidFile {tmp}/sshd.pid
+AuthorizedKeysFile {tmp}/authorized_keys
+StrictModes no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+AllowTcpForwarding no
+"""
+
+
+class SshServer(_Server):
+    """OpenSSH's sshd on 127.0.0.1 (its own host key and config) letting ``client_key`` in as
+    the current user; git runs over it as it does on any SSH Git host. ``ssh_command`` trusts
+    this server's host key only (for GIT_SSH_COMMAND)."""
+
+    def __init__(self, root: Path) -> None:
+        self.sshd, keygen = require("sshd", "ssh-keygen")
+        self.root = root
+        self.port = free_port()
+        self.tmp = root.parent / f"sshd-{self.port}"
+        self.tmp.mkdir()
+        for name in ("host_key", "client_key"):
+            subprocess.run(
+                [keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(self.tmp / name)], check=True
+            )
+        self.client_key = self.tmp / "client_key"
+        (self.tmp / "authorized_keys").write_text((self.tmp / "client_key.pub").read_text())
+        host_key = " ".join((self.tmp / "host_key.pub").read_text().split()[:2])
+        (self.tmp / "known_hosts").write_text(f"[127.0.0.1]:{self.port} {host_key}\n")
+        (self.tmp / "sshd_config").write_text(SSHD_CONFIG.format(port=self.port, tmp=self.tmp))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def ssh_command(self) -> str:
+        return f"ssh -o UserKnownHostsFile={self.tmp}/known_hosts -o StrictHostKeyChecking=yes"
+
+    def url(self, name: str) -> str:
+        return f"ssh://{getpass.getuser()}@127.0.0.1:{self.port}{self.root}/{name}"
+
+    def start(self) -> None:
+        if os.geteuid() == 0:
+            Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation folder
+        log = self.tmp / "sshd.log"
+        args = [self.sshd, "-D", "-f", str(self.tmp / "sshd_config"), "-E", str(log)]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_listening(self.port, self.process, log)
+
+    def stop(self) -> None:
+        stop_process(self.process)

@@ -32,7 +32,7 @@ from gitconfig.service.access import Principal
 from gitconfig.service.facade import NewConfig
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import GitFailed, clone, commit_files, git, rev_parse
-from tests.gitservers import GitDaemon, SmartHttp
+from tests.gitservers import GitDaemon, SmartHttp, SshServer
 from tests.test_sse import Watcher
 
 ALICE = Principal("alice", frozenset({"admin"}), "alice@example.com")
@@ -131,6 +131,29 @@ def test_remote_down_then_back(http_remote: SmartHttp, tmp_path: Path) -> None:
         assert entry.version == 2
     finally:
         replicator.stop()
+
+
+def test_ssh_with_a_key_file(tmp_path: Path) -> None:
+    root = tmp_path / "srv"
+    init_repository(root / "origin.git", bare=True)
+    with SshServer(root) as server:
+        os.environ["GIT_SSH_COMMAND"] = server.ssh_command  # known hosts; the key is ours
+        options = RemoteOptions(
+            url=server.url("origin.git"), data_dir=tmp_path / "m", ssh_key=server.client_key
+        )
+        _store, service, replicator = open_replica(options, "main")
+        assert replicator.fetch_now(), replicator.last_error
+        entry, _ = service.set_config(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "5"))
+        assert rev_parse(root / "origin.git", "main") == entry.updated.commit.sha
+
+        stranger = tmp_path / "stranger_key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)])
+        refused = RemoteOptions(
+            url=server.url("origin.git"), data_dir=tmp_path / "x", ssh_key=stranger
+        )
+        _s, _service, outsider = open_replica(refused, "main")
+        assert not outsider.fetch_now()
+        assert "Permission denied" in (outsider.last_error or "")
 
 
 # -- three replica processes in front of git daemon ----------------------------------------

@@ -64,7 +64,8 @@ def git_environment(
     url: str | None, credentials: Credentials | None = None, ssh_key: Path | None = None
 ) -> dict[str, str]:
     """The environment for git to reach ``url`` without prompting: basic credentials as an
-    ``Authorization`` header scoped to the URL's host, an SSH key file as GIT_SSH_COMMAND."""
+    ``Authorization`` header scoped to the URL's host, an SSH key file added to
+    GIT_SSH_COMMAND (the user's own, if set, keeps its options)."""
     env = {"GIT_TERMINAL_PROMPT": "0", "GIT_SSH_VARIANT": "ssh"}
     prefix = url_prefix(url) if url else None
     if credentials is not None and prefix is not None:
@@ -73,10 +74,10 @@ def git_environment(
         env["GIT_CONFIG_COUNT"] = str(count + 1)
         env[f"GIT_CONFIG_KEY_{count}"] = f"http.{prefix}.extraHeader"
         env[f"GIT_CONFIG_VALUE_{count}"] = f"Authorization: Basic {token}"
-    if ssh_key is not None:
-        env["GIT_SSH_COMMAND"] = (
-            f"ssh -i {shlex.quote(str(ssh_key))} -o IdentitiesOnly=yes -o BatchMode=yes"
-        )
+    if ssh_key is not None:  # added to the user's own GIT_SSH_COMMAND (known hosts, ports)
+        ssh = os.environ.get("GIT_SSH_COMMAND") or "ssh"
+        key = shlex.quote(str(ssh_key))
+        env["GIT_SSH_COMMAND"] = f"{ssh} -i {key} -o IdentitiesOnly=yes -o BatchMode=yes"
     return env
 
 
@@ -255,4 +256,4 @@ class RemoteStore(GitStore):
 
 def _detail(exc: gitcli.GitCommandFailed) -> str:
     lines = [line for line in (exc.stderr or exc.stdout).splitlines() if line.strip()]
-    return " ".join(lines[-3:]) or f"exit code {exc.returncode}"
+    return " ".join(lines[-6:])[-600:] or f"exit code {exc.returncode}"
