@@ -65,7 +65,9 @@ def http_remote(tmp_path: Path) -> Iterator[SmartHttp]:
         yield server
 
 
-def test_smart_http_with_basic_auth(http_remote: SmartHttp, tmp_path: Path) -> None:
+def test_smart_http_with_basic_auth(
+    http_remote: SmartHttp, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     url = http_remote.url("origin.git")
     options = RemoteOptions(
         url=url, data_dir=tmp_path / "m1", credentials=Credentials("bob", "s3cret-pw")
@@ -93,6 +95,8 @@ def test_smart_http_with_basic_auth(http_remote: SmartHttp, tmp_path: Path) -> N
     _s, _service, bad = open_replica(wrong, "main")
     assert not bad.fetch_now()
     assert bad.last_error and "wrong-pw" not in bad.last_error and "127.0.0.1" in bad.last_error
+    assert "fetch failed" in caplog.text  # logged, without a password
+    assert "s3cret" not in caplog.text and "wrong-pw" not in caplog.text
 
 
 def test_remote_down_then_back(http_remote: SmartHttp, tmp_path: Path) -> None:
