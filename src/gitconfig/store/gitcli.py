@@ -102,7 +102,8 @@ def fetch(
     timeout: float = TIMEOUT,
 ) -> None:
     """``git fetch`` one ``refspec`` from ``remote`` (no tags). Raises GitCommandFailed."""
-    args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, refspec]
+    args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-show-forced-updates"]
+    args += [remote, refspec]
     run(args, repo, env=env, timeout=timeout)
 
 

@@ -90,6 +90,10 @@ class FetchResult:
 class RemoteStore(GitStore):
     """``Store`` whose writes are acknowledged only once the remote accepted them."""
 
+    # Batches prepared again when the remote moved (read by the group committer): with N
+    # replicas pushing at once one wins each round, so a batch may lose several in a row.
+    write_attempts = 12
+
     def __init__(
         self,
         path: str | Path,
