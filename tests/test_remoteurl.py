@@ -12,7 +12,7 @@ from gitconfig.core.remoteurl import Credentials, parse_credentials, scrub, spli
     ("text", "shown"),
     [
         ("https://bob:s3cret@host/x.git", "https://host/x.git"),
-        ("unable to access 'https://tok@h:8443/r/': 403", "unable to access 'https://h:8443/r/': 403"),
+        ("access 'https://tok@h:8443/r/': 403", "access 'https://h:8443/r/': 403"),
         ("ssh://git@host/x.git and http://u:p@a/ b", "ssh://host/x.git and http://a/ b"),
         ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),  # scp-like: a user name
         ("no url here", "no url here"),
