@@ -36,6 +36,7 @@ OPTIONAL_SUITES = {
     "client": "bench.bench_client",
     "access": "bench.access",
     "secrets": "bench.bench_secrets",
+    "replicas": "bench.replicas",
 }
 
 SuiteRun = Callable[[Settings], list[Table]]

@@ -219,7 +219,7 @@ def set_(
     A SECRET's value is never taken from the command line, where ps would show it: it is
     read from standard input (piped) or a prompt that does not echo, and committed
     encrypted by sops for the repository's .sops.yaml."""
-    local = open_local(repo, branch, write=True)
+    local = open_local(repo, branch, write=True, push=remote if push else None)
     schema_text = read_text_option(schema) if schema is not None else None
     label = f"{application}/{environment[0].value}/{key}"
     existing = local.service.snapshot().get(Kind.CONFIG, application, environment[0], key)
@@ -265,7 +265,7 @@ def delete(
     out: OutputOption = Output.TABLE,
 ) -> None:
     """Delete a configuration value (or feature flag): one commit, authored by you."""
-    local = open_local(repo, branch, write=True)
+    local = open_local(repo, branch, write=True, push=remote if push else None)
     entry = local.entry(kind_of(flag), application, environment, key)
     local.service.delete(local.principal, kind_of(flag), entry.id)
     done("deleted", None, f"{application}/{environment.value}/{key}", out, local)

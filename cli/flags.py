@@ -77,7 +77,7 @@ def create(
     out: OutputOption = Output.TABLE,
 ) -> None:
     """Create a feature flag: one commit, authored by you."""
-    local = open_local(repo, branch, write=True)
+    local = open_local(repo, branch, write=True, push=remote if push else None)
     entry = local.service.create_flag(
         local.principal,
         NewFlag(
@@ -108,7 +108,7 @@ def _update(
     branch: str | None,
     out: Output,
 ) -> None:
-    local = open_local(repo, branch, write=True)
+    local = open_local(repo, branch, write=True, push=remote if push else None)
     entry = local.entry(Kind.FLAG, application, environment, key)
     if changes.change_description is None:
         message = f"{verb} feature flag {entry.key}"

@@ -206,7 +206,7 @@ def rollback(
     out: OutputOption = Output.TABLE,
 ) -> None:
     """Restore an earlier version as a new commit (the history grows, nothing is rewritten)."""
-    local = open_local(repo, branch, write=True)
+    local = open_local(repo, branch, write=True, push=remote if push else None)
     entry = local.entry(kind_of(flag), application, environment, key)
     restored = local.service.rollback(
         local.principal, kind_of(flag), entry.id, to, change_description=message

@@ -21,7 +21,9 @@ from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry
 from gitconfig.service.access import Principal
 from gitconfig.service.facade import Service
-from gitconfig.store import gitcli, gitstore
+from gitconfig.store import gitstore
+from gitconfig.store import remote as remote_store
+from gitconfig.store.gitstore import GitStore
 from gitconfig.store.worktree import WorktreeStore
 
 from .errors import handled
@@ -50,8 +52,15 @@ OutputOption = Annotated[
 Message = Annotated[
     str | None, typer.Option("--message", "-m", help="The commit message (default: generated)")
 ]
-Push = Annotated[bool, typer.Option("--push", help="Push the new commit to --remote")]
-Remote = Annotated[str, typer.Option(help="The remote --push pushes to")]
+Push = Annotated[
+    bool,
+    typer.Option(
+        "--push",
+        help="Fetch --remote first, commit, and push; if the remote moved meanwhile, the "
+        "change is made again on its new head (unless someone changed the same file)",
+    ),
+]
+Remote = Annotated[str, typer.Option(help="The remote --push fetches from and pushes to")]
 Flag = Annotated[
     bool, typer.Option("--flag", help="A feature flag rather than a configuration value")
 ]
@@ -63,7 +72,7 @@ Reveal = Annotated[bool, typer.Option("--reveal", help="Show SECRET values (mask
 class Local:
     path: Path
     branch: str
-    store: WorktreeStore
+    store: GitStore
     service: Service
     principal: Principal
     reveal: bool = False  # --reveal: show SECRET plaintext (needs a key that decrypts it)
@@ -71,18 +80,30 @@ class Local:
     def entry(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry:
         return self.service.lookup(self.principal, kind, application, environment.value, key)
 
-    def push(self, remote: str) -> str:
-        return gitcli.push(self.path, remote, self.branch)
-
 
 def open_local(
-    repo: Path, branch: str | None, *, write: bool = False, reveal: bool = False
+    repo: Path,
+    branch: str | None,
+    *,
+    write: bool = False,
+    reveal: bool = False,
+    push: str | None = None,
 ) -> Local:
-    """Open and index the repository; ``write``: act as the user's git identity."""
-    store, found, path = open_store(repo, branch)
+    """Open and index the repository; ``write``: act as the user's git identity. ``push``
+    names a remote: fetch it first (the branch and its files follow when behind), and every
+    write is pushed to it before it counts, made again on the remote's new head if it moved
+    (``store.remote.RemoteStore``, the same as a replica's)."""
+    worktree, found, path = open_store(repo, branch)
     if found is None:
         raise BadRequest("HEAD is detached: name the branch to work on with --branch")
     branch = found
+    store: WorktreeStore = worktree
+    if push is not None:
+        remote = remote_store.RemoteStore(
+            path, branch, remote_store.Remote(push), follow_rewrites=False
+        )
+        remote.fetch()
+        store = remote
     service = Service(store, Index(store))
     service.index.refresh()
     roles = {"read", "write"} | ({"reveal"} if reveal else set())
@@ -108,9 +129,8 @@ def kind_of(flag: bool) -> Kind:
 
 
 def pushed(local: Local, push: bool, remote: str) -> None:
-    """Push after a write when asked; say what happened on stderr."""
+    """Say on stderr that the write was pushed (``open_local(push=...)`` pushed it)."""
     if push:
-        local.push(remote)
         typer.echo(f"pushed {local.branch} to {remote}", err=True)
 
 

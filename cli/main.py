@@ -80,13 +80,67 @@ def serve(
     write_rate_limit: Annotated[
         str | None, typer.Option(help="Write requests per principal, e.g. 5/second")
     ] = None,
+    remote: Annotated[
+        str | None,
+        typer.Option(
+            help="Replicate this Git remote (https://, ssh://, user@host:path, git://, "
+            "file://) instead of serving --repo; writes are pushed to it"
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="With --remote: the local mirror (cloned once, reused)")
+    ] = None,
+    poll_interval: Annotated[
+        float, typer.Option(min=0.1, help="With --remote: seconds between fetches (±20 %)")
+    ] = 30.0,
+    remote_credentials: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --remote: a file holding user:password or a token for https "
+            "(default: $GITCONFIG_REMOTE_CREDENTIALS)"
+        ),
+    ] = None,
+    ssh_key: Annotated[
+        Path | None, typer.Option(help="With --remote: the SSH private key file")
+    ] = None,
+    webhook_secret: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --remote: a file holding the webhook secret "
+            "(default: $GITCONFIG_WEBHOOK_SECRET; none: POST /webhooks/git is 404)"
+        ),
+    ] = None,
+    read_only: Annotated[
+        bool, typer.Option(help="With --remote: refuse writes (405); needs no push rights")
+    ] = False,
 ) -> None:
-    """Serve a repository over REST and gRPC, re-indexing on every new commit."""
+    """Serve a repository over REST and gRPC, re-indexing on every new commit.
+
+    With --remote, serve a replica of a remote Git host: a local mirror fetched on a timer
+    and on webhooks; writes are acknowledged once the remote accepted the push."""
+    from gitconfig.runtime import replica
     from gitconfig.runtime.security import SecurityOptions
     from gitconfig.runtime.server import ServeOptions
     from gitconfig.runtime.server import serve as run_server
 
-    if not is_bare_repository(repo) and not (repo / ".git").exists():
+    remote_options = None
+    if remote is not None:
+        if data_dir is None:
+            raise BadRequest("--remote needs --data-dir: where to keep the local mirror")
+        if workers > 1:
+            raise BadRequest("--remote serves with one worker: run more replicas instead")
+        remote_options = replica.RemoteOptions(
+            url=remote,
+            data_dir=data_dir,
+            fetch_interval=poll_interval,
+            credentials=replica.read_credentials(remote_credentials),
+            ssh_key=ssh_key,
+            webhook_secret=replica.read_webhook_secret(webhook_secret),
+            read_only=read_only,
+        )
+    elif read_only or data_dir is not None:
+        raise BadRequest("--read-only and --data-dir go with --remote")
+    elif not is_bare_repository(repo) and not (repo / ".git").exists():
         raise BadRequest(f"no git repository at {repo} (create one with `gitconfig init`)")
     if not os.environ.get("GITCONFIG_ADMIN_TOKEN") and access_file is None:
         typer.echo(
@@ -109,6 +163,7 @@ def serve(
             rate_burst=rate_burst,
             write_rate_limit=write_rate_limit,
         ),
+        remote=remote_options,
     )
     raise typer.Exit(run_server(options))
 

@@ -100,7 +100,9 @@ def import_(
             content = Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise BadRequest(f"cannot read {file}: {exc}") from exc
-    local = open_local(repo, branch, write=not dry_run)
+    local = open_local(
+        repo, branch, write=not dry_run, push=remote if push and not dry_run else None
+    )
     result = local.service.import_configs(
         local.principal,
         ImportRequest(

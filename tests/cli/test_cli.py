@@ -261,11 +261,13 @@ def test_push_sends_the_commit_to_the_remote(repos: tuple[Path, Path]) -> None:
     assert result.exit_code == 0, result.output
     assert "pushed main to origin" in result.stderr
     assert rev_parse(bare, "main") == rev_parse(work, "HEAD")
+    head = rev_parse(work, "HEAD")
     failed = gitconfig(
         "set", "k", "2", "-a", "app", "-e", "DEV", "--push", "--remote", "nope", repo=work
     )
-    assert failed.exit_code == 3  # the commit is made; the push failed
-    assert "git push" in failed.stderr
+    assert failed.exit_code == 3  # the remote cannot be fetched: nothing is written
+    assert "fetch from nope failed" in failed.stderr
+    assert rev_parse(work, "HEAD") == head
 
 
 def test_a_detached_head_needs_a_branch(work: Path) -> None:

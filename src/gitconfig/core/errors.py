@@ -4,6 +4,7 @@
     ├── BadRequest  fix the input (REST 400, gRPC INVALID_ARGUMENT, CLI 1)
     ├── Unauthenticated  send a valid token (401, UNAUTHENTICATED, 1)
     ├── PermissionDenied  use a token with the role (403, PERMISSION_DENIED, 1)
+    │   └── ReadOnly  this server takes no writes; write through another (405, -, 1)
     ├── NotFound  the entry or version does not exist (404, NOT_FOUND, 1)
     ├── AlreadyExists  the key exists; update it instead (409, ALREADY_EXISTS, 1)
     ├── Conflict  a concurrent change touched the same file; re-read (409, ABORTED, 1)
@@ -12,6 +13,7 @@
     ├── SecretUnavailable  this server cannot decrypt that secret; fix its keys or the file
     │                      (422, FAILED_PRECONDITION, 1)
     ├── NotReady  the first index is not complete yet; retry (503, UNAVAILABLE, 3)
+    │   └── RemoteUnavailable  the remote Git host is unreachable; nothing written (503, -, 3)
     └── StoreError  the Git store failed; operator attention (500, INTERNAL, 3)
 
 Each transport maps these in exactly one table (``rest/errors.py``, ``grpc/errors.py``,
@@ -92,6 +94,19 @@ class SecretUnavailable(GitconfigError):
 
 class NotReady(GitconfigError):
     pass
+
+
+class ReadOnly(PermissionDenied):
+    """The server is a read-only replica (``--read-only``): it refuses every write."""
+
+
+class RemoteUnavailable(NotReady):
+    """The remote Git host did not answer (or failed) a fetch or push: nothing was written.
+    ``retry_after`` is a hint in seconds. The message names the remote without credentials."""
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class StoreError(GitconfigError):

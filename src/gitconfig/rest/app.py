@@ -15,6 +15,7 @@ from gitconfig.rest import (
     spring,
     transfer,
     watch,
+    webhooks,
 )
 from gitconfig.rest.fastpath import ReadFastPath
 from gitconfig.rest.ofrep import OfrepEndpoint
@@ -48,4 +49,5 @@ def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True)
     app.include_router(health.router)
     app.include_router(audit.router)
     app.include_router(spring.router)  # /spring/...: Spring Cloud Config's API
+    app.include_router(webhooks.router)
     return app

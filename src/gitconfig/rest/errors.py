@@ -17,6 +17,7 @@ STATUS: dict[type[errors.GitconfigError], int] = {
     errors.BadRequest: 400,
     errors.Unauthenticated: 401,
     errors.PermissionDenied: 403,
+    errors.ReadOnly: 405,
     errors.NotFound: 404,
     errors.AlreadyExists: 409,
     errors.Conflict: 409,
@@ -46,7 +47,7 @@ def error_response(exc: errors.GitconfigError) -> JSONResponse:
     if isinstance(exc, errors.RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     if status == 503:
-        headers["Retry-After"] = "1"
+        headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
     if isinstance(exc, errors.PreconditionFailed) and exc.current_version is not None:
         headers["ETag"] = f'"{exc.current_version}"'
     return JSONResponse(body, status_code=status, headers=headers)

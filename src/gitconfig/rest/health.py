@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from gitconfig.rest.deps import Caller, ServiceDep
 from gitconfig.service import metrics
+from gitconfig.service.replica import ReplicaStatus
 
 router = APIRouter(tags=["Health"])
 
@@ -31,7 +33,8 @@ async def ready(service: ServiceDep) -> JSONResponse:
 @router.get("/status", operation_id="status")
 async def index_status(service: ServiceDep, caller: Caller) -> dict[str, Any]:
     status = service.status(caller)
-    return {
+    replica = service.replica_status(caller)
+    body: dict[str, Any] = {
         "commit": status.commit,
         "branch": status.branch,
         "entries": status.entries,
@@ -41,6 +44,28 @@ async def index_status(service: ServiceDep, caller: Caller) -> dict[str, Any]:
         "secrets": [
             {"path": s.path, "commit": s.commit, "error": s.reason} for s in status.secrets
         ],
+    }
+    if replica is not None:
+        body["remote"] = render_replica(replica)
+    return body
+
+
+def render_replica(replica: ReplicaStatus) -> dict[str, Any]:
+    """``/status``'s ``remote`` section (times as ISO 8601 UTC)."""
+    fetched = replica.last_fetch_at
+    return {
+        "url": replica.remote,
+        "branch": replica.branch,
+        "readOnly": replica.read_only,
+        "servedCommit": replica.served_commit,
+        "remoteHead": replica.remote_head,
+        "commitsBehind": replica.commits_behind,
+        "lastFetchAt": None
+        if fetched is None
+        else datetime.fromtimestamp(fetched, UTC).isoformat(),
+        "lastFetchOk": replica.last_fetch_ok,
+        "lastError": replica.last_error,
+        "pollIntervalSeconds": replica.poll_interval,
     }
 
 

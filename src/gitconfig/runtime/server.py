@@ -28,6 +28,7 @@ import uvicorn
 from gitconfig.grpc.server import create_server
 from gitconfig.index.refresher import Index
 from gitconfig.rest.app import create_app
+from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.runtime.security import SecurityOptions, build_tokens
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
@@ -47,6 +48,7 @@ class ServeOptions:
     port_file: Path | None = None  # written as JSON once listening (for scripts and tests)
     poll_interval: float = 1.0
     security: SecurityOptions = field(default_factory=SecurityOptions)
+    remote: RemoteOptions | None = None  # a replica of a remote Git host (see runtime.replica)
 
 
 class _Uvicorn(uvicorn.Server):
@@ -79,8 +81,13 @@ def _reserve_port(host: str, port: int) -> socket.socket:
 
 async def run(options: ServeOptions, http_socket: socket.socket | None = None) -> None:
     """Serve until SIGTERM/SIGINT, then drain and return."""
-    store = GitStore(options.repo, options.branch)
-    service = Service(store, Index(store))
+    replicator = None
+    store: GitStore
+    if options.remote is not None:
+        store, service, replicator = open_replica(options.remote, options.branch)
+    else:
+        store = GitStore(options.repo, options.branch)
+        service = Service(store, Index(store))
     tokens = build_tokens(options.security)
     if not len(tokens) and tokens.jwt is None:
         log.warning(
@@ -112,12 +119,19 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
     def first_index() -> None:
         while not stopping.is_set():  # ready only once a first index is complete
             try:
+                # A replica fetches first; if the remote is down it serves its mirror as it
+                # was (fail-static), and with no mirror yet it is not ready.
+                fetched = replicator is None or replicator.fetch_now()
+                if not fetched and store.head() is None:
+                    raise RuntimeError("nothing fetched from the remote yet")
                 service.index.refresh()
                 break
             except Exception:  # a broken repository must not end the server: retry
                 log.exception("the first index failed; retrying in %.1fs", options.poll_interval)
                 time.sleep(options.poll_interval)
         watcher.start()
+        if replicator is not None:
+            replicator.start()
 
     threading.Thread(target=first_index, name="first-index", daemon=True).start()
     http_task = asyncio.create_task(http.serve(sockets=[sock]))
@@ -126,7 +140,7 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
     http_port = sock.getsockname()[1]
     log.info(
         "serving %s (branch %s): REST on http://%s:%d, gRPC on %s",
-        options.repo,
+        options.repo if options.remote is None else options.remote.display_url,
         options.branch,
         options.host,
         http_port,
@@ -146,6 +160,8 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
         await grpc_server.stop(grace=3)
     await http_task
     watcher.stop()
+    if replicator is not None:
+        replicator.stop()
     stop_wait.cancel()
     log.info("stopped")
 

@@ -260,7 +260,7 @@ class ServiceBase:
             if not first_seen:
                 first_seen.append(blob)
             elif blob != first_seen[0]:
-                raise Conflict(f"{key} was changed concurrently; read it again and retry")
+                raise Conflict(f"{key} was changed concurrently{_by(current)}; read it again")
             content = build(current, snapshot)
             if blob is not None and content is not None and content == self.store.read_blob(blob):
                 return {}  # nothing changes: no empty commit
@@ -311,6 +311,15 @@ def new_key(
         raise BadRequest(f"invalid {noun(kind)}", errors)
     authorize(principal, "write", application, environment)
     return EntryKey(kind, application, Environment(environment), key)
+
+
+def _by(current: Entry | None) -> str:
+    """`` by commit <sha> (<author>: <subject>)`` naming the change that got in first."""
+    if current is None:
+        return " (it was deleted)"
+    commit = current.updated.commit
+    subject = commit.message.split("\n", 1)[0]
+    return f" by commit {commit.sha[:12]} ({commit.author.name}: {subject})"
 
 
 def noun(kind: Kind) -> str:

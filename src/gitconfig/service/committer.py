@@ -71,7 +71,8 @@ class GroupCommitter:
         return batch
 
     def _write_batch(self, batch: list[_PendingWrite]) -> None:
-        for _attempt in range(WRITE_ATTEMPTS):
+        # A store may ask for more attempts (a remote that several replicas push to).
+        for _attempt in range(getattr(self.store, "write_attempts", WRITE_ATTEMPTS)):
             snapshot = self.index.current()
             ready: list[tuple[_PendingWrite, Mapping[str, bytes | None]]] = []
             for write in batch:

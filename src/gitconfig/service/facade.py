@@ -17,6 +17,7 @@ from gitconfig.service.multienv import MultiEnvUseCases
 from gitconfig.service.ofrep import OfrepUseCases
 from gitconfig.service.promote import PromoteUseCases
 from gitconfig.service.provenance import ProvenanceUseCases
+from gitconfig.service.replication import ReplicationUseCases
 from gitconfig.service.secrets import SecretUseCases
 from gitconfig.service.spring import SpringUseCases
 from gitconfig.service.status import IndexStatus, StatusUseCases
@@ -55,5 +56,6 @@ class Service(
     SecretUseCases,
     OfrepUseCases,
     SpringUseCases,
+    ReplicationUseCases,
 ):
     """The use-cases over one store and its index (see the modules of each group)."""

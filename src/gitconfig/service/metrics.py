@@ -74,6 +74,9 @@ def render(service: ServiceBase) -> str:
         )
     _metric(lines, "gitconfig_stream_subscribers", "gauge", "Open change-stream subscriptions")
     lines.append(f"gitconfig_stream_subscribers {len(service.changes)}")
+    replica = getattr(service, "replica", None)
+    if replica is not None:
+        lines.extend(replica.metric_lines())
     return "\n".join(lines) + "\n"
 
 

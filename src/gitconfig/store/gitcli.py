@@ -1,5 +1,5 @@
-"""The ``git`` command line, for what libgit2 does not do as the user expects: pushing (with the
-user's credential helpers, SSH configuration and hooks).
+"""The ``git`` command line, for what libgit2 does not do as the user expects: fetching and
+pushing (with the user's credential helpers, SSH configuration and hooks).
 
 The only module that runs a subprocess. Every call goes through ``run``, which returns
 ``(returncode, stdout, stderr)``; a failure is one error type, ``GitCommandFailed``, carrying
@@ -8,6 +8,7 @@ all three.
 
 from __future__ import annotations
 
+import enum
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,6 +36,7 @@ def run(
     *,
     env: Mapping[str, str] | None = None,
     check: bool = True,
+    timeout: float = TIMEOUT,
 ) -> tuple[int, str, str]:
     """Run ``git <args>`` in ``cwd``; return (returncode, stdout, stderr)."""
     try:
@@ -44,7 +46,7 @@ def run(
             env=None if env is None else dict(env),
             capture_output=True,
             text=True,
-            timeout=TIMEOUT,
+            timeout=timeout,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -54,12 +56,55 @@ def run(
     return done.returncode, done.stdout, done.stderr
 
 
-def push(repo: str | Path, remote: str, branch: str) -> str:
-    """Push ``branch`` to the same branch of ``remote``; git's report (it writes to stderr)."""
-    _, out, err = run(
-        ["push", "--porcelain", remote, f"refs/heads/{branch}:refs/heads/{branch}"], repo
-    )
-    return (out + err).strip()
+class PushOutcome(enum.Enum):
+    ACCEPTED = "accepted"
+    STALE = "stale"  # the remote branch moved (not a fast-forward, or it lost a ref lock race)
+    REFUSED = "refused"  # the remote declined it (a hook, a protected branch)
+
+
+_STALE_REASONS = ("fetch first", "non-fast-forward", "stale info", "lock", "failed to update ref")
+
+
+def push_commit(
+    repo: str | Path,
+    remote: str,
+    sha: str,
+    branch: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = TIMEOUT,
+) -> tuple[PushOutcome, str]:
+    """Push commit ``sha`` to ``refs/heads/<branch>`` of ``remote``, never forced: the remote
+    takes it only as a fast-forward. Returns the outcome and git's report of the ref. Raises
+    GitCommandFailed when the push could not be made at all (no connection, no such remote,
+    authentication refused)."""
+    args = ["push", "--porcelain", remote, f"{sha}:refs/heads/{branch}"]
+    code, out, err = run(args, repo, env=env, check=False, timeout=timeout)
+    for line in out.splitlines():
+        flag, _, rest = line.partition("\t")
+        if flag in (" ", "+", "*", "=", "-"):
+            if code == 0:
+                return PushOutcome.ACCEPTED, rest
+        elif flag == "!":
+            reason = rest.rpartition("\t")[2]
+            if "[rejected]" in reason or any(word in reason for word in _STALE_REASONS):
+                return PushOutcome.STALE, reason
+            return PushOutcome.REFUSED, f"{reason} {err.strip()}".strip()
+    raise GitCommandFailed(args, code, out, err)
+
+
+def fetch(
+    repo: str | Path,
+    remote: str,
+    refspec: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = TIMEOUT,
+) -> None:
+    """``git fetch`` one ``refspec`` from ``remote`` (no tags). Raises GitCommandFailed."""
+    args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-show-forced-updates"]
+    args += [remote, refspec]
+    run(args, repo, env=env, timeout=timeout)
 
 
 def hooks_folder(repo: str | Path) -> Path:

@@ -262,13 +262,22 @@ class GitStore:
     def write_chain(self, parent: str | None, commits: Sequence[PendingCommit]) -> list[str]:
         """See ``Store.write_chain``: each commit on top of the previous one, then one
         durability barrier, one compare-and-swap of the branch, one more barrier."""
+        with self._write_lock:
+            shas = self.create_chain(parent, commits)
+            self.move_branch(parent, shas[-1], commits[-1].message)
+            return shas
+
+    def create_chain(self, parent: str | None, commits: Sequence[PendingCommit]) -> list[str]:
+        """Write the commits of ``write_chain`` (objects only, made durable) without moving
+        the branch; the new shas in order. Raises StaleParent if the branch is not at
+        ``parent`` (a cheap early check: ``move_branch`` decides)."""
         if not commits:
             raise ValueError("no commits to write")
         nested = [nest(commit.changes) for commit in commits]
-        with self._write_lock, boundary():
+        with boundary():
             repo = self._repo()
             actual = branch_target(repo, self._ref)
-            if actual != parent:  # cheap early exit; the compare-and-swap below decides
+            if actual != parent:
                 raise StaleParent(parent, actual)
             base = None if parent is None else get_object(repo, parent, pygit2.Commit)
             shas: list[str] = []
@@ -287,9 +296,26 @@ class GitStore:
                 shas.append(str(sha))
                 base = get_object(repo, str(sha), pygit2.Commit)
             self._barrier()  # the objects are on disk before any ref points at them
-            self._move_branch(repo, parent, base.id, commits[-1].message)  # type: ignore[union-attr]
-            self._barrier()  # the ref is on disk before the caller hears "done"
             return shas
+
+    def move_branch(self, expected: str | None, new: str, message: str) -> None:
+        """Move the branch from ``expected`` to the existing commit ``new`` by
+        compare-and-swap, durably. Raises StaleParent if it is no longer at ``expected``."""
+        with boundary():
+            repo = self._repo()
+            self._move_branch(repo, expected, get_object(repo, new, pygit2.Commit).id, message)
+            self._barrier()  # the ref is on disk before the caller hears "done"
+
+    def reference(self, name: str) -> str | None:
+        """The commit a full reference name (``refs/remotes/origin/main``) points at."""
+        with boundary():
+            return branch_target(self._repo(), name)
+
+    def set_reference(self, name: str, sha: str) -> None:
+        """Point ``name`` at commit ``sha`` (created or moved; not the tracked branch)."""
+        with boundary():
+            repo = self._repo()
+            repo.create_reference(name, get_object(repo, sha, pygit2.Commit).id, force=True)
 
     def _barrier(self) -> None:
         """Make everything written so far durable (``syncfs`` of the repository's file

@@ -1,0 +1,29 @@
+"""``POST /webhooks/git``: a Git host's push webhook makes a replica fetch at once.
+
+No bearer token (hosts cannot send one): the request is authenticated by its signature
+(see ``core.webhooks``). 202 when a fetch was scheduled, 200 when the event was acknowledged
+and ignored (another branch, a ping), 401 for a missing or bad signature, 404 on a server
+that takes no webhooks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from gitconfig.rest.deps import ServiceDep
+
+router = APIRouter(tags=["Webhooks"])
+
+
+@router.post("/webhooks/git", operation_id="gitWebhook")
+async def git_webhook(request: Request, service: ServiceDep) -> JSONResponse:
+    body = await request.body()
+    outcome = service.webhook({k.lower(): v for k, v in request.headers.items()}, body)
+    return JSONResponse(
+        {
+            "provider": outcome.provider,
+            "status": "fetch scheduled" if outcome.fetch else "ignored",
+            "detail": outcome.reason,
+        },
+        status_code=202 if outcome.fetch else 200,
+    )

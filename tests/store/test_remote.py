@@ -1,0 +1,263 @@
+"""Replicas over a remote reached by file://: mirror, fetch, push with compare-and-swap,
+re-apply on a moved remote, conflicts, fail-static when the remote is gone, read-only."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gitconfig.core.errors import (
+    AlreadyExists,
+    Conflict,
+    PreconditionFailed,
+    ReadOnly,
+    RemoteUnavailable,
+)
+from gitconfig.core.model import Kind
+from gitconfig.rest.app import create_app
+from gitconfig.runtime.bootstrap import init_repository
+from gitconfig.runtime.replica import RemoteOptions, open_replica
+from gitconfig.service.access import Principal, TokenRegistry
+from gitconfig.service.facade import ConfigChanges, NewConfig
+from gitconfig.service.replica import Replicator
+from tests.conftest import ADMIN_TOKEN
+from tests.gitrepo import clone, commit_files, git, push, rev_parse
+
+ALICE = Principal("alice", frozenset({"admin"}), "alice@example.com")
+PATH = "configs/app/PROD/{}.yaml"
+
+
+def value_file(value: int) -> str:
+    return f"type: NUMBER\nvalue: {value}\n"
+
+
+class Replica:
+    def __init__(self, origin: Path, data_dir: Path, **options: object) -> None:
+        remote = RemoteOptions(url=f"file://{origin}", data_dir=data_dir, **options)  # type: ignore[arg-type]
+        self.store, self.service, self.replicator = open_replica(remote, "main")
+        self.replicator.fetch_now(raise_errors=True)
+
+    def set(self, key: str, value: int, if_match: int | None = None) -> int:
+        """Create or update app/PROD/<key>; with ``if_match`` an update naming a version."""
+        if if_match is None:
+            new = NewConfig(key, "app", "PROD", "NUMBER", str(value))
+            return self.service.set_config(ALICE, new)[0].version
+        changes = ConfigChanges(value=str(value))
+        return self.service.update_config(ALICE, _id(key), changes, if_match).version
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    path = tmp_path / "origin.git"
+    init_repository(path, bare=True)
+    return path
+
+
+@pytest.fixture
+def person(origin: Path, tmp_path: Path) -> Path:
+    """Someone's clone of the remote, pushing by hand."""
+    return clone(origin, tmp_path / "person")
+
+
+def test_first_start_clones_and_a_restart_reuses_the_mirror(origin: Path, tmp_path: Path) -> None:
+    replica = Replica(origin, tmp_path / "mirror")
+    assert replica.service.snapshot().commit == rev_parse(origin, "main")
+    assert not (tmp_path / "mirror" / "config").read_text().count("@")
+    store, _service, _replicator = open_replica(
+        RemoteOptions(url=f"file://{origin}", data_dir=tmp_path / "mirror"), "main"
+    )
+    assert store.head() == rev_parse(origin, "main")  # before any fetch: the mirror is reused
+
+
+def test_a_write_is_pushed_before_it_is_acknowledged(origin: Path, tmp_path: Path) -> None:
+    replica = Replica(origin, tmp_path / "mirror")
+    replica.set("limit", 5)
+    head = rev_parse(origin, "main")
+    assert replica.service.snapshot().commit == head  # the index already shows it
+    assert git(origin, "log", "-1", "--format=%an <%ae>", head) == "alice <alice@example.com>"
+    assert git(origin, "show", f"{head}:{PATH.format('limit')}").endswith("value: 5")
+    assert replica.store.pushes["accepted"] == 1
+
+
+def test_a_write_on_a_moved_remote_is_reapplied_when_its_file_did_not_change(
+    origin: Path, tmp_path: Path, person: Path
+) -> None:
+    replica = Replica(origin, tmp_path / "mirror")
+    theirs = commit_files(person, {PATH.format("other"): value_file(1)}, "by hand")
+    push(person)
+    replica.set("limit", 7)  # built on the stale head first: rejected, fetched, re-applied
+    log = git(origin, "log", "--format=%s", "main").splitlines()
+    assert log[:2] == ["Create configuration app/PROD/limit", "by hand"]
+    assert replica.store.pushes["stale"] == 1
+    assert rev_parse(origin, "main~1") == theirs
+    assert replica.service.snapshot().get_key(
+        replica.service.snapshot().by_id(_id("other")).key  # type: ignore[union-attr]
+    )
+
+
+def _id(key: str) -> str:
+    from gitconfig.core.model import EntryKey, Environment
+
+    return EntryKey(Kind.CONFIG, "app", Environment.PROD, key).id
+
+
+def test_a_write_whose_file_changed_upstream_is_a_conflict_naming_the_commit(
+    origin: Path, tmp_path: Path, person: Path
+) -> None:
+    replica = Replica(origin, tmp_path / "mirror")
+    replica.set("limit", 1)
+    git(person, "pull", "--quiet")
+    theirs = commit_files(person, {PATH.format("limit"): value_file(2)}, "raise by hand")
+    push(person)
+    with pytest.raises(Conflict, match=f"by commit {theirs[:12]}"):
+        replica.set("limit", 3)
+    with pytest.raises(PreconditionFailed):
+        replica.set("limit", 4, if_match=1)  # the replica has fetched: version 2 now
+    assert git(origin, "show", f"main:{PATH.format('limit')}").endswith("value: 2")
+
+
+def test_concurrent_writers_on_two_replicas_lose_nothing(origin: Path, tmp_path: Path) -> None:
+    replicas = [Replica(origin, tmp_path / f"mirror{n}") for n in range(2)]
+    acknowledged: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def writer(replica: Replica, key: str) -> None:
+        for value in range(4):
+            try:
+                replica.set(key, value)
+            except (Conflict, AlreadyExists):  # refused: another writer got in first
+                continue
+            with lock:
+                acknowledged.append((key, value))
+
+    threads = [
+        threading.Thread(target=writer, args=(replicas[n % 2], f"k{n % 3}")) for n in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    history = git(origin, "log", "-p", "--format=%H", "main")
+    for key, value in acknowledged:
+        assert f"+value: {value}" in history, (key, value)
+    assert len(acknowledged) >= 4
+
+
+def test_remote_gone_reads_go_on_writes_are_unavailable_then_it_catches_up(
+    origin: Path, tmp_path: Path, person: Path
+) -> None:
+    replica = Replica(origin, tmp_path / "mirror")
+    replica.set("limit", 1)
+    moved = origin.with_name("away.git")
+    origin.rename(moved)
+    assert replica.replicator.fetch_now() is False
+    status = replica.replicator.status()
+    assert status.last_fetch_ok is False and status.last_error
+    assert replica.service.snapshot().get_key(
+        replica.service.snapshot().by_id(_id("limit")).key  # type: ignore[union-attr]
+    )
+    with pytest.raises(RemoteUnavailable):
+        replica.set("limit", 2)
+    moved.rename(origin)
+    git(person, "pull", "--quiet")
+    commit_files(person, {PATH.format("other"): value_file(9)}, "while it was down")
+    push(person)
+    assert replica.replicator.fetch_now() is True
+    assert replica.service.snapshot().commit == rev_parse(origin, "main")
+    assert replica.replicator.status().commits_behind == 0
+
+
+def test_a_read_only_replica_refuses_writes(origin: Path, tmp_path: Path) -> None:
+    replica = Replica(origin, tmp_path / "mirror", read_only=True)
+    with pytest.raises(ReadOnly):
+        replica.set("limit", 1)
+    assert git(origin, "rev-list", "--count", "main") == "1"
+
+
+def test_credentials_in_the_url_are_never_stored_or_shown(tmp_path: Path, origin: Path) -> None:
+    remote = RemoteOptions(url="https://bob:s3cret@127.0.0.1:9/x.git", data_dir=tmp_path / "m")
+    store, _service, replicator = open_replica(remote, "main")
+    assert "s3cret" not in (tmp_path / "m" / "config").read_text()
+    assert store.display_url == "https://127.0.0.1:9/x.git"
+    assert replicator.fetch_now() is False
+    assert replicator.last_error and "s3cret" not in replicator.last_error
+    assert "s3cret" not in repr(remote) + repr(store.remote)
+
+
+def test_jittered_poll_interval() -> None:
+    values = iter([0.0, 1.0, 0.5])
+    replicator = Replicator(None, None, 30.0, rng=lambda: next(values))  # type: ignore[arg-type]
+    assert [round(replicator.next_delay(), 6) for _ in range(3)] == [24.0, 36.0, 30.0]
+
+
+def test_webhook_bursts_are_coalesced(origin: Path, tmp_path: Path) -> None:
+    replica = Replica(origin, tmp_path / "mirror", fetch_interval=600.0)
+    before = replica.replicator.fetches["ok"]
+    replica.replicator.start()
+    try:
+        for _ in range(50):
+            replica.replicator.trigger()
+        deadline = threading.Event()
+        for _ in range(100):  # bounded: up to 5 s for the fetches to settle
+            if replica.replicator.fetches["ok"] > before and not replica.replicator._wake.is_set():
+                break
+            deadline.wait(0.05)
+        deadline.wait(0.3)
+    finally:
+        replica.replicator.stop()
+    assert 1 <= replica.replicator.fetches["ok"] - before <= 2
+
+
+@pytest.fixture
+def replica_client(origin: Path, tmp_path: Path) -> Iterator[tuple[TestClient, Replica]]:
+    replica = Replica(origin, tmp_path / "mirror", webhook_secret=b"hook-secret")
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    app = create_app(replica.service, tokens)
+    with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as client:
+        yield client, replica
+
+
+def test_rest_status_metrics_and_503_with_retry_after(
+    replica_client: tuple[TestClient, Replica], origin: Path
+) -> None:
+    client, replica = replica_client
+    body = {"key": "limit", "application": "app", "environment": "PROD", "valueType": "NUMBER"}
+    created = client.post("/configs", json={**body, "value": "1"})
+    assert created.status_code == 201, created.text
+    status = client.get("/status").json()
+    assert status["remote"]["url"] == f"file://{origin}"
+    assert status["remote"]["servedCommit"] == status["remote"]["remoteHead"]
+    assert status["remote"]["lastFetchOk"] is True
+    metrics = client.get("/metrics").text
+    assert 'gitconfig_remote_pushes_total{outcome="accepted"} 1' in metrics
+    assert "gitconfig_remote_commits_behind 0" in metrics
+    origin.rename(origin.with_name("gone.git"))
+    replica.replicator.fetch_now()
+    config_id = created.json()["id"]
+    refused = client.put(f"/configs/{config_id}", json={"value": "2"})
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+    assert client.get(f"/configs/{config_id}").json()["value"] == "1"
+    assert client.get("/readyz").status_code == 200
+    status = client.get("/status").json()["remote"]
+    assert status["lastFetchOk"] is False
+    assert status["lastError"].startswith(f"fetch from file://{origin} failed")
+
+
+def test_a_read_only_replica_answers_405(origin: Path, tmp_path: Path) -> None:
+    replica = Replica(origin, tmp_path / "mirror", read_only=True)
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    with TestClient(create_app(replica.service, tokens)) as client:
+        body = {"key": "k", "application": "app", "environment": "PROD", "valueType": "NUMBER"}
+        answer = client.post(
+            "/configs",
+            json={**body, "value": "1"},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+    assert answer.status_code == 405, answer.text
+    assert "read-only" in answer.json()["message"]

@@ -1,0 +1,397 @@
+"""Replicas against real Git servers on 127.0.0.1: smart HTTP (nginx + fcgiwrap + git
+http-backend, basic auth) and ``git daemon --enable=receive-pack``.
+
+Three ``gitconfig serve --remote`` processes take concurrent writes (different keys and the
+same key) while a person pushes with ``git push``; one replica is killed with SIGKILL in the
+middle. Every write that got a 2xx must be in the remote's history with its value, and every
+replica must converge on the remote's head; a stream subscriber sees every commit once, in
+order, and resumes on another replica from a commit SHA.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gitconfig.core.errors import RemoteUnavailable
+from gitconfig.core.model import EntryKey, Environment, Kind
+from gitconfig.core.remoteurl import Credentials
+from gitconfig.runtime.bootstrap import init_repository
+from gitconfig.runtime.replica import RemoteOptions, open_replica
+from gitconfig.service.access import Principal
+from gitconfig.service.facade import NewConfig
+from tests.conftest import ADMIN_TOKEN
+from tests.gitrepo import GitFailed, clone, commit_files, git, rev_parse
+from tests.gitservers import GitDaemon, SmartHttp, SshServer
+from tests.rest.test_sse import Watcher
+
+ALICE = Principal("alice", frozenset({"admin"}), "alice@example.com")
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+SECRET = "webhook-secret"
+WAIT = 30.0  # seconds: the bound on every wait below
+
+
+def config_id(key: str) -> str:
+    return EntryKey(Kind.CONFIG, "app", Environment.PROD, key).id
+
+
+def wait_until(predicate: object, what: str, seconds: float = WAIT) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+
+
+# -- smart HTTP with basic auth: credentials, outage, recovery ----------------------------
+
+
+@pytest.fixture
+def http_remote(tmp_path: Path) -> Iterator[SmartHttp]:
+    root = tmp_path / "srv"
+    init_repository(root / "origin.git", bare=True)
+    with SmartHttp(root, "bob", "s3cret-pw") as server:
+        yield server
+
+
+def test_smart_http_with_basic_auth(
+    http_remote: SmartHttp, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = http_remote.url("origin.git")
+    options = RemoteOptions(
+        url=url, data_dir=tmp_path / "m1", credentials=Credentials("bob", "s3cret-pw")
+    )
+    store, service, replicator = open_replica(options, "main")
+    assert replicator.fetch_now(), replicator.last_error
+    entry, _ = service.set_config(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "5"))
+    assert store.remote_head() == service.snapshot().commit
+    origin = http_remote.root / "origin.git"
+    assert rev_parse(origin, "main") == entry.updated.commit.sha
+
+    # credentials in the URL work too, and appear nowhere
+    in_url = url.replace("http://", "http://bob:s3cret-pw@")
+    _s, other, other_replicator = open_replica(
+        RemoteOptions(url=in_url, data_dir=tmp_path / "m2"), "main"
+    )
+    assert other_replicator.fetch_now(), other_replicator.last_error
+    assert other.snapshot().commit == entry.updated.commit.sha
+    assert "s3cret" not in (tmp_path / "m2" / "config").read_text()
+
+    # wrong credentials: a clear, scrubbed error
+    wrong = RemoteOptions(
+        url=url.replace("http://", "http://bob:wrong-pw@"), data_dir=tmp_path / "m3"
+    )
+    _s, _service, bad = open_replica(wrong, "main")
+    assert not bad.fetch_now()
+    assert bad.last_error and "wrong-pw" not in bad.last_error and "127.0.0.1" in bad.last_error
+    assert "fetch failed" in caplog.text  # logged, without a password
+    assert "s3cret" not in caplog.text and "wrong-pw" not in caplog.text
+
+
+def test_remote_down_then_back(http_remote: SmartHttp, tmp_path: Path) -> None:
+    options = RemoteOptions(
+        url=http_remote.url("origin.git"),
+        data_dir=tmp_path / "mirror",
+        credentials=Credentials("bob", "s3cret-pw"),
+        fetch_interval=0.3,
+    )
+    _store, service, replicator = open_replica(options, "main")
+    assert replicator.fetch_now()
+    service.set_config(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "1"))
+    replicator.start()
+    try:
+        http_remote.stop()
+        wait_until(lambda: replicator.last_attempt_ok is False, "a failed fetch")
+        assert service.lookup(ALICE, Kind.CONFIG, "app", "PROD", "limit").version == 1
+        with pytest.raises(RemoteUnavailable):
+            service.set_config(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "2"))
+        status = replicator.status()
+        assert status.last_fetch_ok is False and "fetch from http://127.0.0.1" in (
+            status.last_error or ""
+        )
+        assert service.ready
+
+        http_remote.start()
+        person = tmp_path / "person"
+        url = http_remote.url("origin.git").replace("http://", "http://bob:s3cret-pw@")
+        git(tmp_path, "clone", "--quiet", url, str(person))
+        commit_files(person, {"configs/app/PROD/other.yaml": "type: NUMBER\nvalue: 9\n"}, "hi")
+        git(person, "push", "--quiet", "origin", "main")
+        head = rev_parse(person, "HEAD")
+        wait_until(lambda: service.snapshot().commit == head, "the replica to catch up")
+        assert replicator.status().last_fetch_ok is True
+        entry, _ = service.set_config(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "3"))
+        assert entry.version == 2
+    finally:
+        replicator.stop()
+
+
+def test_ssh_with_a_key_file(tmp_path: Path) -> None:
+    root = tmp_path / "srv"
+    init_repository(root / "origin.git", bare=True)
+    with SshServer(root) as server:
+        os.environ["GIT_SSH_COMMAND"] = server.ssh_command  # known hosts; the key is ours
+        options = RemoteOptions(
+            url=server.url("origin.git"), data_dir=tmp_path / "m", ssh_key=server.client_key
+        )
+        _store, service, replicator = open_replica(options, "main")
+        assert replicator.fetch_now(), replicator.last_error
+        entry, _ = service.set_config(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "5"))
+        assert rev_parse(root / "origin.git", "main") == entry.updated.commit.sha
+
+        stranger = tmp_path / "stranger_key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)])
+        refused = RemoteOptions(
+            url=server.url("origin.git"), data_dir=tmp_path / "x", ssh_key=stranger
+        )
+        _s, _service, outsider = open_replica(refused, "main")
+        assert not outsider.fetch_now()
+        assert "Permission denied" in (outsider.last_error or "")
+
+
+# -- three replica processes in front of git daemon ----------------------------------------
+
+
+class ReplicaProcess:
+    """``gitconfig serve --remote`` in a child process."""
+
+    def __init__(self, url: str, data_dir: Path, secret_file: Path, poll: float = 0.5) -> None:
+        self.url = url
+        self.poll = poll
+        self.data_dir = data_dir
+        self.secret_file = secret_file
+        self.port_file = data_dir.with_suffix(".port")
+        self.log = data_dir.with_suffix(".log")
+        self.process: subprocess.Popen[bytes] | None = None
+        self.base = ""
+
+    def start(self) -> ReplicaProcess:
+        return self.launch().wait()
+
+    def launch(self) -> ReplicaProcess:
+        self.port_file.unlink(missing_ok=True)
+        args = [
+            sys.executable,
+            "-m",
+            "gitconfig_cli",
+            "serve",
+            "--remote",
+            self.url,
+            "--data-dir",
+            str(self.data_dir),
+            "--http-port",
+            "0",
+            "--grpc-port",
+            "-1",
+            "--poll-interval",
+            str(self.poll),
+            "--webhook-secret",
+            str(self.secret_file),
+            "--port-file",
+            str(self.port_file),
+        ]
+        env = {**os.environ, "GITCONFIG_ADMIN_TOKEN": ADMIN_TOKEN, "GITCONFIG_LOG_LEVEL": "INFO"}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(args, env=env, stdout=log, stderr=log)
+        return self
+
+    def wait(self) -> ReplicaProcess:
+        wait_until(self.port_file.exists, f"{self.data_dir.name} to listen")
+        self.base = f"http://127.0.0.1:{json.loads(self.port_file.read_text())['http']}"
+        wait_until(self.ready, f"{self.data_dir.name} to be ready")
+        return self
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def status(self) -> dict[str, object]:
+        answer = httpx.get(f"{self.base}/status", headers=AUTH, timeout=5)
+        remote: dict[str, object] = answer.json()["remote"]
+        return remote
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[GitDaemon]:
+    root = tmp_path / "srv"
+    init_repository(root / "origin.git", bare=True)
+    with GitDaemon(root) as server:
+        yield server
+
+
+@pytest.fixture
+def replicas(daemon: GitDaemon, tmp_path: Path) -> Iterator[list[ReplicaProcess]]:
+    """Three replica processes fetching every 0.5 s."""
+    yield from replica_processes(daemon, tmp_path, 3, 0.5)
+
+
+@pytest.fixture
+def webhook_only_replicas(daemon: GitDaemon, tmp_path: Path) -> Iterator[list[ReplicaProcess]]:
+    """Two replica processes that fetch on a webhook only (no timed fetch in a test)."""
+    yield from replica_processes(daemon, tmp_path, 2, 600.0)
+
+
+def replica_processes(
+    daemon: GitDaemon, tmp_path: Path, count: int, poll: float
+) -> Iterator[list[ReplicaProcess]]:
+    """Started together: the processes import and clone in parallel."""
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    url = daemon.url("origin.git")
+    started = [ReplicaProcess(url, tmp_path / f"replica{n}", secret, poll) for n in range(count)]
+    try:
+        for replica in started:
+            replica.launch()
+        for replica in started:
+            replica.wait()
+        yield started
+    finally:
+        for replica in started:
+            if replica.process is not None and replica.process.poll() is None:
+                replica.process.terminate()  # all at once: they drain in parallel
+        for replica in started:
+            replica.stop()
+
+
+def test_three_replicas_concurrent_writers_a_person_and_a_kill(
+    replicas: list[ReplicaProcess], daemon: GitDaemon, tmp_path: Path
+) -> None:
+    origin = daemon.root / "origin.git"
+    clients = [httpx.Client(base_url=r.base, headers=AUTH, timeout=30) for r in replicas]
+    keys = ["own0", "own1", "own2", "shared"]
+    for key in keys:
+        body = {"key": key, "application": "app", "environment": "PROD", "valueType": "NUMBER"}
+        assert clients[0].post("/configs", json={**body, "value": "0"}).status_code == 201
+    start = rev_parse(origin, "main")
+    wait_until(lambda: all(r.status()["servedCommit"] == start for r in replicas), "converge")
+
+    # a subscriber on replica 1, live from ``start``
+    watcher = Watcher(clients[1])
+    assert watcher.ready.id == start
+
+    acknowledged: list[tuple[str, int]] = []
+    lock = threading.Lock()
+    half_done = threading.Event()
+
+    def writer(n: int, key: str, count: int) -> None:
+        for i in range(count):
+            value = n * 1000 + i + 1
+            try:
+                answer = clients[n % 3].put(
+                    f"/configs/{config_id(key)}", json={"value": str(value)}
+                )
+            except httpx.HTTPError:
+                return  # the replica was killed
+            if answer.status_code < 300:
+                with lock:
+                    acknowledged.append((key, value))
+            else:
+                assert answer.status_code in (409, 503), answer.text
+            if n == 2 and i == count // 2:
+                half_done.set()
+
+    def person() -> None:
+        work = clone(origin, tmp_path / "person")
+        for i in range(3):
+            commit_files(work, {"configs/app/PROD/person.yaml": f"type: NUMBER\nvalue: {i}\n"}, "p")
+            for _attempt in range(20):
+                try:
+                    git(work, "push", "--quiet", "origin", "main")
+                    break
+                except GitFailed:
+                    git(work, "pull", "--quiet", "--rebase", "origin", "main")
+
+    threads = [threading.Thread(target=writer, args=(n, f"own{n % 3}", 6)) for n in range(3)]
+    threads += [threading.Thread(target=writer, args=(n, "shared", 4)) for n in range(3, 6)]
+    threads.append(threading.Thread(target=person))
+    for thread in threads:
+        thread.start()
+    assert half_done.wait(WAIT)
+    replicas[2].kill()  # in the middle of its writes
+    for thread in threads:
+        thread.join(WAIT)
+    assert not any(thread.is_alive() for thread in threads)
+
+    # every acknowledged write is in the remote's history, with its value
+    for key in keys:
+        history = git(
+            origin, "log", "-p", "--format=%H", "main", "--", f"configs/app/PROD/{key}.yaml"
+        )
+        for ack_key, value in acknowledged:
+            if ack_key == key:
+                assert f"+value: {value}\n" in history + "\n", (key, value)
+    assert len([a for a in acknowledged if a[0] != "shared"]) >= 6
+    assert git(origin, "show", "main:configs/app/PROD/person.yaml").endswith("value: 2")
+
+    # the survivors and the restarted one converge on the remote's head
+    replicas[2].start()
+    head = rev_parse(origin, "main")
+    for replica in replicas:
+        wait_until(lambda r=replica: r.status()["servedCommit"] == head, "convergence")  # type: ignore[misc]
+
+    # the subscriber got every commit once, in order
+    chain = git(origin, "rev-list", "--first-parent", "--reverse", f"{start}..main").split()
+    seen = [event.id for event in watcher.take(len(chain))]
+    assert seen == chain
+    assert watcher.quiet(0.3)
+    watcher.close()
+
+    # and resumes on another replica from a commit SHA
+    middle = chain[len(chain) // 2]
+    resumed = Watcher(clients[0], headers={"Last-Event-ID": middle})
+    assert [event.id for event in resumed.replayed] == chain[len(chain) // 2 + 1 :]
+    resumed.close()
+    for client in clients:
+        client.close()
+
+
+def test_a_webhook_brings_a_push_at_once(
+    webhook_only_replicas: list[ReplicaProcess], daemon: GitDaemon, tmp_path: Path
+) -> None:
+    replicas = webhook_only_replicas
+    import hashlib
+    import hmac
+
+    origin = daemon.root / "origin.git"
+    work = clone(origin, tmp_path / "work")
+    commit_files(work, {"configs/app/PROD/hook.yaml": "type: NUMBER\nvalue: 1\n"}, "hook")
+    git(work, "push", "--quiet", "origin", "main")
+    body = json.dumps({"ref": "refs/heads/main"}).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    for replica in replicas:
+        answer = httpx.post(
+            f"{replica.base}/webhooks/git",
+            content=body,
+            headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": signature},
+        )
+        assert answer.status_code == 202, answer.text
+    head = rev_parse(origin, "main")
+    for replica in replicas:
+        wait_until(lambda r=replica: r.status()["servedCommit"] == head, "the webhook's fetch")  # type: ignore[misc]
