@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from gitconfig import __version__
-from gitconfig.rest import configs, errors, flags, health, transfer, watch
+from gitconfig.rest import configs, docs, errors, flags, health, openapi, transfer, watch
 from gitconfig.rest.fastpath import ReadFastPath
+from gitconfig.rest.observe import ObserveRequests
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 
@@ -15,13 +16,19 @@ repository: every change is a commit, every version a commit SHA. All endpoints 
 `/healthz` and `/readyz` need `Authorization: Bearer <token>`."""
 
 
-def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True) -> FastAPI:
+def create_app(
+    service: Service, tokens: TokenRegistry, fast_reads: bool = True, observe: bool = True
+) -> FastAPI:
     """The REST app. ``fast_reads`` answers successful lookups and flag checks without
-    FastAPI's routing (see ``fastpath``); the answers are the same either way."""
+    FastAPI's routing (see ``fastpath``); the answers are the same either way. ``observe``
+    gives each request an id and records its metrics (see ``observe``; off only to
+    measure what it costs)."""
     app = FastAPI(
         title="Configuration Service API",
         version=__version__,
         description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.state.tokens = tokens
@@ -33,4 +40,8 @@ def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True)
     app.include_router(configs.router)
     app.include_router(flags.router)
     app.include_router(health.router)
+    if observe:  # outermost: it sees every request, the fast path's too
+        app.add_middleware(ObserveRequests, metrics=service.metrics)
+    docs.install(app)
+    openapi.install(app)
     return app

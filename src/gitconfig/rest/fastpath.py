@@ -71,6 +71,7 @@ class ReadFastPath:
                 ]
                 if etag is not None:
                     headers.append((b"etag", etag))
+                scope["gitconfig.route"] = scope["path"]  # the route template, for metrics
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return

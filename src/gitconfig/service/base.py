@@ -35,6 +35,7 @@ from gitconfig.index.changes import ChangeHub
 from gitconfig.index.snapshot import Entry, Index, Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.committer import GroupCommitter, Prepare
+from gitconfig.service.metrics import Metrics
 from gitconfig.store.ports import Store
 
 MAX_PAGE_SIZE = 1000
@@ -68,6 +69,7 @@ class ServiceBase:
         self.index = index
         self.changes = ChangeHub(index)
         self._committer = GroupCommitter(store, index)
+        self.metrics = Metrics(index, store, self.changes)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -177,7 +179,19 @@ class ServiceBase:
         content, None deletes; empty: nothing to write), authored by ``principal``, and return
         the snapshot that shows it. See ``GroupCommitter.commit``."""
         author = Author(principal.name, principal.email)
-        return self._committer.commit(keys, prepare, author, message)
+        try:
+            snapshot = self._committer.commit(keys, prepare, author, message)
+        except PreconditionFailed:
+            self.metrics.write_outcome("precondition_failed")
+            raise
+        except Conflict:
+            self.metrics.write_outcome("conflict")
+            raise
+        except BadRequest:
+            self.metrics.write_outcome("invalid")
+            raise
+        self.metrics.write_outcome("committed")
+        return snapshot
 
 
 def find_version(entry: Entry, ref: str) -> Version:

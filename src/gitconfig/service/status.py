@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gitconfig.core.model import Problem
-from gitconfig.service import metrics
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
 
@@ -25,7 +24,7 @@ class StatusUseCases(ServiceBase):
     @property
     def ready(self) -> bool:
         """True once the first complete index is built (probes need no token)."""
-        return self.index.ready
+        return self.index.ready and not self.metrics.draining
 
     def status(self, principal: Principal) -> IndexStatus:
         """The index status; needs ``read`` (it names files and commits). Raises
@@ -35,7 +34,7 @@ class StatusUseCases(ServiceBase):
         problems = sorted(snapshot.problems.values(), key=lambda p: p.path)
         return IndexStatus(snapshot.commit, self.store.branch, len(snapshot), problems)
 
-    def metrics_text(self, principal: Principal) -> str:
+    def metrics_text(self, principal: Principal) -> bytes:
         """The Prometheus text exposition (``metrics.CONTENT_TYPE``); needs ``read``."""
         authorize(principal, "read")
-        return metrics.render(self)
+        return self.metrics.render()
