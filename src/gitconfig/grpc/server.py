@@ -66,12 +66,16 @@ class GrpcServer:
             await self.health.set(name, SERVING)
         log.info("gRPC health: SERVING")
 
-    async def stop(self, grace: float | None) -> None:
+    async def drain(self) -> None:
+        """Health turns NOT_SERVING (for good); calls are still served."""
         if self._ready is not None:
             self._ready.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ready
         await self.health.enter_graceful_shutdown()
+
+    async def stop(self, grace: float | None) -> None:
+        await self.drain()
         self.servicer.end_streams()
         await self.server.stop(grace)
 
