@@ -20,7 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gitconfig.core import configfile
-from gitconfig.core.errors import BadRequest, Conflict, FieldError, NotFound, PreconditionFailed
+from gitconfig.core.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    FieldError,
+    NotFound,
+    PreconditionFailed,
+)
 from gitconfig.core.model import (
     Author,
     ConfigDocument,
@@ -184,7 +191,7 @@ class ServiceBase:
         except PreconditionFailed:
             self.metrics.write_outcome("precondition_failed")
             raise
-        except Conflict:
+        except (Conflict, AlreadyExists):
             self.metrics.write_outcome("conflict")
             raise
         except BadRequest:
