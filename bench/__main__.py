@@ -24,6 +24,7 @@ from bench.tools import Settings, Table, progress
 SUITES = {
     "http_lookup": "bench.http_lookup",
     "grpc_unary": "bench.grpc_unary",
+    "metrics_overhead": "bench.metrics_overhead",
 }
 # Suites written by others: included when the module exists and defines run(settings).
 OPTIONAL_SUITES = {

@@ -81,6 +81,13 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="Log one line per HTTP request", envvar="GITCONFIG_ACCESS_LOG")
     ] = False,
+    request_metrics: Annotated[
+        bool,
+        typer.Option(
+            help="Per-request metrics and request ids (off only to measure what they cost)",
+            hidden=True,
+        ),
+    ] = True,
 ) -> None:
     """Serve a repository over REST and gRPC, re-indexing on every new commit."""
     from gitconfig.runtime.server import ServeOptions
@@ -103,6 +110,7 @@ def serve(
         shutdown_grace=shutdown_grace,
         log_format=log_format.value,
         access_log=access_log,
+        request_metrics=request_metrics,
     )
     raise typer.Exit(run_server(options))
 

@@ -54,6 +54,7 @@ class ServeOptions:
     shutdown_grace: float = 5.0  # seconds between SIGTERM and refusing connections
     log_format: str = "text"  # or "json"
     access_log: bool = False
+    request_metrics: bool = True  # off: no per-request metrics or ids (to measure their cost)
 
 
 class PortBusy(Exception):
@@ -115,7 +116,7 @@ async def run(
     tokens = auth.from_environment()
     if not len(tokens):
         log.warning("no API token configured: set GITCONFIG_ADMIN_TOKEN; every call gets 401")
-    app = create_app(service, tokens)
+    app = create_app(service, tokens, observe=options.request_metrics)
     config = uvicorn.Config(
         app,
         log_level="warning",
