@@ -179,7 +179,7 @@ def test_one_scrape_counts_the_requests_of_every_worker(repo: Path, tmp_path: Pa
                 seen.append(
                     samples[
                         (
-                            "gitconfig_http_requests_total",
+                            "gitconfig_http_request_duration_seconds_count",
                             (("method", "GET"), ("route", "/healthz"), ("status", "200")),
                         )
                     ]

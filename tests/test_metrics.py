@@ -27,7 +27,7 @@ BODY = {
 
 def http(samples: Samples, route: str, status: int, method: str = "GET") -> float:
     labels = (("method", method), ("route", route), ("status", str(status)))
-    return samples.get(("gitconfig_http_requests_total", labels), 0.0)
+    return samples.get(("gitconfig_http_request_duration_seconds_count", labels), 0.0)
 
 
 def test_http_requests_are_counted_by_route_template_method_and_status(
@@ -52,9 +52,9 @@ def test_http_requests_are_counted_by_route_template_method_and_status(
     assert http(samples, "/configs/{configId}", 404) == 1
     assert http(samples, "<unmatched>", 404) == 1
     assert http(samples, "/configs", 405, "OTHER") == 1
-    latency = ("gitconfig_http_request_duration_seconds_count",
-               (("method", "GET"), ("route", "/configs/lookup")))  # fmt: skip
-    assert samples[latency] == 3
+    fast = ("gitconfig_http_request_duration_seconds_bucket",
+            (("le", "+Inf"), ("method", "GET"), ("route", "/configs/lookup"), ("status", "200")))  # fmt: skip
+    assert samples[fast] == 3
     # No path, id, key or token ever becomes a label.
     assert config_id not in text and ADMIN_TOKEN not in text
     assert "max-order-size" not in text and "/no/such/path" not in text

@@ -33,15 +33,16 @@ def create_app(
     app.state.service = service
     app.state.tokens = tokens
     errors.install(app)
+    if observe:  # what the fast path does not answer (it observes its own answers)
+        app.add_middleware(ObserveRequests, metrics=service.metrics)
     if fast_reads:
-        app.add_middleware(ReadFastPath, service=service, tokens=tokens)
+        metrics = service.metrics if observe else None
+        app.add_middleware(ReadFastPath, service=service, tokens=tokens, metrics=metrics)
     app.include_router(watch.router)  # first: /configs/watch is not a /configs/{configId}
     app.include_router(transfer.router)  # before /configs/{configId}, like watch
     app.include_router(configs.router)
     app.include_router(flags.router)
     app.include_router(health.router)
-    if observe:  # outermost: it sees every request, the fast path's too
-        app.add_middleware(ObserveRequests, metrics=service.metrics)
     docs.install(app)
     openapi.install(app)
     return app

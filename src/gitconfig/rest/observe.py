@@ -1,4 +1,5 @@
-"""The outermost ASGI middleware: request id, metrics and the access log of each request.
+"""The ASGI middleware of request ids, metrics and the access log of each request (behind
+the read fast path, which records its own answers the same way, without an access log line).
 
 Every HTTP request gets an id (``X-Request-ID`` when the caller sent a sane one, else a new
 one), returned in the ``X-Request-ID`` response header and set for the request's log lines.
@@ -31,7 +32,7 @@ def route_of(scope: Scope) -> str:
     path = getattr(route, "path", None)
     if isinstance(path, str):
         return path
-    return scope.get("gitconfig.route", UNMATCHED)  # type: ignore[no-any-return]
+    return UNMATCHED
 
 
 class ObserveRequests:
@@ -65,7 +66,9 @@ class ObserveRequests:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            method = scope["method"]
+            if method not in METHODS:
+                method = "OTHER"
             route = route_of(scope)
             self.metrics.http_recorder(route, method, status)(seconds)
             if access_log.isEnabledFor(logging.INFO):

@@ -6,8 +6,9 @@ metadata when the caller sends a sane one, else a new random id) and answer it b
 from __future__ import annotations
 
 import contextvars
+import itertools
+import os
 import re
-import uuid
 
 current: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -15,8 +16,24 @@ current: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id
 _SANE = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 
 
+_prefix = ""
+_counter = itertools.count()
+
+
+def _reseed() -> None:
+    """A random prefix per process (forked workers too), so ids are unique across them."""
+    global _prefix, _counter
+    _prefix = os.urandom(8).hex()
+    _counter = itertools.count()
+
+
+_reseed()
+os.register_at_fork(after_in_child=_reseed)
+
+
 def accept(sent: str | None) -> str:
-    """The caller's id when it is sane, else a new one (32 hex digits)."""
+    """The caller's id when it is sane, else a new one: 32 hex digits, unique (a random
+    prefix per process and a counter: cheaper than a UUID on the hot path)."""
     if sent is not None and _SANE.fullmatch(sent):
         return sent
-    return uuid.uuid4().hex
+    return f"{_prefix}{next(_counter):016x}"
