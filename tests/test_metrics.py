@@ -52,9 +52,8 @@ def test_http_requests_are_counted_by_route_template_method_and_status(
     assert http(samples, "/configs/{configId}", 404) == 1
     assert http(samples, "<unmatched>", 404) == 1
     assert http(samples, "/configs", 405, "OTHER") == 1
-    fast = ("gitconfig_http_request_duration_seconds_bucket",
-            (("le", "+Inf"), ("method", "GET"), ("route", "/configs/lookup"), ("status", "200")))  # fmt: skip
-    assert samples[fast] == 3
+    labels = (("le", "+Inf"), ("method", "GET"), ("route", "/configs/lookup"), ("status", "200"))
+    assert samples[("gitconfig_http_request_duration_seconds_bucket", labels)] == 3
     # No path, id, key or token ever becomes a label.
     assert config_id not in text and ADMIN_TOKEN not in text
     assert "max-order-size" not in text and "/no/such/path" not in text
