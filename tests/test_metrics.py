@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.runtime.bootstrap import open_service
+from gitconfig.service.facade import Service
+from gitconfig.service.metrics import LATENCY_BUCKETS
 from tests.conftest import ADMIN_TOKEN
 from tests.servers import GrpcServerThread
 from tests.test_rest_health import Samples, parse
@@ -126,3 +128,23 @@ def test_grpc_calls_are_counted_by_method_and_code(bare_repo: Path) -> None:
     denied = ("gitconfig_grpc_calls_total", (("code", "UNAUTHENTICATED"), ("method", method)))
     assert samples[denied] == 1
     assert samples[("gitconfig_grpc_call_duration_seconds_count", (("method", method),))] == 3
+
+
+def test_a_flushed_tally_renders_like_the_same_observations_one_by_one(bare_repo: Path) -> None:
+    observed, tallied = open_service(bare_repo), open_service(bare_repo)
+    seconds = [0.00001, 0.0004, 0.0005, 0.003, 0.2, 7.0, 99.0, 0.0005]
+    one_by_one = observed.metrics.http_recorder("/configs/lookup", "GET", 200)
+    tally = tallied.metrics.http_tally("/configs/lookup", "GET", 200)
+    for value in seconds:
+        one_by_one(value)
+        tally.observe(value)
+    series = "gitconfig_http_request_duration_seconds"
+
+    def histogram(service: Service) -> Samples:
+        samples = parse(service.metrics.render().decode())
+        return {key: value for key, value in samples.items() if key[0].startswith(series)}
+
+    expected = histogram(observed)
+    assert len(expected) == len(LATENCY_BUCKETS) + 3  # buckets, +Inf, count, sum
+    assert histogram(tallied) == expected
+    assert histogram(tallied) == expected  # a second flush adds nothing

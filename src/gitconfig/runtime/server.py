@@ -181,12 +181,22 @@ async def run(
         tmp.write_text(json.dumps({"http": http_port, "grpc": grpc_port, "pid": os.getpid()}))
         tmp.replace(options.port_file)
 
+    flusher = asyncio.create_task(_flush_every_second(service))
     stop_wait = asyncio.create_task(stopping.wait())
     await asyncio.wait({http_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
     await drain(service, http, http_task, grpc_server, options.shutdown_grace)
     watching.stop(watcher)
     stop_wait.cancel()
+    flusher.cancel()
+    service.metrics.flush_tallies()
     log.info("stopped")
+
+
+async def _flush_every_second(service: Service) -> None:
+    """The read fast path's tallies reach the (multiprocess) histograms even when idle."""
+    while True:
+        await asyncio.sleep(1.0)
+        service.metrics.flush_tallies()
 
 
 class _WatcherState:

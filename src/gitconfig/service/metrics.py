@@ -19,12 +19,13 @@ validate, which are few and which an operator must see by name.
 
 from __future__ import annotations
 
+import bisect
 import os
 import platform
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -127,6 +128,40 @@ def _snapshot_state(snapshot: Snapshot, branch: str, metrics: Metrics) -> Iterat
         yield stamp
 
 
+class Tally:
+    """Observations of one labelled histogram series kept as plain numbers and added to the
+    histogram by ``flush``: the read fast path's recorder (about 0.2 µs an observation, where
+    ``Histogram.observe`` takes a lock per value it updates). Not thread-safe: observe and
+    flush from one thread (the event loop). ``flush`` uses prometheus-client's histogram
+    internals (``_buckets``, ``_sum``, ``_upper_bounds``); ``tests/test_metrics.py`` checks
+    that a flushed tally renders exactly like the same observations made one by one."""
+
+    __slots__ = ("_child", "_bounds", "_counts", "_sum", "_pending")
+
+    def __init__(self, child: Any) -> None:
+        self._child = child
+        self._bounds = tuple(child._upper_bounds)
+        self._counts = [0] * len(self._bounds)
+        self._sum = 0.0
+        self._pending = False
+
+    def observe(self, seconds: float) -> None:
+        self._counts[bisect.bisect_left(self._bounds, seconds)] += 1
+        self._sum += seconds
+        self._pending = True
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        counts, self._counts = self._counts, [0] * len(self._bounds)
+        total, self._sum = self._sum, 0.0
+        self._pending = False
+        self._child._sum.inc(total)
+        for bucket, count in zip(self._child._buckets, counts, strict=True):
+            if count:
+                bucket.inc(count)
+
+
 class Metrics:
     """The metrics of one service: see the module docstring."""
 
@@ -213,6 +248,7 @@ class Metrics:
             PlatformCollector(registry=self.registry)
         index.subscribe(self._on_refresh)
         self._http_children: dict[tuple[str, str, int], Callable[[float], None]] = {}
+        self._tallies: list[Tally] = []
 
     # -- recording ------------------------------------------------------------------------
 
@@ -225,6 +261,18 @@ class Metrics:
             recorder = self.http_requests.labels(route, method, str(status)).observe
             self._http_children[key] = recorder
         return recorder
+
+    def http_tally(self, route: str, method: str, status: int) -> Tally:
+        """A ``Tally`` of that route, method and status, flushed by ``flush_tallies`` (at
+        each scrape, and by its owner at least every second)."""
+        tally = Tally(self.http_requests.labels(route, method, str(status)))
+        self._tallies.append(tally)
+        return tally
+
+    def flush_tallies(self) -> None:
+        """Add the tallies' observations to their histograms (on the event loop's thread)."""
+        for tally in self._tallies:
+            tally.flush()
 
     def write_outcome(self, outcome: str) -> None:
         self.writes.labels(outcome).inc()
@@ -266,7 +314,9 @@ class Metrics:
     # -- exposition -----------------------------------------------------------------------
 
     def render(self) -> bytes:
-        """The Prometheus text exposition (``CONTENT_TYPE``) of every process's metrics."""
+        """The Prometheus text exposition (``CONTENT_TYPE``) of every process's metrics. Call
+        it on the event loop's thread (it flushes the tallies)."""
+        self.flush_tallies()
         self.sync()
         if not multiprocess():
             return generate_latest(self.registry)
