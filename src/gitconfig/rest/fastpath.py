@@ -94,7 +94,9 @@ class ReadFastPath:
                 if etag is not None:
                     headers.append((b"etag", etag))
                 if self.metrics is not None:
-                    headers.append((REQUEST_ID, requestid.accept(_request_id(scope)).encode()))
+                    sent = _request_id(scope)
+                    rid = requestid.new() if sent is None else requestid.accept(sent).encode()
+                    headers.append((REQUEST_ID, rid))
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 if self.metrics is not None:

@@ -16,14 +16,14 @@ current: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id
 _SANE = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 
 
-_prefix = ""
+_prefix = b""
 _counter = itertools.count()
 
 
 def _reseed() -> None:
     """A random prefix per process (forked workers too), so ids are unique across them."""
     global _prefix, _counter
-    _prefix = os.urandom(8).hex()
+    _prefix = os.urandom(8).hex().encode()
     _counter = itertools.count()
 
 
@@ -36,4 +36,9 @@ def accept(sent: str | None) -> str:
     prefix per process and a counter: cheaper than a UUID on the hot path)."""
     if sent is not None and _SANE.fullmatch(sent):
         return sent
-    return f"{_prefix}{next(_counter):016x}"
+    return new().decode()
+
+
+def new() -> bytes:
+    """A new id, as the bytes of a header value."""
+    return b"%s%016x" % (_prefix, next(_counter))
