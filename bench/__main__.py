@@ -25,6 +25,7 @@ SUITES = {
     "http_lookup": "bench.http_lookup",
     "grpc_unary": "bench.grpc_unary",
     "protocols": "bench.protocols",
+    "metrics_overhead": "bench.metrics_overhead",
 }
 # Suites written by others: included when the module exists and defines run(settings).
 OPTIONAL_SUITES = {

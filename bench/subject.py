@@ -75,7 +75,9 @@ def unavailable(workers: int) -> str | None:
     return None
 
 
-def serve_command(repo: Path, http_port: int, grpc_port: int, workers: int) -> list[str]:
+def serve_command(
+    repo: Path, http_port: int, grpc_port: int, workers: int, extra: tuple[str, ...] = ()
+) -> list[str]:
     """The command line that serves ``repo``. Edit here if ``gitconfig serve`` changes."""
     exe = executable()
     assert exe is not None, "check unavailable() first"
@@ -83,7 +85,7 @@ def serve_command(repo: Path, http_port: int, grpc_port: int, workers: int) -> l
     cmd += ["--http-port", str(http_port), "--grpc-port", str(grpc_port)]
     if workers != 1:
         cmd += ["--workers", str(workers)]
-    return cmd
+    return cmd + list(extra)
 
 
 @contextmanager
@@ -106,6 +108,6 @@ def gitconfig_server(
         env["GITCONFIG_ADMIN_TOKEN"] = admin_token
     endpoints = Endpoints(f"http://{HOST}:{http_port}", f"{HOST}:{grpc_port}")
     ready = http_ready(endpoints.http_url + lookup_path(), headers or AUTH_HEADERS)
-    cmd = [*serve_command(repo, http_port, grpc_port, workers), *extra]
+    cmd = serve_command(repo, http_port, grpc_port, workers, tuple(extra))
     with server_process(f"gitconfig serve ({workers}p)", cmd, ready, env=env, timeout=timeout):
         yield endpoints

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 from pathlib import Path
 from typing import Annotated
@@ -36,6 +37,11 @@ app = typer.Typer(
 RepoPath = Annotated[Path, typer.Argument(help="Repository path")]
 
 
+class LogFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
 @app.command()
 @handled
 def init(
@@ -53,12 +59,22 @@ def init(
 @app.command()
 @handled
 def serve(
-    repo: Annotated[Path, typer.Option(help="Repository to serve (bare or a clone)")] = Path(),
-    branch: Annotated[str, typer.Option(help="Tracked branch")] = "main",
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    http_port: Annotated[int, typer.Option(help="REST port (0: any free port)")] = 8080,
-    grpc_port: Annotated[int, typer.Option(help="gRPC port (0: any; -1: off)")] = 9090,
-    workers: Annotated[int, typer.Option(min=1, help="Server processes")] = 1,
+    repo: Annotated[
+        Path, typer.Option(help="Repository to serve (bare or a clone)", envvar="GITCONFIG_REPO")
+    ] = Path(),
+    branch: Annotated[str, typer.Option(help="Tracked branch", envvar="GITCONFIG_BRANCH")] = "main",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on", envvar="GITCONFIG_HOST")
+    ] = "127.0.0.1",
+    http_port: Annotated[
+        int, typer.Option(help="REST port (0: any free port)", envvar="GITCONFIG_HTTP_PORT")
+    ] = 8080,
+    grpc_port: Annotated[
+        int, typer.Option(help="gRPC port (0: any; -1: off)", envvar="GITCONFIG_GRPC_PORT")
+    ] = 9090,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes", envvar="GITCONFIG_WORKERS")
+    ] = 1,
     port_file: Annotated[
         Path | None, typer.Option(help="Write the bound ports here as JSON once listening")
     ] = None,
@@ -113,6 +129,27 @@ def serve(
     read_only: Annotated[
         bool, typer.Option(help="With --remote: refuse writes (405); needs no push rights")
     ] = False,
+    shutdown_grace: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds between SIGTERM (not ready at once) and refusing connections",
+            envvar="GITCONFIG_SHUTDOWN_GRACE",
+        ),
+    ] = 5.0,
+    log_format: Annotated[
+        LogFormat, typer.Option(help="Log lines as text or JSON", envvar="GITCONFIG_LOG_FORMAT")
+    ] = LogFormat.text,
+    access_log: Annotated[
+        bool, typer.Option(help="Log one line per HTTP request", envvar="GITCONFIG_ACCESS_LOG")
+    ] = False,
+    request_metrics: Annotated[
+        bool,
+        typer.Option(
+            help="Per-request metrics and request ids (off only to measure what they cost)",
+            hidden=True,
+        ),
+    ] = True,
 ) -> None:
     """Serve a repository over REST and gRPC, re-indexing on every new commit.
 
@@ -164,6 +201,10 @@ def serve(
             write_rate_limit=write_rate_limit,
         ),
         remote=remote_options,
+        shutdown_grace=shutdown_grace,
+        log_format=log_format.value,
+        access_log=access_log,
+        request_metrics=request_metrics,
     )
     raise typer.Exit(run_server(options))
 

@@ -46,7 +46,7 @@ class Served:
 
 def start(repo: Path, tmp_path: Path, *extra: str) -> Served:
     port_file = tmp_path / "ports.json"
-    env = {**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN}
+    env = {**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN, "GITCONFIG_SHUTDOWN_GRACE": "0"}
     process = subprocess.Popen(
         [
             GITCONFIG,

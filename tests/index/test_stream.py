@@ -416,7 +416,7 @@ def test_sigterm_drains_streams_and_exits_0(tmp_path: Path) -> None:
     port_file = tmp_path / "ports.json"
     process = subprocess.Popen(
         [GITCONFIG, "serve", "--repo", str(repo), "--http-port", "0", "--grpc-port", "0",
-         "--port-file", str(port_file)],
+         "--port-file", str(port_file), "--shutdown-grace", "1"],
         env={**os.environ, "GITCONFIG_ADMIN_TOKEN": ADMIN_TOKEN},
     )  # fmt: skip
     try:

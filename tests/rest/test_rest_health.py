@@ -5,11 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from gitconfig.service.facade import Service
 from tests.gitrepo import clone, commit_files, push
 
 BROKEN = "configs/trading-engine/PROD/limit.yaml"
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def parse(text: str) -> Samples:
+    """Every sample of a Prometheus exposition, by name and sorted labels."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def push_files(bare_repo: Path, where: Path, files: dict[str, str | None]) -> str:
@@ -24,6 +36,9 @@ def test_probes_need_no_token(client: TestClient) -> None:
     client.headers.pop("Authorization")
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
+    assert client.head("/healthz").status_code == 200
+    head = client.head("/readyz")
+    assert (head.status_code, head.content) == (200, b"")
     assert client.get("/status").status_code == 401
     assert client.get("/metrics").status_code == 401
 
@@ -49,17 +64,17 @@ def test_status_and_metrics_report_an_invalid_file(
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-    lines = response.text.splitlines()
-    assert "gitconfig_ready 1" in lines
-    assert 'gitconfig_index_entries{kind="config"} 1' in lines
-    assert 'gitconfig_index_entries{kind="flag"} 1' in lines
-    assert "gitconfig_index_problems 1" in lines
-    assert f'gitconfig_invalid_file{{path="{BROKEN}",commit="{bad}"}} 1' in lines
-    assert f'gitconfig_index_info{{branch="main",commit="{bad}"}} 1' in lines
-    assert "gitconfig_stream_subscribers 0" in lines
+    samples = parse(response.text)
+    assert samples[("gitconfig_ready", ())] == 1
+    assert samples[("gitconfig_index_entries", (("kind", "config"),))] == 1
+    assert samples[("gitconfig_index_entries", (("kind", "flag"),))] == 1
+    assert samples[("gitconfig_index_problems", ())] == 1
+    assert samples[("gitconfig_invalid_file", (("commit", bad), ("path", BROKEN)))] == 1
+    assert samples[("gitconfig_index_info", (("branch", "main"), ("commit", bad)))] == 1
+    assert samples[("gitconfig_stream_subscribers", ())] == 0
 
     push_files(bare_repo, tmp_path / "again", {BROKEN: "type: NUMBER\nvalue: 5\n"})
     service.index.refresh()
-    fixed = client.get("/metrics").text.splitlines()
-    assert "gitconfig_index_problems 0" in fixed
-    assert not [line for line in fixed if line.startswith("gitconfig_invalid_file{")]
+    fixed = parse(client.get("/metrics").text)
+    assert fixed[("gitconfig_index_problems", ())] == 0
+    assert not [name for name, _labels in fixed if name == "gitconfig_invalid_file"]

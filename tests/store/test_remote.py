@@ -26,6 +26,7 @@ from gitconfig.service.facade import ConfigChanges, NewConfig
 from gitconfig.service.replica import Replicator
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.rest.test_rest_health import parse
 
 ALICE = Principal("alice", frozenset({"admin"}), "alice@example.com")
 PATH = "configs/app/PROD/{}.yaml"
@@ -233,9 +234,9 @@ def test_rest_status_metrics_and_503_with_retry_after(
     assert status["remote"]["url"] == f"file://{origin}"
     assert status["remote"]["servedCommit"] == status["remote"]["remoteHead"]
     assert status["remote"]["lastFetchOk"] is True
-    metrics = client.get("/metrics").text
-    assert 'gitconfig_remote_pushes_total{outcome="accepted"} 1' in metrics
-    assert "gitconfig_remote_commits_behind 0" in metrics
+    samples = parse(client.get("/metrics").text)
+    assert samples[("gitconfig_remote_pushes_total", (("outcome", "accepted"),))] == 1
+    assert samples[("gitconfig_remote_commits_behind", ())] == 0
     origin.rename(origin.with_name("gone.git"))
     replica.replicator.fetch_now()
     config_id = created.json()["id"]

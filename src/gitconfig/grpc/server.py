@@ -18,6 +18,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from gitconfig.grpc.observe import ObserveCalls
 from gitconfig.grpc.servicer import SERVICE_NAME, ConfigurationServicer
 from gitconfig.grpc.v1 import config_pb2_grpc
 from gitconfig.service.access import TokenRegistry
@@ -65,12 +66,16 @@ class GrpcServer:
             await self.health.set(name, SERVING)
         log.info("gRPC health: SERVING")
 
-    async def stop(self, grace: float | None) -> None:
+    async def drain(self) -> None:
+        """Health turns NOT_SERVING (for good); calls are still served."""
         if self._ready is not None:
             self._ready.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ready
         await self.health.enter_graceful_shutdown()
+
+    async def stop(self, grace: float | None) -> None:
+        await self.drain()
         self.servicer.end_streams()
         await self.server.stop(grace)
 
@@ -80,11 +85,17 @@ class GrpcServer:
 
 
 async def create_server(
-    service: Service, tokens: TokenRegistry, address: str
+    service: Service,
+    tokens: TokenRegistry,
+    address: str,
+    options: tuple[tuple[str, Any], ...] = (("grpc.so_reuseport", 0),),
 ) -> tuple[GrpcServer, int]:
     """Build the server bound to ``address`` (port 0: any free port); returns it (not yet
-    started) and the bound port."""
-    server = grpc.aio.server(options=OPTIONS)
+    started) and the bound port. Raises ``OSError`` when the port is taken: ``options``
+    turn ``SO_REUSEPORT`` off unless the caller shares the port among its own workers."""
+    server = grpc.aio.server(
+        options=OPTIONS + tuple(options), interceptors=[ObserveCalls(service.metrics)]
+    )
     servicer = ConfigurationServicer(service, tokens)
     config_pb2_grpc.add_ConfigurationServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
@@ -94,7 +105,10 @@ async def create_server(
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as exc:  # grpcio raises it for a port it cannot bind
+        raise OSError(f"cannot listen for gRPC on {address}: {exc}") from None
     if port == 0:
         raise OSError(f"cannot listen for gRPC on {address}")
     return GrpcServer(server, service, servicer, health_servicer), port

@@ -164,6 +164,7 @@ class Subscription:
 
     def _batch(self, sha: str, events: list[ChangeEvent]) -> Batch:
         rendered = self.hub.rendered
+        self.hub.sent += len(events)
         return Batch(sha, tuple(rendered(event, self.audience, self._render) for event in events))
 
     # -- called by the hub, on this subscription's loop -----------------------------------
@@ -175,6 +176,7 @@ class Subscription:
             if self._queued and self._queued + len(events) > self.hub.queue_limit:
                 log.warning("stream subscriber fell behind at %s: ending its stream", sha[:12])
                 self._overflowed = True
+                self.hub.dropped += self._queued + len(events)
                 self.close()
                 return
             self._queue.append((sha, events))
@@ -204,6 +206,8 @@ class ChangeHub:
         self._waiting: dict[str, RefreshResult] = {}  # out-of-order refreshes, by their old
         self._rendered: dict[tuple[str, str, Hashable], Update] = {}
         self._closed = False
+        self.sent = 0  # events handed to subscribers (for metrics)
+        self.dropped = 0  # events dropped with subscribers that fell behind
         self.recent = RecentCommits(self._head, log_limit)
         index.subscribe(self._on_refresh)
 

@@ -8,16 +8,19 @@ from gitconfig import __version__
 from gitconfig.rest import (
     audit,
     configs,
+    docs,
     environments,
     errors,
     flags,
     health,
+    openapi,
     spring,
     transfer,
     watch,
     webhooks,
 )
 from gitconfig.rest.fastpath import ReadFastPath
+from gitconfig.rest.observe import ObserveRequests
 from gitconfig.rest.ofrep import OfrepEndpoint
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
@@ -27,19 +30,28 @@ repository: every change is a commit, every version a commit SHA. All endpoints 
 `/healthz` and `/readyz` need `Authorization: Bearer <token>`."""
 
 
-def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True) -> FastAPI:
+def create_app(
+    service: Service, tokens: TokenRegistry, fast_reads: bool = True, observe: bool = True
+) -> FastAPI:
     """The REST app. ``fast_reads`` answers successful lookups and flag checks without
-    FastAPI's routing (see ``fastpath``); the answers are the same either way."""
+    FastAPI's routing (see ``fastpath``); the answers are the same either way. ``observe``
+    gives each request an id and records its metrics (see ``observe``; off only to
+    measure what it costs)."""
     app = FastAPI(
         title="Configuration Service API",
         version=__version__,
         description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     app.state.tokens = tokens
     errors.install(app)
+    if observe:  # what the fast path does not answer (it observes its own answers)
+        app.add_middleware(ObserveRequests, metrics=service.metrics)
     if fast_reads:
-        app.add_middleware(ReadFastPath, service=service, tokens=tokens)
+        metrics = service.metrics if observe else None
+        app.add_middleware(ReadFastPath, service=service, tokens=tokens, metrics=metrics)
     app.add_middleware(OfrepEndpoint, service=service, tokens=tokens)  # /ofrep/...: OFREP
     app.include_router(watch.router)  # first: /configs/watch is not a /configs/{configId}
     app.include_router(transfer.router)  # before /configs/{configId}, like watch
@@ -50,4 +62,6 @@ def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True)
     app.include_router(audit.router)
     app.include_router(spring.router)  # /spring/...: Spring Cloud Config's API
     app.include_router(webhooks.router)
+    docs.install(app)
+    openapi.install(app)
     return app

@@ -19,11 +19,13 @@ router = APIRouter(tags=["Health"])
 
 
 @router.get("/healthz", operation_id="live")
+@router.head("/healthz", include_in_schema=False)
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/readyz", operation_id="ready")
+@router.head("/readyz", include_in_schema=False)
 async def ready(service: ServiceDep) -> JSONResponse:
     if not service.ready:
         return JSONResponse({"status": "starting"}, status_code=503)

@@ -10,26 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
-import sys
+import tempfile
 import threading
 import time
 from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from prometheus_client.multiprocess import mark_process_dead
 
-from gitconfig.grpc.server import create_server
+from gitconfig.grpc.server import GrpcServer, create_server
 from gitconfig.index.refresher import Index
 from gitconfig.rest.app import create_app
+from gitconfig.runtime import logs
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.runtime.security import SecurityOptions, build_tokens
+from gitconfig.service import metrics
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.watch import RefWatcher
@@ -49,6 +54,14 @@ class ServeOptions:
     poll_interval: float = 1.0
     security: SecurityOptions = field(default_factory=SecurityOptions)
     remote: RemoteOptions | None = None  # a replica of a remote Git host (see runtime.replica)
+    shutdown_grace: float = 5.0  # seconds between SIGTERM and refusing connections
+    log_format: str = "text"  # or "json"
+    access_log: bool = False
+    request_metrics: bool = True  # off: no per-request metrics or ids (to measure their cost)
+
+
+class PortBusy(Exception):
+    """A port this server must listen on is taken (or cannot be bound)."""
 
 
 class _Uvicorn(uvicorn.Server):
@@ -65,22 +78,42 @@ def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortBusy(f"cannot listen for HTTP on {host}:{port}: {exc.strerror}") from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
 
 def _reserve_port(host: str, port: int) -> socket.socket:
-    """Bind (without listening) with SO_REUSEPORT so workers can all bind the same port."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    """Bind (without listening) with SO_REUSEPORT so this server's workers can all bind the
+    same port. The port must be free first: a plain bind, which fails against any socket
+    already there (SO_REUSEPORT or not), so no other server ever shares it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    probe = socket.socket(family)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+        port = probe.getsockname()[1]
+    except OSError as exc:
+        raise PortBusy(f"cannot listen for gRPC on {host}:{port}: {exc.strerror}") from None
+    finally:
+        probe.close()
+    sock = socket.socket(family)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
 
 
-async def run(options: ServeOptions, http_socket: socket.socket | None = None) -> None:
-    """Serve until SIGTERM/SIGINT, then drain and return."""
+async def run(
+    options: ServeOptions, http_socket: socket.socket | None = None, share_grpc_port: bool = False
+) -> None:
+    """Serve until SIGTERM/SIGINT, then drain and return (see ``drain``). Raises
+    ``PortBusy`` when a port is taken."""
+    sock = http_socket or _listen(options.host, options.http_port)
     replicator = None
     store: GitStore
     if options.remote is not None:
@@ -94,19 +127,32 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
             "no API token configured: set GITCONFIG_ADMIN_TOKEN or --access-file; "
             "every call gets 401"
         )
-    app = create_app(service, tokens)
-    sock = http_socket or _listen(options.host, options.http_port)
+    app = create_app(service, tokens, observe=options.request_metrics)
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+        app,
+        log_level="warning",
+        log_config=None,  # uvicorn's records go through our handler (text or JSON)
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=max(int(options.shutdown_grace), 1),
     )
     http = _Uvicorn(config)
 
     grpc_server = None
     grpc_port: int | None = None
     if options.grpc_port is not None:
-        grpc_server, grpc_port = await create_server(
-            service, tokens, f"{options.host}:{options.grpc_port}"
-        )
+        reuse = 1 if share_grpc_port else 0
+        if not share_grpc_port:
+            _reserve_port(options.host, options.grpc_port).close()  # a busy port: one line
+        try:
+            grpc_server, grpc_port = await create_server(
+                service,
+                tokens,
+                f"{options.host}:{options.grpc_port}",
+                options=(("grpc.so_reuseport", reuse),),
+            )
+        except OSError as exc:
+            raise PortBusy(str(exc)) from None
         await grpc_server.start()
 
     loop = asyncio.get_running_loop()
@@ -114,7 +160,9 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
 
-    watcher = RefWatcher(store.git_dir, service.index.refresh, options.poll_interval)
+    refresh = service.metrics.checked(service.index.refresh)
+    watcher = RefWatcher(store.git_dir, refresh, options.poll_interval)
+    watching = _WatcherState()
 
     def first_index() -> None:
         while not stopping.is_set():  # ready only once a first index is complete
@@ -124,13 +172,13 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
                 fetched = replicator is None or replicator.fetch_now()
                 if not fetched and store.head() is None:
                     raise RuntimeError("nothing fetched from the remote yet")
-                service.index.refresh()
+                refresh()
                 break
             except Exception:  # a broken repository must not end the server: retry
                 log.exception("the first index failed; retrying in %.1fs", options.poll_interval)
                 time.sleep(options.poll_interval)
-        watcher.start()
-        if replicator is not None:
+        watching.start(watcher)
+        if replicator is not None and not stopping.is_set():
             replicator.start()
 
     threading.Thread(target=first_index, name="first-index", daemon=True).start()
@@ -151,19 +199,70 @@ async def run(options: ServeOptions, http_socket: socket.socket | None = None) -
         tmp.write_text(json.dumps({"http": http_port, "grpc": grpc_port, "pid": os.getpid()}))
         tmp.replace(options.port_file)
 
+    flusher = asyncio.create_task(_flush_every_second(service))
     stop_wait = asyncio.create_task(stopping.wait())
     await asyncio.wait({http_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-    log.info("shutting down: draining requests")
-    service.changes.close()  # change streams (gRPC and SSE) end cleanly
-    http.should_exit = True
-    if grpc_server is not None:
-        await grpc_server.stop(grace=3)
-    await http_task
-    watcher.stop()
+    await drain(service, http, http_task, grpc_server, options.shutdown_grace)
+    watching.stop(watcher)
     if replicator is not None:
         replicator.stop()
     stop_wait.cancel()
+    flusher.cancel()
+    service.metrics.flush_tallies()
     log.info("stopped")
+
+
+async def _flush_every_second(service: Service) -> None:
+    """The read fast path's tallies reach the (multiprocess) histograms even when idle."""
+    while True:
+        await asyncio.sleep(1.0)
+        service.metrics.flush_tallies()
+
+
+class _WatcherState:
+    """Starts the watcher once the first index is built, unless shutdown came first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started = False
+        self._stopped = False
+
+    def start(self, watcher: RefWatcher) -> None:
+        with self._lock:
+            if not self._stopped:
+                watcher.start()
+                self._started = True
+
+    def stop(self, watcher: RefWatcher) -> None:
+        with self._lock:
+            self._stopped = True
+            if self._started:
+                watcher.stop()
+
+
+async def drain(
+    service: Service,
+    http: uvicorn.Server,
+    http_task: asyncio.Task[None],
+    grpc_server: GrpcServer | None,
+    grace: float,
+) -> None:
+    """Stop cleanly: readiness (``/readyz``, gRPC health) turns 503/NOT_SERVING at once; the
+    listeners keep accepting for ``grace`` seconds, so that load balancers see the change
+    before connections are refused; then change streams end (clients resume after the last
+    commit they saw), new connections are refused, and in-flight requests get up to
+    ``grace`` seconds more to finish."""
+    log.info("shutting down: not ready; draining for %.1fs", grace)
+    service.metrics.draining = True
+    if grpc_server is not None:
+        await grpc_server.drain()
+    if not http_task.done():
+        await asyncio.wait({http_task}, timeout=grace)
+    service.changes.close()  # change streams (gRPC and SSE) end cleanly
+    http.should_exit = True
+    if grpc_server is not None:
+        await grpc_server.stop(grace=grace)
+    await http_task
 
 
 def _run_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -179,33 +278,49 @@ def _run_loop(main: Coroutine[Any, Any, None]) -> None:
 
 
 def serve(options: ServeOptions) -> int:
-    """Run the server (forking ``options.workers`` processes when more than one)."""
+    """Run the server (forking ``options.workers`` processes when more than one). Returns
+    the exit status: 0 after a clean stop, 1 when a port is taken, 3 when a worker failed."""
     build_tokens(options.security)  # a bad access file or setting stops here (BadRequest)
-    logging.basicConfig(
-        level=os.environ.get("GITCONFIG_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s",
-        stream=sys.stderr,
+    logs.configure(
+        os.environ.get("GITCONFIG_LOG_LEVEL", "INFO"), options.log_format, options.access_log
     )
-    if options.workers <= 1:
-        _run_loop(run(options))
-        return 0
+    try:
+        if options.workers <= 1:
+            _run_loop(run(options))
+            return 0
+        return _serve_workers(options)
+    except PortBusy as exc:
+        log.error("%s", exc)
+        return 1
 
+
+def _serve_workers(options: ServeOptions) -> int:
     sock = _listen(options.host, options.http_port)
     reserved = None
     grpc_port = options.grpc_port
     if grpc_port is not None:
-        reserved = _reserve_port(options.host, grpc_port)
+        try:
+            reserved = _reserve_port(options.host, grpc_port)
+        except PortBusy:
+            sock.close()
+            raise
         grpc_port = reserved.getsockname()[1]
-    worker_options = replace(
+    worker_options = dataclasses.replace(
         options, http_port=sock.getsockname()[1], grpc_port=grpc_port, workers=1, port_file=None
     )
+    # One scrape shows every worker: prometheus-client's multiprocess mode (see metrics).
+    metrics_dir = tempfile.mkdtemp(prefix="gitconfig-metrics-")
+    os.environ[metrics.MULTIPROCESS_ENV] = metrics_dir
     children = []
     for _ in range(options.workers):
         pid = os.fork()
         if pid == 0:  # the worker
             try:
-                _run_loop(run(worker_options, http_socket=sock))
+                _run_loop(run(worker_options, http_socket=sock, share_grpc_port=True))
                 os._exit(0)
+            except PortBusy as exc:
+                log.error("%s", exc)
+                os._exit(1)
             except BaseException:
                 log.exception("worker failed")
                 os._exit(3)
@@ -225,8 +340,10 @@ def serve(options: ServeOptions) -> int:
     status = 0
     for child in children:
         _, code = os.waitpid(child, 0)
+        mark_process_dead(child, metrics_dir)
         status = status or os.waitstatus_to_exitcode(code)
     sock.close()
     if reserved is not None:
         reserved.close()
-    return 0 if status == 0 else 3
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    return status if status in (0, 1) else 3

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from gitconfig.core import configfile
 from gitconfig.core.errors import (
+    AlreadyExists,
     BadRequest,
     Conflict,
     FieldError,
@@ -44,6 +45,7 @@ from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.committer import GroupCommitter, Prepare
+from gitconfig.service.metrics import Metrics
 from gitconfig.service.reveal import authorize_reveal, may_reveal
 from gitconfig.store.ports import Store
 from gitconfig.store.secrets import Sops
@@ -82,6 +84,7 @@ class ServiceBase:
         self.secrets = secrets if secrets is not None else Sops()
         self.changes = ChangeHub(index)
         self._committer = GroupCommitter(store, index)
+        self.metrics = Metrics(index, store, self.changes)
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -280,7 +283,19 @@ class ServiceBase:
         content, None deletes; empty: nothing to write), authored by ``principal``, and return
         the snapshot that shows it. See ``GroupCommitter.commit``."""
         author = Author(principal.name, principal.email)
-        return self._committer.commit(keys, prepare, author, message)
+        try:
+            snapshot = self._committer.commit(keys, prepare, author, message)
+        except PreconditionFailed:
+            self.metrics.write_outcome("precondition_failed")
+            raise
+        except (Conflict, AlreadyExists):
+            self.metrics.write_outcome("conflict")
+            raise
+        except BadRequest:
+            self.metrics.write_outcome("invalid")
+            raise
+        self.metrics.write_outcome("committed")
+        return snapshot
 
 
 def find_version(entry: Entry, ref: str) -> Version:

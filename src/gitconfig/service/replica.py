@@ -7,7 +7,7 @@ arrive meanwhile. After every fetch the index is refreshed, so readers and strea
 subscribers see the new commits at once.
 
 When the remote cannot be reached the replica keeps serving what it last fetched
-(fail-static) and records the failure: ``status()`` and ``metric_lines()`` say which remote,
+(fail-static) and records the failure: ``status()`` and its metrics (``collect``) say which remote,
 which commit is served, the remote's last known head, when the last fetch succeeded and the
 last error (without credentials).
 """
@@ -19,9 +19,12 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from gitconfig.core.errors import GitconfigError
 from gitconfig.core.remoteurl import scrub
@@ -70,7 +73,7 @@ class ReplicaStatus:
     poll_interval: float
 
 
-class Replicator:
+class Replicator(Collector):
     def __init__(
         self,
         mirror: Mirror,
@@ -175,42 +178,39 @@ class Replicator:
             poll_interval=self.interval,
         )
 
-    def metric_lines(self) -> list[str]:
-        """The replica's series in the Prometheus text format."""
-        lines = [
-            "# HELP gitconfig_remote_fetches_total Fetches from the remote, by outcome",
-            "# TYPE gitconfig_remote_fetches_total counter",
-        ]
+    def collect(self) -> Iterator[Metric]:
+        """The replica's series (a prometheus-client collector): fetches and pushes by
+        outcome, the last fetch's duration, seconds since the last good fetch, commits
+        behind the remote."""
+        fetches = CounterMetricFamily(
+            "gitconfig_remote_fetches", "Fetches from the remote, by outcome", labels=["outcome"]
+        )
         for outcome in ("ok", "error"):
-            count = self.fetches[outcome]
-            lines.append(f'gitconfig_remote_fetches_total{{outcome="{outcome}"}} {count}')
-        lines += [
-            "# HELP gitconfig_remote_pushes_total Pushes to the remote, by outcome",
-            "# TYPE gitconfig_remote_pushes_total counter",
-        ]
+            fetches.add_metric([outcome], self.fetches[outcome])
+        yield fetches
+        pushes = CounterMetricFamily(
+            "gitconfig_remote_pushes", "Pushes to the remote, by outcome", labels=["outcome"]
+        )
         for outcome in ("accepted", "stale", "refused", "error"):
-            count = self.mirror.pushes[outcome]
-            lines.append(f'gitconfig_remote_pushes_total{{outcome="{outcome}"}} {count}')
+            pushes.add_metric([outcome], self.mirror.pushes[outcome])
+        yield pushes
         if self.last_fetch_seconds is not None:
-            lines += [
-                "# HELP gitconfig_remote_fetch_seconds Duration of the last fetch",
-                "# TYPE gitconfig_remote_fetch_seconds gauge",
-                f"gitconfig_remote_fetch_seconds {self.last_fetch_seconds:.6f}",
-            ]
+            yield GaugeMetricFamily(
+                "gitconfig_remote_fetch_seconds",
+                "Duration of the last fetch",
+                value=self.last_fetch_seconds,
+            )
         if self.last_success is not None:
-            lines += [
-                "# HELP gitconfig_remote_last_fetch_age_seconds Seconds since the last "
-                "successful fetch",
-                "# TYPE gitconfig_remote_last_fetch_age_seconds gauge",
-                f"gitconfig_remote_last_fetch_age_seconds {time.time() - self.last_success:.3f}",
-            ]
+            yield GaugeMetricFamily(
+                "gitconfig_remote_last_fetch_age_seconds",
+                "Seconds since the last successful fetch",
+                value=time.time() - self.last_success,
+            )
         served = self.index.current().commit if self.index.ready else None
         behind = self.commits_behind(served)
         if behind is not None:
-            lines += [
-                "# HELP gitconfig_remote_commits_behind Commits on the remote's branch not "
-                "served yet",
-                "# TYPE gitconfig_remote_commits_behind gauge",
-                f"gitconfig_remote_commits_behind {behind}",
-            ]
-        return lines
+            yield GaugeMetricFamily(
+                "gitconfig_remote_commits_behind",
+                "Commits on the remote's branch not served yet",
+                value=behind,
+            )

@@ -34,6 +34,7 @@ class ReplicationUseCases(ServiceBase):
     def attach_replica(self, replica: Replicator, webhook_secret: bytes | None) -> None:
         """Make this service a replica: ``replica`` keeps its store on the remote's head."""
         self.replica = replica
+        self.metrics.add(replica)
         self._webhook_secret = webhook_secret
 
     def webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookOutcome:

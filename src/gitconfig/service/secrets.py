@@ -9,16 +9,21 @@ re-encrypts the matching secrets for the current ``.sops.yaml`` recipients in on
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
 from gitconfig.core.paths import application_error, environment_error
+from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import SOPS_YAML, ServiceBase
+from gitconfig.store.ports import Store
 from gitconfig.store.secrets import Sops
 
 NO_KEY = "no key of this server can decrypt it (no matching age identity)"
@@ -124,7 +129,41 @@ def oldest_ages(snapshot: Snapshot, now: datetime) -> dict[Environment, float]:
     return oldest
 
 
+class SecretMetrics(Collector):
+    """``gitconfig_secret_undecryptable{path, commit}`` (1 per SECRET this server cannot
+    decrypt, served masked) and ``gitconfig_secret_oldest_age_seconds{environment}``, read
+    from the served snapshot at scrape time."""
+
+    def __init__(self, service: ServiceBase) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:
+        if not self.service.index.ready:
+            return
+        snapshot = self.service.snapshot()
+        undecryptable = GaugeMetricFamily(
+            "gitconfig_secret_undecryptable",
+            "1 per SECRET this server cannot decrypt (served masked), by path and commit",
+            labels=["path", "commit"],
+        )
+        for problem in secret_problems(snapshot, self.service.secrets):
+            undecryptable.add_metric([problem.path, problem.commit], 1)
+        yield undecryptable
+        oldest = GaugeMetricFamily(
+            "gitconfig_secret_oldest_age_seconds",
+            "Age of the oldest SECRET per environment (sops lastmodified)",
+            labels=["environment"],
+        )
+        for environment, age in sorted(oldest_ages(snapshot, datetime.now(UTC)).items()):
+            oldest.add_metric([environment.value], age)
+        yield oldest
+
+
 class SecretUseCases(ServiceBase):
+    def __init__(self, store: Store, index: Index, secrets: Sops | None = None) -> None:
+        super().__init__(store, index, secrets)
+        self.metrics.add(SecretMetrics(self))
+
     def check_secrets(
         self, principal: Principal, application: str | None = None, environment: str | None = None
     ) -> list[SecretInfo]:

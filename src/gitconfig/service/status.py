@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from gitconfig.core.errors import FieldError
 from gitconfig.core.model import Problem
 from gitconfig.core.paths import parse_entry_path
-from gitconfig.service import metrics
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
 from gitconfig.service.secrets import SecretProblem, secret_problems
@@ -30,7 +29,7 @@ class StatusUseCases(ServiceBase):
     @property
     def ready(self) -> bool:
         """True once the first complete index is built (probes need no token)."""
-        return self.index.ready
+        return self.index.ready and not self.metrics.draining
 
     def status(self, principal: Principal) -> IndexStatus:
         """The index status; needs ``read`` somewhere, and lists only the problems in the
@@ -47,11 +46,11 @@ class StatusUseCases(ServiceBase):
         ]
         return IndexStatus(snapshot.commit, self.store.branch, len(snapshot), problems, secrets)
 
-    def metrics_text(self, principal: Principal) -> str:
+    def metrics_text(self, principal: Principal) -> bytes:
         """The Prometheus text exposition (``metrics.CONTENT_TYPE``); needs ``read`` on
         every application and environment (it names every file)."""
         authorize(principal, "read")
-        return metrics.render(self)
+        return self.metrics.render()
 
 
 def _readable(principal: Principal, path: str) -> bool:

@@ -1,0 +1,147 @@
+"""What the per-request metrics cost: ``GET /configs/lookup`` at 64 connections, one server
+process, with the request metrics (and request ids) on, next to the same server with them
+off (``--no-request-metrics``), in the same run, rows interleaved. Issue 15's bound: the
+metrics must not cost more than 10 % of the throughput.
+
+A second table drives the REST app in-process (no sockets, no HTTP parsing) and reports the
+CPU time per lookup with and without: on a machine shared with other work, CPU time is a
+steadier measure of the difference than throughput."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from functools import partial
+from pathlib import Path
+
+from bench import deps, repogen, subject
+from bench.http_lookup import WRK_THREADS, Endpoint
+from bench.tools import (
+    SUMMARY_HEADERS,
+    Row,
+    Sample,
+    ServerError,
+    Settings,
+    Table,
+    measure_rows,
+    progress,
+    run_wrk,
+    wrk_script,
+)
+
+NAME = "metrics_overhead"
+CONNECTIONS = 64
+VARIANTS = {"on": (), "off": ("--no-request-metrics",)}
+
+
+@contextmanager
+def lookup(repo: Path, extra: tuple[str, ...]) -> Iterator[Endpoint]:
+    with subject.gitconfig_server(repo, 1, extra=extra) as endpoints:
+        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
+
+
+def run(settings: Settings) -> list[Table]:
+    table = Table("Per-request metrics: cost on the lookup (wrk)", ["request metrics"])
+    table.headers += SUMMARY_HEADERS
+    absent = deps.missing("wrk", "git")
+    if absent:
+        table.notes.append("skipped: " + deps.install_hint(absent))
+        return [table]
+    unavailable = subject.unavailable(1)
+    n_configs = 1_000 if settings.quick else 10_000
+    with tempfile.TemporaryDirectory(prefix="bench-metrics-") as tmp, ExitStack() as stack:
+        repo = Path(tmp) / "configs.git"
+        repogen.make_repo(repo, n_configs=n_configs, n_flags=10)
+        rows: list[Row] = []
+        for name, extra in VARIANTS.items():
+            reason, endpoint = unavailable, None
+            if reason is None:
+                try:
+                    endpoint = stack.enter_context(lookup(repo, extra))
+                except ServerError as exc:
+                    progress(f"failed to start: {exc}")
+                    reason = "failed to start (see stderr)"
+            if endpoint is None:
+                rows.append(Row((name,), reason=reason or "not available"))
+            else:
+                rows.append(Row((name,), partial(_wrk, endpoint)))
+        table.rows = measure_rows(rows, settings, table.notes)
+    table.notes += [
+        f"one `gitconfig serve` process per row, {CONNECTIONS} connections, wrk -t{WRK_THREADS}; "
+        f"median of {settings.runs} runs of {settings.duration_s:g} s per row, rows "
+        f"interleaved; a generated repository of {n_configs:,} configurations",
+        "off: `--no-request-metrics` (no request metrics, no request id); the index, stream, "
+        "write and process metrics are there in both",
+    ]
+    return [table, in_process(settings)]
+
+
+def in_process(settings: Settings) -> Table:
+    """CPU microseconds per ``GET /configs/lookup`` through the whole ASGI app."""
+    from gitconfig.rest.app import create_app
+    from gitconfig.runtime.bootstrap import open_service
+    from gitconfig.service.access import TokenRegistry
+
+    table = Table("Per-request metrics: CPU per lookup, in-process ASGI", ["request metrics"])
+    table.headers += ["µs per request (median)", "min–max", "requests per run"]
+    path, _, query = subject.lookup_path().partition("?")
+    scope = {
+        "type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+        "query_string": query.encode(), "root_path": "", "scheme": "http",
+        "http_version": "1.1", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
+        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {subject.TOKEN}".encode())],
+    }  # fmt: skip
+    requests = 5_000 if settings.quick else 20_000
+    with tempfile.TemporaryDirectory(prefix="bench-metrics-") as tmp:
+        repo = Path(tmp) / "configs.git"
+        repogen.make_repo(repo, n_configs=100, n_flags=1)
+        service = open_service(repo)
+        service.index.refresh()
+        tokens = TokenRegistry()
+        tokens.add(subject.TOKEN, "bench", ["admin"])
+        apps = {name: create_app(service, tokens, observe=name == "on") for name in VARIANTS}
+        status: list[int] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])  # type: ignore[arg-type]
+
+        async def drive(app: object, n: int) -> float:
+            started = time.process_time()
+            for _ in range(n):
+                await app(dict(scope), receive, send)  # type: ignore[operator]
+            return (time.process_time() - started) / n * 1e6
+
+        async def measure() -> dict[str, list[float]]:
+            for app in apps.values():
+                await drive(app, requests // 10)
+            found: dict[str, list[float]] = {name: [] for name in apps}
+            for _ in range(settings.runs + 2):
+                for name, app in apps.items():
+                    found[name].append(await drive(app, requests))
+            return found
+
+        found = asyncio.run(measure())
+    assert set(status) == {200}, set(status)
+    for name, runs in found.items():
+        table.rows.append([name, f"{statistics.median(runs):.2f}",
+                           f"{min(runs):.2f}–{max(runs):.2f}", f"{requests:,}"])  # fmt: skip
+    on, off = (statistics.median(found[name]) for name in ("on", "off"))
+    table.notes.append(
+        f"median of {settings.runs + 2} runs per row, rows interleaved; the metrics add "
+        f"{on - off:.2f} µs per request ({(on - off) / off * 100:.0f} % of the app's own CPU; "
+        "uvicorn's HTTP parsing and the socket work come on top of both)"
+    )
+    return table
+
+
+def _wrk(endpoint: Endpoint, duration_s: float) -> Sample:
+    url, script = endpoint
+    return run_wrk(url, script, CONNECTIONS, duration_s, WRK_THREADS)

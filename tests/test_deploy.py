@@ -1,0 +1,301 @@
+"""The deployment files under deploy/, tested as far as this machine allows: the image's
+entrypoint and health check run on the host (and the image is built where a container
+builder is available), the Kubernetes manifests use only flags and variables that exist,
+the systemd unit passes ``systemd-analyze verify``, the alert rules pass ``promtool``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import typer
+import yaml
+from fastapi.testclient import TestClient
+from gitconfig_cli.main import app
+
+from tests.rest.test_rest_health import parse
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+BIN = Path(sys.executable).parent
+# Variables read by programs other than gitconfig's CLI options (each checked below to be
+# read somewhere in the source, or to be a documented variable of the tool named).
+OTHER_VARIABLES = {
+    "GITCONFIG_ADMIN_TOKEN": "src",
+    "GITCONFIG_LOG_LEVEL": "src",
+    "SOPS_AGE_KEY_FILE": "sops",
+    "PYTHONUNBUFFERED": "python",
+}
+
+
+def serve_command() -> Any:
+    group: Any = typer.main.get_command(app)
+    return group.commands["serve"]
+
+
+def serve_flags() -> set[str]:
+    return {opt for param in serve_command().params for opt in param.opts}
+
+
+def known_variables() -> set[str]:
+    names = set()
+    for param in serve_command().params:
+        envvar = getattr(param, "envvar", None)
+        if isinstance(envvar, str):
+            names.add(envvar)
+    return names | OTHER_VARIABLES.keys()
+
+
+def test_other_variables_are_read_where_they_say() -> None:
+    source = "\n".join(p.read_text() for p in (ROOT / "src").rglob("*.py"))
+    for name, reader in OTHER_VARIABLES.items():
+        if reader == "src":
+            assert name in source, name
+
+
+def flags_of(args: list[str]) -> set[str]:
+    return {arg.split("=")[0] for arg in args if arg.startswith("--")}
+
+
+# -- Kubernetes ---------------------------------------------------------------------------
+
+
+def manifests() -> dict[str, dict[str, Any]]:
+    found = {}
+    for path in sorted((DEPLOY / "kubernetes").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            found[f"{document['kind']}/{document['metadata']['name']}"] = document
+    return found
+
+
+def test_kubernetes_manifests_use_existing_flags_variables_and_objects() -> None:
+    objects = manifests()
+    assert {
+        "Deployment/gitconfig",
+        "Service/gitconfig",
+        "Secret/gitconfig-secrets",
+        "ConfigMap/gitconfig-access",
+        "PersistentVolumeClaim/gitconfig-data",
+    } <= objects.keys()
+    pod = objects["Deployment/gitconfig"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert flags_of(container.get("args", [])) <= serve_flags()
+    env = {item["name"]: item for item in container["env"]}
+    assert env.keys() <= known_variables(), env.keys() - known_variables()
+
+    for item in env.values():  # every Secret key referenced exists
+        ref = item.get("valueFrom", {}).get("secretKeyRef")
+        if ref:
+            assert ref["key"] in objects[f"Secret/{ref['name']}"]["stringData"]
+    for volume in pod["volumes"]:
+        if "secret" in volume:
+            secret = objects[f"Secret/{volume['secret']['secretName']}"]
+            assert {i["key"] for i in volume["secret"]["items"]} <= secret["stringData"].keys()
+        if "configMap" in volume:
+            assert f"ConfigMap/{volume['configMap']['name']}" in objects
+        if "persistentVolumeClaim" in volume:
+            assert (
+                f"PersistentVolumeClaim/{volume['persistentVolumeClaim']['claimName']}" in objects
+            )
+    key_file = env["SOPS_AGE_KEY_FILE"]["value"]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert str(Path(key_file).parent) in mounts
+
+    # Probes on the real endpoints and the named ports; preStop as long as the grace.
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": int(env["GITCONFIG_HTTP_PORT"]["value"]),
+                     "grpc": int(env["GITCONFIG_GRPC_PORT"]["value"])}  # fmt: skip
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["lifecycle"]["preStop"]["exec"]["command"] == [
+        "sleep",
+        env["GITCONFIG_SHUTDOWN_GRACE"]["value"],
+    ]
+    grace = float(env["GITCONFIG_SHUTDOWN_GRACE"]["value"])
+    assert pod["terminationGracePeriodSeconds"] > 3 * grace  # preStop + grace + in-flight
+    assert container["resources"]["requests"].keys() == {"cpu", "memory"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+
+    service = objects["Service/gitconfig"]["spec"]
+    assert {p["targetPort"] for p in service["ports"]} == ports.keys()
+    selector = service["selector"].items()
+    assert selector <= pod_labels(objects["Deployment/gitconfig"]).items()
+
+
+def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
+    labels: dict[str, str] = deployment["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+# -- the image ----------------------------------------------------------------------------
+
+
+def dockerfile() -> dict[str, Any]:
+    text = (DEPLOY / "Dockerfile").read_text().replace("\\\n", " ")
+    final = text.split("\nFROM ")[-1]  # the runtime stage
+    found: dict[str, Any] = {"env": {}}
+    for line in final.splitlines():
+        word, _, rest = line.strip().partition(" ")
+        if word == "ENV":
+            for pair in shlex.split(rest):
+                name, _, value = pair.partition("=")
+                found["env"][name] = value
+        elif word in ("ENTRYPOINT", "CMD", "USER", "VOLUME"):
+            found[word] = json.loads(rest) if rest.startswith("[") else rest
+        elif word == "HEALTHCHECK":
+            found[word] = json.loads(rest[rest.index("CMD") + 3 :].strip())
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_the_image_runs_as_a_user_with_a_volume_and_a_health_check() -> None:
+    image = dockerfile()
+    assert image["USER"] not in ("", "root", "0")
+    assert image["VOLUME"] == ["/data"]
+    assert image["env"]["GITCONFIG_REPO"].startswith("/data/")
+    assert set(image["env"]) <= known_variables()
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert text.count("\nFROM ") + text.startswith("FROM ") >= 2  # multi-stage
+
+
+def test_the_image_entrypoint_and_health_check_work_on_the_host(tmp_path: Path) -> None:
+    """Without a container builder: the image's exact ENTRYPOINT + CMD and HEALTHCHECK, run
+    on the host with the image's environment (the data directory and ports moved)."""
+    image = dockerfile()
+    port = free_port()
+    env = {
+        **os.environ,
+        **image["env"],
+        "GITCONFIG_REPO": str(tmp_path / "data" / "config.git"),
+        "GITCONFIG_HOST": "127.0.0.1",
+        "GITCONFIG_HTTP_PORT": str(port),
+        "GITCONFIG_GRPC_PORT": "0",
+        "GITCONFIG_SHUTDOWN_GRACE": "0",
+        "GITCONFIG_ADMIN_TOKEN": "image-token",
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
+    (tmp_path / "data").mkdir()
+
+    def healthy() -> bool:
+        check = subprocess.run(image["HEALTHCHECK"], env=env, capture_output=True, timeout=30)
+        return check.returncode == 0
+
+    assert not healthy()
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            image["ENTRYPOINT"] + image["CMD"], env=env, cwd=tmp_path / "data", stderr=stderr
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not healthy():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the health check never passed"
+            time.sleep(0.2)
+        assert (tmp_path / "data" / "config.git" / "HEAD").is_file()  # created on first start
+        lookup = httpx.get(f"http://127.0.0.1:{port}/configs",
+                           headers={"Authorization": "Bearer image-token"})  # fmt: skip
+        assert lookup.status_code == 200
+        process.send_signal(signal.SIGTERM)  # the sh of the entrypoint exec'd the server
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert any("serving" in record["message"] for record in records)  # JSON logs
+
+
+def container_builder() -> list[str] | None:
+    for tool in ("buildah", "podman"):
+        if shutil.which(tool):
+            return [tool, "build"]
+    if shutil.which("docker"):
+        info = subprocess.run(["docker", "info"], capture_output=True)
+        if info.returncode == 0:
+            return ["docker", "build"]
+    return None
+
+
+def test_the_image_builds(tmp_path: Path) -> None:
+    builder = container_builder()
+    if builder is None:
+        pytest.skip("no container builder (buildah, podman, or docker with a daemon)")
+    result = subprocess.run(
+        [*builder, "-f", str(DEPLOY / "Dockerfile"), "-t", "gitconfig:test", str(ROOT)],
+        capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+# -- systemd --------------------------------------------------------------------------------
+
+
+def test_the_systemd_unit_is_hardened_and_verifies(tmp_path: Path) -> None:
+    text = (DEPLOY / "systemd" / "gitconfig.service").read_text()
+    settings = {}
+    for line in text.splitlines():
+        if "=" in line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            settings.setdefault(name, []).append(value)
+    assert settings["NoNewPrivileges"] == ["yes"]
+    assert settings["ProtectSystem"] == ["strict"]
+    assert settings["DynamicUser"] == ["yes"]
+    variables = {value.split("=")[0] for value in settings["Environment"]}
+    assert variables <= known_variables()
+    assert settings["ExecStart"] == ["/opt/gitconfig/bin/gitconfig serve"]
+
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    unit = tmp_path / "gitconfig.service"
+    unit.write_text(text.replace("/opt/gitconfig/bin/", f"{BIN}/"))
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True
+    )
+    problems = [line for line in result.stderr.splitlines() if "gitconfig.service" in line]
+    assert result.returncode == 0 and not problems, result.stderr
+
+
+# -- Prometheus -----------------------------------------------------------------------------
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    document = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text())
+    return [rule for group in document["groups"] for rule in group["rules"]]
+
+
+def test_alert_rules_name_only_metrics_the_server_exports(client: TestClient) -> None:
+    client.get("/healthz")  # labelled series appear with their first sample
+    exported = {name for name, _labels in parse(client.get("/metrics").text)}
+    for rule in alert_rules():
+        for name in re.findall(r"\b(gitconfig_[a-z_]+)", rule["expr"]):
+            assert name in exported, f"{rule['alert']}: {name} is not exported"
+
+
+def test_alert_rules_pass_promtool() -> None:
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
+    result = subprocess.run(
+        ["promtool", "check", "rules", str(DEPLOY / "prometheus" / "alerts.yaml")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(alert_rules())} rules found" in result.stdout

@@ -1,0 +1,191 @@
+"""`gitconfig serve` as a process: draining on SIGTERM, busy ports, JSON logs with request
+ids, and one metrics view over several workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.rest.test_rest_health import parse
+
+TOKEN = "lifecycle-token"
+GITCONFIG = str(Path(sys.executable).parent / "gitconfig")
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class Process:
+    def __init__(self, repo: Path, tmp_path: Path, *extra: str) -> None:
+        self.port_file = tmp_path / "ports.json"
+        self.stderr = tmp_path / "stderr.log"
+        with self.stderr.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                [GITCONFIG, "serve", "--repo", str(repo), "--port-file", str(self.port_file),
+                 *extra],
+                env={**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN},
+                stderr=stderr,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not self.port_file.exists():
+            assert self.process.poll() is None, self.stderr.read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        self.ports = json.loads(self.port_file.read_text())
+        self.base = f"http://127.0.0.1:{self.ports['http']}"
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{self.base}/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "server did not become ready"
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "config.git"
+    subprocess.run([GITCONFIG, "init", "--bare", str(path)], check=True, capture_output=True)
+    return path
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_sigterm_turns_not_ready_at_once_keeps_serving_for_the_grace_then_exits_0(
+    repo: Path, tmp_path: Path
+) -> None:
+    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0",
+                     "--shutdown-grace", "2")  # fmt: skip
+    try:
+        server.wait_ready()
+        with httpx.Client(base_url=server.base, timeout=10) as http:
+            assert http.head("/readyz").status_code == 200
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            assert server.process.poll() is None
+            assert http.get("/readyz").status_code == 503
+            assert http.head("/readyz").status_code == 503
+            assert http.get("/healthz").status_code == 200  # still accepting
+            assert http.get("/configs", headers=AUTH).status_code == 200
+        assert server.process.wait(timeout=15) == 0
+    finally:
+        server.kill()
+    assert "Traceback" not in server.stderr.read_text()
+
+
+def test_sigterm_before_the_first_index_exits_0(repo: Path, tmp_path: Path) -> None:
+    (repo / "refs" / "heads" / "main").write_text("12" * 20 + "\n")  # a commit that is not there
+    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0",
+                     "--shutdown-grace", "0")  # fmt: skip
+    try:
+        assert httpx.get(f"{server.base}/readyz").status_code == 503
+        assert server.stop() == 0
+    finally:
+        server.kill()
+    assert "cannot join thread" not in server.stderr.read_text()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("which", ["http", "grpc"])
+def test_a_busy_port_is_one_line_and_exit_1(
+    repo: Path, taken_port: int, which: str, workers: str
+) -> None:
+    ports = {"http": "0", "grpc": "0", which: str(taken_port)}
+    result = subprocess.run(
+        [GITCONFIG, "serve", "--repo", str(repo), "--http-port", ports["http"],
+         "--grpc-port", ports["grpc"], "--workers", workers],
+        env={**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"cannot listen for {'HTTP' if which == 'http' else 'gRPC'}" in lines[0]
+    assert f":{taken_port}" in lines[0]
+
+
+def test_a_grpc_port_of_a_running_server_is_not_shared(repo: Path, tmp_path: Path) -> None:
+    first = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0")
+    try:
+        result = subprocess.run(
+            [GITCONFIG, "serve", "--repo", str(repo), "--http-port", "0",
+             "--grpc-port", str(first.ports["grpc"])],
+            env={**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert "cannot listen for gRPC" in result.stderr
+    finally:
+        first.kill()
+
+
+def test_json_logs_carry_the_request_id(repo: Path, tmp_path: Path) -> None:
+    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "-1",
+                     "--log-format", "json", "--access-log", "--shutdown-grace", "0")  # fmt: skip
+    try:
+        server.wait_ready()
+        sent = httpx.get(f"{server.base}/configs", headers={**AUTH, "X-Request-ID": "req-42"})
+        assert sent.headers["x-request-id"] == "req-42"
+        made = httpx.get(f"{server.base}/configs", headers=AUTH).headers["x-request-id"]
+        assert len(made) == 32
+        forged = httpx.get(f"{server.base}/healthz", headers={"X-Request-ID": "a b\tc"})
+        assert forged.headers["x-request-id"] != "a b\tc"
+        assert server.stop() == 0
+    finally:
+        server.kill()
+    records = [json.loads(line) for line in server.stderr.read_text().splitlines()]
+    access = [r for r in records if r["logger"] == "gitconfig.access"]
+    assert {r["request_id"] for r in access} >= {"req-42", made}
+    assert all({"time", "level", "message", "process"} <= r.keys() for r in records)
+    assert any(r["request_id"] == "req-42" and "GET /configs 200" in r["message"] for r in access)
+
+
+def test_one_scrape_counts_the_requests_of_every_worker(repo: Path, tmp_path: Path) -> None:
+    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0", "--workers", "2",
+                     "--shutdown-grace", "0")  # fmt: skip
+    try:
+        server.wait_ready()
+        with httpx.Client(base_url=server.base, headers=AUTH, timeout=10) as http:
+            # New connections land on either worker (the kernel balances accept()).
+            for _ in range(40):
+                with httpx.Client(base_url=server.base, headers=AUTH, timeout=10) as one:
+                    assert one.get("/healthz").status_code == 200
+            seen = []
+            for _ in range(6):
+                with httpx.Client(base_url=server.base, headers=AUTH, timeout=10) as one:
+                    samples = parse(one.get("/metrics").text)
+                seen.append(
+                    samples[
+                        (
+                            "gitconfig_http_request_duration_seconds_count",
+                            (("method", "GET"), ("route", "/healthz"), ("status", "200")),
+                        )
+                    ]
+                )
+            assert http.get("/readyz").status_code == 200
+        assert set(seen) == {40.0}, seen
+        assert server.stop() == 0
+    finally:
+        server.kill()
