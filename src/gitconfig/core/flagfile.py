@@ -18,12 +18,13 @@ docs/flags.md is the user-facing reference.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
-from gitconfig.core import yamltext
+from gitconfig.core import limits, yamltext
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.evaluation import ORDERED_OPERATORS, Operator, parse_ordered, pattern_error
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
@@ -236,6 +237,9 @@ def _tags(raw: object, errors: _Errors) -> tuple[str, ...]:
     if not isinstance(raw, list):
         errors.add("tags", "must be a list of strings")
         return ()
+    if (too_many := limits.tags_error(raw)) is not None:
+        errors.add("tags", too_many.message)
+        return ()
     seen: set[str] = set()
     for index, tag in enumerate(raw):
         path = _join("tags", index)
@@ -248,6 +252,12 @@ def _tags(raw: object, errors: _Errors) -> tuple[str, ...]:
         else:
             seen.add(tag)
     return tuple(raw)
+
+
+def _value_size_error(value: dict[str, Any]) -> str | None:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    problem = limits.value_error(text)
+    return None if problem is None else problem.message
 
 
 def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
@@ -268,6 +278,8 @@ def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
         errors.add("description", "must be a string")
     elif not description.strip():
         errors.add("description", "must not be empty")
+    elif (too_long := limits.description_error(description)) is not None:
+        errors.add("description", too_long.message)
 
     enabled = data.get("enabled")
     if enabled is not None and not isinstance(enabled, bool):
@@ -277,8 +289,12 @@ def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
     if value is not None:
         if not isinstance(value, dict):
             errors.add("value", "must be a JSON object (a mapping), or be left out")
+        elif (too_deep := limits.depth_error(value, "value")) is not None:
+            errors.add("value", too_deep.message)
         else:
             _json_errors(value, "value", errors)
+            if not errors.found and (too_large := _value_size_error(value)) is not None:
+                errors.add("value", too_large)
 
     rules: list[FlagRule | None] = []
     raw_rules = data.get("rules")
@@ -308,6 +324,9 @@ def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
 def load(data: bytes) -> FlagDocument:
     """Parse and validate the bytes of a flag file (the repository's YAML dialect, see
     ``yamltext``: YAML 1.2 core types, no aliases, no duplicate keys)."""
+    too_large = limits.file_error(data)
+    if too_large is not None:
+        raise BadRequest("Invalid feature flag", [FieldError("", too_large)])
     try:
         parsed = yamltext.parse(data)
     except yamltext.YamlError as exc:

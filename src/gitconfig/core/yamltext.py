@@ -25,6 +25,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from gitconfig.core import limits
+
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z")
 _FLOAT = re.compile(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
@@ -189,6 +191,9 @@ def parse(data: bytes) -> Any:
     except RecursionError as exc:
         raise YamlError("not valid YAML: nested too deeply") from exc
     _check_unicode(data)
+    deepest = limits.current().depth + 1  # the file's own mapping is one level
+    if limits.depth(data, deepest) > deepest:
+        raise YamlError(f"the value nests more than {deepest - 1} levels of lists and mappings")
     return data
 
 

@@ -18,6 +18,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from gitconfig.core import limits
 from gitconfig.grpc.servicer import SERVICE_NAME, ConfigurationServicer
 from gitconfig.grpc.v1 import config_pb2_grpc
 from gitconfig.service.access import TokenRegistry
@@ -84,7 +85,9 @@ async def create_server(
 ) -> tuple[GrpcServer, int]:
     """Build the server bound to ``address`` (port 0: any free port); returns it (not yet
     started) and the bound port."""
-    server = grpc.aio.server(options=OPTIONS)
+    # A message larger than the body limit is refused (RESOURCE_EXHAUSTED) before it is read.
+    options = (*OPTIONS, ("grpc.max_receive_message_length", limits.current().body_bytes))
+    server = grpc.aio.server(options=options)
     servicer = ConfigurationServicer(service, tokens)
     config_pb2_grpc.add_ConfigurationServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from gitconfig import __version__
 from gitconfig.rest import configs, errors, flags, health, transfer, watch
+from gitconfig.rest.bodylimit import BodyLimit
 from gitconfig.rest.fastpath import ReadFastPath
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
@@ -28,6 +29,7 @@ def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True)
     errors.install(app)
     if fast_reads:
         app.add_middleware(ReadFastPath, service=service, tokens=tokens)
+    app.add_middleware(BodyLimit)  # outermost: no body beyond the limit reaches anything
     app.include_router(watch.router)  # first: /configs/watch is not a /configs/{configId}
     app.include_router(transfer.router)  # before /configs/{configId}, like watch
     app.include_router(configs.router)

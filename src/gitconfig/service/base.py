@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gitconfig.core import configfile
+from gitconfig.core import configfile, limits
 from gitconfig.core.errors import BadRequest, Conflict, FieldError, NotFound, PreconditionFailed
 from gitconfig.core.model import (
     Author,
@@ -143,6 +143,16 @@ class ServiceBase:
 
         See the module docstring for the concurrency rules."""
         first_seen: list[str | None] = []  # the file's blob at the first attempt
+        checked_message(message)
+        # Validate and build before queueing, outside the lock other writers wait on; under
+        # the lock the content is reused unless the file or the shared schemas moved.
+        early = self.snapshot()
+        early_current = early.get_key(key)
+        early_content: bytes | None = None
+        prebuilt = early_current is not None or not must_exist
+        early_blob = early_current.updated.blob if early_current is not None else None
+        if prebuilt:
+            early_content = build(early_current, early)
 
         def prepare(snapshot: Snapshot) -> dict[str, bytes | None]:
             current = snapshot.get_key(key)
@@ -158,7 +168,12 @@ class ServiceBase:
                 first_seen.append(blob)
             elif blob != first_seen[0]:
                 raise Conflict(f"{key} was changed concurrently; read it again and retry")
-            content = build(current, snapshot)
+            reuse = (
+                prebuilt
+                and blob == early_blob
+                and (snapshot.schemas is early.schemas or snapshot.schemas == early.schemas)
+            )
+            content = early_content if reuse else build(current, snapshot)
             if blob is not None and content is not None and content == self.store.read_blob(blob):
                 return {}  # nothing changes: no empty commit
             return {key.path: content}
@@ -176,8 +191,30 @@ class ServiceBase:
         """Write one commit of the changes ``prepare(snapshot)`` returns for ``keys`` (path ->
         content, None deletes; empty: nothing to write), authored by ``principal``, and return
         the snapshot that shows it. See ``GroupCommitter.commit``."""
-        author = Author(principal.name, principal.email)
-        return self._committer.commit(keys, prepare, author, message)
+        author = Author(
+            checked_text(principal.name, "author"), checked_text(principal.email, "author")
+        )
+        return self._committer.commit(keys, prepare, author, checked_message(message))
+
+
+def checked_text(text: str, field: str) -> str:
+    """``text`` if it is valid Unicode (no lone surrogate); else ``BadRequest`` on ``field``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest(
+            f"invalid {field}", [FieldError(field, "holds a lone surrogate, not text")]
+        ) from exc
+    return text
+
+
+def checked_message(message: str) -> str:
+    """A commit message that can be written: valid Unicode, within ``limits``."""
+    checked_text(message, "changeDescription")
+    problem = limits.message_error(message)
+    if problem is not None:
+        raise BadRequest("invalid changeDescription", [problem])
+    return message
 
 
 def find_version(entry: Entry, ref: str) -> Version:
