@@ -45,9 +45,13 @@ def serve(
     repo: Annotated[Path, typer.Option(help="Repository to serve (bare or a clone)")] = Path(),
     branch: Annotated[str, typer.Option(help="Tracked branch")] = "main",
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    http_port: Annotated[int, typer.Option(help="REST port (0: any free port)")] = 8080,
-    grpc_port: Annotated[int, typer.Option(help="gRPC port (0: any; -1: off)")] = 9090,
-    workers: Annotated[int, typer.Option(min=1, help="Server processes")] = 1,
+    http_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="REST port (0: any free port)")
+    ] = 8080,
+    grpc_port: Annotated[
+        int, typer.Option(min=-1, max=65535, help="gRPC port (0: any; -1: off)")
+    ] = 9090,
+    workers: Annotated[int, typer.Option(min=1, max=256, help="Server processes")] = 1,
     port_file: Annotated[
         Path | None, typer.Option(help="Write the bound ports here as JSON once listening")
     ] = None,

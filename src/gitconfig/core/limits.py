@@ -27,6 +27,7 @@ from typing import Any
 from gitconfig.core.errors import FieldError
 
 _ENV_PREFIX = "GITCONFIG_MAX_"
+MAX_INT32 = 2**31 - 1  # versions, pages: what the seed's int32 fields can carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +136,15 @@ def file_error(data: bytes) -> str | None:
     if len(data) > limit:
         return f"the file is larger than {limit:,} bytes ({len(data):,})"
     return None
+
+
+def ascii_int(text: str, high: int = MAX_INT32) -> int | None:
+    """The integer of plain ASCII digits ``text`` when it is 0..``high``; else None. (Python's
+    ``int`` also takes ``"１０"``, ``"1_0"``, spaces and signs, and raises past 4300 digits.)"""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > len(str(high)):
+        return None
+    number = int(text)
+    return number if number <= high else None
 
 
 def describe() -> dict[str, Any]:

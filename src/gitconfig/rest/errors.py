@@ -72,4 +72,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code)
+        body: dict[str, object] = {"message": str(exc.detail)}
+        if exc.status_code in (400, 413):  # a body FastAPI cannot parse, or one too large
+            body["errors"] = [{"field": "body", "message": str(exc.detail)}]
+        return JSONResponse(body, status_code=exc.status_code)

@@ -220,19 +220,20 @@ def checked_message(message: str) -> str:
 def find_version(entry: Entry, ref: str) -> Version:
     """A version of ``entry`` by number, or by commit sha (full or a unique 7+ prefix)."""
     ref = ref.strip().lower()
-    if ref.isdigit() and len(ref) < 7:
-        number = int(ref)
+    number = limits.ascii_int(ref)
+    if number is not None and len(ref) < 7:
         if 1 <= number <= len(entry.versions):
             return entry.versions[number - 1]
-    elif len(ref) >= 7 and all(c in "0123456789abcdef" for c in ref):
+    elif 7 <= len(ref) <= 64 and all(c in "0123456789abcdef" for c in ref):
         matches = [v for v in entry.versions if v.commit.sha.startswith(ref)]
         if len(matches) == 1:
             return matches[0]
-        if ref.isdigit() and not matches and int(ref) <= len(entry.versions):
-            return entry.versions[int(ref) - 1]
+        if number is not None and not matches and 1 <= number <= len(entry.versions):
+            return entry.versions[number - 1]
         if len(matches) > 1:
             raise BadRequest("ambiguous version", [FieldError("versionId", "ambiguous prefix")])
-    raise NotFound(f"{entry.key} has no version {ref}")
+    shown = ref if len(ref) <= 64 else ref[:61] + "..."
+    raise NotFound(f"{entry.key} has no version {shown}")
 
 
 def new_key(
