@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
-from gitconfig.core import limits, yamltext
+from gitconfig.core import limits, text, yamltext
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.evaluation import ORDERED_OPERATORS, Operator, parse_ordered, pattern_error
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
@@ -270,6 +270,10 @@ def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
         errors.add("", "must be a mapping with description, enabled, value, rules, tags")
         raise BadRequest("Invalid feature flag", errors.found)
     _unknown_fields(data, FLAG_FIELDS, "", errors)
+    for field in text.surrogate_fields(data):
+        errors.add(field, "holds a lone surrogate, not text")
+    if errors.found:
+        raise BadRequest("Invalid feature flag", errors.found)
 
     description = data.get("description")
     if description is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gitconfig.core import errors
+from gitconfig.core.text import shown
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +38,11 @@ def status_of(exc: errors.GitconfigError) -> int:
 
 def error_response(exc: errors.GitconfigError) -> JSONResponse:
     status = status_of(exc)
-    body: dict[str, object] = {"message": exc.message}
-    if isinstance(exc, errors.BadRequest):
-        body["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
+    body: dict[str, object] = {"message": shown(exc.message)}
+    if isinstance(exc, errors.BadRequest):  # shown: a message never fails to encode
+        body["errors"] = [
+            {"field": shown(e.field), "message": shown(e.message)} for e in exc.errors
+        ]
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -55,6 +60,12 @@ def _field(loc: tuple[object, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _ctx_field(error: Mapping[str, Any]) -> tuple[str, ...]:
+    """A model-level check names the field inside the model in its context (``rules.0.values``)."""
+    field = (error.get("ctx") or {}).get("field")
+    return tuple(str(field).split(".")) if field else ()
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.GitconfigError)
     async def _domain(_request: Request, exc: errors.GitconfigError) -> JSONResponse:
@@ -65,7 +76,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         field_errors = [
-            errors.FieldError(_field(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")))
+            errors.FieldError(
+                _field(tuple(e.get("loc", ())) + _ctx_field(e)), str(e.get("msg", "invalid"))
+            )
             for e in exc.errors()
         ]
         return error_response(errors.BadRequest("invalid request", field_errors))

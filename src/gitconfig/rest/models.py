@@ -7,13 +7,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from gitconfig.core import text
 from gitconfig.core.model import Environment, ValueType
 
 
 class Body(BaseModel):
+    """A request body: unknown fields refused, and every string (at any depth, keys too)
+    valid Unicode; a lone surrogate is a 400 naming its field."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        fields = text.surrogate_fields(data)
+        if fields:
+            raise PydanticCustomError(
+                "lone_surrogate", "holds a lone surrogate, not text", {"field": fields[0]}
+            )
+        return data
 
 
 class CreateConfigurationRequest(Body):
