@@ -270,9 +270,10 @@ def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
         errors.add("", "must be a mapping with description, enabled, value, rules, tags")
         raise BadRequest("Invalid feature flag", errors.found)
     _unknown_fields(data, FLAG_FIELDS, "", errors)
-    for field in text.surrogate_fields(data):
+    not_text = text.surrogate_fields(data)
+    for field in not_text:
         errors.add(field, "holds a lone surrogate, not text")
-    if errors.found:
+    if not_text:
         raise BadRequest("Invalid feature flag", errors.found)
 
     description = data.get("description")
