@@ -76,7 +76,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         field_errors = [
-            errors.FieldError(
+            errors.FieldError("body", f"not valid JSON: {(e.get('ctx') or {}).get('error')}")
+            if e.get("type") == "json_invalid"
+            else errors.FieldError(
                 _field(tuple(e.get("loc", ())) + _ctx_field(e)), str(e.get("msg", "invalid"))
             )
             for e in exc.errors()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
 
 from gitconfig.core import text
@@ -141,7 +141,7 @@ class FeatureFlagRule(Body):
     )
     values: list[str] | None = Field(None, description="Values to compare against (any of)")
     conditions: list[FlagCondition] | None = Field(None, description="Conditions, all must match")
-    percentage: int | None = Field(None, description="Rollout percentage, 0..100")
+    percentage: StrictInt | None = Field(None, description="Rollout percentage, 0..100")
     bucketBy: str | None = Field(None, description="Attribute to bucket by (default userId)")
 
 
@@ -150,7 +150,7 @@ class CreateFeatureFlagRequest(Body):
     application: str
     environment: Environment
     description: str
-    enabled: bool = False
+    enabled: StrictBool = False
     rules: list[FeatureFlagRule] | None = None
     value: Any = Field(None, description="The flag's JSON value, returned when enabled")
     tags: list[str] | None = None
@@ -159,7 +159,7 @@ class CreateFeatureFlagRequest(Body):
 
 class UpdateFeatureFlagRequest(Body):
     description: str | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     rules: list[FeatureFlagRule] | None = None
     value: Any = Field(None, description="The flag's JSON value (null clears it)")
     tags: list[str] | None = None

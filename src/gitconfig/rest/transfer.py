@@ -4,14 +4,15 @@ one environment, as a JSON, YAML, .env or .properties file (see ``gitconfig.core
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from gitconfig.core.formats import Format, ImportRequest
 from gitconfig.core.model import Environment
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
+from gitconfig.rest.strictjson import StrictJsonRoute
 
-router = APIRouter(prefix="/configs", tags=["Configurations"])
+router = APIRouter(prefix="/configs", tags=["Configurations"], route_class=StrictJsonRoute)
 
 MEDIA_TYPES = {
     Format.JSON: "application/json",
@@ -38,7 +39,7 @@ class ImportBody(models.Body):
         "(an existing key keeps its type)",
     )
     changeDescription: str | None = Field(None, description="Commit message (optional)")
-    dryRun: bool = Field(False, description="Validate and report, write nothing")
+    dryRun: StrictBool = Field(False, description="Validate and report, write nothing")
 
 
 class ImportResponse(BaseModel):
