@@ -18,17 +18,16 @@ bucketing attribute (``userId`` or ``bucketBy``) is missing does not match eithe
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 
 import mmh3
 import re2
 
+from gitconfig.core import numbers
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
 USER_ID: Final = "userId"
@@ -91,29 +90,18 @@ def bucket(flag_key: str, value: str) -> int:
 
 NUMBER: Final = 0
 INSTANT: Final = 1
-_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_INSTANT_RE = re.compile(
-    r"\d{4}-\d{2}-\d{2}"
-    r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?"
-)
 
 
-def parse_ordered(text: str) -> tuple[int, float] | None:
+def parse_ordered(text: str) -> tuple[int, Decimal] | None:
     """``(NUMBER, n)`` for a decimal number, ``(INSTANT, epoch seconds)`` for an ISO-8601
-    instant (a date, optionally a time, optionally an offset; no offset means UTC), else None.
-    A text that reads as both (``20260101``) is a number."""
-    if _NUMBER_RE.fullmatch(text):
-        number = float(text)
-        return (NUMBER, number) if math.isfinite(number) else None
-    if _INSTANT_RE.fullmatch(text):
-        try:
-            instant = datetime.fromisoformat(text.upper().replace(",", "."))
-        except ValueError:
-            return None
-        if instant.tzinfo is None:
-            instant = instant.replace(tzinfo=UTC)
-        return (INSTANT, instant.timestamp())
-    return None
+    instant (a date, optionally a time, optionally an offset; no offset means UTC), else None;
+    both exact, in the one grammar of ``numbers``. A text that reads as both (``20260101``) is
+    a number."""
+    number = numbers.parse_decimal(text)
+    if number is not None:
+        return (NUMBER, number)
+    instant = numbers.parse_instant(text)
+    return None if instant is None else (INSTANT, instant)
 
 
 # -- MATCHES: RE2, search semantics --------------------------------------------------------------
@@ -151,7 +139,7 @@ def _ordered_test(operator: str, values: tuple[str, ...]) -> _Test:
     """GREATER_THAN any of the values is greater than the smallest of each kind (and LESS_THAN
     the largest), so one threshold per kind decides."""
     pick = min if operator == Operator.GREATER_THAN else max
-    by_kind: dict[int, list[float]] = {}
+    by_kind: dict[int, list[Decimal]] = {}
     for value in values:
         parsed = parse_ordered(value)
         if parsed is None:
