@@ -121,7 +121,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         principal = self.principal(context)
         entry, evaluation = self.service.evaluate_flag(
             principal, request.application, environment(request.environment), request.key,
-            request.user_id or None, request.attributes,
+            request.user_id or None, request.attributes,  # proto3: "" is unset (see docs/grpc.md)
         )  # fmt: skip
         return self.flag_check(entry, evaluation)
 

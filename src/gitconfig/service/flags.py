@@ -65,7 +65,7 @@ class FlagUseCases(ServiceBase):
         """Evaluate one flag for one context (the same evaluator for every transport)."""
         entry = self.lookup(principal, Kind.FLAG, application, environment, key)
         assert entry.flag is not None
-        return entry, entry.flag.evaluate(user_id or None, attributes)
+        return entry, entry.flag.evaluate(user_id, attributes)
 
     def create_flag(self, principal: Principal, new: NewFlag) -> Entry:
         key = new_key(principal, Kind.FLAG, new.application, new.environment, new.key)
@@ -130,7 +130,7 @@ class FlagUseCases(ServiceBase):
         entries = snapshot.entries(Kind.FLAG, application, Environment(environment))
         return Evaluations(
             snapshot.commit,
-            [(e, e.flag.evaluate(user_id or None, attributes)) for e in entries if e.flag],
+            [(e, e.flag.evaluate(user_id, attributes)) for e in entries if e.flag],
         )
 
 
