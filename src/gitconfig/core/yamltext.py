@@ -219,9 +219,13 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)  # list items indented under their key
 
 
-# Quote strings that YAML 1.2 reads as numbers (SafeDumper already quotes YAML 1.1's types).
+# Quote strings that YAML 1.2 reads as numbers. SafeDumper already quotes YAML 1.1's types
+# (bool, int in every base, sexagesimal, float, null, timestamp, merge ``<<``, value ``=``)
+# except the one-letter booleans y, Y, n and N of the YAML 1.1 type list, which go-yaml v2
+# and other 1.1 readers take for true/false.
 _Dumper.add_implicit_resolver(_TAG + "int", _INT, _DIGITS)
 _Dumper.add_implicit_resolver(_TAG + "float", _FLOAT, [*_DIGITS, "."])
+_Dumper.add_implicit_resolver(_TAG + "bool", re.compile(r"^(?:y|Y|n|N)\Z"), list("yYnN"))
 
 _SCALARS = (str, int, float, bool, type(None))
 _OTHER_BREAKS = re.compile(r"[\r\x85\u2028\u2029]")  # line breaks to YAML 1.1 besides \n
