@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Final
@@ -36,6 +37,7 @@ MAX_ATTRIBUTE: Final = 100  # the seed's column sizes
 MAX_RULE_VALUE: Final = 255
 MAX_TAG: Final = 50
 _OPERATOR_LIST: Final = ", ".join(Operator)
+_LARGEST: Final = int(sys.float_info.max)
 _KINDS: Final[dict[type, str]] = {
     bool: "a boolean",
     int: "a number",
@@ -80,7 +82,15 @@ def _unknown_fields(
 
 
 def _json_errors(value: object, path: str, errors: _Errors) -> None:
-    if value is None or isinstance(value, bool | int | str):
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > 2**53 and (abs(value) > _LARGEST or int(float(value)) != value):
+            errors.add(
+                path,
+                f"{value} cannot be held exactly by a double (gRPC's Struct carries doubles, "
+                "so REST and gRPC would answer different numbers): use a string",
+            )
+        return
+    if value is None or isinstance(value, bool | str):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
