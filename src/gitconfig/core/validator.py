@@ -114,10 +114,18 @@ def validate_files(
     for path, data in sorted(files.items()):
         if wanted is not None and path not in wanted:
             continue
+        if path.startswith("schemas/") and path.endswith(".json") and not is_schema_path(path):
+            findings.append(Finding(path, "", SCHEMA_NAME))
         if not is_indexed(path) or path.startswith("schemas/"):
             continue
         findings.extend(validate_entry(path, data, schemas))
     return sorted(findings)
+
+
+SCHEMA_NAME = (
+    "not a valid shared schema name: schemas/<name>.json, name matching "
+    "[A-Za-z0-9][A-Za-z0-9._-]{0,249}, not a Windows device name (CON, AUX, NUL, ...)"
+)
 
 
 def validate_entry(path: str, data: bytes, schemas: Mapping[str, Any]) -> list[Finding]:
