@@ -17,7 +17,7 @@ from gitconfig.core.validator import Finding, Report
 from gitconfig.service import review
 from gitconfig.store.worktree import WorktreeStore
 
-from .files import is_bare_repository, read_worktree
+from .files import is_bare_repository, read_worktree, worktree_specials
 from .local import add, open_store
 
 
@@ -66,7 +66,9 @@ def validate(
     on_disk = rev is None and changed is None and not staged and not is_bare_repository(path)
     if on_disk:
         files = read_worktree(path)
-        report = Report(validator.validate_files(files), len(files))
+        specials = validator.special_findings(worktree_specials(path))
+        findings = sorted([*validator.validate_files(files), *specials])
+        report = Report(findings, len(files) + len(specials))
     else:
         store, _, _ = open_store(path, branch)
         if changed is not None:

@@ -731,7 +731,7 @@ def test_diff_agrees_with_git_diff(tmp_path: Path) -> None:
     assert store.diff(new, new) == []
 
 
-def test_diff_ignores_mode_only_changes_and_symlinks(tmp_path: Path) -> None:
+def test_diff_ignores_mode_only_changes_and_reports_symlinks(tmp_path: Path) -> None:
     work = init_repo(tmp_path / "work")
     old = commit_files(work, {"configs/a.yaml": "a\n"}, "old")
     git(work, "update-index", "--chmod=+x", "configs/a.yaml")
@@ -740,5 +740,8 @@ def test_diff_ignores_mode_only_changes_and_symlinks(tmp_path: Path) -> None:
     new = commit_files(work, {}, "mode and symlink")
     store = GitStore(work)
 
-    assert store.diff(old, new) == []
+    # A symlink is no file to serve, but it is reported (issue 9), never skipped in silence.
+    assert store.diff(old, new) == [FileChange("configs/link.yaml", None, None, "symlink")]
     assert dict(store.files(new)) == dict(store.files(old))
+    assert store.special_entries(new) == [("configs/link.yaml", "symlink")]
+    assert store.special_entries(old) == []

@@ -128,6 +128,19 @@ SCHEMA_NAME = (
 )
 
 
+def special_entry_message(kind: str) -> str:
+    """Why a symlink or submodule under configs/, flags/ or schemas/ is refused."""
+    return (
+        f"is a {kind}, not a regular file: configs/, flags/ and schemas/ hold only files "
+        "(a link would make the served value depend on what it points to)"
+    )
+
+
+def special_findings(entries: Iterable[tuple[str, str]]) -> list[Finding]:
+    """A finding for each (path, kind) entry that is not a regular file."""
+    return [Finding(path, "", special_entry_message(kind)) for path, kind in entries]
+
+
 def validate_entry(path: str, data: bytes, schemas: Mapping[str, Any]) -> list[Finding]:
     key = parse_entry_path(path)
     if isinstance(key, FieldError):

@@ -48,7 +48,8 @@ LOCK_TIMEOUT = 5.0  # seconds to wait for another writer's ref lock before givin
 
 _FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
 _SHA_PREFIX = re.compile(r"[0-9a-fA-F]{7,40}")
-_FILE_MODES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)  # symlinks and submodules are ignored
+_FILE_MODES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)  # regular files
+_SPECIAL_MODES = {FileMode.LINK: "symlink", FileMode.COMMIT: "submodule"}  # reported as problems
 _T = TypeVar("_T", pygit2.Commit, pygit2.Blob)
 # The changes of one write as a tree of folder names: a leaf is new content, or None to delete.
 _Changes = dict[str, "bytes | None | _Changes"]
@@ -147,6 +148,31 @@ class GitStore:
                 for blob in _blobs(tree, folder)
             ]
         return iter(found)
+
+    def special_entries(self, commit: str) -> list[tuple[str, str]]:
+        """(path, ``symlink`` or ``submodule``) of every entry under configs/, flags/ and
+        schemas/ of ``commit`` that is neither a regular file nor a folder."""
+        with _boundary():
+            root = _get(self._repo(), commit, pygit2.Commit).tree
+            return [
+                special
+                for folder in TRACKED_FOLDERS
+                if (tree := _subtree(root, folder)) is not None
+                for special in _specials(tree, folder)
+            ]
+
+    def staged_special_entries(self, index_file: str | Path | None = None) -> list[tuple[str, str]]:
+        """``special_entries`` of what is staged (see ``staged_files``)."""
+        with _boundary():
+            index = self._repo().index if index_file is None else pygit2.Index(str(index_file))
+            if index_file is None:
+                index.read()
+            return [
+                (entry.path, _SPECIAL_MODES[entry.mode])
+                for entry in index
+                if entry.path.startswith(tuple(f"{folder}/" for folder in TRACKED_FOLDERS))
+                and entry.mode in _SPECIAL_MODES
+            ]
 
     def diff(self, old: str | None, new: str) -> list[FileChange]:
         """Walks both trees together, skipping every subtree whose id is the same on both
@@ -498,8 +524,25 @@ def _diff_trees(
         if was_tree is not None or now_tree is not None:
             _diff_trees(was_tree, now_tree, f"{prefix}{name}/", out)
         old_blob, new_blob = _file_id(was), _file_id(now)
-        if old_blob != new_blob:
-            out.append(FileChange(prefix + name, old_blob, new_blob))
+        special = _special_kind(now)
+        if old_blob != new_blob or special is not None or _special_kind(was) is not None:
+            out.append(FileChange(prefix + name, old_blob, new_blob, special))
+
+
+def _special_kind(entry: pygit2.Object | None) -> str | None:
+    """``symlink`` or ``submodule`` for such a tree entry; None for a file, a folder, nothing."""
+    if entry is None:
+        return None
+    return _SPECIAL_MODES.get(entry.filemode)
+
+
+def _specials(tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, str]]:
+    for entry in tree:
+        path = f"{prefix}/{entry.name}"
+        if isinstance(entry, pygit2.Tree):
+            yield from _specials(entry, path)
+        elif (kind := _SPECIAL_MODES.get(entry.filemode)) is not None:
+            yield path, kind
 
 
 def _file_id(entry: pygit2.Object | None) -> str | None:
