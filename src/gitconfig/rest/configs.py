@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Response, status
 from gitconfig.core.model import Environment, Kind
 from gitconfig.rest import models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
-from gitconfig.rest.strictjson import StrictJsonRoute
+from gitconfig.rest.strictjson import SeedRoute
 from gitconfig.service.facade import ConfigChanges, NewConfig
 
-router = APIRouter(prefix="/configs", tags=["Configurations"], route_class=StrictJsonRoute)
+router = APIRouter(prefix="/configs", tags=["Configurations"], route_class=SeedRoute)
 
 _ERRORS = models.error_responses("Configuration or version not found")
 _WRITE_ERRORS = models.error_responses("Configuration or version not found", write=True)

@@ -126,11 +126,9 @@ class ReadFastPath:
         memo_key = f"check:{id(evaluation)}"
         cached = entry.memo.get(memo_key)
         if cached is None or cached[0] is not evaluation:
-            body = {
-                "key": entry.key.key,
-                "enabled": evaluation.enabled,
-                "value": evaluation.value,
-                "reason": evaluation.reason,
-            }
+            body = {"key": entry.key.key, "enabled": evaluation.enabled}
+            if evaluation.value is not None:  # the seed's value is an object: never null
+                body["value"] = evaluation.value
+            body["reason"] = evaluation.reason
             cached = entry.memo[memo_key] = (evaluation, _json(body))
         return cached[1], None

@@ -2,7 +2,11 @@
 (JSON parsers disagree on which one wins, so the body is ambiguous), as are ``NaN`` and
 ``Infinity``, which are not JSON. Both answer 400 naming the body.
 
-Routers that take bodies use ``StrictJsonRoute`` as their ``route_class``."""
+Routers use ``StrictJsonRoute`` as their ``route_class``; the seed's resources (/configs,
+/feature-flags) use ``SeedRoute``, which also leaves ``null`` fields out of answers: the seed's
+OpenAPI declares no field nullable (a flag's ``value`` is an object, a ``description`` a
+string), so a client generated from it would fail on a null; an absent optional field is what
+such a client expects."""
 
 from __future__ import annotations
 
@@ -47,3 +51,9 @@ class StrictJsonRoute(APIRoute):
             return await handler(StrictJsonRequest(request.scope, request.receive))
 
         return strict
+
+
+class SeedRoute(StrictJsonRoute):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["response_model_exclude_none"] = True
+        super().__init__(*args, **kwargs)
