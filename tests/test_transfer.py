@@ -144,7 +144,7 @@ def test_plan_collects_every_problem() -> None:
         ("types.ghost", "is"),
         ("n", "must"),
         ("bad key", "invalid"),
-        ("nul", "is"),
+        ("gone", "is"),
     ]
 
 
