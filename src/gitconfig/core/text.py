@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 
 
 def is_text(value: str) -> bool:
@@ -47,3 +48,10 @@ def shown(value: str) -> str:
     if is_text(value):
         return value
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def scrub(text: str) -> str:
+    """``text`` with the credentials of every URL in it replaced by ``***``
+    (``https://user:token@host/x`` -> ``https://***@host/x``): what may go into a log or an
+    error message."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)

@@ -8,12 +8,17 @@ metadata ``gitconfig-resume-after``.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any, NoReturn
 
 import grpc
 
 from gitconfig.core import errors
+from gitconfig.core.text import scrub
 from gitconfig.index.updates import SubscriberTooSlow
+
+log = logging.getLogger(__name__)
 
 RESUME_AFTER_KEY = "gitconfig-resume-after"
 
@@ -39,6 +44,10 @@ def code_of(exc: errors.GitconfigError) -> grpc.StatusCode:
 
 
 def details_of(exc: errors.GitconfigError) -> str:
+    if code_of(exc) is grpc.StatusCode.INTERNAL:  # the detail goes to the log, not the client
+        request_id = uuid.uuid4().hex
+        log.error("call %s failed: %s: %s", request_id, type(exc).__name__, scrub(exc.message))
+        return f"internal error (request id {request_id})"
     if isinstance(exc, errors.BadRequest) and exc.errors:
         fields = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
         return f"{exc.message}: {fields}"

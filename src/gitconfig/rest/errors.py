@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gitconfig.core import errors
-from gitconfig.core.text import shown
+from gitconfig.core.text import scrub, shown
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,19 @@ def status_of(exc: errors.GitconfigError) -> int:
     return 500
 
 
+def internal_error(detail: str, exc: BaseException | None = None) -> JSONResponse:
+    """A 500 that says only that the request failed, with an id to find the detail (logged,
+    credentials scrubbed) in the server's log: a store's message can carry server paths."""
+    request_id = uuid.uuid4().hex
+    log.error("request %s failed: %s", request_id, scrub(detail), exc_info=exc)
+    body = {"message": f"internal error (request id {request_id})", "requestId": request_id}
+    return JSONResponse(body, status_code=500, headers={"X-Request-Id": request_id})
+
+
 def error_response(exc: errors.GitconfigError) -> JSONResponse:
     status = status_of(exc)
+    if status == 500:
+        return internal_error(f"{type(exc).__name__}: {exc.message}")
     body: dict[str, object] = {"message": shown(exc.message)}
     if isinstance(exc, errors.BadRequest):  # shown: a message never fails to encode
         body["errors"] = [
@@ -69,9 +81,11 @@ def _ctx_field(error: Mapping[str, Any]) -> tuple[str, ...]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.GitconfigError)
     async def _domain(_request: Request, exc: errors.GitconfigError) -> JSONResponse:
-        if status_of(exc) >= 500:
-            log.error("%s: %s", type(exc).__name__, exc.message)
         return error_response(exc)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        return internal_error(f"{type(exc).__name__}: {exc}", exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
