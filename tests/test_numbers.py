@@ -107,3 +107,19 @@ def test_serve_refuses_ports_out_of_range(args: list[str]) -> None:
     result = gitconfig("serve", *args)
     assert result.exit_code == 2
     assert "than or equal to" in result.output
+
+
+@pytest.mark.parametrize("path", ["/configs/", "/feature-flags/", "/configs//", "/healthz/"])
+def test_a_trailing_slash_is_served_without_a_redirect(client: TestClient, path: str) -> None:
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code == 200, response.text
+    assert "location" not in response.headers
+
+
+def test_fast_lookups_with_a_trailing_slash(client: TestClient) -> None:
+    created(client)
+    response = client.get(
+        "/configs/lookup/?key=k&application=app&environment=DEV", follow_redirects=False
+    )
+    assert response.status_code == 200
+    assert response.json()["value"] == "1"

@@ -8,6 +8,7 @@ from gitconfig import __version__
 from gitconfig.rest import configs, errors, flags, health, transfer, watch
 from gitconfig.rest.bodylimit import BodyLimit
 from gitconfig.rest.fastpath import ReadFastPath
+from gitconfig.rest.slash import TrailingSlash
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 
@@ -23,12 +24,14 @@ def create_app(service: Service, tokens: TokenRegistry, fast_reads: bool = True)
         title="Configuration Service API",
         version=__version__,
         description=DESCRIPTION,
+        redirect_slashes=False,  # never an absolute http:// Location: see slash.TrailingSlash
     )
     app.state.service = service
     app.state.tokens = tokens
     errors.install(app)
     if fast_reads:
         app.add_middleware(ReadFastPath, service=service, tokens=tokens)
+    app.add_middleware(TrailingSlash)
     app.add_middleware(BodyLimit)  # outermost: no body beyond the limit reaches anything
     app.include_router(watch.router)  # first: /configs/watch is not a /configs/{configId}
     app.include_router(transfer.router)  # before /configs/{configId}, like watch
