@@ -56,6 +56,7 @@ class Report:
 
     findings: list[Finding]
     checked: int
+    entries: int = -1  # configuration and flag files among them (-1: not counted)
 
     @property
     def ok(self) -> bool:
@@ -185,4 +186,9 @@ def check_tree(
     }
     files = {path: read(blob) for path, blob in needed.items()}
     findings = validate_files(files, only=wanted, all_paths=tree.keys())
-    return Report(findings, len(files) if wanted is None else len(wanted))
+    return Report(findings, len(files) if wanted is None else len(wanted), count_entries(tree))
+
+
+def count_entries(paths: Iterable[str]) -> int:
+    """How many of ``paths`` are configuration or flag files."""
+    return sum(1 for path in paths if path.startswith(("configs/", "flags/")))

@@ -85,7 +85,7 @@ def _with_specials(report: Report, specials: Iterable[tuple[str, str]]) -> Repor
     found = special_findings(specials)
     if not found:
         return report
-    return Report(sorted([*report.findings, *found]), report.checked + len(found))
+    return Report(sorted([*report.findings, *found]), report.checked + len(found), report.entries)
 
 
 def check_staged(
