@@ -248,7 +248,8 @@ GOLDEN = [
     ("new-matching-engine", "trader-43", 856184227, 27),
     ("fx-desk-beta", "acct-9001", 3623941873, 73),
     ("kill-switch", "", 3219700350, 50),
-    ("ünïcode", "用户-7", 960493078, 78),
+    ("ünïcode", "用户-7", 960493078, 78),  # any UTF-8 text hashes (not a valid flag key)
+    ("unicode-rollout", "用户-7", 1904199694, 94),  # the docs' vector: a key the API takes
 ]
 
 
