@@ -205,3 +205,23 @@ def test_validator_and_index_refuse_files_beyond_the_limits(
     assert path in snapshot.problems
     assert message in " ".join(snapshot.problems[path].errors)
     assert git(bare_repo, "rev-parse", "main")
+
+
+def test_pre_receive_refuses_a_commit_message_beyond_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from tests.clirun import ok
+
+    bare, work = served_and_clone(tmp_path)
+    ok("hooks", "install", repo=bare)
+    monkeypatch.setenv("GITCONFIG_MAX_MESSAGE", "30")  # the hook runs with the pusher's env
+    commit_files(work, {"configs/app/DEV/k.yaml": "type: NUMBER\nvalue: 1\n"}, "m" * 31)
+    pushed = subprocess.run(
+        ["git", "push", "origin", "main"], cwd=work, capture_output=True, text=True, check=False
+    )
+    assert pushed.returncode != 0
+    assert "(commit message): is longer than 30 characters" in pushed.stderr
+    git(work, "commit", "--amend", "--quiet", "-m", "short")
+    assert subprocess.run(["git", "push", "origin", "main"], cwd=work, check=False).returncode == 0

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from gitconfig.core import limits
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import Commit, FileChange
 from gitconfig.core.validator import Finding, Report, check_tree, special_findings
@@ -153,13 +154,19 @@ def check_push(repo: Repository, updates: Sequence[RefUpdate]) -> list[Rejection
             seen.add(commit.sha)
             diff = repo.diff(commit.parent, commit.sha)
             changed = [change.path for change in diff]
-            if not changed:
-                continue
-            report = check_tree(dict(repo.files(commit.sha)), repo.read_blob, changed)
-            report = _with_specials(report, _specials(diff))
-            if report.findings:
-                rejections.append(Rejection(update.ref, commit, report.findings))
+            findings = _message_findings(commit.message)
+            if changed:
+                report = check_tree(dict(repo.files(commit.sha)), repo.read_blob, changed)
+                findings += _with_specials(report, _specials(diff)).findings
+            if findings:
+                rejections.append(Rejection(update.ref, commit, findings))
     return rejections
+
+
+def _message_findings(message: str) -> list[Finding]:
+    """A commit message beyond ``limits`` (the API refuses such a changeDescription too)."""
+    problem = limits.message_error(message, "message")
+    return [] if problem is None else [Finding("(commit message)", "", problem.message)]
 
 
 def _is_null(sha: str) -> bool:
