@@ -7,13 +7,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.core import flagfile, text
 from gitconfig.core.errors import BadRequest
+from gitconfig.service.access import TokenRegistry
+from gitconfig.service.facade import Service
 from tests.clirun import gitconfig, served_and_clone
+from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import git
+from tests.servers import GrpcServerThread
 
 BAD = "\ud800"
 CONFIG: dict[str, Any] = {
@@ -111,3 +116,33 @@ def test_cli_arguments_that_are_not_utf8(tmp_path: Path) -> None:
     message = gitconfig("set", "k", "v", "-a", "app", "-e", "DEV", "-m", value, repo=work)
     assert message.exit_code == 1
     assert "lone surrogate" in message.output
+
+
+@pytest.mark.parametrize(
+    ("method", "streaming"),
+    [
+        ("GetConfiguration", False),
+        ("GetConfigurations", False),
+        ("CheckFeatureFlag", False),
+        ("StreamConfigurationUpdates", True),
+    ],
+)
+def test_grpc_strings_that_are_not_utf8_are_invalid_argument(
+    service: Service, method: str, streaming: bool
+) -> None:
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    auth = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
+    not_utf8 = b"\x12\x02\xff\xfe"  # field 2 (a string in each request): two bytes, not UTF-8
+    with (
+        GrpcServerThread(service, tokens) as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        path = f"/config.v1.ConfigurationService/{method}"
+        with pytest.raises(grpc.RpcError) as raised:
+            if streaming:
+                list(channel.unary_stream(path)(not_utf8, metadata=auth, timeout=10))
+            else:
+                channel.unary_unary(path)(not_utf8, metadata=auth, timeout=10)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, raised.value.details()
+        assert "UTF-8" in (raised.value.details() or "")

@@ -20,6 +20,7 @@ from grpc_reflection.v1alpha import reflection
 
 from gitconfig.core import limits
 from gitconfig.grpc.servicer import SERVICE_NAME, ConfigurationServicer
+from gitconfig.grpc.strictinput import StrictInput
 from gitconfig.grpc.v1 import config_pb2_grpc
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
@@ -87,7 +88,7 @@ async def create_server(
     started) and the bound port."""
     # A message larger than the body limit is refused (RESOURCE_EXHAUSTED) before it is read.
     options = (*OPTIONS, ("grpc.max_receive_message_length", limits.current().body_bytes))
-    server = grpc.aio.server(options=options)
+    server = grpc.aio.server(options=options, interceptors=[StrictInput()])
     servicer = ConfigurationServicer(service, tokens)
     config_pb2_grpc.add_ConfigurationServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
