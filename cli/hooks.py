@@ -1,7 +1,8 @@
 """``gitconfig hooks install`` and ``gitconfig hooks pre-receive``: the git hooks.
 
 A hook is a few lines of shell that ``exec`` this command line; the checks are the validator's.
-``pre-commit`` (in a clone) validates what is staged; ``pre-receive`` (in the served bare
+``pre-commit`` (in a clone) validates what is staged; ``files`` the files the pre-commit
+framework passes (``pre-commit run --all-files`` included); ``pre-receive`` (in the served bare
 repository) validates every commit a push brings and rejects the push, naming each file and
 error, if any is invalid. The files in the project's ``hooks/`` folder are these templates
 with the command ``gitconfig`` (found on PATH); ``install`` writes the absolute path of this
@@ -19,14 +20,15 @@ from typing import Annotated
 
 import typer
 
+from gitconfig.core import validator
 from gitconfig.core.errors import BadRequest
 from gitconfig.service import review
 from gitconfig.store import gitcli, gitstore
 
 from .errors import handled
-from .files import is_bare_repository
+from .files import is_bare_repository, read_worktree, worktree_specials
 from .local import Repo, open_store
-from .validate import finding_text
+from .validate import checkout_root, finding_text
 
 app = typer.Typer(no_args_is_help=True, help="Git hooks that run the validator.")
 
@@ -76,6 +78,44 @@ def install(
     target.write_text(render(hook, this_command()))
     target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     typer.echo(f"installed {hook} hook: {target}")
+
+
+@app.command("files")
+@handled
+def files_(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files of the checkout, as the framework passes them"),
+    ] = None,
+    repo: Repo = Path(),
+) -> None:
+    """What the pre-commit framework's hook runs: validates the files it is given (as they
+    are on disk), each within the whole checkout; the whole repository when a shared schema
+    is among them, since any configuration may refer to it. Exits 1 if any is invalid."""
+    root = checkout_root(repo)
+    tree = read_worktree(root)
+    given = {_repository_path(root, file) for file in files or []}
+    wanted = None if any(path.startswith("schemas/") for path in given) else given
+    findings = validator.validate_files(tree, only=wanted)
+    findings += [
+        finding
+        for finding in validator.special_findings(worktree_specials(root))
+        if wanted is None or finding.path in wanted
+    ]
+    for finding in sorted(findings):
+        typer.echo(finding_text(finding))
+    if findings:
+        checked = len(tree) if wanted is None else len(wanted)
+        typer.echo(f"{len(findings)} problem(s) in {checked} file(s)", err=True)
+        raise typer.Exit(1)
+
+
+def _repository_path(root: Path, file: Path) -> str:
+    full = (file if file.is_absolute() else Path.cwd() / file).absolute()
+    try:
+        return full.relative_to(root.absolute()).as_posix()
+    except ValueError as exc:
+        raise BadRequest(f"{file} is not in the checkout {root}") from exc
 
 
 @app.command("pre-receive")

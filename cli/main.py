@@ -67,13 +67,19 @@ def serve(
         str, typer.Option(help="Address to listen on", envvar="GITCONFIG_HOST")
     ] = "127.0.0.1",
     http_port: Annotated[
-        int, typer.Option(help="REST port (0: any free port)", envvar="GITCONFIG_HTTP_PORT")
+        int,
+        typer.Option(
+            min=0, max=65535, help="REST port (0: any free port)", envvar="GITCONFIG_HTTP_PORT"
+        ),
     ] = 8080,
     grpc_port: Annotated[
-        int, typer.Option(help="gRPC port (0: any; -1: off)", envvar="GITCONFIG_GRPC_PORT")
+        int,
+        typer.Option(
+            min=-1, max=65535, help="gRPC port (0: any; -1: off)", envvar="GITCONFIG_GRPC_PORT"
+        ),
     ] = 9090,
     workers: Annotated[
-        int, typer.Option(min=1, help="Server processes", envvar="GITCONFIG_WORKERS")
+        int, typer.Option(min=1, max=256, help="Server processes", envvar="GITCONFIG_WORKERS")
     ] = 1,
     port_file: Annotated[
         Path | None, typer.Option(help="Write the bound ports here as JSON once listening")

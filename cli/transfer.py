@@ -151,8 +151,13 @@ def export(
     application: Application,
     environment: Env,
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="json, yaml, env or properties")
-    ] = Format.JSON,
+        Format | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json, yaml, env or properties (default: from the --file name, else json)",
+        ),
+    ] = None,
     reveal: Reveal = False,
     file: Annotated[
         Path | None, typer.Option("--file", help="Write here instead of to stdout")
@@ -162,9 +167,10 @@ def export(
 ) -> None:
     """Write an application's configuration values in one environment as a file (SECRET
     values masked unless --reveal)."""
+    chosen = fmt or (transfer.format_of(file.name) if file is not None else None) or Format.JSON
     local = open_local(repo, branch, reveal=reveal)
     export = local.service.export_configs(
-        local.principal, application, environment.value, fmt, reveal
+        local.principal, application, environment.value, chosen, reveal
     )
     if file is None:
         typer.echo(export.content, nl=False)

@@ -12,12 +12,13 @@ from typing import Annotated
 import typer
 
 from gitconfig.core import validator
-from gitconfig.core.errors import NotFound
+from gitconfig.core.errors import BadRequest, FieldError, NotFound
 from gitconfig.core.validator import Finding, Report
 from gitconfig.service import review
+from gitconfig.store import gitstore
 from gitconfig.store.worktree import WorktreeStore
 
-from .files import is_bare_repository, read_worktree
+from .files import TOP_FOLDERS, is_bare_repository, read_worktree, worktree_specials
 from .local import add, open_store
 
 
@@ -57,16 +58,34 @@ def validate(
     branch: Annotated[
         str | None, typer.Option(help="The branch of a bare repository (default: HEAD's)")
     ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Succeed when the tree holds no configuration or flag file at all",
+        ),
+    ] = False,
 ) -> None:
     """Check configuration, flag and schema files: format and unknown fields, folder names,
     value types, JSON Schemas, flag rules, unencrypted SECRETs, names differing only in case.
-    Lists every problem; exits 1 if there is any."""
+    Lists every problem; exits 1 if there is any, if PATH does not exist, or if a whole tree
+    (files on disk, --rev) holds no configuration or flag file (unless --allow-empty). From
+    a subdirectory of a checkout, the whole checkout is validated (as git finds its
+    repository)."""
     if sum((rev is not None, changed is not None, staged)) > 1:
         raise typer.BadParameter("use one of --rev, --changed and --staged")
+    if not path.exists():
+        raise BadRequest(f"{path} does not exist", [FieldError("PATH", "no such file or folder")])
+    whole_tree = changed is None and not staged
     on_disk = rev is None and changed is None and not staged and not is_bare_repository(path)
     if on_disk:
+        path = checkout_root(path)
         files = read_worktree(path)
-        report = Report(validator.validate_files(files), len(files))
+        specials = validator.special_findings(worktree_specials(path))
+        findings = sorted([*validator.validate_files(files), *specials])
+        report = Report(
+            findings, len(files) + len(specials), validator.count_entries(files) + len(specials)
+        )
     else:
         store, _, _ = open_store(path, branch)
         if changed is not None:
@@ -80,11 +99,38 @@ def validate(
             commit = _commit(store, rev or (f"refs/heads/{branch}" if branch else "HEAD"))
             if commit is None and (rev or branch):
                 raise NotFound(f"unknown revision {rev or branch!r}")
-            report = review.check_commit(store, commit) if commit else Report([], 0)
+            report = review.check_commit(store, commit) if commit else Report([], 0, 0)
     prefix = path if on_disk else Path()
+    if report.ok and whole_tree and not report.entries and not allow_empty:
+        where = str(path) if on_disk else (rev or branch or "HEAD")
+        typer.echo(
+            f"no configuration or flag file found in {where} (configs/<application>/<ENV>/"
+            "<key>.yaml, flags/...): is this the config repository? (--allow-empty to accept)",
+            err=True,
+        )
+        raise typer.Exit(1)
     _print(report, fmt, prefix)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def checkout_root(path: Path) -> Path:
+    """The config repository ``path`` is in: the nearest folder at or above it that holds
+    configs/, flags/ or schemas/, within the checkout it belongs to (git's own search);
+    else that checkout's root; else ``path`` itself."""
+    path = path.absolute()
+    try:
+        root, _ = gitstore.discover(path)
+    except NotFound:
+        return path
+    if not (root / ".git").exists():
+        return path  # a bare repository's folder: validated by commit, not on disk
+    for folder in (path, *path.parents):
+        if any((folder / top).is_dir() for top in TOP_FOLDERS):
+            return folder
+        if folder == root:
+            break
+    return root
 
 
 def _commit(store: WorktreeStore, rev: str) -> str | None:

@@ -38,9 +38,9 @@ def test_the_pre_commit_framework_manifest() -> None:
             "id": "gitconfig-validate",
             "name": "gitconfig validate",
             "description": manifest[0]["description"],
-            "entry": "gitconfig validate --staged",
+            "entry": "gitconfig hooks files",  # the files the framework passes (issue 9)
             "language": "python",
-            "pass_filenames": False,
+            "pass_filenames": True,
             "files": "^(configs|flags|schemas)/",
         }
     ]

@@ -78,7 +78,7 @@ def test_rest_evaluation_accepts_typed_attributes(
         "/feature-flags/evaluate", json={**SCOPE, "key": "typed", "attributes": attributes}
     )
     assert one.status_code == 200, one.text
-    assert (one.json()["enabled"], one.json()["ruleIndex"]) == (enabled, rule)
+    assert (one.json()["enabled"], one.json().get("ruleIndex")) == (enabled, rule)
     every = client.post("/feature-flags/evaluate-all", json={**SCOPE, "attributes": attributes})
     assert every.status_code == 200
     assert every.json()["flags"][0]["enabled"] is enabled

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import string
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -153,6 +154,15 @@ def test_every_operator_is_covered() -> None:
         ("1970-01-01X00:00", None),
         ("2026-02-30", None),
         ("next week", None),
+        # one ASCII grammar shared with NUMBER values (issue 9)
+        ("１０", None),  # full-width digits
+        ("٣", None),  # Arabic-Indic digit
+        ("5.", None),  # a trailing point is not a number
+        ("5.0", (0, 5.0)),
+        ("２０２６-01-01", None),
+        ("1970-01-01T00:00:00.0000001Z", (1, Decimal("1E-7"))),  # beyond microseconds
+        ("1970-01-01.5", None),  # a fraction needs a time
+        ("9007199254740993", (0, Decimal(9007199254740993))),  # exact, not a double
     ],
 )
 def test_parse_ordered(text: str, parsed: tuple[int, float] | None) -> None:
@@ -241,7 +251,8 @@ GOLDEN = [
     ("new-matching-engine", "trader-43", 856184227, 27),
     ("fx-desk-beta", "acct-9001", 3623941873, 73),
     ("kill-switch", "", 3219700350, 50),
-    ("ünïcode", "用户-7", 960493078, 78),
+    ("ünïcode", "用户-7", 960493078, 78),  # any UTF-8 text hashes (not a valid flag key)
+    ("unicode-rollout", "用户-7", 1904199694, 94),  # the docs' vector: a key the API takes
 ]
 
 
@@ -377,3 +388,40 @@ def test_compile_refuses_what_validation_refuses() -> None:
         compile_flag("f", _flag(_when("a", "LIKE", "x")))
     with pytest.raises(ValueError, match="neither a number nor an instant"):
         compile_flag("f", _flag(_when("a", "GREATER_THAN", "soon")))
+
+
+@pytest.mark.parametrize(
+    ("operator", "value", "attribute", "matches"),
+    [
+        ("GREATER_THAN", "9", "１０", False),  # full-width digits are not a number
+        ("GREATER_THAN", "9", "10", True),
+        ("LESS_THAN", "10", "5.", False),
+        (
+            "GREATER_THAN",
+            "2026-01-01T00:00:00.0000001Z",
+            "2026-01-01T00:00:00.0000002Z",
+            True,
+        ),
+        ("GREATER_THAN", "2026-01-01T00:00:00.0000001Z", "2026-01-01T00:00:00.0000001Z", False),
+        ("GREATER_THAN", "9007199254740992", "9007199254740993", True),
+    ],
+)
+def test_ordered_operators_use_the_one_grammar(
+    operator: str, value: str, attribute: str, matches: bool
+) -> None:
+    result = evaluate("flag", _flag(_when("n", operator, value)), "user-1", {"n": attribute})
+    assert (result.reason == "TARGETING_MATCH") is matches
+
+
+@pytest.mark.parametrize("value", ["１０", "5.", "٣"])
+def test_rule_values_outside_the_grammar_are_refused(value: str) -> None:
+    from gitconfig.core import flagfile, valuetext
+    from gitconfig.core.errors import BadRequest
+    from gitconfig.core.model import ValueType
+
+    rule = {"attribute": "n", "operator": "GREATER_THAN", "values": [value]}
+    with pytest.raises(BadRequest) as raised:
+        flagfile.parse_mapping({"description": "d", "rules": [rule]})
+    assert raised.value.errors[0].field == "rules.0.values.0"
+    with pytest.raises(ValueError, match="must be a decimal number"):
+        valuetext.parse(ValueType.NUMBER, value)

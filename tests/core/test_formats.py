@@ -4,6 +4,7 @@ through ``gitconfig import`` and ``gitconfig export``."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -161,7 +162,7 @@ def test_format_of_file_names() -> None:
 
 
 def test_plan_collects_every_problem() -> None:
-    items = transfer.parse(Format.JSON, '{"n": "x", "ok": 1, "bad key": 2, "nul": null}')
+    items = transfer.parse(Format.JSON, '{"n": "x", "ok": 1, "bad key": 2, "gone": null}')
     types = {"n": ValueType.NUMBER, "ghost": ValueType.STRING}
     with pytest.raises(BadRequest) as caught:
         importing.plan(items, types, {}, {})
@@ -169,7 +170,7 @@ def test_plan_collects_every_problem() -> None:
         ("types.ghost", "is"),
         ("n", "must"),
         ("bad key", "invalid"),
-        ("nul", "is"),
+        ("gone", "is"),
     ]
 
 
@@ -182,8 +183,8 @@ def test_render_escapes() -> None:
     ]
     assert transfer.render(Format.ENV, rows) == (
         "plain=a-b_c.d/e:f@g\nspaces='two words'\n"
-        'quote="it\'s\\nhere \\$HOME"\njson=\'{"a":[1,"é"]}\'\n'
-    )
+        'quote="it\'s\nhere \\$HOME"\njson=\'{"a":[1,"é"]}\'\n'
+    )  # a line break stays a line break: sh does not undo \n in double quotes
     assert transfer.render(Format.PROPERTIES, rows, "top") == (
         "# top\nplain=a-b_c.d/e\\:f@g\nspaces=two words\n"
         'quote=it\'s\\nhere $HOME\njson={"a"\\:[1,"\\u00e9"]}\n'
@@ -256,7 +257,8 @@ def test_import_is_all_or_nothing(work: Path, tmp_path: Path) -> None:
         "error: import rejected: 3 problem(s), nothing changed",
         "  max-spread: $: 500 is greater than the maximum of 100",
         "  flag: must be a decimal number for type NUMBER, such as 42, -0.5 or 2.5e-3",
-        "  bad!key: invalid key: must match [A-Za-z0-9][A-Za-z0-9._-]{0,254}",
+        "  bad!key: invalid key: must match [A-Za-z0-9][A-Za-z0-9._-]{0,249}"
+        " (with .yaml, a file name of at most 255 bytes)",
     ]
     assert rev_parse(work, "HEAD") == head
     assert not (work / "configs/pricing/DEV/new-key.yaml").exists()
@@ -372,3 +374,54 @@ def test_an_import_conflicts_with_a_concurrent_change_to_one_of_its_keys(bare_re
     assert git(bare_repo, "ls-tree", "-r", "--name-only", "main", "configs/pricing") == (
         "configs/pricing/DEV/b.yaml"
     )
+
+
+SHELL_KEYS = {
+    "max-order-size": "250000",
+    "2fa.timeout": "30",
+    "a_b": "under",
+    "a-b": "dash",  # the same shell name as a_b: kept apart
+    "PLAIN": 'it\'s $HOME "quoted"',
+    "multi": "line one\nline two",
+    "both": 'it\'s\n`cmd` \\ $X\t"q"',
+}
+
+
+def test_env_export_can_be_sourced_and_imported_back(work: Path, tmp_path: Path) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(SHELL_KEYS))
+    ok("import", str(seed), *WHERE, "--type", "*=STRING", repo=work)
+    target = tmp_path / "exported.env"
+    ok("export", *WHERE, "--file", str(target), repo=work)  # the format from the extension
+    text = target.read_text()
+    assert "max_order_size=250000" in text and "# gitconfig key: max-order-size" in text
+    script = f"set -a; . {target}; env -0"
+    shell = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
+    variables = dict(line.split("=", 1) for line in shell.stdout.split("\0") if "=" in line)
+    assert variables["max_order_size"] == "250000"
+    assert variables["_2fa_timeout"] == "30"
+    assert {variables["a_b"], variables["a_b_2"]} == {"under", "dash"}
+    assert variables["PLAIN"] == SHELL_KEYS["PLAIN"]
+    assert variables["multi"] == SHELL_KEYS["multi"]
+    assert variables["both"] == SHELL_KEYS["both"]
+    items = {item.key: item.value for item in transfer.parse(Format.ENV, text)}
+    assert items == SHELL_KEYS  # the mapping reversed
+    assert ok("import", str(target), *WHERE, repo=work).splitlines()[-1] == (
+        f"0 created, 0 updated, {len(SHELL_KEYS)} unchanged"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("x.env", "env"), ("x.yaml", "yaml"), ("x.yml", "yaml"), ("x.properties", "properties")],
+)
+def test_export_takes_the_format_from_the_file_name(
+    work: Path, tmp_path: Path, name: str, fmt: str
+) -> None:
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"k": 1}))
+    ok("import", str(seed), *WHERE, repo=work)
+    target = tmp_path / name
+    ok("export", *WHERE, "--file", str(target), repo=work)
+    assert transfer.parse(Format(fmt), target.read_text())[0].key == "k"
+    assert not target.read_text().lstrip().startswith("{")

@@ -46,6 +46,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         {"$schema": DRAFT7, "type": "string", "maxLength": 3},
         {"type": "string", "pattern": "^[A-Z]{3}$"},
         {"type": "object", "patternProperties": {"^x-": {"type": "string"}}},
+        {"type": "string", "pattern": r"\p{Greek}"},  # RE2 syntax (every pattern runs on RE2)
         {"$ref": "schemas/positive-number.json"},
         {"$defs": {"a": {"type": "integer"}}, "$ref": "#/$defs/a"},
     ],
@@ -63,7 +64,6 @@ def test_valid_schemas(schema: object) -> None:
         ({"required": "host"}, "$.required: 'host' is not of type 'array'"),
         ({"pattern": "("}, "$.pattern: '(' is not a 'regex'"),
         ({"pattern": "(?<=a)b"}, "is not a 'regex'"),  # lookbehind: not RE2
-        ({"pattern": r"\p{Greek}"}, "is not a 'regex'"),  # RE2 only: not Python re
         ({"patternProperties": {"(": {}}}, "is not a 'regex'"),
         ({"$schema": "https://example.com/my-dialect"}, "unknown JSON Schema dialect"),
         ({"$schema": 7}, "unknown JSON Schema dialect"),
@@ -126,6 +126,71 @@ def test_pattern_runs_in_linear_time() -> None:
     # Python's backtracking re would take hours on this; RE2 answers at once.
     errors = jsonschemas.validate("a" * 60 + "!", {"pattern": "^(a+)+$"}, {})
     assert errors == [f"$: '{'a' * 60}!' does not match '^(a+)+$'"]
+
+
+EVIL = "^(a+)+$"  # exponential on a backtracking engine: 40 a's then "!" would take years
+EVIL_KEY = "a" * 40 + "!"
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "patternProperties": {EVIL: {"type": "string"}}},
+        {"type": "object", "patternProperties": {EVIL: {}}, "additionalProperties": False},
+        {"type": "object", "patternProperties": {EVIL: {}}, "unevaluatedProperties": False},
+        {"$schema": DRAFT7, "type": "object", "patternProperties": {EVIL: {}}},
+        {"$schema": DRAFT7, "patternProperties": {EVIL: {}}, "additionalProperties": False},
+        {"type": "object", "propertyNames": {"pattern": EVIL}},
+    ],
+)
+def test_every_schema_regex_runs_on_re2(schema: dict[str, Any]) -> None:
+    # Each of these hangs (hours) if any regex of the schema ran on Python's re.
+    errors = jsonschemas.validate({EVIL_KEY: 1}, schema, {})
+    assert isinstance(errors, list)
+
+
+def test_pattern_properties_are_matched() -> None:
+    schema = {"patternProperties": {"^x-": {"type": "string"}}, "additionalProperties": False}
+    assert jsonschemas.validate({"x-a": "s"}, schema, {}) == []
+    assert jsonschemas.validate({"x-a": 1}, schema, {}) == ["$['x-a']: 1 is not of type 'string'"]
+    assert jsonschemas.validate({"y": 1}, schema, {}) == [
+        "$: 'y' does not match any of the regexes: '^x-'"
+    ]
+    uneval = {"patternProperties": {"^x-": {}}, "unevaluatedProperties": False}
+    assert jsonschemas.validate({"x-a": 1}, uneval, {}) == []
+    assert jsonschemas.validate({"y": 1}, uneval, {})[0].startswith("$: Unevaluated properties")
+
+
+def test_pattern_properties_must_compile_as_re2() -> None:
+    errors = jsonschemas.schema_errors({"patternProperties": {"(?<=a)b": {}}})
+    assert errors and errors[0].startswith("$.patternProperties: ")
+
+
+@pytest.mark.parametrize(
+    ("items", "unique"),
+    [
+        ([{"a": i} for i in range(20_000)], True),  # quadratic in jsonschema: minutes
+        ([{"a": i} for i in range(20_000)] + [{"a": 5}], False),
+        ([1, 1.0], False),  # equal numbers
+        ([1, True], True),  # true is not 1
+        ([{"a": 1, "b": [1]}, {"b": [1.0], "a": 1}], False),  # key order does not matter
+        ([[0], [False]], True),
+    ],
+)
+def test_unique_items_is_linear_and_exact(items: list[Any], unique: bool) -> None:
+    errors = jsonschemas.validate(items, {"uniqueItems": True}, {})
+    assert errors == ([] if unique else ["$: has non-unique elements"])
+
+
+def test_values_deeper_than_the_limit_are_not_json_data() -> None:
+    from gitconfig.core import limits
+
+    deep: Any = 1
+    for _ in range(limits.current().depth):
+        deep = [deep]
+    assert jsonschemas.json_data_errors(deep) == []
+    errors = jsonschemas.json_data_errors([deep])
+    assert errors and "nests more than 64 levels" in errors[0]
 
 
 def test_errors_are_capped() -> None:

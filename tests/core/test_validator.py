@@ -237,7 +237,7 @@ def test_a_commit_a_range_and_a_bare_repository(tmp_path: Path) -> None:
     }
     empty = tmp_path / "empty.git"
     git(tmp_path, "init", "--quiet", "--bare", str(empty))
-    assert ok("validate", str(empty)) == "ok: 0 file(s) valid\n"
+    assert ok("validate", str(empty), "--allow-empty") == "ok: 0 file(s) valid\n"
 
 
 def test_staged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

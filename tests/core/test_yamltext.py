@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pytest
+import yaml
 
 from gitconfig.core import yamltext
 
@@ -128,3 +129,41 @@ def test_dump_round_trips_line_breaks(value: str) -> None:
 def test_dump_never_folds_long_lines() -> None:
     long = " ".join(["word"] * 100)
     assert yamltext.dump({"v": long}).decode() == f"v: {long}\n"
+
+
+# Every plain scalar that YAML 1.1 (https://yaml.org/type/) or 1.2 types as something other
+# than a string: the writer must quote each when it is a string value (issue 9).
+YAML11_NOT_STRINGS = [
+    # bool
+    *["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO"],
+    *["true", "True", "TRUE", "false", "False", "FALSE"],
+    *["on", "On", "ON", "off", "Off", "OFF"],
+    # null
+    "~", "null", "Null", "NULL", "",
+    # int: decimal, binary, octal, hex, sexagesimal, underscores, signs
+    "0", "-19", "+12", "0b1010", "-0b1_0", "012", "0o14", "0x1F", "0xC_A", "190:20:30",
+    "1_000", "+685_230",
+    # float
+    "1.5", "-.5", "6.8523015e+5", "685.230_15e+03", "685_230.15", "190:20:30.15",
+    ".inf", "-.Inf", "+.INF", ".nan", ".NaN", ".NAN", "1e3", "1.", "1E-5",
+    # timestamp
+    "2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5",
+    "2001-12-15T02:59:43.1Z", "2002-1-1 1:02:03",
+    # merge and value keys
+    "<<", "=",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", YAML11_NOT_STRINGS)
+def test_strings_another_yaml_reader_could_retype_are_quoted(text: str) -> None:
+    rendered = yamltext.dump({"value": text}).decode()
+    scalar = rendered.removeprefix("value: ").rstrip("\n")
+    assert scalar[:1] in ("'", '"'), rendered
+    assert yamltext.parse(rendered.encode()) == {"value": text}
+    # PyYAML's YAML 1.1 loader reads it back as the same string, too.
+    assert yaml.safe_load(rendered) == {"value": text}
+
+
+@pytest.mark.parametrize("text", ["yes-man", "y2k", "nope", "Norway", "x", "1.2.3", "a:b"])
+def test_plain_strings_stay_plain(text: str) -> None:
+    assert yamltext.dump({"value": text}).decode() == f"value: {text}\n"

@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pygit2
 import pytest
@@ -280,8 +281,17 @@ def test_a_stale_parent_is_refused_and_the_ref_is_left_alone(repo: Path) -> None
         assert not list(repo.glob("**/main.lock"))
 
 
-def test_the_ref_is_compared_after_taking_its_lock(tmp_path: Path) -> None:
+def test_the_ref_is_compared_after_taking_its_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Another writer holds the ref lock and moves the branch while write() waits for it."""
+    waiting = threading.Event()  # set once write() retries the lock: past its early check
+
+    def sleep(seconds: float) -> None:
+        waiting.set()
+        time.sleep(seconds)
+
+    monkeypatch.setattr(gitstore, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
     work = init_repo(tmp_path / "work")
     parent = commit_files(work, BEFORE, "base")
     store = GitStore(work)
@@ -299,7 +309,7 @@ def test_the_ref_is_compared_after_taking_its_lock(tmp_path: Path) -> None:
 
     writer = threading.Thread(target=late_write)
     writer.start()
-    time.sleep(0.2)  # write() has passed its early check and is waiting for the lock
+    assert waiting.wait(10), "write() never waited for the ref lock"
     assert not outcome
     lock.replace(ref)
     writer.join(10)
@@ -731,7 +741,7 @@ def test_diff_agrees_with_git_diff(tmp_path: Path) -> None:
     assert store.diff(new, new) == []
 
 
-def test_diff_ignores_mode_only_changes_and_symlinks(tmp_path: Path) -> None:
+def test_diff_ignores_mode_only_changes_and_reports_symlinks(tmp_path: Path) -> None:
     work = init_repo(tmp_path / "work")
     old = commit_files(work, {"configs/a.yaml": "a\n"}, "old")
     git(work, "update-index", "--chmod=+x", "configs/a.yaml")
@@ -740,5 +750,8 @@ def test_diff_ignores_mode_only_changes_and_symlinks(tmp_path: Path) -> None:
     new = commit_files(work, {}, "mode and symlink")
     store = GitStore(work)
 
-    assert store.diff(old, new) == []
+    # A symlink is no file to serve, but it is reported (issue 9), never skipped in silence.
+    assert store.diff(old, new) == [FileChange("configs/link.yaml", None, None, "symlink")]
     assert dict(store.files(new)) == dict(store.files(old))
+    assert store.special_entries(new) == [("configs/link.yaml", "symlink")]
+    assert store.special_entries(old) == []

@@ -24,6 +24,8 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
+from gitconfig import __version__
+
 ROOTS = ("gitconfig.client", "gitconfig.client.openfeature")
 REQUIREMENTS = ("grpcio", "protobuf", "pyyaml", "google-re2", "mmh3")
 NAME = "gitconfig-client"
@@ -67,7 +69,7 @@ def pyproject_text(packages: Sequence[str]) -> str:
             "",
             "[project]",
             f"name = {json.dumps(NAME)}",
-            f"version = {json.dumps(project['version'])}",
+            f"version = {json.dumps(__version__)}",  # one place: gitconfig.__version__
             'description = "The embedded gitconfig client: configuration and feature flags,'
             ' local, always current"',
             f"requires-python = {json.dumps(project['requires-python'])}",

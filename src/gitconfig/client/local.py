@@ -162,7 +162,7 @@ class LocalCopy:
         flag = self._state.flags.get(key)
         if flag is None:
             raise FlagNotFound(key)
-        return flag.flag.evaluate(user_id or None, attributes or _EMPTY_ATTRIBUTES)
+        return flag.flag.evaluate(user_id, attributes or _EMPTY_ATTRIBUTES)
 
     def enabled(
         self,
@@ -175,7 +175,7 @@ class LocalCopy:
         flag = self._state.flags.get(key)
         if flag is None:
             return default
-        return flag.flag.evaluate(user_id or None, attributes or _EMPTY_ATTRIBUTES).enabled
+        return flag.flag.evaluate(user_id, attributes or _EMPTY_ATTRIBUTES).enabled
 
 
 class Listeners:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from gitconfig.core import jsonschemas, valuetext, yamltext
+from gitconfig.core import jsonschemas, limits, valuetext, yamltext
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.model import ConfigDocument, ValueType
 
@@ -44,6 +44,9 @@ _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 def load(data: bytes, schemas: Mapping[str, Any]) -> ConfigDocument:
     """Parse and validate the bytes of a configuration file against the repository's shared
     ``schemas`` (path -> parsed schema). Raises ``BadRequest`` listing every problem."""
+    too_large = limits.file_error(data)
+    if too_large is not None:
+        raise BadRequest("Invalid configuration file", [FieldError("", too_large)])
     try:
         parsed = yamltext.parse(data)
     except yamltext.YamlError as exc:
@@ -155,6 +158,9 @@ def _description_errors(description: object) -> list[FieldError]:
         return []
     if not isinstance(description, str):
         return [FieldError("description", f"must be a string, not {_kind(description)}")]
+    too_long = limits.description_error(description)
+    if too_long is not None:
+        return [too_long]
     return [FieldError("description", m) for m in jsonschemas.json_data_errors(description)]
 
 
@@ -163,6 +169,9 @@ def _tag_errors(tags: object) -> list[FieldError]:
         return []
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         return [FieldError("tags", "must be a list of strings, e.g. [risk, limits]")]
+    too_many = limits.tags_error(tags)
+    if too_many is not None:
+        return [too_many]
     errors = jsonschemas.json_data_errors(tags)
     if any(not tag for tag in tags):
         errors.append("a tag must not be empty")
@@ -230,6 +239,10 @@ def from_request(
     else:
         errors.append(FieldError("valueType", f"must be one of {_TYPES}"))
     parsed_value: Any = None
+    too_large = limits.value_error(value)
+    if too_large is not None:
+        errors.append(too_large)
+        parsed_type = None
     if parsed_type is ValueType.SECRET:
         if not isinstance(value, str) or not value or jsonschemas.json_data_errors(value):
             errors.append(FieldError("value", "a SECRET value must be non-empty text"))
@@ -280,6 +293,10 @@ def with_fields(
 
 def request_schema(text: str | None, errors: list[FieldError]) -> dict[str, Any] | None:
     if text is None or not text.strip():
+        return None
+    too_large = limits.value_error(text, "schema")
+    if too_large is not None:
+        errors.append(too_large)
         return None
     try:
         schema = valuetext.parse_json(text)

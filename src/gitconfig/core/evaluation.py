@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 
@@ -112,7 +113,7 @@ def _ordered_test(operator: str, values: tuple[str, ...]) -> _Test:
     greater = operator in (Operator.GREATER_THAN, Operator.GREATER_THAN_OR_EQUALS)
     inclusive = operator in (Operator.GREATER_THAN_OR_EQUALS, Operator.LESS_THAN_OR_EQUALS)
     pick = min if greater else max
-    by_kind: dict[int, list[float]] = {}
+    by_kind: dict[int, list[Decimal]] = {}
     for value in values:
         parsed = parse_ordered(value)
         if parsed is None:

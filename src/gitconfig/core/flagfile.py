@@ -18,12 +18,14 @@ docs/flags.md is the user-facing reference.
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
-from gitconfig.core import yamltext
+from gitconfig.core import limits, text, yamltext
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.evaluation import ORDERED_OPERATORS, SEMVER_OPERATORS, Operator
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
@@ -36,6 +38,7 @@ MAX_ATTRIBUTE: Final = 100  # the seed's column sizes
 MAX_RULE_VALUE: Final = 255
 MAX_TAG: Final = 50
 _OPERATOR_LIST: Final = ", ".join(Operator)
+_LARGEST: Final = int(sys.float_info.max)
 _KINDS: Final[dict[type, str]] = {
     bool: "a boolean",
     int: "a number",
@@ -80,7 +83,15 @@ def _unknown_fields(
 
 
 def _json_errors(value: object, path: str, errors: _Errors) -> None:
-    if value is None or isinstance(value, bool | int | str):
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > 2**53 and (abs(value) > _LARGEST or int(float(value)) != value):
+            errors.add(
+                path,
+                f"{value} cannot be held exactly by a double (gRPC's Struct carries doubles, "
+                "so REST and gRPC would answer different numbers): use a string",
+            )
+        return
+    if value is None or isinstance(value, bool | str):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -245,6 +256,9 @@ def _tags(raw: object, errors: _Errors) -> tuple[str, ...]:
     if not isinstance(raw, list):
         errors.add("tags", "must be a list of strings")
         return ()
+    if (too_many := limits.tags_error(raw)) is not None:
+        errors.add("tags", too_many.message)
+        return ()
     seen: set[str] = set()
     for index, tag in enumerate(raw):
         path = _join("tags", index)
@@ -259,6 +273,12 @@ def _tags(raw: object, errors: _Errors) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _value_size_error(value: dict[str, Any]) -> str | None:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    problem = limits.value_error(text)
+    return None if problem is None else problem.message
+
+
 def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
     """Validate a flag given as a mapping; raise ``BadRequest`` listing every problem.
 
@@ -269,6 +289,11 @@ def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
         errors.add("", "must be a mapping with description, enabled, value, rules, tags")
         raise BadRequest("Invalid feature flag", errors.found)
     _unknown_fields(data, FLAG_FIELDS, "", errors)
+    not_text = text.surrogate_fields(data)
+    for field in not_text:
+        errors.add(field, "holds a lone surrogate, not text")
+    if not_text:
+        raise BadRequest("Invalid feature flag", errors.found)
 
     description = data.get("description")
     if description is None:
@@ -277,6 +302,8 @@ def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
         errors.add("description", "must be a string")
     elif not description.strip():
         errors.add("description", "must not be empty")
+    elif (too_long := limits.description_error(description)) is not None:
+        errors.add("description", too_long.message)
 
     enabled = data.get("enabled")
     if enabled is not None and not isinstance(enabled, bool):
@@ -286,8 +313,12 @@ def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
     if value is not None:
         if not isinstance(value, dict):
             errors.add("value", "must be a JSON object (a mapping), or be left out")
+        elif (too_deep := limits.depth_error(value, "value")) is not None:
+            errors.add("value", too_deep.message)
         else:
             _json_errors(value, "value", errors)
+            if not errors.found and (too_large := _value_size_error(value)) is not None:
+                errors.add("value", too_large)
 
     rules: list[FlagRule | None] = []
     raw_rules = data.get("rules")
@@ -317,6 +348,9 @@ def parse_mapping(data: object, prefix: str = "") -> FlagDocument:
 def load(data: bytes) -> FlagDocument:
     """Parse and validate the bytes of a flag file (the repository's YAML dialect, see
     ``yamltext``: YAML 1.2 core types, no aliases, no duplicate keys)."""
+    too_large = limits.file_error(data)
+    if too_large is not None:
+        raise BadRequest("Invalid feature flag", [FieldError("", too_large)])
     try:
         parsed = yamltext.parse(data)
     except yamltext.YamlError as exc:

@@ -5,8 +5,11 @@ Reading (``parse``) gives the file's entries in order, each with its line; every
 the file is reported at once. JSON and YAML hold one mapping of key to (typed) value;
 ``.env`` and ``.properties`` hold text.
 
-Writing (``render``) gives the same formats; SECRET values are whatever the caller passes
-(the service masks them unless the caller may and asks to reveal them).
+Writing (``render``) gives the same formats. A ``.env`` file can be ``source``d by a shell:
+a key that is not a shell variable name is written under ``env_name(key)`` (``max-order-size``
+as ``max_order_size``) after a ``# gitconfig key: max-order-size`` comment, which import reads
+back to the key. SECRET values are whatever the caller passes (the service masks them unless
+the caller may and asks to reveal them).
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ def _parse_mapping(fmt: Format, content: str, errors: list[FieldError]) -> list[
 
 
 _ENV_LINE = re.compile(r"[ \t]*(?:export[ \t]+)?([^\s=#]+)[ \t]*=[ \t]*")
-_ENV_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "$": "$"}
+_ENV_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "$": "$", "`": "`"}
 
 
 def _parse_env(content: str, errors: list[FieldError]) -> list[Item]:
@@ -127,12 +130,15 @@ def _parse_env(content: str, errors: list[FieldError]) -> list[Item]:
     values may span lines. Blank lines and ``#`` comments are skipped."""
     items = []
     position, line, end = 0, 1, len(content)
+    named: str | None = None  # the key a "# gitconfig key: <key>" line names for the next line
     while position < end:
         newline = content.find("\n", position)
         stop = end if newline < 0 else newline
         text = content[position:stop]
         start_line = line
         if not text.strip() or text.lstrip().startswith("#"):
+            if text.startswith(ENV_KEY_COMMENT):
+                named = text[len(ENV_KEY_COMMENT) :].strip()
             position, line = stop + 1, line + 1
             continue
         match = _ENV_LINE.match(text)
@@ -157,6 +163,9 @@ def _parse_env(content: str, errors: list[FieldError]) -> list[Item]:
             raw = content[rest_at:stop]
             comment = re.search(r"[ \t]#", raw)
             value = (raw[: comment.start()] if comment else raw).strip()
+        if named is not None and (key == env_name(named) or key.startswith(env_name(named) + "_")):
+            key = named  # the export's mapping, reversed
+        named = None
         items.append(Item(key, value, native=False, line=start_line))
         position, line = stop + 1, line + 1
     return items
@@ -232,7 +241,7 @@ def render(fmt: Format, rows: Sequence[Row], header: str | None = None) -> str:
         body = yamltext.dump({r.key: r.value for r in rows}).decode("utf-8") if rows else "{}\n"
         return comment + body
     if fmt is Format.ENV:
-        return comment + "".join(f"{r.key}={_env_value(_text(r))}\n" for r in rows)
+        return comment + "".join(_env_lines(rows))
     lines = (_property(r.key, _text(r)) + "\n" for r in rows)
     return comment + "".join(lines)
 
@@ -244,15 +253,45 @@ def _text(row: Row) -> str:
 
 
 _ENV_PLAIN = re.compile(r"[A-Za-z0-9_./:@%+,-]*")
+ENV_KEY_COMMENT = "# gitconfig key: "
+
+
+def env_name(key: str) -> str:
+    """The shell-safe variable name of ``key``: every character but ASCII letters, digits and
+    ``_`` becomes ``_``, and a leading digit gets a ``_`` before it (``max-order-size`` ->
+    ``max_order_size``, ``2fa.timeout`` -> ``_2fa_timeout``). A key that is already a shell
+    name is kept as it is."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", key)
+    return "_" + name if name[:1].isdigit() else name
+
+
+def _env_lines(rows: Sequence[Row]) -> list[str]:
+    """``NAME=value`` lines that a shell can ``source``. Where the name is not the key itself,
+    a ``# gitconfig key: <key>`` comment line before it keeps the key, and import reads it
+    back (names made equal by the mapping get ``_2``, ``_3``, ... after them)."""
+    lines: list[str] = []
+    used: set[str] = set()
+    for row in rows:
+        name = base = env_name(row.key)
+        number = 1
+        while name in used:
+            number += 1
+            name = f"{base}_{number}"
+        used.add(name)
+        if name != row.key:
+            lines.append(f"{ENV_KEY_COMMENT}{row.key}\n")
+        lines.append(f"{name}={_env_value(_text(row))}\n")
+    return lines
 
 
 def _env_value(text: str) -> str:
+    """The value as a shell reads it: plain, in single quotes (literal, line breaks too), or
+    in double quotes with only ``\\ " $ ` `` escaped, as ``sh`` undoes them."""
     if _ENV_PLAIN.fullmatch(text):
         return text
-    if "'" not in text and "\n" not in text and "\r" not in text:
+    if "'" not in text:
         return f"'{text}'"
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-    escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    escaped = re.sub(r'([\\"$`])', r"\\\1", text)
     return f'"{escaped}"'
 
 

@@ -14,9 +14,16 @@ Compiled validators are cached by the canonical JSON of the schema and of the sh
 it reaches, so validating many values against one schema compiles it once, and a changed shared
 schema can never be served from a stale validator.
 
-``pattern`` runs on RE2 (linear time), so no schema can make validation hang; patterns must
-compile as RE2 and as Python regexes (jsonschema matches ``patternProperties`` with ``re``).
-The formats date, email, idn-email, ipv4, ipv6, uuid and regex are asserted.
+Validation time is bounded, so no schema and no value can stall the server:
+
+- every regular expression of a schema runs on RE2 (linear time): ``pattern``,
+  ``patternProperties`` and the property matching of ``additionalProperties`` and
+  ``unevaluatedProperties``; a pattern RE2 cannot compile makes the schema invalid, with the
+  schema path of the pattern;
+- ``uniqueItems`` compares the canonical JSON of the items (linear, not quadratic);
+- values, schemas and their nesting are bounded by ``limits`` (size and depth).
+
+The formats date, email, idn-email, ipv4, ipv6, uuid and regex (RE2 syntax) are asserted.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
+import jsonschema._legacy_keywords
+import jsonschema._utils
 import re2
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.exceptions import best_match
@@ -38,6 +47,8 @@ from jsonschema_specifications import REGISTRY as METASCHEMAS
 from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
+
+from gitconfig.core import limits
 
 MAX_ERRORS = 20
 _MAX_MESSAGE = 400
@@ -53,11 +64,15 @@ Validator = Any  # jsonschema ships no type hints
 
 
 def json_data_errors(value: object) -> list[str]:
-    """Why ``value`` is not JSON data (string keys, finite numbers, text), with JSON paths."""
+    """Why ``value`` is not JSON data (string keys, finite numbers, text, no deeper than
+    ``limits``), with JSON paths."""
     errors: list[str] = []
+    deepest = limits.current().depth
     pending: deque[tuple[object, tuple[str | int, ...]]] = deque([(value, ())])
     while pending and len(errors) < MAX_ERRORS:
         item, path = pending.popleft()
+        if isinstance(item, dict | list) and len(path) >= deepest:
+            return [f"{json_path(path)}: nests more than {deepest} levels of lists and objects"]
         if isinstance(item, dict):
             for key, child in item.items():
                 if not isinstance(key, str):
@@ -109,22 +124,77 @@ def _pattern(validator: Validator, pattern: str, instance: object, schema: objec
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+def _pattern_properties(
+    validator: Validator, patterns: dict[str, Any], instance: object, schema: object
+) -> Any:
+    if not validator.is_type(instance, "object"):
+        return
+    assert isinstance(instance, dict)
+    for pattern, subschema in patterns.items():
+        compiled = _re2(pattern)
+        for key, item in instance.items():
+            if compiled.search(key):
+                yield from validator.descend(item, subschema, path=key, schema_path=pattern)
+
+
+def _unique_items(validator: Validator, unique: object, instance: object, schema: object) -> Any:
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    assert isinstance(instance, list)
+    seen: set[str] = set()
+    for item in instance:
+        key = canonical(_numbers_as_equal(item))
+        if key in seen:
+            yield ValidationError("has non-unique elements")
+            return
+        seen.add(key)
+
+
+def _numbers_as_equal(value: object) -> object:
+    """``value`` with integral floats as ints (JSON Schema: 1 and 1.0 are equal; true and 1
+    are not, and stay apart since JSON text tells them apart)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_numbers_as_equal(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _numbers_as_equal(item) for key, item in value.items()}
+    return value
+
+
+class _RE2Search:
+    """What jsonschema's helpers call as ``re.search`` (the property matching of
+    ``additionalProperties`` and ``unevaluatedProperties``), answered by RE2."""
+
+    @staticmethod
+    def search(pattern: str, text: str) -> Any:
+        return _re2(pattern).search(text)
+
+
+# jsonschema's helper modules use ``re`` only for ``re.search(pattern, property)``: route
+# those calls through RE2 so that no schema regex ever runs on the backtracking engine.
+jsonschema._utils.re = _RE2Search
+jsonschema._legacy_keywords.re = _RE2Search
+
+
 _FORMATS = FormatChecker(["date", "email", "idn-email", "ipv4", "ipv6", "uuid"])
 
 
 def _is_regex(instance: object) -> bool:
     if isinstance(instance, str):
         _re2(instance)
-        re.compile(instance)
     return True
 
 
-_FORMATS.checks("regex", raises=(re2.error, re.error))(_is_regex)
+_FORMATS.checks("regex", raises=(re2.error,))(_is_regex)
 
 
 @cache
-def _with_re2(base: type) -> Any:
-    return extend(base, validators={"pattern": _pattern})
+def _with_re2(base: Any) -> Any:
+    keywords: dict[str, Any] = {"pattern": _pattern, "uniqueItems": _unique_items}
+    if "patternProperties" in base.VALIDATORS:
+        keywords["patternProperties"] = _pattern_properties
+    return extend(base, validators=keywords)
 
 
 # -- schemas ---------------------------------------------------------------------------------

@@ -147,11 +147,15 @@ class Commit:
 
 @dataclass(frozen=True, slots=True)
 class FileChange:
-    """One path changed between two trees. ``old_blob``/``new_blob`` None: absent on that side."""
+    """One path changed between two trees. ``old_blob``/``new_blob`` None: absent on that side
+    (or not a regular file). ``special`` names what the path now is when it is neither a
+    regular file nor a folder (``symlink``, ``submodule``): such entries are not files the
+    index can serve, and are reported."""
 
     path: str
     old_blob: str | None
     new_blob: str | None
+    special: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,45 +1,36 @@
-"""The operands of flag rules: ordered values (decimal numbers and ISO-8601 instants), semantic
-versions (SemVer 2.0.0 precedence) and RE2 patterns (MATCHES, search semantics). Pure.
+"""The operands of flag rules: ordered values (decimal numbers and ISO-8601 instants, exact,
+in the one grammar of ``numbers``), semantic versions (SemVer 2.0.0 precedence) and RE2
+patterns (MATCHES, search semantics). Pure.
 
 Each grammar is used alike when a flag is validated (a rule value must parse) and when it is
 compiled (an attribute that does not parse does not match)."""
 
 from __future__ import annotations
 
-import math
 import re
-from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 import re2
+
+from gitconfig.core import numbers
 
 # -- ordered operands: numbers and ISO-8601 instants ------------------------------------------
 
 NUMBER: Final = 0
 INSTANT: Final = 1
-_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_INSTANT_RE = re.compile(
-    r"\d{4}-\d{2}-\d{2}"
-    r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?"
-)
 
 
-def parse_ordered(text: str) -> tuple[int, float] | None:
+def parse_ordered(text: str) -> tuple[int, Decimal] | None:
     """``(NUMBER, n)`` for a decimal number, ``(INSTANT, epoch seconds)`` for an ISO-8601
-    instant (a date, optionally a time, optionally an offset; no offset means UTC), else None.
-    A text that reads as both (``20260101``) is a number."""
-    if _NUMBER_RE.fullmatch(text):
-        number = float(text)
-        return (NUMBER, number) if math.isfinite(number) else None
-    if _INSTANT_RE.fullmatch(text):
-        try:
-            instant = datetime.fromisoformat(text.upper().replace(",", "."))
-        except ValueError:
-            return None
-        if instant.tzinfo is None:
-            instant = instant.replace(tzinfo=UTC)
-        return (INSTANT, instant.timestamp())
-    return None
+    instant (a date, optionally a time, optionally an offset; no offset means UTC), else None;
+    both exact, in the one grammar of ``numbers``. A text that reads as both (``20260101``) is
+    a number."""
+    number = numbers.parse_decimal(text)
+    if number is not None:
+        return (NUMBER, number)
+    instant = numbers.parse_instant(text)
+    return None if instant is None else (INSTANT, instant)
 
 
 # -- semantic versions: SemVer 2.0.0 precedence ------------------------------------------------

@@ -5,7 +5,11 @@
     schemas/<name>.json
 
 Names are safe file names by construction (no separators, no leading dot), so no input can
-escape its folder.
+escape its folder, and every checkout can hold them: a file name (the key with ``.yaml``) is
+at most 255 bytes, the limit of common file systems (ext4, APFS, NTFS), and no name is a
+Windows device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9, in any case, with any extension:
+``aux.yaml``, ``Nul.txt``), which Git for Windows cannot check out; an application (a folder)
+does not end in a dot, which Windows drops.
 """
 
 from __future__ import annotations
@@ -17,21 +21,44 @@ from gitconfig.core.errors import FieldError
 from gitconfig.core.model import EntryKey, Environment, Kind
 
 APPLICATION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
-SCHEMA_PATH_RE = re.compile(r"schemas/[A-Za-z0-9][A-Za-z0-9._-]{0,254}\.json")
+KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,249}")  # + ".yaml": 255 bytes at most
+SCHEMA_PATH_RE = re.compile(r"schemas/[A-Za-z0-9][A-Za-z0-9._-]{0,249}\.json")
+WINDOWS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{port}{n}" for port in ("COM", "LPT") for n in range(10)]
+)
 SCHEMAS_FOLDER = "schemas/"
 _FOLDERS = {kind.folder: kind for kind in Kind}
+
+
+def is_windows_device(name: str) -> bool:
+    """True for CON, aux, Nul.txt, com1.tar.gz...: names Windows reserves for devices."""
+    return name.split(".", 1)[0].upper() in WINDOWS_DEVICES
+
+
+_DEVICE = (
+    "is a Windows device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9), which Windows cannot check out"
+)
 
 
 def application_error(value: object, field: str = "application") -> FieldError | None:
     if not isinstance(value, str) or not APPLICATION_RE.fullmatch(value):
         return FieldError(field, "must match [A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+    if is_windows_device(value):
+        return FieldError(field, _DEVICE)
+    if value.endswith("."):
+        return FieldError(field, "must not end in a dot (Windows drops it from a folder name)")
     return None
 
 
 def key_error(value: object, field: str = "key") -> FieldError | None:
     if not isinstance(value, str) or not KEY_RE.fullmatch(value):
-        return FieldError(field, "must match [A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+        return FieldError(
+            field,
+            "must match [A-Za-z0-9][A-Za-z0-9._-]{0,249} (with .yaml, a file name of at most "
+            "255 bytes)",
+        )
+    if is_windows_device(value):
+        return FieldError(field, _DEVICE)
     if value.endswith(".yaml"):
         return FieldError(field, "must not end in .yaml (the file extension is added)")
     return None
@@ -82,4 +109,6 @@ def parse_entry_path(path: str) -> EntryKey | FieldError:
 
 
 def is_schema_path(path: str) -> bool:
-    return SCHEMA_PATH_RE.fullmatch(path) is not None
+    return SCHEMA_PATH_RE.fullmatch(path) is not None and not is_windows_device(
+        path.removeprefix(SCHEMAS_FOLDER)
+    )

@@ -60,6 +60,7 @@ class Report:
 
     findings: list[Finding]
     checked: int
+    entries: int = -1  # configuration and flag files among them (-1: not counted)
 
     @property
     def ok(self) -> bool:
@@ -123,10 +124,31 @@ def validate_files(
     for path, data in sorted(files.items()):
         if wanted is not None and path not in wanted:
             continue
+        if path.startswith("schemas/") and path.endswith(".json") and not is_schema_path(path):
+            findings.append(Finding(path, "", SCHEMA_NAME))
         if not is_indexed(path) or path.startswith("schemas/"):
             continue
         findings.extend(validate_entry(path, data, schemas))
     return sorted(findings)
+
+
+SCHEMA_NAME = (
+    "not a valid shared schema name: schemas/<name>.json, name matching "
+    "[A-Za-z0-9][A-Za-z0-9._-]{0,249}, not a Windows device name (CON, AUX, NUL, ...)"
+)
+
+
+def special_entry_message(kind: str) -> str:
+    """Why a symlink or submodule under configs/, flags/ or schemas/ is refused."""
+    return (
+        f"is a {kind}, not a regular file: configs/, flags/ and schemas/ hold only files "
+        "(a link would make the served value depend on what it points to)"
+    )
+
+
+def special_findings(entries: Iterable[tuple[str, str]]) -> list[Finding]:
+    """A finding for each (path, kind) entry that is not a regular file."""
+    return [Finding(path, "", special_entry_message(kind)) for path, kind in entries]
 
 
 def validate_entry(path: str, data: bytes, schemas: Mapping[str, Any]) -> list[Finding]:
@@ -178,4 +200,9 @@ def check_tree(
     }
     files = {path: read(blob) for path, blob in needed.items()}
     findings = validate_files(files, only=wanted, all_paths=tree.keys())
-    return Report(findings, len(files) if wanted is None else len(wanted))
+    return Report(findings, len(files) if wanted is None else len(wanted), count_entries(tree))
+
+
+def count_entries(paths: Iterable[str]) -> int:
+    """How many of ``paths`` are configuration or flag files."""
+    return sum(1 for path in paths if path.startswith(("configs/", "flags/")))

@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from decimal import Decimal
 from typing import Any
 
-from gitconfig.core import jsonschemas
+from gitconfig.core import jsonschemas, numbers
 from gitconfig.core.model import ValueType
-
-_DECIMAL = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
 def parse(value_type: ValueType, text: str) -> Any:
@@ -51,7 +48,7 @@ def parse(value_type: ValueType, text: str) -> Any:
 
 def parse_number(text: str) -> int | float:
     """Decimal text: an int when integral (exact), else the nearest double."""
-    if not _DECIMAL.fullmatch(text):
+    if not numbers.is_decimal(text):
         raise ValueError("must be a decimal number for type NUMBER, such as 42, -0.5 or 2.5e-3")
     number = Decimal(text)
     nearest = float(number)

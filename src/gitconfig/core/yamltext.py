@@ -25,6 +25,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from gitconfig.core import limits
+
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z")
 _FLOAT = re.compile(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
@@ -190,6 +192,9 @@ def parse(data: bytes) -> Any:
         raise YamlError("not valid YAML: nested too deeply") from exc
     if "\\" in text:  # a lone surrogate can only come from an escape ("\\ud800")
         _check_unicode(data)
+    deepest = limits.current().depth + 1  # the file's own mapping is one level
+    if limits.depth(data, deepest) > deepest:
+        raise YamlError(f"the value nests more than {deepest - 1} levels of lists and mappings")
     return data
 
 
@@ -215,9 +220,13 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)  # list items indented under their key
 
 
-# Quote strings that YAML 1.2 reads as numbers (SafeDumper already quotes YAML 1.1's types).
+# Quote strings that YAML 1.2 reads as numbers. SafeDumper already quotes YAML 1.1's types
+# (bool, int in every base, sexagesimal, float, null, timestamp, merge ``<<``, value ``=``)
+# except the one-letter booleans y, Y, n and N of the YAML 1.1 type list, which go-yaml v2
+# and other 1.1 readers take for true/false.
 _Dumper.add_implicit_resolver(_TAG + "int", _INT, _DIGITS)
 _Dumper.add_implicit_resolver(_TAG + "float", _FLOAT, [*_DIGITS, "."])
+_Dumper.add_implicit_resolver(_TAG + "bool", re.compile(r"^(?:y|Y|n|N)\Z"), list("yYnN"))
 
 _SCALARS = (str, int, float, bool, type(None))
 _OTHER_BREAKS = re.compile(r"[\r\x85\u2028\u2029]")  # line breaks to YAML 1.1 besides \n

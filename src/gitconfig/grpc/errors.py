@@ -8,12 +8,17 @@ metadata ``gitconfig-resume-after``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, NoReturn
 
 import grpc
 
 from gitconfig.core import errors
+from gitconfig.core.text import scrub
 from gitconfig.index.updates import SubscriberTooSlow
+from gitconfig.service import requestid
+
+log = logging.getLogger(__name__)
 
 RESUME_AFTER_KEY = "gitconfig-resume-after"
 RETRY_AFTER_KEY = "retry-after"  # whole seconds, on RESOURCE_EXHAUSTED for a rate limit
@@ -42,6 +47,10 @@ def code_of(exc: errors.GitconfigError) -> grpc.StatusCode:
 
 
 def details_of(exc: errors.GitconfigError) -> str:
+    if code_of(exc) is grpc.StatusCode.INTERNAL:  # the detail goes to the log, not the client
+        request_id = requestid.current.get() or requestid.new().decode()
+        log.error("call %s failed: %s: %s", request_id, type(exc).__name__, scrub(exc.message))
+        return f"internal error (request id {request_id})"
     if isinstance(exc, errors.BadRequest) and exc.errors:
         fields = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
         return f"{exc.message}: {fields}"

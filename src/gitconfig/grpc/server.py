@@ -18,8 +18,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from gitconfig.core import limits
 from gitconfig.grpc.observe import ObserveCalls
 from gitconfig.grpc.servicer import SERVICE_NAME, ConfigurationServicer
+from gitconfig.grpc.strictinput import StrictInput
 from gitconfig.grpc.v1 import config_pb2_grpc
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
@@ -92,9 +94,12 @@ async def create_server(
 ) -> tuple[GrpcServer, int]:
     """Build the server bound to ``address`` (port 0: any free port); returns it (not yet
     started) and the bound port. Raises ``OSError`` when the port is taken: ``options``
-    turn ``SO_REUSEPORT`` off unless the caller shares the port among its own workers."""
+    turn ``SO_REUSEPORT`` off unless the caller shares the port among its own workers. A
+    message larger than the body limit is refused (RESOURCE_EXHAUSTED) before it is read."""
+    limit = ("grpc.max_receive_message_length", limits.current().body_bytes)
     server = grpc.aio.server(
-        options=OPTIONS + tuple(options), interceptors=[ObserveCalls(service.metrics)]
+        options=(*OPTIONS, limit, *options),
+        interceptors=[ObserveCalls(service.metrics), StrictInput()],
     )
     servicer = ConfigurationServicer(service, tokens)
     config_pb2_grpc.add_ConfigurationServiceServicer_to_server(servicer, server)

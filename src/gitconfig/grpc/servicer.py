@@ -13,9 +13,10 @@ from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
+import grpc
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from gitconfig.core.errors import GitconfigError
+from gitconfig.core.errors import GitconfigError, StoreError
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import ChangeType, ConfigDocument, Environment, Kind, ValueType
 from gitconfig.grpc import errors
@@ -53,6 +54,10 @@ def _mapped(method: Handler[Response]) -> Handler[Response]:
             return await method(self, request, context)
         except GitconfigError as exc:
             await errors.abort(context, exc)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:  # a bug: INTERNAL with a request id, the detail to the log
+            await errors.abort(context, StoreError(f"{type(exc).__name__}: {exc}"))
 
     return call
 
@@ -124,7 +129,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         principal = self.principal(context)
         entry, evaluation = self.service.evaluate_flag(
             principal, request.application, environment(request.environment), request.key,
-            request.user_id or None, request.attributes,
+            request.user_id or None, request.attributes,  # proto3: "" is unset (see docs/grpc.md)
         )  # fmt: skip
         return self.flag_check(entry, evaluation)
 

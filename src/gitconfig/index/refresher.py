@@ -204,7 +204,13 @@ class _Builder:
 
     def apply_commit(self, commit: Commit, changes: Iterable[FileChange]) -> None:
         entry_changes: list[tuple[EntryKey, FileChange]] = []
+        specials: list[FileChange] = []
         for change in changes:
+            if change.special is not None:  # a symlink or submodule: reported, never served
+                specials.append(change)
+                if change.old_blob is None:
+                    continue
+                change = FileChange(change.path, change.old_blob, None)  # the file is gone
             if is_schema_path(change.path):
                 self._apply_schema(commit, change)
                 continue
@@ -221,6 +227,10 @@ class _Builder:
             self._changed_schemas = False
         for key, change in entry_changes:
             self._apply_entry(commit, key, change)
+        for change in specials:
+            message = validator.special_entry_message(change.special or "")
+            self.problems[change.path] = Problem(change.path, commit.sha, (message,))
+            log.warning("%s at %s: %s", change.path, commit.sha[:12], message)
 
     def _apply_schema(self, commit: Commit, change: FileChange) -> None:
         self._changed_schemas = True

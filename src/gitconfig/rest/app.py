@@ -19,9 +19,11 @@ from gitconfig.rest import (
     watch,
     webhooks,
 )
+from gitconfig.rest.bodylimit import BodyLimit
 from gitconfig.rest.fastpath import ReadFastPath
 from gitconfig.rest.observe import ObserveRequests
 from gitconfig.rest.ofrep import OfrepEndpoint
+from gitconfig.rest.slash import TrailingSlash
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 
@@ -43,6 +45,7 @@ def create_app(
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # never an absolute http:// Location: see slash.TrailingSlash
     )
     app.state.service = service
     app.state.tokens = tokens
@@ -53,6 +56,8 @@ def create_app(
         metrics = service.metrics if observe else None
         app.add_middleware(ReadFastPath, service=service, tokens=tokens, metrics=metrics)
     app.add_middleware(OfrepEndpoint, service=service, tokens=tokens)  # /ofrep/...: OFREP
+    app.add_middleware(TrailingSlash)
+    app.add_middleware(BodyLimit)  # outermost: no body beyond the limit reaches anything
     app.include_router(watch.router)  # first: /configs/watch is not a /configs/{configId}
     app.include_router(transfer.router)  # before /configs/{configId}, like watch
     app.include_router(environments.router)  # /configs/compare, /configs/promote: likewise

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from gitconfig.core.model import Environment, Kind
 from gitconfig.rest import environments, models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
+from gitconfig.rest.strictjson import SeedRoute
 from gitconfig.service.facade import ConfigChanges, NewConfig
 
 Reveal = Annotated[
@@ -17,7 +18,7 @@ Reveal = Annotated[
     Query(description="Show SECRET values in plaintext (needs the reveal permission; 403 else)"),
 ]
 
-router = APIRouter(prefix="/configs", tags=["Configurations"])
+router = APIRouter(prefix="/configs", tags=["Configurations"], route_class=SeedRoute)
 
 _ERRORS = models.error_responses("Configuration or version not found")
 _WRITE_ERRORS = models.error_responses("Configuration or version not found", write=True)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gitconfig.core import limits
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.rest.fastpath import PRINCIPAL
 from gitconfig.service.access import Principal, TokenRegistry
@@ -47,10 +48,11 @@ def parse_if_match(value: str | None) -> int | None:
     text = value.strip()
     if text.startswith("W/"):
         text = text[2:]
-    text = text.strip('"')
-    if not text.isdigit():
-        raise BadRequest("invalid If-Match", [FieldError("If-Match", 'expected a version: "3"')])
-    return int(text)
+    number = limits.ascii_int(text.strip('"'))
+    if number is None:
+        message = f'expected a version from 0 to {limits.MAX_INT32}: "3"'
+        raise BadRequest("invalid If-Match", [FieldError("If-Match", message)])
+    return number
 
 
 ServiceDep = Annotated[Service, Depends(_service)]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,6 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gitconfig.core import errors
+from gitconfig.core.text import scrub, shown
+from gitconfig.service import requestid
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +40,28 @@ def status_of(exc: errors.GitconfigError) -> int:
     return 500
 
 
+def internal_error(detail: str, exc: BaseException | None = None) -> JSONResponse:
+    """A 500 that says only that the request failed, with an id to find the detail (logged,
+    credentials scrubbed) in the server's log: a store's message can carry server paths."""
+    request_id = requestid.current.get()
+    headers = {}
+    if request_id is None:  # no ``observe`` middleware gave this request its id: one here
+        request_id = requestid.new().decode()
+        headers["X-Request-ID"] = request_id
+    log.error("request %s failed: %s", request_id, scrub(detail), exc_info=exc)
+    body = {"message": f"internal error (request id {request_id})", "requestId": request_id}
+    return JSONResponse(body, status_code=500, headers=headers)
+
+
 def error_response(exc: errors.GitconfigError) -> JSONResponse:
     status = status_of(exc)
-    body: dict[str, object] = {"message": exc.message}
-    if isinstance(exc, errors.BadRequest):
-        body["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
+    if status == 500:
+        return internal_error(f"{type(exc).__name__}: {exc.message}")
+    body: dict[str, object] = {"message": shown(exc.message)}
+    if isinstance(exc, errors.BadRequest):  # shown: a message never fails to encode
+        body["errors"] = [
+            {"field": shown(e.field), "message": shown(e.message)} for e in exc.errors
+        ]
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -60,21 +81,36 @@ def _field(loc: tuple[object, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _ctx_field(error: Mapping[str, Any]) -> tuple[str, ...]:
+    """A model-level check names the field inside the model in its context (``rules.0.values``)."""
+    field = (error.get("ctx") or {}).get("field")
+    return tuple(str(field).split(".")) if field else ()
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.GitconfigError)
     async def _domain(_request: Request, exc: errors.GitconfigError) -> JSONResponse:
-        if status_of(exc) >= 500:
-            log.error("%s: %s", type(exc).__name__, exc.message)
         return error_response(exc)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        return internal_error(f"{type(exc).__name__}: {exc}", exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         field_errors = [
-            errors.FieldError(_field(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")))
+            errors.FieldError("body", f"not valid JSON: {(e.get('ctx') or {}).get('error')}")
+            if e.get("type") == "json_invalid"
+            else errors.FieldError(
+                _field(tuple(e.get("loc", ())) + _ctx_field(e)), str(e.get("msg", "invalid"))
+            )
             for e in exc.errors()
         ]
         return error_response(errors.BadRequest("invalid request", field_errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code)
+        body: dict[str, object] = {"message": str(exc.detail)}
+        if exc.status_code in (400, 413):  # a body FastAPI cannot parse, or one too large
+            body["errors"] = [{"field": "body", "message": str(exc.detail)}]
+        return JSONResponse(body, status_code=exc.status_code)

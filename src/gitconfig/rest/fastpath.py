@@ -174,7 +174,7 @@ class ReadFastPath:
     def _check(self, entry: Entry, params: dict[str, str]) -> Answer | None:
         if entry.flag is None:
             return None
-        evaluation = entry.flag.evaluate(params.get("userId") or None, {})
+        evaluation = entry.flag.evaluate(params.get("userId"), {})
         # Compiled flags share their Evaluation objects; keep the object with its bytes, so
         # a reused id() can never answer for another evaluation.
         memo_key = f"check:{id(evaluation)}"

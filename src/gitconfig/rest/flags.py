@@ -10,9 +10,10 @@ from fastapi import APIRouter, Query, Response, status
 from gitconfig.core.model import Environment, Kind
 from gitconfig.rest import models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
+from gitconfig.rest.strictjson import SeedRoute
 from gitconfig.service.facade import FlagChanges, NewFlag
 
-router = APIRouter(prefix="/feature-flags", tags=["FeatureFlags"])
+router = APIRouter(prefix="/feature-flags", tags=["FeatureFlags"], route_class=SeedRoute)
 
 _ERRORS = models.error_responses("Feature flag or version not found")
 _WRITE_ERRORS = models.error_responses("Feature flag or version not found", write=True)

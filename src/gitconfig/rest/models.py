@@ -7,13 +7,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic_core import PydanticCustomError
 
+from gitconfig.core import text
 from gitconfig.core.model import Environment, ValueType
 
 
 class Body(BaseModel):
+    """A request body: unknown fields refused, and every string (at any depth, keys too)
+    valid Unicode; a lone surrogate is a 400 naming its field."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        fields = text.surrogate_fields(data)
+        if fields:
+            raise PydanticCustomError(
+                "lone_surrogate", "holds a lone surrogate, not text", {"field": fields[0]}
+            )
+        return data
 
 
 class CreateConfigurationRequest(Body):
@@ -127,7 +142,7 @@ class FeatureFlagRule(Body):
     )
     values: list[str] | None = Field(None, description="Values to compare against (any of)")
     conditions: list[FlagCondition] | None = Field(None, description="Conditions, all must match")
-    percentage: int | None = Field(None, description="Rollout percentage, 0..100")
+    percentage: StrictInt | None = Field(None, description="Rollout percentage, 0..100")
     bucketBy: str | None = Field(None, description="Attribute to bucket by (default userId)")
 
 
@@ -136,7 +151,7 @@ class CreateFeatureFlagRequest(Body):
     application: str
     environment: Environment
     description: str
-    enabled: bool = False
+    enabled: StrictBool = False
     rules: list[FeatureFlagRule] | None = None
     value: Any = Field(None, description="The flag's JSON value, returned when enabled")
     tags: list[str] | None = None
@@ -145,7 +160,7 @@ class CreateFeatureFlagRequest(Body):
 
 class UpdateFeatureFlagRequest(Body):
     description: str | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     rules: list[FeatureFlagRule] | None = None
     value: Any = Field(None, description="The flag's JSON value (null clears it)")
     tags: list[str] | None = None

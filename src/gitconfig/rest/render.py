@@ -152,8 +152,9 @@ def flag_check(entry: Entry, evaluation: Evaluation) -> models.FlagCheck:
 
 
 def json_bytes(model: BaseModel) -> bytes:
-    """A response model's body exactly as the FastAPI routes serialise it (pydantic's JSON)."""
-    return model.__pydantic_serializer__.to_json(model)
+    """A response model's body exactly as the seed's FastAPI routes serialise it (pydantic's
+    JSON, null fields left out: ``strictjson.SeedRoute``)."""
+    return model.__pydantic_serializer__.to_json(model, exclude_none=True)
 
 
 def flag_evaluation(entry: Entry, evaluation: Evaluation) -> models.FlagEvaluation:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from gitconfig.core.formats import Format
 from gitconfig.core.importing import ImportRequest
 from gitconfig.core.model import Environment
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
+from gitconfig.rest.strictjson import StrictJsonRoute
 
-router = APIRouter(prefix="/configs", tags=["Configurations"])
+router = APIRouter(prefix="/configs", tags=["Configurations"], route_class=StrictJsonRoute)
 
 MEDIA_TYPES = {
     Format.JSON: "application/json",
@@ -45,8 +46,8 @@ class ImportBody(models.Body):
         "(an existing key keeps its type)",
     )
     changeDescription: str | None = Field(None, description="Commit message (optional)")
-    dryRun: bool = Field(False, description="Validate and report, write nothing")
-    allowPlaintext: bool = Field(
+    dryRun: StrictBool = Field(False, description="Validate and report, write nothing")
+    allowPlaintext: StrictBool = Field(
         False,
         description="Accept values that look like plaintext credentials (refused otherwise:"
         " type them SECRET)",

@@ -16,10 +16,11 @@ The use-cases live in one module per resource (``configs``, ``flags``, ``transfe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from gitconfig.core import configfile
+from gitconfig.core import configfile, limits
 from gitconfig.core.errors import (
     AlreadyExists,
     BadRequest,
@@ -249,6 +250,17 @@ class ServiceBase:
 
         See the module docstring for the concurrency rules."""
         first_seen: list[str | None] = []  # the file's blob at the first attempt
+        # Validate and build before queueing, outside the lock other writers wait on; under
+        # the lock the content is reused unless the file or the shared schemas moved.
+        early = self.snapshot()
+        early_current = early.get_key(key)
+        early_content: bytes | None = None
+        prebuilt = early_current is not None or not must_exist
+        early_blob = early_current.updated.blob if early_current is not None else None
+        with self._outcome():
+            checked_message(message)
+            if prebuilt:
+                early_content = build(early_current, early)
 
         def prepare(snapshot: Snapshot) -> dict[str, bytes | None]:
             current = snapshot.get_key(key)
@@ -264,7 +276,12 @@ class ServiceBase:
                 first_seen.append(blob)
             elif blob != first_seen[0]:
                 raise Conflict(f"{key} was changed concurrently{_by(current)}; read it again")
-            content = build(current, snapshot)
+            reuse = (
+                prebuilt
+                and blob == early_blob
+                and (snapshot.schemas is early.schemas or snapshot.schemas == early.schemas)
+            )
+            content = early_content if reuse else build(current, snapshot)
             if blob is not None and content is not None and content == self.store.read_blob(blob):
                 return {}  # nothing changes: no empty commit
             return {key.path: content}
@@ -282,9 +299,19 @@ class ServiceBase:
         """Write one commit of the changes ``prepare(snapshot)`` returns for ``keys`` (path ->
         content, None deletes; empty: nothing to write), authored by ``principal``, and return
         the snapshot that shows it. See ``GroupCommitter.commit``."""
-        author = Author(principal.name, principal.email)
+        author = Author(
+            checked_text(principal.name, "author"), checked_text(principal.email, "author")
+        )
+        with self._outcome():
+            snapshot = self._committer.commit(keys, prepare, author, checked_message(message))
+        self.metrics.write_outcome("committed")
+        return snapshot
+
+    @contextmanager
+    def _outcome(self) -> Iterator[None]:
+        """Count a write refused in the block by its outcome (metrics), and re-raise."""
         try:
-            snapshot = self._committer.commit(keys, prepare, author, message)
+            yield
         except PreconditionFailed:
             self.metrics.write_outcome("precondition_failed")
             raise
@@ -294,26 +321,45 @@ class ServiceBase:
         except BadRequest:
             self.metrics.write_outcome("invalid")
             raise
-        self.metrics.write_outcome("committed")
-        return snapshot
+
+
+def checked_text(text: str, field: str) -> str:
+    """``text`` if it is valid Unicode (no lone surrogate); else ``BadRequest`` on ``field``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest(
+            f"invalid {field}", [FieldError(field, "holds a lone surrogate, not text")]
+        ) from exc
+    return text
+
+
+def checked_message(message: str) -> str:
+    """A commit message that can be written: valid Unicode, within ``limits``."""
+    checked_text(message, "changeDescription")
+    problem = limits.message_error(message)
+    if problem is not None:
+        raise BadRequest("invalid changeDescription", [problem])
+    return message
 
 
 def find_version(entry: Entry, ref: str) -> Version:
     """A version of ``entry`` by number, or by commit sha (full or a unique 7+ prefix)."""
     ref = ref.strip().lower()
-    if ref.isdigit() and len(ref) < 7:
-        number = int(ref)
+    number = limits.ascii_int(ref)
+    if number is not None and len(ref) < 7:
         if 1 <= number <= len(entry.versions):
             return entry.versions[number - 1]
-    elif len(ref) >= 7 and all(c in "0123456789abcdef" for c in ref):
+    elif 7 <= len(ref) <= 64 and all(c in "0123456789abcdef" for c in ref):
         matches = [v for v in entry.versions if v.commit.sha.startswith(ref)]
         if len(matches) == 1:
             return matches[0]
-        if ref.isdigit() and not matches and int(ref) <= len(entry.versions):
-            return entry.versions[int(ref) - 1]
+        if number is not None and not matches and 1 <= number <= len(entry.versions):
+            return entry.versions[number - 1]
         if len(matches) > 1:
             raise BadRequest("ambiguous version", [FieldError("versionId", "ambiguous prefix")])
-    raise NotFound(f"{entry.key} has no version {ref}")
+    shown = ref if len(ref) <= 64 else ref[:61] + "..."
+    raise NotFound(f"{entry.key} has no version {shown}")
 
 
 def new_key(

@@ -6,15 +6,22 @@ as consecutive commits with one ``Store.write_chain`` — one pair of flushes, o
 compare-and-swap of the branch — refreshes the index once, and hands each caller its own
 outcome. A refused write (its ``prepare`` raised) does not affect the others. If another
 writer moved the branch first, the batch is prepared again on the new head.
+
+One bad write never harms another: the service validates everything that can fail (texts,
+messages, limits) before a write is queued; if writing a batch still fails, each of its
+writes is tried alone, so only the write that fails gets the error. A commit that landed is
+acknowledged even if the index refresh after it fails (the refresh is retried, and the ref
+watcher's poll retries it again later). Every queued caller is woken, whatever is raised.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 
-from gitconfig.core.errors import Conflict, StaleParent
+from gitconfig.core.errors import Conflict, NotReady, StaleParent
 from gitconfig.core.model import Author, EntryKey, PendingCommit
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Snapshot
@@ -23,6 +30,7 @@ from gitconfig.store.ports import Store
 log = logging.getLogger(__name__)
 
 Prepare = Callable[[Snapshot], Mapping[str, bytes | None]]
+REFRESH_ATTEMPTS = 3  # index refreshes tried after a commit
 WRITE_ATTEMPTS = 5  # batches prepared again when the branch moved meanwhile
 BATCH_LIMIT = 64  # writes per group commit
 
@@ -48,11 +56,21 @@ class GroupCommitter:
         while not write.done.is_set():
             with self._write_lock:
                 if not write.done.is_set():
-                    self._write_batch(self._take_batch())
+                    batch = self._take_batch()
+                    try:
+                        self._write_batch(batch)
+                    finally:  # no waiter is left behind, whatever was raised
+                        for pending in batch:
+                            if not pending.done.is_set():
+                                pending.finish(error=Conflict("the write was interrupted; retry"))
         if write.error is not None:
             raise write.error
-        assert write.snapshot is not None
-        return write.snapshot
+        if write.sha is not None and not write.refreshed and not self._refresh():
+            raise NotReady(
+                f"the change was committed ({write.sha[:12]}) but the index has not caught up "
+                "yet: read it again shortly (do not repeat the write)"
+            )
+        return self.index.current() if write.sha is not None else _done(write.snapshot)
 
     def _take_batch(self) -> list[_PendingWrite]:
         """The queued writes that touch distinct files, oldest first (the rest wait)."""
@@ -92,21 +110,41 @@ class GroupCommitter:
                 shas = self.store.write_chain(snapshot.commit, commits)
             except StaleParent:
                 log.info("branch moved during a write of %d change(s); re-reading", len(ready))
-                self.index.refresh()
+                self._refresh()
                 batch = [write for write, _changes in ready]
                 continue
             except Exception as exc:
-                for write, _changes in ready:
-                    write.finish(error=exc)
+                if len(ready) > 1:  # isolate: each write alone, so only the culprit fails
+                    log.warning(
+                        "a batch of %d writes failed (%s); writing each alone", len(ready), exc
+                    )
+                    for write, _changes in ready:
+                        self._write_batch([write])
+                    return
+                log.error("write failed: %s", exc, exc_info=exc)
+                ready[0][0].finish(error=exc)
                 return
             for (write, _changes), sha in zip(ready, shas, strict=True):
                 log.info("%s committed %s: %s", write.author.name, sha[:12], write.message)
-            self.index.refresh()
-            for write, _changes in ready:
-                write.finish(snapshot=self.index.current())
+            refreshed = self._refresh()
+            for (write, _changes), sha in zip(ready, shas, strict=True):
+                write.refreshed = refreshed
+                write.finish(snapshot=self.index.current(), sha=sha)
             return
         for write in batch:
             write.finish(error=Conflict("the branch kept moving; nothing was written, retry"))
+
+    def _refresh(self) -> bool:
+        """Refresh the index, retried; False (logged) when it keeps failing: the commits are
+        in Git all the same, and the ref watcher's poll refreshes again later."""
+        for attempt in range(REFRESH_ATTEMPTS):
+            try:
+                self.index.refresh()
+                return True
+            except Exception:
+                log.exception("index refresh after a commit failed (attempt %d)", attempt + 1)
+                time.sleep(0.05 * (attempt + 1))
+        return False
 
 
 class _PendingWrite:
@@ -126,8 +164,21 @@ class _PendingWrite:
         self.done = threading.Event()
         self.snapshot: Snapshot | None = None
         self.error: BaseException | None = None
+        self.sha: str | None = None  # the commit made, when one was
+        self.refreshed = False  # the index was refreshed after that commit
 
-    def finish(self, snapshot: Snapshot | None = None, error: BaseException | None = None) -> None:
+    def finish(
+        self,
+        snapshot: Snapshot | None = None,
+        error: BaseException | None = None,
+        sha: str | None = None,
+    ) -> None:
         self.snapshot = snapshot
         self.error = error
+        self.sha = sha
         self.done.set()
+
+
+def _done(snapshot: Snapshot | None) -> Snapshot:
+    assert snapshot is not None
+    return snapshot

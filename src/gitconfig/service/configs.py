@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gitconfig.core import configfile, importing, validator
+from gitconfig.core import configfile, importing, limits, validator
 from gitconfig.core.configfile import MASK
 from gitconfig.core.errors import AlreadyExists, BadRequest, FieldError
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
@@ -65,8 +65,8 @@ class ConfigUseCases(ServiceBase):
         errors = []
         if environment is not None and (error := environment_error(environment)):
             errors.append(error)
-        if page < 0:
-            errors.append(FieldError("page", "must be 0 or more"))
+        if not 0 <= page <= limits.MAX_INT32:
+            errors.append(FieldError("page", f"must be between 0 and {limits.MAX_INT32}"))
         if not 1 <= size <= MAX_PAGE_SIZE:
             errors.append(FieldError("size", f"must be between 1 and {MAX_PAGE_SIZE}"))
         if errors:

@@ -69,7 +69,7 @@ class FlagUseCases(ServiceBase):
         texts = attribute_texts(attributes)
         entry = self.lookup(principal, Kind.FLAG, application, environment, key)
         assert entry.flag is not None
-        return entry, entry.flag.evaluate(user_id or None, texts)
+        return entry, entry.flag.evaluate(user_id, texts)
 
     def create_flag(self, principal: Principal, new: NewFlag) -> Entry:
         key = new_key(principal, Kind.FLAG, new.application, new.environment, new.key)
@@ -136,7 +136,7 @@ class FlagUseCases(ServiceBase):
         entries = snapshot.entries(Kind.FLAG, application, Environment(environment))
         return Evaluations(
             snapshot.commit,
-            [(e, e.flag.evaluate(user_id or None, texts)) for e in entries if e.flag],
+            [(e, e.flag.evaluate(user_id, texts)) for e in entries if e.flag],
         )
 
 

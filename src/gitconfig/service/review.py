@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from gitconfig.core import limits
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import Commit, FileChange
-from gitconfig.core.validator import Finding, Report, check_tree
+from gitconfig.core.validator import Finding, Report, check_tree, special_findings
 
 
 class Repository(Protocol):
@@ -29,6 +30,12 @@ class Repository(Protocol):
     def read_blob(self, sha: str) -> bytes: ...
 
     def staged_files(self, index_file: str | Path | None = None) -> list[tuple[str, str]]: ...
+
+    def special_entries(self, commit: str) -> list[tuple[str, str]]: ...
+
+    def staged_special_entries(
+        self, index_file: str | Path | None = None
+    ) -> list[tuple[str, str]]: ...
 
     def new_commits(self, tip: str) -> list[Commit]: ...
 
@@ -59,14 +66,27 @@ def parse_range(repo: Repository, spec: str) -> Range:
 
 
 def check_commit(repo: Repository, commit: str) -> Report:
-    """Every file of one commit."""
-    return check_tree(dict(repo.files(commit)), repo.read_blob)
+    """Every file of one commit (and every entry that is not a regular file)."""
+    report = check_tree(dict(repo.files(commit)), repo.read_blob)
+    return _with_specials(report, repo.special_entries(commit))
 
 
 def check_range(repo: Repository, changes: Range) -> Report:
     """The files changed between two commits, as they are at the second."""
-    changed = [change.path for change in repo.diff(changes.base, changes.head)]
-    return check_tree(dict(repo.files(changes.head)), repo.read_blob, changed)
+    diff = repo.diff(changes.base, changes.head)
+    report = check_tree(dict(repo.files(changes.head)), repo.read_blob, [c.path for c in diff])
+    return _with_specials(report, _specials(diff))
+
+
+def _specials(diff: Iterable[FileChange]) -> list[tuple[str, str]]:
+    return [(change.path, change.special) for change in diff if change.special is not None]
+
+
+def _with_specials(report: Report, specials: Iterable[tuple[str, str]]) -> Report:
+    found = special_findings(specials)
+    if not found:
+        return report
+    return Report(sorted([*report.findings, *found]), report.checked + len(found), report.entries)
 
 
 def check_staged(
@@ -75,13 +95,14 @@ def check_staged(
     """The files staged for the next commit that differ from ``head`` (None: all of them),
     checked within the whole staged tree."""
     staged = dict(repo.staged_files(index_file))
+    specials = repo.staged_special_entries(index_file)
     if head is None:
-        return check_tree(staged, repo.read_blob)
+        return _with_specials(check_tree(staged, repo.read_blob), specials)
     committed = dict(repo.files(head))
     changed = {
         path for path in staged.keys() | committed.keys() if staged.get(path) != committed.get(path)
     }
-    return check_tree(staged, repo.read_blob, changed)
+    return _with_specials(check_tree(staged, repo.read_blob, changed), specials)
 
 
 # -- a push (the pre-receive hook) ------------------------------------------------------------
@@ -131,13 +152,22 @@ def check_push(repo: Repository, updates: Sequence[RefUpdate]) -> list[Rejection
             if commit.sha in seen:
                 continue
             seen.add(commit.sha)
-            changed = [change.path for change in repo.diff(commit.parent, commit.sha)]
-            if not changed:
-                continue
-            report = check_tree(dict(repo.files(commit.sha)), repo.read_blob, changed)
-            if report.errors:  # warnings (likely plaintext credentials) do not reject
-                rejections.append(Rejection(update.ref, commit, report.errors))
+            diff = repo.diff(commit.parent, commit.sha)
+            changed = [change.path for change in diff]
+            findings = _message_findings(commit.message)
+            if changed:
+                report = check_tree(dict(repo.files(commit.sha)), repo.read_blob, changed)
+                # warnings (likely plaintext credentials) do not reject
+                findings += _with_specials(report, _specials(diff)).errors
+            if findings:
+                rejections.append(Rejection(update.ref, commit, findings))
     return rejections
+
+
+def _message_findings(message: str) -> list[Finding]:
+    """A commit message beyond ``limits`` (the API refuses such a changeDescription too)."""
+    problem = limits.message_error(message, "message")
+    return [] if problem is None else [Finding("(commit message)", "", problem.message)]
 
 
 def _is_null(sha: str) -> bool:

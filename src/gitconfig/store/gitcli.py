@@ -14,16 +14,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gitconfig.core.errors import StoreError
+from gitconfig.core.text import scrub
 
 TIMEOUT = 120.0  # seconds: a push to a slow remote, not a hung one
 
 
 class GitCommandFailed(StoreError):
-    """``git`` exited non-zero (or could not be run); the message is git's own."""
+    """``git`` exited non-zero (or could not be run); the message names the git command (its
+    first word, never its arguments: they may hold a remote URL) and gives git's own
+    report, with the credentials of any URL in it scrubbed."""
 
     def __init__(self, args: Sequence[str], returncode: int, stdout: str, stderr: str) -> None:
-        detail = (stderr or stdout).strip() or f"exit code {returncode}"
-        super().__init__(f"git {' '.join(args)} failed: {detail}")
+        detail = scrub((stderr or stdout).strip()) or f"exit code {returncode}"
+        command = args[0] if args else ""
+        super().__init__(f"git {command} failed: {detail}")
         self.args_ = list(args)
         self.returncode = returncode
         self.stdout = stdout

@@ -47,6 +47,7 @@ from gitconfig.store.pygit import (
     diff_trees,
     get_object,
     nest,
+    specials,
     subtree,
     syncfs,
     to_commit,
@@ -185,6 +186,18 @@ class GitStore:
                 for blob in blobs(tree, folder)
             ]
         return iter(found)
+
+    def special_entries(self, commit: str) -> list[tuple[str, str]]:
+        """(path, ``symlink`` or ``submodule``) of every entry under configs/, flags/ and
+        schemas/ of ``commit`` that is neither a regular file nor a folder."""
+        with boundary():
+            root = get_object(self._repo(), commit, pygit2.Commit).tree
+            return [
+                special
+                for folder in TRACKED_FOLDERS
+                if (tree := subtree(root, folder)) is not None
+                for special in specials(tree, folder)
+            ]
 
     def diff(self, old: str | None, new: str) -> list[FileChange]:
         """Walks both trees together, skipping every subtree whose id is the same on both

@@ -23,7 +23,8 @@ from gitconfig.core.model import Author, Commit, FileChange
 
 TRACKED_FOLDERS = ("configs", "flags", "schemas")
 FULL_SHA = re.compile(r"[0-9a-fA-F]{40}")
-FILE_MODES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)  # symlinks and submodules are ignored
+FILE_MODES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)  # regular files
+SPECIAL_MODES = {FileMode.LINK: "symlink", FileMode.COMMIT: "submodule"}  # reported as problems
 _T = TypeVar("_T", pygit2.Commit, pygit2.Blob)
 # The changes of one write as a tree of folder names: a leaf is new content, or None to delete.
 Changes = dict[str, "bytes | None | Changes"]
@@ -122,8 +123,26 @@ def diff_trees(
         if was_tree is not None or now_tree is not None:
             diff_trees(was_tree, now_tree, f"{prefix}{name}/", out)
         old_blob, new_blob = file_id(was), file_id(now)
-        if old_blob != new_blob:
-            out.append(FileChange(prefix + name, old_blob, new_blob))
+        special = special_kind(now)
+        if old_blob != new_blob or special is not None or special_kind(was) is not None:
+            out.append(FileChange(prefix + name, old_blob, new_blob, special))
+
+
+def special_kind(entry: pygit2.Object | None) -> str | None:
+    """``symlink`` or ``submodule`` for such a tree entry; None for a file, a folder, nothing."""
+    if entry is None:
+        return None
+    return SPECIAL_MODES.get(entry.filemode)
+
+
+def specials(tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, str]]:
+    """(path, ``symlink`` or ``submodule``) of every such entry under ``tree``."""
+    for entry in tree:
+        path = f"{prefix}/{entry.name}"
+        if isinstance(entry, pygit2.Tree):
+            yield from specials(entry, path)
+        elif (kind := SPECIAL_MODES.get(entry.filemode)) is not None:
+            yield path, kind
 
 
 def file_id(entry: pygit2.Object | None) -> str | None:

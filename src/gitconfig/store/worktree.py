@@ -25,6 +25,7 @@ from gitconfig.core.model import Author, Commit, PendingCommit
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.pygit import (
     FILE_MODES,
+    SPECIAL_MODES,
     TRACKED_FOLDERS,
     boundary,
     branch_target,
@@ -169,3 +170,16 @@ class WorktreeStore(GitStore):
             return False
         head = repo.references.get("HEAD")
         return head is not None and head.target == self._ref  # symbolic: the branch's name
+
+    def staged_special_entries(self, index_file: str | Path | None = None) -> list[tuple[str, str]]:
+        """``special_entries`` of what is staged (see ``staged_files``)."""
+        with boundary():
+            index = self._repo().index if index_file is None else pygit2.Index(str(index_file))
+            if index_file is None:
+                index.read()
+            return [
+                (entry.path, SPECIAL_MODES[entry.mode])
+                for entry in index
+                if entry.path.startswith(tuple(f"{folder}/" for folder in TRACKED_FOLDERS))
+                and entry.mode in SPECIAL_MODES
+            ]

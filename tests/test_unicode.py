@@ -1,0 +1,148 @@
+"""Text that is not valid Unicode (a lone surrogate, ``\\ud800``) anywhere in a request is a
+400 naming the field, at every door; nothing is committed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from fastapi.testclient import TestClient
+
+from gitconfig.core import flagfile, text
+from gitconfig.core.errors import BadRequest
+from gitconfig.service.access import TokenRegistry
+from gitconfig.service.facade import Service
+from tests.clirun import gitconfig, served_and_clone
+from tests.conftest import ADMIN_TOKEN
+from tests.gitrepo import git
+from tests.servers import GrpcServerThread
+
+BAD = "\ud800"
+CONFIG: dict[str, Any] = {
+    "key": "k",
+    "application": "app",
+    "environment": "DEV",
+    "valueType": "STRING",
+    "value": "v",
+}
+FLAG: dict[str, Any] = {"key": "f", "application": "app", "environment": "DEV", "description": "d"}
+RULE: dict[str, Any] = {"attribute": "region", "operator": "IN", "values": ["EU"]}
+
+
+def post(client: TestClient, method: str, path: str, body: dict[str, Any]) -> Any:
+    # json.dumps escapes the surrogate as \ud800: exactly what a hostile client sends.
+    return client.request(
+        method, path, content=json.dumps(body), headers={"Content-Type": "application/json"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/configs", {**CONFIG, "value": BAD}, "value"),
+        ("/configs", {**CONFIG, "description": "ok" + BAD}, "description"),
+        ("/configs", {**CONFIG, "tags": ["a", BAD]}, "tags.1"),
+        ("/configs", {**CONFIG, "schema": '{"title": "' + BAD + '"}'}, "schema"),
+        ("/configs", {**CONFIG, "changeDescription": BAD}, "changeDescription"),
+        ("/configs", {**CONFIG, "key": BAD}, "key"),
+        ("/feature-flags", {**FLAG, "description": BAD}, "description"),
+        (
+            "/feature-flags",
+            {**FLAG, "rules": [{**RULE, "values": ["EU", BAD]}]},
+            "rules.0.values.1",
+        ),
+        ("/feature-flags", {**FLAG, "rules": [{**RULE, "attribute": BAD}]}, "rules.0.attribute"),
+        ("/feature-flags", {**FLAG, "value": {"a": [BAD]}}, "value.a.0"),
+        ("/feature-flags", {**FLAG, "value": {BAD: 1}}, f"value.{BAD}"),
+        ("/feature-flags", {**FLAG, "changeDescription": BAD}, "changeDescription"),
+        ("/feature-flags/evaluate", {**FLAG, "userId": BAD} | {"description": None}, "userId"),
+        (
+            "/feature-flags/evaluate-all",
+            {"application": "app", "environment": "DEV", "attributes": {"plan": BAD}},
+            "attributes.plan",
+        ),
+        (
+            "/configs/import",
+            {"application": "app", "environment": "DEV", "format": "env", "content": "A=" + BAD},
+            "content",
+        ),
+    ],
+)
+def test_rest_bodies(
+    client: TestClient, bare_repo: Path, path: str, body: dict[str, Any], field: str
+) -> None:
+    body = {k: v for k, v in body.items() if v is not None}
+    before = git(bare_repo, "rev-parse", "main")
+    response = post(client, "POST", path, body)
+    assert response.status_code == 400, response.text
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert field.replace(BAD, "\\ud800") in fields, fields
+    assert git(bare_repo, "rev-parse", "main") == before
+
+
+def test_rest_updates(client: TestClient, bare_repo: Path) -> None:
+    config = client.post("/configs", json=CONFIG).json()
+    flag = client.post("/feature-flags", json=FLAG).json()
+    before = git(bare_repo, "rev-parse", "main")
+    for path, body, field in [
+        (f"/configs/{config['id']}", {"description": BAD}, "description"),
+        (f"/configs/{config['id']}", {"value": BAD}, "value"),
+        (f"/feature-flags/{flag['id']}", {"description": BAD}, "description"),  # was a 409
+        (f"/feature-flags/{flag['id']}", {"tags": [BAD]}, "tags.0"),
+    ]:
+        response = post(client, "PUT", path, body)
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["field"] == field
+    assert git(bare_repo, "rev-parse", "main") == before
+
+
+def test_flag_files_and_mappings() -> None:
+    with pytest.raises(BadRequest) as raised:
+        flagfile.parse_mapping({"description": BAD, "rules": [{**RULE, "values": [BAD]}]})
+    assert [e.field for e in raised.value.errors] == ["description", "rules.0.values.0"]
+    assert text.surrogate_fields({"a": [1, {"b": BAD}], BAD: 2}) == ["\\ud800", "a.1.b"]
+
+
+def test_cli_arguments_that_are_not_utf8(tmp_path: Path) -> None:
+    _, work = served_and_clone(tmp_path)
+    # Python reads argv bytes that are not UTF-8 as lone surrogates (surrogateescape).
+    value = b"\xff".decode("utf-8", "surrogateescape")
+    result = gitconfig("set", "k", value, "-a", "app", "-e", "DEV", "--type", "STRING", repo=work)
+    assert result.exit_code == 1, result.output
+    assert "lone surrogate" in result.output
+    message = gitconfig("set", "k", "v", "-a", "app", "-e", "DEV", "-m", value, repo=work)
+    assert message.exit_code == 1
+    assert "lone surrogate" in message.output
+
+
+@pytest.mark.parametrize(
+    ("method", "streaming"),
+    [
+        ("GetConfiguration", False),
+        ("GetConfigurations", False),
+        ("CheckFeatureFlag", False),
+        ("StreamConfigurationUpdates", True),
+    ],
+)
+def test_grpc_strings_that_are_not_utf8_are_invalid_argument(
+    service: Service, method: str, streaming: bool
+) -> None:
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    auth = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
+    not_utf8 = b"\x12\x02\xff\xfe"  # field 2 (a string in each request): two bytes, not UTF-8
+    with (
+        GrpcServerThread(service, tokens) as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        path = f"/config.v1.ConfigurationService/{method}"
+        with pytest.raises(grpc.RpcError) as raised:
+            if streaming:
+                list(channel.unary_stream(path)(not_utf8, metadata=auth, timeout=10))
+            else:
+                channel.unary_unary(path)(not_utf8, metadata=auth, timeout=10)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, raised.value.details()
+        assert "UTF-8" in (raised.value.details() or "")
