@@ -86,34 +86,62 @@ def serve(
     ] = None,
     access_file: Annotated[
         Path | None,
-        typer.Option(help="YAML file of subjects, token hashes and grants (reloaded on change)"),
+        typer.Option(
+            envvar="GITCONFIG_ACCESS_FILE",
+            help="YAML file of subjects, token hashes and grants (reloaded on change)",
+        ),
     ] = None,
-    jwt_issuer: Annotated[str | None, typer.Option(help="Accept JWTs from this issuer")] = None,
-    jwt_audience: Annotated[str | None, typer.Option(help="The audience JWTs must name")] = None,
+    jwt_issuer: Annotated[
+        str | None, typer.Option(envvar="GITCONFIG_JWT_ISSUER", help="Accept JWTs from this issuer")
+    ] = None,
+    jwt_audience: Annotated[
+        str | None,
+        typer.Option(envvar="GITCONFIG_JWT_AUDIENCE", help="The audience JWTs must name"),
+    ] = None,
     jwt_keys: Annotated[
-        Path | None, typer.Option(help="JWKS file or PEM public key that signs the JWTs")
+        Path | None,
+        typer.Option(
+            envvar="GITCONFIG_JWT_KEYS", help="JWKS file or PEM public key that signs the JWTs"
+        ),
     ] = None,
     rate_limit: Annotated[
-        str | None, typer.Option(help="Requests per principal, e.g. 100/second")
+        str | None,
+        typer.Option(envvar="GITCONFIG_RATE_LIMIT", help="Requests per principal, e.g. 100/second"),
     ] = None,
     rate_burst: Annotated[
-        int | None, typer.Option(min=1, help="Requests a principal may spend at once")
+        int | None,
+        typer.Option(
+            envvar="GITCONFIG_RATE_BURST", min=1, help="Requests a principal may spend at once"
+        ),
     ] = None,
     write_rate_limit: Annotated[
-        str | None, typer.Option(help="Write requests per principal, e.g. 5/second")
+        str | None,
+        typer.Option(
+            envvar="GITCONFIG_WRITE_RATE_LIMIT", help="Write requests per principal, e.g. 5/second"
+        ),
     ] = None,
     remote: Annotated[
         str | None,
         typer.Option(
+            envvar="GITCONFIG_REMOTE",
             help="Replicate this Git remote (https://, ssh://, user@host:path, git://, "
-            "file://) instead of serving --repo; writes are pushed to it"
+            "file://) instead of serving --repo; writes are pushed to it",
         ),
     ] = None,
     data_dir: Annotated[
-        Path | None, typer.Option(help="With --remote: the local mirror (cloned once, reused)")
+        Path | None,
+        typer.Option(
+            envvar="GITCONFIG_DATA_DIR",
+            help="With --remote: the local mirror (cloned once, reused)",
+        ),
     ] = None,
     poll_interval: Annotated[
-        float, typer.Option(min=0.1, help="With --remote: seconds between fetches (±20 %)")
+        float,
+        typer.Option(
+            envvar="GITCONFIG_POLL_INTERVAL",
+            min=0.1,
+            help="With --remote: seconds between fetches (±20 %)",
+        ),
     ] = 30.0,
     remote_credentials: Annotated[
         Path | None,
@@ -123,7 +151,8 @@ def serve(
         ),
     ] = None,
     ssh_key: Annotated[
-        Path | None, typer.Option(help="With --remote: the SSH private key file")
+        Path | None,
+        typer.Option(envvar="GITCONFIG_SSH_KEY", help="With --remote: the SSH private key file"),
     ] = None,
     webhook_secret: Annotated[
         Path | None,
@@ -133,7 +162,11 @@ def serve(
         ),
     ] = None,
     read_only: Annotated[
-        bool, typer.Option(help="With --remote: refuse writes (405); needs no push rights")
+        bool,
+        typer.Option(
+            envvar="GITCONFIG_READ_ONLY",
+            help="With --remote: refuse writes (405); needs no push rights",
+        ),
     ] = False,
     shutdown_grace: Annotated[
         float,

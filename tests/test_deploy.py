@@ -299,3 +299,25 @@ def test_alert_rules_pass_promtool() -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(alert_rules())} rules found" in result.stdout
+
+
+def test_every_serve_flag_has_its_environment_variable() -> None:
+    """docs/operations.md: every ``gitconfig serve`` flag is also a ``GITCONFIG_*`` variable
+    (those two whose variables hold the secret itself, not a file, aside)."""
+    import typer.main
+    from gitconfig_cli.main import app
+
+    serve = typer.main.get_command(app).commands["serve"]  # type: ignore[attr-defined]
+    holds_the_value = {"remote_credentials", "webhook_secret"}
+    internal = {"port_file", "request_metrics", "help"}
+    missing = [
+        param.name
+        for param in serve.params
+        if param.name not in holds_the_value | internal
+        and param.envvar != f"GITCONFIG_{(param.name or '').upper()}"
+    ]
+    assert not missing
+    documented = (ROOT / "docs" / "operations.md").read_text()
+    for param in serve.params:
+        if param.name not in internal and param.name not in holds_the_value:
+            assert f"GITCONFIG_{(param.name or '').upper()}" in documented, param.name

@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 
 from gitconfig.core.errors import BadRequest
-from gitconfig.core.remoteurl import Credentials, parse_credentials, scrub, split_url
+from gitconfig.core.remoteurl import Credentials, parse_credentials, split_url
+from gitconfig.core.text import scrub
 
 
 @pytest.mark.parametrize(
     ("text", "shown"),
     [
-        ("https://bob:s3cret@host/x.git", "https://host/x.git"),
-        ("access 'https://tok@h:8443/r/': 403", "access 'https://h:8443/r/': 403"),
-        ("ssh://git@host/x.git and http://u:p@a/ b", "ssh://host/x.git and http://a/ b"),
+        ("https://bob:s3cret@host/x.git", "https://***@host/x.git"),
+        ("access 'https://tok@h:8443/r/': 403", "access 'https://***@h:8443/r/': 403"),
+        ("ssh://git@host/x.git and http://u:p@a/ b", "ssh://***@host/x.git and http://***@a/ b"),
         ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),  # scp-like: a user name
         ("no url here", "no url here"),
     ],

@@ -75,7 +75,7 @@ def test_compare_reports_configs_flags_and_secrets(client: TestClient, work: Pat
         ("config", "only-prod"),
         ("config", "only-staging"),
         ("flag", "new-checkout"),
-    }  # same and db-password (same ciphertext) are equal
+    }  # same and db-password (the very same ciphertext) are equal
     assert found[("config", "limit")]["change"] == "changed"
     assert _fields(found[("config", "limit")]) == {
         "value": ("200", "100"),
@@ -87,10 +87,15 @@ def test_compare_reports_configs_flags_and_secrets(client: TestClient, work: Pat
     flag = found[("flag", "new-checkout")]
     assert list(_fields(flag)) == ["rules.1"]  # rule by rule: only the second differs
     assert "SEMVER_GREATER_THAN" in (_fields(flag)["rules.1"][0] or "")
+    # two ciphertexts this server holds no key for: neither "same" nor "differs"
     secret = found[("config", "api-key")]
-    assert (secret["change"], secret["secret"], secret["fields"]) == ("changed", "differs", [])
+    assert (secret["change"], secret["secret"], secret["fields"]) == (
+        "not comparable",
+        "not comparable",
+        [],
+    )
     assert "ENC[" not in response.text
-    assert body["summary"] == {"added": 1, "removed": 1, "changed": 3, "notComparable": 0}
+    assert body["summary"] == {"added": 1, "removed": 1, "changed": 2, "notComparable": 1}
 
 
 def test_secrets_are_not_comparable_for_a_caller_who_may_not_reveal(
@@ -350,3 +355,47 @@ def test_import_into_several_environments_is_all_or_nothing(
     assert response.status_code == 400, response.text
     assert [e["field"].split(".")[0] for e in response.json()["errors"]] == ["PROD"]
     assert git(bare_repo, "rev-parse", "main") == before
+
+
+def test_secrets_are_compared_by_their_decrypted_values(bare_repo: Path, tmp_path: Path) -> None:
+    """Real sops, a throwaway age key per environment: the same plaintext encrypted twice
+    (two different ciphertexts) is ``same``, another plaintext ``differs``; never a value."""
+    from gitconfig.core.model import Author
+    from gitconfig.index.refresher import Index
+    from gitconfig.rest.app import create_app
+    from gitconfig.service.access import Principal, TokenRegistry
+    from gitconfig.service.facade import NewConfig
+    from gitconfig.store.gitstore import GitStore
+    from gitconfig.store.secrets import Sops
+    from tests.agekeys import AgeKeys
+    from tests.conftest import ADMIN_TOKEN
+
+    keys = AgeKeys.make(tmp_path / "keys")
+    store = GitStore(bare_repo)
+    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
+    environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
+    service = Service(store, Index(store), Sops(environ))
+    service.index.refresh()
+    admin = Principal("admin", frozenset({"admin"}))
+    for env, token, password in (("STAGING", "t0k", "pw-1"), ("PROD", "t0k", "pw-2")):
+        service.create_config(admin, NewConfig("token", "shop", env, "SECRET", token))
+        service.create_config(admin, NewConfig("password", "shop", env, "SECRET", password))
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    tokens.add("reader-token", "reader", ["read"])
+    params = {"application": "shop", "from": "STAGING", "to": "PROD"}
+    with TestClient(create_app(service, tokens)) as client:
+        admin_answer = client.get(
+            "/configs/compare", params=params, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
+        reader_answer = client.get(
+            "/configs/compare", params=params, headers={"Authorization": "Bearer reader-token"}
+        )
+    assert admin_answer.status_code == 200, admin_answer.text
+    found = _by_key(admin_answer.json())
+    assert ("config", "token") not in found  # the same plaintext: equal, not listed
+    assert found[("config", "password")]["secret"] == "differs"
+    for text in (admin_answer.text, reader_answer.text):
+        assert "t0k" not in text and "pw-1" not in text and "pw-2" not in text
+    by_reader = _by_key(reader_answer.json())
+    assert by_reader[("config", "token")]["secret"] == "not comparable"

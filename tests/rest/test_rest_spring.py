@@ -138,7 +138,9 @@ def test_environment_json(server: str, service: Service) -> None:
         f"{server}/spring/trading-engine/prod",
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
     ).json()
-    assert admin["propertySources"][0]["source"]["api-key"].startswith("ENC[")
+    # the admin may reveal, but no key here decrypts this hand-written ciphertext: masked
+    # (and reported in /status), never the ciphertext
+    assert admin["propertySources"][0]["source"]["api-key"] == "********"
     assert httpx.get(f"{server}/spring/trading-engine/prod").status_code == 401
 
 
@@ -221,7 +223,7 @@ def test_seed_paths_are_not_shadowed(server: str) -> None:
 )
 def test_flatten_json_values_as_spring_does(value: Any, flat: dict[str, Any]) -> None:
     document = ConfigDocument(ValueType.JSON, value)
-    assert dict(flatten("k", document, reveal=False)) == flat
+    assert dict(flatten("k", document)) == flat
 
 
 def test_unflatten_keeps_conflicting_names_whole() -> None:
@@ -230,3 +232,41 @@ def test_unflatten_keeps_conflicting_names_whole() -> None:
         "a.b": 2,
         "c": ["w", "x"],
     }
+
+
+def test_secrets_are_plaintext_only_where_the_caller_may_reveal_them(
+    bare_repo: Path, tmp_path: Path
+) -> None:
+    """A Spring client uses its values (as gRPC does): a token with the reveal permission
+    gets a SECRET decrypted by sops, any other the mask; never the ciphertext."""
+    from gitconfig.core.configfile import MASK
+    from gitconfig.core.model import Author
+    from gitconfig.index.refresher import Index
+    from gitconfig.service.access import Principal
+    from gitconfig.service.facade import NewConfig
+    from gitconfig.store.gitstore import GitStore
+    from gitconfig.store.secrets import Sops
+    from tests.agekeys import AgeKeys
+
+    keys = AgeKeys.make(tmp_path / "keys")
+    store = GitStore(bare_repo)
+    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
+    environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
+    service = Service(store, Index(store), Sops(environ))
+    service.index.refresh()
+    admin = Principal("admin", frozenset({"admin"}))
+    service.create_config(admin, NewConfig("db-password", "shop", "PROD", "SECRET", "pw-9"))
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    tokens.add("reader-token", "reader", ["read"])
+    with UvicornThread(create_app(service, tokens)) as running:
+        revealed = httpx.get(
+            f"{running.url}/spring/shop/prod", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
+        masked = httpx.get(
+            f"{running.url}/spring/shop/prod", headers={"Authorization": "Bearer reader-token"}
+        )
+    assert revealed.status_code == 200 and masked.status_code == 200
+    assert revealed.json()["propertySources"][0]["source"]["db-password"] == "pw-9"
+    assert masked.json()["propertySources"][0]["source"]["db-password"] == MASK
+    assert "ENC[" not in revealed.text + masked.text and "pw-9" not in masked.text

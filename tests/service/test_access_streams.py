@@ -303,3 +303,19 @@ def test_serve_with_an_access_file_and_a_rate_limit(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(20) == 0
+
+
+def test_ofrep_over_the_limit_is_429_with_retry_after_in_seconds(
+    service: Service, tmp_path: Path
+) -> None:
+    """OFREP's own answer (providers read ``Retry-After`` as integer seconds)."""
+    app = create_app(service, limited(tmp_path, "2/minute"))
+    url = "/ofrep/payments/PROD/ofrep/v1/evaluate/flags"
+    with UvicornThread(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        answers = [
+            http.post(url, json={"context": {}}, headers=auth("payments-service")) for _ in range(3)
+        ]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        over = answers[-1]
+        assert 1 <= int(over.headers["Retry-After"]) <= 60
+        assert "rate limit" in over.json()["errorDetails"]

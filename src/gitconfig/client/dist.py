@@ -64,7 +64,7 @@ def pyproject_text(packages: Sequence[str]) -> str:
     return "\n".join(
         [
             "[build-system]",
-            'requires = ["setuptools>=69"]',
+            'requires = ["setuptools>=77"]',
             'build-backend = "setuptools.build_meta"',
             "",
             "[project]",
@@ -73,7 +73,7 @@ def pyproject_text(packages: Sequence[str]) -> str:
             'description = "The embedded gitconfig client: configuration and feature flags,'
             ' local, always current"',
             f"requires-python = {json.dumps(project['requires-python'])}",
-            f"license = {{ text = {json.dumps(project['license']['text'])} }}",
+            f"license = {json.dumps(project['license'])}",
             f"dependencies = {json.dumps(wanted)}",
             "",
             "[project.optional-dependencies]",

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from gitconfig.core import valuetext
 from gitconfig.core.context import attribute_texts
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.evaluation import USER_ID, Evaluation, Reason
@@ -65,7 +66,7 @@ def parse_request(body: bytes) -> Context:
     ``targetingKey`` that is not a string, or an attribute that is not a string, number,
     boolean or null."""
     try:
-        data = json.loads(body) if body.strip() else {}
+        data = json.loads(body, object_pairs_hook=valuetext.unique_object) if body.strip() else {}
     except (ValueError, UnicodeDecodeError) as exc:
         raise OfrepError(PARSE_ERROR, f"the request body is not JSON: {exc}") from None
     if not isinstance(data, dict):

@@ -4,7 +4,7 @@ A replica takes its remote as ``https://``, ``ssh://``, scp-like ``user@host:pat
 ``git://`` or ``file://`` URL. Credentials for ``https`` come from a file or an environment
 variable (``user:password``, or a bare token), or from the URL's userinfo, which is then
 taken out of the URL: what git is given, what is logged, what ``/status`` shows and every
-error message carry ``scrub``-bed URLs only.
+error message carry URLs passed through ``text.scrub`` only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from gitconfig.core.errors import BadRequest, FieldError
 
 SCHEMES = ("https", "http", "ssh", "git", "file")
 TOKEN_USER = "git"  # the user name sent with a bare token (GitHub, GitLab and Gitea accept any)
-_USERINFO = re.compile(r"\b((?:https?|ssh|git|ftp)://)[^/@\s]*@", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -26,12 +25,6 @@ class Credentials:
 
     user: str
     password: str = field(repr=False)
-
-
-def scrub(text: str) -> str:
-    """``text`` with the userinfo of every URL in it removed (``https://u:p@h/x`` ->
-    ``https://h/x``). Safe on any text: git's error messages, log lines, URLs."""
-    return _USERINFO.sub(r"\1", text)
 
 
 def parse_credentials(text: str) -> Credentials:

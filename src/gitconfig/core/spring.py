@@ -23,10 +23,14 @@ from gitconfig.core.model import ConfigDocument, ValueType
 _SEGMENT: Final = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def flatten(key: str, document: ConfigDocument, reveal: bool) -> Iterator[tuple[str, Any]]:
-    """The Spring properties ``(name, value)`` of one configuration, in document order."""
+def flatten(
+    key: str, document: ConfigDocument, secret: str = configfile.MASK
+) -> Iterator[tuple[str, Any]]:
+    """The Spring properties ``(name, value)`` of one configuration, in document order; a
+    SECRET's is ``secret`` (the mask unless the caller decrypted it for a principal that
+    may reveal it)."""
     if document.value_type is ValueType.SECRET:
-        yield key, configfile.api_value_text(document, reveal=reveal)
+        yield key, secret
     elif document.value_type is ValueType.JSON:
         yield from _flatten_value(key, document.value)
     else:

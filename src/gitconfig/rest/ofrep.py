@@ -10,6 +10,7 @@ hot, and the protocol's answers (``{errorCode, errorDetails}`` errors, 304s) are
     304  bulk, If-None-Match names the current ETag
     400  {key?, errorCode: PARSE_ERROR | INVALID_CONTEXT | TARGETING_KEY_MISSING, errorDetails}
     401  no or an unknown token (``Authorization: Bearer`` or ``X-API-Key``); 403 no read role
+    429  over the principal's rate limit, ``Retry-After`` in whole seconds
     404  {key, errorCode: FLAG_NOT_FOUND, errorDetails}
     405  a method other than POST;  503 (Retry-After: 1) the first index is not complete
 """
@@ -17,6 +18,7 @@ hot, and the protocol's answers (``{errorCode, errorDetails}`` errors, 304s) are
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
@@ -27,8 +29,11 @@ from gitconfig.core.errors import (
     NotFound,
     NotReady,
     PermissionDenied,
+    RateLimited,
     Unauthenticated,
 )
+from gitconfig.core.text import scrub
+from gitconfig.service import requestid
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import Service
 
@@ -38,6 +43,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
+
+log = logging.getLogger(__name__)
 
 PREFIX: Final = "/ofrep/"
 _TAIL: Final = ("ofrep", "v1", "evaluate", "flags")
@@ -174,9 +181,15 @@ def _error(exc: GitconfigError, key: str | None) -> tuple[int, bytes, Headers]:
         return 401, _json({"errorDetails": exc.message}), [(b"www-authenticate", b"Bearer")]
     if isinstance(exc, PermissionDenied):
         return 403, _json({"errorDetails": exc.message}), []
+    if isinstance(exc, RateLimited):
+        retry = str(max(1, exc.retry_after)).encode()
+        return 429, _json({"errorDetails": exc.message}), [(b"retry-after", retry)]
     if isinstance(exc, NotReady):
         return 503, _json({"errorDetails": exc.message}), [(b"retry-after", b"1")]
-    return 500, _json({"errorDetails": exc.message}), []
+    # Anything else is ours: the detail goes to the log (scrubbed), the caller gets an id.
+    request_id = requestid.current.get() or requestid.new().decode()
+    log.error("OFREP request %s failed: %s", request_id, scrub(exc.message))
+    return 500, _json({"errorDetails": f"internal error (request id {request_id})"}), []
 
 
 async def _body(receive: Receive) -> bytes | None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitconfig.core.errors import BadRequest, FieldError
-from gitconfig.core.remoteurl import Credentials, parse_credentials, scrub, split_url
+from gitconfig.core.remoteurl import Credentials, parse_credentials, split_url
+from gitconfig.core.text import scrub
 from gitconfig.index.refresher import Index
 from gitconfig.service.facade import Service
 from gitconfig.service.replica import Replicator

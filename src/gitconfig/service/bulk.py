@@ -33,7 +33,6 @@ class BulkUseCases(ServiceBase):
         uses them), else masked. Raises ``BadRequest`` for an
         invalid name, ``PermissionDenied`` without the read role, ``NotReady`` before the first
         index."""
-        authorize(principal, "read")
         errors = [
             error
             for error in (application_error(application), environment_error(environment))
@@ -41,6 +40,7 @@ class BulkUseCases(ServiceBase):
         ]
         if errors:
             raise BadRequest("invalid snapshot request", errors)
+        authorize(principal, "read", application, environment)
         snapshot, env = self.snapshot(), Environment(environment)
         kinds = (Kind.CONFIG, Kind.FLAG) if include_flags else (Kind.CONFIG,)
 

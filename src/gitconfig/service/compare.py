@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gitconfig.core import configfile, envdiff, validator
-from gitconfig.core.errors import BadRequest, FieldError
-from gitconfig.core.model import ConfigDocument, Document, Environment, Kind, ValueType
+from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
+from gitconfig.core.model import ConfigDocument, Document, EntryKey, Environment, Kind, ValueType
 from gitconfig.core.paths import application_error, is_schema_path, parse_entry_path
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
@@ -59,7 +59,6 @@ class CompareUseCases(ServiceBase):
         """The differences from side ``old`` to side ``new`` (``ENV[@commit|@date]``) of
         ``application``: see ``core.envdiff`` for their shape. Raises ``BadRequest`` (field
         ``application``, ``from`` or ``to``) for a bad name, side, commit or date."""
-        authorize(principal, "read")
         errors = [e for e in (application_error(application),) if e is not None]
         parsed = []
         for field, text in (("from", old), ("to", new)):
@@ -69,9 +68,18 @@ class CompareUseCases(ServiceBase):
                 errors += exc.errors
         if errors:
             raise BadRequest("invalid comparison", errors)
+        for side in parsed:
+            authorize(principal, "read", application, side.environment)
         (old_side, old_files), (new_side, new_files) = (
             self._documents(application, side) for side in parsed
         )
+        # Where each SECRET document's file is (path, blob), to decrypt it for the verdict.
+        files = {
+            id(document): (EntryKey(kind, application, side.environment, key).path, blob)
+            for side, found in ((old_side, old_files), (new_side, new_files))
+            for (kind, key), (blob, document) in found.items()
+            if _secret(document)
+        }
         # The same blob is the same content: only a SECRET still needs its verdict.
         equal = {
             key
@@ -80,24 +88,34 @@ class CompareUseCases(ServiceBase):
         }
         old_docs = {key: doc for key, (_blob, doc) in old_files.items() if key not in equal}
         new_docs = {key: doc for key, (_blob, doc) in new_files.items() if key not in equal}
-        differences = envdiff.compare(old_docs, new_docs, self._secret_comparer(principal))
+        reveal = all(
+            principal.may("reveal", application, side.environment.value) for side in parsed
+        )
+        differences = envdiff.compare(old_docs, new_docs, self._secret_comparer(reveal, files))
         return Comparison(application, old_side, new_side, differences)
 
     # -- SECRET values ------------------------------------------------------------------------
 
-    def secret_plaintext(self, document: ConfigDocument) -> str | None:
-        """THE decryption hook of comparisons: the plaintext of a SECRET value, or None when
-        it cannot be decrypted here. Until SECRET encryption lands (issue 11) it decrypts
-        nothing, so secrets are compared by ciphertext identity. Never log or return the
-        plaintext anywhere else."""
-        return None
+    def _secret_comparer(
+        self, reveal: bool, files: dict[int, tuple[str, str]]
+    ) -> envdiff.SecretCompare:
+        """The verdict on two SECRET values: ``same`` or ``differs`` by their plaintexts
+        (decrypted here, never returned), ``not comparable`` unless the caller may reveal
+        both sides or when this server cannot decrypt one."""
 
-    def _secret_comparer(self, principal: Principal) -> envdiff.SecretCompare:
-        reveal = principal.can("reveal")
+        def secret_plaintext(document: ConfigDocument) -> str | None:
+            where = files.get(id(document))
+            if where is None:
+                return None
+            path, blob = where
+            try:
+                return self.secrets.reveal(path, blob, self.store.read_blob(blob))
+            except SecretUnavailable:
+                return None
 
         def plaintext(document: ConfigDocument) -> str | None:
             if document.value_type is ValueType.SECRET:
-                return self.secret_plaintext(document)
+                return secret_plaintext(document)
             return configfile.value_text(document)
 
         def verdict(old: ConfigDocument, new: ConfigDocument) -> str:
@@ -106,8 +124,8 @@ class CompareUseCases(ServiceBase):
             before, after = plaintext(old), plaintext(new)
             if before is not None and after is not None:
                 return envdiff.SAME if before == after else envdiff.DIFFERS
-            if old.value_type is ValueType.SECRET and new.value_type is ValueType.SECRET:
-                return envdiff.SAME if old.value == new.value else envdiff.DIFFERS
+            if old.value_type is ValueType.SECRET and new.value == old.value:
+                return envdiff.SAME  # the very same ciphertext
             return envdiff.NOT_COMPARABLE
 
         return verdict

@@ -55,13 +55,14 @@ class MultiEnvUseCases(ServiceBase):
         it is absent, update its value (and the other given fields) where it exists. The
         type of an existing value never changes (``BadRequest``); with ``infer_type`` a new
         value's type is inferred from its text when ``value_type`` is empty."""
-        authorize(principal, "write")
         envs, errors = _environments(environments)
         errors += [
             e for e in entry_errors(new.application, "DEV", new.key) if e.field != "environment"
         ]
         if errors:
             raise BadRequest("invalid configuration", errors)
+        for env in envs:
+            authorize(principal, "write", new.application, env)
         keys = tuple(EntryKey(Kind.CONFIG, new.application, env, new.key) for env in envs)
         outcomes: dict[str, str] = {}
 
@@ -152,11 +153,12 @@ class MultiEnvUseCases(ServiceBase):
     ) -> importing.ImportResult:
         """``import_configs`` into every one of ``environments`` as one commit, all or
         nothing. The keys reported are ``<ENV>/<key>``."""
-        authorize(principal, "write")
         envs, errors = _environments(environments)
         errors += [e for e in scope_errors(request.application, "DEV") if e.field != "environment"]
         if errors:
             raise BadRequest("invalid import", errors)
+        for env in envs:
+            authorize(principal, "write", request.application, env)
         types = importing.parse_types(request.types)
         items = transfer.parse(request.format, request.content)
         keys = tuple(

@@ -42,8 +42,9 @@ class OfrepUseCases(ServiceBase):
         a common Spring profile name (``core.profiles``). Raises NotFound (no such flag, or
         an unknown application or environment), OfrepError TARGETING_KEY_MISSING (a
         percentage rule needed the targeting key), PermissionDenied."""
-        authorize(principal, "read")
         env = environment_of(environment)
+        if env is not None:
+            authorize(principal, "read", application, env)
         entry = None
         if env is not None:  # an invalid application name is simply not in the index
             entry = self.snapshot().get(Kind.FLAG, application, env, key)
@@ -68,9 +69,10 @@ class OfrepUseCases(ServiceBase):
         """Every flag of one application and environment, from one snapshot. A flag that
         needs the missing targeting key is a TARGETING_KEY_MISSING item; an unknown
         application or environment has no flags."""
-        authorize(principal, "read")
-        snapshot = self.snapshot()
         env = environment_of(environment)
+        if env is not None:
+            authorize(principal, "read", application, env)
+        snapshot = self.snapshot()
         entries: list[Entry] = []
         if env is not None and application_error(application) is None:
             entries = snapshot.entries(Kind.FLAG, application, env)

@@ -78,8 +78,9 @@ class PromoteUseCases(ServiceBase):
         """Copy the chosen keys from ``promotion.source`` to ``promotion.target`` in one
         commit (see the module docstring). Needs write permission. Raises ``BadRequest``
         for bad names, unknown keys and every value the target refuses."""
-        authorize(principal, "write")
         source, target = self._promotion_scope(promotion)
+        authorize(principal, "read", promotion.application, source)
+        authorize(principal, "write", promotion.application, target)
         plans: dict[str | None, tuple[dict[str, bytes | None], PromoteResult]] = {}
 
         def plan(snapshot: Snapshot) -> tuple[dict[str, bytes | None], PromoteResult]:

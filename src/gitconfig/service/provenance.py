@@ -34,7 +34,7 @@ class Provenance:
 class ProvenanceUseCases(ServiceBase):
     def provenance(self, principal: Principal, entry: Entry) -> Provenance:
         """The provenance of the content ``entry`` serves (see the module docstring)."""
-        authorize(principal, "read")
+        authorize(principal, "read", entry.key.application, entry.key.environment)
         version = entry.served
         cache: dict[tuple[str, str], Commit | None] = self.__dict__.setdefault(
             "_merged_changes", {}

@@ -27,7 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from gitconfig.core.errors import GitconfigError
-from gitconfig.core.remoteurl import scrub
+from gitconfig.core.text import scrub
 from gitconfig.index.refresher import Index
 
 log = logging.getLogger(__name__)

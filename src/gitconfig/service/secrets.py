@@ -168,10 +168,15 @@ class SecretUseCases(ServiceBase):
         self, principal: Principal, application: str | None = None, environment: str | None = None
     ) -> list[SecretInfo]:
         """Every SECRET (optionally of one application and/or environment) with its
-        recipients and last modification, sorted by path. Needs ``read``."""
-        authorize(principal, "read")
+        recipients and last modification, sorted by path: those the principal may read."""
+        if not principal.anywhere("read"):
+            authorize(principal, "read")
         env = _scope(application, environment)
-        return [secret_info(e) for e in secret_entries(self.snapshot(), application, env)]
+        return [
+            secret_info(e)
+            for e in secret_entries(self.snapshot(), application, env)
+            if principal.may_key("read", e.key)
+        ]
 
     def secret_problems(self, principal: Principal) -> list[SecretProblem]:
         """The SECRETs this server cannot decrypt (see ``secret_problems``). Needs ``read``."""
@@ -189,9 +194,12 @@ class SecretUseCases(ServiceBase):
         current ``.sops.yaml``, in one commit: a recipient removed from it can no longer
         decrypt them. Needs ``write``; raises ``SecretUnavailable`` (nothing written) when
         this process cannot decrypt one of them, ``BadRequest`` when no rule matches one."""
-        authorize(principal, "write")
         env = _scope(application, environment)
         keys = tuple(e.key for e in secret_entries(self.snapshot(), application, env))
+        if not keys:
+            authorize(principal, "write", application, env)
+        for key in keys:  # every secret rotated needs write in its scope
+            authorize(principal, "write", key.application, key.environment)
         if not keys:
             return Rotation([], None)
 

@@ -27,7 +27,7 @@ from gitconfig.service.base import ServiceBase
 SHARED: Final = "application"
 _MEMO_LIMIT: Final = 1024  # answers kept (all of immutable commits); cleared when full
 
-Documents = list[tuple[str, ConfigDocument]]  # (key, document), sorted by key
+Documents = list[tuple[EntryKey, str, ConfigDocument]]  # (key, blob, document), by key
 Reader = Callable[[str, Environment], Documents]
 Known = Callable[[str], bool]  # has this application any configuration?
 
@@ -67,7 +67,6 @@ class SpringUseCases(ServiceBase):
         Raises BadRequest (an invalid application name), NotFound (no profile names an
         environment, an unknown label, or an application with no configuration in any
         environment at that commit), PermissionDenied."""
-        authorize(principal, "read")
         if error := application_error(application):
             raise BadRequest("invalid application", [error])
         environments = environments_of(profiles)
@@ -76,13 +75,21 @@ class SpringUseCases(ServiceBase):
                 f"no profile of {profiles!r} names an environment"
                 " (DEV, TEST, STAGING, PROD, development, dev, test, staging, production, prod)"
             )
+        for env in environments:  # the shared ``application`` set comes with the app's own
+            authorize(principal, "read", application, env)
         snapshot = self.snapshot()
         sha = snapshot.commit
         if label is not None and label != self.store.branch:
             sha = self.store.resolve_ref(label.replace("(_)", "/"))
             if sha is None:
                 raise NotFound(f"no branch, tag or commit {label!r}")
-        reveal = principal.can("reveal")
+        # A SECRET shows its plaintext where the principal may reveal it (a Spring client is
+        # a service that uses its values, as over gRPC), else the mask.
+        reveal = tuple(
+            principal.may("reveal", app, env.value)
+            for app in (application, SHARED)
+            for env in environments
+        )
         # Answers are a function of these (a commit is immutable); a resolved label is part
         # of the key, so a moved branch or tag can never be answered from the memo.
         memo_key = (sha, sha == snapshot.commit, application, profiles, label, reveal)
@@ -103,8 +110,12 @@ class SpringUseCases(ServiceBase):
                             f"configs/{app}/{env.value}",
                             {
                                 name: value
-                                for key, document in documents
-                                for name, value in spring.flatten(key, document, reveal)
+                                for key, blob, document in documents
+                                for name, value in spring.flatten(
+                                    key.key,
+                                    document,
+                                    self.served_text(principal, document, key, blob),
+                                )
                             },
                         )
                     )
@@ -135,7 +146,7 @@ class SpringUseCases(ServiceBase):
 
             def from_snapshot(application: str, env: Environment) -> Documents:
                 return [
-                    (entry.key.key, entry.document)
+                    (entry.key, entry.served.blob, entry.document)
                     for entry in snapshot.entries(Kind.CONFIG, application, env)
                     if isinstance(entry.document, ConfigDocument)
                 ]
@@ -176,11 +187,11 @@ class SpringUseCases(ServiceBase):
 
 def _documents(
     service: ServiceBase, keys: Iterable[tuple[EntryKey, str]], schemas: dict[str, Any]
-) -> Iterable[tuple[str, ConfigDocument]]:
+) -> Iterable[tuple[EntryKey, str, ConfigDocument]]:
     for key, blob in sorted(keys, key=lambda pair: pair[0].key):
         try:
             document = service.index.document(key.path, Kind.CONFIG, blob, schemas)
         except BadRequest:
             continue
         if isinstance(document, ConfigDocument):
-            yield key.key, document
+            yield key, blob, document

@@ -38,7 +38,8 @@ from gitconfig.core.errors import (
     StaleParent,
 )
 from gitconfig.core.model import Author, PendingCommit
-from gitconfig.core.remoteurl import Credentials, scrub, url_prefix
+from gitconfig.core.remoteurl import Credentials, url_prefix
+from gitconfig.core.text import scrub
 from gitconfig.store import gitcli
 from gitconfig.store.gitstore import DEFAULT_COMMITTER, GitStore
 from gitconfig.store.worktree import WorktreeStore
