@@ -32,7 +32,6 @@ from pathlib import Path
 from gitconfig.core.errors import (
     BadRequest,
     Conflict,
-    FieldError,
     ReadOnly,
     RemoteUnavailable,
     StaleParent,
@@ -209,14 +208,7 @@ class RemoteStore(WorktreeStore):
         RemoteUnavailable when it cannot be reached, Conflict when it refused the push."""
         if self.read_only:
             raise ReadOnly("this replica is read-only: write through a writable one")
-        paths = sorted({path for commit in commits for path in commit.changes})
-        busy = self.worktree_conflicts(paths)
-        if busy:
-            message = "has uncommitted changes: commit, stash or discard them first"
-            raise BadRequest(
-                "local changes would be overwritten; nothing was written",
-                [FieldError(path, message) for path in busy],
-            )
+        paths = self.writable_paths(commits)
         with self._sync:
             shas = self.create_chain(parent, commits)
             self._push(parent, shas[-1])

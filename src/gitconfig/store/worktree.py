@@ -36,14 +36,7 @@ from gitconfig.store.pygit import (
 
 class WorktreeStore(GitStore):
     def write_chain(self, parent: str | None, commits: Sequence[PendingCommit]) -> list[str]:
-        paths = sorted({path for commit in commits for path in commit.changes})
-        busy = self.worktree_conflicts(paths)
-        if busy:
-            message = "has uncommitted changes: commit, stash or discard them first"
-            raise BadRequest(
-                "local changes would be overwritten; nothing was written",
-                [FieldError(path, message) for path in busy],
-            )
+        paths = self.writable_paths(commits)
         shas = super().write_chain(parent, commits)
         self.update_worktree(paths)
         return shas
@@ -116,6 +109,19 @@ class WorktreeStore(GitStore):
             found = [to_commit(commit) for commit in walker]
         found.reverse()
         return found
+
+    def writable_paths(self, commits: Sequence[PendingCommit]) -> list[str]:
+        """The paths ``commits`` change, sorted; ``BadRequest`` naming each one that has
+        uncommitted changes in the working tree (checked before anything is written)."""
+        paths = sorted({path for commit in commits for path in commit.changes})
+        busy = self.worktree_conflicts(paths)
+        if busy:
+            message = "has uncommitted changes: commit, stash or discard them first"
+            raise BadRequest(
+                "local changes would be overwritten; nothing was written",
+                [FieldError(path, message) for path in busy],
+            )
+        return paths
 
     def worktree_conflicts(self, paths: Sequence[str]) -> list[str]:
         """The ``paths`` with uncommitted changes (staged or not, or untracked) in the working
