@@ -212,7 +212,7 @@ def test_promote_is_refused_as_a_whole_when_one_value_fails_the_target(
     assert git(bare_repo, "rev-parse", "main") == before  # nothing written, not even only-staging
 
 
-def test_promote_of_a_secret_is_refused_until_secrets_can_be_reencrypted(
+def test_promote_of_a_secret_this_server_cannot_decrypt_is_refused(
     client: TestClient, work: Path, bare_repo: Path
 ) -> None:
     before = git(bare_repo, "rev-parse", "main")
@@ -222,13 +222,63 @@ def test_promote_of_a_secret_is_refused_until_secrets_can_be_reencrypted(
     )
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["field"] == "keys.api-key"
-    assert "re-encrypted" in response.json()["errors"][0]["message"]
+    assert "ENC[" not in response.text
     assert git(bare_repo, "rev-parse", "main") == before
-    same = client.post(  # the same ciphertext needs no re-encryption: nothing to do
+    same = client.post(  # the very same ciphertext: nothing to do
         "/configs/promote",
         json={"application": "shop", "from": "STAGING", "to": "PROD", "keys": ["db-password"]},
     )
     assert same.status_code == 200 and same.json()["unchanged"] == ["db-password"]
+
+
+def test_promote_reencrypts_a_secret_for_the_target(bare_repo: Path, tmp_path: Path) -> None:
+    """Real sops: a STAGING secret promoted to PROD is encrypted for PROD's own key (the
+    STAGING key cannot read it), decrypts to the same plaintext, and is ``unchanged`` on a
+    second promotion; a caller who may not reveal the source cannot promote it."""
+    from gitconfig.core.model import Author
+    from gitconfig.index.refresher import Index
+    from gitconfig.rest.app import create_app
+    from gitconfig.service.access import Principal, TokenRegistry
+    from gitconfig.service.facade import NewConfig
+    from gitconfig.store.gitstore import GitStore
+    from gitconfig.store.secrets import Sops
+    from tests.agekeys import AgeKeys
+    from tests.conftest import ADMIN_TOKEN
+
+    keys = AgeKeys.make(tmp_path / "keys")
+    store = GitStore(bare_repo)
+    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
+    both = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
+    service = Service(store, Index(store), Sops(both))
+    service.index.refresh()
+    admin = Principal("admin", frozenset({"admin"}))
+    service.create_config(admin, NewConfig("db-password", "shop", "STAGING", "SECRET", "pw-7"))
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    tokens.add("writer-token", "writer", ["read", "write"])
+    body = {"application": "shop", "from": "STAGING", "to": "PROD", "keys": ["db-password"]}
+    with TestClient(create_app(service, tokens)) as client:
+        refused = client.post(
+            "/configs/promote", json=body, headers={"Authorization": "Bearer writer-token"}
+        )
+        assert refused.status_code == 403, refused.text
+        done = client.post(
+            "/configs/promote", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
+        assert done.status_code == 200, done.text
+        assert "pw-7" not in done.text and done.json()["commit"]
+        again = client.post(
+            "/configs/promote", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
+        assert again.json()["unchanged"] == ["db-password"]
+    path = "configs/shop/PROD/db-password.yaml"
+    data = store.read_file(store.head() or "", path)
+    assert data is not None and b"ENC[" in data and b"pw-7" not in data
+    prod_only = Sops({"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("prod"))})
+    assert prod_only.reveal(path, "b1", data) == "pw-7"
+    dev_only = Sops({"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev"))})
+    with pytest.raises(Exception, match="cannot|no"):
+        dev_only.reveal(path, "b2", data)
 
 
 def test_promote_needs_write_permission(client: TestClient, work: Path) -> None:

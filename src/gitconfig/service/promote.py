@@ -5,8 +5,10 @@ Each chosen key (default: every key of the source environment) that differs in t
 gets the source's file as it is — value, type, schema, description, tags, or the whole flag.
 The promotion is refused as a whole (``BadRequest`` listing every problem, nothing written)
 when a promoted file does not validate, when a configuration's value fails the schema the
-target holds today, or when a configuration would change type. SECRET values are refused
-until they can be re-encrypted for the target's recipients (``reencrypt_secret``).
+target holds today, or when a configuration would change type. A SECRET is decrypted here
+(never shown) and encrypted again for the target's ``.sops.yaml`` recipients; promoting one
+needs the reveal permission on the source (else a promotion into an environment where the
+caller may reveal would show it) and is a change only when the plaintexts differ.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from gitconfig.core import configfile, envdiff, validator
-from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
 from gitconfig.core.model import (
     ConfigDocument,
     EntryKey,
@@ -27,6 +29,7 @@ from gitconfig.core.paths import application_error, environment_error, key_error
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
+from gitconfig.service.reveal import authorize_reveal
 
 _SHOWN = 60  # characters of a value in the commit message
 
@@ -58,21 +61,22 @@ def _same_ciphertext(old: ConfigDocument, new: ConfigDocument) -> str:
 
 
 class PromoteUseCases(ServiceBase):
-    def reencrypt_secret(self, data: bytes, source: EntryKey, target: EntryKey) -> bytes:
-        """THE re-encryption hook of promotions: ``data`` (a SECRET file of ``source``)
-        encrypted for ``target``'s recipients. Until SECRET encryption lands (issue 11) it
-        refuses with ``BadRequest``."""
-        raise BadRequest(
-            "cannot promote SECRET values yet",
-            [
-                FieldError(
-                    f"keys.{source.key}",
-                    "SECRET values must be re-encrypted for the target environment's "
-                    "recipients, which this version of gitconfig cannot do yet; promote "
-                    "the other keys and set this one in the target by hand",
-                )
-            ],
-        )
+    def _plaintext(self, entry: Entry) -> str:
+        """A SECRET entry's plaintext (``SecretUnavailable`` when this server cannot)."""
+        blob = entry.served.blob
+        return self.secrets.reveal(entry.key.path, blob, self.store.read_blob(blob))
+
+    def _secret_verdict(self, source: Entry, target: Entry | None) -> envdiff.SecretCompare:
+        def verdict(old: ConfigDocument, new: ConfigDocument) -> str:
+            if target is None:
+                return envdiff.DIFFERS
+            try:
+                same = self._plaintext(source) == self._plaintext(target)
+            except SecretUnavailable:
+                return _same_ciphertext(old, new)
+            return envdiff.SAME if same else envdiff.DIFFERS
+
+        return verdict
 
     def promote(self, principal: Principal, promotion: Promotion) -> PromoteResult:
         """Copy the chosen keys from ``promotion.source`` to ``promotion.target`` in one
@@ -86,7 +90,9 @@ class PromoteUseCases(ServiceBase):
         def plan(snapshot: Snapshot) -> tuple[dict[str, bytes | None], PromoteResult]:
             found = plans.get(snapshot.commit)
             if found is None:
-                found = plans[snapshot.commit] = self._plan(snapshot, promotion, source, target)
+                found = plans[snapshot.commit] = self._plan(
+                    snapshot, principal, promotion, source, target
+                )
             return found
 
         changes, result = plan(self.snapshot())
@@ -129,7 +135,12 @@ class PromoteUseCases(ServiceBase):
         return Environment(promotion.source), Environment(promotion.target)
 
     def _plan(
-        self, snapshot: Snapshot, promotion: Promotion, source: Environment, target: Environment
+        self,
+        snapshot: Snapshot,
+        principal: Principal,
+        promotion: Promotion,
+        source: Environment,
+        target: Environment,
     ) -> tuple[dict[str, bytes | None], PromoteResult]:
         app = promotion.application
         chosen: list[Entry] = []
@@ -157,7 +168,11 @@ class PromoteUseCases(ServiceBase):
             key = EntryKey(entry.key.kind, app, target, entry.key.key)
             current = snapshot.get_key(key)
             old = current.document if current is not None else None
-            diff = envdiff.compare_pair(key.kind, key.key, old, entry.document, _same_ciphertext)
+            secret = _is_secret(entry)
+            if secret:  # its plaintext ends up where the caller may perhaps reveal it
+                authorize_reveal(principal, app, source.value)
+            verdict = self._secret_verdict(entry, current) if secret else _same_ciphertext
+            diff = envdiff.compare_pair(key.kind, key.key, old, entry.document, verdict)
             if diff is None:
                 unchanged.append(key.key)
                 continue
@@ -209,7 +224,14 @@ class PromoteUseCases(ServiceBase):
                             ],
                         )
             if document.value_type is ValueType.SECRET:
-                data = self.reencrypt_secret(data, entry.key, key)
+                try:
+                    plaintext = self._plaintext(entry)
+                except SecretUnavailable as exc:
+                    raise BadRequest(
+                        "cannot promote a secret", [FieldError(field, exc.reason)]
+                    ) from exc
+                decrypted = replace(document, value=plaintext, sops=None)
+                data = self.render_config(key, decrypted, snapshot)  # sops, for the target
         try:
             validator.load_document(key.kind, data, snapshot.schemas)
         except BadRequest as exc:
@@ -218,6 +240,11 @@ class PromoteUseCases(ServiceBase):
                 [FieldError(field, f"{error.field}: {error.message}") for error in exc.errors],
             ) from exc
         return data
+
+
+def _is_secret(entry: Entry) -> bool:
+    document = entry.document
+    return isinstance(document, ConfigDocument) and document.value_type is ValueType.SECRET
 
 
 def _short(text: str | None) -> str:
