@@ -52,15 +52,19 @@ def _version_data(local: Local, view: VersionView) -> dict[str, Any]:
     else:
         value = None  # that version's file does not validate
     commit = view.version.commit
-    return {
+    made = view.merged or commit  # a merged change: the branch commit that made it
+    data = {
         "version": view.version.number,
         "commit": commit.sha,
-        "author": commit.author.name,
-        "email": commit.author.email,
-        "date": commit.time,
-        "message": commit.message.strip(),
+        "author": made.author.name,
+        "email": made.author.email,
+        "date": made.time,
+        "message": made.message.strip(),
         "value": value,
     }
+    if view.merged is not None:
+        data["mergedBy"] = commit.author.name
+    return data
 
 
 def history(

@@ -330,6 +330,17 @@ def test_provenance_of_a_value_merged_from_a_branch(
     assert response.headers["ETag"] == f'"{provenance["version"]}"'
     by_id = client.get(f"/configs/{body_id(client)}", params={"provenance": "true"}).json()
     assert by_id["provenance"]["mergedCommit"]["commit"] == merged
+    # the version history attributes the merged change to its author, naming who merged it
+    versions = client.get(f"/configs/{body_id(client)}/versions").json()
+    (latest,) = [v for v in versions if v["id"] == merge]
+    assert (latest["createdBy"], latest["changeDescription"]) == (
+        "Grace Hopper",
+        "Raise the PROD basket limit",
+    )
+    merger = git(work, "log", "-1", "--format=%an", merge)
+    assert (latest["mergeCommit"], latest["mergedBy"]) == (merge, merger)
+    direct_versions = [v for v in versions if v["id"] != merge]
+    assert all("mergedBy" not in v for v in direct_versions)
     direct = client.get(
         "/configs/lookup",
         params={"key": "same", "application": "shop", "environment": "PROD", "provenance": "true"},

@@ -93,9 +93,11 @@ class ConfigurationVersion(BaseModel):
     configId: str
     version: int
     value: str | None = Field(description="Value at this version (null if it did not validate)")
-    createdBy: str
+    createdBy: str = Field(description="Who made the change (for a merged change: its author)")
     createdAt: datetime
     changeDescription: str
+    mergedBy: str | None = Field(None, description="Who merged it (a merged change only)")
+    mergeCommit: str | None = Field(None, description="The merge commit (a merged change only)")
 
 
 class ConfigurationValue(BaseModel):
@@ -200,9 +202,11 @@ class FeatureFlagVersion(BaseModel):
     flag: dict[str, Any] | None = Field(
         description="The flag file at this version (null if it did not validate)"
     )
-    createdBy: str
+    createdBy: str = Field(description="Who made the change (for a merged change: its author)")
     createdAt: datetime
     changeDescription: str
+    mergedBy: str | None = Field(None, description="Who merged it (a merged change only)")
+    mergeCommit: str | None = Field(None, description="The merge commit (a merged change only)")
 
 
 class FlagCheck(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from gitconfig.core import configfile, flagfile
@@ -75,15 +77,8 @@ def config_version(
     if isinstance(document, ConfigDocument):
         key, blob = view.entry.key, view.version.blob
         value = service.value_text(caller, document, key, blob, reveal)
-    commit = view.version.commit
     return models.ConfigurationVersion(
-        id=commit.sha,
-        configId=view.entry.id,
-        version=view.version.number,
-        value=value,
-        createdBy=commit.author.name,
-        createdAt=commit.time,
-        changeDescription=commit.message.strip(),
+        configId=view.entry.id, version=view.version.number, value=value, **_made_by(view)
     )
 
 
@@ -130,16 +125,28 @@ def flag(entry: Entry) -> models.FeatureFlag:
 
 def flag_version(view: VersionView) -> models.FeatureFlagVersion:
     document = view.document
-    commit = view.version.commit
     return models.FeatureFlagVersion(
-        id=commit.sha,
         flagId=view.entry.id,
         version=view.version.number,
         flag=flagfile.to_mapping(document) if isinstance(document, FlagDocument) else None,
-        createdBy=commit.author.name,
-        createdAt=commit.time,
-        changeDescription=commit.message.strip(),
+        **_made_by(view),
     )
+
+
+def _made_by(view: VersionView) -> dict[str, Any]:
+    """Who made a version and why: the commit's author and message; for a change merged with
+    a merge commit, the merged branch's commit that made it, and who merged it."""
+    commit = view.version.commit
+    made = view.merged or commit
+    fields: dict[str, Any] = {
+        "id": commit.sha,
+        "createdBy": made.author.name,
+        "createdAt": made.time,
+        "changeDescription": made.message.strip(),
+    }
+    if view.merged is not None:
+        fields |= {"mergedBy": commit.author.name, "mergeCommit": commit.sha}
+    return fields
 
 
 def flag_check(entry: Entry, evaluation: Evaluation) -> models.FlagCheck:

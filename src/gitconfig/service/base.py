@@ -32,6 +32,7 @@ from gitconfig.core.errors import (
 )
 from gitconfig.core.model import (
     Author,
+    Commit,
     ConfigDocument,
     Document,
     EntryKey,
@@ -54,6 +55,7 @@ from gitconfig.store.secrets import Sops
 SOPS_YAML = ".sops.yaml"
 
 MAX_PAGE_SIZE = 1000
+_MERGED_CACHE_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class VersionView:
     entry: Entry
     version: Version
     document: Document | None  # None when that version's file did not validate
+    # For a change merged with a merge commit: the commit on the merged branch that made it.
+    merged: Commit | None = None
 
 
 Builder = Callable[[Entry | None, Snapshot], bytes | None]
@@ -86,6 +90,7 @@ class ServiceBase:
         self.changes = ChangeHub(index)
         self._committer = GroupCommitter(store, index)
         self.metrics = Metrics(index, store, self.changes)
+        self._merged_changes: dict[tuple[str, str], Commit | None] = {}
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -211,6 +216,18 @@ class ServiceBase:
             )
         except BadRequest:
             return None
+
+    def merged_change(self, version: Version, path: str) -> Commit | None:
+        """For a version whose commit merged a branch, the commit on that branch that gave
+        ``path`` this content (``Store.merged_change``: only the merged branch's own commits
+        are walked), else None. Cached by (commit, path): both are immutable."""
+        cache = self._merged_changes
+        cache_key = (version.commit.sha, path)
+        if cache_key not in cache:
+            if len(cache) >= _MERGED_CACHE_LIMIT:
+                cache.clear()
+            cache[cache_key] = self.store.merged_change(version.commit.sha, path)
+        return cache[cache_key]
 
     # -- the write path -------------------------------------------------------------------
 

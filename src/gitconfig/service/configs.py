@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from gitconfig.core import configfile, importing, limits, validator
 from gitconfig.core.configfile import MASK
 from gitconfig.core.errors import AlreadyExists, BadRequest, FieldError
-from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
+from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType, Version
 from gitconfig.core.paths import application_error, entry_errors, environment_error, key_error
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
@@ -110,14 +110,18 @@ class ConfigUseCases(ServiceBase):
 
     def versions(self, principal: Principal, kind: Kind, entry_id: str) -> list[VersionView]:
         entry = self.get(principal, kind, entry_id)
-        return [VersionView(entry, v, self._document_at(entry, v)) for v in entry.versions]
+        return [self._view(entry, version) for version in entry.versions]
 
     def version(
         self, principal: Principal, kind: Kind, entry_id: str, version_ref: str
     ) -> VersionView:
         entry = self.get(principal, kind, entry_id)
-        version = find_version(entry, version_ref)
-        return VersionView(entry, version, self._document_at(entry, version))
+        return self._view(entry, find_version(entry, version_ref))
+
+    def _view(self, entry: Entry, version: Version) -> VersionView:
+        """A version with its content and, for a merged change, the commit that made it."""
+        merged = self.merged_change(version, entry.key.path)
+        return VersionView(entry, version, self._document_at(entry, version), merged)
 
     def create_config(self, principal: Principal, new: NewConfig) -> Entry:
         key = new_key(principal, Kind.CONFIG, new.application, new.environment, new.key)

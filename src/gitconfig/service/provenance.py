@@ -16,8 +16,6 @@ from gitconfig.index.snapshot import Entry
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
 
-_CACHE_LIMIT = 10_000
-
 
 @dataclass(frozen=True)
 class Provenance:
@@ -36,12 +34,5 @@ class ProvenanceUseCases(ServiceBase):
         """The provenance of the content ``entry`` serves (see the module docstring)."""
         authorize(principal, "read", entry.key.application, entry.key.environment)
         version = entry.served
-        cache: dict[tuple[str, str], Commit | None] = self.__dict__.setdefault(
-            "_merged_changes", {}
-        )
-        cache_key = (version.commit.sha, entry.key.path)
-        if cache_key not in cache:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            cache[cache_key] = self.store.merged_change(version.commit.sha, entry.key.path)
-        return Provenance(version.number, version.commit, cache[cache_key])
+        merged = self.merged_change(version, entry.key.path)
+        return Provenance(version.number, version.commit, merged)
