@@ -34,12 +34,16 @@ class Process:
                 env={**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN},
                 stderr=stderr,
             )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while not self.port_file.exists():
-            assert self.process.poll() is None, self.stderr.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
-        self.ports = json.loads(self.port_file.read_text())
+        try:
+            deadline = time.monotonic() + 30
+            while not self.port_file.exists():
+                assert self.process.poll() is None, self.stderr.read_text()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.05)
+            self.ports = json.loads(self.port_file.read_text())
+        except BaseException:
+            self.kill()  # never leave a server behind
+            raise
         self.base = f"http://127.0.0.1:{self.ports['http']}"
 
     def wait_ready(self) -> None:

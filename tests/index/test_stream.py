@@ -378,15 +378,16 @@ def test_cancelled_streams_leave_no_subscription(
     assert server.server is not None and not server.server.servicer._streams
 
 
-def test_stopping_the_server_ends_streams_with_ok(
+def test_stopping_the_server_ends_streams_telling_clients_to_resume(
     service: Service, stub: Stub, server: GrpcServerThread
 ) -> None:
-    streams = [Stream(stub), Stream(stub, resume_after_commit=service.snapshot().commit)]
+    head = service.snapshot().commit
+    streams = [Stream(stub), Stream(stub, resume_after_commit=head)]
     server.stop()
     for stream in streams:
         assert stream.reader.finish() == []
-        assert stream.reader.error is None
-        assert stream.call.code() == grpc.StatusCode.OK
+        assert stream.call.code() == grpc.StatusCode.UNAVAILABLE  # gRPC's "retry"
+        assert f"resume_after_commit {head}" in stream.call.details()
     assert len(service.changes) == 0
 
 
@@ -441,9 +442,12 @@ def test_sigterm_drains_streams_and_exits_0(tmp_path: Path) -> None:
             assert stream.take(1)[0].value == "1"
             started = time.monotonic()
             process.send_signal(signal.SIGTERM)
-            assert stream.reader.finish() == [] and stream.reader.error is None
-            assert stream.call.code() == grpc.StatusCode.OK
-            assert any(line.startswith("event: change") for line in sse_lines.finish())
+            assert stream.reader.finish() == []
+            assert stream.call.code() == grpc.StatusCode.UNAVAILABLE
+            assert "resume_after_commit" in stream.call.details()
+            rest = sse_lines.finish()
+            assert any(line.startswith("event: change") for line in rest)
+            assert any('"reason":"shutting-down"' in line for line in rest)  # told to resume
             assert process.wait(timeout=10) == 0
             assert time.monotonic() - started < 5
     finally:

@@ -244,7 +244,9 @@ def test_closing_the_hub_ends_the_stream(service: Service, client: httpx.Client)
     watcher = Watcher(client)
     assert len(service.changes) == 1
     service.changes.close()
-    assert [e for e in watcher.reader.finish() if e.comment is None] == []
+    (ending,) = [e for e in watcher.reader.finish() if e.comment is None]
+    assert (ending.event, ending.data["reason"]) == ("error", "shutting-down")
+    assert ending.data["resumeAfter"] == ending.id == service.snapshot().commit
     assert len(service.changes) == 0
     assert client.get("/configs/watch").status_code == 503
 

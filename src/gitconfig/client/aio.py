@@ -222,6 +222,10 @@ class AsyncClient(LocalCopy):
                 elif code == grpc.StatusCode.RESOURCE_EXHAUSTED:
                     log.warning("the gitconfig stream overflowed: resuming")
                     self._attempt = 0
+                elif code == grpc.StatusCode.UNAVAILABLE and "shutting down" in (
+                    exc.details() or ""
+                ):
+                    log.info("the gitconfig stream ended (server shutting down): reconnecting")
                 else:  # logged once per outage, not once per retry
                     repeated = self._status.stale and self._status.error == code.name
                     refused = code in _FATAL

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import re
 
+from gitconfig.core import limits
+from gitconfig.core.errors import BadRequest, FieldError
+
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 
@@ -55,3 +58,23 @@ def scrub(text: str) -> str:
     (``https://user:token@host/x`` -> ``https://***@host/x``): what may go into a log or an
     error message."""
     return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
+def checked_text(text: str, field: str) -> str:
+    """``text`` if it is valid Unicode (no lone surrogate); else ``BadRequest`` on ``field``."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest(
+            f"invalid {field}", [FieldError(field, "holds a lone surrogate, not text")]
+        ) from exc
+    return text
+
+
+def checked_message(message: str) -> str:
+    """A commit message that can be written: valid Unicode, within ``limits``."""
+    checked_text(message, "changeDescription")
+    problem = limits.message_error(message)
+    if problem is not None:
+        raise BadRequest("invalid changeDescription", [problem])
+    return message

@@ -137,8 +137,9 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         self, request: config_pb2.StreamConfigurationUpdatesRequest, context: Any
     ) -> None:
         """Replays after ``resume_after_commit``, then streams live until the client cancels
-        (the subscription is closed in ``finally``), the server stops (status OK), or the
-        subscriber falls behind (RESOURCE_EXHAUSTED naming the commit to resume after)."""
+        (the subscription is closed in ``finally``), the server stops (UNAVAILABLE, the
+        retryable status, naming the commit to resume after), or the subscriber falls behind
+        (RESOURCE_EXHAUSTED naming the commit to resume after)."""
         try:
             subscription = self.service.watch(
                 self.principal(context),
@@ -154,13 +155,20 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         try:
             await subscription.prepare()
             await context.send_initial_metadata(((COMMIT_KEY, subscription.start or ""),))
+            seen = subscription.start
             async for batch in subscription:
+                seen = batch.commit
                 if not batch.updates:
                     continue
                 *updates, last = batch.updates
                 for update in updates:
                     await context.write(self.update(update))
                 await context.write(self.update(last, commit_end=True))
+            # The server closed the stream (shutting down): tell the client to come back.
+            resume = f"resume_after_commit {seen}" if seen else "subscribe again"
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, f"the server is shutting down: {resume}"
+            )
         except GitconfigError as exc:
             await errors.abort(context, exc)
         finally:

@@ -57,7 +57,7 @@ class CommitChanges(BaseModel):
 
 
 class StreamError(BaseModel):
-    reason: str  # too-slow | history-rewritten
+    reason: str  # too-slow | history-rewritten | shutting-down
     message: str
     resumeAfter: str | None = None
 
@@ -99,6 +99,7 @@ async def _stream(subscription: Subscription, heartbeat: float) -> AsyncIterator
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
         ready = False
+        seen = subscription.start
         while True:
             if not ready and not subscription.replaying:  # its id must not skip the replay
                 start = subscription.start
@@ -109,13 +110,20 @@ async def _stream(subscription: Subscription, heartbeat: float) -> AsyncIterator
             except TimeoutError:
                 yield ": heartbeat\n\n"
                 continue
-            except StopAsyncIteration:
+            except StopAsyncIteration:  # the server is shutting down: come back, losslessly
+                error = StreamError(
+                    reason="shutting-down",
+                    message="the server is shutting down: reconnect with Last-Event-ID",
+                    resumeAfter=seen,
+                )
+                yield _event("error", seen, error.model_dump_json())
                 return
             except GitconfigError as exc:
                 resume = exc.resume_after if isinstance(exc, SubscriberTooSlow) else None
                 error = StreamError(reason=_reason(exc), message=exc.message, resumeAfter=resume)
                 yield _event("error", resume, error.model_dump_json())
                 return
+            seen = batch.commit
             yield _change_event(batch)
     finally:
         subscription.close()

@@ -195,9 +195,7 @@ async def run(
         f"{options.host}:{grpc_port}" if grpc_port else "off",
     )
     if options.port_file is not None:
-        tmp = options.port_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"http": http_port, "grpc": grpc_port, "pid": os.getpid()}))
-        tmp.replace(options.port_file)
+        _write_port_file(options.port_file, http_port, grpc_port)
 
     flusher = asyncio.create_task(_flush_every_second(service))
     stop_wait = asyncio.create_task(stopping.wait())
@@ -210,6 +208,13 @@ async def run(
     flusher.cancel()
     service.metrics.flush_tallies()
     log.info("stopped")
+
+
+def _write_port_file(path: Path, http_port: int, grpc_port: int | None) -> None:
+    """The ports as JSON, written atomically: a reader never sees a partial file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"http": http_port, "grpc": grpc_port, "pid": os.getpid()}))
+    tmp.replace(path)
 
 
 async def _flush_every_second(service: Service) -> None:
@@ -326,9 +331,7 @@ def _serve_workers(options: ServeOptions) -> int:
                 os._exit(3)
         children.append(pid)
     if options.port_file is not None:
-        options.port_file.write_text(
-            json.dumps({"http": sock.getsockname()[1], "grpc": grpc_port, "pid": os.getpid()})
-        )
+        _write_port_file(options.port_file, sock.getsockname()[1], grpc_port)
 
     def forward(sig: int, _frame: object) -> None:
         for child in children:

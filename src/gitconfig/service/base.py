@@ -42,6 +42,7 @@ from gitconfig.core.model import (
     Version,
 )
 from gitconfig.core.paths import entry_errors
+from gitconfig.core.text import checked_message, checked_text
 from gitconfig.index.changes import ChangeHub
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
@@ -338,26 +339,6 @@ class ServiceBase:
         except BadRequest:
             self.metrics.write_outcome("invalid")
             raise
-
-
-def checked_text(text: str, field: str) -> str:
-    """``text`` if it is valid Unicode (no lone surrogate); else ``BadRequest`` on ``field``."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BadRequest(
-            f"invalid {field}", [FieldError(field, "holds a lone surrogate, not text")]
-        ) from exc
-    return text
-
-
-def checked_message(message: str) -> str:
-    """A commit message that can be written: valid Unicode, within ``limits``."""
-    checked_text(message, "changeDescription")
-    problem = limits.message_error(message)
-    if problem is not None:
-        raise BadRequest("invalid changeDescription", [problem])
-    return message
 
 
 def find_version(entry: Entry, ref: str) -> Version:
