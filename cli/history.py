@@ -207,11 +207,10 @@ def rollback(
 ) -> None:
     """Restore an earlier version as a new commit (the history grows, nothing is rewritten)."""
     local = open_local(repo, branch, write=True, push=remote if push else None)
-    entry = local.entry(kind_of(flag), application, environment, key)
-    restored = local.service.rollback(
-        local.principal, kind_of(flag), entry.id, to, change_description=message
+    restored, outcome = local.service.rollback_key(
+        local.principal, kind_of(flag), application, environment.value, key, to, message
     )
-    verb = "unchanged" if restored.version == entry.version else f"rolled back to {to}"
+    verb = outcome if outcome == "unchanged" else f"{outcome} to {to}"
     done(verb, restored, f"{application}/{environment.value}/{key}", out, local)
-    if restored.version != entry.version:
+    if outcome != "unchanged":
         pushed(local, push, remote)

@@ -195,18 +195,14 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     # -- rendering -------------------------------------------------------------------------
 
     def configuration(self, principal: Principal, entry: Entry) -> config_pb2.ConfigurationResponse:
-        """The response for ``entry``, built once per entry and audience (renderings differ
-        between principals only where a SECRET is masked or revealed)."""
-        document = entry.document
-        secret = isinstance(document, ConfigDocument) and document.value_type is ValueType.SECRET
-        revealed = secret and self.service.may_reveal(principal, entry.key)
-        memo_key = f"grpc.ConfigurationResponse.{revealed}"
-        response: config_pb2.ConfigurationResponse | None = entry.memo.get(memo_key)
-        if response is None:
-            response = self._configuration(principal, entry)
-            if not revealed or self.service.secrets.known(entry.served.blob):
-                entry.memo[memo_key] = response  # not a mask for a sops that could not run
-        return response
+        """The response for ``entry``, built once per entry and audience (the service decides
+        who is shown a SECRET's plaintext and when a rendering may be kept)."""
+        return self.service.rendering(
+            principal,
+            entry,
+            "grpc.ConfigurationResponse",
+            lambda: self._configuration(principal, entry),
+        )
 
     def _configuration(
         self, principal: Principal, entry: Entry

@@ -1,0 +1,49 @@
+"""Renderings a transport keeps per entry and audience, and the secret decision behind them.
+
+An ``Entry`` is immutable, so a transport may keep what it made of it (response messages,
+bytes) in ``Entry.memo``. What it made differs between callers only where a SECRET is masked
+for one and revealed to another; which of the two a caller gets, and whether a revealed
+rendering may be kept, are secret-handling decisions, made here once for every door.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from gitconfig.core.model import ConfigDocument, ValueType
+from gitconfig.index.snapshot import Entry
+from gitconfig.service.access import Principal
+from gitconfig.service.base import ServiceBase
+
+Rendering = TypeVar("Rendering")
+
+
+class ServingUseCases(ServiceBase):
+    def reveals_to(self, principal: Principal, entry: Entry) -> bool:
+        """Whether a service reading ``entry`` (gRPC, streams) is served its plaintext: it
+        is a SECRET and ``principal`` may reveal it in the entry's scope."""
+        document = entry.document
+        return (
+            isinstance(document, ConfigDocument)
+            and document.value_type is ValueType.SECRET
+            and self.may_reveal(principal, entry.key)
+        )
+
+    def rendering(
+        self, principal: Principal, entry: Entry, name: str, render: Callable[[], Rendering]
+    ) -> Rendering:
+        """The rendering ``name`` of ``entry`` for ``principal``: ``render()`` once per entry
+        and audience (masked or revealed, ``reveals_to``), kept in ``entry.memo`` under
+        ``"{name}.{revealed}"``. A revealed rendering is kept only when this server holds the
+        plaintext, never the mask it falls back to when sops could not decrypt."""
+        revealed = self.reveals_to(principal, entry)
+        memo_key = f"{name}.{revealed}"
+        memo = entry.memo
+        if memo_key in memo:
+            kept: Rendering = memo[memo_key]
+            return kept
+        made = render()
+        if not revealed or self.secrets.known(entry.served.blob):
+            memo[memo_key] = made
+        return made
