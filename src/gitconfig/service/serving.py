@@ -35,8 +35,9 @@ class ServingUseCases(ServiceBase):
     ) -> Rendering:
         """The rendering ``name`` of ``entry`` for ``principal``: ``render()`` once per entry
         and audience (masked or revealed, ``reveals_to``), kept in ``entry.memo`` under
-        ``"{name}.{revealed}"``. A revealed rendering is kept only when this server holds the
-        plaintext, never the mask it falls back to when sops could not decrypt."""
+        ``"{name}.{revealed}"``. A revealed rendering is kept once sops has answered for the
+        blob (the plaintext, or a failure it reported), never the mask of a sops that could
+        not run (the next request tries again)."""
         revealed = self.reveals_to(principal, entry)
         memo_key = f"{name}.{revealed}"
         memo = entry.memo
