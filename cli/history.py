@@ -147,12 +147,7 @@ def diff(
         environments.compare(application, env, repo, branch, reveal, out)
         return
     store, branch_name, _ = open_store(repo, branch)
-    tip = head or branch_name or "HEAD"
-    spec = base if base is not None and ".." in base else f"{base or tip + '~1'}..{tip}"
-    if head is not None and base is not None and ".." in base:
-        raise BadRequest("give BASE HEAD or BASE..HEAD, not both")
-    changes = review.parse_range(store, spec)
-    diffs = valuediff.diff(store.diff(changes.base, changes.head), store.read_blob)
+    diffs = review.value_changes(store, base, head, branch_name)
     if out is Output.JSON:
         output.emit([_diff_data(d) for d in diffs])
         return
