@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from gitconfig.core.configfile import MASK
+from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import Author, ConfigDocument, Kind
 from gitconfig.index.refresher import Index
 from gitconfig.service.access import Principal
-from gitconfig.service.facade import NewConfig, Service
+from gitconfig.service.facade import NewConfig, NewFlag, Service
+from gitconfig.service.serving import per_evaluation
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
 from tests.agekeys import AgeKeys
@@ -72,3 +74,33 @@ def test_a_secret_is_rendered_per_audience(
     # a revealed rendering is kept once sops answered for this blob (the plaintext, or a
     # definitive failure), never the mask of a sops that could not run
     assert ("t.True" in entry.memo) is kept
+
+
+def test_a_flag_answer_is_kept_per_evaluation_object(service: Service) -> None:
+    service.create_flag(ADMIN, NewFlag("beta", "shop", "DEV", "a flag", enabled=True))
+    entry = service.lookup(ADMIN, Kind.FLAG, "shop", "DEV", "beta")
+    assert entry.flag is not None
+    evaluation = entry.flag.evaluate("u1", {})
+    made: list[Evaluation] = []
+
+    def render(which: Evaluation) -> str:
+        made.append(which)
+        return which.reason
+
+    assert per_evaluation(entry, "t", evaluation, lambda: render(evaluation)) == evaluation.reason
+    assert entry.flag.evaluate("u2", {}) is evaluation  # compiled flags share the object
+    per_evaluation(entry, "t", evaluation, lambda: render(evaluation))
+    assert made == [evaluation]
+    other = Evaluation(False, None, "DISABLED", None)  # another object: rendered, and kept
+    per_evaluation(entry, "t", other, lambda: render(other))
+    per_evaluation(entry, "t", other, lambda: render(other))
+    assert made == [evaluation, other]
+
+
+def test_at_most_limit_flag_answers_are_kept(service: Service) -> None:
+    service.create_flag(ADMIN, NewFlag("beta", "shop", "DEV", "a flag"))
+    entry = service.lookup(ADMIN, Kind.FLAG, "shop", "DEV", "beta")
+    evaluations = [Evaluation(False, None, f"R{n}", None) for n in range(3)]
+    for evaluation in evaluations:
+        per_evaluation(entry, "t", evaluation, lambda: 0, limit=2)
+    assert len(entry.memo["t"]) == 2

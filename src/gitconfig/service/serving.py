@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import ConfigDocument, ValueType
 from gitconfig.index.snapshot import Entry
 from gitconfig.service.access import Principal
@@ -48,3 +49,25 @@ class ServingUseCases(ServiceBase):
         if not revealed or self.secrets.known(entry.served.blob):
             memo[memo_key] = made
         return made
+
+
+def per_evaluation(
+    entry: Entry,
+    name: str,
+    evaluation: Evaluation,
+    render: Callable[[], Rendering],
+    limit: int | None = None,
+) -> Rendering:
+    """The rendering ``name`` of one evaluation of the flag ``entry``: ``render()`` once per
+    ``Evaluation`` object. A compiled flag answers with a few shared ``Evaluation`` objects
+    (one per rule outcome), so a few renderings are kept; each is kept with its evaluation,
+    so that a reused ``id()`` can never answer for another one. ``limit``: at most that many
+    are kept for the entry (the others are rendered every time)."""
+    kept: dict[int, tuple[Evaluation, Rendering]] = entry.memo.setdefault(name, {})
+    hit = kept.get(id(evaluation))
+    if hit is not None and hit[0] is evaluation:
+        return hit[1]
+    made = render()
+    if limit is None or len(kept) < limit:
+        kept[id(evaluation)] = (evaluation, made)
+    return made
