@@ -10,7 +10,7 @@ import typer
 
 from gitconfig.core import configfile, flagfile
 from gitconfig.core.errors import BadRequest
-from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, Kind, ValueType
+from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, ValueType
 from gitconfig.index.snapshot import Entry
 from gitconfig.service.facade import NewConfig
 
@@ -222,12 +222,8 @@ def set_(
     local = open_local(repo, branch, write=True, push=remote if push else None)
     schema_text = read_text_option(schema) if schema is not None else None
     label = f"{application}/{environment[0].value}/{key}"
-    existing = local.service.snapshot().get(Kind.CONFIG, application, environment[0], key)
-    secret = value_type is ValueType.SECRET or (
-        value_type is None
-        and existing is not None
-        and isinstance(existing.document, ConfigDocument)
-        and existing.document.value_type is ValueType.SECRET
+    secret = local.service.takes_secret(
+        local.principal, application, environment[0].value, key, value_type
     )
     value = secret_value(value, label) if secret else value
     if value is None:

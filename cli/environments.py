@@ -10,7 +10,6 @@ import typer
 
 from gitconfig.core import envdiff
 from gitconfig.core.errors import BadRequest
-from gitconfig.core.model import Commit
 from gitconfig.index.snapshot import Entry
 from gitconfig.service.configs import NewConfig
 from gitconfig.service.promote import Promotion
@@ -40,13 +39,7 @@ def register(app: typer.Typer) -> None:
 
 
 def difference_data(diff: envdiff.KeyDiff) -> dict[str, Any]:
-    return {
-        "kind": diff.kind.value,
-        "key": diff.key,
-        "change": diff.change,
-        "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in diff.fields],
-        "secret": diff.secret,
-    }
+    return diff.data()
 
 
 def difference_rows(diffs: list[envdiff.KeyDiff]) -> list[list[object]]:
@@ -178,25 +171,9 @@ def promote(
 # -- get --why -------------------------------------------------------------------------------
 
 
-def _commit_data(commit: Commit) -> dict[str, Any]:
-    return {
-        "commit": commit.sha,
-        "author": commit.author.name,
-        "email": commit.author.email,
-        "time": commit.time,
-        "message": commit.message,
-    }
-
-
 def why(local: Local, entry: Entry) -> dict[str, Any]:
     """The provenance of the served value, as ``?provenance=true`` shows it."""
-    found = local.service.provenance(local.principal, entry)
-    return {
-        "version": found.version,
-        **_commit_data(found.commit),
-        "merged": found.merged is not None,
-        "mergedCommit": _commit_data(found.merged) if found.merged is not None else None,
-    }
+    return local.service.provenance(local.principal, entry).fields()
 
 
 def why_lines(data: dict[str, Any]) -> list[tuple[str, object]]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +10,7 @@ import typer
 
 from gitconfig.core import yamltext
 from gitconfig.core.errors import BadRequest, FieldError
-from gitconfig.core.model import Environment, Kind
+from gitconfig.core.model import Environment
 from gitconfig.service.facade import FlagChanges, NewFlag
 
 from . import output
@@ -101,7 +100,6 @@ def _update(
     application: str,
     environment: Environment,
     changes: FlagChanges,
-    verb: str,
     push: bool,
     remote: str,
     repo: Path,
@@ -109,12 +107,9 @@ def _update(
     out: Output,
 ) -> None:
     local = open_local(repo, branch, write=True, push=remote if push else None)
-    entry = local.entry(Kind.FLAG, application, environment, key)
-    if changes.change_description is None:
-        message = f"{verb} feature flag {entry.key}"
-        changes = dataclasses.replace(changes, change_description=message)
-    updated = local.service.update_flag(local.principal, entry.id, changes)
-    verb = "unchanged" if updated.version == entry.version else "updated"
+    updated, verb = local.service.change_flag(
+        local.principal, application, environment.value, key, changes
+    )
     done(verb, updated, f"flag {updated.key}", out, local)
     if verb != "unchanged":
         pushed(local, push, remote)
@@ -135,7 +130,7 @@ def enable(
 ) -> None:
     """Switch a flag on (its rules then decide who gets it)."""
     changes = FlagChanges(enabled=True, change_description=message)
-    _update(key, application, environment, changes, "Enable", push, remote, repo, branch, out)
+    _update(key, application, environment, changes, push, remote, repo, branch, out)
 
 
 @app.command()
@@ -153,7 +148,7 @@ def disable(
 ) -> None:
     """Switch a flag off for everyone."""
     changes = FlagChanges(enabled=False, change_description=message)
-    _update(key, application, environment, changes, "Disable", push, remote, repo, branch, out)
+    _update(key, application, environment, changes, push, remote, repo, branch, out)
 
 
 @app.command("set-rules")
@@ -174,8 +169,7 @@ def set_rules(
 ) -> None:
     """Replace a flag's targeting rules (the first rule that matches decides)."""
     changes = FlagChanges(rules=_rules(rules), change_description=message)
-    verb = "Set the rules of"
-    _update(key, application, environment, changes, verb, push, remote, repo, branch, out)
+    _update(key, application, environment, changes, push, remote, repo, branch, out)
 
 
 @app.command("eval")

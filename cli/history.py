@@ -151,12 +151,7 @@ def diff(
         environments.compare(application, env, repo, branch, reveal, out)
         return
     store, branch_name, _ = open_store(repo, branch)
-    tip = head or branch_name or "HEAD"
-    spec = base if base is not None and ".." in base else f"{base or tip + '~1'}..{tip}"
-    if head is not None and base is not None and ".." in base:
-        raise BadRequest("give BASE HEAD or BASE..HEAD, not both")
-    changes = review.parse_range(store, spec)
-    diffs = valuediff.diff(store.diff(changes.base, changes.head), store.read_blob)
+    diffs = review.value_changes(store, base, head, branch_name)
     if out is Output.JSON:
         output.emit([_diff_data(d) for d in diffs])
         return
@@ -211,11 +206,10 @@ def rollback(
 ) -> None:
     """Restore an earlier version as a new commit (the history grows, nothing is rewritten)."""
     local = open_local(repo, branch, write=True, push=remote if push else None)
-    entry = local.entry(kind_of(flag), application, environment, key)
-    restored = local.service.rollback(
-        local.principal, kind_of(flag), entry.id, to, change_description=message
+    restored, outcome = local.service.rollback_key(
+        local.principal, kind_of(flag), application, environment.value, key, to, message
     )
-    verb = "unchanged" if restored.version == entry.version else f"rolled back to {to}"
+    verb = outcome if outcome == "unchanged" else f"{outcome} to {to}"
     done(verb, restored, f"{application}/{environment.value}/{key}", out, local)
-    if restored.version != entry.version:
+    if outcome != "unchanged":
         pushed(local, push, remote)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from gitconfig.core import configfile, flagfile, valuediff
 from gitconfig.core.model import ConfigDocument, Document, FlagDocument, Kind, ValueType
@@ -46,6 +46,17 @@ class KeyDiff:
     change: str  # added | removed | changed | not comparable
     fields: tuple[FieldDiff, ...]
     secret: str | None = None  # same | differs | not comparable, for a SECRET value
+
+    def data(self) -> dict[str, Any]:
+        """The difference as every door shows it: ``kind``, ``key``, ``change``, ``fields``
+        (``field``, ``old``, ``new``) and ``secret``."""
+        return {
+            "kind": self.kind.value,
+            "key": self.key,
+            "change": self.change,
+            "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in self.fields],
+            "secret": self.secret,
+        }
 
 
 def _joined(tags: tuple[str, ...]) -> str | None:

@@ -26,6 +26,7 @@ from gitconfig.index.snapshot import Entry
 from gitconfig.index.updates import Update
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import Service
+from gitconfig.service.serving import per_evaluation
 
 SERVICE_NAME = config_pb2.DESCRIPTOR.services_by_name["ConfigurationService"].full_name
 COMMIT_KEY = "gitconfig-commit"  # initial metadata of a stream: the commit it is live from
@@ -203,18 +204,14 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     # -- rendering -------------------------------------------------------------------------
 
     def configuration(self, principal: Principal, entry: Entry) -> config_pb2.ConfigurationResponse:
-        """The response for ``entry``, built once per entry and audience (renderings differ
-        between principals only where a SECRET is masked or revealed)."""
-        document = entry.document
-        secret = isinstance(document, ConfigDocument) and document.value_type is ValueType.SECRET
-        revealed = secret and self.service.may_reveal(principal, entry.key)
-        memo_key = f"grpc.ConfigurationResponse.{revealed}"
-        response: config_pb2.ConfigurationResponse | None = entry.memo.get(memo_key)
-        if response is None:
-            response = self._configuration(principal, entry)
-            if not revealed or self.service.secrets.known(entry.served.blob):
-                entry.memo[memo_key] = response  # not a mask for a sops that could not run
-        return response
+        """The response for ``entry``, built once per entry and audience (the service decides
+        who is shown a SECRET's plaintext and when a rendering may be kept)."""
+        return self.service.rendering(
+            principal,
+            entry,
+            "grpc.ConfigurationResponse",
+            lambda: self._configuration(principal, entry),
+        )
 
     def _configuration(
         self, principal: Principal, entry: Entry
@@ -236,16 +233,14 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
 
     @staticmethod
     def flag_check(entry: Entry, evaluation: Evaluation) -> config_pb2.CheckFeatureFlagResponse:
-        """The response for one evaluation, cached on the entry: a compiled flag answers with
-        a few shared ``Evaluation`` objects (one per rule outcome), so a few responses do."""
-        cache = entry.memo.setdefault("grpc.CheckFeatureFlagResponse", {})
-        hit = cache.get(id(evaluation))
-        if hit is not None and hit[0] is evaluation:
-            return cast(config_pb2.CheckFeatureFlagResponse, hit[1])
-        response = ConfigurationServicer._flag_check(entry, evaluation)
-        if len(cache) < _FLAG_RESPONSES_PER_ENTRY:  # the evaluation keeps its id valid
-            cache[id(evaluation)] = (evaluation, response)
-        return response
+        """The response for one evaluation, kept on the entry per ``Evaluation`` object."""
+        return per_evaluation(
+            entry,
+            "grpc.CheckFeatureFlagResponse",
+            evaluation,
+            lambda: ConfigurationServicer._flag_check(entry, evaluation),
+            _FLAG_RESPONSES_PER_ENTRY,
+        )
 
     @staticmethod
     def _flag_check(entry: Entry, evaluation: Evaluation) -> config_pb2.CheckFeatureFlagResponse:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from gitconfig.core.model import Environment, Kind
+from gitconfig.index.snapshot import Entry
 from gitconfig.rest import environments, models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
 from gitconfig.rest.strictjson import SeedRoute
-from gitconfig.service.facade import ConfigChanges, NewConfig
+from gitconfig.service.access import Principal
+from gitconfig.service.facade import ConfigChanges, NewConfig, Service
 
 Reveal = Annotated[
     bool,
@@ -26,6 +30,30 @@ _PROVENANCE = (
     "Add a provenance block: the served value's commit, author, time and message, and for a "
     "change merged from a branch the merged commit (commit is then the merge commit)"
 )
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+async def _answer(
+    make: Callable[[Service, Principal, Entry, bool], Body],
+    service: Service,
+    caller: Principal,
+    entry: Entry,
+    response: Response,
+    provenance: bool,
+    reveal: bool,
+) -> Body | Response:
+    """One configuration read's answer: ``make``'s body with the entry's ETag, revealed off
+    the event loop (sops may run), with the provenance block when asked for."""
+    response.headers.update(render.etag(entry))
+    if reveal:
+        body = await run_in_threadpool(make, service, caller, entry, True)
+    else:
+        body = make(service, caller, entry, False)
+    if provenance:
+        return environments.with_provenance(service, caller, entry, body, render.etag(entry))
+    return body
 
 
 @router.get("", operation_id="listConfigurations", responses=_ERRORS)
@@ -93,14 +121,7 @@ async def lookup_configuration(
     reveal: Reveal = False,
 ) -> models.ConfigurationValue | Response:
     entry = service.lookup(caller, Kind.CONFIG, application, environment.value, key)
-    response.headers.update(render.etag(entry))
-    if reveal:  # may run sops: off the event loop
-        body = await run_in_threadpool(render.config_value, service, caller, entry, True)
-    else:
-        body = render.config_value(service, caller, entry)
-    if provenance:
-        return environments.with_provenance(service, caller, entry, body, render.etag(entry))
-    return body
+    return await _answer(render.config_value, service, caller, entry, response, provenance, reveal)
 
 
 @router.get(
@@ -118,14 +139,7 @@ async def get_configuration(
     reveal: Reveal = False,
 ) -> models.ConfigurationResponse | Response:
     entry = service.get(caller, Kind.CONFIG, configId)
-    response.headers.update(render.etag(entry))
-    if reveal:  # may run sops: off the event loop
-        body = await run_in_threadpool(render.config, service, caller, entry, True)
-    else:
-        body = render.config(service, caller, entry)
-    if provenance:
-        return environments.with_provenance(service, caller, entry, body, render.etag(entry))
-    return body
+    return await _answer(render.config, service, caller, entry, response, provenance, reveal)
 
 
 @router.put("/{configId}", operation_id="updateConfiguration", responses=_WRITE_ERRORS)

@@ -4,7 +4,7 @@ environments (configurations and flags), and the provenance block of ``?provenan
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gitconfig.core import envdiff
-from gitconfig.core.model import Commit, Environment
+from gitconfig.core.model import Environment
 from gitconfig.index.snapshot import Entry
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
@@ -88,13 +88,7 @@ class PromoteResponse(BaseModel):
 
 
 def _difference(diff: envdiff.KeyDiff) -> KeyDifference:
-    return KeyDifference(
-        kind=diff.kind.value,
-        key=diff.key,
-        change=diff.change,
-        fields=[FieldChange(field=f.field, old=f.old, new=f.new) for f in diff.fields],
-        secret=diff.secret,
-    )
+    return KeyDifference.model_validate(diff.data())
 
 
 def _side(side: Side) -> CompareSide:
@@ -160,25 +154,12 @@ def promote(body: PromoteBody, service: ServiceDep, caller: Caller) -> PromoteRe
     )
 
 
-def _commit(commit: Commit) -> dict[str, Any]:
-    return {
-        "commit": commit.sha,
-        "author": commit.author.name,
-        "email": commit.author.email,
-        "time": commit.time,
-        "message": commit.message,
-    }
-
-
 def with_provenance(
     service: Service, caller: Principal, entry: Entry, body: BaseModel, headers: dict[str, str]
 ) -> JSONResponse:
     """``body`` with a ``provenance`` block: the served value's commit (author, time,
     message, version) and, for a change merged from a branch, ``mergedCommit`` (the commit on
     that branch) while ``commit`` is the merge commit."""
-    found = service.provenance(caller, entry)
-    block: dict[str, Any] = {"version": found.version, **_commit(found.commit)}
-    block["merged"] = found.merged is not None
-    block["mergedCommit"] = _commit(found.merged) if found.merged is not None else None
+    block = service.provenance(caller, entry).fields()
     content = jsonable_encoder(body, by_alias=True) | {"provenance": jsonable_encoder(block)}
     return JSONResponse(content, headers=headers)

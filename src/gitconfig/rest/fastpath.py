@@ -27,6 +27,7 @@ from gitconfig.service import requestid
 from gitconfig.service.access import Principal, TokenRegistry, authorize
 from gitconfig.service.facade import Service
 from gitconfig.service.metrics import Metrics
+from gitconfig.service.serving import per_evaluation
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -175,11 +176,10 @@ class ReadFastPath:
         if entry.flag is None:
             return None
         evaluation = entry.flag.evaluate(params.get("userId"), {})
-        # Compiled flags share their Evaluation objects; keep the object with its bytes, so
-        # a reused id() can never answer for another evaluation.
-        memo_key = f"check:{id(evaluation)}"
-        cached = entry.memo.get(memo_key)
-        if cached is None or cached[0] is not evaluation:
-            body = render.json_bytes(render.flag_check(entry, evaluation))
-            cached = entry.memo[memo_key] = (evaluation, body)
-        return cached[1], None
+        body = per_evaluation(
+            entry,
+            "check",
+            evaluation,
+            lambda: render.json_bytes(render.flag_check(entry, evaluation)),
+        )
+        return body, None

@@ -36,6 +36,7 @@ from gitconfig.core.text import scrub
 from gitconfig.service import requestid
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import Service
+from gitconfig.service.serving import per_evaluation
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -130,18 +131,16 @@ class OfrepEndpoint:
         entry, evaluation = self.service.ofrep_evaluate(
             principal, application, environment, key, context
         )
-        # Compiled flags share their Evaluation objects: cache the answer's bytes per object,
-        # kept with it so that a reused id() can never answer for another evaluation.
-        memo_key = f"ofrep:{id(evaluation)}"
-        cached = entry.memo.get(memo_key)
-        if cached is None or cached[0] is not evaluation:
-            assert entry.flag is not None
-            body = ofrep.answer(
-                key, entry.flag.document, evaluation, entry.served.commit.sha, entry.version
-            )
-            cached = entry.memo[memo_key] = (evaluation, _json(body))
-        answer: bytes = cached[1]
-        return answer
+        flag = entry.flag
+        assert flag is not None
+        return per_evaluation(
+            entry,
+            "ofrep",
+            evaluation,
+            lambda: _json(
+                ofrep.answer(key, flag.document, evaluation, entry.served.commit.sha, entry.version)
+            ),
+        )
 
     def _bulk(
         self,

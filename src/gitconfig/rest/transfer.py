@@ -77,13 +77,8 @@ def import_configurations(body: ImportBody, service: ServiceDep, caller: Caller)
         dry_run=body.dryRun,
         allow_plaintext=body.allowPlaintext,
     )
-    if body.environments is not None or body.environment is None:
-        names = [env.value for env in body.environments or ()]
-        if body.environment is not None:
-            names.insert(0, body.environment.value)
-        result = service.import_configs_in(caller, request, names)
-    else:
-        result = service.import_configs(caller, request)
+    names = None if body.environments is None else [env.value for env in body.environments]
+    result = service.import_to(caller, request, names)
     return ImportResponse(
         created=result.created,
         updated=result.updated,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from gitconfig.service.audit import AuditEvent, AuditPage, AuditUseCases
 from gitconfig.service.base import MAX_PAGE_SIZE, Page, VersionView, find_version
 from gitconfig.service.bulk import BulkUseCases
+from gitconfig.service.commands import CommandUseCases
 from gitconfig.service.compare import CompareUseCases
 from gitconfig.service.configs import ConfigChanges, ConfigUseCases, NewConfig
 from gitconfig.service.flags import Evaluations, FlagChanges, FlagUseCases, NewFlag
@@ -19,6 +20,7 @@ from gitconfig.service.promote import PromoteUseCases
 from gitconfig.service.provenance import ProvenanceUseCases
 from gitconfig.service.replication import ReplicationUseCases
 from gitconfig.service.secrets import SecretUseCases
+from gitconfig.service.serving import ServingUseCases
 from gitconfig.service.spring import SpringUseCases
 from gitconfig.service.status import IndexStatus, StatusUseCases
 from gitconfig.service.streams import StreamUseCases
@@ -42,6 +44,7 @@ __all__ = [
 
 
 class Service(
+    CommandUseCases,
     ConfigUseCases,
     FlagUseCases,
     TransferUseCases,
@@ -57,5 +60,6 @@ class Service(
     OfrepUseCases,
     SpringUseCases,
     ReplicationUseCases,
+    ServingUseCases,
 ):
     """The use-cases over one store and its index (see the modules of each group)."""

@@ -10,6 +10,7 @@ both are immutable.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gitconfig.core.model import Commit
 from gitconfig.index.snapshot import Entry
@@ -27,6 +28,29 @@ class Provenance:
     version: int
     commit: Commit
     merged: Commit | None
+
+    def fields(self) -> dict[str, Any]:
+        """The provenance block every door shows (``?provenance=true``, ``get --why``):
+        ``version``, the commit's ``commit``, ``author``, ``email``, ``time`` (a datetime)
+        and ``message``, ``merged`` and ``mergedCommit`` (the same five fields, or None)."""
+        merged = self.merged
+        return {
+            "version": self.version,
+            **commit_fields(self.commit),
+            "merged": merged is not None,
+            "mergedCommit": commit_fields(merged) if merged is not None else None,
+        }
+
+
+def commit_fields(commit: Commit) -> dict[str, Any]:
+    """A commit as the provenance block names it."""
+    return {
+        "commit": commit.sha,
+        "author": commit.author.name,
+        "email": commit.author.email,
+        "time": commit.time,
+        "message": commit.message,
+    }
 
 
 class ProvenanceUseCases(ServiceBase):

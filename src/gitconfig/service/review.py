@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from gitconfig.core import limits
+from gitconfig.core import limits, valuediff
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import Commit, FileChange
 from gitconfig.core.validator import Finding, Report, check_tree, special_findings
@@ -63,6 +63,21 @@ def parse_range(repo: Repository, spec: str) -> Range:
             raise BadRequest(f"{left} and {right} have no common ancestor")
         base = found
     return Range(base, head)
+
+
+def value_changes(
+    repo: Repository, base: str | None, head: str | None, branch: str | None
+) -> list[valuediff.EntryDiff]:
+    """The value differences ``gitconfig diff`` shows. ``base`` is a commit, ``BASE..HEAD``
+    or ``BASE...HEAD`` (``parse_range``); by default the parent of ``head``, which defaults
+    to ``branch`` (None: ``HEAD``). ``BadRequest`` for a range given together with ``head``
+    or a revision that does not resolve."""
+    if head is not None and base is not None and ".." in base:
+        raise BadRequest("give BASE HEAD or BASE..HEAD, not both")
+    tip = head or branch or "HEAD"
+    spec = base if base is not None and ".." in base else f"{base or tip + '~1'}..{tip}"
+    changes = parse_range(repo, spec)
+    return valuediff.diff(repo.diff(changes.base, changes.head), repo.read_blob)
 
 
 def check_commit(repo: Repository, commit: str) -> Report:

@@ -1,0 +1,112 @@
+"""The use-cases in a command's words (``service/commands.py``): the decisions the CLI and
+REST used to make themselves, now one call each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitconfig.core.errors import BadRequest, NotFound, PermissionDenied
+from gitconfig.core.formats import Format
+from gitconfig.core.importing import ImportRequest
+from gitconfig.core.model import Author, Kind, ValueType
+from gitconfig.index.refresher import Index
+from gitconfig.service.access import Principal
+from gitconfig.service.commands import flag_action
+from gitconfig.service.facade import FlagChanges, NewConfig, NewFlag, Service
+from gitconfig.store.gitstore import GitStore
+from gitconfig.store.secrets import Sops
+from tests.agekeys import AgeKeys
+from tests.gitrepo import git
+
+ADMIN = Principal("admin", frozenset({"admin"}))
+READER = Principal("reader", frozenset({"read"}))
+
+
+def _head_subject(repo: Path) -> str:
+    return git(repo, "log", "-1", "--format=%s", "main")
+
+
+def _flag(service: Service) -> None:
+    service.create_flag(ADMIN, NewFlag("beta", "shop", "PROD", "a flag"))
+
+
+@pytest.mark.parametrize(
+    ("changes", "action"),
+    [
+        (FlagChanges(enabled=True), "Enable"),
+        (FlagChanges(enabled=False), "Disable"),
+        (FlagChanges(rules=[]), "Set the rules of"),
+        (FlagChanges(enabled=True, rules=[]), "Update"),
+        (FlagChanges(description="d"), "Update"),
+    ],
+)
+def test_a_flag_change_names_itself(changes: FlagChanges, action: str) -> None:
+    assert flag_action(changes) == action
+
+
+def test_change_flag_commits_with_the_default_message_and_reports_the_outcome(
+    service: Service, bare_repo: Path
+) -> None:
+    _flag(service)
+    entry, outcome = service.change_flag(ADMIN, "shop", "PROD", "beta", FlagChanges(enabled=True))
+    assert (outcome, entry.version) == ("updated", 2)
+    assert _head_subject(bare_repo) == "Enable feature flag shop/PROD/beta"
+    head = git(bare_repo, "rev-parse", "main")
+    again, outcome = service.change_flag(ADMIN, "shop", "PROD", "beta", FlagChanges(enabled=True))
+    assert (outcome, again.version) == ("unchanged", 2)
+    assert git(bare_repo, "rev-parse", "main") == head  # no empty commit
+    given = FlagChanges(enabled=False, change_description="off for the night")
+    service.change_flag(ADMIN, "shop", "PROD", "beta", given)
+    assert _head_subject(bare_repo) == "off for the night"
+
+
+def test_change_flag_of_a_missing_key_is_not_found(service: Service) -> None:
+    with pytest.raises(NotFound):
+        service.change_flag(ADMIN, "shop", "PROD", "nope", FlagChanges(enabled=True))
+
+
+def test_rollback_key_reports_rolled_back_then_unchanged(service: Service) -> None:
+    service.create_config(ADMIN, NewConfig("limit", "shop", "DEV", "NUMBER", "1"))
+    service.set_config(ADMIN, NewConfig("limit", "shop", "DEV", "", "2"))
+    entry, outcome = service.rollback_key(ADMIN, Kind.CONFIG, "shop", "DEV", "limit", "1")
+    assert (outcome, entry.version, entry.document.value) == ("rolled back", 3, 1)  # type: ignore[union-attr]
+    entry, outcome = service.rollback_key(ADMIN, Kind.CONFIG, "shop", "DEV", "limit", "1")
+    assert (outcome, entry.version) == ("unchanged", 3)
+
+
+def _import(environment: str) -> ImportRequest:
+    return ImportRequest("shop", environment, Format.JSON, '{"a": 1}', {}, None, False, False)
+
+
+def test_import_to_one_environment_or_several(service: Service) -> None:
+    one = service.import_to(ADMIN, _import("DEV"))
+    assert one.created == ["a"]
+    several = service.import_to(ADMIN, _import("STAGING"), ["PROD"])
+    assert several.created == ["STAGING/a", "PROD/a"]
+    only_list = service.import_to(ADMIN, _import(""), ["DEV"])
+    assert only_list.unchanged == ["DEV/a"]
+    with pytest.raises(BadRequest):
+        service.import_to(ADMIN, _import(""))
+
+
+def test_takes_secret_follows_the_given_type_or_the_existing_value(service: Service) -> None:
+    service.create_config(ADMIN, NewConfig("limit", "shop", "DEV", "NUMBER", "1"))
+    assert service.takes_secret(ADMIN, "shop", "DEV", "limit", ValueType.SECRET)
+    assert not service.takes_secret(ADMIN, "shop", "DEV", "limit", None)
+    assert not service.takes_secret(ADMIN, "shop", "DEV", "new-key", None)
+    with pytest.raises(PermissionDenied):
+        service.takes_secret(READER, "shop", "DEV", "limit", None)
+
+
+def test_takes_secret_of_an_existing_secret_without_a_type(bare_repo: Path, tmp_path: Path) -> None:
+    keys = AgeKeys.make(tmp_path / "keys")
+    store = GitStore(bare_repo)
+    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
+    environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
+    service = Service(store, Index(store), Sops(environ))
+    service.index.refresh()
+    service.create_config(ADMIN, NewConfig("db-password", "shop", "PROD", "SECRET", "s3cret-X"))
+    assert service.takes_secret(ADMIN, "shop", "PROD", "db-password", None)
+    assert not service.takes_secret(ADMIN, "shop", "PROD", "db-password", ValueType.STRING)

@@ -1,0 +1,106 @@
+"""Renderings kept per entry and audience (``service/serving.py``): the masked one is shared
+by every caller, a revealed one only with callers who may reveal, and never a fallback mask."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitconfig.core.configfile import MASK
+from gitconfig.core.evaluation import Evaluation
+from gitconfig.core.model import Author, ConfigDocument, Kind
+from gitconfig.index.refresher import Index
+from gitconfig.service.access import Principal
+from gitconfig.service.facade import NewConfig, NewFlag, Service
+from gitconfig.service.serving import per_evaluation
+from gitconfig.store.gitstore import GitStore
+from gitconfig.store.secrets import Sops
+from tests.agekeys import AgeKeys
+
+ADMIN = Principal("admin", frozenset({"admin"}))
+REVEALER = Principal("revealer", frozenset({"read", "reveal"}))
+READER = Principal("reader", frozenset({"read"}))
+
+
+def _secret_service(bare_repo: Path, tmp_path: Path, mode: str) -> Service:
+    keys = AgeKeys.make(tmp_path / "keys")
+    store = GitStore(bare_repo)
+    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
+    key_file = keys.key_file("dev", "prod")
+    environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(key_file)}
+    writer = Service(store, Index(store), Sops(environ))
+    writer.index.refresh()
+    writer.create_config(ADMIN, NewConfig("db-password", "shop", "PROD", "SECRET", "s3cret-X"))
+    if mode == "wrong key":
+        environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev"))}
+    service = Service(store, Index(store), Sops(environ))
+    if mode == "no sops":  # sops cannot run here (not installed): a transient failure
+        service.secrets._binary = str(tmp_path / "no-such-sops")
+    service.index.refresh()
+    return service
+
+
+def test_a_plain_value_is_rendered_once_for_every_caller(service: Service) -> None:
+    service.create_config(ADMIN, NewConfig("limit", "shop", "DEV", "NUMBER", "1"))
+    entry = service.lookup(ADMIN, Kind.CONFIG, "shop", "DEV", "limit")
+    made: list[str] = []
+    for principal in (ADMIN, READER, REVEALER):
+        got = service.rendering(principal, entry, "t", lambda: made.append("x") or len(made))
+        assert got == 1
+    assert made == ["x"]
+    assert not service.reveals_to(ADMIN, entry)
+
+
+@pytest.mark.parametrize(
+    ("mode", "plaintext", "kept"),
+    [("decrypts", "s3cret-X", True), ("wrong key", MASK, True), ("no sops", MASK, False)],
+)
+def test_a_secret_is_rendered_per_audience(
+    bare_repo: Path, tmp_path: Path, mode: str, plaintext: str, kept: bool
+) -> None:
+    service = _secret_service(bare_repo, tmp_path, mode)
+    entry = service.lookup(ADMIN, Kind.CONFIG, "shop", "PROD", "db-password")
+    assert service.reveals_to(REVEALER, entry) and not service.reveals_to(READER, entry)
+    document = entry.document
+    assert isinstance(document, ConfigDocument)
+
+    def render(principal: Principal) -> str:
+        return service.served_text(principal, document, entry.key, entry.served.blob)
+
+    assert service.rendering(READER, entry, "t", lambda: render(READER)) == MASK
+    assert service.rendering(REVEALER, entry, "t", lambda: render(REVEALER)) == plaintext
+    assert entry.memo["t.False"] == MASK
+    # a revealed rendering is kept once sops answered for this blob (the plaintext, or a
+    # definitive failure), never the mask of a sops that could not run
+    assert ("t.True" in entry.memo) is kept
+
+
+def test_a_flag_answer_is_kept_per_evaluation_object(service: Service) -> None:
+    service.create_flag(ADMIN, NewFlag("beta", "shop", "DEV", "a flag", enabled=True))
+    entry = service.lookup(ADMIN, Kind.FLAG, "shop", "DEV", "beta")
+    assert entry.flag is not None
+    evaluation = entry.flag.evaluate("u1", {})
+    made: list[Evaluation] = []
+
+    def render(which: Evaluation) -> str:
+        made.append(which)
+        return which.reason
+
+    assert per_evaluation(entry, "t", evaluation, lambda: render(evaluation)) == evaluation.reason
+    assert entry.flag.evaluate("u2", {}) is evaluation  # compiled flags share the object
+    per_evaluation(entry, "t", evaluation, lambda: render(evaluation))
+    assert made == [evaluation]
+    other = Evaluation(False, None, "DISABLED", None)  # another object: rendered, and kept
+    per_evaluation(entry, "t", other, lambda: render(other))
+    per_evaluation(entry, "t", other, lambda: render(other))
+    assert made == [evaluation, other]
+
+
+def test_at_most_limit_flag_answers_are_kept(service: Service) -> None:
+    service.create_flag(ADMIN, NewFlag("beta", "shop", "DEV", "a flag"))
+    entry = service.lookup(ADMIN, Kind.FLAG, "shop", "DEV", "beta")
+    evaluations = [Evaluation(False, None, f"R{n}", None) for n in range(3)]
+    for evaluation in evaluations:
+        per_evaluation(entry, "t", evaluation, lambda: 0, limit=2)
+    assert len(entry.memo["t"]) == 2
