@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import immutables
@@ -34,12 +35,22 @@ from gitconfig.core.model import (
     Version,
 )
 from gitconfig.core.paths import is_schema_path, parse_entry_path
+from gitconfig.index import persist
 from gitconfig.index.snapshot import EMPTY, ChangeEvent, Entry, GroupKey, Snapshot
 from gitconfig.store.ports import Store
 
 log = logging.getLogger(__name__)
 
 _PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
+PROGRESS_LOG_SECONDS = 2.0  # a long build logs its progress this often
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the build under way is: entry files applied, seconds since it started."""
+
+    files: int
+    seconds: float
 
 
 @dataclass
@@ -54,10 +65,26 @@ Listener = Callable[[Snapshot, RefreshResult], None]
 
 
 class Index:
-    """Holds the current snapshot and refreshes it from the store. Thread-safe."""
+    """Holds the current snapshot and refreshes it from the store. Thread-safe.
 
-    def __init__(self, store: Store) -> None:
+    With ``cache`` (a file path) the first refresh starts from the snapshot persisted there
+    when it describes the head or an ancestor of it (``persist``; anything else is ignored
+    with a log line), and every refresh that moves the index schedules a rewrite of it on a
+    background thread, at most once per ``cache_interval`` seconds."""
+
+    def __init__(
+        self, store: Store, cache: Path | None = None, cache_interval: float = 30.0
+    ) -> None:
         self.store = store
+        self.cache = cache
+        self.cache_interval = cache_interval
+        self._cache_wanted = threading.Condition()
+        self._cache_dirty = False
+        self._cache_thread: threading.Thread | None = None
+        self.progress: Progress | None = None  # the build under way (None: none running)
+        self.warm_loaded: str | None = None  # the commit of the cache the index started from
+        self._building: tuple[str, float, int] | None = None  # head, start, last log (s)
+        self._parses = 0
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
@@ -89,6 +116,8 @@ class Index:
             head = self.store.head()
             if self._snapshot is not None and head == previous.commit:
                 return RefreshResult(head, head, [], 0.0)
+            if self._snapshot is None and head is not None and self.cache is not None:
+                previous = self._warm_base(head) or EMPTY
             if (
                 previous.commit is not None
                 and head is not None
@@ -98,7 +127,11 @@ class Index:
                     "branch rewritten (%s -> %s): rebuilding the index", previous.commit, head
                 )
                 previous = EMPTY
-            snapshot, events = self._build(previous, head)
+            events: list[ChangeEvent] = []
+            if previous.commit is not None and previous.commit == head:
+                snapshot = previous  # the cache describes the head: no build
+            else:
+                snapshot, events = self._build(previous, head)
             self._snapshot = snapshot
             result = RefreshResult(previous.commit, head, events, time.perf_counter() - started)
             self.refreshes += 1
@@ -118,7 +151,74 @@ class Index:
                 listener(snapshot, result)
             except Exception:  # a broken listener must not break indexing
                 log.exception("index listener failed")
+        if self.cache is not None and result.old != result.new:
+            self._schedule_save()
         return result
+
+    # -- the warm-restart cache -----------------------------------------------------------
+
+    def _warm_base(self, head: str) -> Snapshot | None:
+        """The cached snapshot if it describes ``head`` or an ancestor of it, else None."""
+        assert self.cache is not None
+        started = time.perf_counter()
+        cached = persist.load(self.cache)
+        if cached is None or cached.commit is None:
+            return None
+        if cached.commit != head and not (
+            self.store.resolve(cached.commit) is not None
+            and self.store.is_ancestor(cached.commit, head)
+        ):
+            log.info("index cache at %s is not on the branch: ignored", cached.commit[:12])
+            return None
+        log.info(
+            "index cache at %s loaded: %d entries in %.1f ms%s",
+            cached.commit[:12],
+            len(cached),
+            (time.perf_counter() - started) * 1000,
+            "" if cached.commit == head else f"; refreshing to {head[:12]}",
+        )
+        self.warm_loaded = cached.commit
+        return cached
+
+    def save_cache(self) -> bool:
+        """Write the current snapshot to ``cache`` now (atomically). False, logged, when
+        there is no cache, no snapshot, or it cannot be written."""
+        snapshot = self._snapshot
+        if self.cache is None or snapshot is None or snapshot.commit is None:
+            return False
+        started = time.perf_counter()
+        try:
+            size = persist.save(self.cache, snapshot)
+        except (OSError, persist.CacheError) as exc:
+            log.warning("index cache not written to %s: %s", self.cache, exc)
+            return False
+        log.info(
+            "index cache written at %s: %d entries, %d KiB in %.1f ms",
+            snapshot.commit[:12],
+            len(snapshot),
+            size // 1024,
+            (time.perf_counter() - started) * 1000,
+        )
+        return True
+
+    def _schedule_save(self) -> None:
+        with self._cache_wanted:
+            self._cache_dirty = True
+            if self._cache_thread is None:
+                self._cache_thread = threading.Thread(
+                    target=self._save_loop, name="index-cache", daemon=True
+                )
+                self._cache_thread.start()
+            self._cache_wanted.notify()
+
+    def _save_loop(self) -> None:
+        while True:
+            with self._cache_wanted:
+                while not self._cache_dirty:
+                    self._cache_wanted.wait()
+                self._cache_dirty = False
+            self.save_cache()
+            time.sleep(self.cache_interval)  # refreshes meanwhile: one write after it
 
     def replay(self, after: str | None, upto: str) -> list[ChangeEvent] | None:
         """The change events of the commits after ``after`` (None: from the root) up to
@@ -140,9 +240,31 @@ class Index:
         builder = _Builder(previous, self._parse, self.store.read_blob)
         if head is None:
             return builder.finish(None), []
-        for commit in self.store.first_parent_chain(head, previous.commit):
-            builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
-        return builder.finish(head), builder.events
+        self._building = (head, time.perf_counter(), 0)
+        self._parses = 0
+        try:
+            for commit in self.store.first_parent_chain(head, previous.commit):
+                builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
+            return builder.finish(head), builder.events
+        finally:
+            self._building = None
+            self.progress = None
+
+    def _count_parse(self) -> None:
+        """Progress of the build under way, updated every 1,000 parsed files; logged every
+        ``PROGRESS_LOG_SECONDS``."""
+        building = self._building
+        if building is None:
+            return
+        self._parses += 1
+        if self._parses % 1000:
+            return
+        head, started, logged = building
+        now = time.perf_counter()
+        self.progress = Progress(self._parses, now - started)
+        if now - started - logged >= PROGRESS_LOG_SECONDS:
+            self._building = (head, started, int(now - started))
+            log.info("indexing %s: %d files in %.1f s", head[:12], self._parses, now - started)
 
     def document(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
         """The parsed, validated content of one blob; raises BadRequest. Cached by blob id."""
@@ -150,6 +272,7 @@ class Index:
 
     def _parse(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
         """Parse and validate one blob; raises BadRequest. Cached by blob id."""
+        self._count_parse()
         parsed = self._parsed[kind]
         cached = parsed.get(blob)
         if cached is None:
