@@ -10,6 +10,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
+from gitconfig.core.model import Kind
 from gitconfig.index import persist
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
@@ -59,6 +60,8 @@ def repo(tmp_path: Path) -> tuple[Path, Path]:
             "configs/shop/DEV/gone.yaml": "type: NUMBER\nvalue: 1\n",
             "configs/shop/DEV/rate.yaml": "type: NUMBER\nvalue: 0.25\n",
             "flags/shop/PROD/checkout.yaml": FLAG,
+            "flags/shop/DEV/checkout.yaml": FLAG,  # the same blob in another place
+            "flags/shop/DEV/broken.yaml": "description: x\nenabled: maybe\n",
         },
         "first",
         author="Ann <ann@example.com>",
@@ -215,3 +218,18 @@ def test_refreshes_rewrite_the_cache_in_the_background(
     loaded = persist.load(cache)
     assert loaded is not None
     assert_same(loaded, index.current())
+
+
+def test_a_cold_build_on_two_processes_equals_one_on_one(
+    repo: tuple[Path, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    index = Index(GitStore(repo[0]), parallel_minimum=1)
+    with caplog.at_level(logging.INFO, logger="gitconfig.index.prefetch"):
+        index.refresh()
+    assert "on two processes" in caplog.text
+    parsed = {kind: dict(blobs) for kind, blobs in index._parsed.items()}
+    assert any(isinstance(result, list) for result in parsed[Kind.FLAG].values())
+    single = Index(GitStore(repo[0]), parallel_minimum=None)
+    single.refresh()
+    assert parsed == single._parsed
+    assert_same(index.current(), single.current())

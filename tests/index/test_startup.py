@@ -40,7 +40,7 @@ def test_a_long_first_index_shows_its_progress(
     make_repo(repo, 3000)
     monkeypatch.setattr(refresher, "PROGRESS_LOG_SECONDS", 0.0)
     store = ProbingStore(repo)
-    service = Service(store, Index(store))
+    service = Service(store, Index(store, parallel_minimum=None))
     with TestClient(create_app(service, TokenRegistry())) as client:
         store.probe = client
         with caplog.at_level(logging.INFO, logger="gitconfig.index.refresher"):

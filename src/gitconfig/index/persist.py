@@ -14,19 +14,25 @@ Layout (version ``FORMAT``)::
     {"format": FORMAT, "commit": sha,
      "commits": [[sha, parent, author name, email, unix seconds, utc offset s, message]],
      "documents": [document],                  # each distinct parsed document once
-     "entries": [[path, [version], served, document]],  # version: [number, commit, blob]
-     "tombstones": [[path, [version]]], "problems": [[path, commit, [message]]],
+     "groups": [[kind, application, ENV, [key], [id], [document], [served], [versions]]],
+     "tombstones": [[path, versions]], "problems": [[path, commit, [message]]],
      "schemas": {path: schema}, "folded": [[folded, path]]}   # folded "": same as path
 
-``commit`` and ``document`` fields are positions in ``commits`` and ``documents``.
+A group's lists are columns (one item per entry). ``versions`` is one flat list
+``[number, commit, blob, number, commit, blob, ...]``; ``served`` is a position in it (of
+versions); ``commit`` and ``document`` fields are positions in ``commits`` and ``documents``.
+Loading builds about ten objects per entry: the garbage collector is paused meanwhile.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -40,13 +46,15 @@ from gitconfig.core.model import (
     Condition,
     ConfigDocument,
     Document,
+    EntryKey,
+    Environment,
     FlagDocument,
     FlagRule,
+    Kind,
     Problem,
     ValueType,
     Version,
 )
-from gitconfig.core.paths import parse_entry_path
 from gitconfig.index.snapshot import Entry, GroupKey, Snapshot
 
 log = logging.getLogger(__name__)
@@ -67,6 +75,11 @@ class CacheError(Exception):
 def dump(snapshot: Snapshot) -> bytes:
     """The MessagePack bytes of ``snapshot``. Raises ``CacheError`` if a value cannot be
     represented (a YAML value MessagePack has no type for)."""
+    with paused_gc():
+        return _dump(snapshot)
+
+
+def _dump(snapshot: Snapshot) -> bytes:
     commits: dict[str, int] = {}
     commit_rows: list[list[Any]] = []
     documents: dict[int, int] = {}
@@ -90,32 +103,41 @@ def dump(snapshot: Snapshot) -> bytes:
             )
         return position
 
-    def versions_row(versions: Iterable[Version]) -> list[list[Any]]:
-        return [[v.number, commit_ref(v.commit), v.blob] for v in versions]
+    def versions_row(versions: Iterable[Version]) -> list[Any]:
+        row: list[Any] = []
+        for v in versions:
+            row += (v.number, commit_ref(v.commit), v.blob)
+        return row
 
     def document_ref(document: Document) -> int:
         position = documents.get(id(document))
         if position is None:
             position = documents[id(document)] = len(document_rows)
-            document_rows.append(_document_row(document))
+            document_rows.append(document_row(document))
         return position
 
-    entries = []
-    for group in snapshot.groups.values():
-        for entry in group.values():
-            served = next(i for i, v in enumerate(entry.versions) if v is entry.served)
-            entries.append(
+    groups = []
+    for (kind, application, environment), group in snapshot.groups.items():
+        entries = list(group.values())
+        groups.append(
+            [
+                kind.value,
+                application,
+                environment.value,
+                [entry.key.key for entry in entries],
+                [entry.id for entry in entries],
+                [document_ref(entry.document) for entry in entries],
                 [
-                    entry.key.path,
-                    versions_row(entry.versions),
-                    served,
-                    document_ref(entry.document),
-                ]
-            )
+                    next(i for i, v in enumerate(entry.versions) if v is entry.served)
+                    for entry in entries
+                ],
+                [versions_row(entry.versions) for entry in entries],
+            ]
+        )
     data = {
         "format": FORMAT,
         "commit": snapshot.commit,
-        "entries": entries,
+        "groups": groups,
         "tombstones": [[path, versions_row(vs)] for path, vs in snapshot.tombstones.items()],
         "problems": [[p.path, p.commit, list(p.errors)] for p in snapshot.problems.values()],
         "schemas": dict(snapshot.schemas),
@@ -130,7 +152,21 @@ def dump(snapshot: Snapshot) -> bytes:
     return packed
 
 
-def _document_row(document: Document) -> list[Any]:
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: building many objects that all stay alive
+    otherwise triggers full collections over them again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def document_row(document: Document) -> list[Any]:
+    """``document`` as a list of plain values (MessagePack-ready); ``document`` reverses it."""
     if isinstance(document, ConfigDocument):
         return [
             _CONFIG,
@@ -207,17 +243,18 @@ def load(path: Path) -> Snapshot | None:
 
 def loads(data: bytes) -> Snapshot:
     """The snapshot of ``dump``'s bytes. Raises ``CacheError`` for anything else."""
-    try:
-        raw = msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=True)
-    except Exception as exc:  # msgpack raises several unrelated types for bad input
-        raise CacheError(f"not a cache file ({type(exc).__name__})") from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        found = raw.get("format") if isinstance(raw, dict) else None
-        raise CacheError(f"format {found!r}, expected {FORMAT}")
-    try:
-        return _snapshot(raw)
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError, StopIteration) as exc:
-        raise CacheError(f"malformed ({type(exc).__name__}: {exc})") from None
+    with paused_gc():
+        try:
+            raw = msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=True)
+        except Exception as exc:  # msgpack raises several unrelated types for bad input
+            raise CacheError(f"not a cache file ({type(exc).__name__})") from None
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+            found = raw.get("format") if isinstance(raw, dict) else None
+            raise CacheError(f"format {found!r}, expected {FORMAT}")
+        try:
+            return _snapshot(raw)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, StopIteration) as exc:
+            raise CacheError(f"malformed ({type(exc).__name__}: {exc})") from None
 
 
 def _snapshot(raw: Mapping[str, Any]) -> Snapshot:
@@ -235,24 +272,30 @@ def _snapshot(raw: Mapping[str, Any]) -> Snapshot:
         commits.append(Commit(_text(sha), parent, author, when, message))
 
     tags: dict[tuple[str, ...], tuple[str, ...]] = {}
-    documents = [_document(row, tags) for row in raw["documents"]]
+    documents = [document(row, tags) for row in raw["documents"]]
 
-    def versions(rows: list[list[Any]]) -> tuple[Version, ...]:
-        return tuple(Version(number, commits[commit], blob) for number, commit, blob in rows)
+    def versions(row: list[Any]) -> tuple[Version, ...]:
+        if len(row) == 3:  # most entries have one version
+            return (Version(row[0], commits[row[1]], row[2]),)
+        return tuple(
+            Version(row[i], commits[row[i + 1]], row[i + 2]) for i in range(0, len(row), 3)
+        )
 
     groups: dict[GroupKey, dict[str, Entry]] = {}
     ids = immutables.Map[str, Entry]().mutate()
-    for path, version_rows, served, document in raw["entries"]:
-        key = parse_entry_path(path)
-        if not hasattr(key, "kind"):
-            raise ValueError(f"bad entry path {path!r}")
-        history = versions(version_rows)
-        entry = Entry(key, documents[document], history[served], history)  # type: ignore[arg-type]
-        group_key = (entry.key.kind, entry.key.application, entry.key.environment)
-        group = groups.get(group_key)
-        if group is None:
-            group = groups[group_key] = {}
-        group[entry.key.key] = ids[entry.id] = entry
+    for kind_name, application, env_name, keys, entry_ids, docs, served, histories in raw[
+        "groups"
+    ]:
+        kind, environment = Kind(kind_name), Environment(env_name)
+        application = sys.intern(_text(application))
+        group = groups[(kind, application, environment)] = {}
+        for key, entry_id, doc, position, history_row in zip(
+            keys, entry_ids, docs, served, histories, strict=True
+        ):
+            history = versions(history_row)
+            entry_key = EntryKey(kind, application, environment, key)
+            entry = Entry(entry_key, documents[doc], history[position], history, entry_id)
+            group[key] = ids[entry_id] = entry
     folded = immutables.Map[str, str]().mutate()
     for folded_path, path in raw["folded"]:
         folded[folded_path or path] = path
@@ -274,7 +317,8 @@ def _text(value: Any) -> str:
     return value
 
 
-def _document(row: list[Any], tags: dict[tuple[str, ...], tuple[str, ...]]) -> Document:
+def document(row: list[Any], tags: dict[tuple[str, ...], tuple[str, ...]]) -> Document:
+    """The document of ``document_row``'s list (``tags``: tag tuples seen, shared)."""
     kind = row[0]
     tag_tuple = tuple(row[-1] if kind == _FLAG else row[5])
     tag_tuple = tags.setdefault(tag_tuple, tag_tuple)

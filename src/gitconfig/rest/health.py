@@ -31,6 +31,7 @@ async def ready(service: ServiceDep) -> JSONResponse:
         body: dict[str, Any] = {"status": "starting"}
         progress = service.index.progress
         if progress is not None:  # a long first index: how far it is
+            body["phase"] = progress.phase
             body["indexedFiles"] = progress.files
             body["elapsedSeconds"] = round(progress.seconds, 1)
         return JSONResponse(body, status_code=503)

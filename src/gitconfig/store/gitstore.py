@@ -24,9 +24,11 @@ writers that halved the API's commit rate (docs/decisions.md), so that option is
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Self
@@ -83,6 +85,12 @@ class GitStore:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self.git_dir = Path(self._repo().path)  # what a watcher watches: refs/, packed-refs
+        # A forked child (the index's parsing worker) opens its own repository objects.
+        forget = weakref.WeakMethod(self._forget_repositories)
+        os.register_at_fork(after_in_child=lambda: (method := forget()) and method())
+
+    def _forget_repositories(self) -> None:
+        self._local = threading.local()
 
     @classmethod
     def init(
