@@ -65,7 +65,8 @@ index.refresh()
 seconds = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 if mode == "cold":
-    index.save_cache()  # the next warm run starts from it
+    from gitconfig.index import persist
+    persist.save(cache, index.current())  # the next warm run starts from it
 assert mode != "warm" or index.warm_loaded == index.current().commit
 print(json.dumps({"seconds": seconds, "rss": rss() - before, "peak": peak,
                   "entries": len(index.current())}))
@@ -85,8 +86,11 @@ def walk(tree):
         else:
             yield item.id
 loaded = 0
+root = repo.revparse_single("main").tree
 for folder in ("configs", "flags"):
-    for blob in walk(repo.revparse_single("main").tree[folder]):
+    if folder not in root:
+        continue
+    for blob in walk(repo[root[folder].id]):
         yaml.load(repo[blob].data, Loader=yaml.CSafeLoader)
         loaded += 1
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
