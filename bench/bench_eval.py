@@ -3,8 +3,10 @@
     .venv/bin/python bench/bench_eval.py [--runs 7] [--seconds 0.5] [--json FILE]
     .venv/bin/python -m bench --only eval          # the same, as a suite of the bench runner
 
-Three flags, written once per engine in its own format: (a) enabled, no rules; (b) one IN rule
-on an attribute; (c) an attribute rule followed by a 25 % rollout. Every engine evaluates the
+Three flags, written once per engine in its own format, reported in this order: (c) an attribute
+rule followed by a 25 % rollout (the headline row); (b) one IN rule; (a) enabled, no rules
+(a constant once compiled). gitconfig is measured as its compiled evaluator and through
+``Service.evaluate_flag`` (what REST and gRPC call per check). Every engine evaluates the
 same 1,024 prepared contexts (users, desks, regions) in a loop, on one pinned core, with the
 garbage collector off during a run (as ``timeit`` does). Rows are interleaved round-robin so
 the machine's noise spreads over all of them; the median of the runs is reported. Before
