@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bench.repogen import make_repo
-from gitconfig.index import refresher
+from gitconfig.index import startup
 from gitconfig.index.refresher import Index
 from gitconfig.rest.app import create_app
 from gitconfig.service.access import TokenRegistry
@@ -38,7 +38,7 @@ def test_a_long_first_index_shows_its_progress(
 ) -> None:
     repo = tmp_path / "big.git"
     make_repo(repo, 3000)
-    monkeypatch.setattr(refresher, "PROGRESS_LOG_SECONDS", 0.0)
+    monkeypatch.setattr(startup, "PROGRESS_LOG_SECONDS", 0.0)
     store = ProbingStore(repo)
     service = Service(store, Index(store, parallel_minimum=None))
     with TestClient(create_app(service, TokenRegistry())) as client:

@@ -38,22 +38,12 @@ from gitconfig.core.model import (
 from gitconfig.core.paths import is_schema_path, parse_entry_path
 from gitconfig.index import persist, prefetch
 from gitconfig.index.snapshot import EMPTY, ChangeEvent, Entry, GroupKey, Snapshot
+from gitconfig.index.startup import BuildProgress, CacheKeeper, Progress
 from gitconfig.store.ports import Store
 
 log = logging.getLogger(__name__)
 
 _PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
-PROGRESS_LOG_SECONDS = 2.0  # a long build logs its progress this often
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far the build under way is: files done in its ``phase`` ("parsing": the head's
-    blobs, on two processes; "indexing": entry files applied), seconds since it started."""
-
-    files: int
-    seconds: float
-    phase: str = "indexing"
 
 
 @dataclass
@@ -68,12 +58,8 @@ Listener = Callable[[Snapshot, RefreshResult], None]
 
 
 class Index:
-    """Holds the current snapshot and refreshes it from the store. Thread-safe.
-
-    With ``cache`` (a file path) the first refresh starts from the snapshot persisted there
-    when it describes the head or an ancestor of it (``persist``; anything else is ignored
-    with a log line), and every refresh that moves the index schedules a rewrite of it on a
-    background thread, at most once per ``cache_interval`` seconds."""
+    """Holds the current snapshot and refreshes it from the store. Thread-safe. With
+    ``cache`` (a file), see ``startup.CacheKeeper``: a warm start, rewritten after refreshes."""
 
     def __init__(
         self,
@@ -84,16 +70,8 @@ class Index:
     ) -> None:
         self.store = store
         self.parallel_minimum = parallel_minimum  # None: a cold build parses on one core
-        self.cache = cache
-        self.cache_interval = cache_interval
-        self._cache_wanted = threading.Condition()
-        self._cache_dirty = False
-        self._cache_thread: threading.Thread | None = None
-        self.progress: Progress | None = None  # the build under way (None: none running)
-        self.warm_loaded: str | None = None  # the commit of the cache the index started from
-        self._building: tuple[str, float, int] | None = None  # head, start, last log (s)
-        self._parses = 0
-        self._phase = "indexing"
+        self.cache = None if cache is None else CacheKeeper(cache, self._current, cache_interval)
+        self._progress = BuildProgress()
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
@@ -102,6 +80,23 @@ class Index:
         self.refreshes = 0  # refreshes that moved the index (for metrics)
         self.last_refresh: RefreshResult | None = None
         self.indexed_at: float | None = None  # wall-clock time of the last one
+
+    @property
+    def progress(self) -> Progress | None:
+        """How far the build under way is (None: none running)."""
+        return self._progress.current
+
+    @property
+    def warm_loaded(self) -> str | None:
+        """The commit of the cached snapshot this index started from, if any."""
+        return self.cache.loaded if self.cache is not None else None
+
+    def save_cache(self) -> bool:
+        """Write the current snapshot to the cache file now; False when not written."""
+        return self.cache is not None and self.cache.save()
+
+    def _current(self) -> Snapshot | None:
+        return self._snapshot
 
     @property
     def ready(self) -> bool:
@@ -126,7 +121,7 @@ class Index:
             if self._snapshot is not None and head == previous.commit:
                 return RefreshResult(head, head, [], 0.0)
             if self._snapshot is None and head is not None and self.cache is not None:
-                previous = self._warm_base(head) or EMPTY
+                previous = self.cache.base(self.store, head) or EMPTY
             if (
                 previous.commit is not None
                 and head is not None
@@ -161,73 +156,8 @@ class Index:
             except Exception:  # a broken listener must not break indexing
                 log.exception("index listener failed")
         if self.cache is not None and result.old != result.new:
-            self._schedule_save()
+            self.cache.schedule()
         return result
-
-    # -- the warm-restart cache -----------------------------------------------------------
-
-    def _warm_base(self, head: str) -> Snapshot | None:
-        """The cached snapshot if it describes ``head`` or an ancestor of it, else None."""
-        assert self.cache is not None
-        started = time.perf_counter()
-        cached = persist.load(self.cache)
-        if cached is None or cached.commit is None:
-            return None
-        if cached.commit != head and not (
-            self.store.resolve(cached.commit) is not None
-            and self.store.is_ancestor(cached.commit, head)
-        ):
-            log.info("index cache at %s is not on the branch: ignored", cached.commit[:12])
-            return None
-        log.info(
-            "index cache at %s loaded: %d entries in %.1f ms%s",
-            cached.commit[:12],
-            len(cached),
-            (time.perf_counter() - started) * 1000,
-            "" if cached.commit == head else f"; refreshing to {head[:12]}",
-        )
-        self.warm_loaded = cached.commit
-        return cached
-
-    def save_cache(self) -> bool:
-        """Write the current snapshot to ``cache`` now (atomically). False, logged, when
-        there is no cache, no snapshot, or it cannot be written."""
-        snapshot = self._snapshot
-        if self.cache is None or snapshot is None or snapshot.commit is None:
-            return False
-        started = time.perf_counter()
-        try:
-            size = persist.save(self.cache, snapshot)
-        except (OSError, persist.CacheError) as exc:
-            log.warning("index cache not written to %s: %s", self.cache, exc)
-            return False
-        log.info(
-            "index cache written at %s: %d entries, %d KiB in %.1f ms",
-            snapshot.commit[:12],
-            len(snapshot),
-            size // 1024,
-            (time.perf_counter() - started) * 1000,
-        )
-        return True
-
-    def _schedule_save(self) -> None:
-        with self._cache_wanted:
-            self._cache_dirty = True
-            if self._cache_thread is None:
-                self._cache_thread = threading.Thread(
-                    target=self._save_loop, name="index-cache", daemon=True
-                )
-                self._cache_thread.start()
-            self._cache_wanted.notify()
-
-    def _save_loop(self) -> None:
-        while True:
-            with self._cache_wanted:
-                while not self._cache_dirty:
-                    self._cache_wanted.wait()
-                self._cache_dirty = False
-            self.save_cache()
-            time.sleep(self.cache_interval)  # refreshes meanwhile: one write after it
 
     def replay(self, after: str | None, upto: str) -> list[ChangeEvent] | None:
         """The change events of the commits after ``after`` (None: from the root) up to
@@ -249,59 +179,21 @@ class Index:
         builder = _Builder(previous, self._parse, self.store.read_blob)
         if head is None:
             return builder.finish(None), []
-        self._building = (head, time.perf_counter(), 0)
-        self._parses = 0
-        # A cold build makes millions of objects that all stay: without the pause, the cyclic
-        # collector scans them again and again (a quarter of the build at 100,000 files).
-        with contextlib.ExitStack() as stack:
-            if previous.commit is None:
-                stack.enter_context(persist.paused_gc())
-            return self._build_from(builder, previous, head)
-
-    def _build_from(
-        self, builder: _Builder, previous: Snapshot, head: str
-    ) -> tuple[Snapshot, list[ChangeEvent]]:
-        try:
-            if previous.commit is None and self.parallel_minimum is not None:
-                self._phase = "parsing"
-                prefetch.prefetch(
-                    self.store.files(head),
-                    self.store.read_blob,
-                    self._parsed,
-                    self._prefetch_one,
-                    self.parallel_minimum,
-                )
-                self._phase, self._parses = "indexing", 0
+        cold = previous.commit is None
+        with self._progress.building(head), persist.paused_gc(cold):
+            if cold and self.parallel_minimum is not None:  # parse the head on two cores
+                self._progress.phase("parsing")
+                files = self.store.files(head)
+                prefetch.prefetch(files, self.store.read_blob, self._parsed, self._prefetch_one,
+                                  self.parallel_minimum)  # fmt: skip
+                self._progress.phase("indexing")
             for commit in self.store.first_parent_chain(head, previous.commit):
                 builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
             return builder.finish(head), builder.events
-        finally:
-            self._building = None
-            self.progress = None
-
-    def _count_parse(self) -> None:
-        """Progress of the build under way, updated every 1,000 parsed files; logged every
-        ``PROGRESS_LOG_SECONDS``."""
-        building = self._building
-        if building is None:
-            return
-        self._parses += 1
-        if self._parses % 1000:
-            return
-        head, started, logged = building
-        now = time.perf_counter()
-        # While parsing on two processes, this one does every other file.
-        files = self._parses * 2 if self._phase == "parsing" else self._parses
-        self.progress = Progress(files, now - started, self._phase)
-        if now - started - logged >= PROGRESS_LOG_SECONDS:
-            self._building = (head, started, int(now - started))
-            log.info("%s %s: %d files in %.1f s", self._phase, head[:12], files, now - started)
 
     def _prefetch_one(self, path: str, kind: Kind, blob: str) -> None:
-        try:
-            self._parse(path, kind, blob, {})  # no schemas: results that need one are dropped
-        except BadRequest:
-            pass
+        with contextlib.suppress(BadRequest):  # no schemas: results needing one are dropped
+            self._parse(path, kind, blob, {})
 
     def document(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
         """The parsed, validated content of one blob; raises BadRequest. Cached by blob id."""
@@ -309,7 +201,7 @@ class Index:
 
     def _parse(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
         """Parse and validate one blob; raises BadRequest. Cached by blob id."""
-        self._count_parse()
+        self._progress.count()
         parsed = self._parsed[kind]
         cached = parsed.get(blob)
         if cached is None:
