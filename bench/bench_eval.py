@@ -3,8 +3,10 @@
     .venv/bin/python bench/bench_eval.py [--runs 7] [--seconds 0.5] [--json FILE]
     .venv/bin/python -m bench --only eval          # the same, as a suite of the bench runner
 
-Three flags, written once per engine in its own format: (a) enabled, no rules; (b) one IN rule
-on an attribute; (c) an attribute rule followed by a 25 % rollout. Every engine evaluates the
+Three flags, written once per engine in its own format, reported in this order: (c) an attribute
+rule followed by a 25 % rollout (the headline row); (b) one IN rule; (a) enabled, no rules
+(a constant once compiled). gitconfig is measured as its compiled evaluator and through
+``Service.evaluate_flag`` (what REST and gRPC call per check). Every engine evaluates the
 same 1,024 prepared contexts (users, desks, regions) in a loop, on one pinned core, with the
 garbage collector off during a run (as ``timeit`` does). Rows are interleaved round-robin so
 the machine's noise spreads over all of them; the median of the runs is reported. Before
@@ -41,11 +43,12 @@ from bench.tools import Settings, Table, progress  # noqa: E402
 from gitconfig.core.evaluation import bucket, compile_flag  # noqa: E402
 from gitconfig.core.model import Condition, FlagDocument, FlagRule  # noqa: E402
 
-FLAGS = ("a", "b", "c")
+# The headline row first: rules and a rollout, a distinct user on every call of a pass.
+FLAGS = ("c", "b", "a")
 FLAG_TITLES = {
-    "a": "(a) no rules",
+    "a": "(a) no rules: compiles to a constant (no rule runs)",
     "b": "(b) one IN rule",
-    "c": "(c) attribute rule + 25 % rollout",
+    "c": "(c) attribute rule + 25 % rollout (headline)",
 }
 FLAG_KEYS = {"a": "bench-static", "b": "bench-desk-allow-list", "c": "bench-eu-then-rollout"}
 DESKS = ("fx-spot", "rates-emea", "credit-flow")
@@ -127,7 +130,59 @@ def gitconfig_engine(cases: list[Context], workdir: Path) -> Engine:
             return bool(evaluate(case.user_id, case.attributes).enabled)
 
         check[flag] = answer
-    return Engine("gitconfig", loops, check, same_hash=True)
+    return Engine(EVALUATOR, loops, check, same_hash=True)
+
+
+EVALUATOR = "gitconfig (compiled evaluator)"
+SERVICE = "gitconfig service (Service.evaluate_flag)"
+
+
+def gitconfig_service_engine(cases: list[Context], workdir: Path) -> Engine:
+    """``Service.evaluate_flag``: what REST and gRPC call per flag check (typed attributes,
+    the lookup, the scoped read authorization, then the compiled evaluator), on a
+    repository holding the three flags."""
+    from gitconfig.core.model import Author, Kind
+    from gitconfig.runtime.bootstrap import init_repository, open_service
+    from gitconfig.service.access import Principal
+
+    repo = workdir / "service.git"
+    init_repository(repo, bare=True)
+    service = open_service(repo)
+    files = {
+        f"flags/bench/PROD/{FLAG_KEYS['a']}.yaml": "description: static\nenabled: true\n",
+        f"flags/bench/PROD/{FLAG_KEYS['b']}.yaml": "description: allow-list\nenabled: true\n"
+        f"rules:\n  - attribute: desk\n    operator: IN\n    values: [{', '.join(DESKS)}]\n",
+        f"flags/bench/PROD/{FLAG_KEYS['c']}.yaml": "description: EU, then 25 %\nenabled: true\n"
+        "rules:\n  - attribute: region\n    operator: IN\n    values: [EU]\n"
+        f"  - percentage: {ROLLOUT}\n",
+    }
+    store = service.store
+    store.write(store.head(), {k: v.encode() for k, v in files.items()},
+                Author("bench", "bench@example.com"), "bench flags")  # fmt: skip
+    service.index.refresh()
+    reader = Principal("bench", frozenset({"read"}))
+    prepared = [(case.user_id, case.attributes) for case in cases]
+    loops: dict[str, Loop] = {}
+    check: dict[str, Check] = {}
+    for flag in FLAGS:
+        name = FLAG_KEYS[flag]
+        assert service.lookup(reader, Kind.FLAG, "bench", "PROD", name).flag is not None
+
+        def loop(repetitions: int, name: str = name, evaluate: Any = service.evaluate_flag) -> None:
+            for _ in range(repetitions):
+                for user_id, attributes in prepared:
+                    evaluate(reader, "bench", "PROD", name, user_id, attributes)
+
+        loops[flag] = loop
+
+        def answer(case: Context, name: str = name) -> bool:
+            _, result = service.evaluate_flag(
+                reader, "bench", "PROD", name, case.user_id, case.attributes
+            )
+            return bool(result.enabled)
+
+        check[flag] = answer
+    return Engine(SERVICE, loops, check, True)
 
 
 def _client_from_cache(workdir: Path) -> Any:
@@ -398,6 +453,7 @@ def growthbook_engine(cases: list[Context], workdir: Path) -> Engine:
 
 ENGINES: tuple[Callable[[list[Context], Path], Engine], ...] = (
     gitconfig_engine,
+    gitconfig_service_engine,
     gitconfig_client_engine,
     gitconfig_openfeature_engine,
     unleash_engine,
@@ -546,7 +602,8 @@ def measure(runs: int, seconds: float) -> Result:
 
 def tables(result: Result, runs: int, seconds: float) -> list[Table]:
     peers = [name for name in result.engines if not name.startswith("gitconfig")]
-    headers = ["flag", *result.engines, "gitconfig ÷ fastest peer"]
+    evaluator, service = EVALUATOR, SERVICE
+    headers = ["flag", *result.engines, "evaluator ÷ fastest peer", "service: × evaluator's time"]
     rows = []
     for flag in FLAGS:
         medians = {
@@ -560,7 +617,9 @@ def tables(result: Result, runs: int, seconds: float) -> list[Table]:
             for name in result.engines
         ]
         fastest = max((medians[name] for name in peers), default=0.0)
-        row.append(f"{medians['gitconfig'] / fastest:.1f}×" if fastest else "n/a")
+        row.append(f"{medians[evaluator] / fastest:.1f}×" if fastest else "n/a")
+        through = medians.get(service)
+        row.append(f"{medians[evaluator] / through:.1f}×" if through else "n/a")
         rows.append(row)
     notes = [
         f"evaluations per second, median of {runs} runs of ~{seconds:g} s each over "

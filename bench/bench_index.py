@@ -5,7 +5,9 @@
 Measured in this run, each next to a baseline from the same run:
 
 - cold build of the index for 10,000 and 100,000 config files (a fresh process per run,
-  resident memory before and after), next to ``git ls-tree -r`` of the same tree;
+  resident memory before and after; on two cores and on one) and the warm restart from the
+  persisted snapshot, next to pygit2 + libyaml reading and parsing the same blobs alone and
+  ``git ls-tree -r`` of the same tree;
 - refresh after a one-file commit on 1,000 / 10,000 / 100,000 files (flat in size);
 - history of one key (200 versions) in a repository of 20,000 commits: the service's
   version list, next to ``git log -- <path>`` (what a store without a history index runs);
@@ -46,28 +48,68 @@ def _p(values: list[float], q: float) -> float:
 # -- cold build -------------------------------------------------------------------------------
 
 _COLD = """
-import json, resource, sys, time
+import json, os, resource, sys, time
+from pathlib import Path
 from gitconfig.store.gitstore import GitStore
 from gitconfig.index.refresher import Index
 def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096
+mode, cache = sys.argv[2], Path(sys.argv[3])
 store = GitStore(sys.argv[1], fsync=False)
-index = Index(store)
+index = Index(store, cache=cache if mode == "warm" else None,
+              parallel_minimum=None if mode == "one-core" else 20_000)
 before = rss()
 started = time.perf_counter()
 index.refresh()
 seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "rss": rss() - before, "entries": len(index.current())}))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+if mode == "cold":
+    from gitconfig.index import persist
+    persist.save(cache, index.current())  # the next warm run starts from it
+assert mode != "warm" or index.warm_loaded == index.current().commit
+print(json.dumps({"seconds": seconds, "rss": rss() - before, "peak": peak,
+                  "entries": len(index.current())}))
+"""
+
+# The floor of any build: read every blob of the head tree with pygit2 and parse it with
+# libyaml (no validation, no index), in one process.
+_BASELINE = """
+import json, resource, sys, time
+import pygit2, yaml
+started = time.perf_counter()
+repo = pygit2.Repository(sys.argv[1])
+def walk(tree):
+    for item in tree:
+        if item.type_str == "tree":
+            yield from walk(repo[item.id])
+        else:
+            yield item.id
+loaded = 0
+root = repo.revparse_single("main").tree
+for folder in ("configs", "flags"):
+    if folder not in root:
+        continue
+    for blob in walk(repo[root[folder].id]):
+        yaml.load(repo[blob].data, Loader=yaml.CSafeLoader)
+        loaded += 1
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"seconds": time.perf_counter() - started, "peak": peak, "entries": loaded}))
 """
 
 
-def cold_build(repo: Path) -> dict[str, float]:
+def _run_script(script: str, *args: str) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-c", _COLD, str(repo)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", script, *args], check=True, capture_output=True, text=True
     ).stdout
     result: dict[str, float] = json.loads(out)
     return result
+
+
+def cold_build(repo: Path, mode: str = "cold", cache: Path | None = None) -> dict[str, float]:
+    """One build in a fresh process: ``mode`` "cold" (two cores above 20,000 files; writes
+    ``cache``), "one-core", or "warm" (loads ``cache``, which must match the head)."""
+    return _run_script(_COLD, str(repo), mode, str(cache or repo / "bench-index.msgpack"))
 
 
 def ls_tree_seconds(repo: Path) -> float:
@@ -82,13 +124,18 @@ def ls_tree_seconds(repo: Path) -> float:
 
 def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
     table = Table(
-        "Index: cold build",
-        ["config files", "build s (median)", "min–max s", "memory MiB", "git ls-tree -r s"],
+        "Index: cold build and warm restart",
+        ["config files", "case", "s (median)", "min–max s", "growth MiB", "peak RSS MiB"],
         notes=[
-            f"median of {runs} runs, each in a fresh process; memory is the growth of resident "
-            "memory during the build (the process's imports excluded)",
-            "the build reads every blob, parses and validates it (YAML, JSON Schema), "
-            "compiles flags, and walks the first-parent history",
+            f"median of {runs} interleaved runs (cold, one core, warm, baseline, ...), each "
+            "in a fresh process; growth is resident memory added by the build (imports "
+            "excluded), peak RSS the process's maximum (imports included)",
+            "cold: reads every blob, parses and validates it (YAML, JSON Schema), compiles "
+            "flags, walks the first-parent history; above 20,000 files a forked worker parses "
+            "every other blob; warm: loads the snapshot a cold run persisted (msgpack) and "
+            "checks it names the head",
+            "baseline: pygit2 reads the same blobs and libyaml (CSafeLoader) parses them, "
+            "nothing else, one process",
         ],
     )
     for size in sizes:
@@ -96,21 +143,35 @@ def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
         if not repo.exists():
             progress(f"generating {size:,} files")
             make_repo(repo, size)
-        builds = []
+        cache = work / f"cold-{size}.msgpack"
+        cases: dict[str, list[dict[str, float]]] = {
+            "cold (two cores)": [], "cold, one core": [], "warm restart": [], "baseline": []
+        }  # fmt: skip
         for run in range(runs):
-            builds.append(cold_build(repo))
-            progress(f"cold {size:,} run {run + 1}: {builds[-1]['seconds']:.2f} s")
-        assert all(b["entries"] == size for b in builds)
-        seconds = [b["seconds"] for b in builds]
-        table.rows.append(
-            [
-                f"{size:,}",
-                f"{_median(seconds):.2f}",
-                f"{min(seconds):.2f}–{max(seconds):.2f}",
-                f"{_median([b['rss'] for b in builds]) / 2**20:.0f}",
-                f"{_median([ls_tree_seconds(repo) for _ in range(runs)]):.3f}",
-            ]
-        )
+            cases["cold (two cores)"].append(cold_build(repo, "cold", cache))
+            cases["cold, one core"].append(cold_build(repo, "one-core", cache))
+            cases["warm restart"].append(cold_build(repo, "warm", cache))
+            cases["baseline"].append(_run_script(_BASELINE, str(repo)))
+            progress(
+                f"{size:,} run {run + 1}: "
+                + ", ".join(f"{name} {r[-1]['seconds']:.2f} s" for name, r in cases.items())
+            )
+        for name, results in cases.items():
+            assert all(r["entries"] == size for r in results), name
+            seconds = [r["seconds"] for r in results]
+            growth = [r["rss"] for r in results if "rss" in r]
+            table.rows.append(
+                [
+                    f"{size:,}",
+                    name,
+                    f"{_median(seconds):.2f}",
+                    f"{min(seconds):.2f}–{max(seconds):.2f}",
+                    f"{_median(growth) / 2**20:.0f}" if growth else "",
+                    f"{_median([r['peak'] for r in results]) / 2**20:.0f}",
+                ]
+            )
+        ls_tree = _median([ls_tree_seconds(repo) for _ in range(runs)])
+        table.rows.append([f"{size:,}", "git ls-tree -r", f"{ls_tree:.3f}", "", "", ""])
     return table
 
 

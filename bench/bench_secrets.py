@@ -44,7 +44,7 @@ from bench.tools import (
     wrk_script,
 )
 from gitconfig.core.model import Author, ConfigDocument, Environment, Kind
-from gitconfig.index.snapshot import Index
+from gitconfig.index.refresher import Index
 from gitconfig.runtime.bootstrap import init_repository, sops_rules
 from gitconfig.service.access import Principal
 from gitconfig.service.facade import NewConfig, Service

@@ -189,6 +189,14 @@ def serve(
             hidden=True,
         ),
     ] = True,
+    index_cache: Annotated[
+        bool,
+        typer.Option(
+            help="Keep a snapshot of the index in the Git dir (gitconfig/index.msgpack) "
+            "for fast restarts",
+            envvar="GITCONFIG_INDEX_CACHE",
+        ),
+    ] = True,
 ) -> None:
     """Serve a repository over REST and gRPC, re-indexing on every new commit.
 
@@ -244,6 +252,7 @@ def serve(
         log_format=log_format.value,
         access_log=access_log,
         request_metrics=request_metrics,
+        index_cache=index_cache,
     )
     raise typer.Exit(run_server(options))
 

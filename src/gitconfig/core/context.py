@@ -48,6 +48,13 @@ def attribute_texts(attributes: Mapping[str, object], field: str = "attributes")
     """Every attribute as evaluator text (null ones left out). Raises BadRequest naming each
     refused value as ``<field>.<name>``."""
     texts: dict[str, str] = {}
+    for name, value in attributes.items():  # the common case: every value a string
+        if type(value) is not str:
+            break
+        texts[name] = value
+    else:
+        return texts
+    texts = {}
     errors: list[FieldError] = []
     for name, value in attributes.items():
         try:

@@ -11,30 +11,26 @@ content and the file is reported in ``Snapshot.problems``; the rest is served as
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-
-import immutables
 
 from gitconfig.core import configfile, validator
 from gitconfig.core.errors import BadRequest, FieldError, NotReady
 from gitconfig.core.model import (
-    ChangeType,
-    Commit,
     ConfigDocument,
     Document,
-    EntryKey,
-    FileChange,
     Kind,
-    Problem,
-    Version,
 )
-from gitconfig.core.paths import is_schema_path, parse_entry_path
-from gitconfig.index.snapshot import EMPTY, ChangeEvent, Entry, GroupKey, Snapshot
+from gitconfig.index import persist, prefetch
+from gitconfig.index.builder import Builder, describe
+from gitconfig.index.snapshot import EMPTY, ChangeEvent, Snapshot
+from gitconfig.index.startup import BuildProgress, CacheKeeper, Progress
 from gitconfig.store.ports import Store
 
 log = logging.getLogger(__name__)
@@ -54,10 +50,20 @@ Listener = Callable[[Snapshot, RefreshResult], None]
 
 
 class Index:
-    """Holds the current snapshot and refreshes it from the store. Thread-safe."""
+    """Holds the current snapshot and refreshes it from the store. Thread-safe. With
+    ``cache`` (a file), see ``startup.CacheKeeper``: a warm start, rewritten after refreshes."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cache: Path | None = None,
+        cache_interval: float = 30.0,
+        parallel_minimum: int | None = prefetch.MINIMUM_FILES,
+    ) -> None:
         self.store = store
+        self.parallel_minimum = parallel_minimum  # None: a cold build parses on one core
+        self.cache = None if cache is None else CacheKeeper(cache, self._current, cache_interval)
+        self._progress = BuildProgress()
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
@@ -66,6 +72,23 @@ class Index:
         self.refreshes = 0  # refreshes that moved the index (for metrics)
         self.last_refresh: RefreshResult | None = None
         self.indexed_at: float | None = None  # wall-clock time of the last one
+
+    @property
+    def progress(self) -> Progress | None:
+        """How far the build under way is (None: none running)."""
+        return self._progress.current
+
+    @property
+    def warm_loaded(self) -> str | None:
+        """The commit of the cached snapshot this index started from, if any."""
+        return self.cache.loaded if self.cache is not None else None
+
+    def save_cache(self) -> bool:
+        """Write the current snapshot to the cache file now; False when not written."""
+        return self.cache is not None and self.cache.save()
+
+    def _current(self) -> Snapshot | None:
+        return self._snapshot
 
     @property
     def ready(self) -> bool:
@@ -89,6 +112,8 @@ class Index:
             head = self.store.head()
             if self._snapshot is not None and head == previous.commit:
                 return RefreshResult(head, head, [], 0.0)
+            if self._snapshot is None and head is not None and self.cache is not None:
+                previous = self.cache.base(self.store, head) or EMPTY
             if (
                 previous.commit is not None
                 and head is not None
@@ -98,7 +123,11 @@ class Index:
                     "branch rewritten (%s -> %s): rebuilding the index", previous.commit, head
                 )
                 previous = EMPTY
-            snapshot, events = self._build(previous, head)
+            events: list[ChangeEvent] = []
+            if previous.commit is not None and previous.commit == head:
+                snapshot = previous  # the cache describes the head: no build
+            else:
+                snapshot, events = self._build(previous, head)
             self._snapshot = snapshot
             result = RefreshResult(previous.commit, head, events, time.perf_counter() - started)
             self.refreshes += 1
@@ -118,6 +147,8 @@ class Index:
                 listener(snapshot, result)
             except Exception:  # a broken listener must not break indexing
                 log.exception("index listener failed")
+        if self.cache is not None and result.old != result.new:
+            self.cache.schedule()
         return result
 
     def replay(self, after: str | None, upto: str) -> list[ChangeEvent] | None:
@@ -129,7 +160,7 @@ class Index:
         first = positions.get(after) if after is not None else -1
         if first is None:
             return None
-        builder = _Builder(EMPTY, self._parse, self.store.read_blob)
+        builder = Builder(EMPTY, self._parse, self.store.read_blob)
         for commit in chain:
             builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
         return [event for event in builder.events if positions[event.commit.sha] > first]
@@ -137,12 +168,24 @@ class Index:
     # -- building -------------------------------------------------------------------------
 
     def _build(self, previous: Snapshot, head: str | None) -> tuple[Snapshot, list[ChangeEvent]]:
-        builder = _Builder(previous, self._parse, self.store.read_blob)
+        builder = Builder(previous, self._parse, self.store.read_blob)
         if head is None:
             return builder.finish(None), []
-        for commit in self.store.first_parent_chain(head, previous.commit):
-            builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
-        return builder.finish(head), builder.events
+        cold = previous.commit is None
+        with self._progress.building(head), persist.paused_gc(cold):
+            if cold and self.parallel_minimum is not None:  # parse the head on two cores
+                self._progress.phase("parsing")
+                files = self.store.files(head)
+                prefetch.prefetch(files, self.store.read_blob, self._parsed, self._prefetch_one,
+                                  self.parallel_minimum)  # fmt: skip
+                self._progress.phase("indexing")
+            for commit in self.store.first_parent_chain(head, previous.commit):
+                builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
+            return builder.finish(head), builder.events
+
+    def _prefetch_one(self, path: str, kind: Kind, blob: str) -> None:
+        with contextlib.suppress(BadRequest):  # no schemas: results needing one are dropped
+            self._parse(path, kind, blob, {})
 
     def document(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
         """The parsed, validated content of one blob; raises BadRequest. Cached by blob id."""
@@ -150,6 +193,7 @@ class Index:
 
     def _parse(self, path: str, kind: Kind, blob: str, schemas: Mapping[str, Any]) -> Document:
         """Parse and validate one blob; raises BadRequest. Cached by blob id."""
+        self._progress.count()
         parsed = self._parsed[kind]
         cached = parsed.get(blob)
         if cached is None:
@@ -157,7 +201,7 @@ class Index:
                 data = self.store.read_blob(blob)
                 cached = validator.load_document(kind, data, schemas)
             except BadRequest as exc:
-                cached = [_describe(error) for error in exc.errors] or [exc.message]
+                cached = [describe(error) for error in exc.errors] or [exc.message]
             # A configuration's validity may depend on shared schemas: cache only results
             # that cannot change (flags, and valid configurations that reference none).
             if kind is Kind.FLAG or (
@@ -169,189 +213,3 @@ class Index:
         if isinstance(cached, list):
             raise BadRequest(f"{path} is invalid", [FieldError(path, e) for e in cached])
         return cached
-
-
-def _describe(error: FieldError) -> str:
-    return f"{error.field}: {error.message}" if error.field else error.message
-
-
-def _mutation(mapping: Mapping[str, Any]) -> immutables.MapMutation[str, Any]:
-    """A mutable draft of ``mapping`` that never changes it (``immutables.Map.mutate``)."""
-    if not isinstance(mapping, immutables.Map):
-        mapping = immutables.Map(mapping)
-    return mapping.mutate()
-
-
-Parser = Callable[[str, Kind, str, Mapping[str, Any]], Document]
-
-
-class _Builder:
-    """Applies commits to drafts of the previous snapshot's tables (the previous snapshot
-    is never changed: groups are copied on first write, ids and folded are HAMT mutations)."""
-
-    def __init__(self, previous: Snapshot, parse: Parser, read: Callable[[str], bytes]) -> None:
-        self.parse = parse
-        self._read = read
-        self.groups: dict[GroupKey, dict[str, Entry]] = dict(previous.groups)  # type: ignore[arg-type]
-        self._copied: set[GroupKey] = set()
-        self.ids: immutables.MapMutation[str, Entry] = _mutation(previous.ids)
-        self.problems: dict[str, Problem] = dict(previous.problems)
-        self.schemas: dict[str, Any] = dict(previous.schemas)
-        self.tombstones: dict[str, tuple[Version, ...]] = dict(previous.tombstones)
-        self.folded: immutables.MapMutation[str, str] = _mutation(previous.folded)
-        self.events: list[ChangeEvent] = []
-        self._changed_schemas = False
-
-    def apply_commit(self, commit: Commit, changes: Iterable[FileChange]) -> None:
-        entry_changes: list[tuple[EntryKey, FileChange]] = []
-        specials: list[FileChange] = []
-        for change in changes:
-            if change.special is not None:  # a symlink or submodule: reported, never served
-                specials.append(change)
-                if change.old_blob is None:
-                    continue
-                change = FileChange(change.path, change.old_blob, None)  # the file is gone
-            if is_schema_path(change.path):
-                self._apply_schema(commit, change)
-                continue
-            key = parse_entry_path(change.path)
-            if isinstance(key, FieldError):
-                if change.new_blob is not None and change.path.startswith(("configs/", "flags/")):
-                    self.problems[change.path] = Problem(change.path, commit.sha, (key.message,))
-                else:
-                    self.problems.pop(change.path, None)
-                continue
-            entry_changes.append((key, change))
-        if self._changed_schemas:
-            self._recheck_schema_users(commit)
-            self._changed_schemas = False
-        for key, change in entry_changes:
-            self._apply_entry(commit, key, change)
-        for change in specials:
-            message = validator.special_entry_message(change.special or "")
-            self.problems[change.path] = Problem(change.path, commit.sha, (message,))
-            log.warning("%s at %s: %s", change.path, commit.sha[:12], message)
-
-    def _apply_schema(self, commit: Commit, change: FileChange) -> None:
-        self._changed_schemas = True
-        if change.new_blob is None:
-            self.schemas.pop(change.path, None)
-            self.problems.pop(change.path, None)
-            return
-        schema, errors, _line = validator.parse_schema(self._read(change.new_blob))
-        if errors:
-            self.problems[change.path] = Problem(change.path, commit.sha, tuple(errors))
-            return  # fail-static: the last valid schema stays
-        self.schemas[change.path] = schema
-        self.problems.pop(change.path, None)
-
-    def _recheck_schema_users(self, commit: Commit) -> None:
-        """A shared schema changed: re-validate the configurations that reference one, and
-        retry the invalid configuration files (a missing schema may have arrived)."""
-        for group_key, group in list(self.groups.items()):
-            if group_key[0] is not Kind.CONFIG:
-                continue
-            for entry in list(group.values()):
-                document = entry.document
-                if isinstance(document, ConfigDocument) and configfile.references(document):
-                    errors = configfile.check(document, self.schemas)
-                    path = entry.key.path
-                    if errors:
-                        messages = tuple(_describe(e) for e in errors)
-                        self.problems[path] = Problem(path, commit.sha, messages)
-                    elif path in self.problems and entry.served is entry.versions[-1]:
-                        self.problems.pop(path, None)
-        for path in [p for p in self.problems if p.startswith("configs/")]:
-            key = parse_entry_path(path)
-            if isinstance(key, FieldError):
-                continue
-            current = self._group(key).get(key.key)
-            versions = current.versions if current else self.tombstones.get(path, ())
-            if not versions or (current is not None and current.served is versions[-1]):
-                continue
-            head = versions[-1]
-            try:
-                document = self.parse(path, key.kind, head.blob, self.schemas)
-            except BadRequest:
-                continue
-            del self.problems[path]
-            self.tombstones.pop(path, None)
-            entry = Entry(key, document, head, versions)
-            self._group(key)[key.key] = self.ids[entry.id] = entry
-            change = ChangeType.CREATED if current is None else ChangeType.UPDATED
-            self.events.append(ChangeEvent(commit, change, key, head.blob, head.number, document))
-
-    def _group(self, key: EntryKey) -> dict[str, Entry]:
-        group_key = (key.kind, key.application, key.environment)
-        if group_key not in self._copied:
-            self.groups[group_key] = dict(self.groups.get(group_key, {}))
-            self._copied.add(group_key)
-        return self.groups[group_key]
-
-    def _apply_entry(self, commit: Commit, key: EntryKey, change: FileChange) -> None:
-        path = change.path
-        group = self._group(key)
-        current = group.get(key.key)
-        if change.new_blob is None:
-            if current is not None:
-                del group[key.key]
-                del self.ids[current.id]
-                self.tombstones[path] = current.versions
-                self.events.append(
-                    ChangeEvent(
-                        commit, ChangeType.DELETED, key, None, current.version, current.document
-                    )
-                )
-            if self.folded.get(path.casefold()) == path:
-                del self.folded[path.casefold()]
-            self.problems.pop(path, None)
-            return
-        history = current.versions if current is not None else self.tombstones.pop(path, ())
-        version = Version(len(history) + 1, commit, change.new_blob)
-        versions = (*history, version)
-        collision = self._case_collision(path)
-        try:
-            if collision is not None:
-                raise BadRequest(
-                    "name collision", [FieldError(path, f"differs only in case from {collision}")]
-                )
-            document = self.parse(path, key.kind, change.new_blob, self.schemas)
-        except BadRequest as exc:
-            messages = tuple(_describe(e) for e in exc.errors) or (exc.message,)
-            self.problems[path] = Problem(path, commit.sha, messages)
-            log.warning("invalid file %s at %s: %s", path, commit.sha[:12], "; ".join(messages))
-            if current is not None:  # fail-static: keep serving the last valid content
-                entry = Entry(key, current.document, current.served, versions)
-                group[key.key] = self.ids[entry.id] = entry
-            else:
-                self.tombstones[path] = versions  # keeps the numbering for a later fix
-            return
-        self.problems.pop(path, None)
-        entry = Entry(key, document, version, versions)
-        group[key.key] = self.ids[entry.id] = entry
-        change_type = ChangeType.CREATED if current is None else ChangeType.UPDATED
-        self.events.append(
-            ChangeEvent(commit, change_type, key, change.new_blob, version.number, document)
-        )
-
-    def _case_collision(self, path: str) -> str | None:
-        """The path of another entry file that differs from ``path`` only in case."""
-        folded = path.casefold()
-        if folded == path:
-            folded = path  # one string object for both (most paths are lower case already)
-        other = self.folded.get(folded)
-        if other is not None and other != path:
-            return other
-        self.folded[folded] = path
-        return None
-
-    def finish(self, head: str | None) -> Snapshot:
-        return Snapshot(
-            commit=head,
-            groups={k: v for k, v in self.groups.items() if v},
-            ids=self.ids.finish(),
-            problems=self.problems,
-            schemas=self.schemas,
-            tombstones=self.tombstones,
-            folded=self.folded.finish(),
-        )

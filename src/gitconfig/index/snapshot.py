@@ -47,9 +47,10 @@ class Entry:
         document: Document,
         served: Version,
         versions: tuple[Version, ...],
+        entry_id: str | None = None,  # key.id, when the caller has it already (a cache)
     ) -> None:
         self.key = key
-        self.id = key.id
+        self.id = key.id if entry_id is None else entry_id
         self.document = document
         self.served = served
         self.versions = versions

@@ -28,7 +28,13 @@ async def live() -> dict[str, str]:
 @router.head("/readyz", include_in_schema=False)
 async def ready(service: ServiceDep) -> JSONResponse:
     if not service.ready:
-        return JSONResponse({"status": "starting"}, status_code=503)
+        body: dict[str, Any] = {"status": "starting"}
+        progress = service.index.progress
+        if progress is not None:  # a long first index: how far it is
+            body["phase"] = progress.phase
+            body["indexedFiles"] = progress.files
+            body["elapsedSeconds"] = round(progress.seconds, 1)
+        return JSONResponse(body, status_code=503)
     return JSONResponse({"status": "ready"})
 
 

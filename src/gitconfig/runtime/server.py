@@ -58,6 +58,7 @@ class ServeOptions:
     log_format: str = "text"  # or "json"
     access_log: bool = False
     request_metrics: bool = True  # off: no per-request metrics or ids (to measure their cost)
+    index_cache: bool = True  # the warm-restart snapshot in <git dir>/gitconfig/index.msgpack
 
 
 class PortBusy(Exception):
@@ -120,7 +121,8 @@ async def run(
         store, service, replicator = open_replica(options.remote, options.branch)
     else:
         store = GitStore(options.repo, options.branch)
-        service = Service(store, Index(store))
+        cache = store.git_dir / "gitconfig" / "index.msgpack" if options.index_cache else None
+        service = Service(store, Index(store, cache=cache))
     tokens = build_tokens(options.security)
     if not len(tokens) and tokens.jwt is None:
         log.warning(

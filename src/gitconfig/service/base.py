@@ -57,6 +57,7 @@ SOPS_YAML = ".sops.yaml"
 
 MAX_PAGE_SIZE = 1000
 _MERGED_CACHE_LIMIT = 10_000
+_ENVIRONMENTS = {environment.value: environment for environment in Environment}
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,15 @@ class ServiceBase:
     def lookup(
         self, principal: Principal, kind: Kind, application: str, environment: str, key: str
     ) -> Entry:
+        # The fast path: an entry that exists has valid names (its file's path was checked
+        # when it was indexed), so only a miss needs the names checked, before NotFound.
+        env = _ENVIRONMENTS.get(environment)
+        if env is not None:
+            entry = self.snapshot().get(kind, application, env, key)
+            if entry is not None:
+                if not principal.may("read", application, environment):
+                    authorize(principal, "read", application, environment)  # raises
+                return entry
         errors = entry_errors(application, environment, key)
         if errors:
             raise BadRequest("invalid lookup", errors)

@@ -148,11 +148,12 @@ class CompareUseCases(ServiceBase):
     def _commit_at(self, at: str, field: str) -> str:
         """The commit a side's ``@`` part names: a sha (prefix), or the last commit of the
         branch's first-parent history at or before a date."""
-        if _SHA.fullmatch(at) and not (len(at) in (8, 10) and at.isdigit()):
+        if _SHA.fullmatch(at):
             found = self.store.resolve(at)
-            if found is None:
+            if found is not None:
+                return found
+            if not (len(at) in (8, 10) and at.isdigit()):  # else perhaps a date: 20260131
                 raise BadRequest("invalid side", [FieldError(field, f"unknown commit {at!r}")])
-            return found
         try:
             moment = datetime.fromisoformat(at.upper().replace("Z", "+00:00"))
         except ValueError:

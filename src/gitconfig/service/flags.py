@@ -53,6 +53,9 @@ class Evaluations:
     results: list[tuple[Entry, Evaluation]]
 
 
+_ENV = {environment.value: environment for environment in Environment}
+
+
 class FlagUseCases(ServiceBase):
     def evaluate_flag(
         self,
@@ -67,9 +70,16 @@ class FlagUseCases(ServiceBase):
         ``attributes`` are typed (strings, numbers, booleans, null), converted to the
         evaluator's text by ``core.context.attribute_text``; BadRequest for anything else."""
         texts = attribute_texts(attributes)
-        entry = self.lookup(principal, Kind.FLAG, application, environment, key)
-        assert entry.flag is not None
-        return entry, entry.flag.evaluate(user_id, texts)
+        # ``lookup`` inlined for the common case (an existing flag the caller may read):
+        # this runs once per flag check, where a call costs a fifth of the evaluation.
+        env = _ENV.get(environment)
+        group = self.index.current().groups.get((Kind.FLAG, application, env)) if env else None
+        entry = group.get(key) if group is not None else None
+        if entry is None or not principal.may("read", application, environment):
+            entry = self.lookup(principal, Kind.FLAG, application, environment, key)
+        flag = entry.flag
+        assert flag is not None
+        return entry, flag.evaluate(user_id, texts)
 
     def create_flag(self, principal: Principal, new: NewFlag) -> Entry:
         key = new_key(principal, Kind.FLAG, new.application, new.environment, new.key)

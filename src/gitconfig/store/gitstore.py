@@ -24,9 +24,11 @@ writers that halved the API's commit rate (docs/decisions.md), so that option is
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Self
@@ -46,6 +48,8 @@ from gitconfig.store.pygit import (
     build_tree,
     diff_trees,
     get_object,
+    in_tracked_folders,
+    merged_side,
     nest,
     specials,
     subtree,
@@ -84,6 +88,12 @@ class GitStore:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self.git_dir = Path(self._repo().path)  # what a watcher watches: refs/, packed-refs
+        # A forked child (the index's parsing worker) opens its own repository objects.
+        forget = weakref.WeakMethod(self._forget_repositories)
+        os.register_at_fork(after_in_child=lambda: (method := forget()) and method())
+
+    def _forget_repositories(self) -> None:
+        self._local = threading.local()
 
     @classmethod
     def init(
@@ -158,14 +168,8 @@ class GitStore:
         from its first parent, newest first. Empty for a commit with one parent."""
         with boundary():
             repo = self._repo()
-            commit = get_object(repo, sha, pygit2.Commit)
-            if len(commit.parent_ids) < 2:
-                return []
-            walker = repo.walk(commit.parent_ids[1], SortMode.TOPOLOGICAL | SortMode.TIME)
-            for other in commit.parent_ids[2:]:
-                walker.push(other)
-            walker.hide(commit.parent_ids[0])
-            return [to_commit(found) for found in walker]
+            walker = merged_side(repo, get_object(repo, sha, pygit2.Commit))
+            return [] if walker is None else [to_commit(found) for found in walker]
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True if ``ancestor`` is reachable from ``descendant`` (a commit is its own ancestor,
@@ -179,12 +183,7 @@ class GitStore:
     def files(self, commit: str) -> Iterator[tuple[str, str]]:
         with boundary():
             root = get_object(self._repo(), commit, pygit2.Commit).tree
-            found = [
-                blob
-                for folder in TRACKED_FOLDERS
-                if (tree := subtree(root, folder)) is not None
-                for blob in blobs(tree, folder)
-            ]
+            found = in_tracked_folders(root, blobs)
         return iter(found)
 
     def special_entries(self, commit: str) -> list[tuple[str, str]]:
@@ -192,12 +191,7 @@ class GitStore:
         schemas/ of ``commit`` that is neither a regular file nor a folder."""
         with boundary():
             root = get_object(self._repo(), commit, pygit2.Commit).tree
-            return [
-                special
-                for folder in TRACKED_FOLDERS
-                if (tree := subtree(root, folder)) is not None
-                for special in specials(tree, folder)
-            ]
+            return in_tracked_folders(root, specials)
 
     def diff(self, old: str | None, new: str) -> list[FileChange]:
         """Walks both trees together, skipping every subtree whose id is the same on both
@@ -225,15 +219,10 @@ class GitStore:
         with boundary():
             repo = self._repo()
             commit = get_object(repo, merge, pygit2.Commit)
-            if len(commit.parent_ids) < 2:
-                return None
+            walker = merged_side(repo, commit)
             wanted = blob_at(commit, path)
-            if wanted is None:
+            if walker is None or wanted is None:
                 return None
-            walker = repo.walk(commit.parent_ids[1], SortMode.TOPOLOGICAL | SortMode.TIME)
-            for other in commit.parent_ids[2:]:
-                walker.push(other)
-            walker.hide(commit.parent_ids[0])
             for candidate in walker:
                 if blob_at(candidate, path) != wanted:
                     continue

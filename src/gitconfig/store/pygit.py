@@ -9,14 +9,14 @@ import ctypes
 import ctypes.util
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
 
 import pygit2
-from pygit2.enums import FileMode
+from pygit2.enums import FileMode, SortMode
 
 from gitconfig.core.errors import BadRequest, NotFound, StoreError
 from gitconfig.core.model import Author, Commit, FileChange
@@ -207,3 +207,27 @@ def blob_at(commit: pygit2.Commit, path: str) -> str | None:
         return str(commit.tree[path].id)
     except KeyError:
         return None
+
+
+def merged_side(repo: pygit2.Repository, commit: pygit2.Commit) -> pygit2.Walker | None:
+    """A walk of the commits a merge brought in (reachable from its other parents, not from
+    its first parent), newest first; None for a commit with one parent."""
+    if len(commit.parent_ids) < 2:
+        return None
+    walker = repo.walk(commit.parent_ids[1], SortMode.TOPOLOGICAL | SortMode.TIME)
+    for other in commit.parent_ids[2:]:
+        walker.push(other)
+    walker.hide(commit.parent_ids[0])
+    return walker
+
+
+def in_tracked_folders(
+    root: pygit2.Tree, each: Callable[[pygit2.Tree, str], Iterator[tuple[str, str]]]
+) -> list[tuple[str, str]]:
+    """``each(tree, folder)``'s items for every tracked folder (configs, flags, schemas)."""
+    return [
+        item
+        for folder in TRACKED_FOLDERS
+        if (tree := subtree(root, folder)) is not None
+        for item in each(tree, folder)
+    ]
