@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from gitconfig.core import configfile, importing
 from gitconfig.core import formats as transfer
-from gitconfig.core.errors import BadRequest, Conflict, FieldError
 from gitconfig.core.configfile import MASK
+from gitconfig.core.errors import BadRequest, Conflict, FieldError
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
 from gitconfig.core.paths import entry_errors, environment_error, key_error, scope_errors
 from gitconfig.index.snapshot import Entry, Snapshot
@@ -199,7 +199,7 @@ class MultiEnvUseCases(ServiceBase):
                 current = {key.key: snapshot.get_key(key) for key in keys if key.environment is env}
                 invalid = {k for k, e in current.items() if e and e.served is not e.updated}
                 try:
-                    found = importing.plan(
+                    env_plan = importing.plan(
                         items,
                         types,
                         {
@@ -210,8 +210,8 @@ class MultiEnvUseCases(ServiceBase):
                         snapshot.schemas,
                         invalid=invalid,
                     )
-                    found = secured(self, request, env, items, found, current, snapshot)
-                    planned += [(env, p) for p in found]
+                    env_plan = secured(self, request, env, items, env_plan, current, snapshot)
+                    planned += [(env, p) for p in env_plan]
                 except BadRequest as exc:
                     problems += [FieldError(_within(env, e.field), e.message) for e in exc.errors]
             if problems:
