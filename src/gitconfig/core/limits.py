@@ -120,6 +120,10 @@ def description_error(text: object, field: str = "description") -> FieldError | 
 
 
 def message_error(text: object, field: str = "changeDescription") -> FieldError | None:
+    """A commit message beyond the limit, or holding a NUL: Git ends a message at its first
+    NUL, so ``"fix\x00"`` would be committed as ``"fix"`` (and ``"\x00"`` as nothing)."""
+    if isinstance(text, str) and "\x00" in text:
+        return FieldError(field, "holds a NUL character, where Git would end the message")
     return text_error(text, field, current().message)
 
 
