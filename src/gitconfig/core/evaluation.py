@@ -260,7 +260,7 @@ def _rule(flag_key: str, index: int, rule: FlagRule, value: Any) -> _Rule:
     by = rule.bucket_by or USER_ID
     by_user = by == USER_ID
     murmur = mmh3.hash
-    hashable = _hashable
+    as_bytes = _hashable
 
     def split(user_id: str | None, attributes: Attributes) -> Evaluation | None:
         if matches is not None and not matches(user_id, attributes):
@@ -268,7 +268,9 @@ def _rule(flag_key: str, index: int, rule: FlagRule, value: Any) -> _Rule:
         key = user_id if by_user and user_id is not None else attributes.get(by)
         if key is None:
             return None
-        return inside if murmur(hashable(prefix + key), 0, False) % 100 < limit else outside
+        text = prefix + key  # a str only when ASCII: see _hashable
+        hashed = murmur(text if text.isascii() else as_bytes(text), 0, False)
+        return inside if hashed % 100 < limit else outside
 
     return split
 
