@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gitconfig.core import configfile, importing
+from gitconfig.core import configfile, importing, limits
 from gitconfig.core import formats as transfer
 from gitconfig.core.configfile import MASK
 from gitconfig.core.errors import BadRequest, Conflict, FieldError
@@ -180,6 +180,8 @@ class MultiEnvUseCases(ServiceBase):
             authorize(principal, "write", request.application, env)
         types = importing.parse_types(request.types)
         items = transfer.parse(request.format, request.content)
+        if too_many := limits.import_keys_error(len(items)):
+            raise BadRequest("the file cannot be imported", [too_many])
         keys = tuple(
             EntryKey(Kind.CONFIG, request.application, env, item.key)
             for env in envs

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from gitconfig.core import credentials, importing
+from gitconfig.core import credentials, importing, limits
 from gitconfig.core import formats as transfer
 from gitconfig.core.errors import BadRequest, Conflict, FieldError
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
@@ -27,6 +27,8 @@ class TransferUseCases(ServiceBase):
         authorize(principal, "write", request.application, request.environment)
         types = importing.parse_types(request.types)
         items = transfer.parse(request.format, request.content)
+        if too_many := limits.import_keys_error(len(items)):
+            raise BadRequest("the file cannot be imported", [too_many])
         env = Environment(request.environment)
         keys = tuple(EntryKey(Kind.CONFIG, request.application, env, item.key) for item in items)
         first_seen: dict[EntryKey, str | None] = {}
