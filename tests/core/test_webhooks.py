@@ -148,3 +148,18 @@ def test_a_server_without_a_remote_takes_no_webhooks(client: TestClient) -> None
     body = push_body()
     answer = client.post("/webhooks/git", content=body, headers=headers_for("github", body))
     assert answer.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="nested-past-the-recursion-limit"),
+        pytest.param(b"\xff\xfe{", id="not-utf8"),
+        pytest.param(b'{"ref": 7}', id="ref-not-text"),
+        pytest.param(b'["refs/heads/main"]', id="not-an-object"),
+    ],
+)
+def test_an_odd_signed_body_names_no_ref(body: bytes) -> None:
+    # Signed, so genuine: the fetch it triggers reads the remote itself (never a 500 here).
+    event = webhooks.verify(headers_for("github", body), body, SECRET)
+    assert event.is_push and event.ref is None

@@ -173,6 +173,15 @@ def test_unknown_token_is_401_and_api_key_header_works(server: str) -> None:
         (b'{"context": {"targetingKey": 7}}', "INVALID_CONTEXT"),
         (b'{"context": {"targetingKey": "u1", "tags": ["a"]}}', "INVALID_CONTEXT"),
         (b'{"context": {"targetingKey": "u1", "nested": {"a": 1}}}', "INVALID_CONTEXT"),
+        # Hostile bodies: nesting past the parser's recursion limit (was a 500), and lone
+        # surrogates, which are not text (one in the targeting key crashed the process).
+        pytest.param(
+            b'{"context": {"a": ' + b"[" * 99_999 + b"]" * 99_999 + b"}}", "PARSE_ERROR", id="deep"
+        ),
+        pytest.param(b"[" * 5_000 + b"]" * 5_000, "PARSE_ERROR", id="deep-body"),
+        (b'{"context": {"targetingKey": "\\ud800"}}', "INVALID_CONTEXT"),
+        (b'{"context": {"targetingKey": "u1", "\\udfff": "x"}}', "INVALID_CONTEXT"),
+        (b'{"context": {"targetingKey": "u1", "country": "C\\ud800A"}}', "INVALID_CONTEXT"),
     ],
 )
 def test_bad_requests_name_the_error_code(server: str, body: bytes, code: str) -> None:

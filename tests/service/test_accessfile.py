@@ -67,6 +67,14 @@ TWO_SAME = (
         ),  # fmt: skip
         ("people: []\n", 1, "unknown field"),
         ("subjects: [\n", 2, ""),
+        # Scalars no safe constructor reads (were a ConstructorError, ValueError or KeyError
+        # out of parse: a traceback at start, a 500 on every request after a reload).
+        ("subjects:\n  - name: !!python/name:os.system x\n", 2, "python/name"),
+        ("subjects:\n  - name: !custom x\n", 2, "could not determine a constructor"),
+        ("subjects:\n  - name: !!int abc\n", 2, "invalid literal"),
+        ("subjects:\n  - name: !!float abc\n", 2, "could not convert"),
+        ("subjects:\n  - name: !!timestamp 2020-99-99\n", 2, "month"),
+        (READER_GRANT + "        reveal_secrets: !!bool maybe\n", 5, "'maybe'"),
     ],
 )
 def test_errors_name_the_line(text: str, line: int, words: str) -> None:
@@ -146,6 +154,18 @@ def test_a_bad_new_file_is_refused_with_a_log_line(
     assert "refused" in caplog.text and "unknown environment 'QA'" in caplog.text
     assert "line 27" in caplog.text
     assert "late" not in subjects.by_name() and "root" in subjects.by_name()
+
+
+def test_an_unreadable_scalar_in_a_new_file_keeps_the_last_good_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "access.yaml"
+    path.write_text(ACCESS_FILE)
+    subjects = AccessFile(path, interval=0.0)
+    path.write_text(ACCESS_FILE + "  - name: !!python/object:os.system late\n")
+    with caplog.at_level(logging.ERROR, logger="gitconfig.service.accessfile"):
+        assert "root" in subjects.by_name()  # the reload on use: refused, not raised
+    assert "refused" in caplog.text and "late" not in subjects.by_name()
 
 
 def test_serve_refuses_to_start_with_a_bad_access_file(tmp_path: Path) -> None:

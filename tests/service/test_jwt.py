@@ -115,9 +115,22 @@ def _hmac_with_public_key() -> str:
     return f"{head}.{body}.{b64(signature)}"
 
 
+def _odd_header(header: bytes) -> str:
+    """A token whose header is ``header`` (it must start ``{"`` to look like a JWT)."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return f"{b64(header)}.{b64(json.dumps(claims()).encode())}.{b64(b'signature')}"
+
+
 @pytest.mark.parametrize(
     "token",
     [
+        pytest.param(lambda: _odd_header(b'{"a": ' + b"[" * 3000 + b"]" * 3000 + b"}"), id="deep"),
+        pytest.param(lambda: _odd_header(b'{"alg": ["RS256"], "kid": {"a": 1}}'), id="odd-types"),
+        pytest.param(lambda: _odd_header(b'{"alg": "RS256", "kid": "k1"'), id="truncated"),
+        pytest.param(lambda: "eyJ." + "!" * 40 + ".x", id="not-base64"),
         pytest.param(lambda: sign(claims(exp=int(time.time()) - 3600)), id="expired"),
         pytest.param(lambda: sign(claims(nbf=int(time.time()) + 3600)), id="not-yet-valid"),
         pytest.param(lambda: sign(claims(aud="someone-else")), id="wrong-audience"),

@@ -101,7 +101,14 @@ _Rule = Callable[[str | None, Attributes], Evaluation | None]
 def bucket(flag_key: str, value: str) -> int:
     """The sticky bucket 0..99 of ``value`` (a userId or bucketBy value) for ``flag_key``:
     unsigned murmur3_32 (seed 0) of the UTF-8 bytes of ``"<flagKey>:<value>"``, mod 100."""
-    return int(mmh3.hash(f"{flag_key}:{value}", 0, False)) % BUCKETS
+    return int(mmh3.hash(_hashable(f"{flag_key}:{value}"), 0, False)) % BUCKETS
+
+
+def _hashable(text: str) -> str | bytes:
+    """``text`` as mmh3 may hash it: mmh3 (5.x) crashes the process on a str holding a lone
+    surrogate, which no door should let through but which must never kill the server; such a
+    text is hashed as its ``surrogatepass`` bytes (a valid text's UTF-8 bytes hash alike)."""
+    return text if text.isascii() else text.encode("utf-8", "surrogatepass")
 
 
 # -- compiling conditions ----------------------------------------------------------------------
@@ -253,6 +260,7 @@ def _rule(flag_key: str, index: int, rule: FlagRule, value: Any) -> _Rule:
     by = rule.bucket_by or USER_ID
     by_user = by == USER_ID
     murmur = mmh3.hash
+    as_bytes = _hashable
 
     def split(user_id: str | None, attributes: Attributes) -> Evaluation | None:
         if matches is not None and not matches(user_id, attributes):
@@ -260,7 +268,9 @@ def _rule(flag_key: str, index: int, rule: FlagRule, value: Any) -> _Rule:
         key = user_id if by_user and user_id is not None else attributes.get(by)
         if key is None:
             return None
-        return inside if murmur(prefix + key, 0, False) % 100 < limit else outside
+        text = prefix + key  # a str only when ASCII: see _hashable
+        hashed = murmur(text if text.isascii() else as_bytes(text), 0, False)
+        return inside if hashed % 100 < limit else outside
 
     return split
 

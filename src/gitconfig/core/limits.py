@@ -12,6 +12,7 @@ once when first needed (``configure`` sets them explicitly, for example in tests
     GITCONFIG_MAX_MESSAGE           commit message (changeDescription)        10,000
     GITCONFIG_MAX_DEPTH             nesting of a JSON value or schema         64
     GITCONFIG_MAX_ARRAY_UNIQUE      items of an array checked by uniqueItems   10,000
+    GITCONFIG_MAX_IMPORT_KEYS       keys of one imported file                   10,000
 
 The depth limit is far below what any reader or writer of gitconfig handles (JSON and YAML
 readers, the YAML writer, protobuf's Struct: 100), so a value is either refused with a clear
@@ -39,6 +40,7 @@ class Limits:
     message: int = 10_000
     depth: int = 64
     array_unique: int = 10_000
+    import_keys: int = 10_000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
@@ -120,7 +122,20 @@ def description_error(text: object, field: str = "description") -> FieldError | 
 
 
 def message_error(text: object, field: str = "changeDescription") -> FieldError | None:
+    """A commit message beyond the limit, or holding a NUL: Git ends a message at its first
+    NUL, so ``"fix\x00"`` would be committed as ``"fix"`` (and ``"\x00"`` as nothing)."""
+    if isinstance(text, str) and "\x00" in text:
+        return FieldError(field, "holds a NUL character, where Git would end the message")
     return text_error(text, field, current().message)
+
+
+def import_keys_error(count: int, field: str = "content") -> FieldError | None:
+    """An imported file with more keys than the limit: one import is one commit, planned and
+    validated under the commit lock's retry, so its size bounds how long a writer holds it."""
+    limit = current().import_keys
+    if count > limit:
+        return FieldError(field, f"has more than {limit:,} keys ({count:,}): split the file")
+    return None
 
 
 def tags_error(tags: object, field: str = "tags") -> FieldError | None:

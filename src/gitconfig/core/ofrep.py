@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from gitconfig.core import valuetext
+from gitconfig.core import text, valuetext
 from gitconfig.core.context import attribute_texts
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.evaluation import USER_ID, Evaluation, Reason
@@ -64,11 +64,13 @@ def parse_request(body: bytes) -> Context:
     when the application set none) is the empty context. Raises OfrepError: PARSE_ERROR for
     a body that is not JSON, INVALID_CONTEXT for a context that is not an object, a
     ``targetingKey`` that is not a string, or an attribute that is not a string, number,
-    boolean or null."""
+    boolean or null, or any text in the context holding a lone surrogate (``"\\ud800"``)."""
     try:
         data = json.loads(body, object_pairs_hook=valuetext.unique_object) if body.strip() else {}
     except (ValueError, UnicodeDecodeError) as exc:
         raise OfrepError(PARSE_ERROR, f"the request body is not JSON: {exc}") from None
+    except RecursionError:
+        raise OfrepError(PARSE_ERROR, "the request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise OfrepError(INVALID_CONTEXT, "the request body must be an object")
     context = data.get("context")
@@ -76,6 +78,11 @@ def parse_request(body: bytes) -> Context:
         return EMPTY_CONTEXT
     if not isinstance(context, dict):
         raise OfrepError(INVALID_CONTEXT, "context must be an object")
+    not_text = text.surrogate_fields(context, "context")
+    if not_text:
+        raise OfrepError(
+            INVALID_CONTEXT, f"{', '.join(not_text)}: holds a lone surrogate, not text"
+        )
     targeting_key = context.pop(TARGETING_KEY, None)
     if targeting_key is not None and not isinstance(targeting_key, str):
         raise OfrepError(INVALID_CONTEXT, "targetingKey must be a string")

@@ -75,7 +75,7 @@ def _event(value: str | None) -> str | None:
 def _ref(body: bytes) -> str | None:
     try:
         payload = json.loads(body) if body.strip() else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     ref = payload.get("ref") if isinstance(payload, dict) else None
     return ref if isinstance(ref, str) else None

@@ -180,7 +180,10 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     async def GetSnapshot(
         self, request: config_pb2.GetSnapshotRequest, context: Any
     ) -> config_pb2.GetSnapshotResponse:
-        commit, updates = self.service.read_scope(
+        # Off the event loop: a snapshot may decrypt many SECRETs (a sops run each), which
+        # would otherwise stall every other call and stream of this server meanwhile.
+        commit, updates = await asyncio.to_thread(
+            self.service.read_scope,
             self.principal(context),
             request.application,
             environment(request.environment),

@@ -51,6 +51,7 @@ PREFIX: Final = "/ofrep/"
 _TAIL: Final = ("ofrep", "v1", "evaluate", "flags")
 _MAX_BODY: Final = 1 << 20
 _CONTEXTS: Final = 4096  # parsed contexts kept (cleared when full)
+_CACHED_BODY: Final = 4096  # only bodies up to this many bytes are kept: at most 16 MiB
 
 
 def _json(body: object) -> bytes:
@@ -98,9 +99,10 @@ class OfrepEndpoint:
             context = self._contexts.get(request)
             if context is None:
                 context = ofrep.parse_request(request)
-                if len(self._contexts) >= _CONTEXTS:
-                    self._contexts.clear()
-                self._contexts[request] = context
+                if len(request) <= _CACHED_BODY:
+                    if len(self._contexts) >= _CONTEXTS:
+                        self._contexts.clear()
+                    self._contexts[request] = context
             if key is None:
                 status, body, extra = self._bulk(
                     principal, application, environment, context, headers.get(b"if-none-match")

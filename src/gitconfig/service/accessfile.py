@@ -64,10 +64,45 @@ _CONSTRUCTOR = yaml.SafeLoader("")
 
 
 def _scalar(node: yaml.Node) -> Any:
-    """A scalar node's value (YAML 1.1 safe types); None for anything else."""
+    """A scalar node's value (YAML 1.1 safe types); None for anything else. Every scalar of
+    a file was read once by ``_unreadable_scalars`` first, so this cannot raise."""
     if not isinstance(node, yaml.ScalarNode):
         return None
-    return _CONSTRUCTOR.construct_object(node)
+    value = _CONSTRUCTOR.construct_object(node)
+    _CONSTRUCTOR.constructed_objects.clear()  # kept per node otherwise: a leak per reload
+    return value
+
+
+def _unreadable_scalars(root: yaml.Node) -> list[FieldError]:
+    """A problem (naming its line) for each scalar no safe constructor can read: an unknown
+    or Python tag (``!!python/name:...``), ``!!int abc``, ``!!bool maybe``, a bad
+    ``!!timestamp``. The walk is iterative and visits each node once (aliases may loop)."""
+    constructor = yaml.SafeLoader("")
+    problems: list[FieldError] = []
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                constructor.construct_object(node)
+            except (yaml.YAMLError, ValueError, KeyError, TypeError, OverflowError) as exc:
+                reason = getattr(exc, "problem", None) or str(exc)
+                problems.append(
+                    FieldError(
+                        "",
+                        f"line {node.start_mark.line + 1}: cannot read {node.tag} "
+                        f"{str(node.value)[:40]!r}: {reason}",
+                    )
+                )
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            pending.extend(item for pair in node.value for item in pair)
+    return problems
 
 
 def _mapping(
@@ -78,7 +113,9 @@ def _mapping(
         return {}
     fields: dict[str, yaml.Node] = {}
     for key_node, value_node in node.value:
-        name = str(key_node.value)
+        name = (
+            str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "<a non-scalar key>"
+        )
         if name not in allowed:
             problems.add(
                 key_node,
@@ -171,6 +208,8 @@ def parse(text: str) -> Table:
     by_name: dict[str, Principal] = {}
     if root is None:
         return Table(by_digest, by_name)
+    if unreadable := _unreadable_scalars(root):
+        raise BadRequest("invalid access file", sorted(unreadable, key=_line_of))
     top = _mapping(root, "", {"subjects"}, problems)
     subjects = top.get("subjects")
     if subjects is not None and not isinstance(subjects, yaml.SequenceNode):
@@ -228,6 +267,10 @@ def parse(text: str) -> Table:
     if problems.errors:
         raise BadRequest("invalid access file", problems.errors)
     return Table(by_digest, by_name)
+
+
+def _line_of(error: FieldError) -> int:
+    return int(error.message.split(":", 1)[0].removeprefix("line "))
 
 
 class AccessFile:

@@ -10,6 +10,7 @@ from typing import Any
 
 from gitconfig.core import configfile, flagfile
 from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.limits import MAX_INT32
 from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, Kind
 from gitconfig.core.paths import application_error, environment_error, key_error
 from gitconfig.index.audit import AuditIndex, AuditQuery, AuditRecord
@@ -100,8 +101,8 @@ class AuditUseCases(ServiceBase):
         ]
         if kind is not None and kind not in ("config", "flag"):
             errors.append(FieldError("kind", "must be config or flag"))
-        if page < 0:
-            errors.append(FieldError("page", "must be 0 or more"))
+        if not 0 <= page <= MAX_INT32:  # as every other page: what an int32 field carries
+            errors.append(FieldError("page", f"must be between 0 and {MAX_INT32}"))
         if not 1 <= size <= MAX_PAGE_SIZE:
             errors.append(FieldError("size", f"must be between 1 and {MAX_PAGE_SIZE}"))
         for name, moment in (("since", since), ("until", until)):

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gitconfig.core import configfile, importing
+from gitconfig.core import configfile, importing, limits
 from gitconfig.core import formats as transfer
+from gitconfig.core.configfile import MASK
 from gitconfig.core.errors import BadRequest, Conflict, FieldError
-from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind
+from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
 from gitconfig.core.paths import entry_errors, environment_error, key_error, scope_errors
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
 from gitconfig.service.configs import NewConfig
+from gitconfig.service.transfer import secured
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class MultiEnvUseCases(ServiceBase):
             for key in keys:
                 current = snapshot.get_key(key)
                 try:
-                    content = self._set_content(snapshot, new, current, infer_type)
+                    content = self._set_content(snapshot, key, new, current, infer_type)
                 except BadRequest as exc:
                     problems += [
                         FieldError(_within(key.environment, e.field), e.message)
@@ -107,8 +109,16 @@ class MultiEnvUseCases(ServiceBase):
         return MultiSet(dict(outcomes), entries, written[0] if written else None)
 
     def _set_content(
-        self, snapshot: Snapshot, new: NewConfig, current: Entry | None, infer_type: bool
+        self,
+        snapshot: Snapshot,
+        key: EntryKey,
+        new: NewConfig,
+        current: Entry | None,
+        infer_type: bool,
     ) -> bytes:
+        """The file ``new`` makes at ``key``: a SECRET's is encrypted by sops, as a single
+        ``set`` does (BadRequest when no ``.sops.yaml`` rule covers ``key``), and an existing
+        SECRET given its own plaintext or the mask keeps its value."""
         if current is None:
             value_type = new.value_type
             if infer_type and not value_type:
@@ -121,9 +131,18 @@ class MultiEnvUseCases(ServiceBase):
                 tags=new.tags,
                 schemas=snapshot.schemas,
             )
-            return configfile.render(document)
+            return self.render_config(key, document, snapshot)
         old = current.document
         assert isinstance(old, ConfigDocument)
+        if old.value_type is ValueType.SECRET and (
+            new.value == MASK or self.same_secret(current, new.value)
+        ):
+            kept = configfile.with_fields(
+                old, new.description, new.schema, new.tags, snapshot.schemas
+            )
+            if kept == old and current.served is current.updated:
+                return self.store.read_blob(current.updated.blob)  # as sops wrote it
+            return configfile.render(kept)
         if new.value_type and new.value_type != old.value_type.value:
             raise BadRequest(
                 "type change",
@@ -143,7 +162,7 @@ class MultiEnvUseCases(ServiceBase):
             tags=new.tags if new.tags is not None else list(old.tags),
             schemas=snapshot.schemas,
         )
-        return configfile.render(document)
+        return self.render_config(key, document, snapshot)
 
     def import_configs_in(
         self,
@@ -161,6 +180,8 @@ class MultiEnvUseCases(ServiceBase):
             authorize(principal, "write", request.application, env)
         types = importing.parse_types(request.types)
         items = transfer.parse(request.format, request.content)
+        if too_many := limits.import_keys_error(len(items)):
+            raise BadRequest("the file cannot be imported", [too_many])
         keys = tuple(
             EntryKey(Kind.CONFIG, request.application, env, item.key)
             for env in envs
@@ -180,20 +201,19 @@ class MultiEnvUseCases(ServiceBase):
                 current = {key.key: snapshot.get_key(key) for key in keys if key.environment is env}
                 invalid = {k for k, e in current.items() if e and e.served is not e.updated}
                 try:
-                    planned += [
-                        (env, p)
-                        for p in importing.plan(
-                            items,
-                            types,
-                            {
-                                k: e.document
-                                for k, e in current.items()
-                                if e is not None and isinstance(e.document, ConfigDocument)
-                            },
-                            snapshot.schemas,
-                            invalid=invalid,
-                        )
-                    ]
+                    env_plan = importing.plan(
+                        items,
+                        types,
+                        {
+                            k: e.document
+                            for k, e in current.items()
+                            if e is not None and isinstance(e.document, ConfigDocument)
+                        },
+                        snapshot.schemas,
+                        invalid=invalid,
+                    )
+                    env_plan = secured(self, request, env, items, env_plan, current, snapshot)
+                    planned += [(env, p) for p in env_plan]
                 except BadRequest as exc:
                     problems += [FieldError(_within(env, e.field), e.message) for e in exc.errors]
             if problems:

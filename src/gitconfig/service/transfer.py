@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from gitconfig.core import credentials, importing
+from gitconfig.core import credentials, importing, limits
 from gitconfig.core import formats as transfer
 from gitconfig.core.errors import BadRequest, Conflict, FieldError
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
@@ -27,6 +27,8 @@ class TransferUseCases(ServiceBase):
         authorize(principal, "write", request.application, request.environment)
         types = importing.parse_types(request.types)
         items = transfer.parse(request.format, request.content)
+        if too_many := limits.import_keys_error(len(items)):
+            raise BadRequest("the file cannot be imported", [too_many])
         env = Environment(request.environment)
         keys = tuple(EntryKey(Kind.CONFIG, request.application, env, item.key) for item in items)
         first_seen: dict[EntryKey, str | None] = {}
@@ -63,23 +65,8 @@ class TransferUseCases(ServiceBase):
                 snapshot.schemas,
                 invalid={k.key for k, e in current.items() if e and e.served is not e.updated},
             )
-            if not request.allow_plaintext:
-                refuse_plaintext_credentials(items, planned)
-            unchanged = {
-                p.key
-                for p in planned
-                if p.value_type is ValueType.SECRET
-                and p.content is not None
-                and (entry := current.get(EntryKey(Kind.CONFIG, request.application, env, p.key)))
-                and entry.served is entry.updated
-                and self.same_secret(entry, secret_text(items, p.key))
-            }
-            return [
-                replace(p, status="unchanged", content=None)
-                if p.key in unchanged
-                else self._sealed(request, env, p, snapshot)
-                for p in planned
-            ]
+            entries = {key.key: entry for key, entry in current.items()}
+            return secured(self, request, env, items, planned, entries, snapshot)
 
         changes = prepare(self.snapshot())
         first = next(iter(plans.values()))
@@ -100,23 +87,6 @@ class TransferUseCases(ServiceBase):
         return importing.ImportResult(
             counts["created"], counts["updated"], counts["unchanged"], commit
         )
-
-    def _sealed(
-        self,
-        request: importing.ImportRequest,
-        env: Environment,
-        planned: importing.Planned,
-        snapshot: Snapshot,
-    ) -> importing.Planned:
-        """``planned`` with a SECRET's plaintext file encrypted by sops."""
-        if planned.value_type is not ValueType.SECRET or planned.content is None:
-            return planned
-        path = EntryKey(Kind.CONFIG, request.application, env, planned.key).path
-        try:
-            sealed = self.encrypt_file(path, planned.content, snapshot)
-        except BadRequest as exc:
-            raise BadRequest(exc.message, [FieldError(planned.key, exc.message)]) from None
-        return replace(planned, content=sealed)
 
     def export_configs(
         self,
@@ -146,6 +116,58 @@ class TransferUseCases(ServiceBase):
         if snapshot.commit is not None:
             header += f" at {snapshot.commit[:12]}"
         return transfer.Export(transfer.render(fmt, rows, header), len(rows), snapshot.commit)
+
+
+def secured(
+    service: ServiceBase,
+    request: importing.ImportRequest,
+    env: Environment,
+    items: Sequence[transfer.Item],
+    planned: Sequence[importing.Planned],
+    current: Mapping[str, Entry | None],
+    snapshot: Snapshot,
+) -> list[importing.Planned]:
+    """An import's plan for ``env`` as it may be written: values that look like plaintext
+    credentials refused (``BadRequest``) unless ``allow_plaintext``, a SECRET already holding
+    its plaintext left unchanged, and every other SECRET's file encrypted by sops (never a
+    plaintext SECRET in a commit; ``BadRequest`` when no creation rule covers it).
+    ``current`` is the entry of each key in ``env``. One function for the import into one
+    environment and the import into several."""
+    if not request.allow_plaintext:
+        refuse_plaintext_credentials(items, planned)
+    unchanged = {
+        p.key
+        for p in planned
+        if p.value_type is ValueType.SECRET
+        and p.content is not None
+        and (entry := current.get(p.key))
+        and entry.served is entry.updated
+        and service.same_secret(entry, secret_text(items, p.key))
+    }
+    return [
+        replace(p, status="unchanged", content=None)
+        if p.key in unchanged
+        else _sealed(service, request, env, p, snapshot)
+        for p in planned
+    ]
+
+
+def _sealed(
+    service: ServiceBase,
+    request: importing.ImportRequest,
+    env: Environment,
+    planned: importing.Planned,
+    snapshot: Snapshot,
+) -> importing.Planned:
+    """``planned`` with a SECRET's plaintext file encrypted by sops."""
+    if planned.value_type is not ValueType.SECRET or planned.content is None:
+        return planned
+    path = EntryKey(Kind.CONFIG, request.application, env, planned.key).path
+    try:
+        sealed = service.encrypt_file(path, planned.content, snapshot)
+    except BadRequest as exc:
+        raise BadRequest(exc.message, [FieldError(planned.key, exc.message)]) from None
+    return replace(planned, content=sealed)
 
 
 def refuse_plaintext_credentials(
