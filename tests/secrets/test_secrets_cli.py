@@ -149,3 +149,16 @@ def test_pre_receive_refuses_a_pushed_plaintext_secret(tmp_path: Path) -> None:
     assert "configs/a/PROD/k.yaml:2: value: SECRET value is not sops-encrypted" in pushed.stderr
     assert PLAIN not in pushed.stderr
     assert rev_parse(bare, "main") == accepted
+
+
+def test_rotate_push_pushes_the_rotation(repos: tuple[Path, Path]) -> None:
+    """``secrets rotate --push`` pushes its commit (it used to commit locally and only say
+    "pushed")."""
+    bare, work = repos
+    ok("set", "db-password", *WHERE, "--type", "SECRET", input=PLAIN, repo=work)
+    git(work, "push", "--quiet", "origin", "main")
+    result = gitconfig("secrets", "rotate", "-e", "PROD", "--push", repo=work)
+    assert result.exit_code == 0, result.output
+    assert "pushed main to origin" in result.stderr
+    assert rev_parse(bare, "main") == rev_parse(work, "HEAD")
+    assert git(bare, "log", "-1", "--format=%s", "main").startswith("Rotate 1 secret(s)")
