@@ -5,8 +5,8 @@ Each chosen key (default: every key of the source environment) that differs in t
 gets the source's file as it is — value, type, schema, description, tags, or the whole flag.
 The promotion is refused as a whole (``BadRequest`` listing every problem, nothing written)
 when a promoted file does not validate, when a configuration's value fails the schema the
-target holds today, or when a configuration would change type. SECRET values are refused
-until they can be re-encrypted for the target's recipients (``reencrypt_secret``).
+target holds today, or when a configuration would change type. SECRET values are refused:
+they would need re-encrypting for the target's recipients (``reencrypt_secret``).
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ def _same_ciphertext(old: ConfigDocument, new: ConfigDocument) -> str:
 class PromoteUseCases(ServiceBase):
     def reencrypt_secret(self, data: bytes, source: EntryKey, target: EntryKey) -> bytes:
         """THE re-encryption hook of promotions: ``data`` (a SECRET file of ``source``)
-        encrypted for ``target``'s recipients. Until SECRET encryption lands (issue 11) it
-        refuses with ``BadRequest``."""
+        encrypted for ``target``'s recipients. Not done yet: it refuses with
+        ``BadRequest``."""
         raise BadRequest(
             "cannot promote SECRET values yet",
             [
