@@ -112,9 +112,11 @@ class Sops:
         if "no matching creation rules" in err:
             raise _no_rule(path, "add one for this path")
         if PLACEHOLDER_RECIPIENT.encode() in sops_yaml:
-            message = f"cannot encrypt {path}: .sops.yaml names the placeholder recipient"
-            advice = "replace it with your age public keys (docs/secrets.md)"
-            raise BadRequest(message, [FieldError("valueType", advice)])
+            message = (
+                f"cannot encrypt {path}: .sops.yaml names the placeholder recipient; "
+                "replace it with your age public keys (docs/secrets.md)"
+            )
+            raise BadRequest(message, [FieldError("valueType", message)])
         message = f"sops could not encrypt {path}: {_reason(err, plaintext_file)}"
         raise BadRequest(message, [FieldError("valueType", message)])
 
