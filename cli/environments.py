@@ -13,6 +13,7 @@ from gitconfig.core.errors import BadRequest
 from gitconfig.index.snapshot import Entry
 from gitconfig.service.configs import NewConfig
 from gitconfig.service.promote import Promotion
+from gitconfig.store import remote as remote_store
 
 from . import output
 from .local import (
@@ -125,7 +126,7 @@ def promote(
     commit whose message lists what changed; refused as a whole if the target refuses one.
 
     With --branch the commit goes to a new branch for a pull request (so CODEOWNERS review
-    still applies); --push then pushes that branch."""
+    still applies); --push then starts it at the remote's head and pushes that branch."""
     chosen = tuple(k.strip() for k in keys.split(",") if k.strip()) if keys else ()
     promotion = Promotion(
         application=application,
@@ -136,14 +137,19 @@ def promote(
         message=message,
     )
     branch = None
+    pushing = remote if push and not dry_run else None
     if new_branch is not None and not dry_run:
-        store, tracked, _path = open_store(repo, None)
+        store, tracked, path = open_store(repo, None)
+        if pushing is not None and tracked:  # the pull request starts at the remote's head
+            remote_store.RemoteStore(
+                path, tracked, remote_store.Remote(pushing), follow_rewrites=False
+            ).fetch()
         head = store.head() if tracked else None
         if head is None:
             raise BadRequest("HEAD is detached or the branch is empty: nothing to branch from")
         store.create_branch(new_branch, head)
         branch = new_branch
-    local = open_local(repo, branch, write=not dry_run)
+    local = open_local(repo, branch, write=not dry_run, push=pushing, fetch=branch is None)
     result = local.service.promote(local.principal, promotion)
     if out is Output.JSON:
         output.emit(

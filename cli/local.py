@@ -88,10 +88,12 @@ def open_local(
     write: bool = False,
     reveal: bool = False,
     push: str | None = None,
+    fetch: bool = True,
 ) -> Local:
     """Open and index the repository; ``write``: act as the user's git identity. ``push``
-    names a remote: fetch it first (the branch and its files follow when behind), and every
-    write is pushed to it before it counts, made again on the remote's new head if it moved
+    names a remote: fetch it first (the branch and its files follow when behind; not when
+    ``fetch`` is False, for a new branch the remote does not have yet), and every write is
+    pushed to it before it counts, made again on the remote's new head if it moved
     (``store.remote.RemoteStore``, the same as a replica's)."""
     worktree, found, path = open_store(repo, branch)
     if found is None:
@@ -102,7 +104,8 @@ def open_local(
         remote = remote_store.RemoteStore(
             path, branch, remote_store.Remote(push), follow_rewrites=False
         )
-        remote.fetch()
+        if fetch:
+            remote.fetch()
         store = remote
     service = Service(store, Index(store))
     service.index.refresh()

@@ -71,7 +71,7 @@ def rotate(
 
     A recipient removed from .sops.yaml cannot decrypt the new commit (older commits keep
     what they had: rotate the secret's value itself if a key leaked)."""
-    local = open_local(repo, branch, write=True)
+    local = open_local(repo, branch, write=True, push=remote if push else None)
     env = environment.value if environment else None
     rotation = local.service.rotate_secrets(local.principal, application, env, message)
     if out is Output.JSON:

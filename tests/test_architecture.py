@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,3 +94,52 @@ def test_modules_and_classes_stay_small() -> None:
                 if length > MAX_CLASS_LINES:
                     too_big.append(f"{path.relative_to(ROOT)}: class {node.name} {length} lines")
     assert not too_big, too_big
+
+
+ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+FOLDERS = {
+    "core": ROOT / "src" / "gitconfig" / "core",
+    "store": ROOT / "src" / "gitconfig" / "store",
+    "index": ROOT / "src" / "gitconfig" / "index",
+    "service": ROOT / "src" / "gitconfig" / "service",
+    "rest": ROOT / "src" / "gitconfig" / "rest",
+    "grpc": ROOT / "src" / "gitconfig" / "grpc",
+    "client": ROOT / "src" / "gitconfig" / "client",
+    "runtime": ROOT / "src" / "gitconfig" / "runtime",
+    "cli": ROOT / "cli",
+}
+
+
+def _described(folder: str) -> str:
+    """The text of docs/architecture.md that describes ``folder``: its ``### `folder/` ``
+    section, or its row of the transports' table."""
+    section = re.search(rf"^### `{folder}/`.*?(?=^##)", ARCHITECTURE, re.M | re.S)
+    if section is not None:
+        return section.group(0)
+    row = re.search(rf"^\| `{folder}/`.*$", ARCHITECTURE, re.M)
+    return row.group(0) if row is not None else ""
+
+
+def test_the_architecture_page_names_every_module() -> None:
+    """Every module of every folder is named (``name.py`` or ``name``) where
+    docs/architecture.md describes that folder, so a new module comes with its line."""
+    packages = {p.name for p in FOLDERS["core"].parent.iterdir() if (p / "__init__.py").exists()}
+    assert packages == set(FOLDERS) - {"cli"}, "a new package: add it to FOLDERS and the page"
+    missing = []
+    for folder, path in FOLDERS.items():
+        text = _described(folder)
+        assert text, f"docs/architecture.md does not describe {folder}/"
+        for module in sorted(path.glob("*.py")):
+            name = re.escape(module.stem)
+            if module.name != "__init__.py" and not re.search(
+                rf"(?<![\w/.-]){name}(\.py)?(?![\w-])", text
+            ):
+                missing.append(f"{folder}/{module.name}")
+    assert not missing, missing
+
+
+def test_the_architecture_page_describes_each_module_once() -> None:
+    for folder in FOLDERS:
+        rows = re.findall(r"^\| `([\w.]+\.py)` \|", _described(folder), re.M)
+        twice = sorted({row for row in rows if rows.count(row) > 1})
+        assert not twice, (folder, twice)

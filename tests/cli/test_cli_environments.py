@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.clirun import as_json, gitconfig, ok, served_and_clone
-from tests.gitrepo import commit_files, git, rev_parse
+from tests.gitrepo import clone, commit_files, git, push, rev_parse
 
 ALL = ("-e", "DEV", "-e", "TEST", "-e", "STAGING", "-e", "PROD")
 
@@ -148,3 +148,49 @@ def test_get_why_shows_the_merged_commit(tmp_path: Path) -> None:
     assert "Merge pull request #3 from raise" in text
     assert f"merged from: commit {merged[:12]}" in text
     assert "Grace Hopper <grace@example.com>" in text
+
+
+def test_promote_push_fetches_first_and_pushes(tmp_path: Path) -> None:
+    """``promote --push`` is a write like ``set --push``: the remote's news first, then the
+    commit, pushed (it used to commit locally and only say "pushed")."""
+    bare, work = served_and_clone(tmp_path)
+    _two_environments(work)
+    git(work, "push", "--quiet", "origin", "main")
+    other = clone(bare, tmp_path / "other")
+    commit_files(other, {"configs/shop/DEV/other.yaml": "type: NUMBER\nvalue: 1\n"}, "theirs")
+    push(other)
+    result = gitconfig(
+        "promote", "-a", "shop", "--from", "STAGING", "--to", "PROD", "--push", repo=work
+    )
+    assert result.exit_code == 0, result.output
+    assert "pushed main to origin" in result.stderr
+    assert rev_parse(bare, "main") == rev_parse(work, "HEAD")
+    assert git(bare, "log", "-1", "--format=%s", "main").startswith("Promote shop STAGING -> PROD")
+    assert git(bare, "log", "-1", "--format=%s", "main^") == "theirs"
+
+
+def test_promote_to_a_new_branch_pushes_that_branch(tmp_path: Path) -> None:
+    bare, work = served_and_clone(tmp_path)
+    _two_environments(work)
+    git(work, "push", "--quiet", "origin", "main")
+    other = clone(bare, tmp_path / "other")
+    commit_files(other, {"configs/shop/DEV/other.yaml": "type: NUMBER\nvalue: 1\n"}, "theirs")
+    push(other)
+    main = rev_parse(bare, "main")
+    data = as_json(
+        "promote",
+        "-a",
+        "shop",
+        "--from",
+        "STAGING",
+        "--to",
+        "PROD",
+        "--branch",
+        "promote-shop",
+        "--push",
+        repo=work,
+    )
+    assert data["branch"] == "promote-shop"
+    assert rev_parse(bare, "promote-shop") == data["commit"] == rev_parse(work, "promote-shop")
+    assert rev_parse(bare, "main") == main  # the pull request's base did not move
+    assert git(bare, "rev-parse", "promote-shop^") == main  # started at the remote's head

@@ -319,7 +319,8 @@ def test_export_masks_secrets_unless_revealed(work: Path, tmp_path: Path) -> Non
     back.write_text('{"api-key": "plain"}')
     refused = gitconfig("import", str(back), *WHERE, repo=work)
     assert refused.exit_code == 1
-    assert "api-key: sops could not encrypt" in refused.stderr  # the placeholder recipient
+    assert "api-key: cannot encrypt" in refused.stderr  # the placeholder recipient
+    assert "names the placeholder recipient" in refused.stderr
     assert "plain" not in refused.stderr
     out_file = tmp_path / "out.yaml"
     ok("export", *WHERE, "-f", "yaml", "--file", str(out_file), repo=work)

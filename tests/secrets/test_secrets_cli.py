@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gitconfig.core.configfile import MASK
+from gitconfig.store.secrets import PLACEHOLDER_RECIPIENT
 from tests.agekeys import AgeKeys
 from tests.clirun import gitconfig, ok, served_and_clone
 from tests.gitrepo import commit_files, git, rev_parse
@@ -149,3 +150,29 @@ def test_pre_receive_refuses_a_pushed_plaintext_secret(tmp_path: Path) -> None:
     assert "configs/a/PROD/k.yaml:2: value: SECRET value is not sops-encrypted" in pushed.stderr
     assert PLAIN not in pushed.stderr
     assert rev_parse(bare, "main") == accepted
+
+
+def test_rotate_push_pushes_the_rotation(repos: tuple[Path, Path]) -> None:
+    """``secrets rotate --push`` pushes its commit (it used to commit locally and only say
+    "pushed")."""
+    bare, work = repos
+    ok("set", "db-password", *WHERE, "--type", "SECRET", input=PLAIN, repo=work)
+    git(work, "push", "--quiet", "origin", "main")
+    result = gitconfig("secrets", "rotate", "-e", "PROD", "--push", repo=work)
+    assert result.exit_code == 0, result.output
+    assert "pushed main to origin" in result.stderr
+    assert rev_parse(bare, "main") == rev_parse(work, "HEAD")
+    assert git(bare, "log", "-1", "--format=%s", "main").startswith("Rotate 1 secret(s)")
+
+
+def test_a_secret_in_a_new_repository_says_to_replace_the_placeholder(tmp_path: Path) -> None:
+    """``gitconfig init`` writes a .sops.yaml whose all-zero recipient sops refuses: a first
+    SECRET says what to do (it used to print sops' "low order point" error)."""
+    _, work = served_and_clone(tmp_path)
+    assert PLACEHOLDER_RECIPIENT in (work / ".sops.yaml").read_text()
+    before = rev_parse(work, "HEAD")
+    refused = gitconfig("set", "db-password", *WHERE, "--type", "SECRET", input=PLAIN, repo=work)
+    assert refused.exit_code == 1, refused.output
+    assert "placeholder recipient" in refused.stderr and "docs/secrets.md" in refused.stderr
+    assert "low order" not in refused.stderr
+    assert rev_parse(work, "HEAD") == before

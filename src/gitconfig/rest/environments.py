@@ -133,8 +133,8 @@ def compare_environments(
 def promote(body: PromoteBody, service: ServiceDep, caller: Caller) -> PromoteResponse:
     """Copy keys (default: all) of an application from one environment to another as one
     commit whose message lists the changes; all or nothing (400 listing every value the
-    target refuses). SECRET values are refused (400) until they can be re-encrypted for the
-    target's recipients."""
+    target refuses). SECRET values are re-encrypted for the target's recipients (needs the
+    reveal permission on the source)."""
     result = service.promote(
         caller,
         Promotion(

@@ -6,9 +6,9 @@ or before it). The head is read from the index's snapshot; an older side from th
 tree (blobs parsed through the index's cache, so a repeated compare costs no parsing).
 
 SECRET values are compared without ever being shown: by their plaintexts when the caller may
-reveal secrets and ``secret_plaintext`` can decrypt them, else by ciphertext identity (the
-same ``ENC[...]`` text is the same value; a different one is reported as differing), and as
-``not comparable`` when the caller may not reveal secrets.
+reveal secrets in both environments and ``secret_plaintext`` can decrypt them, else by
+ciphertext identity (the same ``ENC[...]`` text is the same value; a different one is ``not
+comparable``), and as ``not comparable`` when the caller may not reveal secrets.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
 CACHE_LIMIT = 10_000  # decrypted values kept, by blob id (content-addressed: never stale)
 _TIMEOUT = 30.0  # seconds for one sops process
 _NO_KEY = 128  # sops' exit code when no identity could decrypt the data key
+# The all-zero age key of the .sops.yaml that ``gitconfig init`` writes: sops refuses it.
+PLACEHOLDER_RECIPIENT = "age1" + "q" * 52 + "5cu47z"
 _NOT_RUN = "sops could not be run (or timed out): try again"
 
 
@@ -109,6 +111,12 @@ class Sops:
             return out
         if "no matching creation rules" in err:
             raise _no_rule(path, "add one for this path")
+        if PLACEHOLDER_RECIPIENT.encode() in sops_yaml:
+            message = (
+                f"cannot encrypt {path}: .sops.yaml names the placeholder recipient; "
+                "replace it with your age public keys (docs/secrets.md)"
+            )
+            raise BadRequest(message, [FieldError("valueType", message)])
         message = f"sops could not encrypt {path}: {_reason(err, plaintext_file)}"
         raise BadRequest(message, [FieldError("valueType", message)])
 

@@ -1,0 +1,45 @@
+"""The documentation points at things that exist: every page the README links to, every
+relative link of a page, and every repository path a page names (``tests/...``,
+``deploy/...``), so that a file moved into a layer folder takes its mentions along."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "bench" / "README.md"]
+LINK = re.compile(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)")
+REPO_PATH = re.compile(
+    r"(?<![\w./-])((?:tests|src|cli|deploy|bench|hooks|example-repo|\.ci|docs|proto)/[\w./-]*)"
+)
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def test_the_readme_links_every_page_of_docs_and_no_other() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    linked = {Path(target).name for target in LINK.findall(readme) if target.startswith("docs/")}
+    pages = {page.name for page in (ROOT / "docs").glob("*.md")}
+    assert not linked - pages, sorted(linked - pages)  # a link to a page that is not there
+    assert not pages - linked, sorted(pages - linked)  # a page a newcomer cannot find
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_every_link_and_named_path_exists(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    absent = []
+    for match in LINK.finditer(text):
+        if not (page.parent / match.group(1)).exists():
+            absent.append(f"{page.name}:{_line(text, match.start())}: link {match.group(1)}")
+    for match in REPO_PATH.finditer(text):
+        path = match.group(1).rstrip(".,")
+        if "*" in path or "<" in path:
+            continue
+        if not (ROOT / path).exists() and not (page.parent / path).exists():
+            absent.append(f"{page.name}:{_line(text, match.start())}: {path}")
+    assert not absent, absent
