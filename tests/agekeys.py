@@ -13,6 +13,12 @@ from pathlib import Path
 
 import pyrage
 
+from gitconfig.core.model import Author
+from gitconfig.index.refresher import Index
+from gitconfig.service.facade import Service
+from gitconfig.store.gitstore import GitStore
+from gitconfig.store.secrets import Sops
+
 
 @dataclass(frozen=True)
 class AgeKeys:
@@ -53,3 +59,16 @@ class AgeKeys:
                     f"    age: {','.join(self.recipients[n] for n in names)}\n"
                 )
         return text.encode()
+
+
+def secret_service(repo: Path, home: Path) -> tuple[Service, AgeKeys]:
+    """A service over ``repo`` whose ``.sops.yaml`` (committed) names throwaway keys: one for
+    PROD, one for the other environments; the service holds both (``home`` is sops's HOME
+    and where the keys go). Indexed and ready."""
+    keys = AgeKeys.make(home / "keys")
+    store = GitStore(repo)
+    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
+    environ = {"HOME": str(home), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
+    service = Service(store, Index(store), Sops(environ))
+    service.index.refresh()
+    return service, keys

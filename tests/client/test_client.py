@@ -29,14 +29,11 @@ from gitconfig.client import (
 )
 from gitconfig.client import cache as client_cache
 from gitconfig.client.state import ConfigValue, LocalState
-from gitconfig.core.model import Author, EntryKey, Environment, Kind
-from gitconfig.index.refresher import Index
+from gitconfig.core.model import EntryKey, Environment, Kind
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig, NewFlag, Service
-from gitconfig.store.gitstore import GitStore
-from gitconfig.store.secrets import Sops
-from tests.agekeys import AgeKeys
+from tests.agekeys import secret_service
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, push
 from tests.servers import GrpcServerThread
@@ -463,12 +460,7 @@ PLAIN = "client-Secret-Value-7"
 def test_secrets_as_the_server_decides_and_never_in_the_cache(
     bare_repo: Path, tmp_path: Path
 ) -> None:
-    keys = AgeKeys.make(tmp_path / "keys")
-    store = GitStore(bare_repo)
-    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
-    environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
-    service = Service(store, Index(store), Sops(environ))
-    service.index.refresh()
+    service, keys = secret_service(bare_repo, tmp_path)
     service.create_config(ADMIN, NewConfig("db-password", APP, "PROD", "SECRET", PLAIN))
     service.create_config(ADMIN, NewConfig("limit", APP, "PROD", "NUMBER", "5"))
     cache_file = tmp_path / "cache.json"

@@ -235,22 +235,15 @@ def test_promote_reencrypts_a_secret_for_the_target(bare_repo: Path, tmp_path: P
     """Real sops: a STAGING secret promoted to PROD is encrypted for PROD's own key (the
     STAGING key cannot read it), decrypts to the same plaintext, and is ``unchanged`` on a
     second promotion; a caller who may not reveal the source cannot promote it."""
-    from gitconfig.core.model import Author
-    from gitconfig.index.refresher import Index
     from gitconfig.rest.app import create_app
     from gitconfig.service.access import Principal, TokenRegistry
     from gitconfig.service.facade import NewConfig
-    from gitconfig.store.gitstore import GitStore
     from gitconfig.store.secrets import Sops
-    from tests.agekeys import AgeKeys
+    from tests.agekeys import secret_service
     from tests.conftest import ADMIN_TOKEN
 
-    keys = AgeKeys.make(tmp_path / "keys")
-    store = GitStore(bare_repo)
-    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
-    both = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
-    service = Service(store, Index(store), Sops(both))
-    service.index.refresh()
+    service, keys = secret_service(bare_repo, tmp_path)
+    store = service.store
     admin = Principal("admin", frozenset({"admin"}))
     service.create_config(admin, NewConfig("db-password", "shop", "STAGING", "SECRET", "pw-7"))
     tokens = TokenRegistry()
@@ -421,22 +414,13 @@ def test_import_into_several_environments_is_all_or_nothing(
 def test_secrets_are_compared_by_their_decrypted_values(bare_repo: Path, tmp_path: Path) -> None:
     """Real sops, a throwaway age key per environment: the same plaintext encrypted twice
     (two different ciphertexts) is ``same``, another plaintext ``differs``; never a value."""
-    from gitconfig.core.model import Author
-    from gitconfig.index.refresher import Index
     from gitconfig.rest.app import create_app
     from gitconfig.service.access import Principal, TokenRegistry
     from gitconfig.service.facade import NewConfig
-    from gitconfig.store.gitstore import GitStore
-    from gitconfig.store.secrets import Sops
-    from tests.agekeys import AgeKeys
+    from tests.agekeys import secret_service
     from tests.conftest import ADMIN_TOKEN
 
-    keys = AgeKeys.make(tmp_path / "keys")
-    store = GitStore(bare_repo)
-    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
-    environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
-    service = Service(store, Index(store), Sops(environ))
-    service.index.refresh()
+    service, keys = secret_service(bare_repo, tmp_path)
     admin = Principal("admin", frozenset({"admin"}))
     for env, token, password in (("STAGING", "t0k", "pw-1"), ("PROD", "t0k", "pw-2")):
         service.create_config(admin, NewConfig("token", "shop", env, "SECRET", token))

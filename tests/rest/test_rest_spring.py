@@ -240,20 +240,11 @@ def test_secrets_are_plaintext_only_where_the_caller_may_reveal_them(
     """A Spring client uses its values (as gRPC does): a token with the reveal permission
     gets a SECRET decrypted by sops, any other the mask; never the ciphertext."""
     from gitconfig.core.configfile import MASK
-    from gitconfig.core.model import Author
-    from gitconfig.index.refresher import Index
     from gitconfig.service.access import Principal
     from gitconfig.service.facade import NewConfig
-    from gitconfig.store.gitstore import GitStore
-    from gitconfig.store.secrets import Sops
-    from tests.agekeys import AgeKeys
+    from tests.agekeys import secret_service
 
-    keys = AgeKeys.make(tmp_path / "keys")
-    store = GitStore(bare_repo)
-    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
-    environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
-    service = Service(store, Index(store), Sops(environ))
-    service.index.refresh()
+    service, keys = secret_service(bare_repo, tmp_path)
     admin = Principal("admin", frozenset({"admin"}))
     service.create_config(admin, NewConfig("db-password", "shop", "PROD", "SECRET", "pw-9"))
     tokens = TokenRegistry()
