@@ -61,14 +61,19 @@ class AgeKeys:
         return text.encode()
 
 
+def open_service(repo: Path, keys: AgeKeys, *names: str) -> Service:
+    """A service over ``repo`` whose sops holds the identities ``names``; indexed, ready."""
+    store = GitStore(repo)
+    environ = {"HOME": str(keys.folder), "SOPS_AGE_KEY_FILE": str(keys.key_file(*names))}
+    service = Service(store, Index(store), Sops(environ))
+    service.index.refresh()
+    return service
+
+
 def secret_service(repo: Path, home: Path) -> tuple[Service, AgeKeys]:
     """A service over ``repo`` whose ``.sops.yaml`` (committed) names throwaway keys: one for
-    PROD, one for the other environments; the service holds both (``home`` is sops's HOME
-    and where the keys go). Indexed and ready."""
+    PROD, one for the other environments (made under ``home``); the service holds both."""
     keys = AgeKeys.make(home / "keys")
     store = GitStore(repo)
     store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
-    environ = {"HOME": str(home), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
-    service = Service(store, Index(store), Sops(environ))
-    service.index.refresh()
-    return service, keys
+    return open_service(repo, keys, "dev", "prod"), keys

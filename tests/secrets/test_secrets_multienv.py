@@ -5,43 +5,17 @@ multi-environment import and ``set -e A -e B`` committed a SECRET's plaintext.)"
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.service.access import Principal
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
-from tests.agekeys import AgeKeys
-from tests.secrets.test_secrets_rest import ME, PLAIN, blob_of, client_for, git_log, open_service
+from tests.secrets.test_secrets_rest import ME, PLAIN, blob_of, git_log
 
 IMPORT = {"application": "billing", "environments": ["PROD", "DEV"], "format": "json"}
 ADMIN = Principal("admin", frozenset({"admin"}))
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> AgeKeys:
-    return AgeKeys.make(tmp_path / "keys")
-
-
-@pytest.fixture
-def repo(bare_repo: Path, keys: AgeKeys) -> Path:
-    store = GitStore(bare_repo)
-    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, ME, "sops rules")
-    return bare_repo
-
-
-@pytest.fixture
-def served(repo: Path, keys: AgeKeys) -> Service:
-    return open_service(repo, keys, "dev", "prod")
-
-
-@pytest.fixture
-def client(served: Service) -> Iterator[TestClient]:
-    with client_for(served) as test_client:
-        yield test_client
 
 
 def test_an_import_into_several_environments_encrypts_each_secret(

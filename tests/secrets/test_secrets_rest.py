@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,7 +20,7 @@ from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
-from tests.agekeys import AgeKeys
+from tests.agekeys import AgeKeys, open_service
 from tests.conftest import ADMIN_TOKEN
 from tests.rest.test_rest_health import parse
 from tests.rest.test_sse import Watcher
@@ -31,14 +30,6 @@ PLAIN = "hunter2-correct-horse"
 ME = Author("test", "test@example.com")
 
 
-def open_service(repo: Path, keys: AgeKeys, *names: str) -> Service:
-    store = GitStore(repo)
-    environ = {"HOME": str(keys.folder), "SOPS_AGE_KEY_FILE": str(keys.key_file(*names))}
-    service = Service(store, Index(store), Sops(environ))
-    service.index.refresh()
-    return service
-
-
 def client_for(service: Service) -> TestClient:
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])
@@ -46,29 +37,6 @@ def client_for(service: Service) -> TestClient:
     tokens.add("revealer-token", "revealer", ["read", "reveal"])
     app = create_app(service, tokens)
     return TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-
-
-@pytest.fixture
-def keys(tmp_path: Path) -> AgeKeys:
-    return AgeKeys.make(tmp_path / "keys")
-
-
-@pytest.fixture
-def repo(bare_repo: Path, keys: AgeKeys) -> Path:
-    store = GitStore(bare_repo)
-    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, ME, "sops rules")
-    return bare_repo
-
-
-@pytest.fixture
-def served(repo: Path, keys: AgeKeys) -> Service:
-    return open_service(repo, keys, "dev", "prod")
-
-
-@pytest.fixture
-def client(served: Service) -> Iterator[TestClient]:
-    with client_for(served) as test_client:
-        yield test_client
 
 
 def create(client: TestClient, key: str = "db-password", env: str = "PROD", **extra: str) -> dict:

@@ -23,6 +23,7 @@ from gitconfig.core.model import ConfigDocument, Document, EntryKey, Environment
 from gitconfig.core.paths import application_error, is_schema_path, parse_entry_path
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
+from gitconfig.service.reveal import may_reveal
 
 _SHA = re.compile(r"[0-9a-fA-F]{7,40}")
 
@@ -88,9 +89,7 @@ class CompareUseCases(ServiceBase):
         }
         old_docs = {key: doc for key, (_blob, doc) in old_files.items() if key not in equal}
         new_docs = {key: doc for key, (_blob, doc) in new_files.items() if key not in equal}
-        reveal = all(
-            principal.may("reveal", application, side.environment.value) for side in parsed
-        )
+        reveal = all(may_reveal(principal, application, side.environment.value) for side in parsed)
         differences = envdiff.compare(old_docs, new_docs, self._secret_comparer(reveal, files))
         return Comparison(application, old_side, new_side, differences)
 

@@ -23,6 +23,7 @@ from gitconfig.core.validator import load_schemas
 from gitconfig.index.snapshot import Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
+from gitconfig.service.reveal import may_reveal
 
 SHARED: Final = "application"
 _MEMO_LIMIT: Final = 1024  # answers kept (all of immutable commits); cleared when full
@@ -86,7 +87,7 @@ class SpringUseCases(ServiceBase):
         # A SECRET shows its plaintext where the principal may reveal it (a Spring client is
         # a service that uses its values, as over gRPC), else the mask.
         reveal = tuple(
-            principal.may("reveal", app, env.value)
+            may_reveal(principal, app, env.value)
             for app in (application, SHARED)
             for env in environments
         )

@@ -1,0 +1,38 @@
+"""Fixtures of the secrets tests: throwaway age keys, a repository whose ``.sops.yaml`` names
+them, and a service (and REST client) holding both identities."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gitconfig.service.facade import Service
+from gitconfig.store.gitstore import GitStore
+from tests.agekeys import AgeKeys, open_service
+from tests.secrets.test_secrets_rest import ME, client_for
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> AgeKeys:
+    return AgeKeys.make(tmp_path / "keys")
+
+
+@pytest.fixture
+def repo(bare_repo: Path, keys: AgeKeys) -> Path:
+    store = GitStore(bare_repo)
+    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, ME, "sops rules")
+    return bare_repo
+
+
+@pytest.fixture
+def served(repo: Path, keys: AgeKeys) -> Service:
+    return open_service(repo, keys, "dev", "prod")
+
+
+@pytest.fixture
+def client(served: Service) -> Iterator[TestClient]:
+    with client_for(served) as test_client:
+        yield test_client
