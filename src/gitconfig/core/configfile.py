@@ -36,6 +36,9 @@ _ENC = re.compile(
 )
 _LARGEST = int(sys.float_info.max)
 _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
+_FIELD_SET = frozenset(FIELDS)
+_TYPE_NAMES = {value_type.value: value_type for value_type in ValueType}
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 # -- reading a file --------------------------------------------------------------------------
@@ -54,11 +57,15 @@ def load(data: bytes, schemas: Mapping[str, Any]) -> ConfigDocument:
     if not isinstance(parsed, dict):
         message = "a configuration file is a YAML mapping with at least type and value"
         raise BadRequest("Invalid configuration file", [FieldError("", message)])
-    errors = [
-        FieldError(str(name), f"unknown field; the fields are {', '.join(FIELDS)}")
-        for name in parsed
-        if name not in FIELDS
-    ]
+    errors = (
+        []
+        if parsed.keys() <= _FIELD_SET
+        else [
+            FieldError(str(name), f"unknown field; the fields are {', '.join(FIELDS)}")
+            for name in parsed
+            if name not in FIELDS
+        ]
+    )
     value_type = _file_type(parsed, errors)
     if "value" not in parsed:
         errors.append(FieldError("value", "missing"))
@@ -99,8 +106,8 @@ def _file_type(parsed: dict[Any, Any], errors: list[FieldError]) -> ValueType | 
         errors.append(FieldError("type", f"missing; one of {_TYPES}"))
         return None
     name = parsed["type"]
-    if isinstance(name, str) and name in ValueType.__members__:
-        return ValueType(name)
+    if isinstance(name, str) and name in _TYPE_NAMES:
+        return _TYPE_NAMES[name]
     hint = f" (upper case: {name.upper()})" if str(name).upper() in ValueType.__members__ else ""
     errors.append(FieldError("type", f"must be one of {_TYPES}{hint}"))
     return None
@@ -161,6 +168,8 @@ def _description_errors(description: object) -> list[FieldError]:
     too_long = limits.description_error(description)
     if too_long is not None:
         return [too_long]
+    if _SURROGATE.search(description) is None:  # what JSON data asks of a string
+        return []
     return [FieldError("description", m) for m in jsonschemas.json_data_errors(description)]
 
 
@@ -172,6 +181,8 @@ def _tag_errors(tags: object) -> list[FieldError]:
     too_many = limits.tags_error(tags)
     if too_many is not None:
         return [too_many]
+    if tuple(tags) in _TAG_SETS:  # the tags of a valid document: only the count may differ
+        return []
     errors = jsonschemas.json_data_errors(tags)
     if any(not tag for tag in tags):
         errors.append("a tag must not be empty")

@@ -98,14 +98,27 @@ def parse_entry_path(path: str) -> EntryKey | FieldError:
     if not filename.endswith(".yaml"):
         return FieldError(path, "entry files must end in .yaml")
     key = filename[: -len(".yaml")]
-    for error in (
-        application_error(application, "application"),
-        environment_error(environment, "environment"),
-        key_error(key, "key"),
-    ):
-        if error is not None:
-            return FieldError(path, f"{error.field} {error.message}")
-    return EntryKey(_FOLDERS[folder], sys.intern(application), Environment(environment), key)
+    scope = _SCOPES.get((folder, application, environment))
+    if scope is None:
+        for error in (
+            application_error(application, "application"),
+            environment_error(environment, "environment"),
+        ):
+            if error is not None:
+                return FieldError(path, f"{error.field} {error.message}")
+        scope = (_FOLDERS[folder], sys.intern(application), Environment(environment))
+        if len(_SCOPES) < _SCOPES_LIMIT:
+            _SCOPES[(folder, application, environment)] = scope
+    error = key_error(key, "key")
+    if error is not None:
+        return FieldError(path, f"{error.field} {error.message}")
+    return EntryKey(scope[0], scope[1], scope[2], key)
+
+
+# Valid (folder, application, environment) of paths seen: a repository has a few thousand,
+# each named by many files; the names' checks run once per scope, not once per file.
+_SCOPES: dict[tuple[str, str, str], tuple[Kind, str, Environment]] = {}
+_SCOPES_LIMIT = 100_000
 
 
 def is_schema_path(path: str) -> bool:

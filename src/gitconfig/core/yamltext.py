@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from gitconfig.core import limits
+from gitconfig.core import limits, yamlplain
 
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z")
 _FLOAT = re.compile(
@@ -72,31 +72,65 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _int_value(text: str) -> int:
+    """A core-schema integer (``42``, ``0o17``, ``0x1F``); ValueError if ``text`` is none, or
+    has more digits than Python converts (sys.int_info)."""
+    if _INT.match(text) is None:
+        raise ValueError(text)
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text)
+
+
+def _float_value(text: str) -> float:
+    """A core-schema float (``0.5``, ``1e3``, ``.inf``, ``.nan``); ValueError if not one."""
+    if _FLOAT.match(text) is None:
+        raise ValueError(f"not a float: {text!r}")
+    if text.lower().endswith("inf"):
+        return -math.inf if text.startswith("-") else math.inf
+    if text.lower() == ".nan":
+        return math.nan
+    return float(text)
+
+
 def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
-    text = loader.construct_scalar(node)
     try:
-        if _INT.match(text) is None:
-            raise ValueError(text)
-        if text.startswith(("0o", "0x")):
-            return int(text[2:], 8 if text[1] == "o" else 16)
-        return int(text)
-    except ValueError as exc:  # also: more digits than Python converts (sys.int_info)
+        return _int_value(loader.construct_scalar(node))
+    except ValueError as exc:
         raise yaml.constructor.ConstructorError(
             None, None, f"not an integer of 4300 digits or fewer: {exc}", node.start_mark
         ) from exc
 
 
 def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> float:
-    text = loader.construct_scalar(node)
-    if _FLOAT.match(text) is None:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"not a float: {text!r}", node.start_mark
-        )
-    if text.lower().endswith("inf"):
-        return -math.inf if text.startswith("-") else math.inf
-    if text.lower() == ".nan":
-        return math.nan
-    return float(text)
+    try:
+        return _float_value(loader.construct_scalar(node))
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(None, None, str(exc), node.start_mark) from exc
+
+
+_RESOLVED_FIRST = frozenset([*"tTfF-+0123456789.~nN", ""])  # "": null
+
+
+def _resolve_plain(text: str) -> Any:
+    """A plain scalar's value by the rules ``_Loader`` registers below, in their order: a
+    resolver is tried when the text starts with one of its first characters (PyYAML's
+    ``Resolver.resolve``). Raises ValueError where the constructor would fail."""
+    first = text[:1]
+    if first not in _RESOLVED_FIRST:  # most strings: no resolver starts with it
+        return text
+    if first in "tTfF" and _BOOL.match(text):
+        return text.lower() == "true"
+    if first in "-+0123456789":
+        if _INT.match(text):
+            return _int_value(text)
+        if _FLOAT.match(text):
+            return _float_value(text)
+    if first == "." and _FLOAT.match(text):
+        return _float_value(text)
+    if first in ("~", "n", "N", "") and _NULL.match(text):
+        return None
+    return text
 
 
 for _tag, _regexp, _first in (
@@ -184,6 +218,13 @@ def parse(data: bytes) -> Any:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise YamlError(f"not UTF-8 text: {exc}") from exc
+    deepest = limits.current().depth + 1  # the file's own mapping is one level
+    plain = yamlplain.read(text, _resolve_plain)  # the plainest files, without libyaml
+    if plain is not None:
+        found, depth = plain
+        if depth > deepest:
+            raise YamlError(f"the value nests more than {deepest - 1} levels of lists and mappings")
+        return found
     try:
         data = _load(text)
     except yaml.YAMLError as exc:
@@ -192,7 +233,6 @@ def parse(data: bytes) -> Any:
         raise YamlError("not valid YAML: nested too deeply") from exc
     if "\\" in text:  # a lone surrogate can only come from an escape ("\\ud800")
         _check_unicode(data)
-    deepest = limits.current().depth + 1  # the file's own mapping is one level
     if limits.depth(data, deepest) > deepest:
         raise YamlError(f"the value nests more than {deepest - 1} levels of lists and mappings")
     return data

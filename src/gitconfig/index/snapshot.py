@@ -80,7 +80,7 @@ class Entry:
         return self.versions[-1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChangeEvent:
     """One entry changed by one commit (from the per-commit tree diff)."""
 

@@ -39,6 +39,7 @@ from pygit2.enums import RepositoryOpenFlag, SortMode
 from gitconfig.core.errors import AlreadyExists, BadRequest, NotFound, StaleParent, StoreError
 from gitconfig.core.model import Author, Commit, FileChange, PendingCommit
 from gitconfig.store.pygit import (
+    FULL_SHA,
     TRACKED_FOLDERS,
     blob_at,
     blobs,
@@ -210,8 +211,15 @@ class GitStore:
         return changes
 
     def read_blob(self, sha: str) -> bytes:
-        with boundary():
-            return get_object(self._repo(), sha, pygit2.Blob).data
+        # ``boundary()`` written out: a cold index reads every blob through here.
+        try:
+            repo = getattr(self._local, "repo", None) or self._repo()
+            found = repo.get(sha) if FULL_SHA.fullmatch(sha) else None
+            if isinstance(found, pygit2.Blob):
+                return found.data
+        except (pygit2.GitError, OSError) as exc:
+            raise StoreError(f"git store failed: {exc}") from exc
+        raise NotFound(f"no blob {sha}")
 
     def merged_change(self, merge: str, path: str) -> Commit | None:
         """See ``Store.merged_change``: walks only the commits of the merged branch (the
