@@ -51,6 +51,7 @@ _COLD = """
 import json, os, resource, sys, time
 from pathlib import Path
 from gitconfig.store.gitstore import GitStore
+from gitconfig.index import prefetch
 from gitconfig.index.refresher import Index
 def rss():
     with open("/proc/self/statm") as f:
@@ -58,7 +59,7 @@ def rss():
 mode, cache = sys.argv[2], Path(sys.argv[3])
 store = GitStore(sys.argv[1], fsync=False)
 index = Index(store, cache=cache if mode == "warm" else None,
-              parallel_minimum=None if mode == "one-core" else 20_000)
+              parallel_minimum=None if mode == "one-core" else prefetch.MINIMUM_FILES)
 before = rss()
 started = time.perf_counter()
 index.refresh()
@@ -107,7 +108,7 @@ def _run_script(script: str, *args: str) -> dict[str, float]:
 
 
 def cold_build(repo: Path, mode: str = "cold", cache: Path | None = None) -> dict[str, float]:
-    """One build in a fresh process: ``mode`` "cold" (two cores above 20,000 files; writes
+    """One build in a fresh process: ``mode`` "cold" (two cores from 4,000 files; writes
     ``cache``), "one-core", or "warm" (loads ``cache``, which must match the head)."""
     return _run_script(_COLD, str(repo), mode, str(cache or repo / "bench-index.msgpack"))
 
@@ -131,7 +132,7 @@ def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
             "in a fresh process; growth is resident memory added by the build (imports "
             "excluded), peak RSS the process's maximum (imports included)",
             "cold: reads every blob, parses and validates it (YAML, JSON Schema), compiles "
-            "flags, walks the first-parent history; above 20,000 files a forked worker parses "
+            "flags, walks the first-parent history; from 4,000 files a forked worker parses "
             "every other blob; warm: loads the snapshot a cold run persisted (msgpack) and "
             "checks it names the head",
             "baseline: pygit2 reads the same blobs and libyaml (CSafeLoader) parses them, "

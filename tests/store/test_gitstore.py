@@ -755,3 +755,8 @@ def test_diff_ignores_mode_only_changes_and_reports_symlinks(tmp_path: Path) -> 
     assert dict(store.files(new)) == dict(store.files(old))
     assert store.special_entries(new) == [("configs/link.yaml", "symlink")]
     assert store.special_entries(old) == []
+    # From nothing (a cold build's walk of added files only): the same as from an empty tree.
+    assert store.diff(None, new) == [
+        FileChange("configs/a.yaml", None, git(work, "rev-parse", f"{new}:configs/a.yaml")),
+        FileChange("configs/link.yaml", None, None, "symlink"),
+    ]

@@ -46,6 +46,14 @@ def _mutation(mapping: Mapping[str, Any]) -> immutables.MapMutation[str, Any]:
     return mapping.mutate()
 
 
+def _folded(key: EntryKey) -> str:
+    """The path of ``key`` with its application and key case-folded (ASCII names: lower)."""
+    return (
+        f"{key.kind.folder}/{key.application.lower()}/{key.environment.value}/"
+        f"{key.key.lower()}.yaml"
+    )
+
+
 Parser = Callable[[str, Kind, str, Mapping[str, Any]], Document]
 
 
@@ -166,20 +174,21 @@ class Builder:
                         commit, ChangeType.DELETED, key, None, current.version, current.document
                     )
                 )
-            if self.folded.get(path.casefold()) == path:
-                del self.folded[path.casefold()]
+            if self.folded.get(_folded(key)) == path:
+                del self.folded[_folded(key)]
             self.problems.pop(path, None)
             return
         history = current.versions if current is not None else self.tombstones.pop(path, ())
-        version = Version(len(history) + 1, commit, change.new_blob)
+        blob = change.new_blob
+        version = Version(len(history) + 1, commit, blob)
         versions = (*history, version)
-        collision = self._case_collision(path)
+        collision = self._case_collision(key, path)
         try:
             if collision is not None:
                 raise BadRequest(
                     "name collision", [FieldError(path, f"differs only in case from {collision}")]
                 )
-            document = self.parse(path, key.kind, change.new_blob, self.schemas)
+            document = self.parse(path, key.kind, blob, self.schemas)
         except BadRequest as exc:
             messages = tuple(describe(e) for e in exc.errors) or (exc.message,)
             self.problems[path] = Problem(path, commit.sha, messages)
@@ -194,15 +203,16 @@ class Builder:
         entry = Entry(key, document, version, versions)
         group[key.key] = self.ids[entry.id] = entry
         change_type = ChangeType.CREATED if current is None else ChangeType.UPDATED
-        self.events.append(
-            ChangeEvent(commit, change_type, key, change.new_blob, version.number, document)
-        )
+        self.events.append(ChangeEvent(commit, change_type, key, blob, version.number, document))
 
-    def _case_collision(self, path: str) -> str | None:
-        """The path of another entry file that differs from ``path`` only in case."""
-        folded = path.casefold()
+    def _case_collision(self, key: EntryKey, path: str) -> str | None:
+        """The path of another entry file that differs from ``path`` only in case. Only the
+        application and the key can (the folder and the environment of a valid path are
+        exact), so only they are folded: most paths then fold to themselves, and the table
+        holds one string for both."""
+        folded = _folded(key)
         if folded == path:
-            folded = path  # one string object for both (most paths are lower case already)
+            folded = path
         other = self.folded.get(folded)
         if other is not None and other != path:
             return other

@@ -59,7 +59,7 @@ from gitconfig.index.snapshot import Entry, GroupKey, Snapshot
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: folded paths keep the environment's case (builder._folded)
 """Bump whenever the layout or the meaning of a field changes: older files are ignored."""
 
 _CONFIG, _FLAG = 0, 1

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from gitconfig.core.errors import BadRequest, FieldError, NotReady
 from gitconfig.core.model import (
     ConfigDocument,
     Document,
+    FileChange,
     Kind,
 )
 from gitconfig.index import persist, prefetch
@@ -173,14 +174,18 @@ class Index:
             return builder.finish(None), []
         cold = previous.commit is None
         with self._progress.building(head), persist.paused_gc(cold):
+            chain = self.store.first_parent_chain(head, previous.commit)
             if cold and self.parallel_minimum is not None:  # parse the head on two cores
                 self._progress.phase("parsing")
-                files = self.store.files(head)
-                prefetch.prefetch(files, self.store.read_blob, self._parsed, self._prefetch_one,
-                                  self.parallel_minimum)  # fmt: skip
+                diffs = [self.store.diff(commit.parent, commit.sha) for commit in chain]
+                prefetch.prefetch(_head_files(diffs), self.store.read_blob, self._parsed,
+                                  self._prefetch_one, self.parallel_minimum)  # fmt: skip
                 self._progress.phase("indexing")
-            for commit in self.store.first_parent_chain(head, previous.commit):
-                builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
+                for commit, changes in zip(chain, diffs, strict=True):
+                    builder.apply_commit(commit, changes)
+            else:
+                for commit in chain:
+                    builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
             return builder.finish(head), builder.events
 
     def _prefetch_one(self, path: str, kind: Kind, blob: str) -> None:
@@ -213,3 +218,18 @@ class Index:
         if isinstance(cached, list):
             raise BadRequest(f"{path} is invalid", [FieldError(path, e) for e in cached])
         return cached
+
+
+def _head_files(diffs: list[list[FileChange]]) -> Iterable[tuple[str, str]]:
+    """(path, blob) of every file at the head, from the diffs of the commits that lead to it
+    (their own strings: the parse cache and the versions then share them)."""
+    if len(diffs) == 1:
+        return [(change.path, change.new_blob) for change in diffs[0] if change.new_blob]
+    files: dict[str, str] = {}
+    for changes in diffs:
+        for change in changes:
+            if change.new_blob is None:
+                files.pop(change.path, None)
+            else:
+                files[change.path] = change.new_blob
+    return files.items()

@@ -101,7 +101,8 @@ class Snapshot:
     schemas: Mapping[str, Any]
     # Histories of paths that are currently deleted: a re-created file keeps counting.
     tombstones: Mapping[str, tuple[Version, ...]]
-    # Case-folded path -> path of every entry file: names differing only in case collide.
+    # Path with application and key case-folded -> path, of every entry file: names that
+    # differ only in case collide (builder._folded).
     folded: Mapping[str, str]
     _sorted: dict[tuple[Kind, str | None, Environment | None], list[Entry]] = field(
         default_factory=dict, compare=False, repr=False

@@ -112,6 +112,9 @@ def diff_trees(
     before: pygit2.Tree | None, after: pygit2.Tree | None, prefix: str, out: list[FileChange]
 ) -> None:
     """Append the blob changes between two trees (None: absent) to ``out``."""
+    if before is None and after is not None:
+        _added(after, prefix, out)
+        return
     old = {str(entry.name): entry for entry in before} if before is not None else {}
     new = {str(entry.name): entry for entry in after} if after is not None else {}
     for name in sorted(old.keys() | new.keys()):
@@ -126,6 +129,19 @@ def diff_trees(
         special = special_kind(now)
         if old_blob != new_blob or special is not None or special_kind(was) is not None:
             out.append(FileChange(prefix + name, old_blob, new_blob, special))
+
+
+def _added(tree: pygit2.Tree, prefix: str, out: list[FileChange]) -> None:
+    """``diff_trees(None, tree, ...)``: every file under ``tree`` added, in the same order."""
+    for name, entry in sorted((str(entry.name), entry) for entry in tree):
+        if isinstance(entry, pygit2.Tree):
+            _added(entry, f"{prefix}{name}/", out)
+            continue
+        mode = entry.filemode
+        if mode in FILE_MODES:
+            out.append(FileChange(prefix + name, None, str(entry.id)))
+        elif (special := SPECIAL_MODES.get(mode)) is not None:
+            out.append(FileChange(prefix + name, None, None, special))
 
 
 def special_kind(entry: pygit2.Object | None) -> str | None:
