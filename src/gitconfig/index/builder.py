@@ -75,7 +75,9 @@ class Builder:
         self._changed_schemas = False
 
     def apply_commit(self, commit: Commit, changes: Iterable[FileChange]) -> None:
-        entry_changes: list[tuple[EntryKey, FileChange]] = []
+        # Entries wait until the commit's schemas are applied (two lists: no pair per file).
+        keys: list[EntryKey] = []
+        entry_changes: list[FileChange] = []
         specials: list[FileChange] = []
         for change in changes:
             if change.special is not None:  # a symlink or submodule: reported, never served
@@ -93,11 +95,12 @@ class Builder:
                 else:
                     self.problems.pop(change.path, None)
                 continue
-            entry_changes.append((key, change))
+            keys.append(key)
+            entry_changes.append(change)
         if self._changed_schemas:
             self._recheck_schema_users(commit)
             self._changed_schemas = False
-        for key, change in entry_changes:
+        for key, change in zip(keys, entry_changes, strict=True):
             self._apply_entry(commit, key, change)
         for change in specials:
             message = validator.special_entry_message(change.special or "")
