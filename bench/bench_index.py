@@ -31,7 +31,15 @@ from pathlib import Path
 import httpx
 
 from bench.repogen import config_content, config_path, make_repo
-from bench.tools import Settings, Table, free_port, http_ready, progress, server_process
+from bench.tools import (
+    Settings,
+    Table,
+    free_port,
+    http_ready,
+    progress,
+    server_process,
+    stop_group,
+)
 
 TOKEN = "bench-token"
 
@@ -173,6 +181,85 @@ def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
             )
         ls_tree = _median([ls_tree_seconds(repo) for _ in range(runs)])
         table.rows.append([f"{size:,}", "git ls-tree -r", f"{ls_tree:.3f}", "", "", ""])
+    return table
+
+
+# -- a whole server: started to ready ----------------------------------------------------------
+
+
+def _server_ready(repo: Path, cold: bool) -> tuple[float, str]:
+    """Seconds from starting ``gitconfig serve`` (REST and gRPC) until ``/readyz`` answers
+    200, and the last "starting" answer seen on the way. ``cold``: without the cache file."""
+    cache = repo / "gitconfig" / "index.msgpack"
+    if cold:
+        cache.unlink(missing_ok=True)
+    port = free_port()
+    gitconfig = str(Path(sys.executable).parent / "gitconfig")
+    command = [gitconfig, "serve", "--repo", str(repo), "--http-port", str(port),
+               "--grpc-port", str(free_port())]  # fmt: skip
+    env = {**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN, "GITCONFIG_LOG_LEVEL": "WARNING"}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    seen = ""
+    try:
+        with httpx.Client(timeout=2.0) as client:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"gitconfig serve exited {proc.returncode}")
+                if time.perf_counter() - started > 120:
+                    raise RuntimeError("gitconfig serve not ready after 120 s")
+                try:
+                    answer = client.get(f"http://127.0.0.1:{port}/readyz")
+                except httpx.HTTPError:
+                    time.sleep(0.02)
+                    continue
+                if answer.status_code == 200:
+                    break
+                seen = answer.text
+                time.sleep(0.05)
+        ready = time.perf_counter() - started
+        for _ in range(600):  # a cold start writes the cache in the background: wait for it
+            if not cold or cache.exists():
+                break
+            time.sleep(0.05)
+    finally:
+        stop_group(proc)
+    return ready, seen
+
+
+def server_table(work: Path, size: int, runs: int) -> Table:
+    repo = work / f"cold-{size}.git"
+    if not repo.exists():
+        make_repo(repo, size)
+    small = work / "server-1.git"
+    if not small.exists():
+        make_repo(small, 1)
+    cases: dict[str, list[float]] = {"cold": [], "warm restart": [], "baseline: 1 file": []}
+    starting = ""
+    for _ in range(runs):
+        seconds, seen = _server_ready(repo, cold=True)
+        cases["cold"].append(seconds)
+        starting = seen or starting
+        cases["warm restart"].append(_server_ready(repo, cold=False)[0])
+        cases["baseline: 1 file"].append(_server_ready(small, cold=True)[0])
+        progress("server ready: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in cases.items()))
+    table = Table(
+        f"A whole server, {size:,} files: started to ready",
+        ["case", "s to /readyz 200 (median)", "min–max s"],
+        notes=[
+            f"median of {runs} interleaved runs; `gitconfig serve` with REST and gRPC, from "
+            "the process's start until `/readyz` answers 200 (polled every 50 ms): the "
+            "imports, the listening sockets and the index",
+            "cold: no cache file; warm restart: the cache the cold run wrote; baseline: the "
+            "same server on a repository of one file (the fixed cost of a start)",
+            f"`/readyz` on the way (cold): `{starting.strip()[:200]}`",
+        ],
+    )
+    for name, values in cases.items():
+        table.rows.append([name, f"{_median(values):.2f}", f"{min(values):.2f}–{max(values):.2f}"])
     return table
 
 
@@ -427,6 +514,7 @@ def run(settings: Settings) -> list[Table]:
     runs = 3
     return [
         cold_table(work, [10_000] if quick else [10_000, 100_000], runs),
+        server_table(work, 10_000 if quick else 100_000, runs),
         refresh_table(
             work, [1_000, 10_000] if quick else [1_000, 10_000, 100_000], 20 if quick else 50
         ),  # fmt: skip
