@@ -13,24 +13,10 @@ import pytest
 from gitconfig.core.model import Kind
 from gitconfig.index import persist
 from gitconfig.index.refresher import Index
-from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.index.snapshot import Snapshot
 from gitconfig.store.gitstore import GitStore
-from tests.gitrepo import clone, commit_files, git, init_repo, push
-
-SCHEMA = '{"type": "object", "required": ["host"]}'
-FLAG = """description: new checkout
-enabled: true
-value: true
-tags: [web, checkout]
-rules:
-  - attribute: region
-    operator: IN
-    values: [EU, UK]
-  - conditions:
-      - {attribute: plan, operator: EQUALS, values: [pro]}
-    percentage: 30
-    bucket_by: account
-"""
+from tests.gitrepo import commit_files, git, push
+from tests.index.snapshots import assert_same
 
 
 class CountingStore(GitStore):
@@ -41,72 +27,6 @@ class CountingStore(GitStore):
     def read_blob(self, sha: str) -> bytes:
         self.reads += 1
         return super().read_blob(sha)
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> tuple[Path, Path]:
-    """(bare served repository, a clone) with configs of every shape, flags, a schema, a
-    fail-static file, a deleted file, an invalid new file, and several commits."""
-    served = init_repo(tmp_path / "served.git", bare=True)
-    work = clone(served, tmp_path / "work")
-    commit_files(
-        work,
-        {
-            "schemas/db.json": SCHEMA,
-            "configs/shop/PROD/db.yaml": "type: JSON\nvalue: {host: a, ports: [1, 2.5]}\n"
-            'schema: {"$ref": "schemas/db.json"}\n',
-            "configs/shop/PROD/name.yaml": "type: STRING\nvalue: shop\ntags: [a, b]\n",
-            "configs/shop/DEV/on.yaml": "type: BOOLEAN\nvalue: true\ndescription: d\n",
-            "configs/shop/DEV/gone.yaml": "type: NUMBER\nvalue: 1\n",
-            "configs/shop/DEV/rate.yaml": "type: NUMBER\nvalue: 0.25\n",
-            "flags/shop/PROD/checkout.yaml": FLAG,
-            "flags/shop/DEV/checkout.yaml": FLAG,  # the same blob in another place
-            "flags/shop/DEV/broken.yaml": "description: x\nenabled: maybe\n",
-        },
-        "first",
-        author="Ann <ann@example.com>",
-    )
-    commit_files(
-        work,
-        {
-            "configs/shop/DEV/rate.yaml": "type: NUMBER\nvalue: 0.5\n",
-            "configs/shop/DEV/gone.yaml": None,
-            "configs/shop/DEV/new.yaml": "type: NUMBER\nvalue: [not a number]\n",
-        },
-        "second",
-    )
-    commit_files(work, {"configs/shop/DEV/rate.yaml": "type: NUMBER\nvalue: nope\n"}, "broken")
-    push(work)
-    return served, work
-
-
-def assert_same(warm: Snapshot, cold: Snapshot) -> None:
-    assert warm.commit == cold.commit
-    assert warm.problems == cold.problems
-    assert warm.schemas == cold.schemas
-    assert warm.tombstones == cold.tombstones
-    assert dict(warm.folded) == dict(cold.folded)
-    assert set(warm.groups) == set(cold.groups)
-    assert set(warm.ids) == set(cold.ids)
-    for group_key, group in cold.groups.items():
-        assert set(warm.groups[group_key]) == set(group)
-        for key, entry in group.items():
-            assert_same_entry(warm.groups[group_key][key], entry)
-            assert warm.ids[entry.id] is warm.groups[group_key][key]
-
-
-def assert_same_entry(warm: Entry, cold: Entry) -> None:
-    assert warm.key == cold.key
-    assert warm.id == cold.id
-    assert warm.document == cold.document
-    assert type(warm.document.value) is type(cold.document.value)
-    assert warm.versions == cold.versions
-    assert warm.served == cold.served
-    # The served version is one of the history's own objects, at the same place.
-    assert [v is warm.served for v in warm.versions] == [v is cold.served for v in cold.versions]
-    for w, c in zip(warm.versions, cold.versions, strict=True):
-        assert w.commit.time.utcoffset() == c.commit.time.utcoffset()
-    assert (warm.flag is None) == (cold.flag is None)
 
 
 def cold(served: Path) -> Snapshot:
