@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitconfig.core.evaluation import CompiledFlag, compile_flag
+from gitconfig.core.evaluation import CompiledFlag, Evaluate, compile_flag
 from gitconfig.core.model import (
     ChangeType,
     Commit,
@@ -28,6 +28,8 @@ from gitconfig.core.model import (
 log = logging.getLogger(__name__)
 
 GroupKey = tuple[Kind, str, Environment]
+FlagKey = tuple[str, str, str]  # (application, environment name, key)
+_ENVIRONMENTS = {environment.value: environment for environment in Environment}
 _PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
 
 
@@ -106,10 +108,27 @@ class Snapshot:
     _sorted: dict[tuple[Kind, str | None, Environment | None], list[Entry]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # The flags found so far by ``flag``, with their evaluate functions: a flag check's one
+    # dict lookup (plain strings hash once and are cached; a group key's enums do not).
+    flags: dict[FlagKey, tuple[Entry, Evaluate]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def get(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry | None:
         group = self.groups.get((kind, application, environment))
         return group.get(key) if group is not None else None
+
+    def flag(self, application: str, environment: str, key: str) -> tuple[Entry, Evaluate] | None:
+        """The flag ``key`` of ``application`` in ``environment`` (a name, e.g. ``"PROD"``) and
+        its compiled evaluate function, or None when there is no such flag (a bad name
+        included). Remembered in ``flags`` under ``(application, environment, key)``: that
+        table holds only flags of this snapshot, so it is never stale."""
+        env = _ENVIRONMENTS.get(environment)
+        entry = self.get(Kind.FLAG, application, env, key) if env is not None else None
+        if entry is None or entry.flag is None:
+            return None
+        found = self.flags[(application, environment, key)] = (entry, entry.flag.evaluate)
+        return found
 
     def get_key(self, key: EntryKey) -> Entry | None:
         return self.get(key.kind, key.application, key.environment, key.key)

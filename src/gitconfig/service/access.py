@@ -84,8 +84,11 @@ class Principal:
     roles: frozenset[str] = frozenset()
     email_address: str | None = None
     grants: tuple[Grant, ...] = ()
-    _decisions: dict[tuple[str, str | None, str | None], bool] = field(
-        default_factory=dict, compare=False, hash=False, repr=False
+    # (permission, application, environment) -> the decision, filled by ``may``; a hot path
+    # may read it first (``decisions.get(...)``: None = not decided yet, then ask ``may``).
+    # A new access file makes new principals, so a decision never outlives its grants.
+    decisions: dict[tuple[str, str | None, str | None], bool] = field(
+        default_factory=dict, init=False, compare=False, hash=False, repr=False
     )
 
     @property
@@ -102,7 +105,7 @@ class Principal:
     ) -> bool:
         """Whether the principal holds ``permission`` on (application, environment); None
         for either means every application / every environment. One dict lookup once known."""
-        decisions = self._decisions
+        decisions = self.decisions
         decision = decisions.get((permission, application, environment))
         if decision is None:
             decision = self._decide(permission, application, environment)

@@ -9,7 +9,7 @@ from typing import Any
 from gitconfig.core import flagfile
 from gitconfig.core.context import attribute_texts
 from gitconfig.core.errors import AlreadyExists, BadRequest
-from gitconfig.core.evaluation import Evaluation
+from gitconfig.core.evaluation import Evaluate, Evaluation
 from gitconfig.core.model import Environment, FlagDocument, Kind
 from gitconfig.core.paths import scope_errors
 from gitconfig.index.snapshot import Entry, Snapshot
@@ -53,8 +53,6 @@ class Evaluations:
     results: list[tuple[Entry, Evaluation]]
 
 
-_ENV = {environment.value: environment for environment in Environment}
-
 
 class FlagUseCases(ServiceBase):
     def evaluate_flag(
@@ -66,20 +64,39 @@ class FlagUseCases(ServiceBase):
         user_id: str | None,
         attributes: Mapping[str, object],
     ) -> tuple[Entry, Evaluation]:
-        """Evaluate one flag for one context (the same evaluator for every transport).
-        ``attributes`` are typed (strings, numbers, booleans, null), converted to the
-        evaluator's text by ``core.context.attribute_text``; BadRequest for anything else."""
-        texts = attribute_texts(attributes)
-        # ``lookup`` inlined for the common case (an existing flag the caller may read):
-        # this runs once per flag check, where a call costs a fifth of the evaluation.
-        env = _ENV.get(environment)
-        group = self.index.current().groups.get((Kind.FLAG, application, env)) if env else None
-        entry = group.get(key) if group is not None else None
-        if entry is None or not principal.may("read", application, environment):
-            entry = self.lookup(principal, Kind.FLAG, application, environment, key)
-        flag = entry.flag
-        assert flag is not None
-        return entry, flag.evaluate(user_id, texts)
+        """Evaluate one flag for one context (the same evaluator for every transport):
+        ``(entry, evaluation)``. ``attributes`` are typed (strings, numbers, booleans, null),
+        converted to the evaluator's text by ``core.context.attribute_text``. Raises
+        BadRequest for an attribute of another type or a bad name (field errors),
+        PermissionDenied unless ``principal`` may read (application, environment), NotFound
+        for a flag that does not exist.
+
+        This runs once per flag check, so the common case costs a few dict lookups next to
+        the evaluation (docs/performance.md): attributes that are all strings are used as
+        they are, the flag comes from the snapshot's ``flags`` table, the read decision from
+        the principal's table, and the answer is the evaluator's own precreated result."""
+        texts: Mapping[str, str] = attributes  # type: ignore[assignment]  # checked just below
+        for value in attributes.values():
+            if type(value) is not str:
+                texts = attribute_texts(attributes)
+                break
+        found = self.index.current().flags.get((application, environment, key))
+        if found is None or not principal.decisions.get(("read", application, environment)):
+            found = self._flag(principal, application, environment, key)
+        return found[0], found[1](user_id, texts)
+
+    def _flag(
+        self, principal: Principal, application: str, environment: str, key: str
+    ) -> tuple[Entry, Evaluate]:
+        """The flag and its evaluate function the first time a snapshot is asked for it
+        (which fills its ``flags`` table), or the error ``lookup`` raises: names checked,
+        then the read permission, then NotFound."""
+        found = self.index.current().flag(application, environment, key)
+        if found is not None and principal.may("read", application, environment):
+            return found
+        entry = self.lookup(principal, Kind.FLAG, application, environment, key)
+        assert entry.flag is not None
+        return entry, entry.flag.evaluate
 
     def create_flag(self, principal: Principal, new: NewFlag) -> Entry:
         key = new_key(principal, Kind.FLAG, new.application, new.environment, new.key)
