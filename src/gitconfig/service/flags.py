@@ -53,7 +53,6 @@ class Evaluations:
     results: list[tuple[Entry, Evaluation]]
 
 
-
 class FlagUseCases(ServiceBase):
     def evaluate_flag(
         self,
