@@ -1,0 +1,158 @@
+"""``Service.evaluate_flag``, the path of every flag check: its answers and errors, and the
+tables it reads first (the snapshot's found flags, the principal's decisions), which must
+never outlive a commit or an access-file change."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from gitconfig.core.errors import BadRequest, NotFound, PermissionDenied
+from gitconfig.core.evaluation import bucket
+from gitconfig.core.model import Environment, Kind
+from gitconfig.service.access import Principal, TokenRegistry
+from gitconfig.service.accessfile import AccessFile
+from gitconfig.service.facade import FlagChanges, NewFlag, Service
+
+ADMIN = Principal("seed", frozenset({"admin"}))
+READER = Principal("reader", frozenset({"read"}))
+EU_THEN_HALF = [
+    {"attribute": "region", "operator": "IN", "values": ["EU"]},
+    {"percentage": 50},
+]
+
+
+@pytest.fixture
+def flags(service: Service) -> Service:
+    service.create_flag(ADMIN, NewFlag("rollout", "shop", "PROD", "EU, then half", True,
+                                       EU_THEN_HALF))  # fmt: skip
+    service.create_flag(ADMIN, NewFlag("static", "shop", "PROD", "on", True, value={"n": 7}))
+    service.create_flag(ADMIN, NewFlag("tier", "shop", "PROD", "gold", True,
+                                       [{"attribute": "tier", "operator": "EQUALS",
+                                         "values": ["2"]}]))  # fmt: skip
+    return service
+
+
+def test_answers_equal_the_compiled_evaluator_and_are_its_own_results(flags: Service) -> None:
+    entry = flags.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "rollout")
+    assert entry is not None and entry.flag is not None
+    for user in ("u-1", "u-2", "u-3", "u-4", "u-5", "u-6"):
+        for region in ("EU", "US"):
+            for _ in range(2):  # the first call fills the snapshot's table, the second reads it
+                found, result = flags.evaluate_flag(
+                    READER, "shop", "PROD", "rollout", user, {"region": region}
+                )
+                assert found is entry
+                assert result is entry.flag.evaluate(user, {"region": region})
+                in_rollout = bucket("rollout", user) < 50
+                assert result.enabled is (region == "EU" or in_rollout)
+    _, static = flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+    assert (static.enabled, static.value, static.reason) == (True, {"n": 7}, "STATIC")
+
+
+@pytest.mark.parametrize(
+    ("value", "enabled"),
+    [("2", True), (2, True), (2.0, True), ("3", False), (True, False), (None, False)],
+)
+def test_typed_attributes_are_converted_on_every_call(
+    flags: Service, value: object, enabled: bool
+) -> None:
+    for _ in range(2):
+        _, result = flags.evaluate_flag(READER, "shop", "PROD", "tier", "u", {"tier": value})
+        assert result.enabled is enabled
+
+
+def test_a_bad_attribute_is_refused_even_for_a_flag_already_found(flags: Service) -> None:
+    flags.evaluate_flag(READER, "shop", "PROD", "static", "u", {"a": "b"})  # found: in the table
+    for key in ("static", "missing"):
+        with pytest.raises(BadRequest) as caught:
+            flags.evaluate_flag(READER, "shop", "PROD", key, "u", {"a": "b", "bad": [1]})
+        assert [e.field for e in caught.value.errors] == ["attributes.bad"]
+
+
+@pytest.mark.parametrize(
+    ("application", "environment", "key", "fields"),
+    [
+        ("shop", "prod", "static", ["environment"]),
+        ("sh op", "PROD", "static", ["application"]),
+        ("shop", "PROD", "no/such", ["key"]),
+    ],
+)
+def test_bad_names_are_field_errors(
+    flags: Service, application: str, environment: str, key: str, fields: list[str]
+) -> None:
+    flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+    with pytest.raises(BadRequest) as caught:
+        flags.evaluate_flag(READER, application, environment, key, None, {})
+    assert [e.field for e in caught.value.errors] == fields
+
+
+def test_a_flag_or_a_config_of_that_name_that_is_not_a_flag_is_not_found(
+    flags: Service,
+) -> None:
+    with pytest.raises(NotFound):
+        flags.evaluate_flag(READER, "shop", "PROD", "missing", None, {})
+    with pytest.raises(NotFound):
+        flags.evaluate_flag(READER, "shop", "DEV", "static", None, {})
+
+
+def test_a_principal_without_the_grant_is_refused_after_another_filled_the_table(
+    flags: Service,
+) -> None:
+    stranger = Principal("stranger")
+    for who in (READER, stranger, READER, stranger):
+        if who is READER:
+            flags.evaluate_flag(who, "shop", "PROD", "static", None, {})
+        else:
+            with pytest.raises(PermissionDenied):
+                flags.evaluate_flag(who, "shop", "PROD", "static", None, {})
+    assert stranger.decisions[("read", "shop", "PROD")] is False  # decided once, kept
+
+
+def test_a_new_commit_changes_the_flag_seen_through_the_service(flags: Service) -> None:
+    before = flags.snapshot()
+    _, result = flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+    assert result.value == {"n": 7} and ("shop", "PROD", "static") in before.flags
+    entry = before.get_key(flags.lookup(READER, Kind.FLAG, "shop", "PROD", "static").key)
+    assert entry is not None
+    flags.update_flag(ADMIN, entry.id, FlagChanges(value={"n": 8}, value_set=True))
+    found, result = flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+    assert result.value == {"n": 8} and found.version == entry.version + 1
+    flags.update_flag(ADMIN, entry.id, FlagChanges(enabled=False))
+    _, result = flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+    assert (result.enabled, result.reason) == (False, "DISABLED")
+    flags.delete(ADMIN, Kind.FLAG, entry.id)
+    with pytest.raises(NotFound):
+        flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+    assert ("shop", "PROD", "static") in before.flags  # the old snapshot's table is its own
+
+
+def _subject(name: str, token: str, applications: list[str]) -> str:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    return (
+        f"subjects:\n  - name: {name}\n    token_sha256: {digest}\n    grants:\n"
+        f"      - role: reader\n        applications: {applications}\n"
+        "        environments: [PROD]\n"
+    )
+
+
+def test_an_access_file_change_revokes_a_decision_already_taken(
+    flags: Service, tmp_path: Path
+) -> None:
+    path = tmp_path / "access.yaml"
+    path.write_text(_subject("svc", "tok-svc", ["shop"]))
+    subjects = AccessFile(path, interval=0.0)
+    tokens = TokenRegistry(subjects)
+    granted = tokens.authenticate("Bearer tok-svc")
+    for _ in range(2):
+        flags.evaluate_flag(granted, "shop", "PROD", "static", None, {})
+    assert granted.decisions[("read", "shop", "PROD")] is True
+
+    path.write_text(_subject("svc", "tok-svc", ["other", "more"]))  # a different size: a change
+    assert subjects.reload()
+    revoked = tokens.authenticate("Bearer tok-svc")
+    assert revoked is not granted
+    with pytest.raises(PermissionDenied):
+        flags.evaluate_flag(revoked, "shop", "PROD", "static", None, {})
