@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from gitconfig.service.facade import FlagChanges, NewFlag, Service
 
 ADMIN = Principal("seed", frozenset({"admin"}))
 READER = Principal("reader", frozenset({"read"}))
-EU_THEN_HALF = [
+EU_THEN_HALF: list[dict[str, Any]] = [
     {"attribute": "region", "operator": "IN", "values": ["EU"]},
     {"percentage": 50},
 ]
