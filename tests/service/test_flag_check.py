@@ -36,19 +36,19 @@ def flags(service: Service) -> Service:
     return service
 
 
-def test_answers_equal_the_compiled_evaluator_and_are_its_own_results(flags: Service) -> None:
+def test_answers_equal_the_compiled_evaluator_and_are_precreated(flags: Service) -> None:
     entry = flags.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "rollout")
     assert entry is not None and entry.flag is not None
     for user in ("u-1", "u-2", "u-3", "u-4", "u-5", "u-6"):
         for region in ("EU", "US"):
-            for _ in range(2):  # the first call fills the snapshot's table, the second reads it
-                found, result = flags.evaluate_flag(
-                    READER, "shop", "PROD", "rollout", user, {"region": region}
-                )
-                assert found is entry
-                assert result is entry.flag.evaluate(user, {"region": region})
-                in_rollout = bucket("rollout", user) < 50
-                assert result.enabled is (region == "EU" or in_rollout)
+            first = flags.evaluate_flag(READER, "shop", "PROD", "rollout", user, {"region": region})
+            again = flags.evaluate_flag(READER, "shop", "PROD", "rollout", user, {"region": region})
+            assert again is first  # a precreated pair, from the snapshot's table the 2nd time
+            found, result = first
+            assert found is entry
+            assert result == entry.flag.evaluate(user, {"region": region})
+            in_rollout = bucket("rollout", user) < 50
+            assert result.enabled is (region == "EU" or in_rollout)
     _, static = flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
     assert (static.enabled, static.value, static.reason) == (True, {"n": 7}, "STATIC")
 
@@ -157,3 +157,11 @@ def test_an_access_file_change_revokes_a_decision_already_taken(
     assert revoked is not granted
     with pytest.raises(PermissionDenied):
         flags.evaluate_flag(revoked, "shop", "PROD", "static", None, {})
+
+
+def test_an_unchanged_flag_keeps_its_check_across_commits(flags: Service) -> None:
+    first = flags.evaluate_flag(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
+    flags.create_flag(ADMIN, NewFlag("other", "shop", "PROD", "unrelated", True))
+    assert ("shop", "PROD", "rollout") not in flags.snapshot().flags  # a new snapshot
+    again = flags.evaluate_flag(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
+    assert again is first  # the same entry, its pairs made once (not compiled per snapshot)

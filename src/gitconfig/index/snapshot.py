@@ -8,11 +8,17 @@ changes after it is published. ``Snapshot.ids`` and ``folded`` are ``immutables.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitconfig.core.evaluation import CompiledFlag, Evaluate, compile_flag
+from gitconfig.core.evaluation import (
+    Attributes,
+    CompiledFlag,
+    Evaluation,
+    compile_answers,
+    compile_flag,
+)
 from gitconfig.core.model import (
     ChangeType,
     Commit,
@@ -29,6 +35,7 @@ log = logging.getLogger(__name__)
 
 GroupKey = tuple[Kind, str, Environment]
 FlagKey = tuple[str, str, str]  # (application, environment name, key)
+FlagCheck = Callable[[str | None, Attributes], "tuple[Entry, Evaluation]"]
 _ENVIRONMENTS = {environment.value: environment for environment in Environment}
 _PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
 
@@ -82,6 +89,23 @@ class Entry:
         return self.versions[-1]
 
 
+def flag_check(entry: Entry) -> FlagCheck:
+    """``check(user_id, attributes) -> (entry, evaluation)`` of a flag entry: its evaluator
+    compiled again with every ``(entry, evaluation)`` pair made in advance
+    (``evaluation.compile_answers``), so a check returns a precreated pair. Made on first
+    use and kept as the compiled flag's ``answers`` (an entry outlives the snapshots that
+    share it, and so does its check)."""
+    flag = entry.flag
+    assert flag is not None
+    kept = flag.answers  # (entry, check): a compiled flag shared by two entries is not reused
+    if kept is not None and kept[0] is entry:
+        check: FlagCheck = kept[1]
+        return check
+    check = compile_answers(flag.key, flag.document, lambda evaluation: (entry, evaluation))
+    flag.answers = (entry, check)
+    return check
+
+
 @dataclass(frozen=True)
 class ChangeEvent:
     """One entry changed by one commit (from the per-commit tree diff)."""
@@ -108,27 +132,26 @@ class Snapshot:
     _sorted: dict[tuple[Kind, str | None, Environment | None], list[Entry]] = field(
         default_factory=dict, compare=False, repr=False
     )
-    # The flags found so far by ``flag``, with their evaluate functions: a flag check's one
-    # dict lookup (plain strings hash once and are cached; a group key's enums do not).
-    flags: dict[FlagKey, tuple[Entry, Evaluate]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    # The flags found so far by ``flag``, as their checks: a flag check's one dict lookup
+    # (plain strings hash once and are cached; a group key's enums do not).
+    flags: dict[FlagKey, FlagCheck] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry | None:
         group = self.groups.get((kind, application, environment))
         return group.get(key) if group is not None else None
 
-    def flag(self, application: str, environment: str, key: str) -> tuple[Entry, Evaluate] | None:
-        """The flag ``key`` of ``application`` in ``environment`` (a name, e.g. ``"PROD"``) and
-        its compiled evaluate function, or None when there is no such flag (a bad name
-        included). Remembered in ``flags`` under ``(application, environment, key)``: that
-        table holds only flags of this snapshot, so it is never stale."""
+    def flag(self, application: str, environment: str, key: str) -> FlagCheck | None:
+        """The check of flag ``key`` of ``application`` in ``environment`` (a name, e.g.
+        ``"PROD"``): ``check(user_id, attributes) -> (entry, evaluation)``, or None when
+        there is no such flag (a bad name included). Remembered in ``flags`` under
+        ``(application, environment, key)``: that table holds only flags of this snapshot,
+        so it is never stale."""
         env = _ENVIRONMENTS.get(environment)
         entry = self.get(Kind.FLAG, application, env, key) if env is not None else None
         if entry is None or entry.flag is None:
             return None
-        found = self.flags[(application, environment, key)] = (entry, entry.flag.evaluate)
-        return found
+        check = self.flags[(application, environment, key)] = flag_check(entry)
+        return check
 
     def get_key(self, key: EntryKey) -> Entry | None:
         return self.get(key.kind, key.application, key.environment, key.key)

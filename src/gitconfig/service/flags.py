@@ -9,10 +9,10 @@ from typing import Any
 from gitconfig.core import flagfile
 from gitconfig.core.context import attribute_texts
 from gitconfig.core.errors import AlreadyExists, BadRequest
-from gitconfig.core.evaluation import Evaluate, Evaluation
+from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import Environment, FlagDocument, Kind
 from gitconfig.core.paths import scope_errors
-from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.index.snapshot import Entry, FlagCheck, Snapshot, flag_check
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase, new_key
 
@@ -73,29 +73,28 @@ class FlagUseCases(ServiceBase):
         This runs once per flag check, so the common case costs a few dict lookups next to
         the evaluation (docs/performance.md): attributes that are all strings are used as
         they are, the flag comes from the snapshot's ``flags`` table, the read decision from
-        the principal's table, and the answer is the evaluator's own precreated result."""
+        the principal's table, and the answer is a precreated ``(entry, evaluation)`` pair of
+        the flag's evaluator (``snapshot.flag_check``)."""
         texts: Mapping[str, str] = attributes  # type: ignore[assignment]  # checked just below
         for value in attributes.values():
             if type(value) is not str:
                 texts = attribute_texts(attributes)
                 break
-        found = self.index.current().flags.get((application, environment, key))
-        if found is None or not principal.decisions.get(("read", application, environment)):
-            found = self._flag(principal, application, environment, key)
-        return found[0], found[1](user_id, texts)
+        check = self.index.current().flags.get((application, environment, key))
+        if check is None or not principal.decisions.get(("read", application, environment)):
+            check = self._flag_check(principal, application, environment, key)
+        return check(user_id, texts)
 
-    def _flag(
+    def _flag_check(
         self, principal: Principal, application: str, environment: str, key: str
-    ) -> tuple[Entry, Evaluate]:
-        """The flag and its evaluate function the first time a snapshot is asked for it
-        (which fills its ``flags`` table), or the error ``lookup`` raises: names checked,
-        then the read permission, then NotFound."""
-        found = self.index.current().flag(application, environment, key)
-        if found is not None and principal.may("read", application, environment):
-            return found
-        entry = self.lookup(principal, Kind.FLAG, application, environment, key)
-        assert entry.flag is not None
-        return entry, entry.flag.evaluate
+    ) -> FlagCheck:
+        """The flag's check the first time a snapshot is asked for it (which fills its
+        ``flags`` table), or the error ``lookup`` raises: names checked, then the read
+        permission, then NotFound."""
+        check = self.index.current().flag(application, environment, key)
+        if check is not None and principal.may("read", application, environment):
+            return check
+        return flag_check(self.lookup(principal, Kind.FLAG, application, environment, key))
 
     def create_flag(self, principal: Principal, new: NewFlag) -> Entry:
         key = new_key(principal, Kind.FLAG, new.application, new.environment, new.key)
