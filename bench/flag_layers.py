@@ -7,10 +7,11 @@
 it wraps, for the headline flag of ``bench_eval`` (an attribute rule, then a 25 % rollout)
 over the same 1,024 contexts (a distinct user per call), and every step the service takes
 between the two, as the expression it runs, in a loop of its own: the attribute type check,
-the snapshot, the snapshot's flag table, the principal's decision table, the precreated-pair
-check. Below them, for comparison, the steps the service no longer runs per call (the
-attribute copy, the group lookup by an enum key, the decision through ``Principal.may``,
-``authorize``, the name checks, ``Environment(...)``). One pinned core, the garbage collector
+the snapshot, the snapshot's table of allowed checks (one lookup for the flag and the read
+decision), the precreated-pair check. Below them, for comparison, the steps the service no
+longer runs per call (the attribute copy, the group lookup by an enum key, the decision
+through the principal's table or ``Principal.may`` or ``authorize``, the name checks,
+``Environment(...)``). One pinned core, the garbage collector
 off during a run, rows interleaved round-robin, the median of the runs reported; the empty
 loop's own cost is in every row (its row shows how much).
 """
@@ -38,14 +39,14 @@ LAYERS: tuple[tuple[str, str, bool], ...] = (
     ("attribute check: every value a `str`",
      "for value in a.values():\n        if type(value) is not str: break", True),
     ("`index.current()`", "index.current()", True),
-    ("the snapshot's flag table: `flags.get((app, env, key))`",
-     "flags.get((APP, ENV, FLAG))", True),
-    ("the principal's decision table: `decisions.get(('read', app, env))`",
-     "decisions.get(('read', APP, ENV))", True),
+    ("the snapshot's allowed checks: `checks.get((serial, app, env, key))`",
+     "checks.get((SERIAL, APP, ENV, FLAG))", True),
     ("the flag's check: `check(user_id, attributes)` -> precreated pair", "check(u, a)", True),
     ("(no longer per call) `attribute_texts(attributes)`: a copy", "attribute_texts(a)", False),
     ("(no longer per call) `snapshot.get(Kind.FLAG, app, Environment, key)`",
      "snapshot.get(FLAG_KIND, APP, PROD, FLAG)", False),
+    ("(no longer per call) the principal's table: `_decisions.get(('read', app, env))`",
+     "decisions.get(('read', APP, ENV))", False),
     ("(no longer per call) `principal.may('read', app, env)`",
      "reader.may('read', APP, ENV)", False),
     ("(no longer per call) `authorize(principal, 'read', app, env)`",
@@ -67,11 +68,12 @@ def _namespace(workdir: Path) -> dict[str, Any]:
     snapshot = service.index.current()
     entry = snapshot.get(Kind.FLAG, "bench", Environment.PROD, FLAG)
     assert entry is not None and entry.flag is not None
-    assert snapshot.flags[("bench", "PROD", FLAG)] is flag_check(entry)
+    assert snapshot.checks[(reader.serial, "bench", "PROD", FLAG)] is flag_check(entry)
     return {
         "cases": [(case.user_id, case.attributes) for case in contexts()],
         "service": service, "reader": reader, "index": service.index, "snapshot": snapshot,
-        "flags": snapshot.flags, "decisions": reader.decisions, "check": flag_check(entry),
+        "checks": snapshot.checks, "SERIAL": reader.serial,
+        "decisions": reader._decisions, "check": flag_check(entry),
         "evaluate": entry.flag.evaluate, "attribute_texts": attribute_texts,
         "entry_errors": entry_errors, "authorize": authorize, "Environment": Environment,
         "FLAG_KIND": Kind.FLAG, "PROD": Environment.PROD, "APP": "bench", "ENV": "PROD",

@@ -1,5 +1,5 @@
 """``Service.evaluate_flag``, the path of every flag check: its answers and errors, and the
-tables it reads first (the snapshot's found flags, the principal's decisions), which must
+table it reads first (the snapshot's checks already allowed, by principal serial), which must
 never outlive a commit or an access-file change."""
 
 from __future__ import annotations
@@ -109,13 +109,15 @@ def test_a_principal_without_the_grant_is_refused_after_another_filled_the_table
         else:
             with pytest.raises(PermissionDenied):
                 flags.evaluate_flag(who, "shop", "PROD", "static", None, {})
-    assert stranger.decisions[("read", "shop", "PROD")] is False  # decided once, kept
+    held = {key[0] for key in flags.snapshot().checks}
+    assert READER.serial in held and stranger.serial not in held
 
 
 def test_a_new_commit_changes_the_flag_seen_through_the_service(flags: Service) -> None:
     before = flags.snapshot()
     _, result = flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
-    assert result.value == {"n": 7} and ("shop", "PROD", "static") in before.flags
+    assert result.value == {"n": 7}
+    assert (READER.serial, "shop", "PROD", "static") in before.checks
     entry = before.get_key(flags.lookup(READER, Kind.FLAG, "shop", "PROD", "static").key)
     assert entry is not None
     flags.update_flag(ADMIN, entry.id, FlagChanges(value={"n": 8}, value_set=True))
@@ -127,7 +129,7 @@ def test_a_new_commit_changes_the_flag_seen_through_the_service(flags: Service) 
     flags.delete(ADMIN, Kind.FLAG, entry.id)
     with pytest.raises(NotFound):
         flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
-    assert ("shop", "PROD", "static") in before.flags  # the old snapshot's table is its own
+    assert (READER.serial, "shop", "PROD", "static") in before.checks  # its own table
 
 
 def _subject(name: str, token: str, applications: list[str]) -> str:
@@ -149,12 +151,12 @@ def test_an_access_file_change_revokes_a_decision_already_taken(
     granted = tokens.authenticate("Bearer tok-svc")
     for _ in range(2):
         flags.evaluate_flag(granted, "shop", "PROD", "static", None, {})
-    assert granted.decisions[("read", "shop", "PROD")] is True
+    assert (granted.serial, "shop", "PROD", "static") in flags.snapshot().checks
 
     path.write_text(_subject("svc", "tok-svc", ["other", "more"]))  # a different size: a change
     assert subjects.reload()
     revoked = tokens.authenticate("Bearer tok-svc")
-    assert revoked is not granted
+    assert revoked is not granted and revoked.serial != granted.serial
     with pytest.raises(PermissionDenied):
         flags.evaluate_flag(revoked, "shop", "PROD", "static", None, {})
 
@@ -162,6 +164,19 @@ def test_an_access_file_change_revokes_a_decision_already_taken(
 def test_an_unchanged_flag_keeps_its_check_across_commits(flags: Service) -> None:
     first = flags.evaluate_flag(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
     flags.create_flag(ADMIN, NewFlag("other", "shop", "PROD", "unrelated", True))
-    assert ("shop", "PROD", "rollout") not in flags.snapshot().flags  # a new snapshot
+    assert not flags.snapshot().checks  # a new snapshot, its table empty
     again = flags.evaluate_flag(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
     assert again is first  # the same entry, its pairs made once (not compiled per snapshot)
+
+
+def test_the_table_of_allowed_checks_is_bounded(
+    flags: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitconfig.service import flags as module
+
+    monkeypatch.setattr(module, "_CHECKS_LIMIT", 2)
+    readers = [Principal(f"reader-{n}", frozenset({"read"})) for n in range(5)]
+    for reader in readers * 2:
+        _, result = flags.evaluate_flag(reader, "shop", "PROD", "static", None, {})
+        assert result.enabled
+    assert 1 <= len(flags.snapshot().checks) <= 2

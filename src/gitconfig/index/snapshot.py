@@ -34,7 +34,7 @@ from gitconfig.core.model import (
 log = logging.getLogger(__name__)
 
 GroupKey = tuple[Kind, str, Environment]
-FlagKey = tuple[str, str, str]  # (application, environment name, key)
+CheckKey = tuple[int, str, str, str]  # (principal serial, application, environment name, key)
 FlagCheck = Callable[[str | None, Attributes], "tuple[Entry, Evaluation]"]
 _ENVIRONMENTS = {environment.value: environment for environment in Environment}
 _PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
@@ -132,9 +132,11 @@ class Snapshot:
     _sorted: dict[tuple[Kind, str | None, Environment | None], list[Entry]] = field(
         default_factory=dict, compare=False, repr=False
     )
-    # The flags found so far by ``flag``, as their checks: a flag check's one dict lookup
-    # (plain strings hash once and are cached; a group key's enums do not).
-    flags: dict[FlagKey, FlagCheck] = field(default_factory=dict, compare=False, repr=False)
+    # Flag checks already allowed, by (principal serial, application, environment name,
+    # key): a flag check's one dict lookup (``service.flags`` fills it after the principal's
+    # read decision). Per snapshot, so a commit starts it empty; a new access file makes new
+    # principals, whose serials it does not hold.
+    checks: dict[CheckKey, FlagCheck] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry | None:
         group = self.groups.get((kind, application, environment))
@@ -142,16 +144,11 @@ class Snapshot:
 
     def flag(self, application: str, environment: str, key: str) -> FlagCheck | None:
         """The check of flag ``key`` of ``application`` in ``environment`` (a name, e.g.
-        ``"PROD"``): ``check(user_id, attributes) -> (entry, evaluation)``, or None when
-        there is no such flag (a bad name included). Remembered in ``flags`` under
-        ``(application, environment, key)``: that table holds only flags of this snapshot,
-        so it is never stale."""
+        ``"PROD"``): ``check(user_id, attributes) -> (entry, evaluation)`` (``flag_check``),
+        or None when there is no such flag (a bad name included)."""
         env = _ENVIRONMENTS.get(environment)
         entry = self.get(Kind.FLAG, application, env, key) if env is not None else None
-        if entry is None or entry.flag is None:
-            return None
-        check = self.flags[(application, environment, key)] = flag_check(entry)
-        return check
+        return flag_check(entry) if entry is not None and entry.flag is not None else None
 
     def get_key(self, key: EntryKey) -> Entry | None:
         return self.get(key.kind, key.application, key.environment, key.key)

@@ -16,6 +16,8 @@ from gitconfig.index.snapshot import Entry, FlagCheck, Snapshot, flag_check
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase, new_key
 
+_CHECKS_LIMIT = 100_000  # allowed checks kept per snapshot before its table is reset
+
 
 @dataclass(frozen=True)
 class NewFlag:
@@ -72,27 +74,33 @@ class FlagUseCases(ServiceBase):
 
         This runs once per flag check, so the common case costs a few dict lookups next to
         the evaluation (docs/performance.md): attributes that are all strings are used as
-        they are, the flag comes from the snapshot's ``flags`` table, the read decision from
-        the principal's table, and the answer is a precreated ``(entry, evaluation)`` pair of
-        the flag's evaluator (``snapshot.flag_check``)."""
+        they are; the snapshot's ``checks`` table, keyed by the principal's serial, holds the
+        flag's check once that principal was allowed to read it (one dict lookup stands for
+        the lookup and the decision); the answer is a precreated ``(entry, evaluation)`` pair
+        of the flag's evaluator (``snapshot.flag_check``)."""
         texts: Mapping[str, str] = attributes  # type: ignore[assignment]  # checked just below
         for value in attributes.values():
             if type(value) is not str:
                 texts = attribute_texts(attributes)
                 break
-        check = self.index.current().flags.get((application, environment, key))
-        if check is None or not principal.decisions.get(("read", application, environment)):
+        check = self.index.current().checks.get((principal.serial, application, environment, key))
+        if check is None:
             check = self._flag_check(principal, application, environment, key)
         return check(user_id, texts)
 
     def _flag_check(
         self, principal: Principal, application: str, environment: str, key: str
     ) -> FlagCheck:
-        """The flag's check the first time a snapshot is asked for it (which fills its
-        ``flags`` table), or the error ``lookup`` raises: names checked, then the read
-        permission, then NotFound."""
-        check = self.index.current().flag(application, environment, key)
+        """The flag's check the first time a snapshot is asked for it by this principal
+        (kept in the snapshot's ``checks`` when the principal may read it), or the error
+        ``lookup`` raises: names checked, then the read permission, then NotFound."""
+        snapshot = self.index.current()
+        check = snapshot.flag(application, environment, key)
         if check is not None and principal.may("read", application, environment):
+            checks = snapshot.checks
+            if len(checks) >= _CHECKS_LIMIT:  # principals x flags: bounded, like decisions
+                checks.clear()
+            checks[(principal.serial, application, environment, key)] = check
             return check
         return flag_check(self.lookup(principal, Kind.FLAG, application, environment, key))
 
