@@ -312,7 +312,8 @@ def compile_answers(
 ) -> Callable[[str | None, Attributes], R]:
     """An evaluate function like ``compile_flag``'s whose results are ``answer(evaluation)``,
     each made once here, at compile time (e.g. ``(entry, evaluation)`` pairs: what a caller
-    returns then costs nothing per call). Raises ValueError like ``compile_flag``."""
+    returns then costs nothing per call); ``answer`` must not return None. Raises ValueError
+    like ``compile_flag``."""
     if not document.enabled:
         disabled = answer(Evaluation(False, None, Reason.DISABLED.value, None))
         return lambda user_id, attributes: disabled
