@@ -137,11 +137,10 @@ EVALUATOR = "gitconfig (compiled evaluator)"
 SERVICE = "gitconfig service (Service.evaluate_flag)"
 
 
-def gitconfig_service_engine(cases: list[Context], workdir: Path) -> Engine:
-    """``Service.evaluate_flag``: what REST and gRPC call per flag check (typed attributes,
-    the lookup, the scoped read authorization, then the compiled evaluator), on a
-    repository holding the three flags."""
-    from gitconfig.core.model import Author, Kind
+def bench_service(workdir: Path) -> tuple[Any, Any]:
+    """A service (``runtime.bootstrap.open_service``) on a new repository holding the three
+    flags in ``bench/PROD``, and a principal that may read them: ``(service, principal)``."""
+    from gitconfig.core.model import Author
     from gitconfig.runtime.bootstrap import init_repository, open_service
     from gitconfig.service.access import Principal
 
@@ -160,7 +159,16 @@ def gitconfig_service_engine(cases: list[Context], workdir: Path) -> Engine:
     store.write(store.head(), {k: v.encode() for k, v in files.items()},
                 Author("bench", "bench@example.com"), "bench flags")  # fmt: skip
     service.index.refresh()
-    reader = Principal("bench", frozenset({"read"}))
+    return service, Principal("bench", frozenset({"read"}))
+
+
+def gitconfig_service_engine(cases: list[Context], workdir: Path) -> Engine:
+    """``Service.evaluate_flag``: what REST and gRPC call per flag check (typed attributes,
+    the lookup, the scoped read authorization, then the compiled evaluator), on a
+    repository holding the three flags."""
+    from gitconfig.core.model import Kind
+
+    service, reader = bench_service(workdir)
     prepared = [(case.user_id, case.attributes) for case in cases]
     loops: dict[str, Loop] = {}
     check: dict[str, Check] = {}
@@ -630,6 +638,15 @@ def tables(result: Result, runs: int, seconds: float) -> list[Table]:
         "engines with Unleash's hash (gitconfig, Unleash), else the EU rule exactly and a "
         "rollout share of 25 % ± 7 points",
     ]
+    for flag in FLAGS:
+        fast, slow = result.rates.get((evaluator, flag), []), result.rates.get((service, flag), [])
+        if fast and slow:
+            ratios = sorted(e / s for e, s in zip(fast, slow, strict=True))
+            notes.append(
+                f"{FLAG_TITLES[flag].split(')')[0]}) service ÷ evaluator (time) run by run, both "
+                f"rows of the same round: median {statistics.median(ratios):.2f}×, "
+                f"{ratios[0]:.2f}–{ratios[-1]:.2f}×"
+            )
     for name, problems in result.problems.items():
         verdict = f"† DIFFER: {'; '.join(problems)}" if problems else "as expected"
         notes.append(f"{name} answers: {verdict}")
@@ -640,9 +657,11 @@ def tables(result: Result, runs: int, seconds: float) -> list[Table]:
 
 def run(settings: Settings) -> list[Table]:
     """The ``python -m bench`` suite: shorter runs than HTTP suites need (in-process loops)."""
+    from bench import flag_layers
+
     runs = max(5, settings.runs)
     seconds = 0.2 if settings.quick else 0.5
-    return tables(measure(runs, seconds), runs, seconds)
+    return tables(measure(runs, seconds), runs, seconds) + flag_layers.run(settings)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import mmh3
 
@@ -95,7 +95,8 @@ Attributes = Mapping[str, str]
 Evaluate = Callable[[str | None, Attributes], Evaluation]
 _Test = Callable[[str], bool]
 _Predicate = Callable[[str | None, Attributes], bool]
-_Rule = Callable[[str | None, Attributes], Evaluation | None]
+_Rule = Callable[[str | None, Attributes], Any]  # an answer, or None: the next rule decides
+R = TypeVar("R")
 
 
 def bucket(flag_key: str, value: str) -> int:
@@ -240,29 +241,31 @@ def _all_of(predicates: tuple[_Predicate, ...]) -> _Predicate | None:
 # -- compiling rules ---------------------------------------------------------------------------
 
 
-def _rule(flag_key: str, index: int, rule: FlagRule, value: Any) -> _Rule:
+def _rule(
+    flag_key: str, index: int, rule: FlagRule, value: Any, answer: Callable[[Evaluation], Any]
+) -> _Rule:
     matches = _all_of(tuple(_predicate(condition) for condition in rule.conditions))
-    hit = Evaluation(True, value, Reason.TARGETING_MATCH.value, index)
+    hit = answer(Evaluation(True, value, Reason.TARGETING_MATCH.value, index))
     percentage = rule.percentage
     if percentage is None:
         if matches is None:
             return lambda user_id, attributes: hit
 
-        def targeted(user_id: str | None, attributes: Attributes) -> Evaluation | None:
+        def targeted(user_id: str | None, attributes: Attributes) -> Any:
             return hit if matches(user_id, attributes) else None
 
         return targeted
 
     limit: int = percentage
-    inside = Evaluation(True, value, Reason.SPLIT.value, index)
-    outside = Evaluation(False, None, Reason.SPLIT.value, index)
+    inside = answer(Evaluation(True, value, Reason.SPLIT.value, index))
+    outside = answer(Evaluation(False, None, Reason.SPLIT.value, index))
     prefix = f"{flag_key}:"
     by = rule.bucket_by or USER_ID
     by_user = by == USER_ID
     murmur = mmh3.hash
     as_bytes = _hashable
 
-    def split(user_id: str | None, attributes: Attributes) -> Evaluation | None:
+    def split(user_id: str | None, attributes: Attributes) -> Any:
         if matches is not None and not matches(user_id, attributes):
             return None
         key = user_id if by_user and user_id is not None else attributes.get(by)
@@ -278,14 +281,17 @@ def _rule(flag_key: str, index: int, rule: FlagRule, value: Any) -> _Rule:
 class CompiledFlag:
     """One flag, ready to evaluate. ``evaluate(user_id, attributes)`` is a plain closure
     (no bound-method call); ``user_id`` also serves as the ``userId`` attribute and wins over
-    ``attributes["userId"]``. Attribute values must be strings."""
+    ``attributes["userId"]``. Attribute values must be strings. ``answers`` is free for the index
+    to keep what it made once of this flag (its ``compile_answers`` with ``(entry,
+    evaluation)`` pairs); None until then."""
 
-    __slots__ = ("document", "evaluate", "key")
+    __slots__ = ("answers", "document", "evaluate", "key")
 
     def __init__(self, key: str, document: FlagDocument, evaluate: Evaluate) -> None:
         self.key = key
         self.document = document
         self.evaluate: Evaluate = evaluate
+        self.answers: Any = None
 
     def __repr__(self) -> str:
         return f"CompiledFlag({self.key!r}, rules={len(self.document.rules)})"
@@ -294,34 +300,49 @@ class CompiledFlag:
 def compile_flag(flag_key: str, document: FlagDocument) -> CompiledFlag:
     """Compile a validated document; raises ValueError on an operator or operand that
     validation (``flagfile``) would have refused."""
-    if not document.enabled:
-        disabled = Evaluation(False, None, Reason.DISABLED.value, None)
-        return CompiledFlag(flag_key, document, lambda user_id, attributes: disabled)
-    if not document.rules:
-        static = Evaluation(True, document.value, Reason.STATIC.value, None)
-        return CompiledFlag(flag_key, document, lambda user_id, attributes: static)
+    return CompiledFlag(flag_key, document, compile_answers(flag_key, document, _itself))
 
-    default = Evaluation(False, None, Reason.DEFAULT.value, None)
+
+def _itself(evaluation: Evaluation) -> Evaluation:
+    return evaluation
+
+
+def compile_answers(
+    flag_key: str, document: FlagDocument, answer: Callable[[Evaluation], R]
+) -> Callable[[str | None, Attributes], R]:
+    """An evaluate function like ``compile_flag``'s whose results are ``answer(evaluation)``,
+    each made once here, at compile time (e.g. ``(entry, evaluation)`` pairs: what a caller
+    returns then costs nothing per call); ``answer`` must not return None. Raises ValueError
+    like ``compile_flag``."""
+    if not document.enabled:
+        disabled = answer(Evaluation(False, None, Reason.DISABLED.value, None))
+        return lambda user_id, attributes: disabled
+    if not document.rules:
+        static = answer(Evaluation(True, document.value, Reason.STATIC.value, None))
+        return lambda user_id, attributes: static
+
+    default = answer(Evaluation(False, None, Reason.DEFAULT.value, None))
     rules = tuple(
-        _rule(flag_key, index, rule, document.value) for index, rule in enumerate(document.rules)
+        _rule(flag_key, index, rule, document.value, answer)
+        for index, rule in enumerate(document.rules)
     )
     if len(rules) == 1:
         (only,) = rules
 
-        def evaluate_one(user_id: str | None, attributes: Attributes) -> Evaluation:
-            decided = only(user_id, attributes)
+        def evaluate_one(user_id: str | None, attributes: Attributes) -> R:
+            decided: R | None = only(user_id, attributes)
             return default if decided is None else decided
 
-        return CompiledFlag(flag_key, document, evaluate_one)
+        return evaluate_one
 
-    def evaluate_rules(user_id: str | None, attributes: Attributes) -> Evaluation:
+    def evaluate_rules(user_id: str | None, attributes: Attributes) -> R:
         for rule in rules:
-            decided = rule(user_id, attributes)
+            decided: R | None = rule(user_id, attributes)
             if decided is not None:
                 return decided
         return default
 
-    return CompiledFlag(flag_key, document, evaluate_rules)
+    return evaluate_rules
 
 
 def evaluate(

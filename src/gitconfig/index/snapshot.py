@@ -8,11 +8,17 @@ changes after it is published. ``Snapshot.ids`` and ``folded`` are ``immutables.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitconfig.core.evaluation import CompiledFlag, compile_flag
+from gitconfig.core.evaluation import (
+    Attributes,
+    CompiledFlag,
+    Evaluation,
+    compile_answers,
+    compile_flag,
+)
 from gitconfig.core.model import (
     ChangeType,
     Commit,
@@ -28,6 +34,9 @@ from gitconfig.core.model import (
 log = logging.getLogger(__name__)
 
 GroupKey = tuple[Kind, str, Environment]
+CheckKey = tuple[int, str, str, str]  # (principal serial, application, environment name, key)
+FlagCheck = Callable[[str | None, Attributes], "tuple[Entry, Evaluation]"]
+_ENVIRONMENTS = {environment.value: environment for environment in Environment}
 _PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
 
 
@@ -80,6 +89,23 @@ class Entry:
         return self.versions[-1]
 
 
+def flag_check(entry: Entry) -> FlagCheck:
+    """``check(user_id, attributes) -> (entry, evaluation)`` of a flag entry: its evaluator
+    compiled again with every ``(entry, evaluation)`` pair made in advance
+    (``evaluation.compile_answers``), so a check returns a precreated pair. Made on first
+    use and kept as the compiled flag's ``answers`` (an entry outlives the snapshots that
+    share it, and so does its check)."""
+    flag = entry.flag
+    assert flag is not None
+    kept = flag.answers  # (entry, check): a compiled flag shared by two entries is not reused
+    if kept is not None and kept[0] is entry:
+        check: FlagCheck = kept[1]
+        return check
+    check = compile_answers(flag.key, flag.document, lambda evaluation: (entry, evaluation))
+    flag.answers = (entry, check)
+    return check
+
+
 @dataclass(frozen=True, slots=True)
 class ChangeEvent:
     """One entry changed by one commit (from the per-commit tree diff)."""
@@ -107,10 +133,23 @@ class Snapshot:
     _sorted: dict[tuple[Kind, str | None, Environment | None], list[Entry]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # Flag checks already allowed, by (principal serial, application, environment name,
+    # key): a flag check's one dict lookup (``service.flags`` fills it after the principal's
+    # read decision). Per snapshot, so a commit starts it empty; a new access file makes new
+    # principals, whose serials it does not hold.
+    checks: dict[CheckKey, FlagCheck] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry | None:
         group = self.groups.get((kind, application, environment))
         return group.get(key) if group is not None else None
+
+    def flag(self, application: str, environment: str, key: str) -> FlagCheck | None:
+        """The check of flag ``key`` of ``application`` in ``environment`` (a name, e.g.
+        ``"PROD"``): ``check(user_id, attributes) -> (entry, evaluation)`` (``flag_check``),
+        or None when there is no such flag (a bad name included)."""
+        env = _ENVIRONMENTS.get(environment)
+        entry = self.get(Kind.FLAG, application, env, key) if env is not None else None
+        return flag_check(entry) if entry is not None and entry.flag is not None else None
 
     def get_key(self, key: EntryKey) -> Entry | None:
         return self.get(key.kind, key.application, key.environment, key.key)

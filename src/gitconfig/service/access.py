@@ -22,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import hashlib
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -35,6 +36,7 @@ PERMISSIONS: Final = ("read", "write", "reveal", "admin")
 ROLES: Final = ("reader", "writer", "admin")
 _DECISIONS_LIMIT: Final = 50_000  # cached decisions per principal before the table is reset
 ALL_ENVIRONMENTS: Final = frozenset(e.value for e in Environment)
+_SERIALS: Final = itertools.count(1)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -86,6 +88,11 @@ class Principal:
     grants: tuple[Grant, ...] = ()
     _decisions: dict[tuple[str, str | None, str | None], bool] = field(
         default_factory=dict, compare=False, hash=False, repr=False
+    )
+    # This principal object's number, never reused: a key for caches of what it was allowed
+    # (the flag check's), which a new access file, making new principals, never reaches.
+    serial: int = field(
+        default_factory=_SERIALS.__next__, init=False, compare=False, hash=False, repr=False
     )
 
     @property

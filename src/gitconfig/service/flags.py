@@ -12,9 +12,11 @@ from gitconfig.core.errors import AlreadyExists, BadRequest
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import Environment, FlagDocument, Kind
 from gitconfig.core.paths import scope_errors
-from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.index.snapshot import Entry, FlagCheck, Snapshot, flag_check
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase, new_key
+
+_CHECKS_LIMIT = 100_000  # allowed checks kept per snapshot before its table is reset
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,6 @@ class Evaluations:
     results: list[tuple[Entry, Evaluation]]
 
 
-_ENV = {environment.value: environment for environment in Environment}
-
-
 class FlagUseCases(ServiceBase):
     def evaluate_flag(
         self,
@@ -66,20 +65,44 @@ class FlagUseCases(ServiceBase):
         user_id: str | None,
         attributes: Mapping[str, object],
     ) -> tuple[Entry, Evaluation]:
-        """Evaluate one flag for one context (the same evaluator for every transport).
-        ``attributes`` are typed (strings, numbers, booleans, null), converted to the
-        evaluator's text by ``core.context.attribute_text``; BadRequest for anything else."""
-        texts = attribute_texts(attributes)
-        # ``lookup`` inlined for the common case (an existing flag the caller may read):
-        # this runs once per flag check, where a call costs a fifth of the evaluation.
-        env = _ENV.get(environment)
-        group = self.index.current().groups.get((Kind.FLAG, application, env)) if env else None
-        entry = group.get(key) if group is not None else None
-        if entry is None or not principal.may("read", application, environment):
-            entry = self.lookup(principal, Kind.FLAG, application, environment, key)
-        flag = entry.flag
-        assert flag is not None
-        return entry, flag.evaluate(user_id, texts)
+        """Evaluate one flag for one context (the same evaluator for every transport):
+        ``(entry, evaluation)``. ``attributes`` are typed (strings, numbers, booleans, null),
+        converted to the evaluator's text by ``core.context.attribute_text``. Raises
+        BadRequest for an attribute of another type or a bad name (field errors),
+        PermissionDenied unless ``principal`` may read (application, environment), NotFound
+        for a flag that does not exist.
+
+        This runs once per flag check, so the common case costs a few dict lookups next to
+        the evaluation (docs/performance.md): attributes that are all strings are used as
+        they are; the snapshot's ``checks`` table, keyed by the principal's serial, holds the
+        flag's check once that principal was allowed to read it (one dict lookup stands for
+        the lookup and the decision); the answer is a precreated ``(entry, evaluation)`` pair
+        of the flag's evaluator (``snapshot.flag_check``)."""
+        texts: Mapping[str, str] = attributes  # type: ignore[assignment]  # checked just below
+        for value in attributes.values():
+            if type(value) is not str:
+                texts = attribute_texts(attributes)
+                break
+        check = self.index.current().checks.get((principal.serial, application, environment, key))
+        if check is None:
+            check = self._flag_check(principal, application, environment, key)
+        return check(user_id, texts)
+
+    def _flag_check(
+        self, principal: Principal, application: str, environment: str, key: str
+    ) -> FlagCheck:
+        """The flag's check the first time a snapshot is asked for it by this principal
+        (kept in the snapshot's ``checks`` when the principal may read it), or the error
+        ``lookup`` raises: names checked, then the read permission, then NotFound."""
+        snapshot = self.index.current()
+        check = snapshot.flag(application, environment, key)
+        if check is not None and principal.may("read", application, environment):
+            checks = snapshot.checks
+            if len(checks) >= _CHECKS_LIMIT:  # principals x flags: bounded, like decisions
+                checks.clear()
+            checks[(principal.serial, application, environment, key)] = check
+            return check
+        return flag_check(self.lookup(principal, Kind.FLAG, application, environment, key))
 
     def create_flag(self, principal: Principal, new: NewFlag) -> Entry:
         key = new_key(principal, Kind.FLAG, new.application, new.environment, new.key)
