@@ -14,15 +14,17 @@ only a second competitor for the cores the server needs.
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from bench import deps, etcd, repogen, subject
+from bench import cpu, deps, etcd, repogen, subject
 from bench.tools import (
     HOST,
     SUMMARY_HEADERS,
@@ -37,6 +39,7 @@ from bench.tools import (
     progress,
     run_wrk,
     server_process,
+    summary_cells,
     wrk_script,
 )
 
@@ -119,7 +122,7 @@ def targets(repo: Path) -> list[Target]:
 
 def run(settings: Settings) -> list[Table]:
     table = Table("HTTP single-key read (wrk)", ["system", "processes", "connections"])
-    table.headers += SUMMARY_HEADERS
+    table.headers += [*SUMMARY_HEADERS, "server CPU µs/request"]
     absent = deps.missing("wrk", "git")
     if absent:
         table.notes.append("skipped: " + deps.install_hint(absent))
@@ -143,7 +146,7 @@ def run(settings: Settings) -> list[Table]:
                     rows.append(Row(label, reason=reason or "not available"))
                 else:
                     rows.append(Row(label, partial(_wrk, endpoint, connections)))
-        table.rows = measure_rows(rows, settings, table.notes)
+        table.rows = measure_rows(rows, settings, table.notes, cells_with_cpu)
     table.notes += [
         f"median of {settings.runs} runs of {settings.duration_s:g} s per row (after a "
         f"{settings.warmup_s:g} s warm-up), rows interleaved round-robin; wrk -t{WRK_THREADS}, "
@@ -152,10 +155,32 @@ def run(settings: Settings) -> list[Table]:
         f"lookup is `GET {subject.lookup_path()}` with a bearer token; the flag check is "
         f"`GET {subject.check_path()}` (a flag with an attribute rule, then a 50 % rollout)",
         "errors: socket errors, timeouts and non-2xx answers, summed over all runs of the row",
+        "server CPU µs/request: the CPU time (user + system) the server's processes used during "
+        "a run, divided by the requests answered (median over runs): steadier than req/s on a "
+        "busy machine, since other tenants take wall-clock time, not this process's CPU",
     ]
     return [table]
 
 
+def cells_with_cpu(samples: Sequence[Sample]) -> list[str]:
+    """``summary_cells`` and the median server CPU per request."""
+    cpu_us = [s.server_cpu_us for s in samples if s.server_cpu_us is not None]
+    return [*summary_cells(samples), f"{statistics.median(cpu_us):.1f}" if cpu_us else "–"]
+
+
+def measure_with_cpu(
+    url: str, script: str, connections: int, duration_s: float, threads: int = WRK_THREADS
+) -> Sample:
+    """One wrk run, and the CPU the servers this process started used meanwhile (all of
+    them: the others are idle) per request answered."""
+    before = cpu.descendant_ticks()
+    sample = run_wrk(url, script, connections, duration_s, threads)
+    ticks = cpu.descendant_ticks() - before
+    requests = sample.rps * max(1, round(duration_s))
+    per_request = ticks / cpu.TICKS_PER_SECOND / requests * 1e6 if requests else None
+    return dataclasses.replace(sample, server_cpu_us=per_request)
+
+
 def _wrk(endpoint: Endpoint, connections: int, duration_s: float) -> Sample:
     url, script = endpoint
-    return run_wrk(url, script, connections, duration_s, WRK_THREADS)
+    return measure_with_cpu(url, script, connections, duration_s)

@@ -15,13 +15,14 @@ only and the answers are identical: the bytes come from the routes' own renderer
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote_plus
 
 from gitconfig.core.errors import GitconfigError, RateLimited
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
-from gitconfig.index.snapshot import Entry
+from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.rest import render
 from gitconfig.rest.errors import error_response
 from gitconfig.service import requestid
@@ -47,7 +48,6 @@ REQUEST_ID = b"x-request-id"
 FLUSH_SECONDS = 1.0  # the fast path's metrics reach the histograms at least this often
 QUERIES = 4096  # parsed query strings kept per path (dropped when full)
 _BODY_HEADERS = frozenset((b"content-length", b"transfer-encoding"))
-_UNSEEN: Any = object()
 
 
 Query = tuple[str, str, Environment, str, str | None]  # app, env, Environment, key, extra
@@ -73,14 +73,34 @@ def _query(raw: bytes, allowed: frozenset[str]) -> Query | None:
     return params["application"], environment, Environment(environment), params["key"], extra
 
 
+class _Seen:
+    """What the fast path knows of one query string: its parse, and the last answer made for
+    it with the principal it was made for, valid while ``generation`` is current (the
+    snapshot it was made from is still the served one)."""
+
+    __slots__ = ("query", "generation", "answer", "principal")
+
+    def __init__(self, query: Query | None) -> None:
+        self.query = query
+        self.generation = -1
+        self.answer: Answer = (b"", ())
+        self.principal: Principal | None = None
+
+
 class ReadFastPath:
     """``answer`` serves a plain successful lookup or check and says whether it did (the app
     calls it before anything else: ``app.RestApp``). With ``metrics``, an answer here records
     its own request metrics and request id (the ``observe`` middleware sees only what falls
     through): cheaper than wrapping every fast answer's ``send`` (docs/performance.md,
-    "Per-request metrics"). Parsed queries (at most ``QUERIES`` per path, dropped when full)
-    and authenticated headers (``tokencache``) are kept; a cached answer's body and headers
-    are kept on the immutable entry."""
+    "Per-request metrics").
+
+    Kept between requests, so that a repeated read is a few dictionary lookups: principals
+    by ``Authorization`` header (``tokencache``); per path, at most ``QUERIES`` query
+    strings (dropped when full) with their parse and their last answer, which serves again
+    while the snapshot is the same one (a new snapshot starts a new generation: nothing
+    older is used, and no snapshot is kept alive by this) and the principal may read there
+    (the same decision as ``authorize``). Revealed SECRETs are never kept here (the entry
+    keeps their bytes; the permission is checked on every request)."""
 
     def __init__(
         self, service: Service, tokens: TokenRegistry, metrics: Metrics | None = None
@@ -90,24 +110,27 @@ class ReadFastPath:
         self.authenticator = HeaderAuthenticator(tokens)
         self.metrics = metrics
         self._tallies = {path: metrics.http_tally(path, "GET", 200) for path in _ALLOWED if metrics}
-        self._queries: dict[str, dict[bytes, Query | None]] = {path: {} for path in _ALLOWED}
+        self._seen: dict[str, dict[bytes, _Seen]] = {path: {} for path in _ALLOWED}
+        self._snapshot: Callable[[], Snapshot | None] = lambda: None  # weakly, the last seen
+        self._generation = 0
         self._flushed = time.perf_counter()
 
     async def answer(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """True when this answered the request (200, or 429 over the rate limit); False
         when the app must (sent nothing then)."""
         path = scope["path"]
-        queries = self._queries.get(path)
-        if queries is None or scope["method"] != "GET":
+        seen_by_query = self._seen.get(path)
+        if seen_by_query is None or scope["method"] != "GET":
             return False
         started = time.perf_counter()
         raw = scope["query_string"]
-        query = queries.get(raw, _UNSEEN)
-        if query is _UNSEEN:
-            query = _query(raw, _ALLOWED[path])
-            if len(queries) >= QUERIES:
-                queries.clear()
-            queries[raw] = query
+        seen = seen_by_query.get(raw)
+        if seen is None:
+            seen = _Seen(_query(raw, _ALLOWED[path]))
+            if len(seen_by_query) >= QUERIES:
+                seen_by_query.clear()
+            seen_by_query[raw] = seen
+        query = seen.query
         if query is None:
             return False
         authorization = sent_id = None
@@ -119,12 +142,19 @@ class ReadFastPath:
             elif name in _BODY_HEADERS:
                 return False  # a body: the body limit and the route judge it
         try:
-            answer = self._answer(scope, path, query, authorization)
+            principal = self.authenticator.authenticate(authorization)
         except RateLimited as exc:
             await error_response(exc)(scope, receive, send)
             return True
-        if answer is None:
+        except GitconfigError:
             return False
+        answer = self._kept(seen, principal)
+        if answer is None:
+            answer = self._answer(path, seen, principal)
+            if answer is None:
+                # The route must not authenticate (and count) this request a second time.
+                scope.setdefault("state", {})[PRINCIPAL] = principal
+                return False
         body, kept = answer
         if self.metrics is not None:
             rid = requestid.new() if sent_id is None else _accepted(sent_id)
@@ -141,18 +171,26 @@ class ReadFastPath:
                 self.metrics.flush_tallies()
         return True
 
-    def _answer(
-        self, scope: Scope, path: str, query: Query, authorization: bytes | None
-    ) -> Answer | None:
+    def _kept(self, seen: _Seen, principal: Principal) -> Answer | None:
+        """The answer kept for ``seen`` when it still serves ``principal``, else None."""
+        if seen.generation != self._generation:
+            return None
         try:
-            principal = self.authenticator.authenticate(authorization)
-        except RateLimited:
-            raise
+            snapshot = self.service.snapshot()
         except GitconfigError:
             return None
-        # The FastAPI route must not authenticate (and count) this request a second time.
-        scope.setdefault("state", {})[PRINCIPAL] = principal
-        application, environment, env, key, extra = query
+        if snapshot is not self._snapshot():
+            return None
+        if seen.principal is not principal:
+            assert seen.query is not None
+            if not principal.may("read", seen.query[0], seen.query[1]):
+                return None
+            seen.principal = principal
+        return seen.answer
+
+    def _answer(self, path: str, seen: _Seen, principal: Principal) -> Answer | None:
+        assert seen.query is not None
+        application, environment, env, key, extra = seen.query
         try:
             authorize(principal, "read", application, environment)
             snapshot = self.service.snapshot()
@@ -160,9 +198,19 @@ class ReadFastPath:
             return None  # the route answers the error (403, 503)
         if path == LOOKUP:
             entry = snapshot.get(Kind.CONFIG, application, env, key)
-            return None if entry is None else self._lookup(entry, principal, extra == "true")
-        entry = snapshot.get(Kind.FLAG, application, env, key)
-        return None if entry is None else self._check(entry, extra)
+            reveal = extra == "true"
+            answer = None if entry is None else self._lookup(entry, principal, reveal)
+            if reveal:
+                return answer  # never kept here
+        else:
+            entry = snapshot.get(Kind.FLAG, application, env, key)
+            answer = None if entry is None else self._check(entry, extra)
+        if answer is not None:
+            if snapshot is not self._snapshot():
+                self._snapshot = weakref.ref(snapshot)
+                self._generation += 1
+            seen.generation, seen.answer, seen.principal = self._generation, answer, principal
+        return answer
 
     def _lookup(self, entry: Entry, principal: Principal, reveal: bool) -> Answer | None:
         document = entry.document
