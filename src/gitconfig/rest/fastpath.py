@@ -14,9 +14,9 @@ only and the answers are identical: the bytes come from the routes' own renderer
 
 from __future__ import annotations
 
-import time
 import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
+from time import perf_counter
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -113,7 +113,8 @@ class ReadFastPath:
         self._seen: dict[str, dict[bytes, _Seen]] = {path: {} for path in _ALLOWED}
         self._snapshot: Callable[[], Snapshot | None] = lambda: None  # weakly, the last seen
         self._generation = 0
-        self._flushed = time.perf_counter()
+        self._current = service.snapshot  # raises NotReady before the first index
+        self._flushed = perf_counter()
 
     async def answer(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """True when this answered the request (200, or 429 over the rate limit); False
@@ -122,7 +123,7 @@ class ReadFastPath:
         seen_by_query = self._seen.get(path)
         if seen_by_query is None or scope["method"] != "GET":
             return False
-        started = time.perf_counter()
+        started = perf_counter()
         raw = scope["query_string"]
         seen = seen_by_query.get(raw)
         if seen is None:
@@ -148,7 +149,19 @@ class ReadFastPath:
             return True
         except GitconfigError:
             return False
-        answer = self._kept(seen, principal)
+        answer = None
+        if seen.generation == self._generation:  # the kept answer, if it still serves
+            try:
+                current = self._current()
+            except GitconfigError:
+                current = None
+            if (
+                current is not None
+                and current is self._snapshot()
+                and (seen.principal is principal or principal.may("read", query[0], query[1]))
+            ):  # ``may``: the decision ``authorize`` asks
+                seen.principal = principal
+                answer = seen.answer
         if answer is None:
             answer = self._answer(path, seen, principal)
             if answer is None:
@@ -164,36 +177,19 @@ class ReadFastPath:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
         if self.metrics is not None:
-            now = time.perf_counter()
+            now = perf_counter()
             self._tallies[path].observe(now - started)
             if now - self._flushed > FLUSH_SECONDS:
                 self._flushed = now
                 self.metrics.flush_tallies()
         return True
 
-    def _kept(self, seen: _Seen, principal: Principal) -> Answer | None:
-        """The answer kept for ``seen`` when it still serves ``principal``, else None."""
-        if seen.generation != self._generation:
-            return None
-        try:
-            snapshot = self.service.snapshot()
-        except GitconfigError:
-            return None
-        if snapshot is not self._snapshot():
-            return None
-        if seen.principal is not principal:
-            assert seen.query is not None
-            if not principal.may("read", seen.query[0], seen.query[1]):
-                return None
-            seen.principal = principal
-        return seen.answer
-
     def _answer(self, path: str, seen: _Seen, principal: Principal) -> Answer | None:
         assert seen.query is not None
         application, environment, env, key, extra = seen.query
         try:
             authorize(principal, "read", application, environment)
-            snapshot = self.service.snapshot()
+            snapshot = self._current()
         except GitconfigError:
             return None  # the route answers the error (403, 503)
         if path == LOOKUP:
