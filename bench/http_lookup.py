@@ -6,8 +6,8 @@ Rows, all measured in the same run, interleaved round-robin (``tools.measure_int
   worker processes: the ceiling for Python HTTP on this machine;
 - baseline B, one key read from etcd over its HTTP/JSON gateway (``POST /v3/kv/range``);
 - gitconfig, ``gitconfig serve`` with 1 and 2 processes, ``GET /configs/lookup``;
-- with granian installed (the ``bench`` extra), the bare app and gitconfig's REST app
-  (``granian_app``) on granian, 1 and 2 processes, at 64 connections.
+- with granian installed (the ``bench`` extra), the bare app on granian and ``gitconfig
+  serve --http-server granian``, 1 and 2 processes, at 64 connections.
 
 Each at 16 and 64 connections. wrk runs with one thread (``-t1``): on this 2-core machine one
 wrk thread drives 60,000 req/s using about 60 % of one core, so a second thread adds no load,
@@ -17,7 +17,6 @@ only a second competitor for the cores the server needs.
 from __future__ import annotations
 
 import dataclasses
-import os
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from bench import cpu, deps, etcd, granian_app, repogen, subject
+from bench import cpu, deps, etcd, repogen, subject
 from bench.tools import (
     HOST,
     SUMMARY_HEADERS,
@@ -64,13 +63,13 @@ class Target:
     connections: tuple[int, ...] = CONNECTIONS
 
 
-def granian_command(target: str, workers: int, port: int, factory: bool = False) -> list[str]:
+def granian_command(target: str, workers: int, port: int) -> list[str]:
     """granian serving ``target`` like the uvicorn rows: uvloop, HTTP/1, no lifespan."""
     exe = str(Path(sys.executable).parent / "granian")
     cmd = [exe, "--interface", "asginl", "--host", HOST, "--port", str(port)]
     cmd += ["--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-ws"]
     cmd += ["--log-level", "warning", "--working-dir", str(ROOT)]
-    return [*cmd, "--factory", target] if factory else [*cmd, target]
+    return [*cmd, target]
 
 
 def granian_missing() -> str | None:
@@ -90,14 +89,9 @@ def granian_baseline(workers: int) -> Iterator[Endpoint]:
 
 @contextmanager
 def granian_lookup(repo: Path, workers: int) -> Iterator[Endpoint]:
-    port = free_port()
-    url = f"http://{HOST}:{port}{subject.lookup_path()}"
-    env = dict(os.environ, GITCONFIG_ADMIN_TOKEN=subject.TOKEN)
-    env[granian_app.REPO_ENV] = str(repo)
-    cmd = granian_command("bench.granian_app:app", workers, port, factory=True)
-    ready = http_ready(url, subject.AUTH_HEADERS)
-    with server_process(f"gitconfig on granian ({workers}p)", cmd, ready, env=env, timeout=120):
-        yield url, wrk_script(headers=subject.AUTH_HEADERS)
+    extra = ("--http-server", "granian")
+    with subject.gitconfig_server(repo, workers, extra=extra) as endpoints:
+        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
 
 
 @contextmanager
@@ -161,7 +155,7 @@ def targets(repo: Path) -> list[Target]:
             Target(system, workers, partial(start, workers), granian_missing(), (64,))
             for system, start in (
                 ("ASGI baseline (granian)", granian_baseline),
-                ("gitconfig lookup, REST app on granian", partial(granian_lookup, repo)),
+                ("gitconfig lookup (--http-server granian)", partial(granian_lookup, repo)),
             )
             for workers in (1, 2)
         ),
@@ -204,8 +198,7 @@ def run(settings: Settings) -> list[Table]:
         f"`GET {subject.check_path()}` (a flag with an attribute rule, then a 50 % rollout)",
         "errors: socket errors, timeouts and non-2xx answers, summed over all runs of the row",
         "granian rows (64 connections): `granian --interface asginl --loop uvloop --http 1` "
-        "serving the same bare app, and gitconfig's REST app alone (`bench/granian_app.py`: "
-        "the same `create_app`, service and index, without gRPC and the ref watcher)",
+        "serving the same bare app, and `gitconfig serve --http-server granian`",
         "server CPU µs/request: the CPU time (user + system) the server's processes used during "
         "a run, divided by the requests answered (median over runs): steadier than req/s on a "
         "busy machine, since other tenants take wall-clock time, not this process's CPU",

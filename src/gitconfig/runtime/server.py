@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from prometheus_client.multiprocess import mark_process_dead
@@ -38,6 +39,9 @@ from gitconfig.service import metrics
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.watch import RefWatcher
+
+if TYPE_CHECKING:  # imported on use: granian is an optional extra
+    from gitconfig.runtime.granian_http import GranianHttp
 
 log = logging.getLogger("gitconfig.runtime.server")
 
@@ -59,6 +63,7 @@ class ServeOptions:
     access_log: bool = False
     request_metrics: bool = True  # off: no per-request metrics or ids (to measure their cost)
     index_cache: bool = True  # the warm-restart snapshot in <git dir>/gitconfig/index.msgpack
+    http_server: str = "uvicorn"  # or "granian" (the granian extra: runtime.granian_http)
 
 
 class PortBusy(Exception):
@@ -138,7 +143,11 @@ async def run(
         lifespan="off",
         timeout_graceful_shutdown=max(int(options.shutdown_grace), 1),
     )
-    http = _Uvicorn(config)
+    http: uvicorn.Server | GranianHttp = _Uvicorn(config)
+    if options.http_server == "granian":
+        from gitconfig.runtime.granian_http import GranianHttp
+
+        http = GranianHttp(app)
 
     grpc_server = None
     grpc_port: int | None = None
@@ -249,7 +258,7 @@ class _WatcherState:
 
 async def drain(
     service: Service,
-    http: uvicorn.Server,
+    http: uvicorn.Server | GranianHttp,
     http_task: asyncio.Task[None],
     grpc_server: GrpcServer | None,
     grace: float,
@@ -291,6 +300,9 @@ def serve(options: ServeOptions) -> int:
     logs.configure(
         os.environ.get("GITCONFIG_LOG_LEVEL", "INFO"), options.log_format, options.access_log
     )
+    if options.http_server == "granian" and importlib.util.find_spec("granian") is None:
+        log.error("--http-server granian needs granian: pip install 'gitconfig[granian]'")
+        return 1
     try:
         if options.workers <= 1:
             _run_loop(run(options))
