@@ -35,8 +35,8 @@ repository: every change is a commit, every version a commit SHA. All endpoints 
 
 class RestApp(FastAPI):
     """FastAPI that asks the read fast path first, before any middleware (Starlette's own
-    included): a lookup or check answered there costs about what the fixed answer of a bare
-    ASGI app does (docs/performance.md, "HTTP reads against the bare ASGI ceiling")."""
+    included): a lookup or check answered there never enters the middleware stack
+    (docs/performance.md, "HTTP reads against the bare ASGI ceiling")."""
 
     fast_reads: ReadFastPath | None = None
 
