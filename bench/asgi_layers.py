@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -104,15 +105,18 @@ class _Transport:
 class Connection:
     """One keep-alive connection into uvicorn's httptools protocol serving ``app``."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, **settings: Any) -> None:
         import uvicorn
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
         from uvicorn.server import ServerState
 
         config = uvicorn.Config(
-            app, lifespan="off", http="httptools", access_log=False, log_config=None
+            app, lifespan="off", http="httptools", access_log=False, log_config=None, **settings
         )
-        self.state = ServerState()
+        config.load()
+        self.state = ServerState()  # the headers uvicorn's server adds to every answer:
+        self.state.default_headers = [(b"date", formatdate(usegmt=True).encode())]
+        self.state.default_headers += config.encoded_headers  # server: uvicorn
         self.protocol = HttpToolsProtocol(config, self.state, {}, asyncio.get_running_loop())
         self.transport = _Transport()
         self.protocol.connection_made(self.transport)  # type: ignore[arg-type]
@@ -192,16 +196,19 @@ def run(settings: Settings) -> list[Table]:
 
 
 async def _measure(app: Any, service: Any, tokens: Any, n: int, runs: int) -> list[Table]:
+    from gitconfig.runtime import server
+
     auth = subject.AUTH_HEADERS
     lookup, check = subject.lookup_path(), subject.check_path()
     through = Table(
         "ASGI layers: CPU per request through uvicorn's HTTP protocol (no socket)", ["request"]
     )
     through.headers += ["µs per request (median)", "min–max", "bare app / this", "requests per run"]
+    served = server.UVICORN_OPTIONS  # as `gitconfig serve` configures uvicorn
     connections = {
         "bare ASGI app (baseline A)": (Connection(asgi_baseline.app), request_bytes("/", {})),
-        "gitconfig lookup": (Connection(app), request_bytes(lookup, auth)),
-        "gitconfig flag check": (Connection(app), request_bytes(check, auth)),
+        "gitconfig lookup": (Connection(app, **served), request_bytes(lookup, auth)),
+        "gitconfig flag check": (Connection(app, **served), request_bytes(check, auth)),
     }
     calls = {name: (lambda c=c, d=d: c.request(d)) for name, (c, d) in connections.items()}
     found = await _interleaved(calls, n, runs)

@@ -45,6 +45,11 @@ if TYPE_CHECKING:  # imported on use: granian is an optional extra
 
 log = logging.getLogger("gitconfig.runtime.server")
 
+# Nothing here reads a request's client address or scheme, so uvicorn's X-Forwarded-*
+# rewriting of them is a layer of work on every request for nothing (docs/performance.md,
+# "HTTP reads against the bare ASGI ceiling"). The responses are the same.
+UVICORN_OPTIONS: dict[str, Any] = {"proxy_headers": False}
+
 
 @dataclass(frozen=True)
 class ServeOptions:
@@ -142,6 +147,7 @@ async def run(
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=max(int(options.shutdown_grace), 1),
+        **UVICORN_OPTIONS,
     )
     http: uvicorn.Server | GranianHttp = _Uvicorn(config)
     if options.http_server == "granian":
