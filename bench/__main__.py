@@ -26,6 +26,7 @@ SUITES = {
     "grpc_unary": "bench.grpc_unary",
     "protocols": "bench.protocols",
     "metrics_overhead": "bench.metrics_overhead",
+    "asgi_layers": "bench.asgi_layers",
 }
 # Suites written by others: included when the module exists and defines run(settings).
 OPTIONAL_SUITES = {

@@ -71,3 +71,21 @@ def foreign_cpu_ticks() -> int:
         for pid, (_, ticks, kernel) in stats.items()
         if pid not in ours and pid not in parents and not kernel
     )
+
+
+def descendant_ticks() -> int:
+    """CPU ticks used so far by the live descendants of this process (the servers it
+    started; a load generator it has already reaped is not among them)."""
+    try:
+        stats = _proc_stats()
+    except OSError:
+        return 0
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0, list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        total += stats[pid][1]
+        todo.extend(children.get(pid, []))
+    return total

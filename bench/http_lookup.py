@@ -5,7 +5,9 @@ Rows, all measured in the same run, interleaved round-robin (``tools.measure_int
 - baseline A, ``bench.asgi_baseline`` on uvicorn (httptools, uvloop, no access log), 1 and 2
   worker processes: the ceiling for Python HTTP on this machine;
 - baseline B, one key read from etcd over its HTTP/JSON gateway (``POST /v3/kv/range``);
-- gitconfig, ``gitconfig serve`` with 1 and 2 processes, ``GET /configs/lookup``.
+- gitconfig, ``gitconfig serve`` with 1 and 2 processes, ``GET /configs/lookup``;
+- with granian installed (the ``bench`` extra), the bare app on granian and ``gitconfig
+  serve --http-server granian``, 1 and 2 processes, at 64 connections.
 
 Each at 16 and 64 connections. wrk runs with one thread (``-t1``): on this 2-core machine one
 wrk thread drives 60,000 req/s using about 60 % of one core, so a second thread adds no load,
@@ -14,15 +16,17 @@ only a second competitor for the cores the server needs.
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from bench import deps, etcd, repogen, subject
+from bench import cpu, deps, etcd, repogen, subject
 from bench.tools import (
     HOST,
     SUMMARY_HEADERS,
@@ -37,6 +41,7 @@ from bench.tools import (
     progress,
     run_wrk,
     server_process,
+    summary_cells,
     wrk_script,
 )
 
@@ -55,6 +60,38 @@ class Target:
     processes: int
     start: Callable[[], AbstractContextManager[Endpoint]]
     unavailable: str | None = None
+    connections: tuple[int, ...] = CONNECTIONS
+
+
+def granian_command(target: str, workers: int, port: int) -> list[str]:
+    """granian serving ``target`` like the uvicorn rows: uvloop, HTTP/1, no lifespan."""
+    exe = str(Path(sys.executable).parent / "granian")
+    cmd = [exe, "--interface", "asginl", "--host", HOST, "--port", str(port)]
+    cmd += ["--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-ws"]
+    cmd += ["--log-level", "warning", "--working-dir", str(ROOT)]
+    return [*cmd, target]
+
+
+def granian_missing() -> str | None:
+    if (Path(sys.executable).parent / "granian").exists():
+        return None
+    return "not available: pip install -e '.[bench]' (granian)"
+
+
+@contextmanager
+def granian_baseline(workers: int) -> Iterator[Endpoint]:
+    port = free_port()
+    url = f"http://{HOST}:{port}/"
+    cmd = granian_command("bench.asgi_baseline:app", workers, port)
+    with server_process(f"granian asgi baseline ({workers}p)", cmd, http_ready(url)):
+        yield url, wrk_script()
+
+
+@contextmanager
+def granian_lookup(repo: Path, workers: int) -> Iterator[Endpoint]:
+    extra = ("--http-server", "granian")
+    with subject.gitconfig_server(repo, workers, extra=extra) as endpoints:
+        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
 
 
 @contextmanager
@@ -114,12 +151,20 @@ def targets(repo: Path) -> list[Target]:
             )
             for workers in (1, 2)
         ),
+        *(
+            Target(system, workers, partial(start, workers), granian_missing(), (64,))
+            for system, start in (
+                ("ASGI baseline (granian)", granian_baseline),
+                ("gitconfig lookup (--http-server granian)", partial(granian_lookup, repo)),
+            )
+            for workers in (1, 2)
+        ),
     ]
 
 
 def run(settings: Settings) -> list[Table]:
     table = Table("HTTP single-key read (wrk)", ["system", "processes", "connections"])
-    table.headers += SUMMARY_HEADERS
+    table.headers += [*SUMMARY_HEADERS, "server CPU µs/request"]
     absent = deps.missing("wrk", "git")
     if absent:
         table.notes.append("skipped: " + deps.install_hint(absent))
@@ -137,13 +182,13 @@ def run(settings: Settings) -> list[Table]:
                 except ServerError as exc:
                     progress(f"failed to start: {exc}")
                     reason = "failed to start (see stderr)"
-            for connections in CONNECTIONS:
+            for connections in target.connections:
                 label = (target.system, str(target.processes), str(connections))
                 if endpoint is None:
                     rows.append(Row(label, reason=reason or "not available"))
                 else:
                     rows.append(Row(label, partial(_wrk, endpoint, connections)))
-        table.rows = measure_rows(rows, settings, table.notes)
+        table.rows = measure_rows(rows, settings, table.notes, cells_with_cpu)
     table.notes += [
         f"median of {settings.runs} runs of {settings.duration_s:g} s per row (after a "
         f"{settings.warmup_s:g} s warm-up), rows interleaved round-robin; wrk -t{WRK_THREADS}, "
@@ -152,10 +197,34 @@ def run(settings: Settings) -> list[Table]:
         f"lookup is `GET {subject.lookup_path()}` with a bearer token; the flag check is "
         f"`GET {subject.check_path()}` (a flag with an attribute rule, then a 50 % rollout)",
         "errors: socket errors, timeouts and non-2xx answers, summed over all runs of the row",
+        "granian rows (64 connections): `granian --interface asginl --loop uvloop --http 1` "
+        "serving the same bare app, and `gitconfig serve --http-server granian`",
+        "server CPU µs/request: the CPU time (user + system) the server's processes used during "
+        "a run, divided by the requests answered (median over runs): steadier than req/s on a "
+        "busy machine, since other tenants take wall-clock time, not this process's CPU",
     ]
     return [table]
 
 
+def cells_with_cpu(samples: Sequence[Sample]) -> list[str]:
+    """``summary_cells`` and the median server CPU per request."""
+    cpu_us = [s.server_cpu_us for s in samples if s.server_cpu_us is not None]
+    return [*summary_cells(samples), f"{statistics.median(cpu_us):.1f}" if cpu_us else "–"]
+
+
+def measure_with_cpu(
+    url: str, script: str, connections: int, duration_s: float, threads: int = WRK_THREADS
+) -> Sample:
+    """One wrk run, and the CPU the servers this process started used meanwhile (all of
+    them: the others are idle) per request answered."""
+    before = cpu.descendant_ticks()
+    sample = run_wrk(url, script, connections, duration_s, threads)
+    ticks = cpu.descendant_ticks() - before
+    requests = sample.rps * max(1, round(duration_s))
+    per_request = ticks / cpu.TICKS_PER_SECOND / requests * 1e6 if requests else None
+    return dataclasses.replace(sample, server_cpu_us=per_request)
+
+
 def _wrk(endpoint: Endpoint, connections: int, duration_s: float) -> Sample:
     url, script = endpoint
-    return run_wrk(url, script, connections, duration_s, WRK_THREADS)
+    return measure_with_cpu(url, script, connections, duration_s)

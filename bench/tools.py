@@ -166,6 +166,7 @@ class Sample:
     p50_ms: float
     p99_ms: float
     errors: int = 0
+    server_cpu_us: float | None = None  # CPU of the server's processes per request, if known
 
 
 def wrk_script(
@@ -241,7 +242,10 @@ class Row:
 
 
 def measure_rows(
-    rows: Sequence[Row], settings: Settings, notes: list[str] | None = None
+    rows: Sequence[Row],
+    settings: Settings,
+    notes: list[str] | None = None,
+    cells: Callable[[Sequence[Sample]], list[str]] | None = None,
 ) -> list[list[str]]:
     """Measure every runnable row and return the table's cells, one list per row.
 
@@ -250,7 +254,7 @@ def measure_rows(
     run during it. A run during which other processes of the machine (not ours, not the
     kernel's) used more than ``settings.max_foreign`` of a core is repeated, up to
     ``settings.retries`` times, and the least disturbed attempt is kept; what happened is
-    added to ``notes``.
+    added to ``notes``. ``cells``: a row's cells from its samples (default ``summary_cells``).
     """
     samples: dict[int, list[Sample]] = {i: [] for i, row in enumerate(rows) if row.measure}
     repeated = disturbed = 0
@@ -273,9 +277,11 @@ def measure_rows(
             f"{settings.max_foreign:.0%} of a core meanwhile; {disturbed} of "
             f"{settings.runs * len(samples)} kept runs were still disturbed"
         )
-    blank = [""] * (len(SUMMARY_HEADERS) - 1)
+    summarise = cells or summary_cells
+    width = len(summarise(next(iter(samples.values())))) if samples else len(SUMMARY_HEADERS)
+    blank = [""] * (width - 1)
     return [
-        [*row.label, *(summary_cells(samples[i]) if i in samples else [row.reason, *blank])]
+        [*row.label, *(summarise(samples[i]) if i in samples else [row.reason, *blank])]
         for i, row in enumerate(rows)
     ]
 

@@ -42,6 +42,11 @@ class LogFormat(enum.StrEnum):
     json = "json"
 
 
+class HttpServer(enum.StrEnum):
+    uvicorn = "uvicorn"
+    granian = "granian"
+
+
 @app.command()
 @handled
 def init(
@@ -81,6 +86,14 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=256, help="Server processes", envvar="GITCONFIG_WORKERS")
     ] = 1,
+    http_server: Annotated[
+        HttpServer,
+        typer.Option(
+            help="The HTTP server of the REST API: granian (the granian extra) uses less "
+            "CPU per request",
+            envvar="GITCONFIG_HTTP_SERVER",
+        ),
+    ] = HttpServer.uvicorn,
     port_file: Annotated[
         Path | None, typer.Option(help="Write the bound ports here as JSON once listening")
     ] = None,
@@ -253,6 +266,7 @@ def serve(
         access_log=access_log,
         request_metrics=request_metrics,
         index_cache=index_cache,
+        http_server=http_server.value,
     )
     raise typer.Exit(run_server(options))
 

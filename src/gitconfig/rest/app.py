@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from gitconfig import __version__
 from gitconfig.rest import (
@@ -32,14 +33,28 @@ repository: every change is a commit, every version a commit SHA. All endpoints 
 `/healthz` and `/readyz` need `Authorization: Bearer <token>`."""
 
 
+class RestApp(FastAPI):
+    """FastAPI that asks the read fast path first, before any middleware (Starlette's own
+    included): a lookup or check answered there never enters the middleware stack
+    (docs/performance.md, "HTTP reads against the bare ASGI ceiling")."""
+
+    fast_reads: ReadFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.fast_reads
+        if fast is not None and scope["type"] == "http" and await fast.answer(scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     service: Service, tokens: TokenRegistry, fast_reads: bool = True, observe: bool = True
-) -> FastAPI:
+) -> RestApp:
     """The REST app. ``fast_reads`` answers successful lookups and flag checks without
     FastAPI's routing (see ``fastpath``); the answers are the same either way. ``observe``
     gives each request an id and records its metrics (see ``observe``; off only to
     measure what it costs)."""
-    app = FastAPI(
+    app = RestApp(
         title="Configuration Service API",
         version=__version__,
         description=DESCRIPTION,
@@ -52,9 +67,8 @@ def create_app(
     errors.install(app)
     if observe:  # what the fast path does not answer (it observes its own answers)
         app.add_middleware(ObserveRequests, metrics=service.metrics)
-    if fast_reads:
-        metrics = service.metrics if observe else None
-        app.add_middleware(ReadFastPath, service=service, tokens=tokens, metrics=metrics)
+    if fast_reads:  # asked before the middlewares below (see RestApp)
+        app.fast_reads = ReadFastPath(service, tokens, service.metrics if observe else None)
     app.add_middleware(OfrepEndpoint, service=service, tokens=tokens)  # /ofrep/...: OFREP
     app.add_middleware(TrailingSlash)
     app.add_middleware(BodyLimit)  # outermost: no body beyond the limit reaches anything

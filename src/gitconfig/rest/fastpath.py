@@ -2,7 +2,8 @@
 ``GET /feature-flags/check``.
 
 Services read configuration and check flags at high rates; FastAPI's routing, dependency
-injection and response validation cost more than the read itself. This middleware answers a
+injection and response validation, and even Starlette's middleware stack, cost more than the
+read itself. ``ReadFastPath.answer``, asked first by the app (``app.RestApp``), answers a
 successful read straight from the snapshot, with response bytes cached on the immutable entry
 (a lookup's answer; a check's answer per evaluation outcome, which compiled flags share).
 Every other case — a bad, missing or extra parameter, no or a wrong token, an unknown key, the
@@ -13,14 +14,15 @@ only and the answers are identical: the bytes come from the routes' own renderer
 
 from __future__ import annotations
 
-import time
+import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
+from time import perf_counter
 from typing import Any
 from urllib.parse import unquote_plus
 
 from gitconfig.core.errors import GitconfigError, RateLimited
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
-from gitconfig.index.snapshot import Entry
+from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.rest import render
 from gitconfig.rest.errors import error_response
 from gitconfig.service import requestid
@@ -28,6 +30,7 @@ from gitconfig.service.access import Principal, TokenRegistry, authorize
 from gitconfig.service.facade import Service
 from gitconfig.service.metrics import Metrics
 from gitconfig.service.serving import per_evaluation
+from gitconfig.service.tokencache import HeaderAuthenticator
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,14 +42,20 @@ LOOKUP = "/configs/lookup"
 CHECK = "/feature-flags/check"
 _REQUIRED = frozenset(("key", "application", "environment"))
 _ALLOWED = {LOOKUP: _REQUIRED | {"reveal"}, CHECK: _REQUIRED | {"userId"}}
-Answer = tuple[bytes, bytes | None]  # body, ETag
+Answer = tuple[bytes, tuple[tuple[bytes, bytes], ...]]  # body, response headers (encoded)
 PRINCIPAL = "gitconfig.principal"  # scope["state"] key: the principal the fast path found
 REQUEST_ID = b"x-request-id"
 FLUSH_SECONDS = 1.0  # the fast path's metrics reach the histograms at least this often
+QUERIES = 4096  # parsed query strings kept per path (dropped when full)
+_BODY_HEADERS = frozenset((b"content-length", b"transfer-encoding"))
 
 
-def _query(raw: bytes, allowed: frozenset[str]) -> dict[str, str] | None:
-    """The parameters, or None when the query is anything but plain and complete."""
+Query = tuple[str, str, Environment, str, str | None]  # app, env, Environment, key, extra
+
+
+def _query(raw: bytes, allowed: frozenset[str]) -> Query | None:
+    """(application, environment, Environment, key, reveal or userId) of a query, or None
+    when it is anything but plain and complete."""
     params: dict[str, str] = {}
     for part in raw.decode("latin-1").split("&"):
         name, sep, value = part.partition("=")
@@ -55,96 +64,149 @@ def _query(raw: bytes, allowed: frozenset[str]) -> dict[str, str] | None:
         params[name] = unquote_plus(value) if "%" in value or "+" in value else value
     if not params.keys() >= _REQUIRED or params["environment"] not in Environment.__members__:
         return None
-    if params.get("reveal", "false") not in ("true", "false"):
-        return None
-    return params
+    environment = params["environment"]
+    extra = params.get("userId")
+    if "reveal" in allowed:
+        extra = params.get("reveal", "false")
+        if extra not in ("true", "false"):
+            return None
+    return params["application"], environment, Environment(environment), params["key"], extra
 
 
-def _request_id(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == REQUEST_ID:
-            return value.decode("latin-1")  # type: ignore[no-any-return]
-    return None
+class _Seen:
+    """What the fast path knows of one query string: its parse, and the last answer made for
+    it with the principal it was made for, valid while ``generation`` is current (the
+    snapshot it was made from is still the served one)."""
+
+    __slots__ = ("query", "generation", "answer", "principal")
+
+    def __init__(self, query: Query | None) -> None:
+        self.query = query
+        self.generation = -1
+        self.answer: Answer = (b"", ())
+        self.principal: Principal | None = None
 
 
 class ReadFastPath:
-    """With ``metrics``, an answer here records its own request metrics and request id (the
-    ``observe`` middleware behind it sees only what falls through): cheaper than wrapping
-    every fast answer's ``send`` (docs/performance.md, "Per-request metrics")."""
+    """``answer`` serves a plain successful lookup or check and says whether it did (the app
+    calls it before anything else: ``app.RestApp``). With ``metrics``, an answer here records
+    its own request metrics and request id (the ``observe`` middleware sees only what falls
+    through): cheaper than wrapping every fast answer's ``send`` (docs/performance.md,
+    "Per-request metrics").
+
+    Kept between requests, so that a repeated read is a few dictionary lookups: principals
+    by ``Authorization`` header (``tokencache``); per path, at most ``QUERIES`` query
+    strings (dropped when full) with their parse and their last answer, which serves again
+    while the snapshot is the same one (a new snapshot starts a new generation: nothing
+    older is used, and no snapshot is kept alive by this) and the principal may read there
+    (the same decision as ``authorize``). Revealed SECRETs are never kept here (the entry
+    keeps their bytes; the permission is checked on every request)."""
 
     def __init__(
-        self, app: ASGIApp, service: Service, tokens: TokenRegistry, metrics: Metrics | None = None
+        self, service: Service, tokens: TokenRegistry, metrics: Metrics | None = None
     ) -> None:
-        self.app = app
         self.service = service
         self.tokens = tokens
+        self.authenticator = HeaderAuthenticator(tokens)
         self.metrics = metrics
         self._tallies = {path: metrics.http_tally(path, "GET", 200) for path in _ALLOWED if metrics}
-        self._flushed = time.perf_counter()
+        self._seen: dict[str, dict[bytes, _Seen]] = {path: {} for path in _ALLOWED}
+        self._snapshot: Callable[[], Snapshot | None] = lambda: None  # weakly, the last seen
+        self._generation = 0
+        self._current = service.snapshot  # raises NotReady before the first index
+        self._flushed = perf_counter()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            started = time.perf_counter()
-            allowed = _ALLOWED.get(scope["path"])
-            try:
-                answer = self._answer(scope, allowed) if allowed is not None else None
-            except RateLimited as exc:
-                await error_response(exc)(scope, receive, send)
-                return
-            if answer is not None:
-                body, etag = answer
-                headers = [
-                    (b"content-length", str(len(body)).encode()),
-                    (b"content-type", b"application/json"),
-                ]
-                if etag is not None:
-                    headers.append((b"etag", etag))
-                if self.metrics is not None:
-                    sent = _request_id(scope)
-                    rid = requestid.new() if sent is None else requestid.accept(sent).encode()
-                    headers.append((REQUEST_ID, rid))
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
-                if self.metrics is not None:
-                    now = time.perf_counter()
-                    self._tallies[scope["path"]].observe(now - started)
-                    if now - self._flushed > FLUSH_SECONDS:
-                        self._flushed = now
-                        self.metrics.flush_tallies()
-                return
-        await self.app(scope, receive, send)
-
-    def _answer(self, scope: Scope, allowed: frozenset[str]) -> Answer | None:
-        params = _query(scope["query_string"], allowed)
-        if params is None:
-            return None
-        authorization = None
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """True when this answered the request (200, or 429 over the rate limit); False
+        when the app must (sent nothing then)."""
+        path = scope["path"]
+        seen_by_query = self._seen.get(path)
+        if seen_by_query is None or scope["method"] != "GET":
+            return False
+        started = perf_counter()
+        raw = scope["query_string"]
+        seen = seen_by_query.get(raw)
+        if seen is None:
+            seen = _Seen(_query(raw, _ALLOWED[path]))
+            if len(seen_by_query) >= QUERIES:
+                seen_by_query.clear()
+            seen_by_query[raw] = seen
+        query = seen.query
+        if query is None:
+            return False
+        authorization = sent_id = None
         for name, value in scope["headers"]:
             if name == b"authorization":
-                authorization = value.decode("latin-1")
-                break
+                authorization = value
+            elif name == REQUEST_ID:
+                sent_id = value
+            elif name in _BODY_HEADERS:
+                return False  # a body: the body limit and the route judge it
         try:
-            principal = self.tokens.authenticate(authorization)
-        except RateLimited:
-            raise
+            principal = self.authenticator.authenticate(authorization)
+        except RateLimited as exc:
+            await error_response(exc)(scope, receive, send)
+            return True
         except GitconfigError:
-            return None
-        # The FastAPI route must not authenticate (and count) this request a second time.
-        scope.setdefault("state", {})[PRINCIPAL] = principal
+            return False
+        answer = None
+        if seen.generation == self._generation:  # the kept answer, if it still serves
+            try:
+                current = self._current()
+            except GitconfigError:
+                current = None
+            if (
+                current is not None
+                and current is self._snapshot()
+                and (seen.principal is principal or principal.may("read", query[0], query[1]))
+            ):  # ``may``: the decision ``authorize`` asks
+                seen.principal = principal
+                answer = seen.answer
+        if answer is None:
+            answer = self._answer(path, seen, principal)
+            if answer is None:
+                # The route must not authenticate (and count) this request a second time.
+                scope.setdefault("state", {})[PRINCIPAL] = principal
+                return False
+        body, kept = answer
+        if self.metrics is not None:
+            rid = requestid.new() if sent_id is None else _accepted(sent_id)
+            headers = [*kept, (REQUEST_ID, rid)]
+        else:
+            headers = list(kept)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        if self.metrics is not None:
+            now = perf_counter()
+            self._tallies[path].observe(now - started)
+            if now - self._flushed > FLUSH_SECONDS:
+                self._flushed = now
+                self.metrics.flush_tallies()
+        return True
+
+    def _answer(self, path: str, seen: _Seen, principal: Principal) -> Answer | None:
+        assert seen.query is not None
+        application, environment, env, key, extra = seen.query
         try:
-            authorize(principal, "read", params["application"], params["environment"])
-            snapshot = self.service.snapshot()
+            authorize(principal, "read", application, environment)
+            snapshot = self._current()
         except GitconfigError:
-            return None
-        kind = Kind.CONFIG if scope["path"] == LOOKUP else Kind.FLAG
-        entry = snapshot.get(
-            kind, params["application"], Environment(params["environment"]), params["key"]
-        )
-        if entry is None:
-            return None
-        if kind is Kind.CONFIG:
-            return self._lookup(entry, principal, params.get("reveal") == "true")
-        return self._check(entry, params)
+            return None  # the route answers the error (403, 503)
+        if path == LOOKUP:
+            entry = snapshot.get(Kind.CONFIG, application, env, key)
+            reveal = extra == "true"
+            answer = None if entry is None else self._lookup(entry, principal, reveal)
+            if reveal:
+                return answer  # never kept here
+        else:
+            entry = snapshot.get(Kind.FLAG, application, env, key)
+            answer = None if entry is None else self._check(entry, extra)
+        if answer is not None:
+            if snapshot is not self._snapshot():
+                self._snapshot = weakref.ref(snapshot)
+                self._generation += 1
+            seen.generation, seen.answer, seen.principal = self._generation, answer, principal
+        return answer
 
     def _lookup(self, entry: Entry, principal: Principal, reveal: bool) -> Answer | None:
         document = entry.document
@@ -168,18 +230,27 @@ class ReadFastPath:
                 answer = render.config_value(self.service, principal, entry, reveal)
             except GitconfigError:
                 return None  # cannot decrypt: the route answers the error
-            body = render.json_bytes(answer)
-            cached = entry.memo[memo_key] = (body, render.etag(entry)["ETag"].encode())
+            etag = render.etag(entry)["ETag"].encode()
+            cached = entry.memo[memo_key] = _answer_of(render.json_bytes(answer), etag)
         return cached
 
-    def _check(self, entry: Entry, params: dict[str, str]) -> Answer | None:
+    def _check(self, entry: Entry, user_id: str | None) -> Answer | None:
         if entry.flag is None:
             return None
-        evaluation = entry.flag.evaluate(params.get("userId"), {})
-        body = per_evaluation(
+        evaluation = entry.flag.evaluate(user_id, {})
+        return per_evaluation(
             entry,
             "check",
             evaluation,
-            lambda: render.json_bytes(render.flag_check(entry, evaluation)),
+            lambda: _answer_of(render.json_bytes(render.flag_check(entry, evaluation)), None),
         )
-        return body, None
+
+
+def _answer_of(body: bytes, etag: bytes | None) -> Answer:
+    headers = ((b"content-length", b"%d" % len(body)), (b"content-type", b"application/json"))
+    return body, headers if etag is None else (*headers, (b"etag", etag))
+
+
+def _accepted(sent: bytes) -> bytes:
+    """The caller's request id when it is sane (``requestid.accept``), else a new one."""
+    return requestid.accept(sent.decode("latin-1")).encode()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
+import importlib.util
 import json
 import logging
 import os
@@ -23,7 +25,7 @@ import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from prometheus_client.multiprocess import mark_process_dead
@@ -39,7 +41,15 @@ from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.watch import RefWatcher
 
+if TYPE_CHECKING:  # imported on use: granian is an optional extra
+    from gitconfig.runtime.granian_http import GranianHttp
+
 log = logging.getLogger("gitconfig.runtime.server")
+
+# Nothing here reads a request's client address or scheme, so uvicorn's X-Forwarded-*
+# rewriting of them is a layer of work on every request for nothing (docs/performance.md,
+# "HTTP reads against the bare ASGI ceiling"). The responses are the same.
+UVICORN_OPTIONS: dict[str, Any] = {"proxy_headers": False}
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class ServeOptions:
     access_log: bool = False
     request_metrics: bool = True  # off: no per-request metrics or ids (to measure their cost)
     index_cache: bool = True  # the warm-restart snapshot in <git dir>/gitconfig/index.msgpack
+    http_server: str = "uvicorn"  # or "granian" (the granian extra: runtime.granian_http)
 
 
 class PortBusy(Exception):
@@ -137,8 +148,13 @@ async def run(
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=max(int(options.shutdown_grace), 1),
+        **UVICORN_OPTIONS,
     )
-    http = _Uvicorn(config)
+    http: uvicorn.Server | GranianHttp = _Uvicorn(config)
+    if options.http_server == "granian":
+        from gitconfig.runtime.granian_http import GranianHttp
+
+        http = GranianHttp(app)
 
     grpc_server = None
     grpc_port: int | None = None
@@ -175,6 +191,7 @@ async def run(
                 if not fetched and store.head() is None:
                     raise RuntimeError("nothing fetched from the remote yet")
                 refresh()
+                _settle_heap()
                 break
             except Exception:  # a broken repository must not end the server: retry
                 log.exception("the first index failed; retrying in %.1fs", options.poll_interval)
@@ -210,6 +227,16 @@ async def run(
     flusher.cancel()
     service.metrics.flush_tallies()
     log.info("stopped")
+
+
+def _settle_heap() -> None:
+    """Once the first index is built: collect its garbage, then move every object alive into
+    the collector's permanent generation (``gc.freeze``), so that the full collections that
+    serving triggers now and then no longer walk the whole index; one took 47 ms with 1,000
+    files, a stall the p99 of reads saw (docs/performance.md, "HTTP reads against the bare
+    ASGI ceiling")."""
+    gc.collect()
+    gc.freeze()
 
 
 def _write_port_file(path: Path, http_port: int, grpc_port: int | None) -> None:
@@ -249,7 +276,7 @@ class _WatcherState:
 
 async def drain(
     service: Service,
-    http: uvicorn.Server,
+    http: uvicorn.Server | GranianHttp,
     http_task: asyncio.Task[None],
     grpc_server: GrpcServer | None,
     grace: float,
@@ -291,6 +318,9 @@ def serve(options: ServeOptions) -> int:
     logs.configure(
         os.environ.get("GITCONFIG_LOG_LEVEL", "INFO"), options.log_format, options.access_log
     )
+    if options.http_server == "granian" and importlib.util.find_spec("granian") is None:
+        log.error("--http-server granian needs granian: pip install 'gitconfig[granian]'")
+        return 1
     try:
         if options.workers <= 1:
             _run_loop(run(options))

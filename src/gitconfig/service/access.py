@@ -218,6 +218,7 @@ class TokenRegistry:
         limiter: Limiter | None = None,
     ) -> None:
         self._tokens: dict[bytes, Principal] = {}
+        self.generation = 0  # moves on with every ``add`` (``tokencache`` drops what it kept)
         self.subjects = subjects
         self.jwt = jwt
         self.limiter = limiter
@@ -234,6 +235,7 @@ class TokenRegistry:
             raise ValueError("empty token")
         principal = Principal(name, frozenset(roles), email, tuple(grants))
         self._tokens[token_digest(token)] = principal
+        self.generation += 1
 
     def authenticate(self, authorization: str | None, write: bool = False) -> Principal:
         """The principal of an ``Authorization: Bearer <token>`` value, else Unauthenticated;

@@ -1,0 +1,129 @@
+"""The read fast path in front of the whole app (``RestApp``): what it keeps between requests
+never answers for another principal, scope, snapshot or access file; it still records its
+request ids and metrics; and a request with a body still meets the body limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gitconfig.core import limits
+from gitconfig.rest.app import RestApp, create_app
+from gitconfig.runtime.bootstrap import open_service
+from gitconfig.service.facade import Service
+from tests.accessdata import ACCESS_FILE, TOKENS, auth, registry, seed, sha
+
+LOOKUP = "/configs/lookup"
+CHECK = "/feature-flags/check"
+
+
+def params(app: str, env: str = "PROD", key: str = "limit") -> dict[str, str]:
+    return {"key": key, "application": app, "environment": env}
+
+
+@pytest.fixture
+def service(bare_repo: Path) -> Service:
+    service = open_service(bare_repo)
+    service.index.refresh()
+    seed(service)
+    return service
+
+
+@pytest.fixture
+def client(service: Service, tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(service, registry(tmp_path))
+    assert isinstance(app, RestApp) and app.fast_reads is not None
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("path", [LOOKUP, CHECK])
+def test_a_kept_answer_is_never_given_outside_the_callers_scope(
+    client: TestClient, path: str
+) -> None:
+    query = params("trading-engine", key="limit" if path == LOOKUP else "fast")
+    assert client.get(path, params=query, headers=auth("root")).status_code == 200
+    assert client.get(path, params=query, headers=auth("root")).status_code == 200  # kept
+    denied = client.get(path, params=query, headers=auth("payments-service"))
+    assert denied.status_code == 403, denied.text
+    assert client.get(path, params=query, headers={}).status_code == 401
+    assert client.get(path, params=query, headers=auth("root")).status_code == 200
+
+
+def test_a_kept_answer_follows_the_access_file(client: TestClient, tmp_path: Path) -> None:
+    query = params("payments")
+    for _ in range(2):
+        assert client.get(LOOKUP, params=query, headers=auth("payments-service")).status_code == 200
+    revoked = ACCESS_FILE.replace(sha(TOKENS["payments-service"]), sha("another-token"))
+    (tmp_path / "access.yaml").write_text(revoked)
+    answer = client.get(LOOKUP, params=query, headers=auth("payments-service"))
+    assert answer.status_code == 401
+    moved = ACCESS_FILE.replace(
+        "environments: [PROD]\n        reveal", "environments: [DEV]\n        reveal"
+    )
+    (tmp_path / "access.yaml").write_text(moved)
+    answer = client.get(LOOKUP, params=query, headers=auth("payments-service"))
+    assert answer.status_code == 403
+
+
+def test_a_kept_answer_follows_new_commits(client: TestClient) -> None:
+    query = params("payments")
+    first = client.get(LOOKUP, params=query, headers=auth("root"))
+    assert first.json()["value"] == "5"
+    config_id = next(
+        c["id"]
+        for c in client.get("/configs", headers=auth("root")).json()["content"]
+        if c["application"] == "payments" and c["environment"] == "PROD"
+    )
+    updated = client.put(f"/configs/{config_id}", headers=auth("root"), json={"value": "7"})
+    assert updated.status_code == 200, updated.text
+    second = client.get(LOOKUP, params=query, headers=auth("root"))
+    assert (second.json()["value"], second.headers["etag"]) == ("7", '"2"')
+
+
+def test_fast_answers_carry_a_request_id_and_are_counted(client: TestClient) -> None:
+    query = params("payments")
+    answers = [client.get(LOOKUP, params=query, headers=auth("root")) for _ in range(3)]
+    ids = {a.headers["x-request-id"] for a in answers}
+    assert len(ids) == 3 and all(len(i) == 32 for i in ids)
+    sent = client.get(LOOKUP, params=query, headers={**auth("root"), "X-Request-ID": "abc-1"})
+    assert sent.headers["x-request-id"] == "abc-1"
+    metrics = client.get("/metrics", headers=auth("root")).text
+    counted = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("gitconfig_http_request_duration_seconds_count")
+        and 'route="/configs/lookup"' in line
+        and 'status="200"' in line
+    ]
+    assert counted and counted[0].endswith(" 4.0"), counted
+
+
+@pytest.fixture
+def small_bodies() -> Iterator[None]:
+    limits.configure(limits.Limits(body_bytes=10))
+    yield
+    limits.configure(None)
+
+
+@pytest.mark.usefixtures("small_bodies")
+def test_a_lookup_with_a_body_meets_the_body_limit(client: TestClient) -> None:
+    headers = {**auth("root"), "Content-Length": "11"}
+    query = params("payments")
+    answer = client.request("GET", LOOKUP, params=query, headers=headers, content=b"x" * 11)
+    assert answer.status_code == 413, answer.text
+    assert client.get(LOOKUP, params=query, headers=auth("root")).status_code == 200
+
+
+def test_the_fast_path_answers_before_the_middlewares(service: Service, tmp_path: Path) -> None:
+    """A fast answer never enters Starlette's stack (which would build it on first use)."""
+    app = create_app(service, registry(tmp_path))
+    client = TestClient(app)  # no lifespan: that would build the stack too
+    answer = client.get(LOOKUP, params=params("payments"), headers=auth("root"))
+    assert answer.status_code == 200
+    assert app.middleware_stack is None
+    assert client.get("/healthz").status_code == 200
+    assert app.middleware_stack is not None

@@ -1,0 +1,48 @@
+"""`gitconfig serve --http-server granian`: the REST API on granian, for real (a process, a
+socket, HTTP/1.1 from httpx), with the same answers, request ids and a clean stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.test_lifecycle import AUTH, Process, repo
+
+pytest.importorskip("granian")  # in the dev extra; an optional extra of the package
+__all__ = ["repo"]  # the fixture
+
+LOOKUP = {"key": "limit", "application": "payments", "environment": "PROD"}
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_lookup_served_by_granian(repo: Path, tmp_path: Path, workers: str) -> None:
+    server = Process(repo, tmp_path, "--http-server", "granian", "--http-port", "0",
+                     "--grpc-port", "0", "--workers", workers, "--shutdown-grace", "0")  # fmt: skip
+    try:
+        server.wait_ready()
+        with httpx.Client(base_url=server.base, headers=AUTH, timeout=10) as http:
+            body = {**LOOKUP, "valueType": "NUMBER", "value": "5"}
+            assert http.post("/configs", json=body).status_code == 201
+            for _ in range(3):  # computed, then kept by the fast path
+                answer = http.get("/configs/lookup", params=LOOKUP)
+                assert answer.status_code == 200, answer.text
+                assert answer.content == (
+                    b'{"key":"limit","value":"5","valueType":"NUMBER","version":1}'
+                )
+                assert answer.headers["etag"] == '"1"'
+                assert len(answer.headers["x-request-id"]) == 32
+                assert answer.headers["server"] == "granian"
+            missing = http.get("/configs/lookup", params={**LOOKUP, "key": "nope"})
+            assert missing.status_code == 404
+            assert (
+                http.get(
+                    "/configs/lookup", params=LOOKUP, headers={"Authorization": ""}
+                ).status_code
+                == 401
+            )
+        assert server.stop() == 0
+    finally:
+        server.kill()
+    assert "Traceback" not in server.stderr.read_text()
