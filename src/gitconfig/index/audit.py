@@ -13,6 +13,9 @@ costs those N commits' events.
   as ``merged_by``; when no merged commit changed it (a conflict resolved in the merge), the
   merge commit itself is the author.
 - A history rewrite (force push) or a gap rebuilds the index from Git (``Index.replay``).
+- An index that started from its cache file (a warm restart) has no events of the history
+  before it: the records are then rebuilt from Git on a background thread, and ``ready`` is
+  False until they are (the index itself serves at once).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,12 +131,19 @@ class AuditIndex:
         self._lock = threading.Lock()
         self._pending: dict[str | None, RefreshResult] = {}
         self._index: Index | None = None
+        self._seen = False  # a refresh was applied or rebuilt from
+        self._rebuilding = False
 
     def attach(self, index: Index) -> None:
         self._index = index
         index.subscribe(self.on_refresh)
         if index.ready:
             self.rebuild()
+
+    @property
+    def ready(self) -> bool:
+        """False while the records are rebuilt from Git in the background (a warm start)."""
+        return not self._rebuilding
 
     @property
     def head(self) -> str | None:
@@ -143,13 +154,23 @@ class AuditIndex:
 
     def on_refresh(self, _snapshot: Snapshot, result: RefreshResult) -> None:
         with self._lock:
+            first, self._seen = not self._seen, True
             if result.old is None:  # the first index, or a rebuild after a history rewrite
                 state = _State()
                 self._apply(state, result.events, result.new)
                 self._state = state
                 self._pending.clear()
                 return
+            if first:  # the index started from its cache: the history before it is in Git
+                self._rebuilding = True
+                threading.Thread(
+                    target=self._rebuild_in_background, args=(result.new,), daemon=True,
+                    name="audit-rebuild",
+                ).start()  # fmt: skip
+                return
             self._pending[result.old] = result
+            if self._rebuilding:
+                return  # applied once the rebuild is in
             while (ready := self._pending.pop(self._state.head, None)) is not None:
                 self._apply(self._state, ready.events, ready.new)
             if len(self._pending) > MAX_PENDING:
@@ -159,7 +180,34 @@ class AuditIndex:
     def rebuild(self) -> None:
         """Rebuild every record from Git (the index's first-parent chain to its head)."""
         with self._lock:
+            self._seen = True
             self._rebuild_locked()
+
+    def _rebuild_in_background(self, head: str | None) -> None:
+        """The records up to ``head`` from Git, built outside the lock (refreshes meanwhile
+        wait in ``_pending``, then follow on)."""
+        assert self._index is not None
+        started = time.perf_counter()
+        state: _State | None = None
+        try:
+            events = self._index.replay(None, head) if head is not None else []
+            state = _State()
+            self._apply(state, events or [], head)
+        except Exception:  # the trail stays empty; a later history rewrite or gap retries
+            log.exception("rebuilding the audit trail from Git failed")
+            state = None
+        with self._lock:
+            self._rebuilding = False
+            if state is None:
+                return
+            self._state = state
+            while (ready := self._pending.pop(state.head, None)) is not None:
+                self._apply(state, ready.events, ready.new)
+        log.info(
+            "audit trail rebuilt from Git: %d records in %.1f s",
+            len(state.records),
+            time.perf_counter() - started,
+        )
 
     def _rebuild_locked(self) -> None:
         assert self._index is not None

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from gitconfig.core import configfile, flagfile
-from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.errors import BadRequest, FieldError, NotReady
 from gitconfig.core.limits import MAX_INT32
 from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, Kind
 from gitconfig.core.paths import application_error, environment_error, key_error
@@ -115,6 +115,10 @@ class AuditUseCases(ServiceBase):
         elif not principal.anywhere("read"):
             authorize(principal, "read")
         self.snapshot()  # NotReady before the first index
+        if not self.audit_index.ready:
+            raise NotReady(
+                "the audit trail is being rebuilt from Git (a warm start); retry shortly"
+            )
         query = AuditQuery(
             application=application,
             environment=Environment(environment) if environment is not None else None,

@@ -1,0 +1,75 @@
+"""The audit trail after a warm restart: the index starts from its cache file, which holds no
+history of changes; the trail is rebuilt from Git in the background and then equals the trail
+of a cold start, including commits that arrived meanwhile."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from gitconfig.core.errors import NotReady
+from gitconfig.index.audit import AuditIndex, AuditQuery
+from gitconfig.index.refresher import Index
+from gitconfig.service.access import Principal
+from gitconfig.service.facade import Service
+from gitconfig.store.gitstore import GitStore
+from tests.gitrepo import commit_files, push
+
+ADMIN = Principal("admin", frozenset({"admin"}))
+
+
+def trail(audit: AuditIndex) -> list[tuple[str, str, str, int]]:
+    records, _total = audit.query(AuditQuery(), None, 0, 10_000)
+    return [(r.commit.sha, r.key.path, r.type.value, r.version) for r in records]
+
+
+def started(served: Path, cache: Path) -> tuple[Index, AuditIndex]:
+    store = GitStore(served)
+    index = Index(store, cache=cache)
+    audit = AuditIndex(store)
+    audit.attach(index)  # before the first refresh, as the service does
+    index.refresh()
+    return index, audit
+
+
+def wait_ready(audit: AuditIndex) -> None:
+    for _ in range(400):  # up to 20 s
+        if audit.ready:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the audit trail was not rebuilt")
+
+
+def test_a_warm_start_rebuilds_the_trail_from_git(repo: tuple[Path, Path], tmp_path: Path) -> None:
+    served, work = repo
+    cache = tmp_path / "index.msgpack"
+    cold_index, cold_audit = started(served, cache)
+    assert cold_index.save_cache()
+    expected = trail(cold_audit)
+    assert len(expected) > 5  # the fixture's history
+
+    warm_index, warm_audit = started(served, cache)
+    assert warm_index.warm_loaded is not None
+    commit_files(work, {"configs/shop/DEV/later.yaml": "type: NUMBER\nvalue: 7\n"}, "later")
+    push(work)
+    warm_index.refresh()  # during or after the rebuild: it follows on
+    wait_ready(warm_audit)
+    cold_index.refresh()
+    assert trail(warm_audit) == trail(cold_audit)
+    assert trail(warm_audit)[0][1] == "configs/shop/DEV/later.yaml"
+    assert trail(warm_audit)[1:] == expected
+
+
+def test_the_service_answers_not_ready_while_the_trail_is_rebuilt(
+    repo: tuple[Path, Path], tmp_path: Path
+) -> None:
+    store = GitStore(repo[0])
+    service = Service(store, Index(store))
+    service.index.refresh()
+    service.audit_index._rebuilding = True  # as between a warm start and the rebuilt trail
+    with pytest.raises(NotReady, match="rebuilt from Git"):
+        service.audit(ADMIN)
+    service.audit_index._rebuilding = False
+    assert service.audit(ADMIN).total_elements > 0
