@@ -32,6 +32,7 @@ SUITES = {
 OPTIONAL_SUITES = {
     "eval": "bench.bench_eval",
     "index": "bench.bench_index",
+    "cold_phases": "bench.cold_phases",
     "propagation": "bench.propagation",
     "cli": "bench.bench_cli",
     "compare": "bench.bench_compare",
