@@ -93,13 +93,13 @@ def prefetch(
             _stop(pid)  # the build fails here: no worker left behind
             raise
         patience = max(WORKER_PATIENCE, 4 * (time.perf_counter() - started))
-        code = _exit_code(pid, patience)
-        if code is None:
+        ended = _exit_code(pid, patience)
+        if ended is None:
             message = "the parsing worker took over %.0f s: killed, parsing its half here"
             log.warning(message, patience)
             return 0
-        if code != 0:
-            log.warning("the parsing worker failed (status %d): parsing its half here", code)
+        if ended != 0:
+            log.warning("the parsing worker failed (status %d): parsing its half here", ended)
             return 0
         results.seek(0)
         count = _take(results, theirs, parsed)
