@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitconfig.core import configfile
+from gitconfig.core import configfile, limits
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.model import ConfigDocument, ValueType
 
@@ -653,3 +654,27 @@ def test_check_skips_a_secret_value_but_not_its_schema() -> None:
 )
 def test_references(schema: dict[str, Any] | None, expected: str | None) -> None:
     assert configfile.references(ConfigDocument(ValueType.JSON, 1, schema=schema)) == expected
+
+
+def test_remembered_tags_still_meet_the_depth_limit() -> None:
+    """Tags of a valid file are remembered (``_TAG_SETS``) so that later files skip their
+    checks; a request made under a depth limit that refuses any list must still be refused
+    when a file with the same tags was read before, as it is when none was."""
+
+    def request_errors() -> list[tuple[str, str]]:
+        try:
+            configfile.from_request(value_type="STRING", value="x", description=None,
+                                    schema=None, tags=["depth-zero"], schemas={})  # fmt: skip
+        except BadRequest as exc:
+            return [(e.field, e.message) for e in exc.errors]
+        return []
+
+    try:
+        limits.configure(dataclasses.replace(limits.current(), depth=0))
+        fresh = request_errors()
+        limits.configure(None)
+        configfile.load(b"type: STRING\nvalue: x\ntags: [depth-zero]\n", {})
+        limits.configure(dataclasses.replace(limits.current(), depth=0))
+        assert request_errors() == fresh != []
+    finally:
+        limits.configure(None)

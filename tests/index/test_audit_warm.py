@@ -4,18 +4,21 @@ of a cold start, including commits that arrived meanwhile."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gitconfig.core.errors import NotReady
 from gitconfig.index.audit import AuditIndex, AuditQuery
 from gitconfig.index.refresher import Index
+from gitconfig.index.snapshot import ChangeEvent
 from gitconfig.service.access import Principal
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
-from tests.gitrepo import commit_files, push
+from tests.gitrepo import commit_files, git, push
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 
@@ -73,3 +76,51 @@ def test_the_service_answers_not_ready_while_the_trail_is_rebuilt(
         service.audit(ADMIN)
     service.audit_index._rebuilding = False
     assert service.audit(ADMIN).total_elements > 0
+
+
+class _HeldIndex(Index):
+    """An index whose first ``replay`` (the warm start's background rebuild of the trail)
+    waits until ``release`` is set, so that a refresh can happen meanwhile."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+        self.held = threading.Event()
+
+    def replay(self, after: str | None, upto: str) -> list[ChangeEvent] | None:
+        if not self.held.is_set():
+            self.held.set()
+            assert self.release.wait(20)
+        return super().replay(after, upto)
+
+
+def test_a_history_rewritten_during_the_rebuild_wins(
+    repo: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The background rebuild describes the head the index started at; a history rewrite
+    that arrives meanwhile installs a newer trail, which the finished rebuild must not
+    replace with the one of the history that is gone."""
+    served, work = repo
+    commit_files(work, {"configs/shop/DEV/gone-soon.yaml": "type: NUMBER\nvalue: 7\n"}, "soon")
+    push(work)
+    cache = tmp_path / "index.msgpack"
+    cold_index, _cold_audit = started(served, cache)
+    assert cold_index.save_cache()
+    store = GitStore(served)
+    index = _HeldIndex(store, cache=cache)
+    audit = AuditIndex(store)
+    audit.attach(index)
+    index.refresh()  # warm: the rebuild starts, and waits
+    assert index.warm_loaded is not None and index.held.wait(20)
+    before = git(served, "rev-parse", "main~1")
+    git(served, "update-ref", "refs/heads/main", before)  # a force push to the commit before
+    index.refresh()  # the history was rewritten: the index and the trail start again
+    expected = trail(audit)
+    assert expected and all(path != "configs/shop/DEV/gone-soon.yaml" for _, path, *_ in expected)
+    rebuilds = [t for t in threading.enumerate() if t.name == "audit-rebuild"]
+    index.release.set()
+    for thread in rebuilds:
+        thread.join(20)
+    wait_ready(audit)
+    assert trail(audit) == expected
+    assert audit.head == before == index.current().commit

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from gitconfig.index import refresher
+from gitconfig.index import prefetch, refresher
 from gitconfig.index.refresher import Index
 from gitconfig.store.gitstore import GitStore
 from tests.gitrepo import commit_files, init_repo
@@ -51,6 +52,32 @@ def test_a_failing_worker_leaves_the_parsing_here(
     with caplog.at_level(logging.WARNING, logger="gitconfig.index.prefetch"):
         index.refresh()
     assert "the parsing worker failed" in caplog.text
+    single = Index(GitStore(repo[0]), parallel_minimum=None)
+    single.refresh()
+    assert_same(index.current(), single.current())
+
+
+@pytest.mark.timeout(30)
+def test_a_stuck_worker_is_killed_and_its_half_parsed_here(
+    repo: tuple[Path, Path], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that never finishes (a forked child stuck on a lock another thread of the
+    parent held at the fork) must not hold the build, and the index's lock, for ever."""
+    parent = os.getpid()
+
+    class WorkerIsStuck(GitStore):
+        """The real store, except that the forked worker's reads never return (for 60 s)."""
+
+        def read_blob(self, sha: str) -> bytes:
+            if os.getpid() != parent:
+                time.sleep(60)
+            return super().read_blob(sha)
+
+    monkeypatch.setattr(prefetch, "WORKER_PATIENCE", 0.5, raising=False)
+    index = Index(WorkerIsStuck(repo[0]), parallel_minimum=1)
+    with caplog.at_level(logging.WARNING, logger="gitconfig.index.prefetch"):
+        index.refresh()
+    assert "killed, parsing its half here" in caplog.text
     single = Index(GitStore(repo[0]), parallel_minimum=None)
     single.refresh()
     assert_same(index.current(), single.current())

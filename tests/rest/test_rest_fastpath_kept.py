@@ -127,3 +127,25 @@ def test_the_fast_path_answers_before_the_middlewares(service: Service, tmp_path
     assert app.middleware_stack is None
     assert client.get("/healthz").status_code == 200
     assert app.middleware_stack is not None
+
+
+@pytest.mark.parametrize("path", [LOOKUP, CHECK])
+def test_two_authorization_headers_are_judged_as_the_route_judges_them(
+    service: Service, tmp_path: Path, path: str
+) -> None:
+    """Starlette (the routes) reads the first of repeated headers: so must the fast path, or
+    a request carrying a second, more powerful token (one a proxy appended, say) would be
+    served by the fast path with what the route refuses."""
+    query = params("trading-engine", key="limit" if path == LOOKUP else "fast")
+    headers = [
+        ("authorization", f"Bearer {TOKENS['payments-service']}"),  # may not read there
+        ("authorization", f"Bearer {TOKENS['root']}"),
+    ]
+    answers = []
+    for fast_reads in (False, True):
+        app = create_app(service, registry(tmp_path), fast_reads=fast_reads)
+        with TestClient(app) as test_client:
+            # The root's answer kept first, then the two headers.
+            assert test_client.get(path, params=query, headers=auth("root")).status_code == 200
+            answers.append(test_client.get(path, params=query, headers=headers).status_code)
+    assert answers == [403, 403]

@@ -181,7 +181,9 @@ def _tag_errors(tags: object) -> list[FieldError]:
     too_many = limits.tags_error(tags)
     if too_many is not None:
         return [too_many]
-    if tuple(tags) in _TAG_SETS:  # the tags of a valid document: only the count may differ
+    # The tags of a valid document: only the count and the depth limit (a list is one level:
+    # GITCONFIG_MAX_DEPTH=0 refuses every list) can have changed since.
+    if tuple(tags) in _TAG_SETS and limits.current().depth > 0:
         return []
     errors = jsonschemas.json_data_errors(tags)
     if any(not tag for tag in tags):

@@ -133,6 +133,8 @@ class AuditIndex:
         self._index: Index | None = None
         self._seen = False  # a refresh was applied or rebuilt from
         self._rebuilding = False
+        self._epoch = 0  # moves on whenever the records start again (a background rebuild's
+        # result is installed only if none did since it started)
 
     def attach(self, index: Index) -> None:
         self._index = index
@@ -158,14 +160,13 @@ class AuditIndex:
             if result.old is None:  # the first index, or a rebuild after a history rewrite
                 state = _State()
                 self._apply(state, result.events, result.new)
-                self._state = state
-                self._pending.clear()
+                self._restart(state)
                 return
             if first:  # the index started from its cache: the history before it is in Git
                 self._rebuilding = True
                 threading.Thread(
-                    target=self._rebuild_in_background, args=(result.new,), daemon=True,
-                    name="audit-rebuild",
+                    target=self._rebuild_in_background, args=(result.new, self._epoch),
+                    daemon=True, name="audit-rebuild",
                 ).start()  # fmt: skip
                 return
             self._pending[result.old] = result
@@ -183,9 +184,18 @@ class AuditIndex:
             self._seen = True
             self._rebuild_locked()
 
-    def _rebuild_in_background(self, head: str | None) -> None:
+    def _restart(self, state: _State) -> None:
+        """Install records built from the start of the history (under the lock): complete,
+        so a background rebuild still under way is outdated."""
+        self._state = state
+        self._pending.clear()
+        self._epoch += 1
+        self._rebuilding = False
+
+    def _rebuild_in_background(self, head: str | None, epoch: int) -> None:
         """The records up to ``head`` from Git, built outside the lock (refreshes meanwhile
-        wait in ``_pending``, then follow on)."""
+        wait in ``_pending``, then follow on). Dropped if the records started again
+        meanwhile (``epoch`` moved on: a history rewrite or a rebuild)."""
         assert self._index is not None
         started = time.perf_counter()
         state: _State | None = None
@@ -197,6 +207,8 @@ class AuditIndex:
             log.exception("rebuilding the audit trail from Git failed")
             state = None
         with self._lock:
+            if epoch != self._epoch:
+                return  # newer records are in: these describe a head that is gone
             self._rebuilding = False
             if state is None:
                 return
@@ -216,8 +228,7 @@ class AuditIndex:
         if head is not None:
             events = self._index.replay(None, head) or []
             self._apply(state, events, head)
-        self._state = state
-        self._pending.clear()
+        self._restart(state)
 
     def _apply(self, state: _State, events: Iterable[ChangeEvent], head: str | None) -> None:
         for _sha, group in itertools.groupby(events, lambda e: e.commit.sha):

@@ -14,9 +14,11 @@ unreadable) the build simply parses what is missing itself; a line is logged.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -35,6 +37,12 @@ log = logging.getLogger(__name__)
 MINIMUM_FILES = 4_000
 """Below this many files a worker costs more than it saves (a fork, reading its rows): a
 cold build of 4,000 plain files takes about 0.15 s on one core."""
+
+WORKER_PATIENCE = 30.0
+"""Seconds the worker is waited for at least (and four times what this process took for its
+own half) before it is killed and its half parsed here: a worker stuck for good (a fork of
+a process whose other thread held a lock the child then needs) must not hold the build, and
+the index's lock with it, for ever."""
 
 Parsed = dict[Kind, dict[str, Document | list[str]]]
 _KINDS = {"configs/": Kind.CONFIG, "flags/": Kind.FLAG}
@@ -78,16 +86,48 @@ def prefetch(
                 code = 0
             finally:
                 os._exit(code)
-        for path, kind, blob in mine:
-            parse_here(path, kind, blob)
-        _, status = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            log.warning("the parsing worker failed (status %d): parsing its half here", status)
+        try:
+            for path, kind, blob in mine:
+                parse_here(path, kind, blob)
+        except BaseException:
+            _stop(pid)  # the build fails here: no worker left behind
+            raise
+        patience = max(WORKER_PATIENCE, 4 * (time.perf_counter() - started))
+        ended = _exit_code(pid, patience)
+        if ended is None:
+            message = "the parsing worker took over %.0f s: killed, parsing its half here"
+            log.warning(message, patience)
+            return 0
+        if ended != 0:
+            log.warning("the parsing worker failed (status %d): parsing its half here", ended)
             return 0
         results.seek(0)
         count = _take(results, theirs, parsed)
     log.info("parsed %d blobs on two processes in %.1f s", len(todo), time.perf_counter() - started)
     return count
+
+
+def _exit_code(pid: int, patience: float) -> int | None:
+    """The worker's exit code (negative: the signal that ended it), or None when it has not
+    ended within ``patience`` seconds: it is then killed (and reaped)."""
+    deadline = time.monotonic() + patience
+    delay = 0.001
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() >= deadline:
+            _stop(pid)
+            return None
+        time.sleep(delay)
+        delay = min(2 * delay, 0.005)  # a few ms at most after the worker ends
+
+
+def _stop(pid: int) -> None:
+    """Kill the worker and reap it."""
+    with contextlib.suppress(ProcessLookupError):  # ended meanwhile: reaped just below
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
 
 
 def _scratch_file() -> IO[bytes]:

@@ -30,7 +30,7 @@ from gitconfig.core.model import (
 )
 from gitconfig.index import persist, prefetch
 from gitconfig.index.builder import Builder, describe
-from gitconfig.index.snapshot import EMPTY, ChangeEvent, Snapshot
+from gitconfig.index.snapshot import EMPTY, ChangeEvent, Entry, Snapshot, release_checks
 from gitconfig.index.startup import BuildProgress, CacheKeeper, Progress
 from gitconfig.store.ports import Store
 
@@ -109,7 +109,8 @@ class Index:
         """Bring the index to the branch's current head. Cheap when nothing moved."""
         with self._lock:
             started = time.perf_counter()
-            previous = self._snapshot if self._snapshot is not None else EMPTY
+            published = self._snapshot
+            previous = published if published is not None else EMPTY
             head = self.store.head()
             if self._snapshot is not None and head == previous.commit:
                 return RefreshResult(head, head, [], 0.0)
@@ -125,11 +126,15 @@ class Index:
                 )
                 previous = EMPTY
             events: list[ChangeEvent] = []
+            retired: list[Entry] = []
             if previous.commit is not None and previous.commit == head:
                 snapshot = previous  # the cache describes the head: no build
             else:
-                snapshot, events = self._build(previous, head)
+                snapshot, events, retired = self._build(previous, head)
             self._snapshot = snapshot
+            if published is not None and previous is not published:  # rebuilt from nothing
+                retired = list(published.ids.values())
+            release_checks(retired)  # entries that left the index (snapshot.release_checks)
             result = RefreshResult(previous.commit, head, events, time.perf_counter() - started)
             self.refreshes += 1
             # Only its timing is kept: the events may be many (a cold build: one per entry).
@@ -168,10 +173,14 @@ class Index:
 
     # -- building -------------------------------------------------------------------------
 
-    def _build(self, previous: Snapshot, head: str | None) -> tuple[Snapshot, list[ChangeEvent]]:
+    def _build(
+        self, previous: Snapshot, head: str | None
+    ) -> tuple[Snapshot, list[ChangeEvent], list[Entry]]:
+        """The snapshot of ``head`` from ``previous``, its change events, and the entries of
+        ``previous`` it replaced or deleted."""
         builder = Builder(previous, self._parse, self.store.read_blob)
         if head is None:
-            return builder.finish(None), []
+            return builder.finish(None), [], []
         cold = previous.commit is None
         with self._progress.building(head), persist.paused_gc(cold):
             chain = self.store.first_parent_chain(head, previous.commit)
@@ -186,7 +195,7 @@ class Index:
             else:
                 for commit in chain:
                     builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
-            return builder.finish(head), builder.events
+            return builder.finish(head), builder.events, builder.retired
 
     def _prefetch_one(self, path: str, kind: Kind, blob: str) -> None:
         with contextlib.suppress(BadRequest):  # no schemas: results needing one are dropped

@@ -8,7 +8,7 @@ changes after it is published. ``Snapshot.ids`` and ``folded`` are ``immutables.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,12 +98,29 @@ def flag_check(entry: Entry) -> FlagCheck:
     flag = entry.flag
     assert flag is not None
     kept = flag.answers  # (entry, check): a compiled flag shared by two entries is not reused
-    if kept is not None and kept[0] is entry:
+    if kept is not None and kept is not _RELEASED and kept[0] is entry:
         check: FlagCheck = kept[1]
         return check
     check = compile_answers(flag.key, flag.document, lambda evaluation: (entry, evaluation))
-    flag.answers = (entry, check)
+    if kept is not _RELEASED:
+        flag.answers = (entry, check)
     return check
+
+
+_RELEASED = ("released",)  # a compiled flag's ``answers`` once its entry left the index
+
+
+def release_checks(entries: Iterable[Entry]) -> None:
+    """Forget the checks kept by ``entries``, which have just left the index (replaced,
+    deleted, or rewritten away). A kept check is a reference cycle (the entry's compiled flag
+    holds the check, whose precreated pairs hold the entry), and the server freezes the heap
+    once the first index is built (``runtime.server``): the collector never looks at frozen
+    objects, so a frozen entry in such a cycle would never be freed. Snapshots still in use
+    keep working: their ``checks`` tables hold what they use, and ``flag_check`` on a released
+    entry compiles a check without keeping it."""
+    for entry in entries:
+        if entry.flag is not None:
+            entry.flag.answers = _RELEASED
 
 
 @dataclass(frozen=True, slots=True)

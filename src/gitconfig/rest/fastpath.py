@@ -135,11 +135,11 @@ class ReadFastPath:
         if query is None:
             return False
         authorization = sent_id = None
-        for name, value in scope["headers"]:
+        for name, value in scope["headers"]:  # the first of a repeated header, as Starlette
             if name == b"authorization":
-                authorization = value
+                authorization = value if authorization is None else authorization
             elif name == REQUEST_ID:
-                sent_id = value
+                sent_id = value if sent_id is None else sent_id
             elif name in _BODY_HEADERS:
                 return False  # a body: the body limit and the route judge it
         try:
