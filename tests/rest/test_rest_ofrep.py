@@ -165,6 +165,20 @@ def test_unknown_token_is_401_and_api_key_header_works(server: str) -> None:
     assert denied.status_code == 403
 
 
+def test_repeated_credentials_are_judged_by_the_first_as_every_route(server: str) -> None:
+    """A request carrying a refused token, then a permitted one (a proxy appended it, say):
+    OFREP judges the first, as Starlette's routes do, never the more powerful second."""
+    url = f"{server}/ofrep/shop/PROD/ofrep/v1/evaluate/flags/banner-text"
+    for name in ("Authorization", "X-API-Key"):
+        first, second = ("Bearer no-roles-token", f"Bearer {READER}")
+        if name == "X-API-Key":
+            first, second = "no-roles-token", READER
+        headers = [(name, first), (name, second)]
+        assert httpx.post(url, json={"context": {}}, headers=headers).status_code == 403
+        swapped = [(name, second), (name, first)]
+        assert httpx.post(url, json={"context": {}}, headers=swapped).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [

@@ -21,8 +21,9 @@ REQUEST_ID_KEY = "x-request-id"
 def _request_id(context: Any) -> str:
     sent = None
     for key, value in context.invocation_metadata() or ():
-        if key == REQUEST_ID_KEY:
+        if key == REQUEST_ID_KEY:  # the first of repeated ones, as the HTTP side reads it
             sent = value if isinstance(value, str) else None
+            break
     return requestid.accept(sent)
 
 

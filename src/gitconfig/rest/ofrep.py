@@ -90,7 +90,9 @@ class OfrepEndpoint:
             body = _json({"errorDetails": "OFREP evaluations are POST requests"})
             await _send(send, 405, body, [(b"allow", b"POST")])
             return
-        headers = dict(scope["headers"])
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:  # the first of a repeated header, as Starlette
+            headers.setdefault(name, value)
         request = await _body(receive)
         try:
             principal = self._principal(headers)
