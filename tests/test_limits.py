@@ -60,8 +60,9 @@ def deep_json(levels: int) -> str:
 def test_limits_come_from_the_environment() -> None:
     chosen = limits.Limits.from_env({"GITCONFIG_MAX_TAGS": "7", "GITCONFIG_MAX_DEPTH": "9"})
     assert (chosen.tags, chosen.depth, chosen.message) == (7, 9, limits.Limits().message)
-    with pytest.raises(ValueError, match="GITCONFIG_MAX_TAGS must be a positive integer"):
-        limits.Limits.from_env({"GITCONFIG_MAX_TAGS": "-1"})
+    for text in ("-1", "0", "000", "1.5", "", "٣"):
+        with pytest.raises(ValueError, match="GITCONFIG_MAX_TAGS must be a positive integer"):
+            limits.Limits.from_env({"GITCONFIG_MAX_TAGS": text})
 
 
 def test_depth_is_measured_without_recursion() -> None:

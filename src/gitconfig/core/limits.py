@@ -52,7 +52,7 @@ class Limits:
             name = _ENV_PREFIX + field.name.upper()
             if name in environ:
                 text = environ[name].strip()
-                if not (text.isascii() and text.isdigit() and 0 < len(text) < 19):
+                if not (text.isascii() and text.isdigit() and 0 < len(text) < 19 and int(text)):
                     raise ValueError(f"{name} must be a positive integer, not {text!r}")
                 chosen[field.name] = int(text)
         return replace(cls(), **chosen)
