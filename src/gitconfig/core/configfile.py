@@ -182,7 +182,7 @@ def _tag_errors(tags: object) -> list[FieldError]:
     if too_many is not None:
         return [too_many]
     # The tags of a valid document: only the count and the depth limit (a list is one level:
-    # GITCONFIG_MAX_DEPTH=0 refuses every list) can have changed since.
+    # a depth limit of 0, set through limits.configure, refuses every list) can have changed.
     if tuple(tags) in _TAG_SETS and limits.current().depth > 0:
         return []
     errors = jsonschemas.json_data_errors(tags)
