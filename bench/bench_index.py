@@ -17,7 +17,6 @@ Measured in this run, each next to a baseline from the same run:
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -37,6 +36,7 @@ from bench.tools import (
     free_port,
     http_ready,
     progress,
+    run_script,
     server_process,
     stop_group,
 )
@@ -107,18 +107,10 @@ print(json.dumps({"seconds": time.perf_counter() - started, "peak": peak, "entri
 """
 
 
-def _run_script(script: str, *args: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-c", script, *args], check=True, capture_output=True, text=True
-    ).stdout
-    result: dict[str, float] = json.loads(out)
-    return result
-
-
 def cold_build(repo: Path, mode: str = "cold", cache: Path | None = None) -> dict[str, float]:
     """One build in a fresh process: ``mode`` "cold" (two cores from 4,000 files; writes
     ``cache``), "one-core", or "warm" (loads ``cache``, which must match the head)."""
-    return _run_script(_COLD, str(repo), mode, str(cache or repo / "bench-index.msgpack"))
+    return run_script(_COLD, str(repo), mode, str(cache or repo / "bench-index.msgpack"))
 
 
 def ls_tree_seconds(repo: Path) -> float:
@@ -160,7 +152,7 @@ def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
             cases["cold (two cores)"].append(cold_build(repo, "cold", cache))
             cases["cold, one core"].append(cold_build(repo, "one-core", cache))
             cases["warm restart"].append(cold_build(repo, "warm", cache))
-            cases["baseline"].append(_run_script(_BASELINE, str(repo)))
+            cases["baseline"].append(run_script(_BASELINE, str(repo)))
             progress(
                 f"{size:,} run {run + 1}: "
                 + ", ".join(f"{name} {r[-1]['seconds']:.2f} s" for name, r in cases.items())

@@ -13,16 +13,14 @@ Each figure is the median of ``runs`` fresh processes. Progress goes to stderr.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from bench.repogen import make_repo
-from bench.tools import Settings, Table, progress
+from bench.tools import Settings, Table, progress, run_script
 
 _STEPS = """
 import gc, json, sys, time
@@ -80,14 +78,6 @@ print(json.dumps(out))
 """
 
 
-def _run(script: str, repo: Path) -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(repo)], check=True, capture_output=True, text=True
-    )
-    result: dict[str, float] = json.loads(done.stdout)
-    return result
-
-
 def _medians(results: list[dict[str, float]]) -> dict[str, float]:
     return {name: statistics.median(r[name] for r in results) for name in results[0]}
 
@@ -100,8 +90,8 @@ def run(settings: Settings) -> list[Table]:
     if not repo.exists():
         progress(f"generating {size:,} files")
         make_repo(repo, size)
-    steps = _medians([_run(_STEPS, repo) for _ in range(runs)])
-    phases = _medians([_run(_PHASES, repo) for _ in range(runs)])
+    steps = _medians([run_script(_STEPS, str(repo)) for _ in range(runs)])
+    phases = _medians([run_script(_PHASES, str(repo)) for _ in range(runs)])
     return [
         Table(
             f"Cold build, {size:,} files: each step over every blob",

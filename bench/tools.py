@@ -62,6 +62,14 @@ def run(
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def run_script(script: str, *args: str, timeout: float = 600.0) -> dict[str, float]:
+    """Run Python ``script`` in a fresh interpreter (this one) with ``args``; the JSON object
+    it prints."""
+    _code, out, _err = run([sys.executable, "-c", script, *args], timeout=timeout)
+    result: dict[str, float] = json.loads(out)
+    return result
+
+
 def free_port() -> int:
     """A currently free TCP port on 127.0.0.1 (the kernel's choice)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -26,6 +26,7 @@ from typing import Any
 from gitconfig.core import jsonschemas, limits, valuetext, yamltext
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.model import ConfigDocument, ValueType
+from gitconfig.core.text import is_text
 
 FIELDS = ("type", "value", "description", "schema", "tags", "sops")
 MAX_TAG_LENGTH = 50  # the seed's configuration_tags.tag
@@ -38,7 +39,6 @@ _LARGEST = int(sys.float_info.max)
 _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
 _FIELD_SET = frozenset(FIELDS)
 _TYPE_NAMES = {value_type.value: value_type for value_type in ValueType}
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 # -- reading a file --------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def _description_errors(description: object) -> list[FieldError]:
     too_long = limits.description_error(description)
     if too_long is not None:
         return [too_long]
-    if _SURROGATE.search(description) is None:  # what JSON data asks of a string
+    if is_text(description):  # what JSON data asks of a string
         return []
     return [FieldError("description", m) for m in jsonschemas.json_data_errors(description)]
 

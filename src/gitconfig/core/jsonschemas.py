@@ -49,11 +49,11 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from gitconfig.core import limits
+from gitconfig.core.text import is_text
 
 MAX_ERRORS = 20
 _MAX_MESSAGE = 400
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 
@@ -86,7 +86,7 @@ def json_data_errors(value: object) -> list[str]:
             if not math.isfinite(item):
                 errors.append(f"{json_path(path)}: {item} is not a JSON number")
         elif isinstance(item, str):
-            if _SURROGATE.search(item):
+            if not is_text(item):
                 errors.append(f"{json_path(path)}: text holds a lone surrogate")
         elif not isinstance(item, int) and item is not None:  # bool is an int
             errors.append(f"{json_path(path)}: {type(item).__name__} is not JSON data")

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import yaml
 
 from gitconfig.core import limits, yamlplain
+from gitconfig.core.text import is_text
 
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z")
 _FLOAT = re.compile(
@@ -36,7 +37,6 @@ _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)\Z")
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)\Z")
 _DIGITS = list("-+0123456789")
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _TAG = "tag:yaml.org,2002:"
 
 
@@ -248,7 +248,7 @@ def _check_unicode(data: Any) -> None:
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-        elif isinstance(item, str) and _SURROGATE.search(item):
+        elif isinstance(item, str) and not is_text(item):
             raise YamlError(f"not valid YAML: {item!r} holds a lone surrogate, not text")
 
 

@@ -172,8 +172,7 @@ class AuditIndex:
             self._pending[result.old] = result
             if self._rebuilding:
                 return  # applied once the rebuild is in
-            while (ready := self._pending.pop(self._state.head, None)) is not None:
-                self._apply(self._state, ready.events, ready.new)
+            self._follow_on(self._state)
             if len(self._pending) > MAX_PENDING:
                 log.warning("audit index fell out of step with the index: rebuilding")
                 self._rebuild_locked()
@@ -213,13 +212,17 @@ class AuditIndex:
             if state is None:
                 return
             self._state = state
-            while (ready := self._pending.pop(state.head, None)) is not None:
-                self._apply(state, ready.events, ready.new)
+            self._follow_on(state)
         log.info(
             "audit trail rebuilt from Git: %d records in %.1f s",
             len(state.records),
             time.perf_counter() - started,
         )
+
+    def _follow_on(self, state: _State) -> None:
+        """Apply the pending refreshes that chain on from ``state``'s head (under the lock)."""
+        while (ready := self._pending.pop(state.head, None)) is not None:
+            self._apply(state, ready.events, ready.new)
 
     def _rebuild_locked(self) -> None:
         assert self._index is not None

@@ -39,6 +39,22 @@ def describe(error: FieldError) -> str:
     return f"{error.field}: {error.message}" if error.field else error.message
 
 
+def parse_result(kind: Kind, data: bytes, schemas: Mapping[str, Any]) -> Document | list[str]:
+    """The validated document of an entry file's bytes, or why it is invalid (messages)."""
+    try:
+        return validator.load_document(kind, data, schemas)
+    except BadRequest as exc:
+        return [describe(error) for error in exc.errors] or [exc.message]
+
+
+def cacheable(kind: Kind, result: Document | list[str]) -> bool:
+    """True for a parse result that no shared schema can change, the only kind a parse
+    cache keeps: a flag's (valid or not), or a valid configuration that references none."""
+    return kind is Kind.FLAG or (
+        isinstance(result, ConfigDocument) and not configfile.references(result)
+    )
+
+
 def _mutation(mapping: Mapping[str, Any]) -> immutables.MapMutation[str, Any]:
     """A mutable draft of ``mapping`` that never changes it (``immutables.Map.mutate``)."""
     if not isinstance(mapping, immutables.Map):

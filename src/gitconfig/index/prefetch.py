@@ -26,11 +26,10 @@ from typing import IO
 
 import msgpack
 
-from gitconfig.core import configfile, validator
-from gitconfig.core.errors import BadRequest
-from gitconfig.core.model import ConfigDocument, Document, Kind
+from gitconfig.core.model import Document, Kind
 from gitconfig.core.paths import is_schema_path
 from gitconfig.index import persist
+from gitconfig.index.builder import cacheable, parse_result
 
 log = logging.getLogger(__name__)
 
@@ -144,17 +143,13 @@ def _parse_all(
     result worth caching (``position`` in ``todo``)."""
     pack = msgpack.Packer(use_bin_type=True).pack
     for position, (_path, kind, blob) in enumerate(todo):
-        try:
-            document = validator.load_document(kind, read(blob), {})
-        except BadRequest as exc:
-            if kind is Kind.FLAG:  # a flag's errors are cached too (they need no schema)
-                errors = [_describe(e.field, e.message) for e in exc.errors] or [exc.message]
-                out.write(pack([position, None, errors]))
+        result = parse_result(kind, read(blob), {})
+        if not cacheable(kind, result):
             continue
-        if kind is Kind.FLAG or (
-            isinstance(document, ConfigDocument) and not configfile.references(document)
-        ):
-            out.write(pack([position, persist.document_row(document), None]))
+        if isinstance(result, list):
+            out.write(pack([position, None, result]))
+        else:
+            out.write(pack([position, persist.document_row(result), None]))
     out.flush()  # the worker leaves with os._exit, which flushes nothing
 
 
@@ -170,7 +165,3 @@ def _take(results: IO[bytes], theirs: list[tuple[str, Kind, str]], parsed: Parse
     except Exception as exc:  # an unreadable row: the builder parses what is missing
         log.warning("the parsing worker's results are unreadable (%s): parsing here", exc)
     return count
-
-
-def _describe(field: str, message: str) -> str:
-    return f"{field}: {message}" if field else message

@@ -20,16 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitconfig.core import configfile, validator
 from gitconfig.core.errors import BadRequest, FieldError, NotReady
 from gitconfig.core.model import (
-    ConfigDocument,
     Document,
     FileChange,
     Kind,
 )
 from gitconfig.index import persist, prefetch
-from gitconfig.index.builder import Builder, describe
+from gitconfig.index.builder import Builder, cacheable, parse_result
 from gitconfig.index.snapshot import EMPTY, ChangeEvent, Entry, Snapshot, release_checks
 from gitconfig.index.startup import BuildProgress, CacheKeeper, Progress
 from gitconfig.store.ports import Store
@@ -184,17 +182,17 @@ class Index:
         cold = previous.commit is None
         with self._progress.building(head), persist.paused_gc(cold):
             chain = self.store.first_parent_chain(head, previous.commit)
+            diffs: Iterable[list[FileChange]] = (
+                self.store.diff(commit.parent, commit.sha) for commit in chain
+            )
             if cold and self.parallel_minimum is not None:  # parse the head on two cores
                 self._progress.phase("parsing")
-                diffs = [self.store.diff(commit.parent, commit.sha) for commit in chain]
+                diffs = list(diffs)
                 prefetch.prefetch(_head_files(diffs), self.store.read_blob, self._parsed,
                                   self._prefetch_one, self.parallel_minimum)  # fmt: skip
                 self._progress.phase("indexing")
-                for commit, changes in zip(chain, diffs, strict=True):
-                    builder.apply_commit(commit, changes)
-            else:
-                for commit in chain:
-                    builder.apply_commit(commit, self.store.diff(commit.parent, commit.sha))
+            for commit, changes in zip(chain, diffs, strict=True):
+                builder.apply_commit(commit, changes)
             return builder.finish(head), builder.events, builder.retired
 
     def _prefetch_one(self, path: str, kind: Kind, blob: str) -> None:
@@ -211,16 +209,8 @@ class Index:
         parsed = self._parsed[kind]
         cached = parsed.get(blob)
         if cached is None:
-            try:
-                data = self.store.read_blob(blob)
-                cached = validator.load_document(kind, data, schemas)
-            except BadRequest as exc:
-                cached = [describe(error) for error in exc.errors] or [exc.message]
-            # A configuration's validity may depend on shared schemas: cache only results
-            # that cannot change (flags, and valid configurations that reference none).
-            if kind is Kind.FLAG or (
-                isinstance(cached, ConfigDocument) and not configfile.references(cached)
-            ):
+            cached = parse_result(kind, self.store.read_blob(blob), schemas)
+            if cacheable(kind, cached):
                 if len(parsed) > _PARSE_CACHE_LIMIT:
                     parsed.clear()
                 parsed[blob] = cached
@@ -232,8 +222,6 @@ class Index:
 def _head_files(diffs: list[list[FileChange]]) -> Iterable[tuple[str, str]]:
     """(path, blob) of every file at the head, from the diffs of the commits that lead to it
     (their own strings: the parse cache and the versions then share them)."""
-    if len(diffs) == 1:
-        return [(change.path, change.new_blob) for change in diffs[0] if change.new_blob]
     files: dict[str, str] = {}
     for changes in diffs:
         for change in changes:
