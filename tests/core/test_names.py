@@ -89,3 +89,11 @@ def test_validator_and_index_refuse(bare_repo: Path, tmp_path: Path, path: str) 
     service = open_service(bare_repo)
     service.index.refresh()
     assert path in service.index.current().problems
+
+
+def test_filter_errors_checks_only_the_filters_given() -> None:
+    assert paths.filter_errors(None, None) == []
+    assert paths.filter_errors("trading-engine", "PROD") == []
+    fields = [error.field for error in paths.filter_errors("bad name!", "NOWHERE")]
+    assert fields == ["application", "environment"]
+    assert [error.field for error in paths.filter_errors(None, "NOWHERE")] == ["environment"]

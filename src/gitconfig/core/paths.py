@@ -76,6 +76,16 @@ def scope_errors(application: object, environment: object) -> list[FieldError]:
     return [error for error in found if error is not None]
 
 
+def filter_errors(application: str | None, environment: str | None) -> list[FieldError]:
+    """What is wrong with an application and an environment used as filters: each may be
+    None (no filter, nothing to check)."""
+    found = [
+        application_error(application) if application is not None else None,
+        environment_error(environment) if environment is not None else None,
+    ]
+    return [error for error in found if error is not None]
+
+
 def entry_errors(application: object, environment: object, key: object) -> list[FieldError]:
     """What is wrong with an (application, environment, key) triple."""
     errors = scope_errors(application, environment)

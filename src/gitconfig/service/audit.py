@@ -12,7 +12,7 @@ from gitconfig.core import configfile, flagfile
 from gitconfig.core.errors import BadRequest, FieldError, NotReady
 from gitconfig.core.limits import MAX_INT32
 from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, Kind
-from gitconfig.core.paths import application_error, environment_error, key_error
+from gitconfig.core.paths import filter_errors, key_error
 from gitconfig.index.audit import AuditIndex, AuditQuery, AuditRecord
 from gitconfig.index.refresher import Index
 from gitconfig.service.access import Principal, authorize
@@ -90,15 +90,9 @@ class AuditUseCases(ServiceBase):
         (``total_elements`` counts only those). Naming an application and environment outside
         the caller's read scope is PermissionDenied; bad filters are BadRequest; NotReady
         before the first index."""
-        errors = [
-            error
-            for error in (
-                application_error(application) if application is not None else None,
-                environment_error(environment) if environment is not None else None,
-                key_error(key) if key is not None else None,
-            )
-            if error is not None
-        ]
+        errors = filter_errors(application, environment)
+        if key is not None and (error := key_error(key)) is not None:
+            errors.append(error)
         if kind is not None and kind not in ("config", "flag"):
             errors.append(FieldError("kind", "must be config or flag"))
         if not 0 <= page <= MAX_INT32:  # as every other page: what an int32 field carries

@@ -37,6 +37,19 @@ class NewConfig:
     change_description: str | None = None
 
 
+def new_document(new: NewConfig, snapshot: Snapshot) -> ConfigDocument:
+    """The document ``new`` makes where there is none, its schema resolved against
+    ``snapshot``'s shared schemas. Raises BadRequest (a bad type, value, schema or tag)."""
+    return configfile.from_request(
+        value_type=new.value_type,
+        value=new.value,
+        description=new.description,
+        schema=new.schema,
+        tags=new.tags,
+        schemas=snapshot.schemas,
+    )
+
+
 @dataclass(frozen=True)
 class ConfigChanges:
     """An update: fields left None keep their current value."""
@@ -129,15 +142,7 @@ class ConfigUseCases(ServiceBase):
         def build(current: Entry | None, snapshot: Snapshot) -> bytes:
             if current is not None:
                 raise AlreadyExists(f"configuration {key} already exists (id {current.id})")
-            document = configfile.from_request(
-                value_type=new.value_type,
-                value=new.value,
-                description=new.description,
-                schema=new.schema,
-                tags=new.tags,
-                schemas=snapshot.schemas,
-            )
-            return self.render_config(key, document, snapshot)
+            return self.render_config(key, new_document(new, snapshot), snapshot)
 
         message = new.change_description or f"Create configuration {key}"
         return self._write_entry(principal, key, build, message, if_match=None, must_exist=False)

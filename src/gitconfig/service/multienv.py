@@ -7,7 +7,7 @@ listing every problem, each field prefixed with its environment) and nothing is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gitconfig.core import configfile, importing, limits
 from gitconfig.core import formats as transfer
@@ -18,7 +18,7 @@ from gitconfig.core.paths import entry_errors, environment_error, key_error, sco
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
-from gitconfig.service.configs import NewConfig
+from gitconfig.service.configs import NewConfig, new_document
 from gitconfig.service.transfer import secured
 
 
@@ -120,18 +120,9 @@ class MultiEnvUseCases(ServiceBase):
         ``set`` does (BadRequest when no ``.sops.yaml`` rule covers ``key``), and an existing
         SECRET given its own plaintext or the mask keeps its value."""
         if current is None:
-            value_type = new.value_type
-            if infer_type and not value_type:
-                value_type = importing.infer_text(new.value).value
-            document = configfile.from_request(
-                value_type=value_type,
-                value=new.value,
-                description=new.description,
-                schema=new.schema,
-                tags=new.tags,
-                schemas=snapshot.schemas,
-            )
-            return self.render_config(key, document, snapshot)
+            if infer_type and not new.value_type:
+                new = replace(new, value_type=importing.infer_text(new.value).value)
+            return self.render_config(key, new_document(new, snapshot), snapshot)
         old = current.document
         assert isinstance(old, ConfigDocument)
         if old.value_type is ValueType.SECRET and (

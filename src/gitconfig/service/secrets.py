@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
-from gitconfig.core.paths import application_error, environment_error
+from gitconfig.core.paths import filter_errors
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.access import Principal, authorize
@@ -228,14 +228,7 @@ def _present(snapshot: Snapshot, keys: Iterable[EntryKey]) -> list[EntryKey]:
 
 
 def _scope(application: str | None, environment: str | None) -> Environment | None:
-    errors = [
-        error
-        for error in (
-            application_error(application) if application is not None else None,
-            environment_error(environment) if environment is not None else None,
-        )
-        if error is not None
-    ]
+    errors = filter_errors(application, environment)
     if errors:
         raise BadRequest("invalid scope", errors)
     return Environment(environment) if environment is not None else None

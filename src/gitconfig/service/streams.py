@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.model import ConfigDocument, Environment
-from gitconfig.core.paths import application_error, environment_error, key_error
+from gitconfig.core.paths import filter_errors, key_error
 from gitconfig.index.changes import Subscription
 from gitconfig.index.snapshot import ChangeEvent
 from gitconfig.index.updates import Filter, Update, render_update
@@ -38,13 +38,10 @@ class StreamUseCases(ServiceBase):
                 authorize_reveal(principal, application, environment)
             elif not principal.anywhere("reveal"):
                 authorize(principal, "reveal")
-        errors = [
+        errors = filter_errors(application, environment)
+        errors += [
             error
-            for error in (
-                application_error(application) if application is not None else None,
-                environment_error(environment) if environment is not None else None,
-                *(key_error(key, f"keys.{i}") for i, key in enumerate(keys)),
-            )
+            for error in (key_error(key, f"keys.{i}") for i, key in enumerate(keys))
             if error is not None
         ]
         commit = None
