@@ -30,7 +30,6 @@ from gitconfig.client import (
 from gitconfig.client import cache as client_cache
 from gitconfig.client.state import ConfigValue, LocalState
 from gitconfig.core.model import EntryKey, Environment, Kind
-from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig, NewFlag, Service
 from tests.agekeys import secret_service
@@ -85,13 +84,6 @@ class Recorder:
     def wait_for(self, commits: list[str], timeout: float = 10.0) -> None:
         wait_until(lambda: len(self.commits()) >= len(commits), timeout)
         assert self.commits() == commits
-
-
-@pytest.fixture
-def service(bare_repo: Path) -> Service:
-    service = open_service(bare_repo)
-    service.index.refresh()
-    return service
 
 
 @pytest.fixture

@@ -61,13 +61,6 @@ def checkout(bare_repo: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def service(bare_repo: Path) -> Service:
-    service = open_service(bare_repo)
-    service.index.refresh()
-    return service
-
-
-@pytest.fixture
 def server(service: Service) -> Iterator[GrpcServerThread]:
     with GrpcServerThread(service, tokens()) as running:
         yield running

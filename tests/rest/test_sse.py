@@ -14,7 +14,6 @@ import pytest
 
 from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
-from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 from tests.conftest import ADMIN_TOKEN
@@ -94,13 +93,6 @@ class Watcher:
 @pytest.fixture
 def checkout(bare_repo: Path, tmp_path: Path) -> Path:
     return clone(bare_repo, tmp_path / "checkout")
-
-
-@pytest.fixture
-def service(bare_repo: Path) -> Service:
-    service = open_service(bare_repo)
-    service.index.refresh()
-    return service
 
 
 @pytest.fixture
