@@ -11,7 +11,6 @@ import logging
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from gitconfig.core.model import EntryKey, Environment, Kind
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig, NewFlag, Service
 from tests.agekeys import secret_service
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, wait_until
 from tests.gitrepo import clone, commit_files, push
 from tests.servers import GrpcServerThread
 
@@ -47,13 +46,6 @@ def tokens() -> TokenRegistry:
     registry.add(ADMIN_TOKEN, "admin", ["admin"])
     registry.add("reader-token", "reader", ["read"])
     return registry
-
-
-def wait_until(condition: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def new_config(key: str, value: str, value_type: str = "NUMBER", env: str = "PROD") -> NewConfig:
