@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pygit2
 import pytest
 from pygit2.enums import ConfigLevel
+
+from tests.gitrepo import clone, commit_files, push
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -81,3 +84,26 @@ def client(service: Service) -> Iterator[TestClient]:
     app = create_app(service, tokens)
     with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def checkout(bare_repo: Path, tmp_path: Path) -> Path:
+    """A clone of ``bare_repo`` to commit and push from by hand."""
+    return clone(bare_repo, tmp_path / "checkout")
+
+
+def change(service: Service, checkout: Path, files: Mapping[str, str | None], message: str) -> str:
+    """Commit ``files`` (path -> text, None deletes) in ``checkout``, push, refresh the
+    service's index; the new commit's sha."""
+    sha = commit_files(checkout, files, message)
+    push(checkout)
+    service.index.refresh()
+    return sha
+
+
+def wait_until(condition: Any, timeout: float = 10.0) -> None:
+    """Poll ``condition()`` every 10 ms until true; AssertionError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)

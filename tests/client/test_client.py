@@ -11,7 +11,6 @@ import logging
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,10 @@ from gitconfig.client import (
 from gitconfig.client import cache as client_cache
 from gitconfig.client.state import ConfigValue, LocalState
 from gitconfig.core.model import EntryKey, Environment, Kind
-from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig, NewFlag, Service
 from tests.agekeys import secret_service
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, wait_until
 from tests.gitrepo import clone, commit_files, push
 from tests.servers import GrpcServerThread
 
@@ -48,13 +46,6 @@ def tokens() -> TokenRegistry:
     registry.add(ADMIN_TOKEN, "admin", ["admin"])
     registry.add("reader-token", "reader", ["read"])
     return registry
-
-
-def wait_until(condition: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def new_config(key: str, value: str, value_type: str = "NUMBER", env: str = "PROD") -> NewConfig:
@@ -85,13 +76,6 @@ class Recorder:
     def wait_for(self, commits: list[str], timeout: float = 10.0) -> None:
         wait_until(lambda: len(self.commits()) >= len(commits), timeout)
         assert self.commits() == commits
-
-
-@pytest.fixture
-def service(bare_repo: Path) -> Service:
-    service = open_service(bare_repo)
-    service.index.refresh()
-    return service
 
 
 @pytest.fixture

@@ -35,6 +35,13 @@ def cold(served: Path) -> Snapshot:
     return index.current()
 
 
+def saved(first: Index) -> Index:
+    """``first`` refreshed and its cache file written (the run before a restart)."""
+    first.refresh()
+    assert first.save_cache()
+    return first
+
+
 def test_a_loaded_snapshot_equals_the_cold_build(repo: tuple[Path, Path]) -> None:
     snapshot = cold(repo[0])
     assert snapshot.problems and snapshot.tombstones  # the fixture covers them
@@ -45,9 +52,7 @@ def test_a_restart_loads_the_cache_and_parses_nothing(
     repo: tuple[Path, Path], tmp_path: Path
 ) -> None:
     cache = tmp_path / "cache" / "index.msgpack"
-    first = Index(GitStore(repo[0]), cache=cache)
-    first.refresh()
-    assert first.save_cache()
+    first = saved(Index(GitStore(repo[0]), cache=cache))
     store = CountingStore(repo[0])
     restarted = Index(store, cache=cache)
     result = restarted.refresh()
@@ -61,9 +66,7 @@ def test_a_cache_behind_the_head_is_the_base_of_a_diff_refresh(
 ) -> None:
     served, work = repo
     cache = tmp_path / "index.msgpack"
-    first = Index(GitStore(served), cache=cache)
-    first.refresh()
-    assert first.save_cache()
+    first = saved(Index(GitStore(served), cache=cache))
     old = first.current().commit
     commit_files(
         work,
@@ -111,9 +114,7 @@ def test_a_cache_of_a_rewritten_branch_is_ignored(
 ) -> None:
     served, work = repo
     cache = tmp_path / "index.msgpack"
-    first = Index(GitStore(served), cache=cache)
-    first.refresh()
-    assert first.save_cache()
+    saved(Index(GitStore(served), cache=cache))
     git(work, "reset", "--hard", "HEAD~1")
     commit_files(work, {"configs/shop/DEV/other.yaml": "type: NUMBER\nvalue: 3\n"}, "instead")
     git(work, "push", "--quiet", "--force", "origin", "main:main")

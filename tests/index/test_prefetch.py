@@ -17,6 +17,19 @@ from tests.gitrepo import commit_files, init_repo
 from tests.index.snapshots import assert_same
 
 
+def assert_built_here(
+    index: Index, served: Path, caplog: pytest.LogCaptureFixture, warning: str
+) -> None:
+    """Refresh ``index`` (its worker fails), expect ``warning`` logged and the snapshot of a
+    build on one core."""
+    with caplog.at_level(logging.WARNING, logger="gitconfig.index.prefetch"):
+        index.refresh()
+    assert warning in caplog.text
+    single = Index(GitStore(served), parallel_minimum=None)
+    single.refresh()
+    assert_same(index.current(), single.current())
+
+
 def test_the_head_files_come_from_the_chains_diffs(repo: tuple[Path, Path]) -> None:
     store = GitStore(repo[0])
     head = store.head()
@@ -49,12 +62,7 @@ def test_a_failing_worker_leaves_the_parsing_here(
             return super().read_blob(sha)
 
     index = Index(WorkerCannotRead(repo[0]), parallel_minimum=1)
-    with caplog.at_level(logging.WARNING, logger="gitconfig.index.prefetch"):
-        index.refresh()
-    assert "the parsing worker failed" in caplog.text
-    single = Index(GitStore(repo[0]), parallel_minimum=None)
-    single.refresh()
-    assert_same(index.current(), single.current())
+    assert_built_here(index, repo[0], caplog, "the parsing worker failed")
 
 
 @pytest.mark.timeout(30)
@@ -75,9 +83,4 @@ def test_a_stuck_worker_is_killed_and_its_half_parsed_here(
 
     monkeypatch.setattr(prefetch, "WORKER_PATIENCE", 0.5, raising=False)
     index = Index(WorkerIsStuck(repo[0]), parallel_minimum=1)
-    with caplog.at_level(logging.WARNING, logger="gitconfig.index.prefetch"):
-        index.refresh()
-    assert "killed, parsing its half here" in caplog.text
-    single = Index(GitStore(repo[0]), parallel_minimum=None)
-    single.refresh()
-    assert_same(index.current(), single.current())
+    assert_built_here(index, repo[0], caplog, "killed, parsing its half here")

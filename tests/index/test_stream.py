@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,8 @@ from gitconfig.index.updates import Filter, render_update
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig, Service
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, git, push
+from tests.conftest import ADMIN_TOKEN, change, wait_until
+from tests.gitrepo import commit_files, git, push
 from tests.servers import GrpcServerThread, Reader
 from tests.test_e2e import GITCONFIG
 
@@ -53,18 +53,6 @@ def tokens() -> TokenRegistry:
     registry = TokenRegistry()
     registry.add(ADMIN_TOKEN, "admin", ["admin"])
     return registry
-
-
-@pytest.fixture
-def checkout(bare_repo: Path, tmp_path: Path) -> Path:
-    return clone(bare_repo, tmp_path / "checkout")
-
-
-@pytest.fixture
-def service(bare_repo: Path) -> Service:
-    service = open_service(bare_repo)
-    service.index.refresh()
-    return service
 
 
 @pytest.fixture
@@ -107,20 +95,6 @@ def brief(update: config_pb2.ConfigurationUpdate) -> tuple[str, str, str, int, s
 
 def full(updates: list[config_pb2.ConfigurationUpdate]) -> list[dict[str, Any]]:
     return [json_format.MessageToDict(u) for u in updates]
-
-
-def change(service: Service, checkout: Path, files: Mapping[str, str | None], message: str) -> str:
-    sha = commit_files(checkout, files, message)
-    push(checkout)
-    service.index.refresh()
-    return sha
-
-
-def wait_until(condition: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_a_push_of_ten_files_is_ten_updates(service: Service, checkout: Path, stub: Stub) -> None:

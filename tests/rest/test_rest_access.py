@@ -12,17 +12,9 @@ from fastapi.testclient import TestClient
 
 from gitconfig.core.configfile import MASK
 from gitconfig.rest.app import create_app
-from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.facade import Service
 from tests.accessdata import auth, registry, seed
 from tests.gitrepo import clone, commit_files, push
-
-
-@pytest.fixture
-def service(bare_repo: Path) -> Service:
-    service = open_service(bare_repo)
-    service.index.refresh()
-    return service
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 
 from gitconfig.core import limits
 from gitconfig.rest.app import RestApp, create_app
-from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.facade import Service
 from tests.accessdata import ACCESS_FILE, TOKENS, auth, registry, seed, sha
 
@@ -25,9 +24,8 @@ def params(app: str, env: str = "PROD", key: str = "limit") -> dict[str, str]:
 
 
 @pytest.fixture
-def service(bare_repo: Path) -> Service:
-    service = open_service(bare_repo)
-    service.index.refresh()
+def service(service: Service) -> Service:
+    """The conftest service, seeded with the access tests' entries."""
     seed(service)
     return service
 

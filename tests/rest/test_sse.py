@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,11 +14,10 @@ import pytest
 
 from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
-from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, git, push
+from tests.conftest import ADMIN_TOKEN, change
+from tests.gitrepo import commit_files, git
 from tests.servers import Reader, UvicornThread
 
 LIMIT = "configs/trading-engine/PROD/max-order-size.yaml"
@@ -92,18 +91,6 @@ class Watcher:
 
 
 @pytest.fixture
-def checkout(bare_repo: Path, tmp_path: Path) -> Path:
-    return clone(bare_repo, tmp_path / "checkout")
-
-
-@pytest.fixture
-def service(bare_repo: Path) -> Service:
-    service = open_service(bare_repo)
-    service.index.refresh()
-    return service
-
-
-@pytest.fixture
 def server(service: Service) -> Iterator[UvicornThread]:
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])
@@ -118,13 +105,6 @@ def server(service: Service) -> Iterator[UvicornThread]:
 def client(server: UvicornThread) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as http:
         yield http
-
-
-def change(service: Service, checkout: Path, files: Mapping[str, str | None], message: str) -> str:
-    sha = commit_files(checkout, files, message)
-    push(checkout)
-    service.index.refresh()
-    return sha
 
 
 def number(value: int) -> str:

@@ -10,14 +10,11 @@ import grpc
 import pytest
 
 from gitconfig.core.configfile import MASK
-from gitconfig.core.model import Author, Kind
+from gitconfig.core.model import Kind
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from gitconfig.index.refresher import Index
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig, Service
-from gitconfig.store.gitstore import GitStore
-from gitconfig.store.secrets import Sops
-from tests.agekeys import AgeKeys
+from tests.agekeys import secret_service
 from tests.servers import GrpcServerThread, Reader
 
 PLAIN = "grpc-secret-Value-42"
@@ -28,12 +25,7 @@ READER = (("authorization", "Bearer reader-token"),)
 
 @pytest.fixture
 def service(bare_repo: Path, tmp_path: Path) -> Service:
-    keys = AgeKeys.make(tmp_path / "keys")
-    store = GitStore(bare_repo)
-    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
-    environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
-    service = Service(store, Index(store), Sops(environ))
-    service.index.refresh()
+    service, _ = secret_service(bare_repo, tmp_path)
     service.create_config(ADMIN, secret(PLAIN))
     return service
 

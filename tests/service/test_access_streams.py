@@ -18,7 +18,6 @@ import pytest
 
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.rest.app import create_app
-from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.access import TokenRegistry
 from gitconfig.service.accessfile import AccessFile
 from gitconfig.service.facade import NewConfig, Service
@@ -34,9 +33,8 @@ def metadata(name: str) -> tuple[tuple[str, str], ...]:
 
 
 @pytest.fixture
-def service(bare_repo: Path) -> Service:
-    service = open_service(bare_repo)
-    service.index.refresh()
+def service(service: Service) -> Service:
+    """The conftest service, seeded with the access tests' entries."""
     seed(service)
     return service
 

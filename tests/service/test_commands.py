@@ -10,14 +10,11 @@ import pytest
 from gitconfig.core.errors import BadRequest, NotFound, PermissionDenied
 from gitconfig.core.formats import Format
 from gitconfig.core.importing import ImportRequest
-from gitconfig.core.model import Author, Kind, ValueType
-from gitconfig.index.refresher import Index
+from gitconfig.core.model import Kind, ValueType
 from gitconfig.service.access import Principal
 from gitconfig.service.commands import flag_action
 from gitconfig.service.facade import FlagChanges, NewConfig, NewFlag, Service
-from gitconfig.store.gitstore import GitStore
-from gitconfig.store.secrets import Sops
-from tests.agekeys import AgeKeys
+from tests.agekeys import secret_service
 from tests.gitrepo import git
 
 ADMIN = Principal("admin", frozenset({"admin"}))
@@ -101,12 +98,7 @@ def test_takes_secret_follows_the_given_type_or_the_existing_value(service: Serv
 
 
 def test_takes_secret_of_an_existing_secret_without_a_type(bare_repo: Path, tmp_path: Path) -> None:
-    keys = AgeKeys.make(tmp_path / "keys")
-    store = GitStore(bare_repo)
-    store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
-    environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod"))}
-    service = Service(store, Index(store), Sops(environ))
-    service.index.refresh()
+    service, _ = secret_service(bare_repo, tmp_path)
     service.create_config(ADMIN, NewConfig("db-password", "shop", "PROD", "SECRET", "s3cret-X"))
     assert service.takes_secret(ADMIN, "shop", "PROD", "db-password", None)
     assert not service.takes_secret(ADMIN, "shop", "PROD", "db-password", ValueType.STRING)
