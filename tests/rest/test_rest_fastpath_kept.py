@@ -1,9 +1,11 @@
 """The read fast path in front of the whole app (``RestApp``): what it keeps between requests
 never answers for another principal, scope, snapshot or access file; it still records its
-request ids and metrics; and a request with a body still meets the body limit."""
+metrics, access-log lines and request ids; and a request with a body still meets the body
+limit."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from gitconfig.core import limits
 from gitconfig.rest.app import RestApp, create_app
+from gitconfig.runtime.logs import RequestIdFilter
 from gitconfig.service.facade import Service
 from tests.accessdata import ACCESS_FILE, TOKENS, auth, registry, seed, sha
 
@@ -82,13 +85,16 @@ def test_a_kept_answer_follows_new_commits(client: TestClient) -> None:
     assert (second.json()["value"], second.headers["etag"]) == ("7", '"2"')
 
 
-def test_fast_answers_carry_a_request_id_and_are_counted(client: TestClient) -> None:
+def test_fast_answers_are_counted_and_carry_the_callers_request_id(client: TestClient) -> None:
     query = params("payments")
     answers = [client.get(LOOKUP, params=query, headers=auth("root")) for _ in range(3)]
-    ids = {a.headers["x-request-id"] for a in answers}
-    assert len(ids) == 3 and all(len(i) == 32 for i in ids)
+    assert all(a.status_code == 200 for a in answers)
+    # No access log and no id sent: a made-up id would name no log line, so none is sent.
+    assert not any("x-request-id" in a.headers for a in answers)
     sent = client.get(LOOKUP, params=query, headers={**auth("root"), "X-Request-ID": "abc-1"})
     assert sent.headers["x-request-id"] == "abc-1"
+    forged = client.get(LOOKUP, params=query, headers={**auth("root"), "X-Request-ID": "a b"})
+    assert len(forged.headers["x-request-id"]) == 32  # not sane: replaced by a new one
     metrics = client.get("/metrics", headers=auth("root")).text
     counted = [
         line
@@ -97,7 +103,40 @@ def test_fast_answers_carry_a_request_id_and_are_counted(client: TestClient) -> 
         and 'route="/configs/lookup"' in line
         and 'status="200"' in line
     ]
-    assert counted and counted[0].endswith(" 4.0"), counted
+    assert counted and counted[0].endswith(" 5.0"), counted
+
+
+@pytest.fixture
+def access_lines() -> Iterator[list[logging.LogRecord]]:
+    """The access log on, its records kept with their request ids (as ``serve`` logs them)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("gitconfig.access")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.mark.parametrize("path", [LOOKUP, CHECK])
+def test_with_the_access_log_each_fast_answer_has_one_line_and_its_id(
+    service: Service, tmp_path: Path, access_lines: list[logging.LogRecord], path: str
+) -> None:
+    query = params("trading-engine", key="limit" if path == LOOKUP else "fast")
+    with TestClient(create_app(service, registry(tmp_path))) as client:
+        answers = [client.get(path, params=query, headers=auth("root")) for _ in range(3)]
+        sent = client.get(path, params=query, headers={**auth("root"), "X-Request-ID": "abc-2"})
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    ids = [a.headers["x-request-id"] for a in [*answers, sent]]
+    assert len(set(ids)) == 4 and ids[-1] == "abc-2"
+    lines = [(r.getMessage(), getattr(r, "request_id", None)) for r in access_lines]
+    assert len(lines) == 4, lines  # one per request: the fast path's, not the route's too
+    for (message, request_id), expected in zip(lines, ids, strict=True):
+        assert message.startswith(f"GET {path} 200 ") and request_id == expected
 
 
 @pytest.fixture

@@ -215,9 +215,19 @@ def test_over_the_limit_is_429_with_retry_after(
         assert over.status_code == 429
         assert 1 <= int(over.headers["Retry-After"]) <= 60
         assert "rate limit" in over.json()["message"]
+        assert len(over.headers["x-request-id"]) == 32  # observed like every routed answer
         # per principal: another one is not affected; health probes are never limited
         assert http.get("/configs/lookup", params=params, headers=auth("root")).status_code == 200
         assert all(http.get("/healthz").status_code == 200 for _ in range(10))
+        metrics = http.get("/metrics", headers=auth("root")).text
+    refused = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("gitconfig_http_request_duration_seconds_count")
+        and 'route="/configs/lookup"' in line
+        and 'status="429"' in line
+    ]
+    assert refused and refused[0].endswith(" 2.0"), refused  # each refusal counted once
 
 
 def test_writes_have_their_own_limit(service: Service, tmp_path: Path) -> None:

@@ -6,9 +6,10 @@ injection and response validation, and even Starlette's middleware stack, cost m
 read itself. ``ReadFastPath.answer``, asked first by the app (``app.RestApp``), answers a
 successful read straight from the snapshot, with response bytes cached on the immutable entry
 (a lookup's answer; a check's answer per evaluation outcome, which compiled flags share).
-Every other case — a bad, missing or extra parameter, no or a wrong token, an unknown key, the
-index not ready — falls through to the FastAPI route, so errors are produced in one place
-only and the answers are identical: the bytes come from the routes' own renderers
+Every other case — a bad, missing or extra parameter, no or a wrong token, a caller over its
+rate limit, an unknown key, the index not ready — falls through to the FastAPI route, so
+errors are produced (and observed: request id, metrics, access log) in one place only and
+the answers are identical: the bytes come from the routes' own renderers
 (``render``), and ``tests/rest/test_rest_fastpath.py`` compares them byte for byte.
 """
 
@@ -23,8 +24,7 @@ from urllib.parse import unquote_plus
 from gitconfig.core.errors import GitconfigError, RateLimited
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
 from gitconfig.index.snapshot import Entry, Snapshot
-from gitconfig.rest import render
-from gitconfig.rest.errors import error_response
+from gitconfig.rest import accesslog, render
 from gitconfig.service import requestid
 from gitconfig.service.access import Principal, TokenRegistry, authorize
 from gitconfig.service.facade import Service
@@ -43,7 +43,7 @@ CHECK = "/feature-flags/check"
 _REQUIRED = frozenset(("key", "application", "environment"))
 _ALLOWED = {LOOKUP: _REQUIRED | {"reveal"}, CHECK: _REQUIRED | {"userId"}}
 Answer = tuple[bytes, tuple[tuple[bytes, bytes], ...]]  # body, response headers (encoded)
-PRINCIPAL = "gitconfig.principal"  # scope["state"] key: the principal the fast path found
+PRINCIPAL = "gitconfig.principal"  # scope["state"]: the principal found, or RateLimited raised
 REQUEST_ID = b"x-request-id"
 FLUSH_SECONDS = 1.0  # the fast path's metrics reach the histograms at least this often
 QUERIES = 4096  # parsed query strings kept per path (dropped when full)
@@ -89,10 +89,15 @@ class _Seen:
 
 class ReadFastPath:
     """``answer`` serves a plain successful lookup or check and says whether it did (the app
-    calls it before anything else: ``app.RestApp``). With ``metrics``, an answer here records
-    its own request metrics and request id (the ``observe`` middleware sees only what falls
-    through): cheaper than wrapping every fast answer's ``send`` (docs/performance.md,
-    "Per-request metrics").
+    calls it before anything else: ``app.RestApp``). With ``metrics``, an answer here is
+    observed as ``observe.ObserveRequests`` observes the routes' (which sees only what falls
+    through), more cheaply than by wrapping its ``send`` (docs/performance.md, "Per-request
+    metrics"): its latency and status in the request histogram, and its access-log line
+    when that log is on (``accesslog``; whether it is on is re-read once a second). Its
+    ``X-Request-ID`` is the caller's sane id, or a new one when the caller's is not sane or
+    the access log is on; an answer here that logs nothing and was sent no id carries none,
+    since a made-up id would name no log line (``docs/decisions.md``, "Request ids on the
+    read fast path"). Without ``metrics``, none of this.
 
     Kept between requests, so that a repeated read is a few dictionary lookups: principals
     by ``Authorization`` header (``tokencache``); per path, at most ``QUERIES`` query
@@ -113,8 +118,9 @@ class ReadFastPath:
         self._seen: dict[str, dict[bytes, _Seen]] = {path: {} for path in _ALLOWED}
         self._snapshot: Callable[[], Snapshot | None] = lambda: None  # weakly, the last seen
         self._generation = 0
-        self._current = service.snapshot  # raises NotReady before the first index
+        self._current = service.index.current  # raises NotReady before the first index
         self._flushed = perf_counter()
+        self._access = metrics is not None and accesslog.enabled()  # re-read at each flush
 
     async def answer(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """True when this answered the request (200, or 429 over the rate limit); False
@@ -127,12 +133,8 @@ class ReadFastPath:
         raw = scope["query_string"]
         seen = seen_by_query.get(raw)
         if seen is None:
-            seen = _Seen(_query(raw, _ALLOWED[path]))
-            if len(seen_by_query) >= QUERIES:
-                seen_by_query.clear()
-            seen_by_query[raw] = seen
-        query = seen.query
-        if query is None:
+            seen = self._remember(seen_by_query, raw, path)
+        if seen.query is None:
             return False
         authorization = sent_id = None
         for name, value in scope["headers"]:  # the first of a repeated header, as Starlette
@@ -144,45 +146,74 @@ class ReadFastPath:
                 return False  # a body: the body limit and the route judge it
         try:
             principal = self.authenticator.authenticate(authorization)
-        except RateLimited as exc:
-            await error_response(exc)(scope, receive, send)
-            return True
+        except RateLimited as exc:  # counted once: the route answers this very refusal
+            scope.setdefault("state", {})[PRINCIPAL] = exc
+            return False
         except GitconfigError:
             return False
-        answer = None
-        if seen.generation == self._generation:  # the kept answer, if it still serves
-            try:
-                current = self._current()
-            except GitconfigError:
-                current = None
-            if (
-                current is not None
-                and current is self._snapshot()
-                and (seen.principal is principal or principal.may("read", query[0], query[1]))
-            ):  # ``may``: the decision ``authorize`` asks
-                seen.principal = principal
-                answer = seen.answer
-        if answer is None:
-            answer = self._answer(path, seen, principal)
+        if (
+            seen.principal is principal
+            and seen.generation == self._generation
+            and self._current() is self._snapshot()
+        ):  # the answer kept for this query and principal, made from the served snapshot
+            body, headers = seen.answer
+        else:
+            answer = self._again(path, seen, principal)
             if answer is None:
                 # The route must not authenticate (and count) this request a second time.
                 scope.setdefault("state", {})[PRINCIPAL] = principal
                 return False
-        body, kept = answer
-        if self.metrics is not None:
+            body, headers = answer
+        metrics = self.metrics
+        if metrics is None:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return True
+        access, rid = self._access, b""
+        if sent_id is not None or access:  # an id that names something (see the class)
             rid = requestid.new() if sent_id is None else _accepted(sent_id)
-            headers = [*kept, (REQUEST_ID, rid)]
-        else:
-            headers = list(kept)
+            headers = (*headers, (REQUEST_ID, rid))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        if self.metrics is not None:
-            now = perf_counter()
-            self._tallies[path].observe(now - started)
-            if now - self._flushed > FLUSH_SECONDS:
-                self._flushed = now
-                self.metrics.flush_tallies()
+        now = perf_counter()
+        self._tallies[path].observe(now - started)
+        if access:
+            self._log(path, now - started, rid)
+        if now - self._flushed > FLUSH_SECONDS:
+            self._flushed = now
+            self._access = accesslog.enabled()
+            metrics.flush_tallies()
         return True
+
+    @staticmethod
+    def _log(path: str, seconds: float, request_id: bytes) -> None:
+        token = requestid.current.set(request_id.decode("latin-1"))
+        try:
+            accesslog.write("GET", path, 200, seconds, path)
+        finally:
+            requestid.current.reset(token)
+
+    @staticmethod
+    def _remember(seen_by_query: dict[bytes, _Seen], raw: bytes, path: str) -> _Seen:
+        seen = _Seen(_query(raw, _ALLOWED[path]))
+        if len(seen_by_query) >= QUERIES:
+            seen_by_query.clear()
+        seen_by_query[raw] = seen
+        return seen
+
+    def _again(self, path: str, seen: _Seen, principal: Principal) -> Answer | None:
+        """The kept answer when it serves another principal that may read there (the
+        decision ``authorize`` asks), else a new one (``_answer``)."""
+        if seen.generation == self._generation and seen.query is not None:
+            try:
+                current = self._current()
+            except GitconfigError:
+                current = None
+            if current is not None and current is self._snapshot():
+                if principal.may("read", seen.query[0], seen.query[1]):
+                    seen.principal = principal
+                    return seen.answer
+        return self._answer(path, seen, principal)
 
     def _answer(self, path: str, seen: _Seen, principal: Principal) -> Answer | None:
         assert seen.query is not None

@@ -1,25 +1,24 @@
 """The ASGI middleware of request ids, metrics and the access log of each request (behind
-the read fast path, which records its own answers the same way, without an access log line).
+the read fast path, which records its own answers the same way: ``fastpath``).
 
 Every HTTP request gets an id (``X-Request-ID`` when the caller sent a sane one, else a new
 one), returned in the ``X-Request-ID`` response header and set for the request's log lines.
 Its latency (to the end of the response body) and status are recorded under its route
 template (``/configs/{configId}``, never the path; ``<unmatched>`` for a path no route
 serves), so the labels stay bounded. The access log (logger ``gitconfig.access``, INFO) is
-one line per request when that level is enabled (``gitconfig serve --access-log``).
+one line per request when that level is enabled (``gitconfig serve --access-log``; see
+``accesslog``).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
+from gitconfig.rest import accesslog
 from gitconfig.rest.fastpath import ASGIApp, Message, Receive, Scope, Send
 from gitconfig.service import requestid
 from gitconfig.service.metrics import Metrics
-
-access_log = logging.getLogger("gitconfig.access")
 
 UNMATCHED = "<unmatched>"
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
@@ -71,13 +70,6 @@ class ObserveRequests:
                 method = "OTHER"
             route = route_of(scope)
             self.metrics.http_recorder(route, method, status)(seconds)
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "%s %s %d %.1fms",
-                    method,
-                    route,
-                    status,
-                    seconds * 1000,
-                    extra={"path": scope["path"], "status": status},
-                )
+            if accesslog.enabled():
+                accesslog.write(method, route, status, seconds, scope["path"])
             requestid.current.reset(token)

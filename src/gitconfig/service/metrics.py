@@ -137,26 +137,23 @@ class Tally:
     internals (``_buckets``, ``_sum``, ``_upper_bounds``); ``tests/test_metrics.py`` checks
     that a flushed tally renders exactly like the same observations made one by one."""
 
-    __slots__ = ("_child", "_bounds", "_counts", "_sum", "_pending")
+    __slots__ = ("_child", "_bounds", "_counts", "_sum")
 
     def __init__(self, child: Any) -> None:
         self._child = child
         self._bounds = tuple(child._upper_bounds)
         self._counts = [0] * len(self._bounds)
         self._sum = 0.0
-        self._pending = False
 
     def observe(self, seconds: float) -> None:
         self._counts[bisect.bisect_left(self._bounds, seconds)] += 1
         self._sum += seconds
-        self._pending = True
 
     def flush(self) -> None:
-        if not self._pending:
+        if not any(self._counts):
             return
         counts, self._counts = self._counts, [0] * len(self._bounds)
         total, self._sum = self._sum, 0.0
-        self._pending = False
         self._child._sum.inc(total)
         for bucket, count in zip(self._child._buckets, counts, strict=True):
             if count:
