@@ -156,6 +156,8 @@ class ReadFastPath:
             and seen.generation == self._generation
             and self._current() is self._snapshot()
         ):  # the answer kept for this query and principal, made from the served snapshot
+            # (``_current`` cannot raise NotReady here: an answer was made, so the index was
+            # built, and it never goes back)
             body, headers = seen.answer
         else:
             answer = self._again(path, seen, principal)
@@ -204,15 +206,14 @@ class ReadFastPath:
     def _again(self, path: str, seen: _Seen, principal: Principal) -> Answer | None:
         """The kept answer when it serves another principal that may read there (the
         decision ``authorize`` asks), else a new one (``_answer``)."""
-        if seen.generation == self._generation and seen.query is not None:
-            try:
-                current = self._current()
-            except GitconfigError:
-                current = None
-            if current is not None and current is self._snapshot():
-                if principal.may("read", seen.query[0], seen.query[1]):
-                    seen.principal = principal
-                    return seen.answer
+        if (
+            seen.generation == self._generation
+            and seen.query is not None
+            and self._current() is self._snapshot()
+            and principal.may("read", seen.query[0], seen.query[1])
+        ):
+            seen.principal = principal
+            return seen.answer
         return self._answer(path, seen, principal)
 
     def _answer(self, path: str, seen: _Seen, principal: Principal) -> Answer | None:
