@@ -123,7 +123,7 @@ class ReadFastPath:
         self._access = metrics is not None and accesslog.enabled()  # re-read at each flush
 
     async def answer(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        """True when this answered the request (200, or 429 over the rate limit); False
+        """True when this answered the request (always a 200); False
         when the app must (sent nothing then)."""
         path = scope["path"]
         seen_by_query = self._seen.get(path)
