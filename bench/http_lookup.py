@@ -5,7 +5,9 @@ Rows, all measured in the same run, interleaved round-robin (``tools.measure_int
 - baseline A, ``bench.asgi_baseline`` on uvicorn (httptools, uvloop, no access log), 1 and 2
   worker processes: the ceiling for Python HTTP on this machine;
 - baseline B, one key read from etcd over its HTTP/JSON gateway (``POST /v3/kv/range``);
-- gitconfig, ``gitconfig serve`` with 1 and 2 processes, ``GET /configs/lookup``;
+- gitconfig, ``gitconfig serve`` with 1 and 2 processes, ``GET /configs/lookup``; at 64
+  connections also with the caller's own ``X-Request-ID`` (the answer echoes it; without
+  one a fast answer carries none: docs/decisions.md, "Request ids on the read fast path");
 - with granian installed (the ``bench`` extra), the bare app on granian and ``gitconfig
   serve --http-server granian``, 1 and 2 processes, at 64 connections.
 
@@ -48,6 +50,7 @@ from bench.tools import (
 NAME = "http_lookup"
 CONNECTIONS = (16, 64)
 WRK_THREADS = 1
+REQUEST_ID = "bench-request-0001"  # the caller's id of the "X-Request-ID sent" rows
 ROOT = Path(__file__).resolve().parent.parent
 
 # (url, wrk lua script) of a started target
@@ -121,6 +124,14 @@ def gitconfig_lookup(repo: Path, workers: int) -> Iterator[Endpoint]:
 
 
 @contextmanager
+def gitconfig_lookup_with_id(repo: Path, workers: int) -> Iterator[Endpoint]:
+    """The lookup from a caller that sends its own ``X-Request-ID`` (echoed in the answer)."""
+    headers = {**subject.AUTH_HEADERS, "X-Request-ID": REQUEST_ID}
+    with subject.gitconfig_server(repo, workers) as endpoints:
+        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=headers)
+
+
+@contextmanager
 def gitconfig_check(repo: Path, workers: int) -> Iterator[Endpoint]:
     with subject.gitconfig_server(repo, workers) as endpoints:
         yield endpoints.http_url + subject.check_path(), wrk_script(headers=subject.AUTH_HEADERS)
@@ -139,6 +150,16 @@ def targets(repo: Path) -> list[Target]:
                 workers,
                 partial(gitconfig_lookup, repo, workers),
                 subject.unavailable(workers),
+            )
+            for workers in (1, 2)
+        ),
+        *(
+            Target(
+                "gitconfig lookup, caller sends X-Request-ID",
+                workers,
+                partial(gitconfig_lookup_with_id, repo, workers),
+                subject.unavailable(workers),
+                (64,),
             )
             for workers in (1, 2)
         ),
@@ -196,6 +217,8 @@ def run(settings: Settings) -> list[Table]:
         f"gitconfig serves a generated repository of {n_configs:,} configuration files; the "
         f"lookup is `GET {subject.lookup_path()}` with a bearer token; the flag check is "
         f"`GET {subject.check_path()}` (a flag with an attribute rule, then a 50 % rollout)",
+        f"'caller sends X-Request-ID' rows: every lookup carries `X-Request-ID: {REQUEST_ID}`, "
+        "which the answer echoes (an answer to a caller that sends none carries none)",
         "errors: socket errors, timeouts and non-2xx answers, summed over all runs of the row",
         "granian rows (64 connections): `granian --interface asginl --loop uvloop --http 1` "
         "serving the same bare app, and `gitconfig serve --http-server granian`",

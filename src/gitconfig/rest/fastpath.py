@@ -173,7 +173,7 @@ class ReadFastPath:
             return True
         access, rid = self._access, b""
         if sent_id is not None or access:  # an id that names something (see the class)
-            rid = requestid.new() if sent_id is None else _accepted(sent_id)
+            rid = requestid.new() if sent_id is None else requestid.accept_header(sent_id)
             headers = (*headers, (REQUEST_ID, rid))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -281,8 +281,3 @@ class ReadFastPath:
 def _answer_of(body: bytes, etag: bytes | None) -> Answer:
     headers = ((b"content-length", b"%d" % len(body)), (b"content-type", b"application/json"))
     return body, headers if etag is None else (*headers, (b"etag", etag))
-
-
-def _accepted(sent: bytes) -> bytes:
-    """The caller's request id when it is sane (``requestid.accept``), else a new one."""
-    return requestid.accept(sent.decode("latin-1")).encode()

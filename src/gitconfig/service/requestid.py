@@ -13,7 +13,9 @@ import re
 current: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 # An id from outside goes into logs: printable, bounded, no separators that forge lines.
-_SANE = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+_PATTERN = r"[A-Za-z0-9._:/+=-]{1,128}"
+_SANE = re.compile(_PATTERN)
+_SANE_BYTES = re.compile(_PATTERN.encode())  # the same test on a header's raw bytes
 
 
 _prefix = b""
@@ -37,6 +39,13 @@ def accept(sent: str | None) -> str:
     if sent is not None and _SANE.fullmatch(sent):
         return sent
     return new().decode()
+
+
+def accept_header(sent: bytes) -> bytes:
+    """``accept`` for the raw bytes of an ``X-Request-ID`` header value: the same answer,
+    without decoding and encoding (the pattern is ASCII, so the bytes and their latin-1
+    text match alike)."""
+    return sent if _SANE_BYTES.fullmatch(sent) else new()
 
 
 def new() -> bytes:
