@@ -177,7 +177,7 @@ def layers(service: Any, tokens: Any) -> dict[str, App]:
     return {
         "gitconfig app (create_app)": create_app(service, tokens),
         "ReadFastPath.answer": with_metrics.answer,
-        "ReadFastPath.answer, no request metrics or id": without.answer,
+        "ReadFastPath.answer, no request metrics": without.answer,
         "the FastAPI route (create_app(fast_reads=False))": create_app(
             service, tokens, fast_reads=False
         ),

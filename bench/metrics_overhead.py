@@ -1,6 +1,7 @@
 """What the per-request metrics cost: ``GET /configs/lookup`` at 64 connections, one server
-process, with the request metrics (and request ids) on, next to the same server with them
-off (``--no-request-metrics``), in the same run, rows interleaved. Issue 15's bound: the
+process, with the request metrics on (and the request ids of routed answers; a fast answer
+to a caller that sends no id carries none), next to the same server with them off
+(``--no-request-metrics``), in the same run, rows interleaved. Issue 15's bound: the
 metrics must not cost more than 10 % of the throughput.
 
 A second table drives the REST app in-process (no sockets, no HTTP parsing) and reports the

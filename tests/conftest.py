@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -12,6 +13,7 @@ import pygit2
 import pytest
 from pygit2.enums import ConfigLevel
 
+from gitconfig.runtime.logs import RequestIdFilter
 from tests.gitrepo import clone, commit_files, push
 
 if TYPE_CHECKING:
@@ -107,3 +109,20 @@ def wait_until(condition: Any, timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+@pytest.fixture
+def access_lines() -> Iterator[list[logging.LogRecord]]:
+    """The access log (``gitconfig.access``) on, its records kept with their request ids
+    (as ``serve`` logs them)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("gitconfig.access")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(level)

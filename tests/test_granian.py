@@ -35,6 +35,10 @@ def test_a_lookup_served_by_granian(repo: Path, tmp_path: Path, workers: str) ->
                 assert answer.headers["etag"] == '"1"'
                 assert answer.headers["x-request-id"] == f"granian-{n}"
                 assert answer.headers["server"] == "granian"
+            plain = http.get("/configs/lookup", params=LOOKUP)  # the kept answer's own headers
+            assert plain.status_code == 200 and "x-request-id" not in plain.headers
+            assert plain.headers["etag"] == '"1"'
+            assert plain.headers["content-length"] == str(len(plain.content))
             missing = http.get("/configs/lookup", params={**LOOKUP, "key": "nope"})
             assert missing.status_code == 404
             assert (

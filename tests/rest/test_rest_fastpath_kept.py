@@ -8,13 +8,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.core import limits
 from gitconfig.rest.app import RestApp, create_app
-from gitconfig.runtime.logs import RequestIdFilter
 from gitconfig.service.facade import Service
 from tests.accessdata import ACCESS_FILE, TOKENS, auth, registry, seed, sha
 
@@ -85,6 +85,17 @@ def test_a_kept_answer_follows_new_commits(client: TestClient) -> None:
     assert (second.json()["value"], second.headers["etag"]) == ("7", '"2"')
 
 
+@pytest.fixture
+def no_access_log() -> Iterator[None]:
+    """The access log off, whatever level pytest runs at."""
+    logger = logging.getLogger("gitconfig.access")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    yield
+    logger.setLevel(level)
+
+
+@pytest.mark.usefixtures("no_access_log")
 def test_fast_answers_are_counted_and_carry_the_callers_request_id(client: TestClient) -> None:
     query = params("payments")
     answers = [client.get(LOOKUP, params=query, headers=auth("root")) for _ in range(3)]
@@ -106,30 +117,24 @@ def test_fast_answers_are_counted_and_carry_the_callers_request_id(client: TestC
     assert counted and counted[0].endswith(" 5.0"), counted
 
 
-@pytest.fixture
-def access_lines() -> Iterator[list[logging.LogRecord]]:
-    """The access log on, its records kept with their request ids (as ``serve`` logs them)."""
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
-    handler.addFilter(RequestIdFilter())
-    logger = logging.getLogger("gitconfig.access")
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
-    logger.setLevel(level)
-
-
 @pytest.mark.parametrize("path", [LOOKUP, CHECK])
 def test_with_the_access_log_each_fast_answer_has_one_line_and_its_id(
     service: Service, tmp_path: Path, access_lines: list[logging.LogRecord], path: str
 ) -> None:
     query = params("trading-engine", key="limit" if path == LOOKUP else "fast")
-    with TestClient(create_app(service, registry(tmp_path))) as client:
+    app = create_app(service, registry(tmp_path))
+    assert app.fast_reads is not None
+    fast, answered = app.fast_reads.answer, []
+
+    async def spied(scope: Any, receive: Any, send: Any) -> bool:
+        answered.append(await fast(scope, receive, send))
+        return answered[-1]
+
+    app.fast_reads.answer = spied  # type: ignore[method-assign]
+    with TestClient(app) as client:
         answers = [client.get(path, params=query, headers=auth("root")) for _ in range(3)]
         sent = client.get(path, params=query, headers={**auth("root"), "X-Request-ID": "abc-2"})
+    assert answered == [True] * 4  # all four answered by the fast path
     assert [a.status_code for a in answers] == [200, 200, 200]
     ids = [a.headers["x-request-id"] for a in [*answers, sent]]
     assert len(set(ids)) == 4 and ids[-1] == "abc-2"

@@ -4,6 +4,7 @@ reloaded while serving, and rate limits (REST 429 + Retry-After, gRPC RESOURCE_E
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -201,7 +202,7 @@ def limited(tmp_path: Path, rate: str, write_rate: str | None = None) -> TokenRe
 
 @pytest.mark.parametrize("fast_reads", [True, False])
 def test_over_the_limit_is_429_with_retry_after(
-    service: Service, tmp_path: Path, fast_reads: bool
+    service: Service, tmp_path: Path, fast_reads: bool, access_lines: list[logging.LogRecord]
 ) -> None:
     app = create_app(service, limited(tmp_path, "3/minute"), fast_reads=fast_reads)
     params = {"key": "limit", "application": "payments", "environment": "PROD"}
@@ -227,7 +228,11 @@ def test_over_the_limit_is_429_with_retry_after(
         and 'route="/configs/lookup"' in line
         and 'status="429"' in line
     ]
-    assert refused and refused[0].endswith(" 2.0"), refused  # each refusal counted once
+    assert refused and refused[0].endswith(" 2.0"), refused  # each refusal observed once
+    lines = [(r.getMessage(), getattr(r, "request_id", None)) for r in access_lines]
+    refusals = [(message, rid) for message, rid in lines if " 429 " in message]
+    assert [m.startswith("GET /configs/lookup 429 ") for m, _ in refusals] == [True, True]
+    assert refusals[-1][1] == over.headers["x-request-id"]  # the line names the answer's id
 
 
 def test_writes_have_their_own_limit(service: Service, tmp_path: Path) -> None:

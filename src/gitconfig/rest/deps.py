@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gitconfig.core import limits
-from gitconfig.core.errors import BadRequest, FieldError, RateLimited
+from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.rest.fastpath import PRINCIPAL
 from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import Service
@@ -25,9 +25,7 @@ async def _principal(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    known: Principal | RateLimited | None = request.scope.get("state", {}).get(PRINCIPAL)
-    if isinstance(known, RateLimited):  # the fast path counted this request: over the limit
-        raise known
+    known: Principal | None = request.scope.get("state", {}).get(PRINCIPAL)
     if known is not None:  # the fast path authenticated (and counted) this request
         return known
     tokens: TokenRegistry = request.app.state.tokens

@@ -6,10 +6,10 @@ injection and response validation, and even Starlette's middleware stack, cost m
 read itself. ``ReadFastPath.answer``, asked first by the app (``app.RestApp``), answers a
 successful read straight from the snapshot, with response bytes cached on the immutable entry
 (a lookup's answer; a check's answer per evaluation outcome, which compiled flags share).
-Every other case — a bad, missing or extra parameter, no or a wrong token, a caller over its
-rate limit, an unknown key, the index not ready — falls through to the FastAPI route, so
-errors are produced (and observed: request id, metrics, access log) in one place only and
-the answers are identical: the bytes come from the routes' own renderers
+Every other case but one — a bad, missing or extra parameter, no or a wrong token, an unknown
+key, the index not ready — falls through to the FastAPI route, so errors are produced in
+one place only and the answers are identical (their ``X-Request-ID`` aside: see
+``ReadFastPath``): the bytes come from the routes' own renderers
 (``render``), and ``tests/rest/test_rest_fastpath.py`` compares them byte for byte.
 """
 
@@ -25,6 +25,7 @@ from gitconfig.core.errors import GitconfigError, RateLimited
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.rest import accesslog, render
+from gitconfig.rest.errors import error_response
 from gitconfig.service import requestid
 from gitconfig.service.access import Principal, TokenRegistry, authorize
 from gitconfig.service.facade import Service
@@ -43,7 +44,7 @@ CHECK = "/feature-flags/check"
 _REQUIRED = frozenset(("key", "application", "environment"))
 _ALLOWED = {LOOKUP: _REQUIRED | {"reveal"}, CHECK: _REQUIRED | {"userId"}}
 Answer = tuple[bytes, tuple[tuple[bytes, bytes], ...]]  # body, response headers (encoded)
-PRINCIPAL = "gitconfig.principal"  # scope["state"]: the principal found, or RateLimited raised
+PRINCIPAL = "gitconfig.principal"  # scope["state"] key: the principal the fast path found
 REQUEST_ID = b"x-request-id"
 FLUSH_SECONDS = 1.0  # the fast path's metrics reach the histograms at least this often
 QUERIES = 4096  # parsed query strings kept per path (dropped when full)
@@ -88,16 +89,17 @@ class _Seen:
 
 
 class ReadFastPath:
-    """``answer`` serves a plain successful lookup or check and says whether it did (the app
-    calls it before anything else: ``app.RestApp``). With ``metrics``, an answer here is
-    observed as ``observe.ObserveRequests`` observes the routes' (which sees only what falls
-    through), more cheaply than by wrapping its ``send`` (docs/performance.md, "Per-request
-    metrics"): its latency and status in the request histogram, and its access-log line
-    when that log is on (``accesslog``; whether it is on is re-read once a second). Its
-    ``X-Request-ID`` is the caller's sane id, or a new one when the caller's is not sane or
-    the access log is on; an answer here that logs nothing and was sent no id carries none,
-    since a made-up id would name no log line (``docs/decisions.md``, "Request ids on the
-    read fast path"). Without ``metrics``, none of this.
+    """``answer`` serves a plain successful lookup or check, or the 429 of a caller over its
+    rate limit, and says whether it did (the app calls it before anything else:
+    ``app.RestApp``). With ``metrics``, an answer here is observed as
+    ``observe.ObserveRequests`` observes the routes' (which sees only what falls through),
+    more cheaply than by wrapping its ``send`` (docs/performance.md, "Per-request metrics"):
+    its latency and status in the request histogram, and its access-log line when that log
+    is on (``accesslog``). A 429 carries an ``X-Request-ID`` always, as every error does; a
+    200 carries the caller's sane id, or a new one when the caller's is not sane or the
+    access log is on, and otherwise none: it logs nothing, so a made-up id would name no log
+    line (``docs/decisions.md``, "Request ids on the read fast path"). Without ``metrics``,
+    none of this.
 
     Kept between requests, so that a repeated read is a few dictionary lookups: principals
     by ``Authorization`` header (``tokencache``); per path, at most ``QUERIES`` query
@@ -120,10 +122,9 @@ class ReadFastPath:
         self._generation = 0
         self._current = service.index.current  # raises NotReady before the first index
         self._flushed = perf_counter()
-        self._access = metrics is not None and accesslog.enabled()  # re-read at each flush
 
     async def answer(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        """True when this answered the request (always a 200); False
+        """True when this answered the request (a 200, or a 429 over the rate limit); False
         when the app must (sent nothing then)."""
         path = scope["path"]
         seen_by_query = self._seen.get(path)
@@ -146,9 +147,9 @@ class ReadFastPath:
                 return False  # a body: the body limit and the route judge it
         try:
             principal = self.authenticator.authenticate(authorization)
-        except RateLimited as exc:  # counted once: the route answers this very refusal
-            scope.setdefault("state", {})[PRINCIPAL] = exc
-            return False
+        except RateLimited as exc:
+            await self._refuse(exc, path, started, sent_id, scope, receive, send)
+            return True
         except GitconfigError:
             return False
         if (
@@ -171,7 +172,7 @@ class ReadFastPath:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return True
-        access, rid = self._access, b""
+        access, rid = accesslog.enabled(), b""
         if sent_id is not None or access:  # an id that names something (see the class)
             rid = requestid.new() if sent_id is None else requestid.accept_header(sent_id)
             headers = (*headers, (REQUEST_ID, rid))
@@ -180,20 +181,37 @@ class ReadFastPath:
         now = perf_counter()
         self._tallies[path].observe(now - started)
         if access:
-            self._log(path, now - started, rid)
+            _log(path, 200, now - started, rid)
         if now - self._flushed > FLUSH_SECONDS:
             self._flushed = now
-            self._access = accesslog.enabled()
             metrics.flush_tallies()
         return True
 
-    @staticmethod
-    def _log(path: str, seconds: float, request_id: bytes) -> None:
-        token = requestid.current.set(request_id.decode("latin-1"))
-        try:
-            accesslog.write("GET", path, 200, seconds, path)
-        finally:
-            requestid.current.reset(token)
+    async def _refuse(
+        self,
+        exc: RateLimited,
+        path: str,
+        started: float,
+        sent_id: bytes | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """The 429 of a caller over its rate limit, answered here as the route would answer
+        it (the same ``error_response``, a request id, its metrics and access line): a
+        refusal stays cheap while a client hammers the service, and its request is counted
+        once by the limiter."""
+        response = error_response(exc)
+        if self.metrics is None:
+            await response(scope, receive, send)
+            return
+        rid = requestid.new() if sent_id is None else requestid.accept_header(sent_id)
+        response.raw_headers.append((REQUEST_ID, rid))
+        await response(scope, receive, send)
+        seconds = perf_counter() - started
+        self.metrics.http_recorder(path, "GET", 429)(seconds)
+        if accesslog.enabled():
+            _log(path, 429, seconds, rid)
 
     @staticmethod
     def _remember(seen_by_query: dict[bytes, _Seen], raw: bytes, path: str) -> _Seen:
@@ -281,3 +299,12 @@ class ReadFastPath:
 def _answer_of(body: bytes, etag: bytes | None) -> Answer:
     headers = ((b"content-length", b"%d" % len(body)), (b"content-type", b"application/json"))
     return body, headers if etag is None else (*headers, (b"etag", etag))
+
+
+def _log(path: str, status: int, seconds: float, request_id: bytes) -> None:
+    """The access line of a fast answer, under its request id."""
+    token = requestid.current.set(request_id.decode("latin-1"))
+    try:
+        accesslog.write("GET", path, status, seconds, path)
+    finally:
+        requestid.current.reset(token)

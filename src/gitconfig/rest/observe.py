@@ -1,8 +1,10 @@
 """The ASGI middleware of request ids, metrics and the access log of each request (behind
-the read fast path, which records its own answers the same way: ``fastpath``).
+the read fast path, which records its own answers' metrics and access lines the same way,
+and their request ids by its own rule: ``fastpath``).
 
-Every HTTP request gets an id (``X-Request-ID`` when the caller sent a sane one, else a new
-one), returned in the ``X-Request-ID`` response header and set for the request's log lines.
+Every HTTP request that reaches it gets an id (``X-Request-ID`` when the caller sent a sane
+one, else a new one), returned in the ``X-Request-ID`` response header and set for the
+request's log lines.
 Its latency (to the end of the response body) and status are recorded under its route
 template (``/configs/{configId}``, never the path; ``<unmatched>`` for a path no route
 serves), so the labels stay bounded. The access log (logger ``gitconfig.access``, INFO) is

@@ -134,7 +134,7 @@ class Tally:
     histogram by ``flush``: the read fast path's recorder (about 0.2 µs an observation, where
     ``Histogram.observe`` takes a lock per value it updates). Not thread-safe: observe and
     flush from one thread (the event loop). ``flush`` uses prometheus-client's histogram
-    internals (``_buckets``, ``_sum``, ``_upper_bounds``); ``tests/test_metrics.py`` checks
+    internals (``_buckets``, ``_sum``, ``_upper_bounds``); ``tests/service/test_metrics.py`` checks
     that a flushed tally renders exactly like the same observations made one by one."""
 
     __slots__ = ("_child", "_bounds", "_counts", "_sum")

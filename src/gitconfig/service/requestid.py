@@ -1,7 +1,8 @@
 """The id of the request being handled, for log lines (``logs.RequestIdFilter``).
 
 Transports set it when a request arrives (taken from ``X-Request-ID`` / ``x-request-id``
-metadata when the caller sends a sane one, else a new random id) and answer it back."""
+metadata when the caller sends a sane one, else a new random id) and answer it back; the
+read fast path makes one only when something is logged under it (``rest.fastpath``)."""
 
 from __future__ import annotations
 
