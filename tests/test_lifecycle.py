@@ -3,6 +3,7 @@ ids, and one metrics view over several workers."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -164,6 +165,40 @@ def test_json_logs_carry_the_request_id(repo: Path, tmp_path: Path) -> None:
     assert {r["request_id"] for r in access} >= {"req-42", made}
     assert all({"time", "level", "message", "process"} <= r.keys() for r in records)
     assert any(r["request_id"] == "req-42" and "GET /configs 200" in r["message"] for r in access)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting for its reaper does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG)")
+def test_workers_do_not_outlive_a_killed_parent(repo: Path, tmp_path: Path) -> None:
+    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0", "--workers", "2",
+                     "--shutdown-grace", "0")  # fmt: skip
+    pid = server.process.pid
+    workers: list[int] = []
+    try:
+        server.wait_ready()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        workers = [int(child) for child in children]
+        assert len(workers) == 2 and all(_alive(w) for w in workers)
+        server.kill()  # SIGKILL: the parent forwards nothing
+        deadline = time.monotonic() + 20
+        while any(_alive(w) for w in workers):
+            assert time.monotonic() < deadline, "a worker outlived its parent"
+            time.sleep(0.05)
+        with pytest.raises(httpx.TransportError):  # nobody serves the port any more
+            httpx.get(f"{server.base}/healthz", timeout=2)
+    finally:
+        server.kill()
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
 
 
 def test_one_scrape_counts_the_requests_of_every_worker(repo: Path, tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from gitconfig.rest.app import create_app
 from gitconfig.runtime import logs
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.runtime.security import SecurityOptions, build_tokens
+from gitconfig.runtime.workers import die_with_parent
 from gitconfig.service import metrics
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
@@ -348,11 +349,13 @@ def _serve_workers(options: ServeOptions) -> int:
     # One scrape shows every worker: prometheus-client's multiprocess mode (see metrics).
     metrics_dir = tempfile.mkdtemp(prefix="gitconfig-metrics-")
     os.environ[metrics.MULTIPROCESS_ENV] = metrics_dir
-    children = []
+    children: list[int] = []
+    parent = os.getpid()
     for _ in range(options.workers):
         pid = os.fork()
         if pid == 0:  # the worker
             try:
+                die_with_parent(parent)
                 _run_loop(run(worker_options, http_socket=sock, share_grpc_port=True))
                 os._exit(0)
             except PortBusy as exc:
