@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,6 +200,55 @@ def test_workers_do_not_outlive_a_killed_parent(repo: Path, tmp_path: Path) -> N
         for worker in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker, signal.SIGKILL)
+
+
+def _workers_of(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _connections_by_worker(workers: list[int], port: int) -> Counter[int]:
+    """Established connections to ``port`` held by each worker (from /proc)."""
+    owner = {}
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    owner[target[8:-1]] = pid
+    held: Counter[int] = Counter()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "01" and int(local.rpartition(":")[2], 16) == port and inode in owner:
+            held[owner[inode]] += 1
+    return held
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_each_worker_listens_on_its_own_socket(repo: Path, tmp_path: Path) -> None:
+    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0", "--workers", "2",
+                     "--shutdown-grace", "0")  # fmt: skip
+    clients: list[httpx.Client] = []
+    try:
+        server.wait_ready()
+        workers = _workers_of(server.process.pid)
+        for _ in range(64):  # 64 keep-alive connections, as wrk opens them
+            clients.append(httpx.Client(base_url=server.base, timeout=5))
+            assert clients[-1].get("/healthz").status_code == 200
+        held = _connections_by_worker(workers, server.ports["http"])
+        assert sum(held.values()) == 64 and min(held[w] for w in workers) >= 16, held
+        # A worker that dies takes its socket along: no new connection waits on its queue.
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _alive(workers[0]):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        for _ in range(32):
+            assert httpx.get(f"{server.base}/healthz", timeout=5).status_code == 200
+    finally:
+        for client in clients:
+            client.close()
+        server.kill()
 
 
 def test_one_scrape_counts_the_requests_of_every_worker(repo: Path, tmp_path: Path) -> None:

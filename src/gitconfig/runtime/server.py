@@ -1,8 +1,9 @@
 """The composition root: builds the store, index, service and transports, and serves them.
 
 One process serves REST (uvicorn) and gRPC (grpc.aio) over one service and one index. With
-``workers > 1`` the parent opens the listening sockets and forks that many such processes;
-each keeps its own index and watcher (the Git repository is the shared state, and writes
+``workers > 1`` the parent opens the listening sockets (one HTTP socket per worker:
+``workers.listen_each``) and forks that many such processes; each keeps its own index and
+watcher (the Git repository is the shared state, and writes
 move the branch by compare-and-swap, so workers never lose each other's commits).
 """
 
@@ -36,7 +37,7 @@ from gitconfig.rest.app import create_app
 from gitconfig.runtime import logs
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.runtime.security import SecurityOptions, build_tokens
-from gitconfig.runtime.workers import die_with_parent
+from gitconfig.runtime.workers import die_with_parent, listen_each, reserve_port
 from gitconfig.service import metrics
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
@@ -102,23 +103,11 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _reserve_port(host: str, port: int) -> socket.socket:
-    """Bind (without listening) with SO_REUSEPORT so this server's workers can all bind the
-    same port. The port must be free first: a plain bind, which fails against any socket
-    already there (SO_REUSEPORT or not), so no other server ever shares it."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    probe = socket.socket(family)
+    """``workers.reserve_port``, or ``PortBusy``."""
     try:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
-        port = probe.getsockname()[1]
+        return reserve_port(host, port)
     except OSError as exc:
         raise PortBusy(f"cannot listen for gRPC on {host}:{port}: {exc.strerror}") from None
-    finally:
-        probe.close()
-    sock = socket.socket(family)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-    return sock
 
 
 async def run(
@@ -333,30 +322,39 @@ def serve(options: ServeOptions) -> int:
 
 
 def _serve_workers(options: ServeOptions) -> int:
-    sock = _listen(options.host, options.http_port)
+    try:
+        sockets = listen_each(options.host, options.http_port, options.workers)
+    except OSError as exc:
+        where = f"{options.host}:{options.http_port}"
+        raise PortBusy(f"cannot listen for HTTP on {where}: {exc.strerror}") from None
+    http_port = sockets[0].getsockname()[1]
     reserved = None
     grpc_port = options.grpc_port
     if grpc_port is not None:
         try:
             reserved = _reserve_port(options.host, grpc_port)
         except PortBusy:
-            sock.close()
+            for sock in sockets:
+                sock.close()
             raise
         grpc_port = reserved.getsockname()[1]
     worker_options = dataclasses.replace(
-        options, http_port=sock.getsockname()[1], grpc_port=grpc_port, workers=1, port_file=None
+        options, http_port=http_port, grpc_port=grpc_port, workers=1, port_file=None
     )
     # One scrape shows every worker: prometheus-client's multiprocess mode (see metrics).
     metrics_dir = tempfile.mkdtemp(prefix="gitconfig-metrics-")
     os.environ[metrics.MULTIPROCESS_ENV] = metrics_dir
     children: list[int] = []
     parent = os.getpid()
-    for _ in range(options.workers):
+    for own in sockets:
         pid = os.fork()
-        if pid == 0:  # the worker
+        if pid == 0:  # the worker: its own listening socket only
             try:
                 die_with_parent(parent)
-                _run_loop(run(worker_options, http_socket=sock, share_grpc_port=True))
+                for other in sockets:
+                    if other is not own:
+                        other.close()
+                _run_loop(run(worker_options, http_socket=own, share_grpc_port=True))
                 os._exit(0)
             except PortBusy as exc:
                 log.error("%s", exc)
@@ -365,8 +363,10 @@ def _serve_workers(options: ServeOptions) -> int:
                 log.exception("worker failed")
                 os._exit(3)
         children.append(pid)
+    for sock in sockets:  # each worker holds its own: one that exits takes its socket along
+        sock.close()
     if options.port_file is not None:
-        _write_port_file(options.port_file, sock.getsockname()[1], grpc_port)
+        _write_port_file(options.port_file, http_port, grpc_port)
 
     def forward(sig: int, _frame: object) -> None:
         for child in children:
@@ -380,7 +380,6 @@ def _serve_workers(options: ServeOptions) -> int:
         _, code = os.waitpid(child, 0)
         mark_process_dead(child, metrics_dir)
         status = status or os.waitstatus_to_exitcode(code)
-    sock.close()
     if reserved is not None:
         reserved.close()
     shutil.rmtree(metrics_dir, ignore_errors=True)
