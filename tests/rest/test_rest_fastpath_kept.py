@@ -17,6 +17,7 @@ from gitconfig.core import limits
 from gitconfig.rest.app import RestApp, create_app
 from gitconfig.service.facade import Service
 from tests.accessdata import ACCESS_FILE, TOKENS, auth, registry, seed, sha
+from tests.rest.test_rest_health import parse, requests_counted
 
 LOOKUP = "/configs/lookup"
 CHECK = "/feature-flags/check"
@@ -107,14 +108,7 @@ def test_fast_answers_are_counted_and_carry_the_callers_request_id(client: TestC
     forged = client.get(LOOKUP, params=query, headers={**auth("root"), "X-Request-ID": "a b"})
     assert len(forged.headers["x-request-id"]) == 32  # not sane: replaced by a new one
     metrics = client.get("/metrics", headers=auth("root")).text
-    counted = [
-        line
-        for line in metrics.splitlines()
-        if line.startswith("gitconfig_http_request_duration_seconds_count")
-        and 'route="/configs/lookup"' in line
-        and 'status="200"' in line
-    ]
-    assert counted and counted[0].endswith(" 5.0"), counted
+    assert requests_counted(parse(metrics), LOOKUP, 200) == 5
 
 
 @pytest.mark.parametrize("path", [LOOKUP, CHECK])

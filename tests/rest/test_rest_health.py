@@ -24,6 +24,12 @@ def parse(text: str) -> Samples:
     }
 
 
+def requests_counted(samples: Samples, route: str, status: int, method: str = "GET") -> float:
+    """``gitconfig_http_request_duration_seconds_count`` of one route, status and method."""
+    labels = (("method", method), ("route", route), ("status", str(status)))
+    return samples.get(("gitconfig_http_request_duration_seconds_count", labels), 0.0)
+
+
 def push_files(bare_repo: Path, where: Path, files: dict[str, str | None]) -> str:
     where.mkdir(parents=True, exist_ok=True)
     checkout = clone(bare_repo, where / "checkout")

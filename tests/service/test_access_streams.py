@@ -24,6 +24,7 @@ from gitconfig.service.accessfile import AccessFile
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.service.ratelimit import RateLimiter, parse_rate
 from tests.accessdata import ACCESS_FILE, ADMIN, TOKENS, auth, registry, seed, sha
+from tests.rest.test_rest_health import parse, requests_counted
 from tests.servers import GrpcServerThread, Reader, UvicornThread
 
 Stub = config_pb2_grpc.ConfigurationServiceStub
@@ -221,14 +222,7 @@ def test_over_the_limit_is_429_with_retry_after(
         assert http.get("/configs/lookup", params=params, headers=auth("root")).status_code == 200
         assert all(http.get("/healthz").status_code == 200 for _ in range(10))
         metrics = http.get("/metrics", headers=auth("root")).text
-    refused = [
-        line
-        for line in metrics.splitlines()
-        if line.startswith("gitconfig_http_request_duration_seconds_count")
-        and 'route="/configs/lookup"' in line
-        and 'status="429"' in line
-    ]
-    assert refused and refused[0].endswith(" 2.0"), refused  # each refusal observed once
+    assert requests_counted(parse(metrics), "/configs/lookup", 429) == 2  # each refusal once
     lines = [(r.getMessage(), getattr(r, "request_id", None)) for r in access_lines]
     refusals = [(message, rid) for message, rid in lines if " 429 " in message]
     assert [m.startswith("GET /configs/lookup 429 ") for m, _ in refusals] == [True, True]

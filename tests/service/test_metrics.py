@@ -14,7 +14,7 @@ from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.facade import Service
 from gitconfig.service.metrics import LATENCY_BUCKETS
 from tests.conftest import ADMIN_TOKEN
-from tests.rest.test_rest_health import Samples, parse
+from tests.rest.test_rest_health import Samples, parse, requests_counted
 from tests.servers import GrpcServerThread
 
 APP = "trading-engine"
@@ -27,9 +27,7 @@ BODY = {
 }
 
 
-def http(samples: Samples, route: str, status: int, method: str = "GET") -> float:
-    labels = (("method", method), ("route", route), ("status", str(status)))
-    return samples.get(("gitconfig_http_request_duration_seconds_count", labels), 0.0)
+http = requests_counted  # the count of one route, status and method
 
 
 def test_http_requests_are_counted_by_route_template_method_and_status(
