@@ -57,14 +57,7 @@ def foreign_cpu_ticks() -> int:
         stats = _proc_stats()
     except OSError:
         return 0
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in stats.items():
-        children.setdefault(ppid, []).append(pid)
-    ours, todo = set(), [os.getpid()]
-    while todo:
-        pid = todo.pop()
-        ours.add(pid)
-        todo.extend(children.get(pid, []))
+    ours = _tree(stats, os.getpid())
     parents = {os.getppid()}  # reaps nothing of ours until we exit
     return sum(
         ticks
@@ -80,12 +73,18 @@ def descendant_ticks() -> int:
         stats = _proc_stats()
     except OSError:
         return 0
+    me = os.getpid()
+    return sum(stats[pid][1] for pid in _tree(stats, me) if pid != me)
+
+
+def _tree(stats: dict[int, tuple[int, int, bool]], root: int) -> set[int]:
+    """``root`` and its live descendants, by the parent pids in ``stats``."""
     children: dict[int, list[int]] = {}
     for pid, (ppid, _, _) in stats.items():
         children.setdefault(ppid, []).append(pid)
-    total, todo = 0, list(children.get(os.getpid(), []))
+    tree, todo = set(), [root]
     while todo:
         pid = todo.pop()
-        total += stats[pid][1]
+        tree.add(pid)
         todo.extend(children.get(pid, []))
-    return total
+    return tree

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from bench import deps, repogen, subject
+from bench.asgi_layers import lookup_service, scope_of
 from bench.http_lookup import WRK_THREADS, Endpoint
 from bench.tools import (
     SUMMARY_HEADERS,
@@ -84,26 +85,12 @@ def run(settings: Settings) -> list[Table]:
 def in_process(settings: Settings) -> Table:
     """CPU microseconds per ``GET /configs/lookup`` through the whole ASGI app."""
     from gitconfig.rest.app import create_app
-    from gitconfig.runtime.bootstrap import open_service
-    from gitconfig.service.access import TokenRegistry
 
     table = Table("Per-request metrics: CPU per lookup, in-process ASGI", ["request metrics"])
     table.headers += ["µs per request (median)", "min–max", "requests per run"]
-    path, _, query = subject.lookup_path().partition("?")
-    scope = {
-        "type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
-        "query_string": query.encode(), "root_path": "", "scheme": "http",
-        "http_version": "1.1", "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
-        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {subject.TOKEN}".encode())],
-    }  # fmt: skip
+    scope = scope_of(subject.lookup_path(), subject.AUTH_HEADERS)
     requests = 5_000 if settings.quick else 20_000
-    with tempfile.TemporaryDirectory(prefix="bench-metrics-") as tmp:
-        repo = Path(tmp) / "configs.git"
-        repogen.make_repo(repo, n_configs=100, n_flags=1)
-        service = open_service(repo)
-        service.index.refresh()
-        tokens = TokenRegistry()
-        tokens.add(subject.TOKEN, "bench", ["admin"])
+    with lookup_service() as (service, tokens):
         apps = {name: create_app(service, tokens, observe=name == "on") for name in VARIANTS}
         status: list[int] = []
 
@@ -117,7 +104,7 @@ def in_process(settings: Settings) -> Table:
         async def drive(app: object, n: int) -> float:
             started = time.process_time()
             for _ in range(n):
-                await app(dict(scope), receive, send)  # type: ignore[operator]
+                await app({**scope, "state": {}}, receive, send)  # type: ignore[operator]
             return (time.process_time() - started) / n * 1e6
 
         async def measure() -> dict[str, list[float]]:

@@ -168,6 +168,11 @@ def test_json_logs_carry_the_request_id(repo: Path, tmp_path: Path) -> None:
     assert any(r["request_id"] == "req-42" and "GET /configs 200" in r["message"] for r in access)
 
 
+def _workers_of(pid: int) -> list[int]:
+    """The pids of the processes ``pid`` forked (its workers)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 def _alive(pid: int) -> bool:
     """Whether ``pid`` still runs (a zombie waiting for its reaper does not)."""
     try:
@@ -185,8 +190,7 @@ def test_workers_do_not_outlive_a_killed_parent(repo: Path, tmp_path: Path) -> N
     workers: list[int] = []
     try:
         server.wait_ready()
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        workers = [int(child) for child in children]
+        workers = _workers_of(pid)
         assert len(workers) == 2 and all(_alive(w) for w in workers)
         server.kill()  # SIGKILL: the parent forwards nothing
         deadline = time.monotonic() + 20
@@ -200,10 +204,6 @@ def test_workers_do_not_outlive_a_killed_parent(repo: Path, tmp_path: Path) -> N
         for worker in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(worker, signal.SIGKILL)
-
-
-def _workers_of(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def _connections_by_worker(workers: list[int], port: int) -> Counter[int]:

@@ -135,7 +135,8 @@ class ReadFastPath:
         seen = seen_by_query.get(raw)
         if seen is None:
             seen = self._remember(seen_by_query, raw, path)
-        if seen.query is None:
+        query = seen.query
+        if query is None:
             return False
         authorization = sent_id = None
         for name, value in scope["headers"]:  # the first of a repeated header, as Starlette
@@ -153,15 +154,17 @@ class ReadFastPath:
         except GitconfigError:
             return False
         if (
-            seen.principal is principal
-            and seen.generation == self._generation
+            seen.generation == self._generation
             and self._current() is self._snapshot()
-        ):  # the answer kept for this query and principal, made from the served snapshot
-            # (``_current`` cannot raise NotReady here: an answer was made, so the index was
-            # built, and it never goes back)
+            and (seen.principal is principal or principal.may("read", query[0], query[1]))
+        ):  # the answer kept for this query, made from the served snapshot, for a principal
+            # that may read there (``may``: the decision ``authorize`` asks; ``_current``
+            # cannot raise NotReady here: an answer was made, so the index was built, and it
+            # never goes back)
+            seen.principal = principal
             body, headers = seen.answer
         else:
-            answer = self._again(path, seen, principal)
+            answer = self._answer(path, seen, principal)
             if answer is None:
                 # The route must not authenticate (and count) this request a second time.
                 scope.setdefault("state", {})[PRINCIPAL] = principal
@@ -174,7 +177,7 @@ class ReadFastPath:
             return True
         access, rid = accesslog.enabled(), b""
         if sent_id is not None or access:  # an id that names something (see the class)
-            rid = requestid.new() if sent_id is None else requestid.accept_header(sent_id)
+            rid = requestid.accept_header(sent_id)
             headers = (*headers, (REQUEST_ID, rid))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -205,7 +208,7 @@ class ReadFastPath:
         if self.metrics is None:
             await response(scope, receive, send)
             return
-        rid = requestid.new() if sent_id is None else requestid.accept_header(sent_id)
+        rid = requestid.accept_header(sent_id)
         response.raw_headers.append((REQUEST_ID, rid))
         await response(scope, receive, send)
         seconds = perf_counter() - started
@@ -220,19 +223,6 @@ class ReadFastPath:
             seen_by_query.clear()
         seen_by_query[raw] = seen
         return seen
-
-    def _again(self, path: str, seen: _Seen, principal: Principal) -> Answer | None:
-        """The kept answer when it serves another principal that may read there (the
-        decision ``authorize`` asks), else a new one (``_answer``)."""
-        if (
-            seen.generation == self._generation
-            and seen.query is not None
-            and self._current() is self._snapshot()
-            and principal.may("read", seen.query[0], seen.query[1])
-        ):
-            seen.principal = principal
-            return seen.answer
-        return self._answer(path, seen, principal)
 
     def _answer(self, path: str, seen: _Seen, principal: Principal) -> Answer | None:
         assert seen.query is not None

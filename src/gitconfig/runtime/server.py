@@ -37,7 +37,7 @@ from gitconfig.rest.app import create_app
 from gitconfig.runtime import logs
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.runtime.security import SecurityOptions, build_tokens
-from gitconfig.runtime.workers import die_with_parent, listen_each, reserve_port
+from gitconfig.runtime.workers import die_with_parent, listen_each, listener, reserve_port
 from gitconfig.service import metrics
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
@@ -87,19 +87,11 @@ class _Uvicorn(uvicorn.Server):
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only when the
-    # protocol says TCP; without it every response waits for the peer's delayed ACK (40 ms).
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    """``workers.listener``, or ``PortBusy``."""
     try:
-        sock.bind((host, port))
+        return listener(host, port)
     except OSError as exc:
-        sock.close()
         raise PortBusy(f"cannot listen for HTTP on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def _reserve_port(host: str, port: int) -> socket.socket:

@@ -43,13 +43,35 @@ def die_with_parent(parent: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def listener(host: str, port: int, reuse_port: bool = False, backlog: int = 2048) -> socket.socket:
+    """A listening TCP socket on ``host`` and ``port`` (0: a free one), inheritable by forked
+    workers; ``reuse_port``: with ``SO_REUSEPORT`` (see ``listen_each``). IPPROTO_TCP
+    explicitly: asyncio sets TCP_NODELAY on accepted sockets only when the protocol says TCP;
+    without it every response waits for the peer's delayed ACK (40 ms). Raises ``OSError``."""
+    sock = socket.socket(_family(host), socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
 def free_port(host: str, port: int) -> int:
     """``port`` (0: a free one), after a plain bind to it: that bind fails against any socket
     already there (``SO_REUSEPORT`` or not), so the sockets bound next with ``SO_REUSEPORT``
     are the only ones on the port, and no other server ever joins them. Raises ``OSError``
     (``EADDRINUSE`` when the port is taken)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
         bound: int = probe.getsockname()[1]
@@ -60,31 +82,22 @@ def reserve_port(host: str, port: int) -> socket.socket:
     """A socket bound (not listening) to ``port`` with ``SO_REUSEPORT``, so that this
     server's workers can all bind it (the gRPC port: grpcio binds it again in each worker).
     Raises ``OSError``."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     port = free_port(host, port)
-    sock = socket.socket(family)
+    sock = socket.socket(_family(host))
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
 
 
-def listen_each(host: str, port: int, count: int, backlog: int = 2048) -> list[socket.socket]:
-    """``count`` listening TCP sockets bound to one ``host`` and ``port`` (0: a free one) with
-    ``SO_REUSEPORT``, inheritable, one per worker (see the module). Raises ``OSError``
+def listen_each(host: str, port: int, count: int) -> list[socket.socket]:
+    """``count`` listening sockets (``listener``) bound to one ``host`` and ``port`` (0: a
+    free one) with ``SO_REUSEPORT``, one per worker (see the module). Raises ``OSError``
     (``EADDRINUSE`` when the port is taken: ``free_port``)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     port = free_port(host, port)
     sockets: list[socket.socket] = []
     try:
         for _ in range(count):
-            # IPPROTO_TCP explicitly, as the single-process listener (server._listen) does.
-            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind((host, port))
-            sock.listen(backlog)
-            sock.set_inheritable(True)
+            sockets.append(listener(host, port, reuse_port=True))
     except OSError:
         for sock in sockets:
             sock.close()

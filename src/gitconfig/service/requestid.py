@@ -42,11 +42,11 @@ def accept(sent: str | None) -> str:
     return new().decode()
 
 
-def accept_header(sent: bytes) -> bytes:
-    """``accept`` for the raw bytes of an ``X-Request-ID`` header value: the same answer,
-    without decoding and encoding (the pattern is ASCII, so the bytes and their latin-1
-    text match alike)."""
-    return sent if _SANE_BYTES.fullmatch(sent) else new()
+def accept_header(sent: bytes | None) -> bytes:
+    """``accept`` for the raw bytes of an ``X-Request-ID`` header value (None: no header):
+    the same answer, without decoding and encoding (the pattern is ASCII, so the bytes and
+    their latin-1 text match alike)."""
+    return sent if sent is not None and _SANE_BYTES.fullmatch(sent) else new()
 
 
 def new() -> bytes:
