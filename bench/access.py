@@ -99,10 +99,10 @@ def asgi_table(settings: Settings, repo: Path, tmp: Path) -> Table:
     rows interleaved, so that a busy machine's noise does not decide it."""
     import asyncio
 
+    from gitconfig.access.accessfile import AccessFile
+    from gitconfig.access.principals import TokenRegistry
     from gitconfig.rest.app import create_app
     from gitconfig.runtime.bootstrap import open_service
-    from gitconfig.service.access import TokenRegistry
-    from gitconfig.service.accessfile import AccessFile
 
     service = open_service(repo)
     service.index.refresh()
@@ -165,9 +165,9 @@ def asgi_table(settings: Settings, repo: Path, tmp: Path) -> Table:
 def audit_table(settings: Settings, tmp: Path) -> Table:
     from fastapi.testclient import TestClient
 
+    from gitconfig.access.principals import TokenRegistry
     from gitconfig.rest.app import create_app
     from gitconfig.runtime.bootstrap import open_service
-    from gitconfig.service.access import TokenRegistry
 
     commits = 2_000 if settings.quick else AUDIT_COMMITS
     table = Table(

@@ -61,8 +61,8 @@ def scope_of(target: str, headers: dict[str, str]) -> dict[str, Any]:
 def lookup_service() -> Iterator[tuple[Any, Any]]:
     """(service, tokens) over a small generated repository, indexed; the bench token is an
     admin token (as ``GITCONFIG_ADMIN_TOKEN`` makes it in ``gitconfig serve``)."""
+    from gitconfig.access.principals import TokenRegistry
     from gitconfig.runtime.bootstrap import open_service
-    from gitconfig.service.access import TokenRegistry
 
     with tempfile.TemporaryDirectory(prefix="bench-layers-") as tmp:
         repo = Path(tmp) / "configs.git"
@@ -242,10 +242,10 @@ def pieces(service: Any, tokens: Any, n: int, runs: int) -> Table:
     """CPU per call of each piece of a fast lookup: what a repeated request pays (kept
     header, kept query, decision, snapshot, request id, tally) and, for comparison, what the
     first one pays instead (SHA-256 of the token, parsing the query)."""
+    from gitconfig.access.principals import authorize, token_digest
+    from gitconfig.access.tokencache import HeaderAuthenticator
     from gitconfig.rest import fastpath
     from gitconfig.service import requestid
-    from gitconfig.service.access import authorize, token_digest
-    from gitconfig.service.tokencache import HeaderAuthenticator
 
     table = Table("ASGI layers: the pieces of a fast lookup", ["piece"])
     table.headers += ["µs per call (median)", "min–max", "calls per run"]

@@ -140,9 +140,9 @@ SERVICE = "gitconfig service (Service.evaluate_flag)"
 def bench_service(workdir: Path) -> tuple[Any, Any]:
     """A service (``runtime.bootstrap.open_service``) on a new repository holding the three
     flags in ``bench/PROD``, and a principal that may read them: ``(service, principal)``."""
+    from gitconfig.access.principals import Principal
     from gitconfig.core.model import Author
     from gitconfig.runtime.bootstrap import init_repository, open_service
-    from gitconfig.service.access import Principal
 
     repo = workdir / "service.git"
     init_repository(repo, bare=True)

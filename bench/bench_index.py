@@ -301,9 +301,9 @@ def refresh_table(work: Path, sizes: list[int], commits: int) -> Table:
 
 
 def history_table(work: Path, n_commits: int, calls: int) -> Table:
+    from gitconfig.access.principals import Principal
     from gitconfig.core.model import Environment, Kind
     from gitconfig.runtime.bootstrap import open_service
-    from gitconfig.service.access import Principal
 
     repo = work / f"history-{n_commits}.git"
     if not repo.exists():

@@ -43,10 +43,10 @@ from bench.tools import (
     run_wrk,
     wrk_script,
 )
+from gitconfig.access.principals import Principal
 from gitconfig.core.model import Author, ConfigDocument, Environment, Kind
 from gitconfig.index.refresher import Index
 from gitconfig.runtime.bootstrap import init_repository, sops_rules
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops, binary

@@ -57,11 +57,11 @@ LAYERS: tuple[tuple[str, str, bool], ...] = (
 
 
 def _namespace(workdir: Path) -> dict[str, Any]:
+    from gitconfig.access.principals import authorize
     from gitconfig.core.context import attribute_texts
     from gitconfig.core.model import Environment, Kind
     from gitconfig.core.paths import entry_errors
     from gitconfig.index.snapshot import flag_check
-    from gitconfig.service.access import authorize
 
     service, reader = bench_service(workdir)
     service.evaluate_flag(reader, "bench", "PROD", FLAG, None, {})  # fills the tables

@@ -172,9 +172,9 @@ async def _cpu_per_request(app: Any, scope: dict[str, Any], body: bytes, n: int)
 
 
 def _in_process(settings: Settings) -> Table:
+    from gitconfig.access.principals import TokenRegistry
     from gitconfig.rest.app import create_app
     from gitconfig.runtime.bootstrap import open_service
-    from gitconfig.service.access import TokenRegistry
 
     table = Table(
         "OFREP and Spring in process (the ASGI app called directly, no sockets)",

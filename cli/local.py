@@ -15,11 +15,11 @@ from typing import Annotated, Any
 
 import typer
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import Environment, Kind
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import Service
 from gitconfig.store import gitstore
 from gitconfig.store import remote as remote_store

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from gitconfig.service.access import Principal, TokenRegistry
-from gitconfig.service.accessfile import AccessFile
+from gitconfig.access.accessfile import AccessFile
+from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.service.facade import NewConfig, NewFlag, Service
 
 TOKENS = {

@@ -77,8 +77,8 @@ def service(bare_repo: Path) -> Service:
 def client(service: Service) -> Iterator[TestClient]:
     from fastapi.testclient import TestClient
 
+    from gitconfig.access.principals import TokenRegistry
     from gitconfig.rest.app import create_app
-    from gitconfig.service.access import TokenRegistry
 
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])

@@ -21,8 +21,8 @@ from typing import Any, Generic, TypeVar
 
 import uvicorn
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.grpc.server import GrpcServer, create_server
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 
 T = TypeVar("T")

@@ -12,13 +12,13 @@ import grpc
 import pytest
 from fastapi.testclient import TestClient
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.core.errors import StoreError
 from gitconfig.core.model import PendingCommit
 from gitconfig.core.text import scrub
 from gitconfig.grpc import errors as grpc_errors
 from gitconfig.index.refresher import Index
 from gitconfig.rest.app import create_app
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 from gitconfig.store import gitcli
 from gitconfig.store.gitstore import GitStore

@@ -12,9 +12,9 @@ import grpc
 import pytest
 from fastapi.testclient import TestClient
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import limits, validator
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 from tests.clirun import gitconfig, served_and_clone
 from tests.conftest import ADMIN_TOKEN

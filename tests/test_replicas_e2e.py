@@ -23,12 +23,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.errors import RemoteUnavailable
 from gitconfig.core.model import EntryKey, Environment, Kind
 from gitconfig.core.remoteurl import Credentials
 from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.runtime.replica import RemoteOptions, open_replica
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import NewConfig
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import GitFailed, clone, commit_files, git, rev_parse

@@ -68,8 +68,8 @@ def test_pre_commit_and_pre_receive_hooks_refuse(tmp_path: Path) -> None:
 
 
 def test_index_reports_them_in_status_and_metrics(tmp_path: Path) -> None:
+    from gitconfig.access.principals import TokenRegistry
     from gitconfig.rest.app import create_app
-    from gitconfig.service.access import TokenRegistry
     from tests.conftest import ADMIN_TOKEN
 
     bare, work = served_and_clone(tmp_path)

@@ -11,9 +11,9 @@ import grpc
 import pytest
 from fastapi.testclient import TestClient
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import flagfile, text
 from gitconfig.core.errors import BadRequest
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 from tests.clirun import gitconfig, served_and_clone
 from tests.conftest import ADMIN_TOKEN

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.errors import Conflict
 from gitconfig.index.refresher import Index
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.remote import Remote, RemoteStore

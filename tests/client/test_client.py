@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.client import (
     AsyncClient,
     Backoff,
@@ -29,7 +30,6 @@ from gitconfig.client import (
 from gitconfig.client import cache as client_cache
 from gitconfig.client.state import ConfigValue, LocalState
 from gitconfig.core.model import EntryKey, Environment, Kind
-from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig, NewFlag, Service
 from tests.agekeys import secret_service
 from tests.conftest import ADMIN_TOKEN, wait_until

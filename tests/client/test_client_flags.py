@@ -19,13 +19,13 @@ from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 from openfeature.provider import ProviderStatus
 
+from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.client import Backoff, Client
 from gitconfig.client.openfeature import GitconfigProvider, context_of
 from gitconfig.core.model import Environment, Kind
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.runtime.demo import seed
-from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import FlagChanges, NewFlag, Service
 from tests.client.test_client import tokens, wait_until
 from tests.conftest import ADMIN_TOKEN

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gitconfig.access.principals import Principal
 from gitconfig.core import formats as transfer
 from gitconfig.core import importing
 from gitconfig.core.errors import BadRequest, Conflict
@@ -17,7 +18,6 @@ from gitconfig.core.formats import Format, Item, Row
 from gitconfig.core.importing import ImportRequest
 from gitconfig.core.model import Author, PendingCommit, ValueType
 from gitconfig.index.refresher import Index
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
 from tests.clirun import as_json, gitconfig, ok, served_and_clone

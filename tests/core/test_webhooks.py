@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import webhooks
 from gitconfig.core.errors import Unauthenticated
 from gitconfig.rest.app import create_app
 from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.runtime.replica import RemoteOptions, open_replica
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.replica import Replicator
 from tests.gitrepo import clone, commit_files, push, rev_parse
 

@@ -13,9 +13,9 @@ from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.runtime.bootstrap import open_service
-from gitconfig.service.access import TokenRegistry
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, push
 from tests.seedstub import build_seed_stubs, run_seed_script

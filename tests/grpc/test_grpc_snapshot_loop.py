@@ -9,9 +9,9 @@ from typing import Any
 
 import grpc
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.index.refresher import Index
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops

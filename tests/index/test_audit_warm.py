@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.errors import NotReady
 from gitconfig.index.audit import AuditIndex, AuditQuery
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import ChangeEvent
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
 from tests.gitrepo import commit_files, git, push

@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bench.repogen import make_repo
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.index import startup
 from gitconfig.index.refresher import Index
 from gitconfig.rest.app import create_app
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
 

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from google.protobuf import json_format
 
+from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.model import EntryKey, Environment, Kind
 from gitconfig.grpc.errors import RESUME_AFTER_KEY
 from gitconfig.grpc.servicer import COMMIT_KEY
@@ -28,7 +29,6 @@ from gitconfig.index.changes import ChangeHub
 from gitconfig.index.refresher import RefreshResult
 from gitconfig.index.updates import Filter, render_update
 from gitconfig.runtime.bootstrap import open_service
-from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig, Service
 from tests.conftest import ADMIN_TOKEN, change, wait_until
 from tests.gitrepo import commit_files, git, push

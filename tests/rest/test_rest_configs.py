@@ -294,9 +294,9 @@ def test_openapi_describes_the_seed_operations(client: TestClient) -> None:
 
 
 def test_not_ready_before_the_first_index(bare_repo: Path) -> None:
+    from gitconfig.access.principals import TokenRegistry
     from gitconfig.rest.app import create_app
     from gitconfig.runtime.bootstrap import open_service
-    from gitconfig.service.access import TokenRegistry
 
     tokens = TokenRegistry()
     tokens.add("t", "admin", ["admin"])

@@ -235,8 +235,8 @@ def test_promote_reencrypts_a_secret_for_the_target(bare_repo: Path, tmp_path: P
     """Real sops: a STAGING secret promoted to PROD is encrypted for PROD's own key (the
     STAGING key cannot read it), decrypts to the same plaintext, and is ``unchanged`` on a
     second promotion; a caller who may not reveal the source cannot promote it."""
+    from gitconfig.access.principals import Principal, TokenRegistry
     from gitconfig.rest.app import create_app
-    from gitconfig.service.access import Principal, TokenRegistry
     from gitconfig.service.facade import NewConfig
     from gitconfig.store.secrets import Sops
     from tests.agekeys import secret_service
@@ -414,8 +414,8 @@ def test_import_into_several_environments_is_all_or_nothing(
 def test_secrets_are_compared_by_their_decrypted_values(bare_repo: Path, tmp_path: Path) -> None:
     """Real sops, a throwaway age key per environment: the same plaintext encrypted twice
     (two different ciphertexts) is ``same``, another plaintext ``differs``; never a value."""
+    from gitconfig.access.principals import Principal, TokenRegistry
     from gitconfig.rest.app import create_app
-    from gitconfig.service.access import Principal, TokenRegistry
     from gitconfig.service.facade import NewConfig
     from tests.agekeys import secret_service
     from tests.conftest import ADMIN_TOKEN

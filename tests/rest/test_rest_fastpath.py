@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest.app import create_app
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 
 ADMIN = {"Authorization": "Bearer admin-token"}

@@ -17,9 +17,9 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.core.evaluation import bucket
 from gitconfig.rest.app import create_app
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 from tests import ofrep_oracle
 from tests.conftest import ADMIN_TOKEN

@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest.ofrep import OfrepEndpoint
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 from tests.conftest import ADMIN_TOKEN
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest.app import create_app
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 from tests.conftest import ADMIN_TOKEN
 from tests.servers import UvicornThread

@@ -12,10 +12,10 @@ import pytest
 import yaml
 from config.spring import ConfigClient
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.core.model import ConfigDocument, ValueType
 from gitconfig.core.spring import flatten, unflatten
 from gitconfig.rest.app import create_app
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, git, push
@@ -239,8 +239,8 @@ def test_secrets_are_plaintext_only_where_the_caller_may_reveal_them(
 ) -> None:
     """A Spring client uses its values (as gRPC does): a token with the reveal permission
     gets a SECRET decrypted by sops, any other the mask; never the ciphertext."""
+    from gitconfig.access.principals import Principal
     from gitconfig.core.configfile import MASK
-    from gitconfig.service.access import Principal
     from gitconfig.service.facade import NewConfig
     from tests.agekeys import secret_service
 

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 from tests.conftest import ADMIN_TOKEN, change
 from tests.gitrepo import commit_files, git

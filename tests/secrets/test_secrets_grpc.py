@@ -9,10 +9,10 @@ from pathlib import Path
 import grpc
 import pytest
 
+from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.configfile import MASK
 from gitconfig.core.model import Kind
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig, Service
 from tests.agekeys import secret_service
 from tests.servers import GrpcServerThread, Reader

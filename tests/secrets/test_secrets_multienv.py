@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from gitconfig.service.access import Principal
+from gitconfig.access.principals import Principal
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
 from tests.secrets.test_secrets_rest import ME, PLAIN, blob_of, git_log

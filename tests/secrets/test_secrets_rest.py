@@ -11,12 +11,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.configfile import MASK
 from gitconfig.core.model import Author, Kind
 from gitconfig.index.refresher import Index
 from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
-from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops

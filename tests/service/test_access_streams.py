@@ -17,12 +17,12 @@ import grpc
 import httpx
 import pytest
 
+from gitconfig.access.accessfile import AccessFile
+from gitconfig.access.principals import TokenRegistry
+from gitconfig.access.ratelimit import RateLimiter, parse_rate
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.rest.app import create_app
-from gitconfig.service.access import TokenRegistry
-from gitconfig.service.accessfile import AccessFile
 from gitconfig.service.facade import NewConfig, Service
-from gitconfig.service.ratelimit import RateLimiter, parse_rate
 from tests.accessdata import ACCESS_FILE, ADMIN, TOKENS, auth, registry, seed, sha
 from tests.rest.test_rest_health import parse, requests_counted
 from tests.servers import GrpcServerThread, Reader, UvicornThread

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from gitconfig.access.accessfile import AccessFile, parse
+from gitconfig.access.principals import Grant, Principal, authorize
 from gitconfig.core.errors import BadRequest, PermissionDenied
 from gitconfig.runtime.bootstrap import init_repository
-from gitconfig.service.access import Grant, Principal, authorize
-from gitconfig.service.accessfile import AccessFile, parse
 from tests.accessdata import ACCESS_FILE, TOKENS, sha
 from tests.clirun import gitconfig
 
@@ -149,7 +149,7 @@ def test_a_bad_new_file_is_refused_with_a_log_line(
     path.write_text(
         ACCESS_FILE + "  - name: late\n    grants: [{role: reader, environments: [QA]}]\n"
     )
-    with caplog.at_level(logging.ERROR, logger="gitconfig.service.accessfile"):
+    with caplog.at_level(logging.ERROR, logger="gitconfig.access.accessfile"):
         assert not subjects.reload()
     assert "refused" in caplog.text and "unknown environment 'QA'" in caplog.text
     assert "line 27" in caplog.text
@@ -163,7 +163,7 @@ def test_an_unreadable_scalar_in_a_new_file_keeps_the_last_good_one(
     path.write_text(ACCESS_FILE)
     subjects = AccessFile(path, interval=0.0)
     path.write_text(ACCESS_FILE + "  - name: !!python/object:os.system late\n")
-    with caplog.at_level(logging.ERROR, logger="gitconfig.service.accessfile"):
+    with caplog.at_level(logging.ERROR, logger="gitconfig.access.accessfile"):
         assert "root" in subjects.by_name()  # the reload on use: refused, not raised
     assert "refused" in caplog.text and "late" not in subjects.by_name()
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.errors import BadRequest, NotFound, PermissionDenied
 from gitconfig.core.formats import Format
 from gitconfig.core.importing import ImportRequest
 from gitconfig.core.model import Kind, ValueType
-from gitconfig.service.access import Principal
 from gitconfig.service.commands import flag_action
 from gitconfig.service.facade import FlagChanges, NewConfig, NewFlag, Service
 from tests.agekeys import secret_service

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.errors import GitconfigError, NotReady, StoreError
 from gitconfig.core.model import Kind, PendingCommit
 from gitconfig.index.refresher import Index
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
 from tests.gitrepo import git

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from gitconfig.access.accessfile import AccessFile
+from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.errors import BadRequest, NotFound, PermissionDenied
 from gitconfig.core.evaluation import bucket
 from gitconfig.core.model import Environment, Kind
-from gitconfig.service.access import Principal, TokenRegistry
-from gitconfig.service.accessfile import AccessFile
 from gitconfig.service.facade import FlagChanges, NewFlag, Service
 
 ADMIN = Principal("seed", frozenset({"admin"}))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.model import Environment, Kind
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import FlagChanges, NewFlag, Service
 
 ADMIN = Principal("seed", frozenset({"admin"}))

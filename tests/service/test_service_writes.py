@@ -6,10 +6,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.errors import BadRequest, GitconfigError, PreconditionFailed
 from gitconfig.core.model import Kind
 from gitconfig.runtime.bootstrap import open_service
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import ConfigChanges, NewConfig, Service
 from tests.gitrepo import git
 

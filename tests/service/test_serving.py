@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.configfile import MASK
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import Author, ConfigDocument, Kind
 from gitconfig.index.refresher import Index
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import NewConfig, NewFlag, Service
 from gitconfig.service.serving import per_evaluation
 from gitconfig.store.gitstore import GitStore

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from gitconfig.access.accessfile import AccessFile
+from gitconfig.access.principals import TokenRegistry
+from gitconfig.access.ratelimit import RateLimiter, parse_rate
+from gitconfig.access.tokencache import HeaderAuthenticator
 from gitconfig.core.errors import RateLimited, Unauthenticated
-from gitconfig.service.access import TokenRegistry
-from gitconfig.service.accessfile import AccessFile
-from gitconfig.service.ratelimit import RateLimiter, parse_rate
-from gitconfig.service.tokencache import HeaderAuthenticator
 from tests.accessdata import ACCESS_FILE, TOKENS, registry, sha
 
 

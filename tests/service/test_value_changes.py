@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.errors import BadRequest
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.service.review import value_changes
 from gitconfig.store.worktree import WorktreeStore

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.errors import (
     AlreadyExists,
     Conflict,
@@ -21,7 +22,6 @@ from gitconfig.core.model import Kind
 from gitconfig.rest.app import create_app
 from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.runtime.replica import RemoteOptions, open_replica
-from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import ConfigChanges, NewConfig
 from gitconfig.service.replica import Replicator
 from tests.conftest import ADMIN_TOKEN

@@ -18,12 +18,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import limits
 from gitconfig.grpc.observe import ObserveCalls
 from gitconfig.grpc.servicer import SERVICE_NAME, ConfigurationServicer
 from gitconfig.grpc.strictinput import StrictInput
 from gitconfig.grpc.v1 import config_pb2_grpc
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 
 log = logging.getLogger(__name__)

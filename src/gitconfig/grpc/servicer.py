@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 import grpc
 from google.protobuf import struct_pb2, timestamp_pb2
 
+from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.errors import GitconfigError, StoreError
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import ChangeType, ConfigDocument, Environment, Kind, ValueType
@@ -24,7 +25,6 @@ from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.index.changes import Subscription
 from gitconfig.index.snapshot import Entry
 from gitconfig.index.updates import Update
-from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import Service
 from gitconfig.service.serving import per_evaluation
 

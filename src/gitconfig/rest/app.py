@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from gitconfig import __version__
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest import (
     audit,
     configs,
@@ -25,7 +26,6 @@ from gitconfig.rest.fastpath import ReadFastPath
 from gitconfig.rest.observe import ObserveRequests
 from gitconfig.rest.ofrep import OfrepEndpoint
 from gitconfig.rest.slash import TrailingSlash
-from gitconfig.service.access import TokenRegistry
 from gitconfig.service.facade import Service
 
 DESCRIPTION = """Configuration values and feature flags stored as YAML files in a Git

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.model import Environment, Kind
 from gitconfig.index.snapshot import Entry
 from gitconfig.rest import environments, models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
 from gitconfig.rest.strictjson import SeedRoute
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import ConfigChanges, NewConfig, Service
 
 Reveal = Annotated[

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core import limits
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.rest.fastpath import PRINCIPAL
-from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import Service
 
 _bearer = HTTPBearer(auto_error=False, description="A gitconfig API token")

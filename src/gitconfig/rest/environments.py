@@ -11,12 +11,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from gitconfig.access.principals import Principal
 from gitconfig.core import envdiff
 from gitconfig.core.model import Environment
 from gitconfig.index.snapshot import Entry
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
-from gitconfig.service.access import Principal
 from gitconfig.service.compare import Side
 from gitconfig.service.facade import Service
 from gitconfig.service.promote import Promotion

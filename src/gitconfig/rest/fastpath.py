@@ -21,17 +21,17 @@ from time import perf_counter
 from typing import Any
 from urllib.parse import unquote_plus
 
+from gitconfig.access.principals import Principal, TokenRegistry, authorize
+from gitconfig.access.tokencache import HeaderAuthenticator
 from gitconfig.core.errors import GitconfigError, RateLimited
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.rest import accesslog, render
 from gitconfig.rest.errors import error_response
 from gitconfig.service import requestid
-from gitconfig.service.access import Principal, TokenRegistry, authorize
 from gitconfig.service.facade import Service
 from gitconfig.service.metrics import Metrics
 from gitconfig.service.serving import per_evaluation
-from gitconfig.service.tokencache import HeaderAuthenticator
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
+from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core import ofrep
 from gitconfig.core.errors import (
     BadRequest,
@@ -34,7 +35,6 @@ from gitconfig.core.errors import (
 )
 from gitconfig.core.text import scrub
 from gitconfig.service import requestid
-from gitconfig.service.access import Principal, TokenRegistry
 from gitconfig.service.facade import Service
 from gitconfig.service.serving import per_evaluation
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from gitconfig.access.principals import Principal
 from gitconfig.core import configfile, flagfile
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import ConfigDocument, FlagDocument
 from gitconfig.index.snapshot import Entry
 from gitconfig.rest import models
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import Page, Service, VersionView
 
 

@@ -16,11 +16,11 @@ from typing import Any, Final
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
+from gitconfig.access.principals import Principal
 from gitconfig.core import spring, yamltext
 from gitconfig.core.errors import NotFound
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
-from gitconfig.service.access import Principal
 from gitconfig.service.facade import Service
 from gitconfig.service.spring import SpringEnvironment
 

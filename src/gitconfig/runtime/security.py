@@ -7,11 +7,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitconfig.access import principals as access
+from gitconfig.access.accessfile import AccessFile
+from gitconfig.access.jwtauth import JwtVerifier
+from gitconfig.access.ratelimit import RateLimiter, parse_rate
 from gitconfig.core.errors import BadRequest, FieldError
-from gitconfig.service import access
-from gitconfig.service.accessfile import AccessFile
-from gitconfig.service.jwtauth import JwtVerifier
-from gitconfig.service.ratelimit import RateLimiter, parse_rate
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core import configfile, flagfile
 from gitconfig.core.errors import BadRequest, FieldError, NotReady
 from gitconfig.core.limits import MAX_INT32
@@ -15,7 +16,6 @@ from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, Kind
 from gitconfig.core.paths import filter_errors, key_error
 from gitconfig.index.audit import AuditIndex, AuditQuery, AuditRecord
 from gitconfig.index.refresher import Index
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import MAX_PAGE_SIZE, ServiceBase
 from gitconfig.store.ports import Store
 from gitconfig.store.secrets import Sops

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from gitconfig.access.principals import Principal, authorize
+from gitconfig.access.reveal import authorize_reveal, may_reveal
 from gitconfig.core import configfile, limits
 from gitconfig.core.errors import (
     AlreadyExists,
@@ -46,10 +48,8 @@ from gitconfig.core.text import checked_message, checked_text
 from gitconfig.index.changes import ChangeHub
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.committer import GroupCommitter, Prepare
 from gitconfig.service.metrics import Metrics
-from gitconfig.service.reveal import authorize_reveal, may_reveal
 from gitconfig.store.ports import Store
 from gitconfig.store.secrets import Sops
 

@@ -9,12 +9,12 @@ duplicate.
 
 from __future__ import annotations
 
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import ChangeType, Environment, Kind
 from gitconfig.core.paths import application_error, environment_error
 from gitconfig.index.snapshot import ChangeEvent, Entry
 from gitconfig.index.updates import Update, render_update
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core import importing
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
 from gitconfig.index.snapshot import Entry
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.configs import ConfigUseCases
 from gitconfig.service.flags import FlagChanges, FlagUseCases
 from gitconfig.service.multienv import MultiEnvUseCases

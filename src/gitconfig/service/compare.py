@@ -17,13 +17,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from gitconfig.access.principals import Principal, authorize
+from gitconfig.access.reveal import may_reveal
 from gitconfig.core import configfile, envdiff, validator
 from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
 from gitconfig.core.model import ConfigDocument, Document, EntryKey, Environment, Kind, ValueType
 from gitconfig.core.paths import application_error, is_schema_path, parse_entry_path
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
-from gitconfig.service.reveal import may_reveal
 
 _SHA = re.compile(r"[0-9a-fA-F]{7,40}")
 

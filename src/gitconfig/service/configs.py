@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core import configfile, importing, limits, validator
 from gitconfig.core.configfile import MASK
 from gitconfig.core.errors import AlreadyExists, BadRequest, FieldError
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType, Version
 from gitconfig.core.paths import application_error, entry_errors, environment_error, key_error
 from gitconfig.index.snapshot import Entry, Snapshot
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import (
     MAX_PAGE_SIZE,
     Page,

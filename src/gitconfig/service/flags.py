@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core import flagfile
 from gitconfig.core.context import attribute_texts
 from gitconfig.core.errors import AlreadyExists, BadRequest
@@ -13,7 +14,6 @@ from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import Environment, FlagDocument, Kind
 from gitconfig.core.paths import scope_errors
 from gitconfig.index.snapshot import Entry, FlagCheck, Snapshot, flag_check
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase, new_key
 
 _CHECKS_LIMIT = 100_000  # allowed checks kept per snapshot before its table is reset

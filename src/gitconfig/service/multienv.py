@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core import configfile, importing, limits
 from gitconfig.core import formats as transfer
 from gitconfig.core.configfile import MASK
@@ -16,7 +17,6 @@ from gitconfig.core.errors import BadRequest, Conflict, FieldError
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
 from gitconfig.core.paths import entry_errors, environment_error, key_error, scope_errors
 from gitconfig.index.snapshot import Entry, Snapshot
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
 from gitconfig.service.configs import NewConfig, new_document
 from gitconfig.service.transfer import secured

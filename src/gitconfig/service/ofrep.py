@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core import ofrep
 from gitconfig.core.errors import NotFound
 from gitconfig.core.evaluation import Evaluation
@@ -15,7 +16,6 @@ from gitconfig.core.model import Kind
 from gitconfig.core.paths import application_error
 from gitconfig.core.profiles import environment_of
 from gitconfig.index.snapshot import Entry
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
 
 

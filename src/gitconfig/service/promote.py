@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from gitconfig.access.principals import Principal, authorize
+from gitconfig.access.reveal import authorize_reveal
 from gitconfig.core import configfile, envdiff, validator
 from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
 from gitconfig.core.model import (
@@ -27,9 +29,7 @@ from gitconfig.core.model import (
 )
 from gitconfig.core.paths import application_error, environment_error, key_error
 from gitconfig.index.snapshot import Entry, Snapshot
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
-from gitconfig.service.reveal import authorize_reveal
 
 _SHOWN = 60  # characters of a value in the commit message
 

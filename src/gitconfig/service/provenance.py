@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core.model import Commit
 from gitconfig.index.snapshot import Entry
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core import webhooks
 from gitconfig.core.errors import NotFound
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
 from gitconfig.service.replica import ReplicaStatus, Replicator
 

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
 from gitconfig.core.paths import filter_errors
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import SOPS_YAML, ServiceBase
 from gitconfig.store.ports import Store
 from gitconfig.store.secrets import Sops

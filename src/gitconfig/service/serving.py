@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import ConfigDocument, ValueType
 from gitconfig.index.snapshot import Entry
-from gitconfig.service.access import Principal
 from gitconfig.service.base import ServiceBase
 
 Rendering = TypeVar("Rendering")

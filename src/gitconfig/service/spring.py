@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from gitconfig.access.principals import Principal, authorize
+from gitconfig.access.reveal import may_reveal
 from gitconfig.core import spring
 from gitconfig.core.errors import BadRequest, NotFound
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind
@@ -21,9 +23,7 @@ from gitconfig.core.paths import application_error, is_schema_path, parse_entry_
 from gitconfig.core.profiles import environments_of
 from gitconfig.core.validator import load_schemas
 from gitconfig.index.snapshot import Snapshot
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
-from gitconfig.service.reveal import may_reveal
 
 SHARED: Final = "application"
 _MEMO_LIMIT: Final = 1024  # answers kept (all of immutable commits); cleared when full

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core.errors import FieldError
 from gitconfig.core.model import Problem
 from gitconfig.core.paths import parse_entry_path
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
 from gitconfig.service.secrets import SecretProblem, secret_problems
 

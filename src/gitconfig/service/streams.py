@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gitconfig.access.principals import Principal, authorize
+from gitconfig.access.reveal import authorize_reveal
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.model import ConfigDocument, Environment
 from gitconfig.core.paths import filter_errors, key_error
 from gitconfig.index.changes import Subscription
 from gitconfig.index.snapshot import ChangeEvent
 from gitconfig.index.updates import Filter, Update, render_update
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
-from gitconfig.service.reveal import authorize_reveal
 
 
 class StreamUseCases(ServiceBase):

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from gitconfig.access.principals import Principal, authorize
+from gitconfig.access.reveal import authorize_reveal
 from gitconfig.core import credentials, importing, limits
 from gitconfig.core import formats as transfer
 from gitconfig.core.errors import BadRequest, Conflict, FieldError
 from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind, ValueType
 from gitconfig.core.paths import key_error, scope_errors
 from gitconfig.index.snapshot import Entry, Snapshot
-from gitconfig.service.access import Principal, authorize
 from gitconfig.service.base import ServiceBase
-from gitconfig.service.reveal import authorize_reveal
 
 
 class TransferUseCases(ServiceBase):

@@ -30,9 +30,9 @@ from typing import Any
 
 import yaml
 
+from gitconfig.access.principals import ALL_ENVIRONMENTS, ROLES, Grant, Principal
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.model import Environment
-from gitconfig.service.access import ALL_ENVIRONMENTS, ROLES, Grant, Principal
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gitconfig.service.access import Principal, TokenRegistry, looks_like_jwt
+from gitconfig.access.principals import Principal, TokenRegistry, looks_like_jwt
 
 DEFAULT_SIZE = 4096  # distinct header values kept (one per token and spelling in use)
 

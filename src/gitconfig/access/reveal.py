@@ -6,7 +6,7 @@ environment; both ask the one ``access.authorize`` decision (the ``reveal_secret
 
 from __future__ import annotations
 
-from gitconfig.service.access import Principal, authorize
+from gitconfig.access.principals import Principal, authorize
 
 
 def authorize_reveal(principal: Principal, application: str, environment: str) -> None:

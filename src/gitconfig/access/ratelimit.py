@@ -19,8 +19,8 @@ import limits
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from gitconfig.access.principals import Principal
 from gitconfig.core.errors import BadRequest, FieldError, RateLimited
-from gitconfig.service.access import Principal
 
 
 @dataclass(frozen=True)
