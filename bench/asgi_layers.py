@@ -169,11 +169,12 @@ def layers(service: Any, tokens: Any) -> dict[str, App]:
     """The lookup's answerers, from the whole app inwards: the app (the fast path asked
     first), the fast path's ``answer`` alone, with and without its request metrics and id,
     and the FastAPI route behind it (middlewares, routing, dependencies, rendering)."""
+    from gitconfig.access.gate import Gate
     from gitconfig.rest.app import create_app
     from gitconfig.rest.fastpath import ReadFastPath
 
-    with_metrics = ReadFastPath(service, tokens, service.metrics)
-    without = ReadFastPath(service, tokens)
+    with_metrics = ReadFastPath(service, Gate(tokens), service.metrics)
+    without = ReadFastPath(service, Gate(tokens))
     return {
         "gitconfig app (create_app)": create_app(service, tokens),
         "ReadFastPath.answer": with_metrics.answer,
@@ -262,7 +263,7 @@ def pieces(service: Any, tokens: Any, n: int, runs: int) -> Table:
         "authenticate a kept header (tokencache)": lambda: authenticator.authenticate(raw_header),
         "find the kept query string": lambda: kept_queries.get(query),
         "the principal's decision (authorize)": lambda: authorize(principal, "read", app, "PROD"),
-        "the current snapshot": service.snapshot,
+        "the current snapshot": service.reads.snapshot,
         "new request id": requestid.new,
         "tally one observation": lambda: tally.observe(0.0001),
         "two perf_counter calls": lambda: (time.perf_counter(), time.perf_counter()),

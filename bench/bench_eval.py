@@ -174,9 +174,11 @@ def gitconfig_service_engine(cases: list[Context], workdir: Path) -> Engine:
     check: dict[str, Check] = {}
     for flag in FLAGS:
         name = FLAG_KEYS[flag]
-        assert service.lookup(reader, Kind.FLAG, "bench", "PROD", name).flag is not None
+        assert service.reads.lookup(reader, Kind.FLAG, "bench", "PROD", name).flag is not None
 
-        def loop(repetitions: int, name: str = name, evaluate: Any = service.evaluate_flag) -> None:
+        def loop(
+            repetitions: int, name: str = name, evaluate: Any = service.flags.evaluate
+        ) -> None:
             for _ in range(repetitions):
                 for user_id, attributes in prepared:
                     evaluate(reader, "bench", "PROD", name, user_id, attributes)
@@ -184,7 +186,7 @@ def gitconfig_service_engine(cases: list[Context], workdir: Path) -> Engine:
         loops[flag] = loop
 
         def answer(case: Context, name: str = name) -> bool:
-            _, result = service.evaluate_flag(
+            _, result = service.flags.evaluate(
                 reader, "bench", "PROD", name, case.user_id, case.attributes
             )
             return bool(result.enabled)

@@ -316,7 +316,7 @@ def history_table(work: Path, n_commits: int, calls: int) -> Table:
     reader = Principal("bench", frozenset({"read"}))
     path = config_path(0)
     app, env, key = path.split("/")[1], path.split("/")[2], path.split("/")[3][:-5]
-    entry = service.lookup(reader, Kind.CONFIG, app, env, key)
+    entry = service.reads.lookup(reader, Kind.CONFIG, app, env, key)
     assert entry.key.environment is Environment(env)
 
     def timed(fn: Callable[[], object]) -> list[float]:
@@ -328,8 +328,8 @@ def history_table(work: Path, n_commits: int, calls: int) -> Table:
             out.append((time.perf_counter() - t0) * 1000)
         return out
 
-    versions = timed(lambda: service.versions(reader, Kind.CONFIG, entry.id))
-    count = len(service.versions(reader, Kind.CONFIG, entry.id))
+    versions = timed(lambda: service.reads.versions(reader, Kind.CONFIG, entry.id))
+    count = len(service.reads.versions(reader, Kind.CONFIG, entry.id))
 
     def git_log() -> None:
         subprocess.run(
@@ -353,7 +353,11 @@ def history_table(work: Path, n_commits: int, calls: int) -> Table:
         ],
     )
     table.rows.append(
-        ["service.versions (history index)", f"{_median(versions):.2f}", f"{_p(versions, 90):.2f}"]
+        [
+            "service.reads.versions (history index)",
+            f"{_median(versions):.2f}",
+            f"{_p(versions, 90):.2f}",
+        ]
     )
     table.rows.append(
         [

@@ -47,7 +47,7 @@ from gitconfig.access.principals import Principal
 from gitconfig.core.model import Author, ConfigDocument, Environment, Kind
 from gitconfig.index.refresher import Index
 from gitconfig.runtime.bootstrap import init_repository, sops_rules
-from gitconfig.service.facade import NewConfig, Service
+from gitconfig.service import NewConfig, Service, build_service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops, binary
 
@@ -84,10 +84,10 @@ def secret_repo(folder: Path, key_file: Path, n_secrets: int) -> tuple[Service, 
     files = {".sops.yaml": rules, "configs/app-0/PROD/key-0.yaml": PLAIN_VALUE.encode()}
     store.write(store.head(), files, AUTHOR, "bench set-up")
     environ = {"HOME": str(folder), "SOPS_AGE_KEY_FILE": str(key_file), "PATH": "/usr/bin:/bin"}
-    service = Service(store, Index(store), Sops(environ))
+    service = build_service(store, Index(store), Sops(environ))
     service.index.refresh()
     for i in range(n_secrets):
-        service.create_config(
+        service.configs.create(
             ADMIN, NewConfig(f"secret-{i}", "app-0", "PROD", "SECRET", f"s3cret-value-{i:04d}")
         )
     return service, environ
@@ -98,7 +98,7 @@ def secret_repo(folder: Path, key_file: Path, n_secrets: int) -> tuple[Service, 
 
 def first_reveal(folder: Path, key_file: Path, samples: int) -> Table:
     service, environ = secret_repo(folder, key_file, samples)
-    entries = [e for e in service.snapshot().entries(Kind.CONFIG) if e.key.key != "key-0"]
+    entries = [e for e in service.reads.snapshot().entries(Kind.CONFIG) if e.key.key != "key-0"]
     files = []
     for entry in entries:
         path = folder / f"{entry.key.key}.yaml"
@@ -107,11 +107,11 @@ def first_reveal(folder: Path, key_file: Path, samples: int) -> Table:
     ours: list[float] = []
     shell: list[float] = []
     for entry, path in zip(entries, files, strict=True):  # interleaved, one sample each
-        service.secrets = Sops(environ)  # an empty cache: this reveal runs sops
+        service.box.sops = Sops(environ)  # an empty cache: this reveal runs sops
         document = entry.document
         assert isinstance(document, ConfigDocument)
         started = time.perf_counter()
-        service.value_text(ADMIN, document, entry.key, entry.served.blob, True)
+        service.box.value_text(ADMIN, document, entry.key, entry.served.blob, True)
         ours.append(time.perf_counter() - started)
         command = f"{shlex.quote(binary())} decrypt {shlex.quote(str(path))} >/dev/null"
         started = time.perf_counter()
@@ -203,7 +203,7 @@ def index_repos(folder: Path, key_file: Path, n_files: int, n_secrets: int) -> t
     during a build, so one encryption is enough)."""
     (folder / "template").mkdir()
     service, _ = secret_repo(folder / "template", key_file, 1)
-    entry = service.snapshot().get(Kind.CONFIG, "app-0", Environment.PROD, "secret-0")
+    entry = service.reads.snapshot().get(Kind.CONFIG, "app-0", Environment.PROD, "secret-0")
     assert entry is not None
     secret = service.store.read_blob(entry.served.blob)
     repos = []

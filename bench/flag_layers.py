@@ -35,7 +35,7 @@ FLAG = FLAG_KEYS["c"]
 LAYERS: tuple[tuple[str, str, bool], ...] = (
     ("the empty loop", "None", False),
     ("the compiled evaluator: `flag.evaluate(user_id, attributes)`", "evaluate(u, a)", False),
-    ("`Service.evaluate_flag(...)`", "service.evaluate_flag(reader, APP, ENV, FLAG, u, a)", False),
+    ("`Service.evaluate_flag(...)`", "service.flags.evaluate(reader, APP, ENV, FLAG, u, a)", False),
     ("attribute check: every value a `str`",
      "for value in a.values():\n        if type(value) is not str: break", True),
     ("`index.current()`", "index.current()", True),
@@ -64,7 +64,7 @@ def _namespace(workdir: Path) -> dict[str, Any]:
     from gitconfig.index.snapshot import flag_check
 
     service, reader = bench_service(workdir)
-    service.evaluate_flag(reader, "bench", "PROD", FLAG, None, {})  # fills the tables
+    service.flags.evaluate(reader, "bench", "PROD", FLAG, None, {})  # fills the tables
     snapshot = service.index.current()
     entry = snapshot.get(Kind.FLAG, "bench", Environment.PROD, FLAG)
     assert entry is not None and entry.flag is not None

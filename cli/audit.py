@@ -41,7 +41,7 @@ def audit(
     A change merged from a branch is attributed to the commit that made it there, with the
     merge's author as MERGED BY. SECRET values are always masked."""
     local = open_local(repo, branch)
-    result = local.service.audit(
+    result = local.service.audit.events(
         local.principal,
         application=application,
         environment=environment.value if environment is not None else None,

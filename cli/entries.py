@@ -12,7 +12,7 @@ from gitconfig.core import configfile, flagfile
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, ValueType
 from gitconfig.index.snapshot import Entry
-from gitconfig.service.facade import NewConfig
+from gitconfig.service import NewConfig
 
 from . import environments, output
 from .local import (
@@ -57,7 +57,7 @@ def describe(local: Local, entry: Entry) -> dict[str, Any]:
     if isinstance(document, ConfigDocument):
         data |= {
             "valueType": document.value_type.value,
-            "value": local.service.value_text(
+            "value": local.service.box.value_text(
                 local.principal, document, entry.key, entry.served.blob, local.reveal
             ),
             "description": document.description,
@@ -222,7 +222,7 @@ def set_(
     local = open_local(repo, branch, write=True, push=remote if push else None)
     schema_text = read_text_option(schema) if schema is not None else None
     label = f"{application}/{environment[0].value}/{key}"
-    secret = local.service.takes_secret(
+    secret = local.service.configs.takes_secret(
         local.principal, application, environment[0].value, key, value_type
     )
     value = secret_value(value, label) if secret else value
@@ -243,7 +243,7 @@ def set_(
         names = [env.value for env in environment]
         environments.set_many(local, new, names, out, push, remote)
         return
-    entry, verb = local.service.set_config(local.principal, new, infer_type=True)
+    entry, verb = local.service.configs.set(local.principal, new, infer_type=True)
     done(verb, entry, label, out, local)
     if verb != "unchanged":
         pushed(local, push, remote)
@@ -263,7 +263,7 @@ def delete(
     """Delete a configuration value (or feature flag): one commit, authored by you."""
     local = open_local(repo, branch, write=True, push=remote if push else None)
     entry = local.entry(kind_of(flag), application, environment, key)
-    local.service.delete(local.principal, kind_of(flag), entry.id)
+    local.service.writer.delete(local.principal, kind_of(flag), entry.id)
     done("deleted", None, f"{application}/{environment.value}/{key}", out, local)
     pushed(local, push, remote)
 
@@ -288,7 +288,7 @@ def list_(
     entries: list[Entry] = []
     page = 0
     while True:
-        found = local.service.list_entries(
+        found = local.service.reads.list_entries(
             local.principal, kind_of(flag), application, env, page, 1000
         )
         entries += found.content

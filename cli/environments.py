@@ -11,8 +11,7 @@ import typer
 from gitconfig.core import envdiff
 from gitconfig.core.errors import BadRequest
 from gitconfig.index.snapshot import Entry
-from gitconfig.service.configs import NewConfig
-from gitconfig.service.promote import Promotion
+from gitconfig.service import NewConfig, Promotion
 from gitconfig.store import remote as remote_store
 
 from . import output
@@ -75,7 +74,7 @@ def compare(
     if not dots or not source or not target:
         raise BadRequest(f"--env takes FROM..TO (e.g. STAGING..PROD), not {sides!r}")
     local = open_local(repo, branch, reveal=reveal)
-    found = local.service.compare_environments(local.principal, application, source, target)
+    found = local.service.environments.compare(local.principal, application, source, target)
     if out is Output.JSON:
         output.emit(
             {
@@ -150,7 +149,7 @@ def promote(
         store.create_branch(new_branch, head)
         branch = new_branch
     local = open_local(repo, branch, write=not dry_run, push=pushing, fetch=branch is None)
-    result = local.service.promote(local.principal, promotion)
+    result = local.service.environments.promote(local.principal, promotion)
     if out is Output.JSON:
         output.emit(
             {
@@ -179,7 +178,7 @@ def promote(
 
 def why(local: Local, entry: Entry) -> dict[str, Any]:
     """The provenance of the served value, as ``?provenance=true`` shows it."""
-    return local.service.provenance(local.principal, entry).fields()
+    return local.service.environments.provenance(local.principal, entry).fields()
 
 
 def why_lines(data: dict[str, Any]) -> list[tuple[str, object]]:
@@ -212,7 +211,7 @@ def set_many(
     remote: str,
 ) -> None:
     """``set`` in several environments: one commit."""
-    result = local.service.set_config_in(local.principal, new, environments, infer_type=True)
+    result = local.service.environments.set_in(local.principal, new, environments, infer_type=True)
     if out is Output.JSON:
         output.emit({"result": result.outcomes, "commit": result.commit})
     else:

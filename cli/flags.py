@@ -11,7 +11,7 @@ import typer
 from gitconfig.core import yamltext
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.model import Environment
-from gitconfig.service.facade import FlagChanges, NewFlag
+from gitconfig.service import FlagChanges, NewFlag
 
 from . import output
 from .entries import done, read_text_option
@@ -77,7 +77,7 @@ def create(
 ) -> None:
     """Create a feature flag: one commit, authored by you."""
     local = open_local(repo, branch, write=True, push=remote if push else None)
-    entry = local.service.create_flag(
+    entry = local.service.flags.create(
         local.principal,
         NewFlag(
             key=key,
@@ -107,7 +107,7 @@ def _update(
     out: Output,
 ) -> None:
     local = open_local(repo, branch, write=True, push=remote if push else None)
-    updated, verb = local.service.change_flag(
+    updated, verb = local.service.flags.change(
         local.principal, application, environment.value, key, changes
     )
     done(verb, updated, f"flag {updated.key}", out, local)
@@ -195,7 +195,7 @@ def evaluate(
             raise BadRequest("invalid --attr", [FieldError(pair, "expected NAME=VALUE")])
         context[name] = value
     local = open_local(repo, branch)
-    entry, result = local.service.evaluate_flag(
+    entry, result = local.service.flags.evaluate(
         local.principal, application, environment.value, key, user, context
     )
     data = {

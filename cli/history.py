@@ -10,8 +10,7 @@ import typer
 from gitconfig.core import flagfile, valuediff
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import ConfigDocument, FlagDocument
-from gitconfig.service import review
-from gitconfig.service.facade import VersionView
+from gitconfig.service import VersionView, review
 
 from . import environments, output
 from .entries import Key, done
@@ -44,7 +43,7 @@ def register(app: typer.Typer) -> None:
 def _version_data(local: Local, view: VersionView) -> dict[str, Any]:
     document = view.document
     if isinstance(document, ConfigDocument):
-        value: Any = local.service.value_text(
+        value: Any = local.service.box.value_text(
             local.principal, document, view.entry.key, view.version.blob, local.reveal
         )
     elif isinstance(document, FlagDocument):
@@ -80,7 +79,7 @@ def history(
     """Every version of a value (or flag): the commits that changed it, oldest first."""
     local = open_local(repo, branch, reveal=reveal)
     entry = local.entry(kind_of(flag), application, environment, key)
-    views = local.service.versions(local.principal, kind_of(flag), entry.id)
+    views = local.service.reads.versions(local.principal, kind_of(flag), entry.id)
     data = [_version_data(local, view) for view in views]
     if out is Output.JSON:
         output.emit(data)
@@ -112,7 +111,7 @@ def show(
     local = open_local(repo, branch, reveal=reveal)
     entry = local.entry(kind_of(flag), application, environment, key)
     ref = version if version is not None else str(entry.version)
-    view = local.service.version(local.principal, kind_of(flag), entry.id, ref)
+    view = local.service.reads.version(local.principal, kind_of(flag), entry.id, ref)
     data = {"key": str(entry.key), **_version_data(local, view)}
     if out is Output.JSON:
         output.emit(data)
@@ -206,7 +205,7 @@ def rollback(
 ) -> None:
     """Restore an earlier version as a new commit (the history grows, nothing is rewritten)."""
     local = open_local(repo, branch, write=True, push=remote if push else None)
-    restored, outcome = local.service.rollback_key(
+    restored, outcome = local.service.writer.rollback_key(
         local.principal, kind_of(flag), application, environment.value, key, to, message
     )
     verb = outcome if outcome == "unchanged" else f"{outcome} to {to}"

@@ -20,7 +20,7 @@ from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import Environment, Kind
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry
-from gitconfig.service.facade import Service
+from gitconfig.service import Service, build_service
 from gitconfig.store import gitstore
 from gitconfig.store import remote as remote_store
 from gitconfig.store.gitstore import GitStore
@@ -78,7 +78,7 @@ class Local:
     reveal: bool = False  # --reveal: show SECRET plaintext (needs a key that decrypts it)
 
     def entry(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry:
-        return self.service.lookup(self.principal, kind, application, environment.value, key)
+        return self.service.reads.lookup(self.principal, kind, application, environment.value, key)
 
 
 def open_local(
@@ -107,7 +107,7 @@ def open_local(
         if fetch:
             remote.fetch()
         store = remote
-    service = Service(store, Index(store))
+    service = build_service(store, Index(store))
     service.index.refresh()
     roles = {"read", "write"} | ({"reveal"} if reveal else set())
     if write:

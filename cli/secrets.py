@@ -37,7 +37,7 @@ def check(
     local = open_local(repo, branch)
     env = environment.value if environment else None
     now = datetime.now(UTC)
-    infos = local.service.check_secrets(local.principal, application, env)
+    infos = local.service.secrets.check(local.principal, application, env)
     data: list[dict[str, Any]] = [
         {
             "path": info.path,
@@ -73,7 +73,7 @@ def rotate(
     what they had: rotate the secret's value itself if a key leaked)."""
     local = open_local(repo, branch, write=True, push=remote if push else None)
     env = environment.value if environment else None
-    rotation = local.service.rotate_secrets(local.principal, application, env, message)
+    rotation = local.service.secrets.rotate(local.principal, application, env, message)
     if out is Output.JSON:
         output.emit({"rotated": rotation.paths, "commit": rotation.commit})
     elif rotation.commit is None:

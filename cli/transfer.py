@@ -103,7 +103,7 @@ def import_(
     local = open_local(
         repo, branch, write=not dry_run, push=remote if push and not dry_run else None
     )
-    result = local.service.import_configs(
+    result = local.service.transfer.import_configs(
         local.principal,
         ImportRequest(
             application=application,
@@ -169,7 +169,7 @@ def export(
     values masked unless --reveal)."""
     chosen = fmt or (transfer.format_of(file.name) if file is not None else None) or Format.JSON
     local = open_local(repo, branch, reveal=reveal)
-    export = local.service.export_configs(
+    export = local.service.transfer.export_configs(
         local.principal, application, environment.value, chosen, reveal
     )
     if file is None:

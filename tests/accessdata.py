@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gitconfig.access.accessfile import AccessFile
 from gitconfig.access.principals import Principal, TokenRegistry
-from gitconfig.service.facade import NewConfig, NewFlag, Service
+from gitconfig.service import NewConfig, NewFlag, Service
 
 TOKENS = {
     "payments-service": "tok-payments",
@@ -73,8 +73,8 @@ def seed(service: Service) -> dict[str, str]:
     ids = {}
     for app in ("payments", "trading-engine"):
         for env in ("DEV", "PROD"):
-            entry = service.create_config(ADMIN, NewConfig("limit", app, env, "NUMBER", "5"))
+            entry = service.configs.create(ADMIN, NewConfig("limit", app, env, "NUMBER", "5"))
             ids[f"{app}/{env}/limit"] = entry.id
-            flag = service.create_flag(ADMIN, NewFlag("fast", app, env, "fast path", True))
+            flag = service.flags.create(ADMIN, NewFlag("fast", app, env, "fast path", True))
             ids[f"{app}/{env}/fast"] = flag.id
     return ids

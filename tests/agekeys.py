@@ -15,7 +15,7 @@ import pyrage
 
 from gitconfig.core.model import Author
 from gitconfig.index.refresher import Index
-from gitconfig.service.facade import Service
+from gitconfig.service import Service, build_service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
 
@@ -65,7 +65,7 @@ def open_service(repo: Path, keys: AgeKeys, *names: str) -> Service:
     """A service over ``repo`` whose sops holds the identities ``names``; indexed, ready."""
     store = GitStore(repo)
     environ = {"HOME": str(keys.folder), "SOPS_AGE_KEY_FILE": str(keys.key_file(*names))}
-    service = Service(store, Index(store), Sops(environ))
+    service = build_service(store, Index(store), Sops(environ))
     service.index.refresh()
     return service
 

@@ -19,7 +19,7 @@ from tests.gitrepo import clone, commit_files, push
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
-    from gitconfig.service.facade import Service
+    from gitconfig.service import Service
 
 
 @pytest.fixture(autouse=True)

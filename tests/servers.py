@@ -23,7 +23,7 @@ import uvicorn
 
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.grpc.server import GrpcServer, create_server
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 
 T = TypeVar("T")
 

@@ -102,6 +102,7 @@ FOLDERS = {
     "store": ROOT / "src" / "gitconfig" / "store",
     "index": ROOT / "src" / "gitconfig" / "index",
     "service": ROOT / "src" / "gitconfig" / "service",
+    "access": ROOT / "src" / "gitconfig" / "access",
     "rest": ROOT / "src" / "gitconfig" / "rest",
     "grpc": ROOT / "src" / "gitconfig" / "grpc",
     "client": ROOT / "src" / "gitconfig" / "client",

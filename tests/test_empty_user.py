@@ -13,7 +13,7 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.core.evaluation import bucket
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.rest.app import create_app
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.clirun import as_json, served_and_clone
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import commit_files

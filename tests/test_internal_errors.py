@@ -19,7 +19,7 @@ from gitconfig.core.text import scrub
 from gitconfig.grpc import errors as grpc_errors
 from gitconfig.index.refresher import Index
 from gitconfig.rest.app import create_app
-from gitconfig.service.facade import Service
+from gitconfig.service import build_service
 from gitconfig.store import gitcli
 from gitconfig.store.gitstore import GitStore
 from tests.conftest import ADMIN_TOKEN
@@ -37,7 +37,7 @@ def test_rest_500_carries_a_request_id_and_no_detail(
     bare_repo: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = BrokenStore(bare_repo, "main")
-    service = Service(store, Index(store))
+    service = build_service(store, Index(store))
     service.index.refresh()
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])

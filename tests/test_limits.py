@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import limits, validator
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.clirun import gitconfig, served_and_clone
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, git, push

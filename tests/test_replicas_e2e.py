@@ -29,7 +29,7 @@ from gitconfig.core.model import EntryKey, Environment, Kind
 from gitconfig.core.remoteurl import Credentials
 from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.runtime.replica import RemoteOptions, open_replica
-from gitconfig.service.facade import NewConfig
+from gitconfig.service import NewConfig
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import GitFailed, clone, commit_files, git, rev_parse
 from tests.gitservers import GitDaemon, SmartHttp, SshServer
@@ -74,8 +74,8 @@ def test_smart_http_with_basic_auth(
     )
     store, service, replicator = open_replica(options, "main")
     assert replicator.fetch_now(), replicator.last_error
-    entry, _ = service.set_config(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "5"))
-    assert store.remote_head() == service.snapshot().commit
+    entry, _ = service.configs.set(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "5"))
+    assert store.remote_head() == service.reads.snapshot().commit
     origin = http_remote.root / "origin.git"
     assert rev_parse(origin, "main") == entry.updated.commit.sha
 
@@ -85,7 +85,7 @@ def test_smart_http_with_basic_auth(
         RemoteOptions(url=in_url, data_dir=tmp_path / "m2"), "main"
     )
     assert other_replicator.fetch_now(), other_replicator.last_error
-    assert other.snapshot().commit == entry.updated.commit.sha
+    assert other.reads.snapshot().commit == entry.updated.commit.sha
     assert "s3cret" not in (tmp_path / "m2" / "config").read_text()
 
     # wrong credentials: a clear, scrubbed error
@@ -108,19 +108,19 @@ def test_remote_down_then_back(http_remote: SmartHttp, tmp_path: Path) -> None:
     )
     _store, service, replicator = open_replica(options, "main")
     assert replicator.fetch_now()
-    service.set_config(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "1"))
+    service.configs.set(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "1"))
     replicator.start()
     try:
         http_remote.stop()
         wait_until(lambda: replicator.last_attempt_ok is False, "a failed fetch")
-        assert service.lookup(ALICE, Kind.CONFIG, "app", "PROD", "limit").version == 1
+        assert service.reads.lookup(ALICE, Kind.CONFIG, "app", "PROD", "limit").version == 1
         with pytest.raises(RemoteUnavailable):
-            service.set_config(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "2"))
+            service.configs.set(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "2"))
         status = replicator.status()
         assert status.last_fetch_ok is False and "fetch from http://127.0.0.1" in (
             status.last_error or ""
         )
-        assert service.ready
+        assert service.operations.ready
 
         http_remote.start()
         person = tmp_path / "person"
@@ -129,9 +129,9 @@ def test_remote_down_then_back(http_remote: SmartHttp, tmp_path: Path) -> None:
         commit_files(person, {"configs/app/PROD/other.yaml": "type: NUMBER\nvalue: 9\n"}, "hi")
         git(person, "push", "--quiet", "origin", "main")
         head = rev_parse(person, "HEAD")
-        wait_until(lambda: service.snapshot().commit == head, "the replica to catch up")
+        wait_until(lambda: service.reads.snapshot().commit == head, "the replica to catch up")
         assert replicator.status().last_fetch_ok is True
-        entry, _ = service.set_config(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "3"))
+        entry, _ = service.configs.set(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "3"))
         assert entry.version == 2
     finally:
         replicator.stop()
@@ -147,7 +147,7 @@ def test_ssh_with_a_key_file(tmp_path: Path) -> None:
         )
         _store, service, replicator = open_replica(options, "main")
         assert replicator.fetch_now(), replicator.last_error
-        entry, _ = service.set_config(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "5"))
+        entry, _ = service.configs.set(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "5"))
         assert rev_parse(root / "origin.git", "main") == entry.updated.commit.sha
 
         stranger = tmp_path / "stranger_key"

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import flagfile, text
 from gitconfig.core.errors import BadRequest
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.clirun import gitconfig, served_and_clone
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import git

@@ -10,7 +10,7 @@ import pytest
 from gitconfig.access.principals import Principal
 from gitconfig.core.errors import Conflict
 from gitconfig.index.refresher import Index
-from gitconfig.service.facade import NewConfig, Service
+from gitconfig.service import NewConfig, build_service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.remote import Remote, RemoteStore
 from tests.clirun import gitconfig, ok, served_and_clone
@@ -52,9 +52,9 @@ def test_a_rejected_push_is_made_again_on_the_new_head(repos: tuple[Path, Path, 
     store.fetch()
     commit_files(other, {OTHER: "type: NUMBER\nvalue: 8\n"}, "someone else")
     push(other)
-    service = Service(store, Index(store))
+    service = build_service(store, Index(store))
     service.index.refresh()
-    service.set_config(USER, NewConfig("limit", "app", "DEV", "NUMBER", "3"))
+    service.configs.set(USER, NewConfig("limit", "app", "DEV", "NUMBER", "3"))
     assert store.pushes == {"stale": 1, "accepted": 1}
     assert git(bare, "log", "--format=%s", "-2", "main").splitlines() == [
         "Update configuration app/DEV/limit",
@@ -75,10 +75,10 @@ def test_the_same_file_changed_upstream_stops_naming_the_commit(
     theirs = commit_files(other, {LIMIT: "type: NUMBER\nvalue: 50\n"}, "raise the limit")
     push(other)
 
-    service = Service(store, Index(store))
+    service = build_service(store, Index(store))
     service.index.refresh()
     with pytest.raises(Conflict, match=f"by commit {theirs[:12]} .*raise the limit"):
-        service.set_config(USER, NewConfig("limit", "app", "DEV", "NUMBER", "3"))
+        service.configs.set(USER, NewConfig("limit", "app", "DEV", "NUMBER", "3"))
     assert rev_parse(bare, "main") == theirs
     assert (work / LIMIT).read_text().endswith("value: 50\n")  # the clone followed the remote
 

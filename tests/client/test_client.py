@@ -30,7 +30,7 @@ from gitconfig.client import (
 from gitconfig.client import cache as client_cache
 from gitconfig.client.state import ConfigValue, LocalState
 from gitconfig.core.model import EntryKey, Environment, Kind
-from gitconfig.service.facade import ConfigChanges, NewConfig, NewFlag, Service
+from gitconfig.service import ConfigChanges, NewConfig, NewFlag, Service
 from tests.agekeys import secret_service
 from tests.conftest import ADMIN_TOKEN, wait_until
 from tests.gitrepo import clone, commit_files, push
@@ -53,9 +53,9 @@ def new_config(key: str, value: str, value_type: str = "NUMBER", env: str = "PRO
 
 
 def set_value(service: Service, key: str, value: str) -> str:
-    entry = service.snapshot().get(Kind.CONFIG, APP, Environment.PROD, key)
+    entry = service.reads.snapshot().get(Kind.CONFIG, APP, Environment.PROD, key)
     assert entry is not None
-    return service.update_config(ADMIN, entry.id, ConfigChanges(value=value)).updated.commit.sha
+    return service.configs.update(ADMIN, entry.id, ConfigChanges(value=value)).updated.commit.sha
 
 
 class Recorder:
@@ -92,15 +92,15 @@ def client_for(server: GrpcServerThread, **options: Any) -> Client:
 
 
 def test_reads_come_from_the_snapshot_typed(service: Service, server: GrpcServerThread) -> None:
-    service.create_config(ADMIN, new_config("limit", "250000"))
-    service.create_config(ADMIN, new_config("ratio", "0.25"))
-    service.create_config(ADMIN, new_config("halted", "false", "BOOLEAN"))
-    service.create_config(ADMIN, new_config("venues", '{"xlon":[1,2]}', "JSON"))
-    service.create_config(ADMIN, new_config("name", "matching", "STRING"))
-    service.create_config(ADMIN, new_config("limit", "1", env="DEV"))  # another environment
+    service.configs.create(ADMIN, new_config("limit", "250000"))
+    service.configs.create(ADMIN, new_config("ratio", "0.25"))
+    service.configs.create(ADMIN, new_config("halted", "false", "BOOLEAN"))
+    service.configs.create(ADMIN, new_config("venues", '{"xlon":[1,2]}', "JSON"))
+    service.configs.create(ADMIN, new_config("name", "matching", "STRING"))
+    service.configs.create(ADMIN, new_config("limit", "1", env="DEV"))  # another environment
     flag = NewFlag(key="v2", application=APP, environment="PROD", description="v2", enabled=True)
-    service.create_flag(ADMIN, flag)
-    head = service.snapshot().commit
+    service.flags.create(ADMIN, flag)
+    head = service.reads.snapshot().commit
     with client_for(server) as client:
         assert client.get("limit") == 250000 and client.get("ratio") == 0.25
         assert client.get("halted") is False and client.get("venues") == {"xlon": [1, 2]}
@@ -137,8 +137,8 @@ def test_reads_come_from_the_snapshot_typed(service: Service, server: GrpcServer
 def test_one_callback_per_commit_with_old_and_new_values(
     service: Service, server: GrpcServerThread, bare_repo: Path, tmp_path: Path
 ) -> None:
-    service.create_config(ADMIN, new_config("a", "1"))
-    service.create_config(ADMIN, new_config("b", "2"))
+    service.configs.create(ADMIN, new_config("a", "1"))
+    service.configs.create(ADMIN, new_config("b", "2"))
     everything, only_b = Recorder(), Recorder()
     with client_for(server) as client:
         client.on_change(everything)
@@ -171,7 +171,7 @@ def test_one_callback_per_commit_with_old_and_new_values(
 def test_a_failing_callback_is_logged_and_others_still_run(
     service: Service, server: GrpcServerThread, caplog: pytest.LogCaptureFixture
 ) -> None:
-    service.create_config(ADMIN, new_config("a", "1"))
+    service.configs.create(ADMIN, new_config("a", "1"))
     recorder = Recorder()
 
     def broken(change: Change) -> None:
@@ -189,7 +189,7 @@ def test_changes_arrive_once_and_in_order_across_a_restart_and_an_overflow(
     service: Service, bare_repo: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "gitconfig.client")
-    service.create_config(ADMIN, new_config("n", "0"))
+    service.configs.create(ADMIN, new_config("n", "0"))
     recorder = Recorder()
     first = GrpcServerThread(service, tokens()).start()
     port = first.port
@@ -232,7 +232,7 @@ def test_changes_arrive_once_and_in_order_across_a_restart_and_an_overflow(
 
 
 def test_the_async_client(service: Service, server: GrpcServerThread) -> None:
-    service.create_config(ADMIN, new_config("a", "1"))
+    service.configs.create(ADMIN, new_config("a", "1"))
 
     async def scenario() -> list[str]:
         seen: list[str] = []
@@ -317,9 +317,9 @@ def test_the_cache_file_never_holds_a_secret(tmp_path: Path) -> None:
 def test_the_cache_serves_while_the_server_is_down_and_catches_up(
     service: Service, tmp_path: Path
 ) -> None:
-    service.create_config(ADMIN, new_config("a", "1"))
+    service.configs.create(ADMIN, new_config("a", "1"))
     flag = NewFlag(key="v2", application=APP, environment="PROD", description="v2", enabled=True)
-    service.create_flag(ADMIN, flag)
+    service.flags.create(ADMIN, flag)
     cache_file = tmp_path / "cache.json"
     server = GrpcServerThread(service, tokens()).start()
     port = server.port
@@ -341,7 +341,7 @@ def test_the_cache_serves_while_the_server_is_down_and_catches_up(
         restarted.port = port
         with restarted:
             wait_until(lambda: offline.get("a") == 2)
-            assert recorder.commits() == [service.snapshot().commit]
+            assert recorder.commits() == [service.reads.snapshot().commit]
             assert recorder.changes[0].keys == ("a",)
             status = offline.status
             assert (status.source, status.stale, status.commit) == ("server", False, changed)
@@ -367,7 +367,7 @@ def test_importing_the_client_pulls_in_no_server_dependency() -> None:
 
 
 def test_entry_ids_match_the_server(service: Service, server: GrpcServerThread) -> None:
-    service.create_config(ADMIN, new_config("limit", "1"))
+    service.configs.create(ADMIN, new_config("limit", "1"))
     with client_for(server) as client:
         config = client.config("limit")
         assert config is not None
@@ -445,8 +445,8 @@ def test_secrets_as_the_server_decides_and_never_in_the_cache(
     bare_repo: Path, tmp_path: Path
 ) -> None:
     service, keys = secret_service(bare_repo, tmp_path)
-    service.create_config(ADMIN, NewConfig("db-password", APP, "PROD", "SECRET", PLAIN))
-    service.create_config(ADMIN, NewConfig("limit", APP, "PROD", "NUMBER", "5"))
+    service.configs.create(ADMIN, NewConfig("db-password", APP, "PROD", "SECRET", PLAIN))
+    service.configs.create(ADMIN, NewConfig("limit", APP, "PROD", "NUMBER", "5"))
     cache_file = tmp_path / "cache.json"
     with GrpcServerThread(service, tokens()) as server:
         with client_for(server, cache_path=cache_file) as revealing:

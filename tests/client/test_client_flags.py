@@ -26,7 +26,7 @@ from gitconfig.core.model import Environment, Kind
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.runtime.demo import seed
-from gitconfig.service.facade import FlagChanges, NewFlag, Service
+from gitconfig.service import FlagChanges, NewFlag, Service
 from tests.client.test_client import tokens, wait_until
 from tests.conftest import ADMIN_TOKEN
 from tests.servers import GrpcServerThread
@@ -58,7 +58,7 @@ def contexts(service: Service, count: int) -> list[tuple[str | None, dict[str, s
     """Random contexts over the attributes and values the flags' rules name (and values next
     to them: other strings, numbers around thresholds, dates), some without a userId."""
     names: dict[str, set[str]] = {}
-    for entry in service.snapshot().entries(Kind.FLAG):
+    for entry in service.reads.snapshot().entries(Kind.FLAG):
         for rule in getattr(entry.document, "rules", ()):
             if rule.bucket_by:
                 names.setdefault(rule.bucket_by, set())
@@ -78,7 +78,7 @@ def contexts(service: Service, count: int) -> list[tuple[str | None, dict[str, s
 def test_in_process_answers_equal_the_servers(
     example: Service, example_server: GrpcServerThread
 ) -> None:
-    flags = example.snapshot().entries(Kind.FLAG)
+    flags = example.reads.snapshot().entries(Kind.FLAG)
     scopes = sorted({(e.key.application, e.key.environment.value) for e in flags})
     assert len(flags) >= 15 and len(scopes) >= 10
     cases = contexts(example, CONTEXTS)
@@ -99,7 +99,7 @@ def test_in_process_answers_equal_the_servers(
                         entry.key.key,
                     )
                     local = clients[(app, env)].evaluate(key, user_id, attributes)
-                    _, served = example.evaluate_flag(ADMIN, app, env, key, user_id, attributes)
+                    _, served = example.flags.evaluate(ADMIN, app, env, key, user_id, attributes)
                     assert local == served, (key, user_id, attributes)
                     reasons.add(local.reason)
                     compared += 1
@@ -132,7 +132,7 @@ APP = "trading-engine"
 @pytest.fixture
 def of_service(service: Service) -> Service:
     def flag(key: str, **fields: Any) -> None:
-        service.create_flag(
+        service.flags.create(
             ADMIN, NewFlag(key=key, application=APP, environment="PROD", description=key, **fields)
         )
 
@@ -230,9 +230,9 @@ def test_the_provider_emits_changes_stale_and_ready(
     with lock:
         events.clear()  # READY is replayed to a handler added after it
 
-    entry = of_service.snapshot().get(Kind.FLAG, APP, Environment.PROD, "v2")
+    entry = of_service.reads.snapshot().get(Kind.FLAG, APP, Environment.PROD, "v2")
     assert entry is not None
-    of_service.update_flag(ADMIN, entry.id, FlagChanges(enabled=False))
+    of_service.flags.update(ADMIN, entry.id, FlagChanges(enabled=False))
     wait_until(lambda: any(e is ProviderEvent.PROVIDER_CONFIGURATION_CHANGED for e, _ in events))
     changed = next(d for e, d in events if e is ProviderEvent.PROVIDER_CONFIGURATION_CHANGED)
     assert changed.flags_changed == ["v2"]

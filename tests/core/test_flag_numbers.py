@@ -11,7 +11,7 @@ from google.protobuf import json_format
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import validator
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.conftest import ADMIN_TOKEN
 from tests.servers import GrpcServerThread
 

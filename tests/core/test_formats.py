@@ -18,7 +18,7 @@ from gitconfig.core.formats import Format, Item, Row
 from gitconfig.core.importing import ImportRequest
 from gitconfig.core.model import Author, PendingCommit, ValueType
 from gitconfig.index.refresher import Index
-from gitconfig.service.facade import Service
+from gitconfig.service import Service, build_service
 from gitconfig.store.gitstore import GitStore
 from tests.clirun import as_json, gitconfig, ok, served_and_clone
 from tests.gitrepo import commit_files, git, rev_parse
@@ -347,7 +347,7 @@ class RacingStore(GitStore):
 
 def racing_service(bare: Path, race: dict[str, bytes | None]) -> Service:
     store = RacingStore(bare, race)
-    service = Service(store, Index(store))
+    service = build_service(store, Index(store))
     service.index.refresh()
     return service
 
@@ -358,7 +358,7 @@ ADMIN = Principal("admin", frozenset({"admin"}))
 
 def test_an_import_retries_on_top_of_an_unrelated_concurrent_commit(bare_repo: Path) -> None:
     service = racing_service(bare_repo, {"configs/other/DEV/x.yaml": b"type: NUMBER\nvalue: 1\n"})
-    result = service.import_configs(ADMIN, REQUEST)
+    result = service.transfer.import_configs(ADMIN, REQUEST)
     assert result.created == ["a", "b"]
     assert git(bare_repo, "log", "--format=%s", "-2", "main").splitlines() == [
         "Import 2 configuration(s) into pricing/DEV (2 created, 0 updated)",
@@ -370,7 +370,7 @@ def test_an_import_retries_on_top_of_an_unrelated_concurrent_commit(bare_repo: P
 def test_an_import_conflicts_with_a_concurrent_change_to_one_of_its_keys(bare_repo: Path) -> None:
     service = racing_service(bare_repo, {"configs/pricing/DEV/b.yaml": b"type: NUMBER\nvalue: 9\n"})
     with pytest.raises(Conflict, match="pricing/DEV/b was changed concurrently"):
-        service.import_configs(ADMIN, REQUEST)
+        service.transfer.import_configs(ADMIN, REQUEST)
     assert git(bare_repo, "log", "-1", "--format=%s", "main") == "concurrent"
     assert git(bare_repo, "ls-tree", "-r", "--name-only", "main", "configs/pricing") == (
         "configs/pricing/DEV/b.yaml"

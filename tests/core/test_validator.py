@@ -170,7 +170,7 @@ def test_the_index_reports_the_validators_findings(bare_repo: Path) -> None:
     git(work, "push", "--quiet", "origin", "main")
     service = open_service(bare_repo)
     service.index.refresh()
-    problem = service.snapshot().problems["configs/a/DEV/k.yaml"]
+    problem = service.reads.snapshot().problems["configs/a/DEV/k.yaml"]
     expected = validator.validate_entry("configs/a/DEV/k.yaml", bad, {})
     path = "configs/a/DEV/k.yaml"
     assert sorted(problem.errors) == sorted(f"{path}: {f.field}: {f.message}" for f in expected)

@@ -4,6 +4,7 @@ caller may reveal, and on the loop that stalled every other call and stream of t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ import grpc
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.index.refresher import Index
-from gitconfig.service.facade import Service
+from gitconfig.service import build_service
+from gitconfig.service.streams import Streams
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
 from tests.conftest import ADMIN_TOKEN
@@ -20,11 +22,11 @@ from tests.gitrepo import clone, commit_files, push
 from tests.servers import GrpcServerThread
 
 
-class _LoopWatchingService(Service):
+class _LoopWatchingStreams(Streams):
     """Records, per ``read_scope`` call, whether it ran on an event loop's thread."""
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(self, streams: Streams) -> None:
+        super().__init__(streams.reads, streams.box, streams.changes, streams.store)
         self.on_loop: list[bool] = []
 
     def read_scope(self, *args: Any, **kwargs: Any) -> Any:
@@ -41,7 +43,9 @@ def test_get_snapshot_reads_off_the_event_loop(bare_repo: Path, tmp_path: Path) 
     commit_files(work, {"configs/shop/PROD/a.yaml": "type: STRING\nvalue: x\n"}, "one value")
     push(work)
     store = GitStore(bare_repo)
-    service = _LoopWatchingService(store, Index(store), Sops())
+    built = build_service(store, Index(store), Sops())
+    streams = _LoopWatchingStreams(built.streams)
+    service = dataclasses.replace(built, streams=streams)
     service.index.refresh()
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])
@@ -53,4 +57,4 @@ def test_get_snapshot_reads_off_the_event_loop(bare_repo: Path, tmp_path: Path) 
     ):
         stub = config_pb2_grpc.ConfigurationServiceStub(channel)
         assert len(stub.GetSnapshot(request, metadata=metadata).entries) == 1
-    assert service.on_loop == [False]
+    assert streams.on_loop == [False]

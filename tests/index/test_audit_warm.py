@@ -16,7 +16,7 @@ from gitconfig.core.errors import NotReady
 from gitconfig.index.audit import AuditIndex, AuditQuery
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import ChangeEvent
-from gitconfig.service.facade import Service
+from gitconfig.service import build_service
 from gitconfig.store.gitstore import GitStore
 from tests.gitrepo import commit_files, git, push
 
@@ -69,13 +69,13 @@ def test_the_service_answers_not_ready_while_the_trail_is_rebuilt(
     repo: tuple[Path, Path], tmp_path: Path
 ) -> None:
     store = GitStore(repo[0])
-    service = Service(store, Index(store))
+    service = build_service(store, Index(store))
     service.index.refresh()
-    service.audit_index._rebuilding = True  # as between a warm start and the rebuilt trail
+    service.audit.audit_index._rebuilding = True  # as between a warm start and the rebuilt trail
     with pytest.raises(NotReady, match="rebuilt from Git"):
-        service.audit(ADMIN)
-    service.audit_index._rebuilding = False
-    assert service.audit(ADMIN).total_elements > 0
+        service.audit.events(ADMIN)
+    service.audit.audit_index._rebuilding = False
+    assert service.audit.events(ADMIN).total_elements > 0
 
 
 class _HeldIndex(Index):

@@ -14,7 +14,7 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.index import startup
 from gitconfig.index.refresher import Index
 from gitconfig.rest.app import create_app
-from gitconfig.service.facade import Service
+from gitconfig.service import build_service
 from gitconfig.store.gitstore import GitStore
 
 
@@ -40,7 +40,7 @@ def test_a_long_first_index_shows_its_progress(
     make_repo(repo, 3000)
     monkeypatch.setattr(startup, "PROGRESS_LOG_SECONDS", 0.0)
     store = ProbingStore(repo)
-    service = Service(store, Index(store, parallel_minimum=None))
+    service = build_service(store, Index(store, parallel_minimum=None))
     with TestClient(create_app(service, TokenRegistry())) as client:
         store.probe = client
         with caplog.at_level(logging.INFO, logger="gitconfig.index.refresher"):

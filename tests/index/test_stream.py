@@ -29,7 +29,7 @@ from gitconfig.index.changes import ChangeHub
 from gitconfig.index.refresher import RefreshResult
 from gitconfig.index.updates import Filter, render_update
 from gitconfig.runtime.bootstrap import open_service
-from gitconfig.service.facade import ConfigChanges, NewConfig, Service
+from gitconfig.service import ConfigChanges, NewConfig, Service
 from tests.conftest import ADMIN_TOKEN, change, wait_until
 from tests.gitrepo import commit_files, git, push
 from tests.servers import GrpcServerThread, Reader
@@ -99,7 +99,7 @@ def full(updates: list[config_pb2.ConfigurationUpdate]) -> list[dict[str, Any]]:
 
 def test_a_push_of_ten_files_is_ten_updates(service: Service, checkout: Path, stub: Stub) -> None:
     stream = Stream(stub)
-    assert stream.start == service.snapshot().commit
+    assert stream.start == service.reads.snapshot().commit
     files = {path(f"key-{i}"): number(i) for i in range(10)}
     sha = change(service, checkout, files, "ten files")
     updates = stream.take(10)
@@ -283,13 +283,13 @@ def test_writes_racing_with_resumes_lose_and_repeat_nothing(service: Service, st
     """Subscribers resume while API writes land: each gets exactly the changes after its
     resume commit, in order (the replay/live hand-over has no gap and no overlap)."""
     live = Stream(stub)
-    service.create_config(ADMIN, NewConfig("k", APP, "PROD", "NUMBER", "0"))
+    service.configs.create(ADMIN, NewConfig("k", APP, "PROD", "NUMBER", "0"))
     entry_id = EntryKey(Kind.CONFIG, APP, Environment.PROD, "k").id
     first = live.take(1)[0].commit
     writes = 40
     writer = threading.Thread(
         target=lambda: [
-            service.update_config(ADMIN, entry_id, ConfigChanges(value=str(i)))
+            service.configs.update(ADMIN, entry_id, ConfigChanges(value=str(i)))
             for i in range(1, writes + 1)
         ]
     )
@@ -355,7 +355,7 @@ def test_cancelled_streams_leave_no_subscription(
 def test_stopping_the_server_ends_streams_telling_clients_to_resume(
     service: Service, stub: Stub, server: GrpcServerThread
 ) -> None:
-    head = service.snapshot().commit
+    head = service.reads.snapshot().commit
     streams = [Stream(stub), Stream(stub, resume_after_commit=head)]
     server.stop()
     for stream in streams:
@@ -367,19 +367,19 @@ def test_stopping_the_server_ends_streams_telling_clients_to_resume(
 
 def test_refreshes_reported_out_of_order_are_published_in_order(service: Service) -> None:
     """Two threads may refresh one after the other and call the listeners in reverse."""
-    base = service.snapshot().commit
+    base = service.reads.snapshot().commit
     assert base is not None
     hub = ChangeHub(service.index)  # a hub of its own, fed by hand below
-    a = service.create_config(ADMIN, NewConfig("a", APP, "PROD", "NUMBER", "1")).updated.commit.sha
-    b = service.create_config(ADMIN, NewConfig("b", APP, "PROD", "NUMBER", "2")).updated.commit.sha
+    a = service.configs.create(ADMIN, NewConfig("a", APP, "PROD", "NUMBER", "1")).updated.commit.sha
+    b = service.configs.create(ADMIN, NewConfig("b", APP, "PROD", "NUMBER", "2")).updated.commit.sha
     hub._head = base
     earlier = RefreshResult(base, a, service.index.replay(base, a) or [], 0)
     later = RefreshResult(a, b, service.index.replay(a, b) or [], 0)
 
     async def published() -> list[str]:
         subscription = hub.subscribe(Filter(), lambda event: render_update(event, str))
-        hub._on_refresh(service.snapshot(), later)
-        hub._on_refresh(service.snapshot(), earlier)
+        hub._on_refresh(service.reads.snapshot(), later)
+        hub._on_refresh(service.reads.snapshot(), earlier)
         return [(await anext(subscription)).commit for _ in range(2)]
 
     assert asyncio.run(published()) == [a, b]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.gitrepo import git
 
 BODY: dict[str, Any] = {

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.gitrepo import clone, commit_files, git, push, rev_parse
 
 ENC_A = "ENC[AES256_GCM,data:QUFB,iv:aaaa,tag:bbbb,type:str]"
@@ -237,7 +237,7 @@ def test_promote_reencrypts_a_secret_for_the_target(bare_repo: Path, tmp_path: P
     second promotion; a caller who may not reveal the source cannot promote it."""
     from gitconfig.access.principals import Principal, TokenRegistry
     from gitconfig.rest.app import create_app
-    from gitconfig.service.facade import NewConfig
+    from gitconfig.service import NewConfig
     from gitconfig.store.secrets import Sops
     from tests.agekeys import secret_service
     from tests.conftest import ADMIN_TOKEN
@@ -245,7 +245,7 @@ def test_promote_reencrypts_a_secret_for_the_target(bare_repo: Path, tmp_path: P
     service, keys = secret_service(bare_repo, tmp_path)
     store = service.store
     admin = Principal("admin", frozenset({"admin"}))
-    service.create_config(admin, NewConfig("db-password", "shop", "STAGING", "SECRET", "pw-7"))
+    service.configs.create(admin, NewConfig("db-password", "shop", "STAGING", "SECRET", "pw-7"))
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])
     tokens.add("writer-token", "writer", ["read", "write"])
@@ -416,15 +416,15 @@ def test_secrets_are_compared_by_their_decrypted_values(bare_repo: Path, tmp_pat
     (two different ciphertexts) is ``same``, another plaintext ``differs``; never a value."""
     from gitconfig.access.principals import Principal, TokenRegistry
     from gitconfig.rest.app import create_app
-    from gitconfig.service.facade import NewConfig
+    from gitconfig.service import NewConfig
     from tests.agekeys import secret_service
     from tests.conftest import ADMIN_TOKEN
 
     service, keys = secret_service(bare_repo, tmp_path)
     admin = Principal("admin", frozenset({"admin"}))
     for env, token, password in (("STAGING", "t0k", "pw-1"), ("PROD", "t0k", "pw-2")):
-        service.create_config(admin, NewConfig("token", "shop", env, "SECRET", token))
-        service.create_config(admin, NewConfig("password", "shop", env, "SECRET", password))
+        service.configs.create(admin, NewConfig("token", "shop", env, "SECRET", token))
+        service.configs.create(admin, NewConfig("password", "shop", env, "SECRET", password))
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])
     tokens.add("reader-token", "reader", ["read"])

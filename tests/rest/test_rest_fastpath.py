@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest.app import create_app
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 
@@ -137,7 +137,9 @@ def test_the_fast_path_is_taken(service: Service, clients: tuple[TestClient, Tes
     """The routed answers cache nothing on the entry; the fast path's do."""
     fast, slow = clients
     url = "/configs/lookup?key=max-order-size&application=trading-engine&environment=PROD"
-    entry = service.snapshot().by_id(fast.get("/configs", headers=ADMIN).json()["content"][0]["id"])
+    entry = service.reads.snapshot().by_id(
+        fast.get("/configs", headers=ADMIN).json()["content"][0]["id"]
+    )
     assert entry is not None
     slow.get(url, headers=ADMIN)
     assert not entry.memo  # the routed answer caches nothing
@@ -150,7 +152,7 @@ def test_the_check_fast_path_is_taken(
 ) -> None:
     fast, slow = clients
     flags = fast.get("/feature-flags", headers=ADMIN).json()["content"]
-    entry = service.snapshot().by_id(flags[0]["id"])
+    entry = service.reads.snapshot().by_id(flags[0]["id"])
     assert entry is not None
     slow.get(f"/feature-flags/check?{CHECK}&userId=u1", headers=ADMIN)
     assert not entry.memo

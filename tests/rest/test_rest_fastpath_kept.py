@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from gitconfig.core import limits
 from gitconfig.rest.app import RestApp, create_app
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.accessdata import ACCESS_FILE, TOKENS, auth, registry, seed, sha
 from tests.rest.test_rest_health import parse, requests_counted
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.gitrepo import clone, commit_files, push
 
 BROKEN = "configs/trading-engine/PROD/limit.yaml"

@@ -20,7 +20,7 @@ from openfeature.flag_evaluation import Reason
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.core.evaluation import bucket
 from gitconfig.rest.app import create_app
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests import ofrep_oracle
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, push
@@ -222,7 +222,7 @@ def test_bulk_evaluation_with_etag(
     assert set(flags) == set(FLAGS)
     assert flags["new-checkout"]["value"] is True and flags["old-feature"]["variant"] == "off"
     etag = first.headers["etag"]
-    assert service.snapshot().commit in etag
+    assert service.reads.snapshot().commit in etag
     again = httpx.post(url, json=context, headers={**auth, "If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
     other = httpx.post(

@@ -9,9 +9,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from gitconfig.access.gate import Gate
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest.ofrep import OfrepEndpoint
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.conftest import ADMIN_TOKEN
 
 
@@ -22,7 +23,7 @@ async def _elsewhere(scope: Any, receive: Any, send: Any) -> None:
 def test_large_bodies_are_answered_but_not_kept(service: Service) -> None:
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])
-    endpoint = OfrepEndpoint(_elsewhere, service, tokens)
+    endpoint = OfrepEndpoint(_elsewhere, service, Gate(tokens))
     url = "/ofrep/shop/PROD/ofrep/v1/evaluate/flags"
     client = TestClient(endpoint, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     for user in range(20):

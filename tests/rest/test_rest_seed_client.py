@@ -17,7 +17,7 @@ import pytest
 
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest.app import create_app
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.conftest import ADMIN_TOKEN
 from tests.servers import UvicornThread
 

@@ -16,7 +16,7 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.core.model import ConfigDocument, ValueType
 from gitconfig.core.spring import flatten, unflatten
 from gitconfig.rest.app import create_app
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, git, push
 from tests.servers import UvicornThread
@@ -113,7 +113,7 @@ def test_environment_json(server: str, service: Service) -> None:
     assert body["name"] == "trading-engine"
     assert body["profiles"] == ["dev", "prod"]
     assert body["label"] == "main"
-    assert body["version"] == service.snapshot().commit
+    assert body["version"] == service.reads.snapshot().commit
     assert body["state"] is None
     names = [source["name"] for source in body["propertySources"]]
     assert names == [  # highest precedence first: a later profile wins, the app's own wins
@@ -241,12 +241,12 @@ def test_secrets_are_plaintext_only_where_the_caller_may_reveal_them(
     gets a SECRET decrypted by sops, any other the mask; never the ciphertext."""
     from gitconfig.access.principals import Principal
     from gitconfig.core.configfile import MASK
-    from gitconfig.service.facade import NewConfig
+    from gitconfig.service import NewConfig
     from tests.agekeys import secret_service
 
     service, keys = secret_service(bare_repo, tmp_path)
     admin = Principal("admin", frozenset({"admin"}))
-    service.create_config(admin, NewConfig("db-password", "shop", "PROD", "SECRET", "pw-9"))
+    service.configs.create(admin, NewConfig("db-password", "shop", "PROD", "SECRET", "pw-9"))
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])
     tokens.add("reader-token", "reader", ["read"])

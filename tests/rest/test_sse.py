@@ -15,7 +15,7 @@ import pytest
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.conftest import ADMIN_TOKEN, change
 from tests.gitrepo import commit_files, git
 from tests.servers import Reader, UvicornThread
@@ -115,8 +115,8 @@ def test_one_event_per_commit_with_its_changes(
     service: Service, checkout: Path, client: httpx.Client
 ) -> None:
     watcher = Watcher(client)
-    assert watcher.ready.id == service.snapshot().commit
-    assert watcher.ready.data == {"commit": service.snapshot().commit}
+    assert watcher.ready.id == service.reads.snapshot().commit
+    assert watcher.ready.data == {"commit": service.reads.snapshot().commit}
     first = change(
         service, checkout, {LIMIT: number(1), SWITCH: "type: BOOLEAN\nvalue: true\n"}, "a"
     )
@@ -226,7 +226,7 @@ def test_closing_the_hub_ends_the_stream(service: Service, client: httpx.Client)
     service.changes.close()
     (ending,) = [e for e in watcher.reader.finish() if e.comment is None]
     assert (ending.event, ending.data["reason"]) == ("error", "shutting-down")
-    assert ending.data["resumeAfter"] == ending.id == service.snapshot().commit
+    assert ending.data["resumeAfter"] == ending.id == service.reads.snapshot().commit
     assert len(service.changes) == 0
     assert client.get("/configs/watch").status_code == 503
 

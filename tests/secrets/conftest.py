@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from gitconfig.store.gitstore import GitStore
 from tests.agekeys import AgeKeys, open_service
 from tests.secrets.test_secrets_rest import ME, client_for

@@ -13,7 +13,7 @@ from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.configfile import MASK
 from gitconfig.core.model import Kind
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from gitconfig.service.facade import ConfigChanges, NewConfig, Service
+from gitconfig.service import ConfigChanges, NewConfig, Service
 from tests.agekeys import secret_service
 from tests.servers import GrpcServerThread, Reader
 
@@ -26,7 +26,7 @@ READER = (("authorization", "Bearer reader-token"),)
 @pytest.fixture
 def service(bare_repo: Path, tmp_path: Path) -> Service:
     service, _ = secret_service(bare_repo, tmp_path)
-    service.create_config(ADMIN, secret(PLAIN))
+    service.configs.create(ADMIN, secret(PLAIN))
     return service
 
 
@@ -68,7 +68,7 @@ def test_the_stream_reveals_only_to_an_entitled_principal(
     request = config_pb2.StreamConfigurationUpdatesRequest(application="billing")
     revealed = Reader(stub.StreamConfigurationUpdates(request, metadata=REVEALER))
     masked = Reader(stub.StreamConfigurationUpdates(request, metadata=READER))
-    entry = service.lookup(ADMIN, Kind.CONFIG, "billing", "PROD", "db-password")
-    service.update_config(ADMIN, entry.id, ConfigChanges(value="rotated-Value-43"))
+    entry = service.reads.lookup(ADMIN, Kind.CONFIG, "billing", "PROD", "db-password")
+    service.configs.update(ADMIN, entry.id, ConfigChanges(value="rotated-Value-43"))
     assert [u.value for u in revealed.take(1)] == ["rotated-Value-43"]
     assert [u.value for u in masked.take(1)] == [MASK]

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from gitconfig.access.principals import Principal
-from gitconfig.service.facade import NewConfig, Service
+from gitconfig.service import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
 from tests.secrets.test_secrets_rest import ME, PLAIN, blob_of, git_log
 
@@ -65,10 +65,10 @@ def test_set_in_several_environments_encrypts_a_secret(served: Service, repo: Pa
     new = NewConfig(
         key="api-key", application="billing", environment="", value_type="SECRET", value=PLAIN
     )
-    result = served.set_config_in(ADMIN, new, ["PROD", "DEV"])
+    result = served.environments.set_in(ADMIN, new, ["PROD", "DEV"])
     assert result.outcomes == {"PROD": "created", "DEV": "created"}
     for env in ("PROD", "DEV"):
         assert "value: ENC[AES256_GCM," in blob_of(repo, f"configs/billing/{env}/api-key.yaml")
     assert PLAIN not in git_log(repo)
-    again = served.set_config_in(ADMIN, new, ["PROD", "DEV"])
+    again = served.environments.set_in(ADMIN, new, ["PROD", "DEV"])
     assert again.outcomes == {"PROD": "unchanged", "DEV": "unchanged"} and again.commit is None

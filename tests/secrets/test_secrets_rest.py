@@ -17,7 +17,7 @@ from gitconfig.core.model import Author, Kind
 from gitconfig.index.refresher import Index
 from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
-from gitconfig.service.facade import NewConfig, Service
+from gitconfig.service import NewConfig, Service, build_service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
 from tests.agekeys import AgeKeys, open_service
@@ -192,7 +192,7 @@ def test_plaintext_reaches_no_log_and_no_temp_file(
         "SOPS_AGE_KEY_FILE": str(keys.key_file("dev", "prod")),
     }
     store = GitStore(repo)
-    service = Service(store, Index(store), Sops(environ))
+    service = build_service(store, Index(store), Sops(environ))
     service.index.refresh()
     caplog.set_level(logging.DEBUG)
     saved, tempfile.tempdir = tempfile.tempdir, str(temp)
@@ -214,7 +214,7 @@ def test_plaintext_reaches_no_log_and_no_temp_file(
     leftovers = [p for p in temp.rglob("*") if p.is_file() and PLAIN.encode() in p.read_bytes()]
     assert leftovers == []
     assert PLAIN not in git_log(repo)
-    assert PLAIN not in repr(service.secrets)
+    assert PLAIN not in repr(service.box.sops)
 
 
 def test_sse_masks_unless_revealed_and_refuses_a_reveal_without_the_right(
@@ -240,7 +240,7 @@ def test_sse_masks_unless_revealed_and_refuses_a_reveal_without_the_right(
         )
         assert refused.status_code == 403
         admin = Principal("admin", frozenset({"admin"}))
-        served.create_config(admin, NewConfig("db-password", "billing", "PROD", "SECRET", PLAIN))
+        served.configs.create(admin, NewConfig("db-password", "billing", "PROD", "SECRET", PLAIN))
         [event] = masked.take(1)
         assert event.data["changes"][0]["value"] == MASK
         [event] = revealed.take(1)
@@ -259,7 +259,7 @@ def test_the_fast_path_and_the_route_answer_reveals_alike(served: Service) -> No
     reader = {"Authorization": "Bearer reader-token"}
     with fast, slow:
         create(fast)
-        entry = served.snapshot().entries(Kind.CONFIG)[0]
+        entry = served.reads.snapshot().entries(Kind.CONFIG)[0]
         lookup = "/configs/lookup?application=billing&environment=PROD&key=db-password"
         for query, headers in [
             ("", admin),

@@ -22,7 +22,7 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.access.ratelimit import RateLimiter, parse_rate
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.rest.app import create_app
-from gitconfig.service.facade import NewConfig, Service
+from gitconfig.service import NewConfig, Service
 from tests.accessdata import ACCESS_FILE, ADMIN, TOKENS, auth, registry, seed, sha
 from tests.rest.test_rest_health import parse, requests_counted
 from tests.servers import GrpcServerThread, Reader, UvicornThread
@@ -103,7 +103,7 @@ def write_everywhere(service: Service) -> None:
     """One change in each of the four scopes, one commit each, payments/PROD last."""
     for app, env in (("trading-engine", "DEV"), ("trading-engine", "PROD"), ("payments", "DEV"),
                      ("payments", "PROD")):  # fmt: skip
-        service.set_config(ADMIN, NewConfig("limit", app, env, "", "9"))
+        service.configs.set(ADMIN, NewConfig("limit", app, env, "", "9"))
 
 
 def test_grpc_stream_never_carries_an_update_outside_the_scope(

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from gitconfig.rest.app import create_app
 from gitconfig.runtime.bootstrap import open_service
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from tests.accessdata import auth, registry
 from tests.clirun import as_json, ok, served_and_clone
 from tests.gitrepo import commit_files, git, push, rev_parse
@@ -183,12 +183,12 @@ def test_bad_filters_are_400(history: History, params: dict[str, str]) -> None:
 
 
 def test_the_index_is_extended_incrementally(history: History) -> None:
-    before = len(history.service.audit_index)
+    before = len(history.service.audit.audit_index)
     git(history.work, "pull", "--quiet")
     commit_files(history.work, {"configs/payments/DEV/x.yaml": number(1)}, "Add x")
     push(history.work)
     history.service.index.refresh()
-    assert len(history.service.audit_index) == before + 1
+    assert len(history.service.audit.audit_index) == before + 1
     assert audit(history)["content"][0]["key"] == "x"
 
 

@@ -19,7 +19,7 @@ from gitconfig.access.principals import Principal
 from gitconfig.core.errors import GitconfigError, NotReady, StoreError
 from gitconfig.core.model import Kind, PendingCommit
 from gitconfig.index.refresher import Index
-from gitconfig.service.facade import NewConfig, Service
+from gitconfig.service import NewConfig, Service, build_service
 from gitconfig.store.gitstore import GitStore
 from tests.gitrepo import git
 
@@ -55,7 +55,7 @@ def store(bare_repo: Path) -> FlakyStore:
 
 @pytest.fixture
 def flaky(store: FlakyStore) -> Service:
-    service = Service(store, Index(store))
+    service = build_service(store, Index(store))
     service.index.refresh()
     return service
 
@@ -70,7 +70,7 @@ def in_one_batch(
     """Run ``calls`` in threads that all queue (``queued`` of them: those not refused before
     queueing) before any batch is written; each result is what the call returned or raised."""
     results: list[Any] = [None] * len(calls)
-    committer = service._committer
+    committer = service.writer._committer
 
     def run(index: int) -> None:
         try:
@@ -99,10 +99,10 @@ def test_a_failing_commit_harms_no_other_write_of_its_batch(
     flaky: Service, store: FlakyStore, bare_repo: Path
 ) -> None:
     calls: list[Callable[[], Any]] = [
-        lambda key=key: flaky.create_config(ADMIN, new(key)) for key in ("a", "b", "c")
+        lambda key=key: flaky.configs.create(ADMIN, new(key)) for key in ("a", "b", "c")
     ]
     poisoned = NewConfig(**{**new("bad").__dict__, "change_description": "poison"})
-    calls.insert(1, lambda: flaky.create_config(ADMIN, poisoned))
+    calls.insert(1, lambda: flaky.configs.create(ADMIN, poisoned))
     results = in_one_batch(flaky, calls)
     assert store.chains[0] == 4  # they did share a batch
     assert isinstance(results[1], StoreError)
@@ -115,14 +115,14 @@ def test_a_prepare_that_raises_unexpectedly_fails_alone(flaky: Service, bare_rep
         def prepare(_snapshot: Any) -> Any:
             raise RuntimeError("injected: a bug in one write")
 
-        return flaky.commit(ADMIN, (), prepare, "broken")
+        return flaky.writer.commit(ADMIN, (), prepare, "broken")
 
     results = in_one_batch(
         flaky,
         [
-            lambda: flaky.create_config(ADMIN, new("a")),
+            lambda: flaky.configs.create(ADMIN, new("a")),
             broken,
-            lambda: flaky.create_config(ADMIN, new("b")),
+            lambda: flaky.configs.create(ADMIN, new("b")),
         ],
     )
     assert isinstance(results[1], RuntimeError)
@@ -133,7 +133,7 @@ def test_a_commit_that_landed_is_acknowledged_when_a_refresh_fails(
     flaky: Service, store: FlakyStore, bare_repo: Path
 ) -> None:
     store.failing_heads = 1  # the refresh after the commit fails once; the retry works
-    entry = flaky.create_config(ADMIN, new("a"))
+    entry = flaky.configs.create(ADMIN, new("a"))
     assert entry.key.key == "a" and entry.version == 1
     assert committed_keys(bare_repo) == {"a"}
 
@@ -146,14 +146,14 @@ def test_every_writer_of_a_batch_hears_when_the_refresh_keeps_failing(
 
     results = in_one_batch(
         flaky,
-        [lambda key=key: (arm(), flaky.create_config(ADMIN, new(key))) for key in "abc"],
+        [lambda key=key: (arm(), flaky.configs.create(ADMIN, new(key))) for key in "abc"],
     )
     assert all(isinstance(r, NotReady) for r in results), results
     assert all("was committed" in r.message for r in results)
     assert committed_keys(bare_repo) == {"a", "b", "c"}  # acknowledged as committed: they are
     store.failing_heads = 0
     flaky.index.refresh()
-    assert flaky.lookup(ADMIN, Kind.CONFIG, "app", "DEV", "c").version == 1
+    assert flaky.reads.lookup(ADMIN, Kind.CONFIG, "app", "DEV", "c").version == 1
 
 
 def test_a_lone_surrogate_commit_message_is_a_400_and_harms_no_one(
@@ -170,9 +170,9 @@ def test_a_lone_surrogate_commit_message_is_a_400_and_harms_no_one(
     results = in_one_batch(
         service,
         [
-            lambda: service.create_config(ADMIN, new("a")),
-            lambda: service.create_config(ADMIN, poisoned),
-            lambda: service.create_config(ADMIN, new("b")),
+            lambda: service.configs.create(ADMIN, new("a")),
+            lambda: service.configs.create(ADMIN, poisoned),
+            lambda: service.configs.create(ADMIN, new("b")),
         ],
         queued=2,  # the bad one is refused before it is queued
     )

@@ -15,7 +15,7 @@ from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.errors import BadRequest, NotFound, PermissionDenied
 from gitconfig.core.evaluation import bucket
 from gitconfig.core.model import Environment, Kind
-from gitconfig.service.facade import FlagChanges, NewFlag, Service
+from gitconfig.service import FlagChanges, NewFlag, Service
 
 ADMIN = Principal("seed", frozenset({"admin"}))
 READER = Principal("reader", frozenset({"read"}))
@@ -27,29 +27,33 @@ EU_THEN_HALF: list[dict[str, Any]] = [
 
 @pytest.fixture
 def flags(service: Service) -> Service:
-    service.create_flag(ADMIN, NewFlag("rollout", "shop", "PROD", "EU, then half", True,
+    service.flags.create(ADMIN, NewFlag("rollout", "shop", "PROD", "EU, then half", True,
                                        EU_THEN_HALF))  # fmt: skip
-    service.create_flag(ADMIN, NewFlag("static", "shop", "PROD", "on", True, value={"n": 7}))
-    service.create_flag(ADMIN, NewFlag("tier", "shop", "PROD", "gold", True,
+    service.flags.create(ADMIN, NewFlag("static", "shop", "PROD", "on", True, value={"n": 7}))
+    service.flags.create(ADMIN, NewFlag("tier", "shop", "PROD", "gold", True,
                                        [{"attribute": "tier", "operator": "EQUALS",
                                          "values": ["2"]}]))  # fmt: skip
     return service
 
 
 def test_answers_equal_the_compiled_evaluator_and_are_precreated(flags: Service) -> None:
-    entry = flags.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "rollout")
+    entry = flags.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "rollout")
     assert entry is not None and entry.flag is not None
     for user in ("u-1", "u-2", "u-3", "u-4", "u-5", "u-6"):
         for region in ("EU", "US"):
-            first = flags.evaluate_flag(READER, "shop", "PROD", "rollout", user, {"region": region})
-            again = flags.evaluate_flag(READER, "shop", "PROD", "rollout", user, {"region": region})
+            first = flags.flags.evaluate(
+                READER, "shop", "PROD", "rollout", user, {"region": region}
+            )
+            again = flags.flags.evaluate(
+                READER, "shop", "PROD", "rollout", user, {"region": region}
+            )
             assert again is first  # a precreated pair, from the snapshot's table the 2nd time
             found, result = first
             assert found is entry
             assert result == entry.flag.evaluate(user, {"region": region})
             in_rollout = bucket("rollout", user) < 50
             assert result.enabled is (region == "EU" or in_rollout)
-    _, static = flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+    _, static = flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
     assert (static.enabled, static.value, static.reason) == (True, {"n": 7}, "STATIC")
 
 
@@ -61,15 +65,15 @@ def test_typed_attributes_are_converted_on_every_call(
     flags: Service, value: object, enabled: bool
 ) -> None:
     for _ in range(2):
-        _, result = flags.evaluate_flag(READER, "shop", "PROD", "tier", "u", {"tier": value})
+        _, result = flags.flags.evaluate(READER, "shop", "PROD", "tier", "u", {"tier": value})
         assert result.enabled is enabled
 
 
 def test_a_bad_attribute_is_refused_even_for_a_flag_already_found(flags: Service) -> None:
-    flags.evaluate_flag(READER, "shop", "PROD", "static", "u", {"a": "b"})  # found: in the table
+    flags.flags.evaluate(READER, "shop", "PROD", "static", "u", {"a": "b"})  # found: in the table
     for key in ("static", "missing"):
         with pytest.raises(BadRequest) as caught:
-            flags.evaluate_flag(READER, "shop", "PROD", key, "u", {"a": "b", "bad": [1]})
+            flags.flags.evaluate(READER, "shop", "PROD", key, "u", {"a": "b", "bad": [1]})
         assert [e.field for e in caught.value.errors] == ["attributes.bad"]
 
 
@@ -84,9 +88,9 @@ def test_a_bad_attribute_is_refused_even_for_a_flag_already_found(flags: Service
 def test_bad_names_are_field_errors(
     flags: Service, application: str, environment: str, key: str, fields: list[str]
 ) -> None:
-    flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+    flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
     with pytest.raises(BadRequest) as caught:
-        flags.evaluate_flag(READER, application, environment, key, None, {})
+        flags.flags.evaluate(READER, application, environment, key, None, {})
     assert [e.field for e in caught.value.errors] == fields
 
 
@@ -94,9 +98,9 @@ def test_a_flag_or_a_config_of_that_name_that_is_not_a_flag_is_not_found(
     flags: Service,
 ) -> None:
     with pytest.raises(NotFound):
-        flags.evaluate_flag(READER, "shop", "PROD", "missing", None, {})
+        flags.flags.evaluate(READER, "shop", "PROD", "missing", None, {})
     with pytest.raises(NotFound):
-        flags.evaluate_flag(READER, "shop", "DEV", "static", None, {})
+        flags.flags.evaluate(READER, "shop", "DEV", "static", None, {})
 
 
 def test_a_principal_without_the_grant_is_refused_after_another_filled_the_table(
@@ -105,30 +109,30 @@ def test_a_principal_without_the_grant_is_refused_after_another_filled_the_table
     stranger = Principal("stranger")
     for who in (READER, stranger, READER, stranger):
         if who is READER:
-            flags.evaluate_flag(who, "shop", "PROD", "static", None, {})
+            flags.flags.evaluate(who, "shop", "PROD", "static", None, {})
         else:
             with pytest.raises(PermissionDenied):
-                flags.evaluate_flag(who, "shop", "PROD", "static", None, {})
-    held = {key[0] for key in flags.snapshot().checks}
+                flags.flags.evaluate(who, "shop", "PROD", "static", None, {})
+    held = {key[0] for key in flags.reads.snapshot().checks}
     assert READER.serial in held and stranger.serial not in held
 
 
 def test_a_new_commit_changes_the_flag_seen_through_the_service(flags: Service) -> None:
-    before = flags.snapshot()
-    _, result = flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+    before = flags.reads.snapshot()
+    _, result = flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
     assert result.value == {"n": 7}
     assert (READER.serial, "shop", "PROD", "static") in before.checks
-    entry = before.get_key(flags.lookup(READER, Kind.FLAG, "shop", "PROD", "static").key)
+    entry = before.get_key(flags.reads.lookup(READER, Kind.FLAG, "shop", "PROD", "static").key)
     assert entry is not None
-    flags.update_flag(ADMIN, entry.id, FlagChanges(value={"n": 8}, value_set=True))
-    found, result = flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+    flags.flags.update(ADMIN, entry.id, FlagChanges(value={"n": 8}, value_set=True))
+    found, result = flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
     assert result.value == {"n": 8} and found.version == entry.version + 1
-    flags.update_flag(ADMIN, entry.id, FlagChanges(enabled=False))
-    _, result = flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+    flags.flags.update(ADMIN, entry.id, FlagChanges(enabled=False))
+    _, result = flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
     assert (result.enabled, result.reason) == (False, "DISABLED")
-    flags.delete(ADMIN, Kind.FLAG, entry.id)
+    flags.writer.delete(ADMIN, Kind.FLAG, entry.id)
     with pytest.raises(NotFound):
-        flags.evaluate_flag(READER, "shop", "PROD", "static", None, {})
+        flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
     assert (READER.serial, "shop", "PROD", "static") in before.checks  # its own table
 
 
@@ -150,22 +154,22 @@ def test_an_access_file_change_revokes_a_decision_already_taken(
     tokens = TokenRegistry(subjects)
     granted = tokens.authenticate("Bearer tok-svc")
     for _ in range(2):
-        flags.evaluate_flag(granted, "shop", "PROD", "static", None, {})
-    assert (granted.serial, "shop", "PROD", "static") in flags.snapshot().checks
+        flags.flags.evaluate(granted, "shop", "PROD", "static", None, {})
+    assert (granted.serial, "shop", "PROD", "static") in flags.reads.snapshot().checks
 
     path.write_text(_subject("svc", "tok-svc", ["other", "more"]))  # a different size: a change
     assert subjects.reload()
     revoked = tokens.authenticate("Bearer tok-svc")
     assert revoked is not granted and revoked.serial != granted.serial
     with pytest.raises(PermissionDenied):
-        flags.evaluate_flag(revoked, "shop", "PROD", "static", None, {})
+        flags.flags.evaluate(revoked, "shop", "PROD", "static", None, {})
 
 
 def test_an_unchanged_flag_keeps_its_check_across_commits(flags: Service) -> None:
-    first = flags.evaluate_flag(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
-    flags.create_flag(ADMIN, NewFlag("other", "shop", "PROD", "unrelated", True))
-    assert not flags.snapshot().checks  # a new snapshot, its table empty
-    again = flags.evaluate_flag(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
+    first = flags.flags.evaluate(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
+    flags.flags.create(ADMIN, NewFlag("other", "shop", "PROD", "unrelated", True))
+    assert not flags.reads.snapshot().checks  # a new snapshot, its table empty
+    again = flags.flags.evaluate(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
     assert again is first  # the same entry, its pairs made once (not compiled per snapshot)
 
 
@@ -177,6 +181,6 @@ def test_the_table_of_allowed_checks_is_bounded(
     monkeypatch.setattr(module, "_CHECKS_LIMIT", 2)
     readers = [Principal(f"reader-{n}", frozenset({"read"})) for n in range(5)]
     for reader in readers * 2:
-        _, result = flags.evaluate_flag(reader, "shop", "PROD", "static", None, {})
+        _, result = flags.flags.evaluate(reader, "shop", "PROD", "static", None, {})
         assert result.enabled
-    assert 1 <= len(flags.snapshot().checks) <= 2
+    assert 1 <= len(flags.reads.snapshot().checks) <= 2

@@ -16,7 +16,7 @@ import pytest
 
 from gitconfig.access.principals import Principal
 from gitconfig.core.model import Environment, Kind
-from gitconfig.service.facade import FlagChanges, NewFlag, Service
+from gitconfig.service import FlagChanges, NewFlag, Service
 
 ADMIN = Principal("seed", frozenset({"admin"}))
 READER = Principal("reader", frozenset({"read"}))
@@ -33,15 +33,15 @@ def frozen() -> Iterator[None]:
 
 def _checked(service: Service, key: str) -> weakref.ref[Callable[..., object]]:
     """A weak reference to the check of flag ``key`` after one check through the service."""
-    service.evaluate_flag(READER, "shop", "PROD", key, "u-1", {})
-    entry = service.snapshot().get(Kind.FLAG, "shop", Environment.PROD, key)
+    service.flags.evaluate(READER, "shop", "PROD", key, "u-1", {})
+    entry = service.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, key)
     assert entry is not None and entry.flag is not None and entry.flag.answers is not None
     return weakref.ref(entry.flag.answers[1])
 
 
 def _created(service: Service, *keys: str) -> None:
     for key in keys:
-        service.create_flag(ADMIN, NewFlag(key, "shop", "PROD", "a flag", True,
+        service.flags.create(ADMIN, NewFlag(key, "shop", "PROD", "a flag", True,
                                            [{"percentage": 50}]))  # fmt: skip
 
 
@@ -51,12 +51,12 @@ def test_a_changed_or_deleted_frozen_flag_is_freed(service: Service) -> None:
     gc.collect()
     gc.freeze()  # the first index's entries, as the server freezes them
     checks = [_checked(service, "changed"), _checked(service, "deleted")]
-    entry = service.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "changed")
+    entry = service.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "changed")
     assert entry is not None
-    service.update_flag(ADMIN, entry.id, FlagChanges(enabled=False))
-    deleted = service.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "deleted")
+    service.flags.update(ADMIN, entry.id, FlagChanges(enabled=False))
+    deleted = service.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "deleted")
     assert deleted is not None
-    service.delete(ADMIN, Kind.FLAG, deleted.id)
+    service.writer.delete(ADMIN, Kind.FLAG, deleted.id)
     del entry, deleted
     gc.collect()
     assert [check() for check in checks] == [None, None]
@@ -64,7 +64,7 @@ def test_a_changed_or_deleted_frozen_flag_is_freed(service: Service) -> None:
 
 @pytest.mark.usefixtures("frozen")
 def test_frozen_flags_rewritten_away_are_freed(service: Service, bare_repo: Path) -> None:
-    before = service.snapshot().commit
+    before = service.reads.snapshot().commit
     assert before is not None
     _created(service, "a", "b")
     gc.collect()
@@ -74,18 +74,18 @@ def test_frozen_flags_rewritten_away_are_freed(service: Service, bare_repo: Path
         ["git", "-C", str(bare_repo), "update-ref", "HEAD", before], check=True
     )
     service.index.refresh()
-    assert service.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "a") is None
+    assert service.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "a") is None
     gc.collect()
     assert [check() for check in checks] == [None, None]
 
 
 def test_a_snapshot_still_in_use_keeps_checking_a_released_flag(service: Service) -> None:
     _created(service, "kept")
-    old = service.snapshot()
+    old = service.reads.snapshot()
     _checked(service, "kept")
     entry = old.get(Kind.FLAG, "shop", Environment.PROD, "kept")
     assert entry is not None
-    service.update_flag(ADMIN, entry.id, FlagChanges(enabled=False))
+    service.flags.update(ADMIN, entry.id, FlagChanges(enabled=False))
     check = old.flag("shop", "PROD", "kept")  # a request that still holds the old snapshot
     assert check is not None
     found, evaluation = check("u-1", {})

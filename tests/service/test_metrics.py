@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.runtime.bootstrap import open_service
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 from gitconfig.service.metrics import LATENCY_BUCKETS
 from tests.conftest import ADMIN_TOKEN
 from tests.rest.test_rest_health import Samples, parse, requests_counted

@@ -10,7 +10,7 @@ from gitconfig.access.principals import Principal
 from gitconfig.core.errors import BadRequest, GitconfigError, PreconditionFailed
 from gitconfig.core.model import Kind
 from gitconfig.runtime.bootstrap import open_service
-from gitconfig.service.facade import ConfigChanges, NewConfig, Service
+from gitconfig.service import ConfigChanges, NewConfig, Service
 from tests.gitrepo import git
 
 ADMIN = Principal("admin", frozenset({"admin"}))
@@ -48,26 +48,26 @@ def changed_files_per_commit(repo: Path, count: int) -> list[int]:
 def test_concurrent_creates_each_make_their_own_commit(service: Service, bare_repo: Path) -> None:
     before = int(git(bare_repo, "rev-list", "--count", "main"))
     results = in_threads(
-        [lambda n=n: service.create_config(ADMIN, new(f"k{n}")) for n in range(16)]
+        [lambda n=n: service.configs.create(ADMIN, new(f"k{n}")) for n in range(16)]
     )
     assert not [r for r in results if isinstance(r, GitconfigError)]
     assert int(git(bare_repo, "rev-list", "--count", "main")) == before + 16
     assert changed_files_per_commit(bare_repo, 16) == [1] * 16
-    assert len(service.snapshot().entries(Kind.CONFIG)) == 16
+    assert len(service.reads.snapshot().entries(Kind.CONFIG)) == 16
 
 
 def test_concurrent_updates_of_one_version_let_exactly_one_win(service: Service) -> None:
-    entry = service.create_config(ADMIN, new("limit"))
+    entry = service.configs.create(ADMIN, new("limit"))
     results = in_threads(
         [
-            lambda n=n: service.update_config(ADMIN, entry.id, ConfigChanges(value=str(n + 2)), 1)
+            lambda n=n: service.configs.update(ADMIN, entry.id, ConfigChanges(value=str(n + 2)), 1)
             for n in range(8)
         ]
     )
     winners = [r for r in results if not isinstance(r, GitconfigError)]
     assert len(winners) == 1
     assert all(isinstance(r, PreconditionFailed) for r in results if r not in winners)
-    assert service.snapshot().by_id(entry.id).version == 2  # type: ignore[union-attr]
+    assert service.reads.snapshot().by_id(entry.id).version == 2  # type: ignore[union-attr]
 
 
 def test_an_invalid_write_in_a_batch_does_not_affect_the_others(
@@ -75,9 +75,9 @@ def test_an_invalid_write_in_a_batch_does_not_affect_the_others(
 ) -> None:
     before = int(git(bare_repo, "rev-list", "--count", "main"))
     calls: list[Callable[[], object]] = [
-        lambda n=n: service.create_config(ADMIN, new(f"ok{n}")) for n in range(6)
+        lambda n=n: service.configs.create(ADMIN, new(f"ok{n}")) for n in range(6)
     ]
-    calls.append(lambda: service.create_config(ADMIN, new("bad", value="lots")))
+    calls.append(lambda: service.configs.create(ADMIN, new("bad", value="lots")))
     results = in_threads(calls)
     assert isinstance(results[-1], BadRequest)
     assert not [r for r in results[:-1] if isinstance(r, GitconfigError)]
@@ -90,10 +90,10 @@ def test_two_services_on_one_repository_lose_nothing(bare_repo: Path) -> None:
     second.index.refresh()
     calls: list[Callable[[], object]] = []
     for n in range(10):
-        calls.append(lambda n=n: first.create_config(ADMIN, new(f"a{n}")))
-        calls.append(lambda n=n: second.create_config(ADMIN, new(f"b{n}")))
+        calls.append(lambda n=n: first.configs.create(ADMIN, new(f"a{n}")))
+        calls.append(lambda n=n: second.configs.create(ADMIN, new(f"b{n}")))
     results = in_threads(calls)
     assert not [r for r in results if isinstance(r, GitconfigError)]
     first.index.refresh()
-    assert len(first.snapshot().entries(Kind.CONFIG)) == 20
+    assert len(first.reads.snapshot().entries(Kind.CONFIG)) == 20
     assert changed_files_per_commit(bare_repo, 20) == [1] * 20

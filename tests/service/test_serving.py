@@ -12,8 +12,7 @@ from gitconfig.core.configfile import MASK
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import Author, ConfigDocument, Kind
 from gitconfig.index.refresher import Index
-from gitconfig.service.facade import NewConfig, NewFlag, Service
-from gitconfig.service.serving import per_evaluation
+from gitconfig.service import NewConfig, NewFlag, Service, build_service, per_evaluation
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
 from tests.agekeys import AgeKeys
@@ -29,27 +28,27 @@ def _secret_service(bare_repo: Path, tmp_path: Path, mode: str) -> Service:
     store.write(store.head(), {".sops.yaml": keys.sops_yaml()}, Author("t", "t@x"), "rules")
     key_file = keys.key_file("dev", "prod")
     environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(key_file)}
-    writer = Service(store, Index(store), Sops(environ))
+    writer = build_service(store, Index(store), Sops(environ))
     writer.index.refresh()
-    writer.create_config(ADMIN, NewConfig("db-password", "shop", "PROD", "SECRET", "s3cret-X"))
+    writer.configs.create(ADMIN, NewConfig("db-password", "shop", "PROD", "SECRET", "s3cret-X"))
     if mode == "wrong key":
         environ = {"HOME": str(tmp_path), "SOPS_AGE_KEY_FILE": str(keys.key_file("dev"))}
-    service = Service(store, Index(store), Sops(environ))
+    service = build_service(store, Index(store), Sops(environ))
     if mode == "no sops":  # sops cannot run here (not installed): a transient failure
-        service.secrets._binary = str(tmp_path / "no-such-sops")
+        service.box.sops._binary = str(tmp_path / "no-such-sops")
     service.index.refresh()
     return service
 
 
 def test_a_plain_value_is_rendered_once_for_every_caller(service: Service) -> None:
-    service.create_config(ADMIN, NewConfig("limit", "shop", "DEV", "NUMBER", "1"))
-    entry = service.lookup(ADMIN, Kind.CONFIG, "shop", "DEV", "limit")
+    service.configs.create(ADMIN, NewConfig("limit", "shop", "DEV", "NUMBER", "1"))
+    entry = service.reads.lookup(ADMIN, Kind.CONFIG, "shop", "DEV", "limit")
     made: list[str] = []
     for principal in (ADMIN, READER, REVEALER):
-        got = service.rendering(principal, entry, "t", lambda: made.append("x") or len(made))
+        got = service.box.rendering(principal, entry, "t", lambda: made.append("x") or len(made))
         assert got == 1
     assert made == ["x"]
-    assert not service.reveals_to(ADMIN, entry)
+    assert not service.box.reveals_to(ADMIN, entry)
 
 
 @pytest.mark.parametrize(
@@ -60,16 +59,16 @@ def test_a_secret_is_rendered_per_audience(
     bare_repo: Path, tmp_path: Path, mode: str, plaintext: str, kept: bool
 ) -> None:
     service = _secret_service(bare_repo, tmp_path, mode)
-    entry = service.lookup(ADMIN, Kind.CONFIG, "shop", "PROD", "db-password")
-    assert service.reveals_to(REVEALER, entry) and not service.reveals_to(READER, entry)
+    entry = service.reads.lookup(ADMIN, Kind.CONFIG, "shop", "PROD", "db-password")
+    assert service.box.reveals_to(REVEALER, entry) and not service.box.reveals_to(READER, entry)
     document = entry.document
     assert isinstance(document, ConfigDocument)
 
     def render(principal: Principal) -> str:
-        return service.served_text(principal, document, entry.key, entry.served.blob)
+        return service.box.served_text(principal, document, entry.key, entry.served.blob)
 
-    assert service.rendering(READER, entry, "t", lambda: render(READER)) == MASK
-    assert service.rendering(REVEALER, entry, "t", lambda: render(REVEALER)) == plaintext
+    assert service.box.rendering(READER, entry, "t", lambda: render(READER)) == MASK
+    assert service.box.rendering(REVEALER, entry, "t", lambda: render(REVEALER)) == plaintext
     assert entry.memo["t.False"] == MASK
     # a revealed rendering is kept once sops answered for this blob (the plaintext, or a
     # definitive failure), never the mask of a sops that could not run
@@ -77,8 +76,8 @@ def test_a_secret_is_rendered_per_audience(
 
 
 def test_a_flag_answer_is_kept_per_evaluation_object(service: Service) -> None:
-    service.create_flag(ADMIN, NewFlag("beta", "shop", "DEV", "a flag", enabled=True))
-    entry = service.lookup(ADMIN, Kind.FLAG, "shop", "DEV", "beta")
+    service.flags.create(ADMIN, NewFlag("beta", "shop", "DEV", "a flag", enabled=True))
+    entry = service.reads.lookup(ADMIN, Kind.FLAG, "shop", "DEV", "beta")
     assert entry.flag is not None
     evaluation = entry.flag.evaluate("u1", {})
     made: list[Evaluation] = []
@@ -98,8 +97,8 @@ def test_a_flag_answer_is_kept_per_evaluation_object(service: Service) -> None:
 
 
 def test_at_most_limit_flag_answers_are_kept(service: Service) -> None:
-    service.create_flag(ADMIN, NewFlag("beta", "shop", "DEV", "a flag"))
-    entry = service.lookup(ADMIN, Kind.FLAG, "shop", "DEV", "beta")
+    service.flags.create(ADMIN, NewFlag("beta", "shop", "DEV", "a flag"))
+    entry = service.reads.lookup(ADMIN, Kind.FLAG, "shop", "DEV", "beta")
     evaluations = [Evaluation(False, None, f"R{n}", None) for n in range(3)]
     for evaluation in evaluations:
         per_evaluation(entry, "t", evaluation, lambda: 0, limit=2)

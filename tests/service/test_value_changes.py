@@ -9,7 +9,7 @@ import pytest
 
 from gitconfig.access.principals import Principal
 from gitconfig.core.errors import BadRequest
-from gitconfig.service.facade import NewConfig, Service
+from gitconfig.service import NewConfig, Service
 from gitconfig.service.review import value_changes
 from gitconfig.store.worktree import WorktreeStore
 from tests.gitrepo import git
@@ -19,8 +19,8 @@ ADMIN = Principal("admin", frozenset({"admin"}))
 
 @pytest.fixture
 def store(service: Service, bare_repo: Path) -> WorktreeStore:
-    service.create_config(ADMIN, NewConfig("limit", "shop", "DEV", "NUMBER", "1"))
-    service.set_config(ADMIN, NewConfig("limit", "shop", "DEV", "", "2"))
+    service.configs.create(ADMIN, NewConfig("limit", "shop", "DEV", "NUMBER", "1"))
+    service.configs.set(ADMIN, NewConfig("limit", "shop", "DEV", "", "2"))
     return WorktreeStore(bare_repo, "main")
 
 

@@ -22,7 +22,7 @@ from gitconfig.core.model import Kind
 from gitconfig.rest.app import create_app
 from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.runtime.replica import RemoteOptions, open_replica
-from gitconfig.service.facade import ConfigChanges, NewConfig
+from gitconfig.service import ConfigChanges, NewConfig
 from gitconfig.service.replica import Replicator
 from tests.conftest import ADMIN_TOKEN
 from tests.gitrepo import clone, commit_files, git, push, rev_parse
@@ -46,9 +46,9 @@ class Replica:
         """Create or update app/PROD/<key>; with ``if_match`` an update naming a version."""
         if if_match is None:
             new = NewConfig(key, "app", "PROD", "NUMBER", str(value))
-            return self.service.set_config(ALICE, new)[0].version
+            return self.service.configs.set(ALICE, new)[0].version
         changes = ConfigChanges(value=str(value))
-        return self.service.update_config(ALICE, _id(key), changes, if_match).version
+        return self.service.configs.update(ALICE, _id(key), changes, if_match).version
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def person(origin: Path, tmp_path: Path) -> Path:
 
 def test_first_start_clones_and_a_restart_reuses_the_mirror(origin: Path, tmp_path: Path) -> None:
     replica = Replica(origin, tmp_path / "mirror")
-    assert replica.service.snapshot().commit == rev_parse(origin, "main")
+    assert replica.service.reads.snapshot().commit == rev_parse(origin, "main")
     assert not (tmp_path / "mirror" / "config").read_text().count("@")
     store, _service, _replicator = open_replica(
         RemoteOptions(url=f"file://{origin}", data_dir=tmp_path / "mirror"), "main"
@@ -78,7 +78,7 @@ def test_a_write_is_pushed_before_it_is_acknowledged(origin: Path, tmp_path: Pat
     replica = Replica(origin, tmp_path / "mirror")
     replica.set("limit", 5)
     head = rev_parse(origin, "main")
-    assert replica.service.snapshot().commit == head  # the index already shows it
+    assert replica.service.reads.snapshot().commit == head  # the index already shows it
     assert git(origin, "log", "-1", "--format=%an <%ae>", head) == "alice <alice@example.com>"
     assert git(origin, "show", f"{head}:{PATH.format('limit')}").endswith("value: 5")
     assert replica.store.pushes["accepted"] == 1
@@ -95,8 +95,8 @@ def test_a_write_on_a_moved_remote_is_reapplied_when_its_file_did_not_change(
     assert log[:2] == ["Create configuration app/PROD/limit", "by hand"]
     assert replica.store.pushes["stale"] == 1
     assert rev_parse(origin, "main~1") == theirs
-    assert replica.service.snapshot().get_key(
-        replica.service.snapshot().by_id(_id("other")).key  # type: ignore[union-attr]
+    assert replica.service.reads.snapshot().get_key(
+        replica.service.reads.snapshot().by_id(_id("other")).key  # type: ignore[union-attr]
     )
 
 
@@ -158,8 +158,8 @@ def test_remote_gone_reads_go_on_writes_are_unavailable_then_it_catches_up(
     assert replica.replicator.fetch_now() is False
     status = replica.replicator.status()
     assert status.last_fetch_ok is False and status.last_error
-    assert replica.service.snapshot().get_key(
-        replica.service.snapshot().by_id(_id("limit")).key  # type: ignore[union-attr]
+    assert replica.service.reads.snapshot().get_key(
+        replica.service.reads.snapshot().by_id(_id("limit")).key  # type: ignore[union-attr]
     )
     with pytest.raises(RemoteUnavailable):
         replica.set("limit", 2)
@@ -168,7 +168,7 @@ def test_remote_gone_reads_go_on_writes_are_unavailable_then_it_catches_up(
     commit_files(person, {PATH.format("other"): value_file(9)}, "while it was down")
     push(person)
     assert replica.replicator.fetch_now() is True
-    assert replica.service.snapshot().commit == rev_parse(origin, "main")
+    assert replica.service.reads.snapshot().commit == rev_parse(origin, "main")
     assert replica.replicator.status().commits_behind == 0
 
 

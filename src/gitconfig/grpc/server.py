@@ -24,7 +24,7 @@ from gitconfig.grpc.observe import ObserveCalls
 from gitconfig.grpc.servicer import SERVICE_NAME, ConfigurationServicer
 from gitconfig.grpc.strictinput import StrictInput
 from gitconfig.grpc.v1 import config_pb2_grpc
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class GrpcServer:
         self._ready = asyncio.create_task(self._serving_once_indexed())
 
     async def _serving_once_indexed(self) -> None:
-        while not self.service.ready:
+        while not self.service.operations.ready:
             await asyncio.sleep(READY_POLL_SECONDS)
         for name in ("", SERVICE_NAME):
             await self.health.set(name, SERVING)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 import grpc
 from google.protobuf import struct_pb2, timestamp_pb2
 
+from gitconfig.access.gate import Gate, credential
 from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.errors import GitconfigError, StoreError
 from gitconfig.core.evaluation import Evaluation
@@ -25,8 +26,7 @@ from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.index.changes import Subscription
 from gitconfig.index.snapshot import Entry
 from gitconfig.index.updates import Update
-from gitconfig.service.facade import Service
-from gitconfig.service.serving import per_evaluation
+from gitconfig.service import Service, per_evaluation
 
 SERVICE_NAME = config_pb2.DESCRIPTOR.services_by_name["ConfigurationService"].full_name
 COMMIT_KEY = "gitconfig-commit"  # initial metadata of a stream: the commit it is live from
@@ -88,21 +88,18 @@ def struct_value(value: Any) -> struct_pb2.Struct | None:
 class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     def __init__(self, service: Service, tokens: TokenRegistry) -> None:
         self.service = service
-        self.tokens = tokens
+        self.gate = Gate(tokens)
         self._streams: set[Subscription] = set()
 
     def principal(self, context: Any) -> Principal:
-        for key, value in context.invocation_metadata() or ():
-            if key == "authorization":
-                return self.tokens.authenticate(value)
-        return self.tokens.authenticate(None)
+        return self.gate.principal(credential(context.invocation_metadata() or ()))
 
     @_mapped
     async def GetConfiguration(
         self, request: config_pb2.GetConfigurationRequest, context: Any
     ) -> config_pb2.ConfigurationResponse:
         principal = self.principal(context)
-        entry = self.service.lookup(
+        entry = self.service.reads.lookup(
             principal, Kind.CONFIG, request.application, environment(request.environment),
             request.key,
         )  # fmt: skip
@@ -114,7 +111,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         self, request: config_pb2.GetConfigurationsRequest, context: Any
     ) -> config_pb2.GetConfigurationsResponse:
         principal = self.principal(context)
-        entries = self.service.lookup_many(
+        entries = self.service.reads.lookup_many(
             principal, Kind.CONFIG, request.application, environment(request.environment),
             list(request.keys),
         )  # fmt: skip
@@ -128,7 +125,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         self, request: config_pb2.CheckFeatureFlagRequest, context: Any
     ) -> config_pb2.CheckFeatureFlagResponse:
         principal = self.principal(context)
-        entry, evaluation = self.service.evaluate_flag(
+        entry, evaluation = self.service.flags.evaluate(
             principal, request.application, environment(request.environment), request.key,
             request.user_id or None, request.attributes,  # proto3: "" is unset (see docs/grpc.md)
         )  # fmt: skip
@@ -142,7 +139,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         retryable status, naming the commit to resume after), or the subscriber falls behind
         (RESOURCE_EXHAUSTED naming the commit to resume after)."""
         try:
-            subscription = self.service.watch(
+            subscription = self.service.streams.watch(
                 self.principal(context),
                 request.application or None,
                 environment(request.environment) or None,
@@ -183,7 +180,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         # Off the event loop: a snapshot may decrypt many SECRETs (a sops run each), which
         # would otherwise stall every other call and stream of this server meanwhile.
         commit, updates = await asyncio.to_thread(
-            self.service.read_scope,
+            self.service.streams.read_scope,
             self.principal(context),
             request.application,
             environment(request.environment),
@@ -200,16 +197,16 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
 
     async def _decrypted(self, principal: Principal, entries: list[Entry]) -> None:
         """Secrets the caller will see in plaintext are decrypted off the event loop."""
-        pending = self.service.undecrypted(principal, entries)
+        pending = self.service.box.pending(principal, entries)
         if pending:
-            await asyncio.to_thread(self.service.decrypt, pending)
+            await asyncio.to_thread(self.service.box.decrypt, pending)
 
     # -- rendering -------------------------------------------------------------------------
 
     def configuration(self, principal: Principal, entry: Entry) -> config_pb2.ConfigurationResponse:
         """The response for ``entry``, built once per entry and audience (the service decides
         who is shown a SECRET's plaintext and when a rendering may be kept)."""
-        return self.service.rendering(
+        return self.service.box.rendering(
             principal,
             entry,
             "grpc.ConfigurationResponse",
@@ -224,7 +221,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         updated = entry.updated
         return config_pb2.ConfigurationResponse(
             key=entry.key.key,
-            value=self.service.served_text(principal, document, entry.key, entry.served.blob),
+            value=self.service.box.served_text(principal, document, entry.key, entry.served.blob),
             value_type=_VALUE_TYPES[document.value_type],
             version=entry.version,
             updated_at=timestamp(updated.commit.time),

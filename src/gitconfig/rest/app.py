@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from gitconfig import __version__
+from gitconfig.access.gate import Gate
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest import (
     audit,
@@ -26,7 +27,7 @@ from gitconfig.rest.fastpath import ReadFastPath
 from gitconfig.rest.observe import ObserveRequests
 from gitconfig.rest.ofrep import OfrepEndpoint
 from gitconfig.rest.slash import TrailingSlash
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 
 DESCRIPTION = """Configuration values and feature flags stored as YAML files in a Git
 repository: every change is a commit, every version a commit SHA. All endpoints but
@@ -63,13 +64,13 @@ def create_app(
         redirect_slashes=False,  # never an absolute http:// Location: see slash.TrailingSlash
     )
     app.state.service = service
-    app.state.tokens = tokens
+    app.state.gate = gate = Gate(tokens)  # every door of this app authenticates through it
     errors.install(app)
     if observe:  # what the fast path does not answer (it observes its own answers)
         app.add_middleware(ObserveRequests, metrics=service.metrics)
     if fast_reads:  # asked before the middlewares below (see RestApp)
-        app.fast_reads = ReadFastPath(service, tokens, service.metrics if observe else None)
-    app.add_middleware(OfrepEndpoint, service=service, tokens=tokens)  # /ofrep/...: OFREP
+        app.fast_reads = ReadFastPath(service, gate, service.metrics if observe else None)
+    app.add_middleware(OfrepEndpoint, service=service, gate=gate)  # /ofrep/...: OFREP
     app.add_middleware(TrailingSlash)
     app.add_middleware(BodyLimit)  # outermost: no body beyond the limit reaches anything
     app.include_router(watch.router)  # first: /configs/watch is not a /configs/{configId}

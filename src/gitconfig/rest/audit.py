@@ -62,7 +62,7 @@ async def list_audit_events(
     """Changes newest first, only those the caller may read (``totalElements`` counts only
     those). Filters combine with AND; ``author`` is a name or an email; ``since``/``until``
     are ISO-8601 times with a zone."""
-    result = service.audit(
+    result = service.audit.events(
         caller,
         application=application,
         environment=environment.value if environment else None,

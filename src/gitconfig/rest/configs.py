@@ -15,7 +15,7 @@ from gitconfig.index.snapshot import Entry
 from gitconfig.rest import environments, models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
 from gitconfig.rest.strictjson import SeedRoute
-from gitconfig.service.facade import ConfigChanges, NewConfig, Service
+from gitconfig.service import ConfigChanges, NewConfig, Service
 
 Reveal = Annotated[
     bool,
@@ -65,7 +65,7 @@ async def list_configurations(
     page: Annotated[int, Query()] = 0,
     size: Annotated[int, Query()] = 20,
 ) -> models.ConfigurationPage:
-    result = service.list_entries(
+    result = service.reads.list_entries(
         caller, Kind.CONFIG, application, environment.value if environment else None, page, size
     )
     return models.ConfigurationPage(
@@ -85,7 +85,7 @@ def create_configuration(
     caller: Caller,
     response: Response,
 ) -> models.ConfigurationResponse:
-    entry = service.create_config(
+    entry = service.configs.create(
         caller,
         NewConfig(
             key=body.key,
@@ -120,7 +120,7 @@ async def lookup_configuration(
     provenance: Annotated[bool, Query(description=_PROVENANCE)] = False,
     reveal: Reveal = False,
 ) -> models.ConfigurationValue | Response:
-    entry = service.lookup(caller, Kind.CONFIG, application, environment.value, key)
+    entry = service.reads.lookup(caller, Kind.CONFIG, application, environment.value, key)
     return await _answer(render.config_value, service, caller, entry, response, provenance, reveal)
 
 
@@ -138,7 +138,7 @@ async def get_configuration(
     provenance: Annotated[bool, Query(description=_PROVENANCE)] = False,
     reveal: Reveal = False,
 ) -> models.ConfigurationResponse | Response:
-    entry = service.get(caller, Kind.CONFIG, configId)
+    entry = service.reads.get(caller, Kind.CONFIG, configId)
     return await _answer(render.config, service, caller, entry, response, provenance, reveal)
 
 
@@ -158,7 +158,7 @@ def update_configuration(
         tags=body.tags,
         change_description=body.changeDescription,
     )
-    entry = service.update_config(caller, configId, changes, if_match)
+    entry = service.configs.update(caller, configId, changes, if_match)
     response.headers.update(render.etag(entry))
     return render.config(service, caller, entry)
 
@@ -175,7 +175,7 @@ def delete_configuration(
     caller: Caller,
     if_match: IfMatch,
 ) -> Response:
-    service.delete(caller, Kind.CONFIG, configId, if_match)
+    service.writer.delete(caller, Kind.CONFIG, configId, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -186,7 +186,7 @@ async def get_configuration_versions(
     caller: Caller,
     reveal: Reveal = False,
 ) -> list[models.ConfigurationVersion]:
-    views = service.versions(caller, Kind.CONFIG, configId)
+    views = service.reads.versions(caller, Kind.CONFIG, configId)
     if reveal:  # may run sops: off the event loop
         return await run_in_threadpool(
             lambda: [render.config_version(service, caller, v, True) for v in views]
@@ -206,7 +206,7 @@ async def get_configuration_version(
     caller: Caller,
     reveal: Reveal = False,
 ) -> models.ConfigurationVersion:
-    view = service.version(caller, Kind.CONFIG, configId, versionId)
+    view = service.reads.version(caller, Kind.CONFIG, configId, versionId)
     if reveal:  # may run sops: off the event loop
         return await run_in_threadpool(render.config_version, service, caller, view, True)
     return render.config_version(service, caller, view)
@@ -225,6 +225,6 @@ def rollback_configuration(
     if_match: IfMatch,
     response: Response,
 ) -> models.ConfigurationResponse:
-    entry = service.rollback(caller, Kind.CONFIG, configId, versionId, if_match)
+    entry = service.writer.rollback(caller, Kind.CONFIG, configId, versionId, if_match)
     response.headers.update(render.etag(entry))
     return render.config(service, caller, entry)

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gitconfig.access.principals import Principal, TokenRegistry
+from gitconfig.access.gate import Gate, credential
+from gitconfig.access.principals import Principal
 from gitconfig.core import limits
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.rest.fastpath import PRINCIPAL
-from gitconfig.service.facade import Service
+from gitconfig.service import Service
 
 _bearer = HTTPBearer(auto_error=False, description="A gitconfig API token")
 
@@ -28,9 +29,9 @@ async def _principal(
     known: Principal | None = request.scope.get("state", {}).get(PRINCIPAL)
     if known is not None:  # the fast path authenticated (and counted) this request
         return known
-    tokens: TokenRegistry = request.app.state.tokens
+    gate: Gate = request.app.state.gate
     write = request.method not in ("GET", "HEAD", "OPTIONS")
-    return tokens.authenticate(request.headers.get("authorization"), write=write)
+    return gate.principal(credential(request.scope["headers"]), write=write)
 
 
 async def _if_match(

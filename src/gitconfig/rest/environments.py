@@ -17,9 +17,7 @@ from gitconfig.core.model import Environment
 from gitconfig.index.snapshot import Entry
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
-from gitconfig.service.compare import Side
-from gitconfig.service.facade import Service
-from gitconfig.service.promote import Promotion
+from gitconfig.service import Promotion, Service, Side
 
 router = APIRouter(prefix="/configs", tags=["Environments"])
 
@@ -111,7 +109,7 @@ def compare_environments(
     (type, value, schema, description, tags) and flags (rule by rule). SECRET values are
     never shown: ``secret`` is same or differs when the caller may reveal secrets, else
     not comparable."""
-    found = service.compare_environments(caller, application, source, target)
+    found = service.environments.compare(caller, application, source, target)
     counts = Counter(diff.change for diff in found.differences)
     return Comparison.model_validate(
         {
@@ -135,7 +133,7 @@ def promote(body: PromoteBody, service: ServiceDep, caller: Caller) -> PromoteRe
     commit whose message lists the changes; all or nothing (400 listing every value the
     target refuses). SECRET values are re-encrypted for the target's recipients (needs the
     reveal permission on the source)."""
-    result = service.promote(
+    result = service.environments.promote(
         caller,
         Promotion(
             application=body.application,
@@ -160,6 +158,6 @@ def with_provenance(
     """``body`` with a ``provenance`` block: the served value's commit (author, time,
     message, version) and, for a change merged from a branch, ``mergedCommit`` (the commit on
     that branch) while ``commit`` is the merge commit."""
-    block = service.provenance(caller, entry).fields()
+    block = service.environments.provenance(caller, entry).fields()
     content = jsonable_encoder(body, by_alias=True) | {"provenance": jsonable_encoder(block)}
     return JSONResponse(content, headers=headers)

@@ -21,17 +21,15 @@ from time import perf_counter
 from typing import Any
 from urllib.parse import unquote_plus
 
-from gitconfig.access.principals import Principal, TokenRegistry, authorize
-from gitconfig.access.tokencache import HeaderAuthenticator
+from gitconfig.access.gate import Gate
+from gitconfig.access.principals import Principal, authorize
 from gitconfig.core.errors import GitconfigError, RateLimited
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.rest import accesslog, render
 from gitconfig.rest.errors import error_response
-from gitconfig.service import requestid
-from gitconfig.service.facade import Service
+from gitconfig.service import Service, per_evaluation, requestid
 from gitconfig.service.metrics import Metrics
-from gitconfig.service.serving import per_evaluation
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -109,12 +107,9 @@ class ReadFastPath:
     (the same decision as ``authorize``). Revealed SECRETs are never kept here (the entry
     keeps their bytes; the permission is checked on every request)."""
 
-    def __init__(
-        self, service: Service, tokens: TokenRegistry, metrics: Metrics | None = None
-    ) -> None:
+    def __init__(self, service: Service, gate: Gate, metrics: Metrics | None = None) -> None:
         self.service = service
-        self.tokens = tokens
-        self.authenticator = HeaderAuthenticator(tokens)
+        self.gate = gate
         self.metrics = metrics
         self._tallies = {path: metrics.http_tally(path, "GET", 200) for path in _ALLOWED if metrics}
         self._seen: dict[str, dict[bytes, _Seen]] = {path: {} for path in _ALLOWED}
@@ -147,7 +142,7 @@ class ReadFastPath:
             elif name in _BODY_HEADERS:
                 return False  # a body: the body limit and the route judge it
         try:
-            principal = self.authenticator.authenticate(authorization)
+            principal = self.gate.principal(authorization)
         except RateLimited as exc:
             await self._refuse(exc, path, started, sent_id, scope, receive, send)
             return True
@@ -253,12 +248,12 @@ class ReadFastPath:
         if not isinstance(document, ConfigDocument):
             return None
         reveal = reveal and document.value_type is ValueType.SECRET
-        if reveal and not self.service.may_reveal(principal, entry.key):
+        if reveal and not self.service.box.may_reveal(principal, entry.key):
             return None  # the route answers 403
         if (
             reveal
             and "lookup:reveal" not in entry.memo
-            and self.service.undecrypted(principal, [entry])
+            and self.service.box.pending(principal, [entry])
         ):
             return None  # the route decrypts it in a worker thread, off the event loop
         # Revealed bytes are cached like the decrypted value itself (by this immutable entry);

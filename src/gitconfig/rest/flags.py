@@ -11,7 +11,7 @@ from gitconfig.core.model import Environment, Kind
 from gitconfig.rest import models, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
 from gitconfig.rest.strictjson import SeedRoute
-from gitconfig.service.facade import FlagChanges, NewFlag
+from gitconfig.service import FlagChanges, NewFlag
 
 router = APIRouter(prefix="/feature-flags", tags=["FeatureFlags"], route_class=SeedRoute)
 
@@ -34,7 +34,7 @@ async def list_feature_flags(
     page: Annotated[int, Query()] = 0,
     size: Annotated[int, Query()] = 20,
 ) -> models.FeatureFlagPage:
-    result = service.list_entries(
+    result = service.reads.list_entries(
         caller, Kind.FLAG, application, environment.value if environment else None, page, size
     )
     return models.FeatureFlagPage(
@@ -54,7 +54,7 @@ def create_feature_flag(
     caller: Caller,
     response: Response,
 ) -> models.FeatureFlag:
-    entry = service.create_flag(
+    entry = service.flags.create(
         caller,
         NewFlag(
             key=body.key,
@@ -82,7 +82,7 @@ async def check_feature_flag(
     environment: Environment,
     userId: str | None = None,
 ) -> models.FlagCheck:
-    entry, evaluation = service.evaluate_flag(
+    entry, evaluation = service.flags.evaluate(
         caller, application, environment.value, key, userId, {}
     )
     return render.flag_check(entry, evaluation)
@@ -92,7 +92,7 @@ async def check_feature_flag(
 async def evaluate_feature_flag(
     body: models.EvaluationRequest, service: ServiceDep, caller: Caller
 ) -> models.FlagEvaluation:
-    entry, evaluation = service.evaluate_flag(
+    entry, evaluation = service.flags.evaluate(
         caller, body.application, body.environment.value, body.key, body.userId, body.attributes
     )
     return render.flag_evaluation(entry, evaluation)
@@ -102,7 +102,7 @@ async def evaluate_feature_flag(
 async def evaluate_all_feature_flags(
     body: models.EvaluateAllRequest, service: ServiceDep, caller: Caller
 ) -> models.FlagEvaluations:
-    evaluations = service.evaluate_all(
+    evaluations = service.flags.evaluate_all(
         caller, body.application, body.environment.value, body.userId, body.attributes
     )
     return models.FlagEvaluations(
@@ -117,7 +117,7 @@ async def evaluate_all_feature_flags(
 async def get_feature_flag(
     flagId: str, service: ServiceDep, caller: Caller, response: Response
 ) -> models.FeatureFlag:
-    entry = service.get(caller, Kind.FLAG, flagId)
+    entry = service.reads.get(caller, Kind.FLAG, flagId)
     response.headers.update(render.etag(entry))
     return render.flag(entry)
 
@@ -140,7 +140,7 @@ def update_feature_flag(
         tags=body.tags,
         change_description=body.changeDescription,
     )
-    entry = service.update_flag(caller, flagId, changes, if_match)
+    entry = service.flags.update(caller, flagId, changes, if_match)
     response.headers.update(render.etag(entry))
     return render.flag(entry)
 
@@ -154,7 +154,7 @@ def update_feature_flag(
 def delete_feature_flag(
     flagId: str, service: ServiceDep, caller: Caller, if_match: IfMatch
 ) -> Response:
-    service.delete(caller, Kind.FLAG, flagId, if_match)
+    service.writer.delete(caller, Kind.FLAG, flagId, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -162,7 +162,7 @@ def delete_feature_flag(
 async def get_feature_flag_versions(
     flagId: str, service: ServiceDep, caller: Caller
 ) -> list[models.FeatureFlagVersion]:
-    return [render.flag_version(v) for v in service.versions(caller, Kind.FLAG, flagId)]
+    return [render.flag_version(v) for v in service.reads.versions(caller, Kind.FLAG, flagId)]
 
 
 @router.get(
@@ -171,7 +171,7 @@ async def get_feature_flag_versions(
 async def get_feature_flag_version(
     flagId: str, versionId: str, service: ServiceDep, caller: Caller
 ) -> models.FeatureFlagVersion:
-    return render.flag_version(service.version(caller, Kind.FLAG, flagId, versionId))
+    return render.flag_version(service.reads.version(caller, Kind.FLAG, flagId, versionId))
 
 
 @router.post(
@@ -187,6 +187,6 @@ def rollback_feature_flag(
     if_match: IfMatch,
     response: Response,
 ) -> models.FeatureFlag:
-    entry = service.rollback(caller, Kind.FLAG, flagId, versionId, if_match)
+    entry = service.writer.rollback(caller, Kind.FLAG, flagId, versionId, if_match)
     response.headers.update(render.etag(entry))
     return render.flag(entry)

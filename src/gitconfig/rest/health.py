@@ -27,7 +27,7 @@ async def live() -> dict[str, str]:
 @router.get("/readyz", operation_id="ready")
 @router.head("/readyz", include_in_schema=False)
 async def ready(service: ServiceDep) -> JSONResponse:
-    if not service.ready:
+    if not service.operations.ready:
         body: dict[str, Any] = {"status": "starting"}
         progress = service.index.progress
         if progress is not None:  # a long first index: how far it is
@@ -40,8 +40,8 @@ async def ready(service: ServiceDep) -> JSONResponse:
 
 @router.get("/status", operation_id="status")
 async def index_status(service: ServiceDep, caller: Caller) -> dict[str, Any]:
-    status = service.status(caller)
-    replica = service.replica_status(caller)
+    status = service.operations.status(caller)
+    replica = service.operations.replica_status(caller)
     body: dict[str, Any] = {
         "commit": status.commit,
         "branch": status.branch,
@@ -80,4 +80,6 @@ def render_replica(replica: ReplicaStatus) -> dict[str, Any]:
 @router.get("/metrics", operation_id="metrics", response_class=PlainTextResponse)
 async def prometheus_metrics(service: ServiceDep, caller: Caller) -> PlainTextResponse:
     """The Prometheus text format: readiness, entries, invalid files, refreshes, streams."""
-    return PlainTextResponse(service.metrics_text(caller), media_type=metrics.CONTENT_TYPE)
+    return PlainTextResponse(
+        service.operations.metrics_text(caller), media_type=metrics.CONTENT_TYPE
+    )

@@ -22,7 +22,8 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
-from gitconfig.access.principals import Principal, TokenRegistry
+from gitconfig.access.gate import Gate, credential
+from gitconfig.access.principals import Principal
 from gitconfig.core import ofrep
 from gitconfig.core.errors import (
     BadRequest,
@@ -34,9 +35,7 @@ from gitconfig.core.errors import (
     Unauthenticated,
 )
 from gitconfig.core.text import scrub
-from gitconfig.service import requestid
-from gitconfig.service.facade import Service
-from gitconfig.service.serving import per_evaluation
+from gitconfig.service import Service, per_evaluation, requestid
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -70,10 +69,10 @@ def _route(path: str) -> tuple[str, str, str | None] | None:
 
 
 class OfrepEndpoint:
-    def __init__(self, app: ASGIApp, service: Service, tokens: TokenRegistry) -> None:
+    def __init__(self, app: ASGIApp, service: Service, gate: Gate) -> None:
         self.app = app
         self.service = service
-        self.tokens = tokens
+        self.gate = gate
         # Parsed contexts by request body: a provider sends the same few bodies again and
         # again (one per user); a Context is immutable, and bodies that fail are not kept.
         self._contexts: dict[bytes, ofrep.Context] = {}
@@ -95,7 +94,7 @@ class OfrepEndpoint:
             headers.setdefault(name, value)
         request = await _body(receive)
         try:
-            principal = self._principal(headers)
+            principal = self.gate.principal(credential(scope["headers"], api_key=True))
             if request is None:
                 raise ofrep.OfrepError(ofrep.PARSE_ERROR, "the request body is too large")
             context = self._contexts.get(request)
@@ -116,14 +115,6 @@ class OfrepEndpoint:
             status, body, extra = _error(exc, key)
         await _send(send, status, body, extra)
 
-    def _principal(self, headers: dict[bytes, bytes]) -> Principal:
-        authorization = headers.get(b"authorization")
-        if authorization is None and (api_key := headers.get(b"x-api-key")) is not None:
-            authorization = b"Bearer " + api_key
-        return self.tokens.authenticate(
-            authorization.decode("latin-1") if authorization is not None else None
-        )
-
     def _single(
         self,
         principal: Principal,
@@ -132,7 +123,7 @@ class OfrepEndpoint:
         key: str,
         context: ofrep.Context,
     ) -> bytes:
-        entry, evaluation = self.service.ofrep_evaluate(
+        entry, evaluation = self.service.ofrep.evaluate(
             principal, application, environment, key, context
         )
         flag = entry.flag
@@ -154,7 +145,7 @@ class OfrepEndpoint:
         context: ofrep.Context,
         if_none_match: bytes | None,
     ) -> tuple[int, bytes, Headers]:
-        bulk = self.service.ofrep_evaluate_all(principal, application, environment, context)
+        bulk = self.service.ofrep.evaluate_all(principal, application, environment, context)
         etag = bulk.etag.encode()
         headers: Headers = [(b"etag", etag)]
         if if_none_match is not None and _matches(if_none_match, etag):

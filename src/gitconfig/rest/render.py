@@ -12,7 +12,7 @@ from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import ConfigDocument, FlagDocument
 from gitconfig.index.snapshot import Entry
 from gitconfig.rest import models
-from gitconfig.service.facade import Page, Service, VersionView
+from gitconfig.service import Page, Service, VersionView
 
 
 def _config(entry: Entry) -> ConfigDocument:
@@ -45,7 +45,7 @@ def config(
         environment=entry.key.environment,
         description=document.description,
         valueType=document.value_type,
-        value=service.value_text(caller, document, entry.key, entry.served.blob, reveal),
+        value=service.box.value_text(caller, document, entry.key, entry.served.blob, reveal),
         schema=configfile.schema_text(document),
         tags=list(document.tags),
         version=entry.version,
@@ -63,7 +63,7 @@ def config_value(
     document = _config(entry)
     return models.ConfigurationValue(
         key=entry.key.key,
-        value=service.value_text(caller, document, entry.key, entry.served.blob, reveal),
+        value=service.box.value_text(caller, document, entry.key, entry.served.blob, reveal),
         valueType=document.value_type,
         version=entry.version,
     )
@@ -76,7 +76,7 @@ def config_version(
     value = None
     if isinstance(document, ConfigDocument):
         key, blob = view.entry.key, view.version.blob
-        value = service.value_text(caller, document, key, blob, reveal)
+        value = service.box.value_text(caller, document, key, blob, reveal)
     return models.ConfigurationVersion(
         configId=view.entry.id, version=view.version.number, value=value, **_made_by(view)
     )

@@ -21,8 +21,7 @@ from gitconfig.core import spring, yamltext
 from gitconfig.core.errors import NotFound
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
-from gitconfig.service.facade import Service
-from gitconfig.service.spring import SpringEnvironment
+from gitconfig.service import Service, SpringEnvironment
 
 router = APIRouter(prefix="/spring", tags=["SpringCloudConfig"])
 
@@ -66,7 +65,7 @@ def _document(service: Service, caller: Principal, document: str, label: str | N
     application, dash, profile = stem.rpartition("-")
     if not dot or extension not in _MEDIA or not dash or not application:
         raise NotFound(f"no such document {document!r}: expected <application>-<profile>.yml")
-    flat = service.spring_environment(caller, application, profile, label).merged()
+    flat = service.spring.environment(caller, application, profile, label).merged()
     if extension == "properties":
         text = spring.properties(flat)
     elif extension == "json":
@@ -90,7 +89,7 @@ async def spring_environment(
     (a label and a file name) is the merged file at that label."""
     if "." in profile and profile.rpartition(".")[2] in _MEDIA:
         return _document(service, caller, profile, application)
-    return _environment(service.spring_environment(caller, application, profile))
+    return _environment(service.spring.environment(caller, application, profile))
 
 
 @router.get(
@@ -103,7 +102,7 @@ def spring_environment_at_label(
     application: str, profile: str, label: str, service: ServiceDep, caller: Caller
 ) -> Any:
     """Spring's ``Environment`` at a branch, tag or commit (``(_)`` for ``/`` in a name)."""
-    return _environment(service.spring_environment(caller, application, profile, label))
+    return _environment(service.spring.environment(caller, application, profile, label))
 
 
 @router.get("/{document}", operation_id="springDocument", responses=_ERRORS)

@@ -78,7 +78,7 @@ def import_configurations(body: ImportBody, service: ServiceDep, caller: Caller)
         allow_plaintext=body.allowPlaintext,
     )
     names = None if body.environments is None else [env.value for env in body.environments]
-    result = service.import_to(caller, request, names)
+    result = service.transfer.import_to(caller, request, names)
     return ImportResponse(
         created=result.created,
         updated=result.updated,
@@ -105,10 +105,10 @@ async def export_configurations(
     masked unless ``reveal=true`` (needs the reveal permission)."""
     export = (  # a reveal may run sops: off the event loop
         await run_in_threadpool(
-            service.export_configs, caller, application, environment.value, format, True
+            service.transfer.export_configs, caller, application, environment.value, format, True
         )
         if reveal
-        else service.export_configs(caller, application, environment.value, format)
+        else service.transfer.export_configs(caller, application, environment.value, format)
     )
     filename = f"{application}-{environment.value}.{format.value}"
     headers = {"Content-Disposition": f'inline; filename="{filename}"'}

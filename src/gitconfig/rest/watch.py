@@ -163,7 +163,7 @@ async def watch_configurations(
 ) -> StreamingResponse:
     """Stream configuration (and, with ``includeFlags``, flag) changes as they are committed.
     SECRET values are masked unless ``reveal=true``."""
-    subscription = service.watch(
+    subscription = service.streams.watch(
         caller,
         application,
         environment.value if environment is not None else None,

@@ -18,7 +18,7 @@ router = APIRouter(tags=["Webhooks"])
 @router.post("/webhooks/git", operation_id="gitWebhook")
 async def git_webhook(request: Request, service: ServiceDep) -> JSONResponse:
     body = await request.body()
-    outcome = service.webhook({k.lower(): v for k, v in request.headers.items()}, body)
+    outcome = service.operations.webhook({k.lower(): v for k, v in request.headers.items()}, body)
     return JSONResponse(
         {
             "provider": outcome.provider,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gitconfig.core.model import Author
 from gitconfig.index.refresher import Index
-from gitconfig.service.facade import Service
+from gitconfig.service import Service, build_service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.worktree import WorktreeStore
 
@@ -50,7 +50,7 @@ def sops_rules(recipient: str, note: str) -> str:
 
 def open_service(repo: Path, branch: str = "main") -> Service:
     store = GitStore(repo, branch)
-    return Service(store, Index(store))
+    return build_service(store, Index(store))
 
 
 def init_repository(path: Path, bare: bool = False, branch: str = "main") -> str:

@@ -16,7 +16,7 @@ from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.remoteurl import Credentials, parse_credentials, split_url
 from gitconfig.core.text import scrub
 from gitconfig.index.refresher import Index
-from gitconfig.service.facade import Service
+from gitconfig.service import Service, build_service
 from gitconfig.service.replica import Replicator
 from gitconfig.store.remote import RemoteStore, git_environment
 
@@ -49,9 +49,9 @@ def open_replica(options: RemoteOptions, branch: str) -> tuple[RemoteStore, Serv
     credentials = options.credentials or in_url
     env = git_environment(url, credentials, options.ssh_key)
     store = RemoteStore.open_mirror(options.data_dir, branch, url, env, read_only=options.read_only)
-    service = Service(store, Index(store))
-    replicator = Replicator(store, service.index, options.fetch_interval)
-    service.attach_replica(replicator, options.webhook_secret)
+    index = Index(store)
+    replicator = Replicator(store, index, options.fetch_interval)
+    service = build_service(store, index, replica=replicator, webhook_secret=options.webhook_secret)
     return store, service, replicator
 
 

@@ -38,8 +38,7 @@ from gitconfig.runtime import logs
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.runtime.security import SecurityOptions, build_tokens
 from gitconfig.runtime.workers import die_with_parent, listen_each, listener, reserve_port
-from gitconfig.service import metrics
-from gitconfig.service.facade import Service
+from gitconfig.service import Service, build_service, metrics
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.watch import RefWatcher
 
@@ -115,7 +114,7 @@ async def run(
     else:
         store = GitStore(options.repo, options.branch)
         cache = store.git_dir / "gitconfig" / "index.msgpack" if options.index_cache else None
-        service = Service(store, Index(store, cache=cache))
+        service = build_service(store, Index(store, cache=cache))
     tokens = build_tokens(options.security)
     if not len(tokens) and tokens.jwt is None:
         log.warning(

@@ -1,0 +1,77 @@
+"""The service: every use-case, the one API that REST, gRPC, the CLI and the runtime call.
+
+This package's public face is what this module exports: ``Service`` (the use-case groups,
+``service.configs.create(...)``), ``build_service`` (the one function that composes them),
+and the values their methods take and return. Transports import from here, not from the
+modules behind it (an import-linter contract); see ``facade`` for the composition and
+``docs/architecture.md`` for what each group uses.
+"""
+
+from __future__ import annotations
+
+from gitconfig.service.audit import AuditEvent, AuditPage
+from gitconfig.service.base import (
+    MAX_PAGE_SIZE,
+    UNCHANGED,
+    ConfigChanges,
+    NewConfig,
+    Page,
+    VersionView,
+    find_version,
+)
+from gitconfig.service.environments import (
+    Comparison,
+    MultiSet,
+    PromoteResult,
+    Promotion,
+    Provenance,
+    Side,
+    commit_fields,
+)
+from gitconfig.service.facade import Service, build_service
+from gitconfig.service.flags import Evaluations, FlagChanges, NewFlag, flag_action
+from gitconfig.service.metrics import Metrics
+from gitconfig.service.ofrep import OfrepBulk
+from gitconfig.service.operations import IndexStatus, WebhookOutcome
+from gitconfig.service.replica import ReplicaStatus, Replicator
+from gitconfig.service.secrets import Rotation
+from gitconfig.service.serving import per_evaluation
+from gitconfig.service.sopsfiles import SecretInfo, SecretProblem
+from gitconfig.service.spring import PropertySource, SpringEnvironment
+
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "UNCHANGED",
+    "AuditEvent",
+    "AuditPage",
+    "Comparison",
+    "ConfigChanges",
+    "Evaluations",
+    "FlagChanges",
+    "IndexStatus",
+    "Metrics",
+    "MultiSet",
+    "NewConfig",
+    "NewFlag",
+    "OfrepBulk",
+    "Page",
+    "PromoteResult",
+    "Promotion",
+    "PropertySource",
+    "Provenance",
+    "ReplicaStatus",
+    "Replicator",
+    "Rotation",
+    "SecretInfo",
+    "SecretProblem",
+    "Service",
+    "Side",
+    "SpringEnvironment",
+    "VersionView",
+    "WebhookOutcome",
+    "build_service",
+    "commit_fields",
+    "find_version",
+    "flag_action",
+    "per_evaluation",
+]

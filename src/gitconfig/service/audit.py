@@ -15,10 +15,8 @@ from gitconfig.core.limits import MAX_INT32
 from gitconfig.core.model import ConfigDocument, Environment, FlagDocument, Kind
 from gitconfig.core.paths import filter_errors, key_error
 from gitconfig.index.audit import AuditIndex, AuditQuery, AuditRecord
-from gitconfig.index.refresher import Index
-from gitconfig.service.base import MAX_PAGE_SIZE, ServiceBase
-from gitconfig.store.ports import Store
-from gitconfig.store.secrets import Sops
+from gitconfig.service.base import MAX_PAGE_SIZE
+from gitconfig.service.reads import Reads
 
 
 @dataclass(frozen=True)
@@ -67,13 +65,15 @@ class AuditPage:
         return math.ceil(self.total_elements / self.size) if self.size else 0
 
 
-class AuditUseCases(ServiceBase):
-    def __init__(self, store: Store, index: Index, secrets: Sops | None = None) -> None:
-        super().__init__(store, index, secrets)
-        self.audit_index = AuditIndex(store)
-        self.audit_index.attach(index)
+class Audit:
+    """The audit trail of ``audit_index`` (kept by the index's refreshes), once ``reads``
+    serves a snapshot."""
 
-    def audit(
+    def __init__(self, reads: Reads, audit_index: AuditIndex) -> None:
+        self.reads = reads
+        self.audit_index = audit_index
+
+    def events(
         self,
         principal: Principal,
         application: str | None = None,
@@ -108,7 +108,7 @@ class AuditUseCases(ServiceBase):
             authorize(principal, "read", application, environment)
         elif not principal.anywhere("read"):
             authorize(principal, "read")
-        self.snapshot()  # NotReady before the first index
+        self.reads.snapshot()  # NotReady before the first index
         if not self.audit_index.ready:
             raise NotReady(
                 "the audit trail is being rebuilt from Git (a warm start); retry shortly"

@@ -1,9 +1,9 @@
-"""Feature-flag use-cases: evaluate one or all flags, create, update."""
+"""Feature-flag use-cases: evaluate one or all flags, create, update, change by name."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gitconfig.access.principals import Principal, authorize
@@ -14,7 +14,9 @@ from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import Environment, FlagDocument, Kind
 from gitconfig.core.paths import scope_errors
 from gitconfig.index.snapshot import Entry, FlagCheck, Snapshot, flag_check
-from gitconfig.service.base import ServiceBase, new_key
+from gitconfig.service.base import UNCHANGED, new_key
+from gitconfig.service.reads import Reads
+from gitconfig.service.writer import Writer
 
 _CHECKS_LIMIT = 100_000  # allowed checks kept per snapshot before its table is reset
 
@@ -55,8 +57,15 @@ class Evaluations:
     results: list[tuple[Entry, Evaluation]]
 
 
-class FlagUseCases(ServiceBase):
-    def evaluate_flag(
+class Flags:
+    """Flag evaluation over ``reads`` (the served snapshot's compiled flags) and flag writes
+    through ``writer``."""
+
+    def __init__(self, reads: Reads, writer: Writer) -> None:
+        self.reads = reads
+        self.writer = writer
+
+    def evaluate(
         self,
         principal: Principal,
         application: str,
@@ -83,7 +92,7 @@ class FlagUseCases(ServiceBase):
             if type(value) is not str:
                 texts = attribute_texts(attributes)
                 break
-        check = self.index.current().checks.get((principal.serial, application, environment, key))
+        check = self.reads.snapshot().checks.get((principal.serial, application, environment, key))
         if check is None:
             check = self._flag_check(principal, application, environment, key)
         return check(user_id, texts)
@@ -94,7 +103,7 @@ class FlagUseCases(ServiceBase):
         """The flag's check the first time a snapshot is asked for it by this principal
         (kept in the snapshot's ``checks`` when the principal may read it), or the error
         ``lookup`` raises: names checked, then the read permission, then NotFound."""
-        snapshot = self.index.current()
+        snapshot = self.reads.snapshot()
         check = snapshot.flag(application, environment, key)
         if check is not None and principal.may("read", application, environment):
             checks = snapshot.checks
@@ -102,9 +111,9 @@ class FlagUseCases(ServiceBase):
                 checks.clear()
             checks[(principal.serial, application, environment, key)] = check
             return check
-        return flag_check(self.lookup(principal, Kind.FLAG, application, environment, key))
+        return flag_check(self.reads.lookup(principal, Kind.FLAG, application, environment, key))
 
-    def create_flag(self, principal: Principal, new: NewFlag) -> Entry:
+    def create(self, principal: Principal, new: NewFlag) -> Entry:
         key = new_key(principal, Kind.FLAG, new.application, new.environment, new.key)
         mapping = _flag_mapping(
             description=new.description,
@@ -120,16 +129,16 @@ class FlagUseCases(ServiceBase):
             return flagfile.render(flagfile.parse_mapping(mapping))
 
         message = new.change_description or f"Create feature flag {key}"
-        return self._write_entry(principal, key, build, message, None, must_exist=False)
+        return self.writer.write_entry(principal, key, build, message, None, must_exist=False)
 
-    def update_flag(
+    def update(
         self,
         principal: Principal,
         entry_id: str,
         changes: FlagChanges,
         if_match: int | None = None,
     ) -> Entry:
-        key = self._key_for_write(principal, Kind.FLAG, entry_id)
+        key = self.writer.key_for_write(principal, Kind.FLAG, entry_id)
 
         def build(current: Entry | None, _snapshot: Snapshot) -> bytes:
             assert current is not None and isinstance(current.document, FlagDocument)
@@ -148,7 +157,25 @@ class FlagUseCases(ServiceBase):
             return flagfile.render(flagfile.parse_mapping(mapping))
 
         message = changes.change_description or f"Update feature flag {key}"
-        return self._write_entry(principal, key, build, message, if_match, must_exist=True)
+        return self.writer.write_entry(principal, key, build, message, if_match, must_exist=True)
+
+    def change(
+        self,
+        principal: Principal,
+        application: str,
+        environment: str,
+        key: str,
+        changes: FlagChanges,
+    ) -> tuple[Entry, str]:
+        """Update the flag named by key (``NotFound`` when there is none); without a message
+        the commit says what changed (``Enable feature flag A/ENV/key``...). Returns the entry
+        and ``updated`` or ``unchanged`` (a change that changes nothing makes no commit)."""
+        entry = self.reads.lookup(principal, Kind.FLAG, application, environment, key)
+        if changes.change_description is None:
+            message = f"{flag_action(changes)} feature flag {entry.key}"
+            changes = replace(changes, change_description=message)
+        updated = self.update(principal, entry.id, changes)
+        return updated, UNCHANGED if updated.version == entry.version else "updated"
 
     def evaluate_all(
         self,
@@ -160,17 +187,27 @@ class FlagUseCases(ServiceBase):
     ) -> Evaluations:
         """Every flag of one application and environment for one context (start-up call),
         all from one snapshot, whose commit the answer names. Typed ``attributes`` as in
-        ``evaluate_flag``."""
+        ``evaluate``."""
         texts = attribute_texts(attributes)
         if errors := scope_errors(application, environment):
             raise BadRequest("invalid evaluation context", errors)
         authorize(principal, "read", application, environment)
-        snapshot = self.snapshot()
+        snapshot = self.reads.snapshot()
         entries = snapshot.entries(Kind.FLAG, application, Environment(environment))
         return Evaluations(
             snapshot.commit,
             [(e, e.flag.evaluate(user_id, texts)) for e in entries if e.flag],
         )
+
+
+def flag_action(changes: FlagChanges) -> str:
+    """The verb of a flag change's default commit message: ``Enable``, ``Disable``, ``Set the
+    rules of``, or ``Update`` for anything else."""
+    if changes.enabled is not None and changes.rules is None:
+        return "Enable" if changes.enabled else "Disable"
+    if changes.rules is not None and changes.enabled is None:
+        return "Set the rules of"
+    return "Update"
 
 
 def _flag_mapping(**fields: Any) -> dict[str, Any]:

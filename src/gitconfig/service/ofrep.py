@@ -16,7 +16,7 @@ from gitconfig.core.model import Kind
 from gitconfig.core.paths import application_error
 from gitconfig.core.profiles import environment_of
 from gitconfig.index.snapshot import Entry
-from gitconfig.service.base import ServiceBase
+from gitconfig.service.reads import Reads
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,13 @@ class OfrepBulk:
     commit: str | None
 
 
-class OfrepUseCases(ServiceBase):
-    def ofrep_evaluate(
+class Ofrep:
+    """OFREP evaluations of the flags ``reads`` serves."""
+
+    def __init__(self, reads: Reads) -> None:
+        self.reads = reads
+
+    def evaluate(
         self,
         principal: Principal,
         application: str,
@@ -47,7 +52,7 @@ class OfrepUseCases(ServiceBase):
             authorize(principal, "read", application, env)
         entry = None
         if env is not None:  # an invalid application name is simply not in the index
-            entry = self.snapshot().get(Kind.FLAG, application, env, key)
+            entry = self.reads.snapshot().get(Kind.FLAG, application, env, key)
         if entry is None or entry.flag is None:
             raise NotFound(f"Flag '{key}' was not found in {application}/{environment}")
         evaluation = entry.flag.evaluate(context.targeting_key, context.attributes)
@@ -59,7 +64,7 @@ class OfrepUseCases(ServiceBase):
             )
         return entry, evaluation
 
-    def ofrep_evaluate_all(
+    def evaluate_all(
         self,
         principal: Principal,
         application: str,
@@ -72,7 +77,7 @@ class OfrepUseCases(ServiceBase):
         env = environment_of(environment)
         if env is not None:
             authorize(principal, "read", application, env)
-        snapshot = self.snapshot()
+        snapshot = self.reads.snapshot()
         entries: list[Entry] = []
         if env is not None and application_error(application) is None:
             entries = snapshot.entries(Kind.FLAG, application, env)

@@ -22,8 +22,11 @@ from gitconfig.core.model import ConfigDocument, EntryKey, Environment, Kind
 from gitconfig.core.paths import application_error, is_schema_path, parse_entry_path
 from gitconfig.core.profiles import environments_of
 from gitconfig.core.validator import load_schemas
+from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Snapshot
-from gitconfig.service.base import ServiceBase
+from gitconfig.service.reads import Reads
+from gitconfig.service.secretbox import SecretBox
+from gitconfig.store.ports import Store
 
 SHARED: Final = "application"
 _MEMO_LIMIT: Final = 1024  # answers kept (all of immutable commits); cleared when full
@@ -58,8 +61,19 @@ class SpringEnvironment:
         return flat
 
 
-class SpringUseCases(ServiceBase):
-    def spring_environment(
+class Spring:
+    """Spring ``Environment`` answers read from ``reads`` (the served snapshot) or, for a
+    label, from ``store``'s commit parsed through ``index``'s cache; SECRET values through
+    ``box``."""
+
+    def __init__(self, reads: Reads, box: SecretBox, store: Store, index: Index) -> None:
+        self.reads = reads
+        self.box = box
+        self.store = store
+        self.index = index
+        self._answers: dict[tuple[object, ...], SpringEnvironment] = {}
+
+    def environment(
         self, principal: Principal, application: str, profiles: str, label: str | None = None
     ) -> SpringEnvironment:
         """The ``Environment`` of ``application`` for ``profiles`` at ``label``. SECRET
@@ -78,7 +92,7 @@ class SpringUseCases(ServiceBase):
             )
         for env in environments:  # the shared ``application`` set comes with the app's own
             authorize(principal, "read", application, env)
-        snapshot = self.snapshot()
+        snapshot = self.reads.snapshot()
         sha = snapshot.commit
         if label is not None and label != self.store.branch:
             sha = self.store.resolve_ref(label.replace("(_)", "/"))
@@ -94,7 +108,7 @@ class SpringUseCases(ServiceBase):
         # Answers are a function of these (a commit is immutable); a resolved label is part
         # of the key, so a moved branch or tag can never be answered from the memo.
         memo_key = (sha, sha == snapshot.commit, application, profiles, label, reveal)
-        memo = self._spring_memo()
+        memo = self._answers
         cached = memo.get(memo_key)
         if cached is not None:
             return cached
@@ -115,7 +129,7 @@ class SpringUseCases(ServiceBase):
                                 for name, value in spring.flatten(
                                     key.key,
                                     document,
-                                    self.served_text(principal, document, key, blob),
+                                    self.box.served_text(principal, document, key, blob),
                                 )
                             },
                         )
@@ -131,14 +145,6 @@ class SpringUseCases(ServiceBase):
             memo.clear()
         memo[memo_key] = answer
         return answer
-
-    def _spring_memo(self) -> dict[tuple[object, ...], SpringEnvironment]:
-        memo: dict[tuple[object, ...], SpringEnvironment] | None = self.__dict__.get(
-            "_spring_answers"
-        )
-        if memo is None:
-            memo = self.__dict__["_spring_answers"] = {}
-        return memo
 
     def _spring_reader(self, snapshot: Snapshot, sha: str | None) -> tuple[Reader, Known]:
         """A reader of the configuration sets at ``sha`` (the snapshot's own when it is the
@@ -180,18 +186,18 @@ class SpringUseCases(ServiceBase):
                 groups.setdefault((key.application, key.environment), []).append((key, blob))
 
         def from_commit(application: str, env: Environment) -> Documents:
-            return list(_documents(self, groups.get((application, env), []), schemas))
+            return list(_documents(self.index, groups.get((application, env), []), schemas))
 
         applications = {application for application, _env in groups}
         return from_commit, applications.__contains__
 
 
 def _documents(
-    service: ServiceBase, keys: Iterable[tuple[EntryKey, str]], schemas: dict[str, Any]
+    index: Index, keys: Iterable[tuple[EntryKey, str]], schemas: dict[str, Any]
 ) -> Iterable[tuple[EntryKey, str, ConfigDocument]]:
     for key, blob in sorted(keys, key=lambda pair: pair[0].key):
         try:
-            document = service.index.document(key.path, Kind.CONFIG, blob, schemas)
+            document = index.document(key.path, Kind.CONFIG, blob, schemas)
         except BadRequest:
             continue
         if isinstance(document, ConfigDocument):

@@ -1,4 +1,11 @@
-"""The change stream use-case: subscribe, with a lossless resume by commit."""
+"""The change stream use-cases: subscribe, with a lossless resume by commit, and the bulk read
+an embedded client starts from.
+
+``read_scope`` returns the snapshot's commit and one ``Update`` (type CREATED) per entry, so
+that a client builds its local copy with the same code that later applies the stream, and
+follows it by streaming with ``resume_after_commit`` set to that commit: no gap, no
+duplicate.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +14,27 @@ from collections.abc import Sequence
 from gitconfig.access.principals import Principal, authorize
 from gitconfig.access.reveal import authorize_reveal
 from gitconfig.core.errors import BadRequest, FieldError
-from gitconfig.core.model import ConfigDocument, Environment
-from gitconfig.core.paths import filter_errors, key_error
-from gitconfig.index.changes import Subscription
-from gitconfig.index.snapshot import ChangeEvent
+from gitconfig.core.model import ChangeType, ConfigDocument, Environment, Kind
+from gitconfig.core.paths import application_error, environment_error, filter_errors, key_error
+from gitconfig.index.changes import ChangeHub, Subscription
+from gitconfig.index.snapshot import ChangeEvent, Entry
 from gitconfig.index.updates import Filter, Update, render_update
-from gitconfig.service.base import ServiceBase
+from gitconfig.service.reads import Reads
+from gitconfig.service.secretbox import SecretBox
+from gitconfig.store.ports import Store
 
 
-class StreamUseCases(ServiceBase):
+class Streams:
+    """Change streams from ``changes`` (the index's change hub), with a resume commit resolved
+    in ``store``; the bulk read a client starts from, from ``reads``; SECRET values through
+    ``box``."""
+
+    def __init__(self, reads: Reads, box: SecretBox, changes: ChangeHub, store: Store) -> None:
+        self.reads = reads
+        self.box = box
+        self.changes = changes
+        self.store = store
+
     def watch(
         self,
         principal: Principal,
@@ -56,7 +75,7 @@ class StreamUseCases(ServiceBase):
             authorize(principal, "read", application, environment)
         elif not principal.anywhere("read"):
             authorize(principal, "read")
-        self.snapshot()  # NotReady before the first index
+        self.reads.snapshot()  # NotReady before the first index
         wanted = Filter(
             application,
             Environment(environment) if environment is not None else None,
@@ -71,8 +90,8 @@ class StreamUseCases(ServiceBase):
         def render(event: ChangeEvent) -> Update:
             def value(document: ConfigDocument) -> str:
                 if shown is None:
-                    return self.value_text(principal, document)
-                return self.served_text(shown, document, event.key, event.blob)
+                    return self.box.value_text(principal, document)
+                return self.box.served_text(shown, document, event.key, event.blob)
 
             return render_update(event, value)
 
@@ -80,3 +99,42 @@ class StreamUseCases(ServiceBase):
         # with the same reveal grants share them, and every masked rendering is shared.
         audience = principal.reveal_audience if shown is not None else False
         return self.changes.subscribe(wanted, render, commit, audience=audience)
+
+    def read_scope(
+        self,
+        principal: Principal,
+        application: str,
+        environment: str,
+        include_flags: bool,
+    ) -> tuple[str, list[Update]]:
+        """``(commit, updates)``: the configurations (and flags when ``include_flags``) of
+        ``application``/``environment`` read from one snapshot, configurations first, each kind
+        sorted by key. ``commit`` is the snapshot's full sha, ``""`` for an empty repository.
+        SECRET values are plaintext where ``principal`` may reveal them (a service that
+        uses them), else masked. Raises ``BadRequest`` for an
+        invalid name, ``PermissionDenied`` without the read role, ``NotReady`` before the first
+        index."""
+        errors = [
+            error
+            for error in (application_error(application), environment_error(environment))
+            if error is not None
+        ]
+        if errors:
+            raise BadRequest("invalid snapshot request", errors)
+        authorize(principal, "read", application, environment)
+        snapshot, env = self.reads.snapshot(), Environment(environment)
+        kinds = (Kind.CONFIG, Kind.FLAG) if include_flags else (Kind.CONFIG,)
+
+        def render(entry: Entry) -> Update:
+            updated = entry.updated
+            event = ChangeEvent(
+                updated.commit, ChangeType.CREATED, entry.key, updated.blob, entry.version,
+                entry.document,
+            )  # fmt: skip
+            return render_update(
+                event,
+                lambda document: self.box.served_text(principal, document, entry.key, updated.blob),
+            )
+
+        entries = [entry for kind in kinds for entry in snapshot.entries(kind, application, env)]
+        return snapshot.commit or "", [render(entry) for entry in entries]

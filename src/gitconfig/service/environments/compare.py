@@ -23,7 +23,10 @@ from gitconfig.core import configfile, envdiff, validator
 from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
 from gitconfig.core.model import ConfigDocument, Document, EntryKey, Environment, Kind, ValueType
 from gitconfig.core.paths import application_error, is_schema_path, parse_entry_path
-from gitconfig.service.base import ServiceBase
+from gitconfig.index.refresher import Index
+from gitconfig.service.reads import Reads
+from gitconfig.service.secretbox import SecretBox
+from gitconfig.store.ports import Store
 
 _SHA = re.compile(r"[0-9a-fA-F]{7,40}")
 
@@ -53,10 +56,17 @@ def _secret(document: Document) -> bool:
     return isinstance(document, ConfigDocument) and document.value_type is ValueType.SECRET
 
 
-class CompareUseCases(ServiceBase):
-    def compare_environments(
-        self, principal: Principal, application: str, old: str, new: str
-    ) -> Comparison:
+class Comparisons:
+    """Comparisons read from ``reads`` (the head), ``store`` and ``index`` (an older side's
+    files, parsed through the index's cache); SECRET verdicts through ``box``."""
+
+    def __init__(self, reads: Reads, box: SecretBox, store: Store, index: Index) -> None:
+        self.reads = reads
+        self.box = box
+        self.store = store
+        self.index = index
+
+    def compare(self, principal: Principal, application: str, old: str, new: str) -> Comparison:
         """The differences from side ``old`` to side ``new`` (``ENV[@commit|@date]``) of
         ``application``: see ``core.envdiff`` for their shape. Raises ``BadRequest`` (field
         ``application``, ``from`` or ``to``) for a bad name, side, commit or date."""
@@ -108,7 +118,7 @@ class CompareUseCases(ServiceBase):
                 return None
             path, blob = where
             try:
-                return self.secrets.reveal(path, blob, self.store.read_blob(blob))
+                return self.box.sops.reveal(path, blob, self.store.read_blob(blob))
             except SecretUnavailable:
                 return None
 
@@ -141,7 +151,7 @@ class CompareUseCases(ServiceBase):
                 [FieldError(field, f"unknown environment {environment!r}; one of {choices}")],
             )
         if not at:
-            return Side(Environment(env), self.snapshot().commit)
+            return Side(Environment(env), self.reads.snapshot().commit)
         return Side(Environment(env), self._commit_at(at.strip(), field), at.strip())
 
     def _commit_at(self, at: str, field: str) -> str:
@@ -160,7 +170,7 @@ class CompareUseCases(ServiceBase):
             raise BadRequest("invalid side", [FieldError(field, message)]) from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        head = self.snapshot().commit
+        head = self.reads.snapshot().commit
         chain = self.store.first_parent_chain(head, None) if head is not None else []
         before = [commit for commit in chain if commit.time <= moment]
         if not before:
@@ -169,7 +179,7 @@ class CompareUseCases(ServiceBase):
         return before[-1].sha
 
     def _documents(self, application: str, side: Side) -> tuple[Side, Files]:
-        snapshot = self.snapshot()
+        snapshot = self.reads.snapshot()
         if side.at is None:
             return side, {
                 (kind, entry.key.key): (entry.served.blob, entry.document)

@@ -29,7 +29,9 @@ from gitconfig.core.model import (
 )
 from gitconfig.core.paths import application_error, environment_error, key_error
 from gitconfig.index.snapshot import Entry, Snapshot
-from gitconfig.service.base import ServiceBase
+from gitconfig.service.reads import Reads
+from gitconfig.service.secretbox import SecretBox
+from gitconfig.service.writer import Writer
 
 _SHOWN = 60  # characters of a value in the commit message
 
@@ -60,18 +62,21 @@ def _same_ciphertext(old: ConfigDocument, new: ConfigDocument) -> str:
     return envdiff.SAME if old.value == new.value else envdiff.DIFFERS
 
 
-class PromoteUseCases(ServiceBase):
-    def _plaintext(self, entry: Entry) -> str:
-        """A SECRET entry's plaintext (``SecretUnavailable`` when this server cannot)."""
-        blob = entry.served.blob
-        return self.secrets.reveal(entry.key.path, blob, self.store.read_blob(blob))
+class Promotions:
+    """Promotions read from ``reads`` and written as one commit through ``writer``; SECRET
+    plaintexts compared and re-encrypted through ``box``."""
+
+    def __init__(self, reads: Reads, writer: Writer, box: SecretBox) -> None:
+        self.reads = reads
+        self.writer = writer
+        self.box = box
 
     def _secret_verdict(self, source: Entry, target: Entry | None) -> envdiff.SecretCompare:
         def verdict(old: ConfigDocument, new: ConfigDocument) -> str:
             if target is None:
                 return envdiff.DIFFERS
             try:
-                same = self._plaintext(source) == self._plaintext(target)
+                same = self.box.plaintext(source) == self.box.plaintext(target)
             except SecretUnavailable:
                 return _same_ciphertext(old, new)
             return envdiff.SAME if same else envdiff.DIFFERS
@@ -95,7 +100,7 @@ class PromoteUseCases(ServiceBase):
                 )
             return found
 
-        changes, result = plan(self.snapshot())
+        changes, result = plan(self.reads.snapshot())
         if not changes or promotion.dry_run:
             return result
         keys = tuple(
@@ -108,7 +113,7 @@ class PromoteUseCases(ServiceBase):
             used.append(outcome)
             return planned
 
-        written = self.commit(principal, keys, prepare, result.message)
+        written = self.writer.commit(principal, keys, prepare, result.message)
         outcome = used[-1]
         if not outcome.changes:
             return outcome
@@ -193,7 +198,7 @@ class PromoteUseCases(ServiceBase):
     ) -> bytes:
         """The file the target gets, checked against the target; raises ``BadRequest``."""
         field = f"keys.{key.key}"
-        data = self.store.read_blob(entry.served.blob)
+        data = self.reads.blob(entry.served.blob)
         document = entry.document
         if isinstance(document, ConfigDocument):
             old = current.document if current is not None else None
@@ -225,13 +230,13 @@ class PromoteUseCases(ServiceBase):
                         )
             if document.value_type is ValueType.SECRET:
                 try:
-                    plaintext = self._plaintext(entry)
+                    plaintext = self.box.plaintext(entry)
                 except SecretUnavailable as exc:
                     raise BadRequest(
                         "cannot promote a secret", [FieldError(field, exc.reason)]
                     ) from exc
                 decrypted = replace(document, value=plaintext, sops=None)
-                data = self.render_config(key, decrypted, snapshot)  # sops, for the target
+                data = self.box.render_config(key, decrypted, snapshot)  # sops, for the target
         try:
             validator.load_document(key.kind, data, snapshot.schemas)
         except BadRequest as exc:

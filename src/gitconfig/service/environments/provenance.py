@@ -15,7 +15,7 @@ from typing import Any
 from gitconfig.access.principals import Principal, authorize
 from gitconfig.core.model import Commit
 from gitconfig.index.snapshot import Entry
-from gitconfig.service.base import ServiceBase
+from gitconfig.service.reads import Reads
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,9 @@ def commit_fields(commit: Commit) -> dict[str, Any]:
     }
 
 
-class ProvenanceUseCases(ServiceBase):
-    def provenance(self, principal: Principal, entry: Entry) -> Provenance:
-        """The provenance of the content ``entry`` serves (see the module docstring)."""
-        authorize(principal, "read", entry.key.application, entry.key.environment)
-        version = entry.served
-        merged = self.merged_change(version, entry.key.path)
-        return Provenance(version.number, version.commit, merged)
+def provenance(reads: Reads, principal: Principal, entry: Entry) -> Provenance:
+    """The provenance of the content ``entry`` serves (see the module docstring)."""
+    authorize(principal, "read", entry.key.application, entry.key.environment)
+    version = entry.served
+    merged = reads.merged_change(version, entry.key.path)
+    return Provenance(version.number, version.commit, merged)

@@ -1,0 +1,65 @@
+"""``Gate``: the one way a request's credentials become a principal, for every door — REST
+routes, the read fast path, OFREP, Spring, SSE and gRPC.
+
+A door finds the request's credential with ``credential`` (the first ``Authorization``
+header, or for OFREP the first ``X-API-Key`` as a bearer token: a repeated header is judged
+by its first value everywhere, as Starlette does) and asks ``Gate.principal`` for the caller.
+Reads are answered through ``tokencache.HeaderAuthenticator`` (a value that authenticated
+once is found again by its bytes); writes through ``TokenRegistry.authenticate``, so the
+rate limiter counts them as writes. Both raise ``Unauthenticated`` (no, a malformed or an
+unknown credential, a bad JWT) and ``RateLimited`` (over the principal's limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gitconfig.access.principals import Principal, TokenRegistry
+from gitconfig.access.tokencache import HeaderAuthenticator
+
+_AUTHORIZATION = b"authorization"
+_API_KEY = b"x-api-key"
+
+
+def credential(
+    headers: Iterable[tuple[bytes, bytes]] | Iterable[tuple[str, str]], api_key: bool = False
+) -> bytes | None:
+    """The credential of a request's ``headers`` (name, value pairs with lower-case names, as
+    ASGI and gRPC metadata give them): the first ``Authorization`` value; with ``api_key``
+    and no ``Authorization``, the first ``X-API-Key`` value as ``Bearer <key>`` (OFREP's
+    header). None: no credential."""
+    authorization = key = None
+    for name, value in headers:
+        raw_name = _raw(name) if isinstance(name, str) else name
+        if raw_name == _AUTHORIZATION and authorization is None:
+            authorization = _raw(value) if isinstance(value, str) else value
+        elif api_key and raw_name == _API_KEY and key is None:
+            key = _raw(value) if isinstance(value, str) else value
+    if authorization is None and key is not None:
+        return b"Bearer " + key
+    return authorization
+
+
+class Gate:
+    """Principals of credentials, by ``tokens`` (see the module)."""
+
+    def __init__(self, tokens: TokenRegistry) -> None:
+        self.tokens = tokens
+        self._reads = HeaderAuthenticator(tokens)
+
+    def principal(self, authorization: bytes | str | None, write: bool = False) -> Principal:
+        """The principal of an ``Authorization`` value (None: none was sent) for a read, or
+        for a write with ``write``; raises ``Unauthenticated`` or ``RateLimited``."""
+        if write:
+            if isinstance(authorization, bytes):
+                authorization = authorization.decode("latin-1")
+            return self.tokens.authenticate(authorization, write=True)
+        if isinstance(authorization, str):
+            authorization = _raw(authorization)
+        return self._reads.authenticate(authorization)
+
+
+def _raw(text: str) -> bytes:
+    """A header value's bytes (HTTP header values are Latin-1; a character outside it
+    cannot be part of a token, and fails authentication as any wrong token does)."""
+    return text.encode("latin-1", "replace")
