@@ -4,10 +4,13 @@ relative link of a page, and every repository path a page names (``tests/...``,
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
+
+from gitconfig.core import operators
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "bench" / "README.md"]
@@ -15,6 +18,8 @@ LINK = re.compile(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)")
 REPO_PATH = re.compile(
     r"(?<![\w./-])((?:tests|src|cli|deploy|bench|hooks|example-repo|\.ci|docs|proto)/[\w./-]*)"
 )
+OPERATOR_BLOCK = re.compile(r"<!-- operators:.*?-->\n(.*?)<!-- /operators -->", re.S)
+OPERATOR_ROW = re.compile(r"^\| `([A-Z_]+)` \|", re.M)
 
 
 def _line(text: str, offset: int) -> int:
@@ -43,3 +48,32 @@ def test_every_link_and_named_path_exists(page: Path) -> None:
         if not (ROOT / path).exists() and not (page.parent / path).exists():
             absent.append(f"{page.name}:{_line(text, match.start())}: {path}")
     assert not absent, absent
+
+
+def test_the_operator_table_of_flags_md_is_the_one_in_the_core() -> None:
+    """docs/flags.md's operator table is ``operators.markdown()``, pasted between its markers."""
+    text = (ROOT / "docs" / "flags.md").read_text(encoding="utf-8")
+    blocks = OPERATOR_BLOCK.findall(text)
+    assert len(blocks) == 1, "docs/flags.md: one <!-- operators: --> ... <!-- /operators -->"
+    expected = operators.markdown()
+    assert blocks[0].strip() == expected.strip(), f"paste this into docs/flags.md:\n{expected}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_no_page_copies_the_operator_table_by_hand(page: Path) -> None:
+    text = OPERATOR_BLOCK.sub("", page.read_text(encoding="utf-8"))
+    names = {spec.operator.value for spec in operators.OPERATORS}
+    copied = [name for name in OPERATOR_ROW.findall(text) if name in names]
+    assert not copied, f"{page.name}: rows {copied}: link to flags.md#operators instead"
+
+
+def test_the_flag_schema_names_the_operators_of_the_core() -> None:
+    """schemas/flag.schema.json (for editors and CI) lists the operators, and which take
+    numbers, as the core's table does."""
+    schema = json.loads((ROOT / "schemas" / "flag.schema.json").read_text(encoding="utf-8"))
+    definitions = schema["$defs"]
+    assert definitions["operator"]["enum"] == [spec.operator for spec in operators.OPERATORS]
+    numbers = definitions["conditionFields"]["if"]["properties"]["operator"]["enum"]
+    assert numbers == [
+        s.operator for s in operators.OPERATORS if s.operand is operators.Operand.ORDERED
+    ]

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from gitconfig.core.evaluation import (
     Evaluation,
-    Operator,
     Reason,
     bucket,
     compile_flag,
@@ -21,6 +20,7 @@ from gitconfig.core.evaluation import (
     parse_ordered,
 )
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
+from gitconfig.core.operators import Operator
 
 MISSING = None
 

@@ -14,13 +14,9 @@ from hypothesis import strategies as st
 
 from gitconfig.core import flagfile, yamltext
 from gitconfig.core.errors import BadRequest
-from gitconfig.core.evaluation import (
-    ORDERED_OPERATORS,
-    SEMVER_OPERATORS,
-    Operator,
-    compile_flag,
-)
+from gitconfig.core.evaluation import compile_flag
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
+from gitconfig.core.operators import ORDERED_OPERATORS, SEMVER_OPERATORS, Operator
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "flag.schema.json").read_text("utf-8"))
 SCHEMA_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

@@ -1,5 +1,6 @@
 """The operators beyond the seed's: GREATER_THAN_OR_EQUALS, LESS_THAN_OR_EQUALS and the SemVer
-2.0.0 operators (golden precedence table from the specification, write-time validation)."""
+2.0.0 operators (golden precedence table from the specification, write-time validation); the
+operator table (``core.operators``) and its examples."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ import itertools
 
 import pytest
 
-from gitconfig.core import flagfile
+from gitconfig.core import flagfile, yamltext
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.evaluation import evaluate
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
 from gitconfig.core.operands import semver_key
+from gitconfig.core.operators import (
+    NAMES,
+    OPERATORS,
+    ORDERED_OPERATORS,
+    SEMVER_OPERATORS,
+    Operand,
+    Operator,
+    OperatorSpec,
+)
 
 # Semantic Versioning 2.0.0, section 11, in order of precedence (the spec's own example).
 SPEC_PRECEDENCE = [
@@ -138,3 +148,36 @@ def test_semver_rule_round_trips_through_the_file() -> None:
     assert evaluate("f", document, "u", {"appVersion": "5.2.0"}).reason == "TARGETING_MATCH"
     assert evaluate("f", document, "u", {"apiLevel": "33"}).rule_index == 1
     assert not evaluate("f", document, "u", {"appVersion": "5.2.0-beta"}).enabled
+
+
+# -- the operator table (core.operators) ----------------------------------------------------------
+
+
+def test_the_table_has_every_operator_once_in_the_enum_order() -> None:
+    assert [spec.operator for spec in OPERATORS] == list(Operator)
+    assert ", ".join(Operator) == NAMES
+
+
+@pytest.mark.parametrize("spec", OPERATORS, ids=lambda spec: spec.operator.value)
+def test_each_example_is_a_valid_condition_of_its_operator(spec: OperatorSpec) -> None:
+    condition = yamltext.parse(spec.example.encode())
+    document = flagfile.parse_mapping({"description": "example", "rules": [condition]})
+    (rule,) = document.rules
+    (parsed,) = rule.conditions
+    assert parsed.operator == spec.operator
+
+
+def test_the_operand_kinds_are_the_ones_the_validator_checks() -> None:
+    assert {
+        Operator.GREATER_THAN,
+        Operator.LESS_THAN,
+        Operator.GREATER_THAN_OR_EQUALS,
+        Operator.LESS_THAN_OR_EQUALS,
+    } == ORDERED_OPERATORS
+    assert {
+        Operator.SEMVER_EQUALS,
+        Operator.SEMVER_GREATER_THAN,
+        Operator.SEMVER_LESS_THAN,
+    } == SEMVER_OPERATORS
+    (matches,) = [spec for spec in OPERATORS if spec.operand is Operand.PATTERN]
+    assert matches.operator is Operator.MATCHES

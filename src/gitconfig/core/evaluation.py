@@ -32,6 +32,7 @@ from gitconfig.core.operands import (
     pattern_set,
     semver_key,
 )
+from gitconfig.core.operators import ORDERED_OPERATORS, SEMVER_OPERATORS, Operator
 
 USER_ID: Final = "userId"
 BUCKETS: Final = 100
@@ -45,38 +46,6 @@ class Reason(StrEnum):
     SPLIT = "SPLIT"
     DEFAULT = "DEFAULT"
     DISABLED = "DISABLED"
-
-
-class Operator(StrEnum):
-    EQUALS = "EQUALS"
-    NOT_EQUALS = "NOT_EQUALS"
-    CONTAINS = "CONTAINS"
-    NOT_CONTAINS = "NOT_CONTAINS"
-    STARTS_WITH = "STARTS_WITH"
-    ENDS_WITH = "ENDS_WITH"
-    MATCHES = "MATCHES"
-    IN = "IN"
-    NOT_IN = "NOT_IN"
-    GREATER_THAN = "GREATER_THAN"
-    LESS_THAN = "LESS_THAN"
-    GREATER_THAN_OR_EQUALS = "GREATER_THAN_OR_EQUALS"
-    LESS_THAN_OR_EQUALS = "LESS_THAN_OR_EQUALS"
-    SEMVER_EQUALS = "SEMVER_EQUALS"
-    SEMVER_GREATER_THAN = "SEMVER_GREATER_THAN"
-    SEMVER_LESS_THAN = "SEMVER_LESS_THAN"
-
-
-ORDERED_OPERATORS: Final = frozenset(
-    {
-        Operator.GREATER_THAN,
-        Operator.LESS_THAN,
-        Operator.GREATER_THAN_OR_EQUALS,
-        Operator.LESS_THAN_OR_EQUALS,
-    }
-)
-SEMVER_OPERATORS: Final = frozenset(
-    {Operator.SEMVER_EQUALS, Operator.SEMVER_GREATER_THAN, Operator.SEMVER_LESS_THAN}
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,9 @@ from typing import Any, Final
 
 from gitconfig.core import limits, text, yamltext
 from gitconfig.core.errors import BadRequest, FieldError
-from gitconfig.core.evaluation import ORDERED_OPERATORS, SEMVER_OPERATORS, Operator
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
 from gitconfig.core.operands import parse_ordered, pattern_error, semver_key
+from gitconfig.core.operators import NAMES, ORDERED_OPERATORS, SEMVER_OPERATORS, Operator
 
 FLAG_FIELDS: Final = ("description", "enabled", "value", "rules", "tags")
 RULE_FIELDS: Final = ("attribute", "operator", "values", "conditions", "percentage", "bucketBy")
@@ -37,7 +37,6 @@ CONDITION_FIELDS: Final = ("attribute", "operator", "values")
 MAX_ATTRIBUTE: Final = 100  # the seed's column sizes
 MAX_RULE_VALUE: Final = 255
 MAX_TAG: Final = 50
-_OPERATOR_LIST: Final = ", ".join(Operator)
 _LARGEST: Final = int(sys.float_info.max)
 _KINDS: Final[dict[type, str]] = {
     bool: "a boolean",
@@ -170,7 +169,7 @@ def _condition(data: Mapping[Any, Any], path: str, errors: _Errors) -> Condition
     operator = data.get("operator")
     known = operator if isinstance(operator, str) and operator in Operator.__members__ else None
     if operator is None:
-        errors.add(_join(path, "operator"), f"is required: one of {_OPERATOR_LIST}")
+        errors.add(_join(path, "operator"), f"is required: one of {NAMES}")
     elif known is None:
         hint = (
             f" (operators are upper case: {operator.upper()})"
@@ -179,7 +178,7 @@ def _condition(data: Mapping[Any, Any], path: str, errors: _Errors) -> Condition
         )
         errors.add(
             _join(path, "operator"),
-            f"unknown operator {operator!r}{hint}; expected one of {_OPERATOR_LIST}",
+            f"unknown operator {operator!r}{hint}; expected one of {NAMES}",
         )
 
     raw_values = data.get("values")

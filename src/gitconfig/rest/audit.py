@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from gitconfig.core.model import Environment
-from gitconfig.rest import models
+from gitconfig.rest import models, openapi
 from gitconfig.rest.deps import Caller, ServiceDep
 
-router = APIRouter(tags=["Audit"])
+router = APIRouter(tags=["Audit"], responses=openapi.NOT_READY)
 
 
 class AuditEntry(BaseModel):
@@ -44,6 +44,10 @@ class AuditPageModel(BaseModel):
 @router.get(
     "/audit",
     operation_id="listAuditEvents",
+    summary="The audit trail",
+    description="Changes newest first, only those the token may read: who changed which key, "
+    "when, how (CREATED, UPDATED, DELETED, ROLLED_BACK), in which commit, and who merged it. "
+    "Filters: application, environment, key, kind, author, since, until.",
     responses=models.error_responses("Not found"),
 )
 async def list_audit_events(

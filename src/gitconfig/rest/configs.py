@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from gitconfig.access.principals import Principal
 from gitconfig.core.model import Environment, Kind
 from gitconfig.index.snapshot import Entry
-from gitconfig.rest import environments, models, render
+from gitconfig.rest import environments, models, openapi, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
 from gitconfig.rest.strictjson import SeedRoute
 from gitconfig.service import ConfigChanges, NewConfig, Service
@@ -22,7 +22,12 @@ Reveal = Annotated[
     Query(description="Show SECRET values in plaintext (needs the reveal permission; 403 else)"),
 ]
 
-router = APIRouter(prefix="/configs", tags=["Configurations"], route_class=SeedRoute)
+router = APIRouter(
+    prefix="/configs",
+    tags=["Configurations"],
+    route_class=SeedRoute,
+    responses=openapi.NOT_READY,
+)
 
 _ERRORS = models.error_responses("Configuration or version not found")
 _WRITE_ERRORS = models.error_responses("Configuration or version not found", write=True)
@@ -56,7 +61,13 @@ async def _answer(
     return body
 
 
-@router.get("", operation_id="listConfigurations", responses=_ERRORS)
+@router.get(
+    "",
+    operation_id="listConfigurations",
+    summary="List configurations",
+    description="One page of configurations, filtered by application, environment and tag.",
+    responses=_ERRORS,
+)
 async def list_configurations(
     service: ServiceDep,
     caller: Caller,
@@ -76,8 +87,24 @@ async def list_configurations(
 @router.post(
     "",
     operation_id="createConfiguration",
+    summary="Create a configuration",
+    description="Validates the value against its type and schema and commits a new file "
+    "`configs/<application>/<environment>/<key>.yaml`. 409 if it exists.",
     status_code=status.HTTP_201_CREATED,
     responses=_WRITE_ERRORS,
+    openapi_extra=openapi.example(
+        {
+            "key": "max-order-size",
+            "application": openapi.APP,
+            "environment": openapi.ENV,
+            "description": "Maximum notional per order, USD",
+            "valueType": "NUMBER",
+            "value": "250000",
+            "schema": '{"type": "number", "minimum": 0}',
+            "tags": ["risk", "limits"],
+            "changeDescription": "Cap orders at 250k",
+        }
+    ),
 )
 def create_configuration(
     body: models.CreateConfigurationRequest,
@@ -107,6 +134,9 @@ def create_configuration(
 @router.get(
     "/lookup",
     operation_id="lookupConfiguration",
+    summary="Read one value by key",
+    description="The value of a configuration by application, environment and key: the hot "
+    "read path. The `ETag` is the version.",
     responses=_ERRORS,
     response_model=models.ConfigurationValue,
 )
@@ -127,6 +157,8 @@ async def lookup_configuration(
 @router.get(
     "/{configId}",
     operation_id="getConfiguration",
+    summary="Get a configuration",
+    description="A configuration by id, with its metadata.",
     responses=_ERRORS,
     response_model=models.ConfigurationResponse,
 )
@@ -142,7 +174,17 @@ async def get_configuration(
     return await _answer(render.config, service, caller, entry, response, provenance, reveal)
 
 
-@router.put("/{configId}", operation_id="updateConfiguration", responses=_WRITE_ERRORS)
+@router.put(
+    "/{configId}",
+    operation_id="updateConfiguration",
+    summary="Update a configuration",
+    description='Changes the given fields in one commit. Send `If-Match: "<version>"` to refuse '
+    "the write (412) when someone else changed it first.",
+    responses=_WRITE_ERRORS,
+    openapi_extra=openapi.example(
+        {"value": "300000", "changeDescription": "Raise the cap to 300k"}
+    ),
+)
 def update_configuration(
     configId: str,
     body: models.UpdateConfigurationRequest,
@@ -166,6 +208,8 @@ def update_configuration(
 @router.delete(
     "/{configId}",
     operation_id="deleteConfiguration",
+    summary="Delete a configuration",
+    description="Removes the file in one commit; its history stays in Git.",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_WRITE_ERRORS,
 )
@@ -179,7 +223,13 @@ def delete_configuration(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{configId}/versions", operation_id="getConfigurationVersions", responses=_ERRORS)
+@router.get(
+    "/{configId}/versions",
+    operation_id="getConfigurationVersions",
+    summary="List versions of a configuration",
+    description="Every version, newest first: one per commit that changed the file.",
+    responses=_ERRORS,
+)
 async def get_configuration_versions(
     configId: str,
     service: ServiceDep,
@@ -197,6 +247,8 @@ async def get_configuration_versions(
 @router.get(
     "/{configId}/versions/{versionId}",
     operation_id="getConfigurationVersion",
+    summary="Get one version of a configuration",
+    description="A version by number or by commit SHA (full, or a unique prefix of 7+).",
     responses=_ERRORS,
 )
 async def get_configuration_version(
@@ -215,6 +267,8 @@ async def get_configuration_version(
 @router.post(
     "/{configId}/rollback/{versionId}",
     operation_id="rollbackConfiguration",
+    summary="Roll a configuration back",
+    description="A new commit restoring the content of an earlier version (nothing is rewritten).",
     responses=_WRITE_ERRORS,
 )
 def rollback_configuration(

@@ -15,11 +15,11 @@ from gitconfig.access.principals import Principal
 from gitconfig.core import envdiff
 from gitconfig.core.model import Environment
 from gitconfig.index.snapshot import Entry
-from gitconfig.rest import models
+from gitconfig.rest import models, openapi
 from gitconfig.rest.deps import Caller, ServiceDep
 from gitconfig.service import Promotion, Service, Side
 
-router = APIRouter(prefix="/configs", tags=["Environments"])
+router = APIRouter(prefix="/configs", tags=["Environments"], responses=openapi.NOT_READY)
 
 _ERRORS = models.error_responses("Not found")
 _WRITE_ERRORS = models.error_responses("Not found", write=True)
@@ -93,7 +93,16 @@ def _side(side: Side) -> CompareSide:
     return CompareSide(environment=side.environment, commit=side.commit, at=side.at)
 
 
-@router.get("/compare", operation_id="compareEnvironments", responses=_ERRORS)
+@router.get(
+    "/compare",
+    operation_id="compareEnvironments",
+    summary="Compare two environments",
+    description="Per key of an application, what differs from one environment (or a commit or "
+    "date of it: `PROD@<sha>`) to another: configurations field by field (type, value, schema, "
+    "description, tags) and flags rule by rule. SECRET values are only `same` or `differs`, and "
+    "`not comparable` unless the token may reveal them.",
+    responses=_ERRORS,
+)
 def compare_environments(
     service: ServiceDep,
     caller: Caller,
@@ -127,7 +136,25 @@ def compare_environments(
     )
 
 
-@router.post("/promote", operation_id="promoteEnvironment", responses=_WRITE_ERRORS)
+@router.post(
+    "/promote",
+    operation_id="promoteEnvironment",
+    summary="Promote between environments",
+    description="Copy the chosen keys (default: all) of an application from one environment to "
+    "another as one commit whose message lists what changed; refused as a whole if any value "
+    "fails the target's validation. `dryRun` reports without writing.",
+    responses=_WRITE_ERRORS,
+    openapi_extra=openapi.example(
+        {
+            "application": openapi.APP,
+            "from": openapi.ENV,
+            "to": "STAGING",
+            "keys": ["max-order-size"],
+            "dryRun": True,
+            "changeDescription": "Promote the order cap to STAGING",
+        }
+    ),
+)
 def promote(body: PromoteBody, service: ServiceDep, caller: Caller) -> PromoteResponse:
     """Copy keys (default: all) of an application from one environment to another as one
     commit whose message lists the changes; all or nothing (400 listing every value the

@@ -8,12 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from gitconfig.core.model import Environment, Kind
-from gitconfig.rest import models, render
+from gitconfig.rest import models, openapi, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
 from gitconfig.rest.strictjson import SeedRoute
 from gitconfig.service import FlagChanges, NewFlag
 
-router = APIRouter(prefix="/feature-flags", tags=["FeatureFlags"], route_class=SeedRoute)
+router = APIRouter(
+    prefix="/feature-flags",
+    tags=["FeatureFlags"],
+    route_class=SeedRoute,
+    responses=openapi.NOT_READY,
+)
 
 _ERRORS = models.error_responses("Feature flag or version not found")
 _WRITE_ERRORS = models.error_responses("Feature flag or version not found", write=True)
@@ -25,7 +30,13 @@ def _rules(rules: list[models.FeatureFlagRule] | None) -> list[dict[str, Any]] |
     return [rule.model_dump(exclude_none=True) for rule in rules]
 
 
-@router.get("", operation_id="listFeatureFlags", responses=_ERRORS)
+@router.get(
+    "",
+    operation_id="listFeatureFlags",
+    summary="List feature flags",
+    description="One page of feature flags, filtered by application, environment and tag.",
+    responses=_ERRORS,
+)
 async def list_feature_flags(
     service: ServiceDep,
     caller: Caller,
@@ -45,8 +56,25 @@ async def list_feature_flags(
 @router.post(
     "",
     operation_id="createFeatureFlag",
+    summary="Create a feature flag",
+    description="Validates the rules and commits a new file "
+    "`flags/<application>/<environment>/<key>.yaml`. 409 if it exists.",
     status_code=status.HTTP_201_CREATED,
     responses=_WRITE_ERRORS,
+    openapi_extra=openapi.example(
+        {
+            "key": "matching-v2",
+            "application": openapi.APP,
+            "environment": openapi.ENV,
+            "description": "Route orders through the v2 matching engine",
+            "enabled": True,
+            "rules": [
+                {"attribute": "region", "operator": "IN", "values": ["EU", "UK"]},
+                {"percentage": 10},
+            ],
+            "tags": ["matching"],
+        }
+    ),
 )
 def create_feature_flag(
     body: models.CreateFeatureFlagRequest,
@@ -73,7 +101,13 @@ def create_feature_flag(
     return render.flag(entry)
 
 
-@router.get("/check", operation_id="checkFeatureFlag", responses=_ERRORS)
+@router.get(
+    "/check",
+    operation_id="checkFeatureFlag",
+    summary="Check a flag for a user",
+    description="Evaluates one flag for an optional `userId`: the hot path of flag checks.",
+    responses=_ERRORS,
+)
 async def check_feature_flag(
     service: ServiceDep,
     caller: Caller,
@@ -88,7 +122,23 @@ async def check_feature_flag(
     return render.flag_check(entry, evaluation)
 
 
-@router.post("/evaluate", operation_id="evaluateFeatureFlag", responses=_ERRORS)
+@router.post(
+    "/evaluate",
+    operation_id="evaluateFeatureFlag",
+    summary="Evaluate a flag",
+    description="Evaluates one flag for a user and attributes; the answer carries the reason "
+    "(OpenFeature's vocabulary) and the commit it was read at.",
+    responses=_ERRORS,
+    openapi_extra=openapi.example(
+        {
+            "key": "matching-v2",
+            "application": openapi.APP,
+            "environment": openapi.ENV,
+            "userId": "desk-7-alice",
+            "attributes": {"region": "EU"},
+        }
+    ),
+)
 async def evaluate_feature_flag(
     body: models.EvaluationRequest, service: ServiceDep, caller: Caller
 ) -> models.FlagEvaluation:
@@ -98,7 +148,22 @@ async def evaluate_feature_flag(
     return render.flag_evaluation(entry, evaluation)
 
 
-@router.post("/evaluate-all", operation_id="evaluateAllFeatureFlags", responses=_ERRORS)
+@router.post(
+    "/evaluate-all",
+    operation_id="evaluateAllFeatureFlags",
+    summary="Evaluate every flag",
+    description="Evaluates every flag of one application and environment for one context, at "
+    "one commit.",
+    responses=_ERRORS,
+    openapi_extra=openapi.example(
+        {
+            "application": openapi.APP,
+            "environment": openapi.ENV,
+            "userId": "desk-7-alice",
+            "attributes": {"region": "EU"},
+        }
+    ),
+)
 async def evaluate_all_feature_flags(
     body: models.EvaluateAllRequest, service: ServiceDep, caller: Caller
 ) -> models.FlagEvaluations:
@@ -113,7 +178,13 @@ async def evaluate_all_feature_flags(
     )
 
 
-@router.get("/{flagId}", operation_id="getFeatureFlag", responses=_ERRORS)
+@router.get(
+    "/{flagId}",
+    operation_id="getFeatureFlag",
+    summary="Get a feature flag",
+    description="A feature flag by id, with its rules.",
+    responses=_ERRORS,
+)
 async def get_feature_flag(
     flagId: str, service: ServiceDep, caller: Caller, response: Response
 ) -> models.FeatureFlag:
@@ -122,7 +193,14 @@ async def get_feature_flag(
     return render.flag(entry)
 
 
-@router.put("/{flagId}", operation_id="updateFeatureFlag", responses=_WRITE_ERRORS)
+@router.put(
+    "/{flagId}",
+    operation_id="updateFeatureFlag",
+    summary="Update a feature flag",
+    description="Changes the given fields in one commit; `If-Match` as for configurations.",
+    responses=_WRITE_ERRORS,
+    openapi_extra=openapi.example({"enabled": False, "changeDescription": "Pause the rollout"}),
+)
 def update_feature_flag(
     flagId: str,
     body: models.UpdateFeatureFlagRequest,
@@ -148,6 +226,8 @@ def update_feature_flag(
 @router.delete(
     "/{flagId}",
     operation_id="deleteFeatureFlag",
+    summary="Delete a feature flag",
+    description="Removes the file in one commit.",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_WRITE_ERRORS,
 )
@@ -158,7 +238,13 @@ def delete_feature_flag(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{flagId}/versions", operation_id="getFeatureFlagVersions", responses=_ERRORS)
+@router.get(
+    "/{flagId}/versions",
+    operation_id="getFeatureFlagVersions",
+    summary="List versions of a feature flag",
+    description="Every version, newest first: one per commit that changed the file.",
+    responses=_ERRORS,
+)
 async def get_feature_flag_versions(
     flagId: str, service: ServiceDep, caller: Caller
 ) -> list[models.FeatureFlagVersion]:
@@ -166,7 +252,11 @@ async def get_feature_flag_versions(
 
 
 @router.get(
-    "/{flagId}/versions/{versionId}", operation_id="getFeatureFlagVersion", responses=_ERRORS
+    "/{flagId}/versions/{versionId}",
+    operation_id="getFeatureFlagVersion",
+    summary="Get one version of a feature flag",
+    description="A version by number or by commit SHA (full, or a unique prefix of 7+).",
+    responses=_ERRORS,
 )
 async def get_feature_flag_version(
     flagId: str, versionId: str, service: ServiceDep, caller: Caller
@@ -177,6 +267,8 @@ async def get_feature_flag_version(
 @router.post(
     "/{flagId}/rollback/{versionId}",
     operation_id="rollbackFeatureFlag",
+    summary="Roll a feature flag back",
+    description="A new commit restoring the content of an earlier version.",
     responses=_WRITE_ERRORS,
 )
 def rollback_feature_flag(

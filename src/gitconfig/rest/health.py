@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from gitconfig.rest import openapi
 from gitconfig.rest.deps import Caller, ServiceDep
 from gitconfig.service import metrics
 from gitconfig.service.replica import ReplicaStatus
@@ -18,13 +19,30 @@ from gitconfig.service.replica import ReplicaStatus
 router = APIRouter(tags=["Health"])
 
 
-@router.get("/healthz", operation_id="live")
+@router.get(
+    "/healthz",
+    operation_id="live",
+    summary="Liveness probe",
+    description="200 while the process serves HTTP. No token. `HEAD` answers like `GET`.",
+)
 @router.head("/healthz", include_in_schema=False)
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", operation_id="ready")
+@router.get(
+    "/readyz",
+    operation_id="ready",
+    summary="Readiness probe",
+    description="200 once the first complete index is built; 503 before, and from the moment a "
+    "shutdown starts (so load balancers stop sending). No token. `HEAD` answers too.",
+    responses={
+        503: {
+            "description": "Not ready: the first index is not built yet, or shutting down",
+            "content": {"application/json": {"example": {"status": "starting"}}},
+        }
+    },
+)
 @router.head("/readyz", include_in_schema=False)
 async def ready(service: ServiceDep) -> JSONResponse:
     if not service.operations.ready:
@@ -38,7 +56,14 @@ async def ready(service: ServiceDep) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-@router.get("/status", operation_id="status")
+@router.get(
+    "/status",
+    operation_id="status",
+    summary="Index status",
+    description="The served commit, the number of entries and the files at HEAD that do not "
+    "validate (served fail-static, with the commit that broke them).",
+    responses=openapi.NOT_READY,
+)
 async def index_status(service: ServiceDep, caller: Caller) -> dict[str, Any]:
     status = service.operations.status(caller)
     replica = service.operations.replica_status(caller)
@@ -77,7 +102,15 @@ def render_replica(replica: ReplicaStatus) -> dict[str, Any]:
     }
 
 
-@router.get("/metrics", operation_id="metrics", response_class=PlainTextResponse)
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics",
+    description="The Prometheus text format: requests, latencies, writes, streams, the index. "
+    "See docs/operations.md for what to alert on.",
+    response_class=PlainTextResponse,
+    responses=openapi.NOT_READY,
+)
 async def prometheus_metrics(service: ServiceDep, caller: Caller) -> PlainTextResponse:
     """The Prometheus text format: readiness, entries, invalid files, refreshes, streams."""
     return PlainTextResponse(

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
 
-from gitconfig.core import text
+from gitconfig.core import operators, text
 from gitconfig.core.model import Environment, ValueType
 
 
@@ -136,12 +136,7 @@ class FeatureFlagRule(Body):
     optionally a ``percentage`` rollout bucketed by ``userId`` or ``bucketBy``."""
 
     attribute: str | None = Field(None, description="User attribute to match")
-    operator: str | None = Field(
-        None,
-        description="EQUALS, NOT_EQUALS, CONTAINS, NOT_CONTAINS, STARTS_WITH, ENDS_WITH, "
-        "MATCHES, IN, NOT_IN, GREATER_THAN, LESS_THAN, GREATER_THAN_OR_EQUALS, "
-        "LESS_THAN_OR_EQUALS, SEMVER_EQUALS, SEMVER_GREATER_THAN, SEMVER_LESS_THAN",
-    )
+    operator: str | None = Field(None, description=operators.NAMES)  # the operator table
     values: list[str] | None = Field(None, description="Values to compare against (any of)")
     conditions: list[FlagCondition] | None = Field(None, description="Conditions, all must match")
     percentage: StrictInt | None = Field(None, description="Rollout percentage, 0..100")

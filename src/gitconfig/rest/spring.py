@@ -19,11 +19,11 @@ from pydantic import BaseModel, Field
 from gitconfig.access.principals import Principal
 from gitconfig.core import spring, yamltext
 from gitconfig.core.errors import NotFound
-from gitconfig.rest import models
+from gitconfig.rest import models, openapi
 from gitconfig.rest.deps import Caller, ServiceDep
 from gitconfig.service import Service, SpringEnvironment
 
-router = APIRouter(prefix="/spring", tags=["SpringCloudConfig"])
+router = APIRouter(prefix="/spring", tags=["SpringCloudConfig"], responses=openapi.NOT_READY)
 
 _ERRORS = models.error_responses("No such label, or no configuration for the application")
 _MEDIA: Final = {
@@ -79,6 +79,10 @@ def _document(service: Service, caller: Principal, document: str, label: str | N
 @router.get(
     "/{application}/{profile}",
     operation_id="springEnvironment",
+    summary="Spring Cloud Config: an application's Environment",
+    description="Spring's `Environment` JSON (`propertySources` highest precedence first) for "
+    "a profile (an environment name or a Spring profile such as `prod`), at the served commit. "
+    "Point `spring.config.import=configserver:` at `/spring`.",
     responses=_ERRORS,
     response_model=Environment,
 )
@@ -95,6 +99,8 @@ async def spring_environment(
 @router.get(
     "/{application}/{profile}/{label}",
     operation_id="springEnvironmentAtLabel",
+    summary="Spring Cloud Config: an Environment at a label",
+    description="As above, at a branch, tag or commit SHA (`(_)` stands for `/` in a branch name).",
     responses=_ERRORS,
     response_model=Environment,
 )
@@ -105,7 +111,14 @@ def spring_environment_at_label(
     return _environment(service.spring.environment(caller, application, profile, label))
 
 
-@router.get("/{document}", operation_id="springDocument", responses=_ERRORS)
+@router.get(
+    "/{document}",
+    operation_id="springDocument",
+    summary="Spring Cloud Config: one merged file",
+    description="`{application}-{profile}.json|yml|yaml|properties` (optionally under a "
+    "label): every property source merged into one document.",
+    responses=_ERRORS,
+)
 async def spring_document(document: str, service: ServiceDep, caller: Caller) -> Response:
     """``{application}-{profile}.json|yml|yaml|properties``: every property source merged
     into one file at the served commit."""

@@ -10,11 +10,16 @@ from pydantic import BaseModel, Field, StrictBool
 from gitconfig.core.formats import Format
 from gitconfig.core.importing import ImportRequest
 from gitconfig.core.model import Environment
-from gitconfig.rest import models
+from gitconfig.rest import models, openapi
 from gitconfig.rest.deps import Caller, ServiceDep
 from gitconfig.rest.strictjson import StrictJsonRoute
 
-router = APIRouter(prefix="/configs", tags=["Configurations"], route_class=StrictJsonRoute)
+router = APIRouter(
+    prefix="/configs",
+    tags=["Configurations"],
+    route_class=StrictJsonRoute,
+    responses=openapi.NOT_READY,
+)
 
 MEDIA_TYPES = {
     Format.JSON: "application/json",
@@ -61,7 +66,24 @@ class ImportResponse(BaseModel):
     commit: str | None = Field(description="The import's commit; null if nothing was written")
 
 
-@router.post("/import", operation_id="importConfigurations", responses=_ERRORS)
+@router.post(
+    "/import",
+    operation_id="importConfigurations",
+    summary="Import configurations",
+    description="Create or update many configurations of one application and environment from "
+    "a JSON, YAML, .env or .properties text, in one commit. `dryRun` validates only.",
+    responses=_ERRORS,
+    openapi_extra=openapi.example(
+        {
+            "application": openapi.APP,
+            "environment": openapi.ENV,
+            "format": "json",
+            "content": '{"order-timeout-ms": 1500, "venue": "XLON"}',
+            "changeDescription": "Import from the old config server",
+            "dryRun": False,
+        }
+    ),
+)
 def import_configurations(body: ImportBody, service: ServiceDep, caller: Caller) -> ImportResponse:
     """Create or update many configurations in one commit. All or nothing: a bad entry
     rejects the whole import (400, every problem listed) and nothing is written. With
@@ -90,6 +112,9 @@ def import_configurations(body: ImportBody, service: ServiceDep, caller: Caller)
 @router.get(
     "/export",
     operation_id="exportConfigurations",
+    summary="Export configurations",
+    description="The configurations of one application and environment as a JSON, YAML, .env "
+    "or .properties text (SECRET values masked unless the token may reveal them).",
     responses={**_ERRORS, 200: {"content": {"text/plain": {}}, "description": "The file"}},
     response_class=Response,
 )

@@ -132,6 +132,9 @@ async def _stream(subscription: Subscription, heartbeat: float) -> AsyncIterator
 @router.get(
     "/watch",
     operation_id="watchConfigurations",
+    summary="Stream configuration changes (SSE)",
+    description="A Server-Sent Events stream of changes, one event per commit. Resume without "
+    "loss by sending the last commit seen as `lastEventId` (or the `Last-Event-ID` header).",
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"},

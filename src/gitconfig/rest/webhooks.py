@@ -10,12 +10,20 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from gitconfig.rest import openapi
 from gitconfig.rest.deps import ServiceDep
 
-router = APIRouter(tags=["Webhooks"])
+router = APIRouter(tags=["Webhooks"], responses=openapi.NOT_READY)
 
 
-@router.post("/webhooks/git", operation_id="gitWebhook")
+@router.post(
+    "/webhooks/git",
+    operation_id="gitWebhook",
+    summary="Git host push webhook",
+    description="A push webhook of GitHub, GitLab, Gitea/Forgejo or a generic HMAC form: a "
+    "replica (`serve --remote`) verifies its signature and fetches. 401 on a bad signature; a "
+    "push to another branch is acknowledged and ignored.",
+)
 async def git_webhook(request: Request, service: ServiceDep) -> JSONResponse:
     body = await request.body()
     outcome = service.operations.webhook({k.lower(): v for k, v in request.headers.items()}, body)
