@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
-import random
 import socket
 import statistics
 import sys
@@ -39,9 +37,11 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `gitconfig` i
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "src"))
 
-from bench.tools import Settings, Table, progress  # noqa: E402
-from gitconfig.core.evaluation import bucket, compile_flag  # noqa: E402
-from gitconfig.core.model import Condition, FlagDocument, FlagRule  # noqa: E402
+from bench import flag_layers
+from bench.flags import CONTEXT_COUNT, DESKS, FLAG_KEYS, ROLLOUT, Context, bench_service, contexts
+from bench.tools import Settings, Table, one_core, progress
+from gitconfig.core.evaluation import bucket, compile_flag
+from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
 # The headline row first: rules and a rollout, a distinct user on every call of a pass.
 FLAGS = ("c", "b", "a")
@@ -50,29 +50,6 @@ FLAG_TITLES = {
     "b": "(b) one IN rule",
     "c": "(c) attribute rule + 25 % rollout (headline)",
 }
-FLAG_KEYS = {"a": "bench-static", "b": "bench-desk-allow-list", "c": "bench-eu-then-rollout"}
-DESKS = ("fx-spot", "rates-emea", "credit-flow")
-ALL_DESKS = (*DESKS, "equity-derivatives", "commodities", "munis")
-REGIONS = ("EU", "US", "UK", "APAC")
-CONTEXT_COUNT = 1024
-ROLLOUT = 25
-
-
-@dataclass(frozen=True)
-class Context:
-    user_id: str
-    attributes: dict[str, str]
-
-
-def contexts() -> list[Context]:
-    rng = random.Random(20260131)
-    return [
-        Context(
-            f"user-{rng.getrandbits(40):010x}",
-            {"desk": rng.choice(ALL_DESKS), "region": rng.choice(REGIONS)},
-        )
-        for _ in range(CONTEXT_COUNT)
-    ]
 
 
 def expected(flag: str, context: Context) -> bool | None:
@@ -135,31 +112,6 @@ def gitconfig_engine(cases: list[Context], workdir: Path) -> Engine:
 
 EVALUATOR = "gitconfig (compiled evaluator)"
 SERVICE = "gitconfig service (Service.evaluate_flag)"
-
-
-def bench_service(workdir: Path) -> tuple[Any, Any]:
-    """A service (``runtime.bootstrap.open_service``) on a new repository holding the three
-    flags in ``bench/PROD``, and a principal that may read them: ``(service, principal)``."""
-    from gitconfig.access.principals import Principal
-    from gitconfig.core.model import Author
-    from gitconfig.runtime.bootstrap import init_repository, open_service
-
-    repo = workdir / "service.git"
-    init_repository(repo, bare=True)
-    service = open_service(repo)
-    files = {
-        f"flags/bench/PROD/{FLAG_KEYS['a']}.yaml": "description: static\nenabled: true\n",
-        f"flags/bench/PROD/{FLAG_KEYS['b']}.yaml": "description: allow-list\nenabled: true\n"
-        f"rules:\n  - attribute: desk\n    operator: IN\n    values: [{', '.join(DESKS)}]\n",
-        f"flags/bench/PROD/{FLAG_KEYS['c']}.yaml": "description: EU, then 25 %\nenabled: true\n"
-        "rules:\n  - attribute: region\n    operator: IN\n    values: [EU]\n"
-        f"  - percentage: {ROLLOUT}\n",
-    }
-    store = service.store
-    store.write(store.head(), {k: v.encode() for k, v in files.items()},
-                Author("bench", "bench@example.com"), "bench flags")  # fmt: skip
-    service.index.refresh()
-    return service, Principal("bench", frozenset({"read"}))
 
 
 def gitconfig_service_engine(cases: list[Context], workdir: Path) -> Engine:
@@ -520,22 +472,6 @@ def no_network() -> Iterator[list[str]]:
         socket.socket.connect, socket.socket.connect_ex = original  # type: ignore[method-assign]
 
 
-@contextmanager
-def one_core() -> Iterator[str]:
-    """Pin this process to one CPU for the measurement; restore the affinity after."""
-    try:
-        before = os.sched_getaffinity(0)
-    except AttributeError:
-        yield "not pinned (no sched_setaffinity)"
-        return
-    cpu = max(before)
-    os.sched_setaffinity(0, {cpu})
-    try:
-        yield f"pinned to CPU {cpu}"
-    finally:
-        os.sched_setaffinity(0, before)
-
-
 def timed(loop: Loop, repetitions: int) -> float:
     """Evaluations per second of one run."""
     gc.collect()
@@ -657,8 +593,6 @@ def tables(result: Result, runs: int, seconds: float) -> list[Table]:
 
 def run(settings: Settings) -> list[Table]:
     """The ``python -m bench`` suite: shorter runs than HTTP suites need (in-process loops)."""
-    from bench import flag_layers
-
     runs = max(5, settings.runs)
     seconds = 0.2 if settings.quick else 0.5
     return tables(measure(runs, seconds), runs, seconds) + flag_layers.run(settings)

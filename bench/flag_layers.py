@@ -27,8 +27,8 @@ import timeit
 from pathlib import Path
 from typing import Any
 
-from bench.bench_eval import FLAG_KEYS, bench_service, contexts, one_core
-from bench.tools import Settings, Table, progress
+from bench.flags import FLAG_KEYS, bench_service, contexts
+from bench.tools import Settings, Table, one_core, progress
 
 FLAG = FLAG_KEYS["c"]
 # (label, expression per context, whether the service runs it on every call)

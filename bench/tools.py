@@ -318,6 +318,22 @@ def _least_disturbed(
     return share, sample, len(attempts)
 
 
+@contextmanager
+def one_core() -> Iterator[str]:
+    """Pin this process to one CPU for the measurement; restore the affinity after."""
+    try:
+        before = os.sched_getaffinity(0)
+    except AttributeError:
+        yield "not pinned (no sched_setaffinity)"
+        return
+    cpu = max(before)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield f"pinned to CPU {cpu}"
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 def progress(message: str) -> None:
     """Progress goes to stderr, so that stdout holds only the markdown tables."""
     print(f"[bench] {message}", file=sys.stderr, flush=True)
