@@ -35,7 +35,7 @@ from typing import Any
 
 from bench import repogen, subject
 from bench.propagation import APPLICATION, ENVIRONMENT, KEY, Subscribers, _stats
-from bench.tools import HOST, Settings, Table, free_port, http_ready, progress, server_process
+from bench.tools import HOST, Settings, Table, progress
 from bench.tools import run as run_command
 
 NAME = "client"
@@ -162,14 +162,10 @@ def propagation(writes: int) -> Table:
     with tempfile.TemporaryDirectory(prefix="bench-client-") as tmp:
         repo = Path(tmp) / "configs.git"
         repogen.make_repo(repo, n_configs=1_000, n_flags=10)
-        http_port, grpc_port = free_port(), free_port()
-        cmd = subject.serve_command(repo, http_port, grpc_port, workers=1)
-        env = dict(os.environ, GITCONFIG_ADMIN_TOKEN=subject.TOKEN)
-        url = f"http://{HOST}:{http_port}"
-        ready = http_ready(url + subject.lookup_path(), subject.AUTH_HEADERS)
-        with server_process("gitconfig serve", cmd, ready, env=env, timeout=180):
-            child = [sys.executable, "-m", "bench.bench_client", "measure", "--http", url]
-            child += ["--grpc", f"{HOST}:{grpc_port}", "--writes", str(writes)]
+        with subject.gitconfig_server(repo) as server:
+            child = [sys.executable, "-m", "bench.bench_client", "measure"]
+            child += ["--http", server.http_url, "--grpc", server.grpc_target]
+            child += ["--writes", str(writes)]
             _, out, _ = run_command(child, timeout=900)
     result = json.loads(out)
     table = Table(

@@ -25,23 +25,22 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
 
+from bench import subject
 from bench.repogen import config_content, config_path, make_repo
 from bench.tools import (
     Settings,
     Table,
-    free_port,
-    http_ready,
     progress,
     run_script,
-    server_process,
-    stop_group,
 )
 
-TOKEN = "bench-token"
+TOKEN = subject.TOKEN
+QUIET = {"GITCONFIG_LOG_LEVEL": "WARNING"}
 
 
 def _median(values: list[float]) -> float:
@@ -185,40 +184,32 @@ def _server_ready(repo: Path, cold: bool) -> tuple[float, str]:
     cache = repo / "gitconfig" / "index.msgpack"
     if cold:
         cache.unlink(missing_ok=True)
-    port = free_port()
-    gitconfig = str(Path(sys.executable).parent / "gitconfig")
-    command = [gitconfig, "serve", "--repo", str(repo), "--http-port", str(port),
-               "--grpc-port", str(free_port())]  # fmt: skip
-    env = {**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN, "GITCONFIG_LOG_LEVEL": "WARNING"}
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-        start_new_session=True,
-    )  # fmt: skip
     seen = ""
-    try:
-        with httpx.Client(timeout=2.0) as client:
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"gitconfig serve exited {proc.returncode}")
-                if time.perf_counter() - started > 120:
-                    raise RuntimeError("gitconfig serve not ready after 120 s")
-                try:
-                    answer = client.get(f"http://127.0.0.1:{port}/readyz")
-                except httpx.HTTPError:
-                    time.sleep(0.02)
-                    continue
-                if answer.status_code == 200:
+
+    def probe(client: httpx.Client, url: str) -> bool:
+        """``/readyz`` answers 200; else wait 20 ms (no answer) or 50 ms (not ready yet)."""
+        nonlocal seen
+        try:
+            answer = client.get(f"{url}/readyz")
+        except httpx.HTTPError:
+            time.sleep(0.02)
+            return False
+        if answer.status_code == 200:
+            return True
+        seen = answer.text
+        time.sleep(0.05)
+        return False
+
+    with httpx.Client(timeout=2.0) as client:
+        started = time.perf_counter()
+        with subject.gitconfig_server(
+            repo, admin_token=TOKEN, probe=partial(probe, client), poll=0, env=QUIET, timeout=120
+        ):
+            ready = time.perf_counter() - started
+            for _ in range(600):  # a cold start writes the cache in the background: wait for it
+                if not cold or cache.exists():
                     break
-                seen = answer.text
                 time.sleep(0.05)
-        ready = time.perf_counter() - started
-        for _ in range(600):  # a cold start writes the cache in the background: wait for it
-            if not cold or cache.exists():
-                break
-            time.sleep(0.05)
-    finally:
-        stop_group(proc)
     return ready, seen
 
 
@@ -444,19 +435,16 @@ def writes_table(work: Path, settings: Settings, writers: int) -> Table:
     repo = work / "writes.git"
     if not repo.exists():
         make_repo(repo, 1000)
-    port = free_port()
-    env = {**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN, "GITCONFIG_LOG_LEVEL": "WARNING"}
-    gitconfig = str(Path(sys.executable).parent / "gitconfig")
-    command = [gitconfig, "serve", "--repo", str(repo), "--http-port", str(port),
-               "--grpc-port", "-1"]  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     api: list[float] = []
     p50: list[float] = []
     p99: list[float] = []
     raw: list[float] = []
     libgit2: list[float] = []
     errors = 0
-    with server_process("gitconfig serve", command, http_ready(f"{base}/readyz"), env=env):
+    with subject.gitconfig_server(
+        repo, admin_token=TOKEN, headers={}, ready_path="/readyz", grpc=False, env=QUIET
+    ) as server:
+        base = server.http_url
         _http_writes(base, writers, settings.warmup_s)
         for run in range(settings.runs):
             rate, latencies, failed = _http_writes(base, writers, settings.duration_s)

@@ -66,13 +66,20 @@ class Target:
     connections: tuple[int, ...] = CONNECTIONS
 
 
-def granian_command(target: str, workers: int, port: int) -> list[str]:
-    """granian serving ``target`` like the uvicorn rows: uvloop, HTTP/1, no lifespan."""
-    exe = str(Path(sys.executable).parent / "granian")
-    cmd = [exe, "--interface", "asginl", "--host", HOST, "--port", str(port)]
-    cmd += ["--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-ws"]
-    cmd += ["--log-level", "warning", "--working-dir", str(ROOT)]
-    return [*cmd, target]
+def baseline_command(http_server: str, workers: int, port: int) -> list[str]:
+    """Baseline A, ``bench.asgi_baseline:app``, on uvicorn (httptools, uvloop, no access log)
+    or on granian (uvloop, HTTP/1, no lifespan), ``workers`` processes."""
+    target = "bench.asgi_baseline:app"
+    if http_server == "granian":
+        exe = str(Path(sys.executable).parent / "granian")
+        cmd = [exe, "--interface", "asginl", "--host", HOST, "--port", str(port)]
+        cmd += ["--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-ws"]
+        cmd += ["--log-level", "warning", "--working-dir", str(ROOT)]
+        return [*cmd, target]
+    cmd = [sys.executable, "-m", "uvicorn", target, "--app-dir", str(ROOT)]
+    cmd += ["--host", HOST, "--port", str(port), "--workers", str(workers)]
+    cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    return cmd
 
 
 def granian_missing() -> str | None:
@@ -82,11 +89,12 @@ def granian_missing() -> str | None:
 
 
 @contextmanager
-def granian_baseline(workers: int) -> Iterator[Endpoint]:
+def asgi_baseline(http_server: str, workers: int) -> Iterator[Endpoint]:
+    """The one way to start baseline A: ``http_server`` "uvicorn" or "granian"."""
     port = free_port()
     url = f"http://{HOST}:{port}/"
-    cmd = granian_command("bench.asgi_baseline:app", workers, port)
-    with server_process(f"granian asgi baseline ({workers}p)", cmd, http_ready(url)):
+    cmd = baseline_command(http_server, workers, port)
+    with server_process(f"{http_server} asgi baseline ({workers}p)", cmd, http_ready(url)):
         yield url, wrk_script()
 
 
@@ -95,17 +103,6 @@ def granian_lookup(repo: Path, workers: int) -> Iterator[Endpoint]:
     extra = ("--http-server", "granian")
     with subject.gitconfig_server(repo, workers, extra=extra) as endpoints:
         yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
-
-
-@contextmanager
-def asgi_baseline(workers: int) -> Iterator[Endpoint]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "bench.asgi_baseline:app", "--app-dir", str(ROOT)]
-    cmd += ["--host", HOST, "--port", str(port), "--workers", str(workers)]
-    cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    url = f"http://{HOST}:{port}/"
-    with server_process(f"uvicorn asgi baseline ({workers}p)", cmd, http_ready(url)):
-        yield url, wrk_script()
 
 
 @contextmanager
@@ -141,8 +138,8 @@ def targets(repo: Path) -> list[Target]:
     no_etcd = deps.missing("etcd")
     etcd_name = "etcd range (HTTP gateway)" if no_etcd else f"etcd {etcd.version()} range (HTTP)"
     return [
-        Target("ASGI baseline (uvicorn)", 1, partial(asgi_baseline, 1)),
-        Target("ASGI baseline (uvicorn)", 2, partial(asgi_baseline, 2)),
+        Target("ASGI baseline (uvicorn)", 1, partial(asgi_baseline, "uvicorn", 1)),
+        Target("ASGI baseline (uvicorn)", 2, partial(asgi_baseline, "uvicorn", 2)),
         Target(etcd_name, 1, etcd_baseline, deps.install_hint(no_etcd) if no_etcd else None),
         *(
             Target(
@@ -175,7 +172,7 @@ def targets(repo: Path) -> list[Target]:
         *(
             Target(system, workers, partial(start, workers), granian_missing(), (64,))
             for system, start in (
-                ("ASGI baseline (granian)", granian_baseline),
+                ("ASGI baseline (granian)", partial(asgi_baseline, "granian")),
                 ("gitconfig lookup (--http-server granian)", partial(granian_lookup, repo)),
             )
             for workers in (1, 2)

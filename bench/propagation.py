@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -35,14 +34,10 @@ from typing import Any
 
 from bench import repogen, subject
 from bench.tools import (
-    HOST,
     Settings,
     Table,
-    free_port,
-    http_ready,
     percentile,
     progress,
-    server_process,
 )
 from bench.tools import run as run_command
 
@@ -63,15 +58,10 @@ def run(settings: Settings) -> list[Table]:
     with tempfile.TemporaryDirectory(prefix="bench-propagation-") as tmp:
         repo = Path(tmp) / "configs.git"
         repogen.make_repo(repo, n_configs=1_000 if settings.quick else 10_000, n_flags=10)
-        http_port, grpc_port = free_port(), free_port()
-        cmd = subject.serve_command(repo, http_port, grpc_port, workers=1)
-        env = dict(os.environ, GITCONFIG_ADMIN_TOKEN=subject.TOKEN)
-        url = f"http://{HOST}:{http_port}"
-        ready = http_ready(url + subject.lookup_path(), subject.AUTH_HEADERS)
-        with server_process("gitconfig serve", cmd, ready, env=env, timeout=180) as server:
+        with subject.gitconfig_server(repo) as server:
             progress(f"propagation: {writes} API writes and {pushes} pushes per row")
-            child = [sys.executable, "-m", "bench.propagation", "measure", "--http", url]
-            child += ["--grpc", f"{HOST}:{grpc_port}", "--repo", str(repo)]
+            child = [sys.executable, "-m", "bench.propagation", "measure"]
+            child += ["--http", server.http_url, "--grpc", server.grpc_target, "--repo", str(repo)]
             child += ["--pid", str(server.pid), "--writes", str(writes), "--pushes", str(pushes)]
             _, out, _ = run_command(child, timeout=1800)
     return tables(json.loads(out))

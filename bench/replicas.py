@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -38,14 +37,10 @@ import httpx
 
 from bench import repogen, subject
 from bench.tools import (
-    HOST,
     Settings,
     Table,
-    free_port,
-    http_ready,
     percentile,
     progress,
-    server_process,
 )
 from bench.tools import run as run_command
 
@@ -53,6 +48,7 @@ NAME = "replicas"
 USER, PASSWORD = "bench", "bench-password"
 SECRET = "bench-webhook-secret"
 AUTH = {"Authorization": f"Bearer {subject.TOKEN}"}
+QUIET = {"GITCONFIG_LOG_LEVEL": "WARNING"}
 
 
 def _ms(seconds: float) -> str:
@@ -81,20 +77,16 @@ def smart_http(root: Path) -> Iterator[str]:
 @contextmanager
 def replica(url: str, data_dir: Path, poll: float) -> Iterator[str]:
     """One ``gitconfig serve --remote`` process; its base URL once ready."""
-    exe = subject.executable()
-    assert exe is not None
     credentials = data_dir.with_suffix(".credentials")
     credentials.write_text(f"{USER}:{PASSWORD}\n")
     secret = data_dir.with_suffix(".secret")
     secret.write_text(SECRET)
-    port = free_port()
-    cmd = [exe, "serve", "--remote", url, "--data-dir", str(data_dir), "--host", HOST]
-    cmd += ["--http-port", str(port), "--grpc-port", "-1", "--poll-interval", str(poll)]
-    cmd += ["--remote-credentials", str(credentials), "--webhook-secret", str(secret)]
-    env = dict(os.environ, GITCONFIG_ADMIN_TOKEN=subject.TOKEN, GITCONFIG_LOG_LEVEL="WARNING")
-    base = f"http://{HOST}:{port}"
-    with server_process("replica", cmd, http_ready(base + "/readyz"), env=env, timeout=300):
-        yield base
+    extra = ["--remote", url, "--data-dir", str(data_dir), "--poll-interval", str(poll)]
+    extra += ["--remote-credentials", str(credentials), "--webhook-secret", str(secret)]
+    with subject.gitconfig_server(
+        None, extra=extra, headers={}, ready_path="/readyz", grpc=False, env=QUIET, timeout=300
+    ) as server:
+        yield server.http_url
 
 
 def _git(cwd: Path, *args: str) -> None:

@@ -86,8 +86,10 @@ def server_process(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 30.0,
+    poll: float = 0.1,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``cmd`` in its own process group, wait until ``ready()``, stop the group on exit."""
+    """Start ``cmd`` in its own process group, wait until ``ready()`` (asked every ``poll``
+    s; 0: the probe paces itself), stop the group on exit, whatever happened."""
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
             list(cmd),
@@ -105,7 +107,7 @@ def server_process(
                     raise ServerError(f"{name} exited {proc.returncode}: {_tail(log)}")
                 if time.monotonic() > deadline:
                     raise ServerError(f"{name} not ready after {timeout:.0f}s: {_tail(log)}")
-                time.sleep(0.1)
+                time.sleep(poll)
             yield proc
         finally:
             stop_group(proc)
