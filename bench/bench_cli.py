@@ -30,9 +30,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import repogen  # noqa: E402
-from bench.tools import Settings, Table, progress  # noqa: E402
-from bench.tools import run as command  # noqa: E402
+from bench import repogen
+from bench.tools import Settings, Table, print_tables, progress
+from bench.tools import run as command
 
 GITCONFIG = str(Path(sys.executable).parent / "gitconfig")
 TIMEOUT = 300.0
@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--files", type=int, default=10_000)
     args = parser.parse_args(argv)
-    print(measure(args.files, args.runs).to_markdown())
+    print_tables([measure(args.files, args.runs)])
     return 0
 
 

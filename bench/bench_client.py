@@ -35,7 +35,7 @@ from typing import Any
 
 from bench import repogen, subject
 from bench.propagation import APPLICATION, ENVIRONMENT, KEY, Subscribers, _stats
-from bench.tools import HOST, Settings, Table, progress
+from bench.tools import HOST, Settings, Table, progress, standalone
 from bench.tools import run as run_command
 
 NAME = "client"
@@ -281,9 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "measure":
         print(json.dumps(asyncio.run(_measure(args))))
         return 0
-    for table in run(Settings(runs=5, quick=args.quick)):
-        print(table.to_markdown())
-    return 0
+    return standalone(run, ["--quick"] if args.quick else [])
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `gitconfig` i
 
 from bench import flag_layers
 from bench.flags import CONTEXT_COUNT, DESKS, FLAG_KEYS, ROLLOUT, Context, bench_service, contexts
-from bench.tools import Settings, Table, one_core, progress
+from bench.tools import Settings, Table, one_core, print_tables, progress
 from gitconfig.core.evaluation import bucket, compile_flag
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
@@ -607,8 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 5 or not 0.05 <= args.seconds <= 10:
         parser.error("--runs must be >= 5 and --seconds between 0.05 and 10")
     result = measure(args.runs, args.seconds)
-    for table in tables(result, args.runs, args.seconds):
-        print(table.to_markdown())
+    print_tables(tables(result, args.runs, args.seconds))
     if args.json is not None:
         raw = {f"{name} / {flag}": rates for (name, flag), rates in result.rates.items()}
         args.json.write_text(json.dumps(raw, indent=2))

@@ -37,6 +37,7 @@ from bench.tools import (
     Table,
     progress,
     run_script,
+    standalone,
 )
 
 TOKEN = subject.TOKEN
@@ -504,7 +505,4 @@ def run(settings: Settings) -> list[Table]:
 
 
 if __name__ == "__main__":
-    chosen = Settings(runs=3, duration_s=2.0, warmup_s=1.0, quick=True) if "--quick" in sys.argv \
-        else Settings(runs=5, duration_s=5.0, warmup_s=2.0)  # fmt: skip
-    for table in run(chosen):
-        print(table.to_markdown())
+    raise SystemExit(standalone(run))

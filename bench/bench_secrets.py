@@ -20,7 +20,6 @@ import os
 import shlex
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from bench.tools import (
     measure_rows,
     progress,
     run_wrk,
+    standalone,
     wrk_script,
 )
 from gitconfig.access.principals import Principal
@@ -272,7 +272,4 @@ def run(settings: Settings) -> list[Table]:
 
 
 if __name__ == "__main__":
-    quick = "--quick" in sys.argv
-    base = Settings(runs=3, duration_s=2.0, warmup_s=1.0, quick=True) if quick else Settings()
-    for result in run(base):
-        print(result.to_markdown())
+    raise SystemExit(standalone(run))

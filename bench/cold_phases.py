@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
 from bench.repogen import make_repo
-from bench.tools import Settings, Table, progress, run_script
+from bench.tools import Settings, Table, progress, run_script, standalone
 
 _STEPS = """
 import gc, json, sys, time
@@ -112,5 +111,4 @@ def run(settings: Settings) -> list[Table]:
 
 
 if __name__ == "__main__":
-    for table in run(Settings(runs=3, duration_s=1.0, warmup_s=0.0, quick="--quick" in sys.argv)):
-        print(table.to_markdown())
+    raise SystemExit(standalone(run))

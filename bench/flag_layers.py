@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.flags import FLAG_KEYS, bench_service, contexts
-from bench.tools import Settings, Table, one_core, progress
+from bench.tools import Settings, Table, one_core, print_tables, progress
 
 FLAG = FLAG_KEYS["c"]
 # (label, expression per context, whether the service runs it on every call)
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 3 or not 0.02 <= args.seconds <= 5:
         parser.error("--runs must be >= 3 and --seconds between 0.02 and 5")
-    print(table(measure(args.runs, args.seconds), args.runs, args.seconds).to_markdown())
+    print_tables([table(measure(args.runs, args.seconds), args.runs, args.seconds)])
     return 0
 
 

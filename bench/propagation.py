@@ -38,6 +38,7 @@ from bench.tools import (
     Table,
     percentile,
     progress,
+    standalone,
 )
 from bench.tools import run as run_command
 
@@ -247,10 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "measure":
         print(json.dumps(asyncio.run(_measure(args))))
         return 0
-    settings = Settings(runs=1, duration_s=1, warmup_s=0, quick=args.quick)
-    for table in run(settings):
-        print(table.to_markdown())
-    return 0
+    return standalone(run, ["--quick"] if args.quick else [])
 
 
 if __name__ == "__main__":

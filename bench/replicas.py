@@ -41,6 +41,7 @@ from bench.tools import (
     Table,
     percentile,
     progress,
+    standalone,
 )
 from bench.tools import run as run_command
 
@@ -327,7 +328,4 @@ def run(settings: Settings) -> list[Table]:
 
 
 if __name__ == "__main__":
-    quick = "--quick" in sys.argv
-    base = Settings(runs=3, duration_s=2.0, warmup_s=1.0, quick=True) if quick else Settings()
-    for found in run(base):
-        print(found.to_markdown())
+    raise SystemExit(standalone(run))

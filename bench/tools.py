@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,6 +242,9 @@ class Settings:
     max_foreign: float = 0.10  # of one core, averaged over the run
 
 
+QUICK = Settings(runs=3, duration_s=2.0, warmup_s=1.0, quick=True)  # ``--quick``
+
+
 @dataclass(frozen=True)
 class Row:
     """One table row: its label cells and either ``measure(duration_s)`` or why it cannot run."""
@@ -385,6 +388,23 @@ class Table:
         if self.notes:
             out += [""] + [f"- {note}" for note in self.notes]
         return "\n".join(out) + "\n"
+
+
+def print_tables(tables: Iterable[Table]) -> list[str]:
+    """Print each table's markdown to stdout, flushed: the harness's one table printer.
+    Returns the markdown printed."""
+    printed = []
+    for table in tables:
+        printed.append(table.to_markdown())
+        print(printed[-1], flush=True)
+    return printed
+
+
+def standalone(run: Callable[[Settings], list[Table]], argv: Sequence[str] | None = None) -> int:
+    """``python -m bench.<suite> [--quick]``: run one suite on its own, print its tables."""
+    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
+    print_tables(run(QUICK if quick else Settings()))
+    return 0
 
 
 def _lua_string(text: str) -> str:
