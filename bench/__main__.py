@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress(f"suite {name}")
             try:
                 tables = suites[name](settings)
-            except Exception:  # one failed suite must not hide the others' figures
+            except Exception:  # noqa: BLE001 - one failed suite must not hide the others' figures
                 failed = True
                 traceback.print_exc()
                 tables = [Table(name, ["error"], [["failed: see stderr"]])]

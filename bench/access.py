@@ -23,6 +23,7 @@ from typing import Any
 
 from bench import deps, repogen, subject
 from bench.tools import (
+    MIN_MAX,
     SUMMARY_HEADERS,
     Row,
     Sample,
@@ -32,6 +33,7 @@ from bench.tools import (
     measure_rows,
     progress,
     run_wrk,
+    span,
     wrk_script,
 )
 
@@ -149,11 +151,11 @@ def asgi_table(settings: Settings, repo: Path, tmp: Path) -> Table:
 
     times = asyncio.run(measure())
     table = Table("Lookup as ASGI in process, 1,000 subjects vs admin only",
-                  ["server", "µs per request (median)", "min–max", "ratio"])  # fmt: skip
+                  ["server", "µs per request (median)", MIN_MAX, "ratio"])  # fmt: skip
     base = statistics.median(times["admin token only"])
     for name, values in times.items():
         median = statistics.median(values)
-        table.rows.append([name, f"{median:.1f}", f"{min(values):.1f}–{max(values):.1f}",
+        table.rows.append([name, f"{median:.1f}", span(values, ".1f"),
                            f"{base / median:.2f}x"])  # fmt: skip
     table.notes.append(
         f"{settings.runs + 2} interleaved runs of {requests:,} requests each; the app with its "
@@ -208,7 +210,7 @@ def audit_table(settings: Settings, tmp: Path) -> Table:
                 f"{statistics.median(times):.2f}",
                 f"{times[int(len(times) * 0.9)]:.2f}",
                 str(requests),
-            ]  # fmt: skip
+            ]
         )
     table.notes.append(
         f"repository generated with {n_configs:,} configurations and {commits:,} commits, each "

@@ -31,7 +31,7 @@ from typing import Any
 import uvloop
 
 from bench import asgi_baseline, repogen, subject
-from bench.tools import Settings, Table
+from bench.tools import MIN_MAX, Settings, Table, ratio, span
 
 NAME = "asgi_layers"
 App = Callable[..., Any]
@@ -159,10 +159,10 @@ def _rows(table: Table, found: dict[str, list[float]], base: str | None, n: int)
     reference = statistics.median(found[base]) if base is not None else None
     for name, runs in found.items():
         median = statistics.median(runs)
-        cells = [name, f"{median:.2f}", f"{min(runs):.2f}–{max(runs):.2f}"]
+        cells = [name, f"{median:.2f}", span(runs, ".2f")]
         if reference is not None:
-            cells.append(f"{reference / median:.2f}×")
-        table.rows.append(cells + [f"{n:,}"])
+            cells.append(ratio(reference / median, ".2f"))
+        table.rows.append([*cells, f"{n:,}"])
 
 
 def layers(service: Any, tokens: Any) -> dict[str, App]:
@@ -203,7 +203,7 @@ async def _measure(app: Any, service: Any, tokens: Any, n: int, runs: int) -> li
     through = Table(
         "ASGI layers: CPU per request through uvicorn's HTTP protocol (no socket)", ["request"]
     )
-    through.headers += ["µs per request (median)", "min–max", "bare app / this", "requests per run"]
+    through.headers += ["µs per request (median)", MIN_MAX, "bare app / this", "requests per run"]
     served = server.UVICORN_OPTIONS  # as `gitconfig serve` configures uvicorn
     connections = {
         "bare ASGI app (baseline A)": (Connection(asgi_baseline.app), request_bytes("/", {})),
@@ -217,7 +217,7 @@ async def _measure(app: Any, service: Any, tokens: Any, n: int, runs: int) -> li
     _rows(through, found, "bare ASGI app (baseline A)", n)
 
     peeled = Table("ASGI layers: CPU per lookup, in-process ASGI calls", ["called"])
-    peeled.headers += ["µs per request (median)", "min–max", "requests per run"]
+    peeled.headers += ["µs per request (median)", MIN_MAX, "requests per run"]
     scope = scope_of(lookup, auth)
     statuses: list[int] = []
 
@@ -248,7 +248,7 @@ def pieces(service: Any, tokens: Any, n: int, runs: int) -> Table:
     from gitconfig.service import requestid
 
     table = Table("ASGI layers: the pieces of a fast lookup", ["piece"])
-    table.headers += ["µs per call (median)", "min–max", "calls per run"]
+    table.headers += ["µs per call (median)", MIN_MAX, "calls per run"]
     header = f"Bearer {subject.TOKEN}"
     raw_header = header.encode()
     principal = tokens.authenticate(header)

@@ -31,7 +31,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import repogen
-from bench.tools import Settings, Table, print_tables, progress
+from bench.tools import MIN_MAX, Settings, Table, print_tables, progress, span
 from bench.tools import run as command
 
 GITCONFIG = str(Path(sys.executable).parent / "gitconfig")
@@ -139,12 +139,12 @@ def measure(files: int, runs: int) -> Table:
             [
                 case.label,
                 f"{statistics.median(case.times):.2f}",
-                f"{min(case.times):.2f}–{max(case.times):.2f}",
+                span(case.times, ".2f"),
             ]
         )
     return Table(
         f"Command line: wall time of the `gitconfig` command, median of {runs} runs",
-        ["command", "median s", "min–max s"],
+        ["command", "median s", f"{MIN_MAX} s"],
         rows,
         notes=[
             "each run is a new process, as a user, a git hook or CI runs it",

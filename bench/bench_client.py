@@ -35,7 +35,7 @@ from typing import Any
 
 from bench import repogen, subject
 from bench.propagation import APPLICATION, ENVIRONMENT, KEY, Subscribers, _stats
-from bench.tools import HOST, Settings, Table, progress, standalone
+from bench.tools import HOST, MIN_MAX, Settings, Table, progress, ratio, span, standalone
 from bench.tools import run as run_command
 
 NAME = "client"
@@ -127,12 +127,12 @@ def reads(runs: int, seconds: float) -> Table:
             client.close()
     baseline = statistics.median(rates["baseline: dict.get(key)"])
     table = Table("Embedded client: reads from the local copy (one core)",
-                  ["read", "reads/s (median)", "min–max", "÷ baseline"])  # fmt: skip
+                  ["read", "reads/s (median)", MIN_MAX, "÷ baseline"])  # fmt: skip
     for name, found in rates.items():
         median = statistics.median(found)
         table.rows.append(
-            [name, f"{median:,.0f}", f"{min(found):,.0f}–{max(found):,.0f}",
-             f"{median / baseline:.2f}×"]
+            [name, f"{median:,.0f}", span(found, ",.0f"),
+             ratio(median / baseline, ".2f")]
         )  # fmt: skip
     table.notes += [
         f"median of {runs} runs of ~{seconds:g} s, {READ_KEYS:,} keys of 1,000 per pass, the "

@@ -106,7 +106,7 @@ def _compare_path(source: str, target: str) -> str:
 def run(settings: Settings) -> list[Table]:
     table = Table(
         "Compare two environments of 1,000 keys over HTTP (one client, keep-alive)",
-        ["request"] + SUMMARY_HEADERS,
+        ["request", *SUMMARY_HEADERS],
     )
     reason = subject.unavailable(1)
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:

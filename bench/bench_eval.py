@@ -39,7 +39,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `gitconfig` i
 
 from bench import flag_layers
 from bench.flags import CONTEXT_COUNT, DESKS, FLAG_KEYS, ROLLOUT, Context, bench_service, contexts
-from bench.tools import Settings, Table, one_core, print_tables, progress
+from bench.tools import TIMES, Settings, Table, one_core, print_tables, progress, ratio, span
 from gitconfig.core.evaluation import bucket, compile_flag
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
@@ -519,7 +519,7 @@ def measure(runs: int, seconds: float) -> Result:
                 label = factory.__name__.removesuffix("_engine")
                 try:
                     engine = factory(cases, Path(tmp))
-                except Exception as exc:  # a peer that cannot run offline: say so, go on
+                except Exception as exc:  # noqa: BLE001 - a peer that cannot run offline: say so
                     unavailable[label] = f"{type(exc).__name__}: {exc}"
                     progress(f"{label}: unavailable: {exc}")
                     continue
@@ -547,7 +547,12 @@ def measure(runs: int, seconds: float) -> Result:
 def tables(result: Result, runs: int, seconds: float) -> list[Table]:
     peers = [name for name in result.engines if not name.startswith("gitconfig")]
     evaluator, service = EVALUATOR, SERVICE
-    headers = ["flag", *result.engines, "evaluator ÷ fastest peer", "service: × evaluator's time"]
+    headers = [
+        "flag",
+        *result.engines,
+        "evaluator ÷ fastest peer",
+        f"service: {TIMES} evaluator's time",
+    ]
     rows = []
     for flag in FLAGS:
         medians = {
@@ -561,9 +566,9 @@ def tables(result: Result, runs: int, seconds: float) -> list[Table]:
             for name in result.engines
         ]
         fastest = max((medians[name] for name in peers), default=0.0)
-        row.append(f"{medians[evaluator] / fastest:.1f}×" if fastest else "n/a")
+        row.append(ratio(medians[evaluator] / fastest, ".1f") if fastest else "n/a")
         through = medians.get(service)
-        row.append(f"{medians[evaluator] / through:.1f}×" if through else "n/a")
+        row.append(ratio(medians[evaluator] / through, ".1f") if through else "n/a")
         rows.append(row)
     notes = [
         f"evaluations per second, median of {runs} runs of ~{seconds:g} s each over "
@@ -580,8 +585,8 @@ def tables(result: Result, runs: int, seconds: float) -> list[Table]:
             ratios = sorted(e / s for e, s in zip(fast, slow, strict=True))
             notes.append(
                 f"{FLAG_TITLES[flag].split(')')[0]}) service ÷ evaluator (time) run by run, both "
-                f"rows of the same round: median {statistics.median(ratios):.2f}×, "
-                f"{ratios[0]:.2f}–{ratios[-1]:.2f}×"
+                f"rows of the same round: median {ratio(statistics.median(ratios))}, "
+                f"{span(ratios, '.2f')}{TIMES}"
             )
     for name, problems in result.problems.items():
         verdict = f"† DIFFER: {'; '.join(problems)}" if problems else "as expected"

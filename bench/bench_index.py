@@ -33,10 +33,12 @@ import httpx
 from bench import subject
 from bench.repogen import config_content, config_path, make_repo
 from bench.tools import (
+    MIN_MAX,
     Settings,
     Table,
     progress,
     run_script,
+    span,
     standalone,
 )
 
@@ -126,7 +128,7 @@ def ls_tree_seconds(repo: Path) -> float:
 def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
     table = Table(
         "Index: cold build and warm restart",
-        ["config files", "case", "s (median)", "min–max s", "growth MiB", "peak RSS MiB"],
+        ["config files", "case", "s (median)", f"{MIN_MAX} s", "growth MiB", "peak RSS MiB"],
         notes=[
             f"median of {runs} interleaved runs (cold, one core, warm, baseline, ...), each "
             "in a fresh process; growth is resident memory added by the build (imports "
@@ -166,7 +168,7 @@ def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
                     f"{size:,}",
                     name,
                     f"{_median(seconds):.2f}",
-                    f"{min(seconds):.2f}–{max(seconds):.2f}",
+                    span(seconds, ".2f"),
                     f"{_median(growth) / 2**20:.0f}" if growth else "",
                     f"{_median([r['peak'] for r in results]) / 2**20:.0f}",
                 ]
@@ -232,7 +234,7 @@ def server_table(work: Path, size: int, runs: int) -> Table:
         progress("server ready: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in cases.items()))
     table = Table(
         f"A whole server, {size:,} files: started to ready",
-        ["case", "s to /readyz 200 (median)", "min–max s"],
+        ["case", "s to /readyz 200 (median)", f"{MIN_MAX} s"],
         notes=[
             f"median of {runs} interleaved runs; `gitconfig serve` with REST and gRPC, from "
             "the process's start until `/readyz` answers 200 (polled every 50 ms): the "
@@ -243,7 +245,7 @@ def server_table(work: Path, size: int, runs: int) -> Table:
         ],
     )
     for name, values in cases.items():
-        table.rows.append([name, f"{_median(values):.2f}", f"{min(values):.2f}–{max(values):.2f}"])
+        table.rows.append([name, f"{_median(values):.2f}", span(values, ".2f")])
     return table
 
 
@@ -461,7 +463,7 @@ def writes_table(work: Path, settings: Settings, writers: int) -> Table:
             )
     table = Table(
         "API write throughput (commits per second)",
-        ["path", "commits/s (median)", "min–max", "p50 ms", "p99 ms", "errors"],
+        ["path", "commits/s (median)", MIN_MAX, "p50 ms", "p99 ms", "errors"],
         notes=[
             f"{writers} concurrent HTTP writers (PUT /configs/<id>, each its own key), "
             f"{settings.runs} runs of {settings.duration_s:.0f} s, one server process; every "
@@ -474,16 +476,16 @@ def writes_table(work: Path, settings: Settings, writers: int) -> Table:
         ],
     )
     table.rows.append(
-        ["REST API (gitconfig serve)", f"{_median(api):.0f}", f"{min(api):.0f}–{max(api):.0f}",
+        ["REST API (gitconfig serve)", f"{_median(api):.0f}", span(api, ".0f"),
          f"{_median(p50):.1f}", f"{_median(p99):.1f}", str(errors)]
     )  # fmt: skip
     table.rows.append(
         ["baseline: GitStore.write loop (barrier)", f"{_median(raw):.0f}",
-         f"{min(raw):.0f}–{max(raw):.0f}", "", "", ""]
+         span(raw, ".0f"), "", "", ""]
     )  # fmt: skip
     table.rows.append(
         ["baseline: GitStore.write loop (libgit2 fsync)", f"{_median(libgit2):.0f}",
-         f"{min(libgit2):.0f}–{max(libgit2):.0f}", "", "", ""]
+         span(libgit2, ".0f"), "", "", ""]
     )  # fmt: skip
     return table
 
@@ -498,7 +500,7 @@ def run(settings: Settings) -> list[Table]:
         server_table(work, 10_000 if quick else 100_000, runs),
         refresh_table(
             work, [1_000, 10_000] if quick else [1_000, 10_000, 100_000], 20 if quick else 50
-        ),  # fmt: skip
+        ),
         history_table(work, 2_000 if quick else 20_000, 50 if quick else 200),
         writes_table(work, settings, writers=8),
     ]

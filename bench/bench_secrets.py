@@ -32,6 +32,7 @@ import pyrage
 from bench import deps, subject
 from bench.bench_index import cold_build
 from bench.tools import (
+    MIN_MAX,
     SUMMARY_HEADERS,
     Row,
     Sample,
@@ -40,6 +41,7 @@ from bench.tools import (
     measure_rows,
     progress,
     run_wrk,
+    span,
     standalone,
     wrk_script,
 )
@@ -232,7 +234,7 @@ def index_build(folder: Path, key_file: Path, settings: Settings) -> Table:
         timings["secrets"].append(cold_build(secrets)["seconds"])
     base = statistics.median(timings["plain"])
     table = Table("Cold index build with secrets (fresh process)", ["repository", "runs"])
-    table.headers += ["median s", "min–max s", "vs plain"]
+    table.headers += ["median s", f"{MIN_MAX} s", "vs plain"]
     for label, key in (
         (f"{n_files:,} plain files (baseline)", "plain"),
         (f"{n_files:,} files, {n_secrets:,} of them SECRET", "secrets"),
@@ -243,7 +245,7 @@ def index_build(folder: Path, key_file: Path, settings: Settings) -> Table:
                 label,
                 str(len(values)),
                 f"{statistics.median(values):.3f}",
-                f"{min(values):.3f}–{max(values):.3f}",
+                span(values, ".3f"),
                 f"{statistics.median(values) / base:.2f}x",
             ]
         )

@@ -28,7 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.flags import FLAG_KEYS, bench_service, contexts
-from bench.tools import Settings, Table, one_core, print_tables, progress
+from bench.tools import (
+    MIN_MAX,
+    TIMES,
+    Settings,
+    Table,
+    one_core,
+    print_tables,
+    progress,
+    ratio,
+    span,
+)
 
 FLAG = FLAG_KEYS["c"]
 # (label, expression per context, whether the service runs it on every call)
@@ -67,7 +77,8 @@ def _namespace(workdir: Path) -> dict[str, Any]:
     service.evaluate_flag(reader, "bench", "PROD", FLAG, None, {})  # fills the tables
     snapshot = service.index.current()
     entry = snapshot.get(Kind.FLAG, "bench", Environment.PROD, FLAG)
-    assert entry is not None and entry.flag is not None
+    assert entry is not None
+    assert entry.flag is not None
     assert snapshot.checks[(reader.serial, "bench", "PROD", FLAG)] is flag_check(entry)
     return {
         "cases": [(case.user_id, case.attributes) for case in contexts()],
@@ -118,7 +129,7 @@ def table(timings: dict[str, list[float]], runs: int, seconds: float) -> Table:
         values = timings[label]
         rows.append([
             label, "yes" if per_call else "", f"{medians[label]:.3f}",
-            f"{min(values):.3f}–{max(values):.3f}", f"{medians[label] / evaluator:.2f}×",
+            span(values, ".3f"), ratio(medians[label] / evaluator, ".2f"),
         ])  # fmt: skip
     service = medians[LAYERS[2][0]]
     pairs = zip(timings[LAYERS[2][0]], timings[LAYERS[1][0]], strict=True)
@@ -128,13 +139,13 @@ def table(timings: dict[str, list[float]], runs: int, seconds: float) -> Table:
         f"flag {FLAG} (`region IN [EU]`, then a 25 % rollout) over 1,024 contexts, a "
         f"distinct user per call; median of {runs} runs of ~{seconds:g} s per row, rows "
         "interleaved, one pinned core, GC off during a run",
-        f"service ÷ evaluator: {service / evaluator:.2f}× ({service:.3f} vs {evaluator:.3f} µs); "
-        f"run by run (the two rows of one round) median {statistics.median(ratios):.2f}×, "
-        f"{ratios[0]:.2f}–{ratios[-1]:.2f}×; the per-call steps add up to {steps:.3f} µs "
+        f"service ÷ evaluator: {ratio(service / evaluator)} ({service:.3f} vs {evaluator:.3f} µs); "
+        f"run by run (the two rows of one round) median {ratio(statistics.median(ratios))}, "
+        f"{span(ratios, '.2f')}{TIMES}; the per-call steps add up to {steps:.3f} µs "
         f"(each includes the loop's {medians[LAYERS[0][0]]:.3f} µs); the rest is the method "
         "call and its return",
     ]
-    headers = ["layer", "per call", "µs (median)", "min–max µs", "× evaluator"]
+    headers = ["layer", "per call", "µs (median)", f"{MIN_MAX} µs", f"{TIMES} evaluator"]
     return Table("The service path of a flag check, layer by layer", headers, rows, notes)
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bench import cpu, deps, etcd, repogen, subject
 from bench.tools import (
+    EN_DASH,
     HOST,
     SUMMARY_HEADERS,
     Row,
@@ -229,7 +230,7 @@ def run(settings: Settings) -> list[Table]:
 def cells_with_cpu(samples: Sequence[Sample]) -> list[str]:
     """``summary_cells`` and the median server CPU per request."""
     cpu_us = [s.server_cpu_us for s in samples if s.server_cpu_us is not None]
-    return [*summary_cells(samples), f"{statistics.median(cpu_us):.1f}" if cpu_us else "–"]
+    return [*summary_cells(samples), f"{statistics.median(cpu_us):.1f}" if cpu_us else EN_DASH]
 
 
 def measure_with_cpu(

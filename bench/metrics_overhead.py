@@ -23,6 +23,7 @@ from bench import deps, repogen, subject
 from bench.asgi_layers import lookup_service, scope_of
 from bench.http_lookup import WRK_THREADS, Endpoint
 from bench.tools import (
+    MIN_MAX,
     SUMMARY_HEADERS,
     Row,
     Sample,
@@ -32,6 +33,7 @@ from bench.tools import (
     measure_rows,
     progress,
     run_wrk,
+    span,
     wrk_script,
 )
 
@@ -87,7 +89,7 @@ def in_process(settings: Settings) -> Table:
     from gitconfig.rest.app import create_app
 
     table = Table("Per-request metrics: CPU per lookup, in-process ASGI", ["request metrics"])
-    table.headers += ["µs per request (median)", "min–max", "requests per run"]
+    table.headers += ["µs per request (median)", MIN_MAX, "requests per run"]
     scope = scope_of(subject.lookup_path(), subject.AUTH_HEADERS)
     requests = 5_000 if settings.quick else 20_000
     with lookup_service() as (service, tokens):
@@ -120,7 +122,7 @@ def in_process(settings: Settings) -> Table:
     assert set(status) == {200}, set(status)
     for name, runs in found.items():
         table.rows.append([name, f"{statistics.median(runs):.2f}",
-                           f"{min(runs):.2f}–{max(runs):.2f}", f"{requests:,}"])  # fmt: skip
+                           span(runs, ".2f"), f"{requests:,}"])  # fmt: skip
     on, off = (statistics.median(found[name]) for name in ("on", "off"))
     table.notes.append(
         f"median of {settings.runs + 2} runs per row, rows interleaved; the metrics add "

@@ -25,6 +25,7 @@ from typing import Any
 
 from bench import deps, repogen, subject
 from bench.tools import (
+    MIN_MAX,
     SUMMARY_HEADERS,
     Row,
     Sample,
@@ -32,6 +33,7 @@ from bench.tools import (
     Table,
     measure_rows,
     run_wrk,
+    span,
     wrk_script,
 )
 
@@ -178,7 +180,7 @@ def _in_process(settings: Settings) -> Table:
 
     table = Table(
         "OFREP and Spring in process (the ASGI app called directly, no sockets)",
-        ["request", "CPU µs per request (median)", "min–max", "vs the flag check"],
+        ["request", "CPU µs per request (median)", MIN_MAX, "vs the flag check"],
     )
     n = 2_000 if settings.quick else 5_000
     body = OFREP_BODY.encode()
@@ -212,7 +214,7 @@ def _in_process(settings: Settings) -> Table:
             [
                 name,
                 f"{median:.1f}",
-                f"{min(samples[name]):.1f}–{max(samples[name]):.1f}",
+                span(samples[name], ".1f"),
                 f"{baseline / median:.2f}x" if name != cases[0][0] else "1.00x",
             ]
         )

@@ -344,12 +344,27 @@ def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
+EN_DASH, TIMES = "\N{EN DASH}", "\N{MULTIPLICATION SIGN}"  # as the tables print them
+MIN_MAX = f"min{EN_DASH}max"
+
+
+def span(values: Iterable[float], spec: str) -> str:
+    """The min-max cell of ``values``, each bound formatted with ``spec`` (e.g. ``".2f"``)."""
+    ordered = sorted(values)
+    return f"{ordered[0]:{spec}}{EN_DASH}{ordered[-1]:{spec}}"
+
+
+def ratio(value: float, spec: str = ".2f") -> str:
+    """A ratio cell: the value and the multiplication sign (``TIMES``)."""
+    return f"{value:{spec}}{TIMES}"
+
+
 def summary_cells(samples: Sequence[Sample]) -> list[str]:
     """Median req/s, [min-max] req/s, median p50, median p99, total errors."""
     rps = [s.rps for s in samples]
     return [
         f"{statistics.median(rps):,.0f}",
-        f"{min(rps):,.0f}–{max(rps):,.0f}",
+        span(rps, ",.0f"),
         f"{statistics.median(s.p50_ms for s in samples):.2f}",
         f"{statistics.median(s.p99_ms for s in samples):.2f}",
         str(sum(s.errors for s in samples)),
@@ -364,7 +379,7 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     return float(ordered[rank - 1])
 
 
-SUMMARY_HEADERS = ["req/s (median)", "req/s (min–max)", "p50 ms", "p99 ms", "errors"]
+SUMMARY_HEADERS = ["req/s (median)", f"req/s ({MIN_MAX})", "p50 ms", "p99 ms", "errors"]
 
 
 @dataclass
