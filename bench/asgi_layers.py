@@ -22,7 +22,7 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from email.utils import formatdate
 from pathlib import Path
@@ -34,7 +34,8 @@ from bench import asgi_baseline, repogen, subject
 from bench.tools import MIN_MAX, Settings, Table, ratio, span
 
 NAME = "asgi_layers"
-App = Callable[..., Any]
+App = Callable[..., Awaitable[object]]  # an ASGI app or answerer
+Call = Callable[[], Awaitable[object]]  # one request, awaited
 
 
 def request_bytes(target: str, headers: dict[str, str]) -> bytes:
@@ -143,9 +144,7 @@ def _sync_cpu_per_call(call: Callable[[], object], n: int) -> float:
     return (time.thread_time() - started) / n * 1e6
 
 
-async def _interleaved(
-    calls: dict[str, Callable[[], Any]], n: int, runs: int
-) -> dict[str, list[float]]:
+async def _interleaved(calls: Mapping[str, Call], n: int, runs: int) -> dict[str, list[float]]:
     for call in calls.values():
         await _cpu_per_call(call, max(1, n // 10))
     found: dict[str, list[float]] = {name: [] for name in calls}
@@ -210,7 +209,13 @@ async def _measure(app: Any, service: Any, tokens: Any, n: int, runs: int) -> li
         "gitconfig lookup": (Connection(app, **served), request_bytes(lookup, auth)),
         "gitconfig flag check": (Connection(app, **served), request_bytes(check, auth)),
     }
-    calls = {name: (lambda c=c, d=d: c.request(d)) for name, (c, d) in connections.items()}
+    calls: dict[str, Call] = {}
+    for name, (connection, data) in connections.items():
+
+        def request(c: Connection = connection, d: bytes = data) -> Awaitable[None]:
+            return c.request(d)
+
+        calls[name] = request
     found = await _interleaved(calls, n, runs)
     for name, (connection, _) in connections.items():
         assert connection.last_status() == b"200", (name, connection.transport.written[-2:])
@@ -229,9 +234,13 @@ async def _measure(app: Any, service: Any, tokens: Any, n: int, runs: int) -> li
             statuses.append(message["status"])
 
     apps = {"bare ASGI app (baseline A)": asgi_baseline.app, **layers(service, tokens)}
-    calls = {
-        name: (lambda a=a: a({**scope, "state": {}}, receive, send)) for name, a in apps.items()
-    }
+    calls = {}
+    for name, answerer in apps.items():
+
+        def call(a: App = answerer) -> Awaitable[object]:
+            return a({**scope, "state": {}}, receive, send)
+
+        calls[name] = call
     found = await _interleaved(calls, n, runs)
     assert set(statuses) == {200}, set(statuses)
     _rows(peeled, found, None, n)

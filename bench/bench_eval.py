@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import socket
 import statistics
@@ -217,9 +218,15 @@ def gitconfig_openfeature_engine(cases: list[Context], workdir: Path) -> Engine:
     return Engine("gitconfig provider (OpenFeature, in-process)", loops, check, True, close)
 
 
+def _peer(module: str) -> Any:
+    """A peer's module: the peers are optional (not gitconfig's dependencies) and untyped;
+    ModuleNotFoundError when one is not installed, and its row says so."""
+    return importlib.import_module(module)
+
+
 def unleash_engine(cases: list[Context], workdir: Path) -> Engine:
-    from UnleashClient.cache import FileCache
-    from UnleashClient.clients.unleash_client import UnleashClient
+    FileCache = _peer("UnleashClient.cache").FileCache
+    UnleashClient = _peer("UnleashClient.clients.unleash_client").UnleashClient
 
     def strategy(name: str, **extra: Any) -> dict[str, Any]:
         return {"name": name, **extra}
@@ -337,7 +344,7 @@ def _flagd_loops(
 
 def flagd_core_engine(cases: list[Context], workdir: Path) -> Engine:
     """flagd's evaluator itself (what the in-process provider delegates to)."""
-    from openfeature.contrib.tools.flagd.core import FlagdCore
+    FlagdCore = _peer("openfeature.contrib.tools.flagd.core").FlagdCore
 
     core = FlagdCore()
     core.set_flags(_flagd_flags())
@@ -352,8 +359,9 @@ def flagd_provider_engine(cases: list[Context], workdir: Path) -> Engine:
     """flagd as an application uses it: the OpenFeature SDK client, in-process resolver, a
     local flag file (offline mode, no gRPC sync)."""
     from openfeature import api
-    from openfeature.contrib.provider.flagd import FlagdProvider
-    from openfeature.contrib.provider.flagd.config import ResolverType
+
+    FlagdProvider = _peer("openfeature.contrib.provider.flagd").FlagdProvider
+    ResolverType = _peer("openfeature.contrib.provider.flagd.config").ResolverType
 
     flag_file = workdir / "flagd-flags.json"
     flag_file.write_text(json.dumps(_flagd_flags()))
@@ -372,7 +380,7 @@ def flagd_provider_engine(cases: list[Context], workdir: Path) -> Engine:
 
 
 def growthbook_engine(cases: list[Context], workdir: Path) -> Engine:
-    from growthbook import GrowthBook
+    GrowthBook = _peer("growthbook").GrowthBook
 
     desk_in = {"desk": {"$in": list(DESKS)}}
     features = {

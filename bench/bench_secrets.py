@@ -254,8 +254,9 @@ def index_build(folder: Path, key_file: Path, settings: Settings) -> Table:
 
 
 def run(settings: Settings) -> list[Table]:
-    if deps.missing("git"):
-        return [Table("secrets", ["skipped"], [[deps.install_hint(["git"])]])]
+    absent = deps.missing("git")
+    if absent:
+        return [Table("secrets", ["skipped"], [[deps.install_hint(absent)]])]
     samples = 15 if settings.quick else 40
     tables = []
     with tempfile.TemporaryDirectory(prefix="bench-secrets-") as tmp:

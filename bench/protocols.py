@@ -71,7 +71,9 @@ def _over_http(settings: Settings) -> Table:
     absent = deps.missing("wrk", "git")
     unavailable = subject.unavailable(1)
     if absent or unavailable:
-        table.notes.append("skipped: " + (deps.install_hint(absent) if absent else unavailable))
+        table.notes.append(
+            "skipped: " + (deps.install_hint(absent) if absent else str(unavailable))
+        )
         return table
     n_configs = 1_000 if settings.quick else 10_000
     auth = subject.AUTH_HEADERS

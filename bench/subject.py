@@ -124,6 +124,7 @@ def gitconfig_server(
         environ["GITCONFIG_ADMIN_TOKEN"] = admin_token
     environ.update(env or {})
     http_url = f"http://{HOST}:{http_port}"
+    ready: Callable[[], bool]
     if probe is not None:
         ready = functools.partial(probe, http_url)
     else:
