@@ -1,17 +1,6 @@
-"""Where the CPU of a cached ``GET /configs/lookup`` goes, next to the bare ASGI app (issue 16,
-item 5), measured in process: CPU time of the thread (``time.thread_time``), which the other
-tenants of a shared machine disturb far less than wall-clock throughput.
-
-Three tables, each the median of several runs, rows interleaved:
-
-- through uvicorn's own HTTP protocol (httptools parsing, the ASGI cycle, the response
-  bytes), with a transport that keeps what is written instead of a socket: the bare ASGI
-  app of ``http_lookup`` (baseline A) next to gitconfig's lookup and flag check, the very
-  requests wrk sends. Their ratio is what the server could reach at best (the kernel's
-  socket work, the same for both, comes on top);
-- the ASGI app alone, peeled layer by layer: each row calls the app from that layer inwards,
-  so the difference between two rows is what one layer costs;
-- the pieces of the fast path's own work (token, query, decision, snapshot, request id, tally).
+"""Where the CPU of a cached ``GET /configs/lookup`` goes, in process (``time.thread_time``):
+through uvicorn's HTTP protocol without a socket, the app layer by layer, the fast path's
+pieces. Baseline: the bare ASGI app of ``http_lookup`` (baseline A).
 
 ``python -m bench --only asgi_layers`` (``--quick``: fewer requests).
 """

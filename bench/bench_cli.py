@@ -1,16 +1,9 @@
-"""The command line on a 10,000-file repository: ``gitconfig validate`` cold, and on a one-file
-change (``--changed``, ``--staged``); ``gitconfig import`` of 10,000 keys as one commit.
+"""The command line on a 10,000-file repository, as the wall time of the real ``gitconfig``
+command: ``validate`` cold and on a one-file change (``--changed``, ``--staged``), ``get``,
+``set``, ``import`` of 10,000 keys as one commit; the floor: ``gitconfig --help``.
 
     .venv/bin/python bench/bench_cli.py [--runs 5] [--files 10000]
     .venv/bin/python -m bench --only cli
-
-Every figure is the wall time of the real ``gitconfig`` command (a new process: interpreter
-start, imports, opening the repository, the work, exit), as a user or a git hook sees it. The
-cases run round-robin, ``runs`` times each, after one warm-up round (so the page cache holds
-the repository, as it does on a machine that works with it); the median is reported with the
-min-max. Every import run writes into a fresh copy of its repository; the file system is
-synced before each run, so a run's durability flushes write only its own data. Repositories
-come from ``repogen`` (``git fast-import``): configs/app-<i>/<ENV>/key-<j>.yaml, one pack.
 """
 
 from __future__ import annotations

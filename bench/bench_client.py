@@ -1,19 +1,8 @@
-"""The embedded client (``gitconfig.client``): reads from its local copy, and how fast a commit
-reaches its ``on_change`` callbacks.
+"""The embedded client (``gitconfig.client``): reads/s from its local copy next to a plain
+``dict.get``, and a commit → ``on_change`` in 100 ``AsyncClient``s next to 100 raw
+``StreamConfigurationUpdates`` subscribers (``propagation.py``), in the same run.
 
-``python -m bench.bench_client [--quick]`` (or ``python -m bench --only client``):
-
-- reads/s on one core: ``client.get(key)``, ``get_int``, ``get_str`` and ``snapshot()``,
-  next to the baseline of a plain ``dict.get`` on a dict of the same keys, in the same loop
-  (1,024 keys of 1,000 configurations, GC off during a run, rows interleaved, median of the
-  runs). The client is started from its cache file with no server (the reads do not differ
-  from those after a snapshot read).
-- propagation: ``gitconfig serve`` on a generated repository; 100 ``AsyncClient``s (one
-  asyncio loop in a child process, each its own channel) on the written key's application
-  and environment; one ``PUT /configs/{id}`` at a time; latency = the ``on_change`` call in
-  each client minus the moment the PUT's response was read (may be negative: the update can
-  arrive before the response), and minus the moment it was sent. Baseline in the same run:
-  100 plain ``StreamConfigurationUpdates`` subscribers on the same key (bench/propagation.py).
+``python -m bench.bench_client [--quick]`` or ``python -m bench --only client``.
 """
 
 from __future__ import annotations

@@ -1,19 +1,9 @@
-"""In-process flag evaluation: gitconfig against UnleashClient, flagd and GrowthBook.
+"""In-process flag evaluation: gitconfig (its compiled evaluator, ``Service.evaluate_flag``,
+the embedded client, its OpenFeature provider) next to UnleashClient, flagd and GrowthBook,
+all offline, on the three flags of ``flags.py`` over 1,024 contexts, on one pinned core.
 
     .venv/bin/python bench/bench_eval.py [--runs 7] [--seconds 0.5] [--json FILE]
-    .venv/bin/python -m bench --only eval          # the same, as a suite of the bench runner
-
-Three flags, written once per engine in its own format, reported in this order: (c) an attribute
-rule followed by a 25 % rollout (the headline row); (b) one IN rule; (a) enabled, no rules
-(a constant once compiled). gitconfig is measured as its compiled evaluator and through
-``Service.evaluate_flag`` (what REST and gRPC call per check). Every engine evaluates the
-same 1,024 prepared contexts (users, desks, regions) in a loop, on one pinned core, with the
-garbage collector off during a run (as ``timeit`` does). Rows are interleaved round-robin so
-the machine's noise spreads over all of them; the median of the runs is reported. Before
-timing, every engine's answers are checked against gitconfig's. The peers run offline:
-Unleash is bootstrapped from a local features file (no registration, no metrics, no fetch),
-flagd evaluates a local flag file in-process, GrowthBook gets its features as a dict; a guard
-refuses any TCP connection during the whole run and the count of refused attempts is printed.
+    .venv/bin/python -m bench --only eval          # the same, then flag_layers' table
 """
 
 from __future__ import annotations

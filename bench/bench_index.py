@@ -1,18 +1,9 @@
-"""The index and the write path: cold build, refresh after one commit, history, writes.
+"""The index and the write path: cold build and warm restart (next to pygit2 + libyaml alone
+and ``git ls-tree -r``), a server from start to ready (next to a one-file server), refresh
+after one commit, history of one key (next to ``git log``), API writes (next to
+``GitStore.write`` alone).
 
     python -m bench --only index        (or: python bench/bench_index.py [--quick])
-
-Measured in this run, each next to a baseline from the same run:
-
-- cold build of the index for 10,000 and 100,000 config files (a fresh process per run,
-  resident memory before and after; on two cores and on one) and the warm restart from the
-  persisted snapshot, next to pygit2 + libyaml reading and parsing the same blobs alone and
-  ``git ls-tree -r`` of the same tree;
-- refresh after a one-file commit on 1,000 / 10,000 / 100,000 files (flat in size);
-- history of one key (200 versions) in a repository of 20,000 commits: the service's
-  version list, next to ``git log -- <path>`` (what a store without a history index runs);
-- API write throughput over HTTP (8 concurrent writers, each updating its own key), next to
-  the raw commit rate of the Git adapter (``GitStore.write``, fsync on, one writer).
 """
 
 from __future__ import annotations

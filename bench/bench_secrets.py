@@ -1,17 +1,8 @@
-"""SECRET values: first reveal, cached reveal over HTTP, and the cold index build.
+"""SECRET values: the first reveal next to ``sops decrypt`` from the shell, the cached reveal
+over HTTP (wrk) next to a plain lookup (target >= 0.8x), and a cold index build with 1,000
+SECRETs next to plain files (target: within 10 %).
 
     python -m bench --only secrets      (or: python -m bench.bench_secrets [--quick])
-
-Measured in this run, each next to a baseline from the same run:
-
-- first reveal of a secret (the service's reveal with an empty cache: one ``sops`` process),
-  median and p99, next to ``sops decrypt <file>`` run from the shell on the same files;
-- cached reveal over HTTP (``GET /configs/lookup?...&reveal=true`` with wrk), next to a plain
-  lookup of a STRING value on the same server (target: at least 0.8x its requests/s);
-- cold index build of 10,000 files of which 1,000 are SECRETs, next to 10,000 plain files
-  (target: within 10 %, nothing is decrypted at start-up). A fresh process per build.
-
-The age key is a throwaway made with pyrage; the repositories are built in a temporary folder.
 """
 
 from __future__ import annotations

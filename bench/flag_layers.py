@@ -1,19 +1,8 @@
-"""The layers of a flag check through the service, each timed on its own (µs per call).
+"""The layers of a flag check through the service, each timed on its own (µs per call), next
+to the compiled evaluator it wraps (the baseline), for ``bench_eval``'s headline flag.
 
     .venv/bin/python -m bench.flag_layers [--runs 7] [--seconds 0.2]
     .venv/bin/python -m bench --only eval          # printed after the evaluation table
-
-``Service.evaluate_flag`` (what REST and gRPC call per check) next to the compiled evaluator
-it wraps, for the headline flag of ``bench_eval`` (an attribute rule, then a 25 % rollout)
-over the same 1,024 contexts (a distinct user per call), and every step the service takes
-between the two, as the expression it runs, in a loop of its own: the attribute type check,
-the snapshot, the snapshot's table of allowed checks (one lookup for the flag and the read
-decision), the precreated-pair check. Below them, for comparison, the steps the service no
-longer runs per call (the attribute copy, the group lookup by an enum key, the decision
-through the principal's table or ``Principal.may`` or ``authorize``, the name checks,
-``Environment(...)``). One pinned core, the garbage collector
-off during a run, rows interleaved round-robin, the median of the runs reported; the empty
-loop's own cost is in every row (its row shows how much).
 """
 
 from __future__ import annotations

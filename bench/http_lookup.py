@@ -1,19 +1,9 @@
-"""HTTP read throughput: ``GET /configs/lookup`` next to two baselines, with wrk.
+"""HTTP reads: ``GET /configs/lookup`` and the flag check with wrk (one thread) at 16 and 64
+connections, 1 and 2 server processes, with the server's CPU per request.
 
-Rows, all measured in the same run, interleaved round-robin (``tools.measure_interleaved``):
-
-- baseline A, ``bench.asgi_baseline`` on uvicorn (httptools, uvloop, no access log), 1 and 2
-  worker processes: the ceiling for Python HTTP on this machine;
-- baseline B, one key read from etcd over its HTTP/JSON gateway (``POST /v3/kv/range``);
-- gitconfig, ``gitconfig serve`` with 1 and 2 processes, ``GET /configs/lookup``; at 64
-  connections also with the caller's own ``X-Request-ID`` (the answer echoes it; without
-  one a fast answer carries none: docs/decisions.md, "Request ids on the read fast path");
-- with granian installed (the ``bench`` extra), the bare app on granian and ``gitconfig
-  serve --http-server granian``, 1 and 2 processes, at 64 connections.
-
-Each at 16 and 64 connections. wrk runs with one thread (``-t1``): on this 2-core machine one
-wrk thread drives 60,000 req/s using about 60 % of one core, so a second thread adds no load,
-only a second competitor for the cores the server needs.
+Baselines in the same run: A, the bare ASGI app (``asgi_baseline.py``) on uvicorn (and on
+granian when installed); B, one key read from etcd over its HTTP gateway.
+``python -m bench --only http_lookup``; the method is in docs/performance.md.
 """
 
 from __future__ import annotations

@@ -1,22 +1,9 @@
-"""Change propagation: from a write returning to the update arriving at N stream subscribers.
+"""Change propagation: an API write or a ``git push`` → the update at 1, 100 and 1,000
+``StreamConfigurationUpdates`` subscribers (p50, p99, max), and memory per idle subscriber.
 
-``python -m bench.propagation [--quick]`` (or ``run(settings)`` from the runner) serves a
-generated repository with ``gitconfig serve`` and, for N = 1, 100 and 1,000 concurrent
-``StreamConfigurationUpdates`` subscribers (all on one key, so every write reaches all N):
-
-- API write: ``PUT /configs/{id}`` with a new value, one at a time; latency = arrival of the
-  update at a subscriber minus the moment the PUT's response was read (the write returns
-  after the commit and the index refresh, so an update may even arrive before the response:
-  a negative latency). Also given: from the moment the PUT was sent.
-- git push: a commit in a clone, then ``git push`` to the served repository; latency = arrival
-  minus the moment ``git push`` exited. The server learns of it from its ref watcher.
-- memory per idle subscriber: the server's RSS with 1,000 idle streams open, minus before,
-  divided by 1,000.
-
-Each write waits until all N subscribers have the previous update. The subscribers run in a
-child process (``python -m bench.propagation measure``, grpc.aio, 100 streams per
-connection), so the runner imports no grpc; client and server share the machine's cores, and
-the client's own time to take 1,000 messages off the wire is part of the figure.
+``python -m bench.propagation [--quick]`` or ``python -m bench --only propagation``. The
+subscribers run in a child process (``python -m bench.propagation measure``), so the runner
+imports no grpc.
 """
 
 from __future__ import annotations

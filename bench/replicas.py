@@ -1,22 +1,8 @@
-"""Replicas in front of a Git host: propagation, write latency, throughput, cold start.
+"""Replicas (``gitconfig serve --remote``) of a smart-HTTP Git host: a ``git push`` → the
+update on 3 replicas (webhook, polling), write latency next to ``git commit`` + ``git push``
+from a shell, throughput of 3 replicas x 8 writers, cold start next to ``git clone --bare``.
 
-``python -m bench --only replicas`` (or ``python -m bench.replicas [--quick]``). The remote is
-a bare repository behind nginx + fcgiwrap + ``git http-backend`` with basic auth on
-127.0.0.1 (``tests/gitservers.SmartHttp``: the tests' own server); every replica is a
-``gitconfig serve --remote`` process with its mirror in a temporary folder.
-
-- propagation: a commit pushed with ``git push`` by a person → the update on a
-  ``/configs/watch`` subscriber of each of 3 replicas. With webhooks (each replica gets the
-  host's webhook right after the push, as GitHub would send it; the replicas' timers are set
-  to 10 minutes so only the webhook can bring it) and with polling only (``--poll-interval
-  1``: the expected figure is about half the interval plus one fetch).
-- write latency: ``PUT /configs/{id}`` through one replica (commit, push to the remote over
-  HTTP, index) one at a time, next to ``git commit`` + ``git push`` of the same one-file
-  change from a shell in a clone, in the same run.
-- throughput: 3 replicas with 8 writers each (one key per writer) for ``duration`` seconds:
-  acknowledged writes per second, and how many were refused (409: the branch kept moving).
-- cold start: a replica on an empty data dir until ``/readyz`` answers 200, on a remote of
-  10,000 files and 5,000 commits, next to ``git clone --bare`` of the same remote.
+``python -m bench --only replicas`` (or ``python -m bench.replicas [--quick]``).
 """
 
 from __future__ import annotations
