@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
-import os
 import socket
 import statistics
 import sys
@@ -23,8 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from bench import repogen, subject
-from bench.propagation import APPLICATION, ENVIRONMENT, KEY, Subscribers, _stats
-from bench.tools import HOST, MIN_MAX, Settings, Table, progress, ratio, span, standalone
+from bench.propagation import APPLICATION, ENVIRONMENT, KEY, Subscribers
+from bench.tools import (
+    HOST,
+    MIN_MAX,
+    Settings,
+    Table,
+    calibrate,
+    latency_stats,
+    one_core,
+    progress,
+    ratio,
+    seconds_gc_off,
+    span,
+    standalone,
+)
 from bench.tools import run as run_command
 
 NAME = "client"
@@ -54,15 +65,7 @@ def _offline_client(workdir: Path, configs: int) -> Any:
 
 
 def _timed(loop: Callable[[int], None], repetitions: int) -> float:
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        loop(repetitions)
-        elapsed = time.perf_counter() - start
-    finally:
-        gc.enable()
-    return repetitions * READ_KEYS / elapsed
+    return repetitions * READ_KEYS / seconds_gc_off(loop, repetitions)
 
 
 def reads(runs: int, seconds: float) -> Table:
@@ -97,21 +100,13 @@ def reads(runs: int, seconds: float) -> Table:
                 "client.snapshot()": snapshots,
             }
             assert all(client.get(key) == plain[key] for key in keys)
-            pinning = "not pinned"
-            before = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-            if before:
-                os.sched_setaffinity(0, {max(before)})
-                pinning = f"pinned to CPU {max(before)}"
-            try:
-                plan = {name: _calibrate(loop, seconds) for name, loop in rows.items()}
+            with one_core() as pinning:
+                plan = {name: calibrate(loop, seconds) for name, loop in rows.items()}
                 rates: dict[str, list[float]] = defaultdict(list)
                 for run in range(runs):
                     for name, loop in rows.items():
                         rates[name].append(_timed(loop, plan[name]))
                     progress(f"client reads: run {run + 1}/{runs}")
-            finally:
-                if before:
-                    os.sched_setaffinity(0, before)
         finally:
             client.close()
     baseline = statistics.median(rates["baseline: dict.get(key)"])
@@ -128,17 +123,6 @@ def reads(runs: int, seconds: float) -> Table:
         f"loop's own cost included in every row, GC off during a run, {pinning}",
     ]
     return table
-
-
-def _calibrate(loop: Callable[[int], None], seconds: float) -> int:
-    repetitions = 1
-    while True:
-        start = time.perf_counter()
-        loop(repetitions)
-        elapsed = time.perf_counter() - start
-        if elapsed >= 0.05:
-            return max(1, round(repetitions * seconds / elapsed))
-        repetitions *= 4
 
 
 # -- propagation -------------------------------------------------------------------------------
@@ -247,7 +231,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
                 returned += [t - done for t in arrivals]
                 sent += [t - started for t in arrivals]
                 await asyncio.sleep(0.02)
-            result[name] = {"returned": _stats(returned), "sent": _stats(sent)}
+            result[name] = {"returned": latency_stats(returned), "sent": latency_stats(sent)}
             await receivers.close()
             progress(f"client propagation: {name} done")
     return result

@@ -9,7 +9,6 @@ all offline, on the three flags of ``flags.py`` over 1,024 contexts, on one pinn
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import json
 import socket
@@ -30,7 +29,18 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `gitconfig` i
 
 from bench import flag_layers
 from bench.flags import CONTEXT_COUNT, DESKS, FLAG_KEYS, ROLLOUT, Context, bench_service, contexts
-from bench.tools import TIMES, Settings, Table, one_core, print_tables, progress, ratio, span
+from bench.tools import (
+    TIMES,
+    Settings,
+    Table,
+    calibrate,
+    one_core,
+    print_tables,
+    progress,
+    ratio,
+    seconds_gc_off,
+    span,
+)
 from gitconfig.core.evaluation import bucket, compile_flag
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
@@ -472,27 +482,7 @@ def no_network() -> Iterator[list[str]]:
 
 def timed(loop: Loop, repetitions: int) -> float:
     """Evaluations per second of one run."""
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        loop(repetitions)
-        elapsed = time.perf_counter() - start
-    finally:
-        gc.enable()
-    return repetitions * CONTEXT_COUNT / elapsed
-
-
-def calibrate(loop: Loop, seconds: float) -> int:
-    """Repetitions of the context list that take about ``seconds``."""
-    repetitions = 1
-    while True:
-        start = time.perf_counter()
-        loop(repetitions)
-        elapsed = time.perf_counter() - start
-        if elapsed >= 0.05:
-            return max(1, round(repetitions * seconds / elapsed))
-        repetitions *= 4
+    return repetitions * CONTEXT_COUNT / seconds_gc_off(loop, repetitions)
 
 
 @dataclass

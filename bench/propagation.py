@@ -23,7 +23,7 @@ from bench import repogen, subject
 from bench.tools import (
     Settings,
     Table,
-    percentile,
+    latency_stats,
     progress,
     standalone,
 )
@@ -95,16 +95,6 @@ def _rss(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError("no VmRSS")
-
-
-def _stats(latencies: list[float]) -> dict[str, float]:
-    ordered = sorted(latencies)
-    return {
-        "samples": len(ordered),
-        "p50": percentile(ordered, 50),
-        "p99": percentile(ordered, 99),
-        "max": ordered[-1],
-    }
 
 
 class Subscribers:
@@ -199,8 +189,8 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
                     returned += [t - done for t in arrivals]
                     sent += [t - started for t in arrivals]
                     await asyncio.sleep(0.02)
-                result["api"][str(n)] = _stats(returned)
-                result["api_sent"][str(n)] = _stats(sent)
+                result["api"][str(n)] = latency_stats(returned)
+                result["api_sent"][str(n)] = latency_stats(sent)
                 pushed: list[float] = []
                 subprocess.run(["git", "-C", str(clone), "pull", "-q"], check=True)
                 for _ in range(args.pushes):
@@ -214,7 +204,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
                     arrivals = await subscribers.wait(str(counter))
                     pushed += [t - done for t in arrivals]
                     await asyncio.sleep(0.05)
-                result["push"][str(n)] = _stats(pushed)
+                result["push"][str(n)] = latency_stats(pushed)
                 await subscribers.close()
                 progress(f"propagation: {n} subscribers done")
     return result

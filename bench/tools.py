@@ -7,6 +7,7 @@ readiness probe, and on exit SIGTERM then SIGKILL to the whole group, whatever h
 
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 import math
@@ -337,6 +338,41 @@ def one_core() -> Iterator[str]:
         yield f"pinned to CPU {cpu}"
     finally:
         os.sched_setaffinity(0, before)
+
+
+def calibrate(loop: Callable[[int], None], seconds: float) -> int:
+    """How many passes of ``loop`` (``loop(passes)``) take about ``seconds``."""
+    repetitions = 1
+    while True:
+        start = time.perf_counter()
+        loop(repetitions)
+        elapsed = time.perf_counter() - start
+        if elapsed >= 0.05:
+            return max(1, round(repetitions * seconds / elapsed))
+        repetitions *= 4
+
+
+def seconds_gc_off(loop: Callable[[int], None], repetitions: int) -> float:
+    """Wall seconds of ``loop(repetitions)`` with the garbage collector off (as ``timeit``)."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        loop(repetitions)
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def latency_stats(latencies: list[float]) -> dict[str, float]:
+    """Samples, p50, p99 and max of ``latencies`` (seconds)."""
+    ordered = sorted(latencies)
+    return {
+        "samples": len(ordered),
+        "p50": percentile(ordered, 50),
+        "p99": percentile(ordered, 99),
+        "max": ordered[-1],
+    }
 
 
 def progress(message: str) -> None:
