@@ -12,7 +12,7 @@ import dataclasses
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -41,6 +41,7 @@ from bench.tools import (
 NAME = "http_lookup"
 CONNECTIONS = (16, 64)
 WRK_THREADS = 1
+GRANIAN = ("--http-server", "granian")
 REQUEST_ID = "bench-request-0001"  # the caller's id of the "X-Request-ID sent" rows
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,13 +91,6 @@ def asgi_baseline(http_server: str, workers: int) -> Iterator[Endpoint]:
 
 
 @contextmanager
-def granian_lookup(repo: Path, workers: int) -> Iterator[Endpoint]:
-    extra = ("--http-server", "granian")
-    with subject.gitconfig_server(repo, workers, extra=extra) as endpoints:
-        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
-
-
-@contextmanager
 def etcd_baseline() -> Iterator[Endpoint]:
     key = repogen.config_path(0)
     with etcd.etcd_server() as client_url:
@@ -106,65 +100,52 @@ def etcd_baseline() -> Iterator[Endpoint]:
 
 
 @contextmanager
-def gitconfig_lookup(repo: Path, workers: int) -> Iterator[Endpoint]:
-    with subject.gitconfig_server(repo, workers) as endpoints:
-        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
-
-
-@contextmanager
-def gitconfig_lookup_with_id(repo: Path, workers: int) -> Iterator[Endpoint]:
-    """The lookup from a caller that sends its own ``X-Request-ID`` (echoed in the answer)."""
-    headers = {**subject.AUTH_HEADERS, "X-Request-ID": REQUEST_ID}
-    with subject.gitconfig_server(repo, workers) as endpoints:
-        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=headers)
-
-
-@contextmanager
-def gitconfig_check(repo: Path, workers: int) -> Iterator[Endpoint]:
-    with subject.gitconfig_server(repo, workers) as endpoints:
-        yield endpoints.http_url + subject.check_path(), wrk_script(headers=subject.AUTH_HEADERS)
+def gitconfig_endpoint(
+    repo: Path,
+    workers: int,
+    path: str,
+    headers: Mapping[str, str] = subject.AUTH_HEADERS,
+    extra: tuple[str, ...] = (),
+) -> Iterator[Endpoint]:
+    """``gitconfig serve`` (``extra``: more options) and wrk's GET ``path`` with ``headers``."""
+    with subject.gitconfig_server(repo, workers, extra=extra) as endpoints:
+        yield endpoints.http_url + path, wrk_script(headers=headers)
 
 
 def targets(repo: Path) -> list[Target]:
     no_etcd = deps.missing("etcd")
     etcd_name = "etcd range (HTTP gateway)" if no_etcd else f"etcd {etcd.version()} range (HTTP)"
+    lookup, check = subject.lookup_path(), subject.check_path()
+    with_id = {**subject.AUTH_HEADERS, "X-Request-ID": REQUEST_ID}  # echoed in the answer
+    auth = subject.AUTH_HEADERS
+    gitconfig = [  # system, path, headers, connections
+        ("gitconfig lookup", lookup, auth, CONNECTIONS),
+        ("gitconfig lookup, caller sends X-Request-ID", lookup, with_id, (64,)),
+        ("gitconfig flag check", check, auth, CONNECTIONS),
+    ]
     return [
         Target("ASGI baseline (uvicorn)", 1, partial(asgi_baseline, "uvicorn", 1)),
         Target("ASGI baseline (uvicorn)", 2, partial(asgi_baseline, "uvicorn", 2)),
         Target(etcd_name, 1, etcd_baseline, deps.install_hint(no_etcd) if no_etcd else None),
         *(
             Target(
-                "gitconfig lookup",
+                system,
                 workers,
-                partial(gitconfig_lookup, repo, workers),
+                partial(gitconfig_endpoint, repo, workers, path, headers),
                 subject.unavailable(workers),
+                connections,
             )
-            for workers in (1, 2)
-        ),
-        *(
-            Target(
-                "gitconfig lookup, caller sends X-Request-ID",
-                workers,
-                partial(gitconfig_lookup_with_id, repo, workers),
-                subject.unavailable(workers),
-                (64,),
-            )
-            for workers in (1, 2)
-        ),
-        *(
-            Target(
-                "gitconfig flag check",
-                workers,
-                partial(gitconfig_check, repo, workers),
-                subject.unavailable(workers),
-            )
+            for system, path, headers, connections in gitconfig
             for workers in (1, 2)
         ),
         *(
             Target(system, workers, partial(start, workers), granian_missing(), (64,))
             for system, start in (
                 ("ASGI baseline (granian)", partial(asgi_baseline, "granian")),
-                ("gitconfig lookup (--http-server granian)", partial(granian_lookup, repo)),
+                (
+                    "gitconfig lookup (--http-server granian)",
+                    partial(gitconfig_endpoint, repo, path=lookup, extra=GRANIAN),
+                ),
             )
             for workers in (1, 2)
         ),

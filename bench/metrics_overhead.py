@@ -10,14 +10,13 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
 from bench import deps, repogen, subject
 from bench.asgi_layers import lookup_service, scope_of
-from bench.http_lookup import WRK_THREADS, Endpoint
+from bench.http_lookup import WRK_THREADS, Endpoint, gitconfig_endpoint
 from bench.tools import (
     MIN_MAX,
     SUMMARY_HEADERS,
@@ -30,18 +29,11 @@ from bench.tools import (
     progress,
     run_wrk,
     span,
-    wrk_script,
 )
 
 NAME = "metrics_overhead"
 CONNECTIONS = 64
 VARIANTS = {"on": (), "off": ("--no-request-metrics",)}
-
-
-@contextmanager
-def lookup(repo: Path, extra: tuple[str, ...]) -> Iterator[Endpoint]:
-    with subject.gitconfig_server(repo, 1, extra=extra) as endpoints:
-        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
 
 
 def run(settings: Settings) -> list[Table]:
@@ -61,7 +53,8 @@ def run(settings: Settings) -> list[Table]:
             reason, endpoint = unavailable, None
             if reason is None:
                 try:
-                    endpoint = stack.enter_context(lookup(repo, extra))
+                    path = subject.lookup_path()
+                    endpoint = stack.enter_context(gitconfig_endpoint(repo, 1, path, extra=extra))
                 except ServerError as exc:
                     progress(f"failed to start: {exc}")
                     reason = "failed to start (see stderr)"
