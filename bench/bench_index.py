@@ -3,16 +3,14 @@ and ``git ls-tree -r``), a server from start to ready (next to a one-file server
 after one commit, history of one key (next to ``git log``), API writes (next to
 ``GitStore.write`` alone).
 
-    python -m bench --only index        (or: python bench/bench_index.py [--quick])
+    python -m bench --only index        (or: python -m bench.bench_index [--quick])
 """
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +29,7 @@ from bench.tools import (
     run_script,
     span,
     standalone,
+    work_dir,
 )
 
 TOKEN = subject.TOKEN
@@ -482,8 +481,7 @@ def writes_table(work: Path, settings: Settings, writers: int) -> Table:
 
 
 def run(settings: Settings) -> list[Table]:
-    work = Path(os.environ.get("GITCONFIG_BENCH_DIR") or tempfile.mkdtemp(prefix="gc-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_dir()
     quick = settings.quick
     runs = 3
     return [

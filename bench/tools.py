@@ -71,6 +71,14 @@ def run_script(script: str, *args: str, timeout: float = 600.0) -> dict[str, flo
     return result
 
 
+def work_dir() -> Path:
+    """Where ``index`` and ``cold_phases`` keep their generated repositories: a new temporary
+    folder, or ``$GITCONFIG_BENCH_DIR`` (kept, and reused, between runs)."""
+    work = Path(os.environ.get("GITCONFIG_BENCH_DIR") or tempfile.mkdtemp(prefix="gc-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
 def free_port() -> int:
     """A currently free TCP port on 127.0.0.1 (the kernel's choice)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
