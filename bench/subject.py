@@ -1,10 +1,10 @@
 """The system under test: a ``gitconfig serve`` process over a generated repository.
 
 This is the one place that knows how to start gitconfig. ``serve_command`` builds the command
-line; ``unavailable`` says why a row cannot run yet (no ``gitconfig`` command, no ``serve``,
-no ``--workers``), so that the suites print "not available" instead of crashing while the
-server is being written. Readiness is the real lookup answering 200: the server is ready only
-after its first complete index.
+line and ``gitconfig_server`` runs it; ``unavailable`` says why a row cannot run yet (no
+``gitconfig`` command, no ``serve``, no ``--workers``), so that the suites print "not
+available" instead of crashing while the server is being written. Readiness is, by default,
+the real lookup answering 200: the server is ready only after its first complete index.
 """
 
 from __future__ import annotations
