@@ -109,7 +109,7 @@ class Connection:
         self.state.default_headers += config.encoded_headers  # server: uvicorn
         self.protocol = HttpToolsProtocol(config, self.state, {}, asyncio.get_running_loop())
         self.transport = _Transport()
-        self.protocol.connection_made(self.transport)  # type: ignore[arg-type]
+        self.protocol.connection_made(self.transport)  # type: ignore[arg-type]  # a fake socket
 
     async def request(self, data: bytes) -> None:
         self.protocol.data_received(data)

@@ -86,7 +86,8 @@ def build_cases(workdir: Path, files: int) -> list[Case]:
     counter = [0]
     n = f"{files:,}"
     return [
-        Case("`gitconfig --help` (interpreter start and imports: the floor)", lambda: [GITCONFIG, "--help"]),  # noqa: E501
+        Case("`gitconfig --help` (interpreter start and imports: the floor)",
+             lambda: [GITCONFIG, "--help"]),
         Case(f"`validate` cold, {n} files, bare repository (blobs from the pack)",
              lambda: [GITCONFIG, "validate", str(bare)]),
         Case(f"`validate` cold, {n} files, working tree (files on disk)",
