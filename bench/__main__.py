@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench import cpu, machine
-from bench.tools import Settings, Table, progress
+from bench.tools import QUICK, Settings, Table, print_tables, progress
 
 SUITES = {
     "http_lookup": "bench.http_lookup",
@@ -79,7 +79,7 @@ def parse_args(argv: Sequence[str], names: Sequence[str]) -> argparse.Namespace:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    base = Settings(runs=3, duration_s=2.0, warmup_s=1.0, quick=True) if args.quick else Settings()
+    base = QUICK if args.quick else Settings()
     runs = args.runs if args.runs is not None else base.runs
     duration = args.duration if args.duration is not None else base.duration_s
     if runs < 1 or not 1 <= duration <= 60:
@@ -103,13 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress(f"suite {name}")
             try:
                 tables = suites[name](settings)
-            except Exception:  # one failed suite must not hide the others' figures
+            except Exception:  # noqa: BLE001 - one failed suite must not hide the others' figures
                 failed = True
                 traceback.print_exc()
                 tables = [Table(name, ["error"], [["failed: see stderr"]])]
-            for table in tables:
-                print(table.to_markdown(), flush=True)
-                sections.append(table.to_markdown())
+            sections += print_tables(tables)
     except KeyboardInterrupt:
         progress("interrupted")
         return 130

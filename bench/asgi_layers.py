@@ -1,17 +1,6 @@
-"""Where the CPU of a cached ``GET /configs/lookup`` goes, next to the bare ASGI app (issue 16,
-item 5), measured in process: CPU time of the thread (``time.thread_time``), which the other
-tenants of a shared machine disturb far less than wall-clock throughput.
-
-Three tables, each the median of several runs, rows interleaved:
-
-- through uvicorn's own HTTP protocol (httptools parsing, the ASGI cycle, the response
-  bytes), with a transport that keeps what is written instead of a socket: the bare ASGI
-  app of ``http_lookup`` (baseline A) next to gitconfig's lookup and flag check, the very
-  requests wrk sends. Their ratio is what the server could reach at best (the kernel's
-  socket work, the same for both, comes on top);
-- the ASGI app alone, peeled layer by layer: each row calls the app from that layer inwards,
-  so the difference between two rows is what one layer costs;
-- the pieces of the fast path's own work (token, query, decision, snapshot, request id, tally).
+"""Where the CPU of a cached ``GET /configs/lookup`` goes, in process (``time.thread_time``):
+through uvicorn's HTTP protocol without a socket, the app layer by layer, the fast path's
+pieces. Baseline: the bare ASGI app of ``http_lookup`` (baseline A).
 
 ``python -m bench --only asgi_layers`` (``--quick``: fewer requests).
 """
@@ -22,7 +11,7 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from email.utils import formatdate
 from pathlib import Path
@@ -31,10 +20,11 @@ from typing import Any
 import uvloop
 
 from bench import asgi_baseline, repogen, subject
-from bench.tools import Settings, Table
+from bench.tools import MIN_MAX, Settings, Table, ratio, span
 
 NAME = "asgi_layers"
-App = Callable[..., Any]
+App = Callable[..., Awaitable[object]]  # an ASGI app or answerer
+Call = Callable[[], Awaitable[object]]  # one request, awaited
 
 
 def request_bytes(target: str, headers: dict[str, str]) -> bytes:
@@ -119,7 +109,7 @@ class Connection:
         self.state.default_headers += config.encoded_headers  # server: uvicorn
         self.protocol = HttpToolsProtocol(config, self.state, {}, asyncio.get_running_loop())
         self.transport = _Transport()
-        self.protocol.connection_made(self.transport)  # type: ignore[arg-type]
+        self.protocol.connection_made(self.transport)  # type: ignore[arg-type]  # a fake socket
 
     async def request(self, data: bytes) -> None:
         self.protocol.data_received(data)
@@ -143,9 +133,7 @@ def _sync_cpu_per_call(call: Callable[[], object], n: int) -> float:
     return (time.thread_time() - started) / n * 1e6
 
 
-async def _interleaved(
-    calls: dict[str, Callable[[], Any]], n: int, runs: int
-) -> dict[str, list[float]]:
+async def _interleaved(calls: Mapping[str, Call], n: int, runs: int) -> dict[str, list[float]]:
     for call in calls.values():
         await _cpu_per_call(call, max(1, n // 10))
     found: dict[str, list[float]] = {name: [] for name in calls}
@@ -159,10 +147,10 @@ def _rows(table: Table, found: dict[str, list[float]], base: str | None, n: int)
     reference = statistics.median(found[base]) if base is not None else None
     for name, runs in found.items():
         median = statistics.median(runs)
-        cells = [name, f"{median:.2f}", f"{min(runs):.2f}–{max(runs):.2f}"]
+        cells = [name, f"{median:.2f}", span(runs, ".2f")]
         if reference is not None:
-            cells.append(f"{reference / median:.2f}×")
-        table.rows.append(cells + [f"{n:,}"])
+            cells.append(ratio(reference / median, ".2f"))
+        table.rows.append([*cells, f"{n:,}"])
 
 
 def layers(service: Any, tokens: Any) -> dict[str, App]:
@@ -204,21 +192,27 @@ async def _measure(app: Any, service: Any, tokens: Any, n: int, runs: int) -> li
     through = Table(
         "ASGI layers: CPU per request through uvicorn's HTTP protocol (no socket)", ["request"]
     )
-    through.headers += ["µs per request (median)", "min–max", "bare app / this", "requests per run"]
+    through.headers += ["µs per request (median)", MIN_MAX, "bare app / this", "requests per run"]
     served = server.UVICORN_OPTIONS  # as `gitconfig serve` configures uvicorn
     connections = {
         "bare ASGI app (baseline A)": (Connection(asgi_baseline.app), request_bytes("/", {})),
         "gitconfig lookup": (Connection(app, **served), request_bytes(lookup, auth)),
         "gitconfig flag check": (Connection(app, **served), request_bytes(check, auth)),
     }
-    calls = {name: (lambda c=c, d=d: c.request(d)) for name, (c, d) in connections.items()}
+    calls: dict[str, Call] = {}
+    for name, (connection, data) in connections.items():
+
+        def request(c: Connection = connection, d: bytes = data) -> Awaitable[None]:
+            return c.request(d)
+
+        calls[name] = request
     found = await _interleaved(calls, n, runs)
     for name, (connection, _) in connections.items():
         assert connection.last_status() == b"200", (name, connection.transport.written[-2:])
     _rows(through, found, "bare ASGI app (baseline A)", n)
 
     peeled = Table("ASGI layers: CPU per lookup, in-process ASGI calls", ["called"])
-    peeled.headers += ["µs per request (median)", "min–max", "requests per run"]
+    peeled.headers += ["µs per request (median)", MIN_MAX, "requests per run"]
     scope = scope_of(lookup, auth)
     statuses: list[int] = []
 
@@ -230,9 +224,13 @@ async def _measure(app: Any, service: Any, tokens: Any, n: int, runs: int) -> li
             statuses.append(message["status"])
 
     apps = {"bare ASGI app (baseline A)": asgi_baseline.app, **layers(service, tokens)}
-    calls = {
-        name: (lambda a=a: a({**scope, "state": {}}, receive, send)) for name, a in apps.items()
-    }
+    calls = {}
+    for name, answerer in apps.items():
+
+        def call(a: App = answerer) -> Awaitable[object]:
+            return a({**scope, "state": {}}, receive, send)
+
+        calls[name] = call
     found = await _interleaved(calls, n, runs)
     assert set(statuses) == {200}, set(statuses)
     _rows(peeled, found, None, n)
@@ -249,7 +247,7 @@ def pieces(service: Any, tokens: Any, n: int, runs: int) -> Table:
     from gitconfig.service import requestid
 
     table = Table("ASGI layers: the pieces of a fast lookup", ["piece"])
-    table.headers += ["µs per call (median)", "min–max", "calls per run"]
+    table.headers += ["µs per call (median)", MIN_MAX, "calls per run"]
     header = f"Bearer {subject.TOKEN}"
     raw_header = header.encode()
     principal = tokens.authenticate(header)

@@ -1,16 +1,9 @@
-"""The command line on a 10,000-file repository: ``gitconfig validate`` cold, and on a one-file
-change (``--changed``, ``--staged``); ``gitconfig import`` of 10,000 keys as one commit.
+"""The command line on a 10,000-file repository, as the wall time of the real ``gitconfig``
+command: ``validate`` cold and on a one-file change (``--changed``, ``--staged``), ``get``,
+``set``, ``import`` of 10,000 keys as one commit; the floor: ``gitconfig --help``.
 
     .venv/bin/python bench/bench_cli.py [--runs 5] [--files 10000]
     .venv/bin/python -m bench --only cli
-
-Every figure is the wall time of the real ``gitconfig`` command (a new process: interpreter
-start, imports, opening the repository, the work, exit), as a user or a git hook sees it. The
-cases run round-robin, ``runs`` times each, after one warm-up round (so the page cache holds
-the repository, as it does on a machine that works with it); the median is reported with the
-min-max. Every import run writes into a fresh copy of its repository; the file system is
-synced before each run, so a run's durability flushes write only its own data. Repositories
-come from ``repogen`` (``git fast-import``): configs/app-<i>/<ENV>/key-<j>.yaml, one pack.
 """
 
 from __future__ import annotations
@@ -30,9 +23,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import repogen  # noqa: E402
-from bench.tools import Settings, Table, progress  # noqa: E402
-from bench.tools import run as command  # noqa: E402
+from bench import repogen
+from bench.tools import MIN_MAX, Settings, Table, print_tables, progress, span
+from bench.tools import run as command
 
 GITCONFIG = str(Path(sys.executable).parent / "gitconfig")
 TIMEOUT = 300.0
@@ -93,7 +86,8 @@ def build_cases(workdir: Path, files: int) -> list[Case]:
     counter = [0]
     n = f"{files:,}"
     return [
-        Case("`gitconfig --help` (interpreter start and imports: the floor)", lambda: [GITCONFIG, "--help"]),  # noqa: E501
+        Case("`gitconfig --help` (interpreter start and imports: the floor)",
+             lambda: [GITCONFIG, "--help"]),
         Case(f"`validate` cold, {n} files, bare repository (blobs from the pack)",
              lambda: [GITCONFIG, "validate", str(bare)]),
         Case(f"`validate` cold, {n} files, working tree (files on disk)",
@@ -139,12 +133,12 @@ def measure(files: int, runs: int) -> Table:
             [
                 case.label,
                 f"{statistics.median(case.times):.2f}",
-                f"{min(case.times):.2f}–{max(case.times):.2f}",
+                span(case.times, ".2f"),
             ]
         )
     return Table(
         f"Command line: wall time of the `gitconfig` command, median of {runs} runs",
-        ["command", "median s", "min–max s"],
+        ["command", "median s", f"{MIN_MAX} s"],
         rows,
         notes=[
             "each run is a new process, as a user, a git hook or CI runs it",
@@ -163,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--files", type=int, default=10_000)
     args = parser.parse_args(argv)
-    print(measure(args.files, args.runs).to_markdown())
+    print_tables([measure(args.files, args.runs)])
     return 0
 
 

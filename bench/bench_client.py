@@ -1,28 +1,15 @@
-"""The embedded client (``gitconfig.client``): reads from its local copy, and how fast a commit
-reaches its ``on_change`` callbacks.
+"""The embedded client (``gitconfig.client``): reads/s from its local copy next to a plain
+``dict.get``, and a commit → ``on_change`` in 100 ``AsyncClient``s next to 100 raw
+``StreamConfigurationUpdates`` subscribers (``propagation.py``), in the same run.
 
-``python -m bench.bench_client [--quick]`` (or ``python -m bench --only client``):
-
-- reads/s on one core: ``client.get(key)``, ``get_int``, ``get_str`` and ``snapshot()``,
-  next to the baseline of a plain ``dict.get`` on a dict of the same keys, in the same loop
-  (1,024 keys of 1,000 configurations, GC off during a run, rows interleaved, median of the
-  runs). The client is started from its cache file with no server (the reads do not differ
-  from those after a snapshot read).
-- propagation: ``gitconfig serve`` on a generated repository; 100 ``AsyncClient``s (one
-  asyncio loop in a child process, each its own channel) on the written key's application
-  and environment; one ``PUT /configs/{id}`` at a time; latency = the ``on_change`` call in
-  each client minus the moment the PUT's response was read (may be negative: the update can
-  arrive before the response), and minus the moment it was sent. Baseline in the same run:
-  100 plain ``StreamConfigurationUpdates`` subscribers on the same key (bench/propagation.py).
+``python -m bench.bench_client [--quick]`` or ``python -m bench --only client``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
-import os
 import socket
 import statistics
 import sys
@@ -34,8 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from bench import repogen, subject
-from bench.propagation import APPLICATION, ENVIRONMENT, KEY, Subscribers, _stats
-from bench.tools import HOST, Settings, Table, free_port, http_ready, progress, server_process
+from bench.propagation import APPLICATION, ENVIRONMENT, KEY, Subscribers
+from bench.tools import (
+    HOST,
+    MIN_MAX,
+    Settings,
+    Table,
+    calibrate,
+    latency_stats,
+    one_core,
+    progress,
+    ratio,
+    seconds_gc_off,
+    span,
+    standalone,
+)
 from bench.tools import run as run_command
 
 NAME = "client"
@@ -65,15 +65,7 @@ def _offline_client(workdir: Path, configs: int) -> Any:
 
 
 def _timed(loop: Callable[[int], None], repetitions: int) -> float:
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        loop(repetitions)
-        elapsed = time.perf_counter() - start
-    finally:
-        gc.enable()
-    return repetitions * READ_KEYS / elapsed
+    return repetitions * READ_KEYS / seconds_gc_off(loop, repetitions)
 
 
 def reads(runs: int, seconds: float) -> Table:
@@ -108,48 +100,29 @@ def reads(runs: int, seconds: float) -> Table:
                 "client.snapshot()": snapshots,
             }
             assert all(client.get(key) == plain[key] for key in keys)
-            pinning = "not pinned"
-            before = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-            if before:
-                os.sched_setaffinity(0, {max(before)})
-                pinning = f"pinned to CPU {max(before)}"
-            try:
-                plan = {name: _calibrate(loop, seconds) for name, loop in rows.items()}
+            with one_core() as pinning:
+                plan = {name: calibrate(loop, seconds) for name, loop in rows.items()}
                 rates: dict[str, list[float]] = defaultdict(list)
                 for run in range(runs):
                     for name, loop in rows.items():
                         rates[name].append(_timed(loop, plan[name]))
                     progress(f"client reads: run {run + 1}/{runs}")
-            finally:
-                if before:
-                    os.sched_setaffinity(0, before)
         finally:
             client.close()
     baseline = statistics.median(rates["baseline: dict.get(key)"])
     table = Table("Embedded client: reads from the local copy (one core)",
-                  ["read", "reads/s (median)", "min–max", "÷ baseline"])  # fmt: skip
+                  ["read", "reads/s (median)", MIN_MAX, "÷ baseline"])  # fmt: skip
     for name, found in rates.items():
         median = statistics.median(found)
         table.rows.append(
-            [name, f"{median:,.0f}", f"{min(found):,.0f}–{max(found):,.0f}",
-             f"{median / baseline:.2f}×"]
+            [name, f"{median:,.0f}", span(found, ",.0f"),
+             ratio(median / baseline, ".2f")]
         )  # fmt: skip
     table.notes += [
         f"median of {runs} runs of ~{seconds:g} s, {READ_KEYS:,} keys of 1,000 per pass, the "
         f"loop's own cost included in every row, GC off during a run, {pinning}",
     ]
     return table
-
-
-def _calibrate(loop: Callable[[int], None], seconds: float) -> int:
-    repetitions = 1
-    while True:
-        start = time.perf_counter()
-        loop(repetitions)
-        elapsed = time.perf_counter() - start
-        if elapsed >= 0.05:
-            return max(1, round(repetitions * seconds / elapsed))
-        repetitions *= 4
 
 
 # -- propagation -------------------------------------------------------------------------------
@@ -162,14 +135,10 @@ def propagation(writes: int) -> Table:
     with tempfile.TemporaryDirectory(prefix="bench-client-") as tmp:
         repo = Path(tmp) / "configs.git"
         repogen.make_repo(repo, n_configs=1_000, n_flags=10)
-        http_port, grpc_port = free_port(), free_port()
-        cmd = subject.serve_command(repo, http_port, grpc_port, workers=1)
-        env = dict(os.environ, GITCONFIG_ADMIN_TOKEN=subject.TOKEN)
-        url = f"http://{HOST}:{http_port}"
-        ready = http_ready(url + subject.lookup_path(), subject.AUTH_HEADERS)
-        with server_process("gitconfig serve", cmd, ready, env=env, timeout=180):
-            child = [sys.executable, "-m", "bench.bench_client", "measure", "--http", url]
-            child += ["--grpc", f"{HOST}:{grpc_port}", "--writes", str(writes)]
+        with subject.gitconfig_server(repo) as server:
+            child = [sys.executable, "-m", "bench.bench_client", "measure"]
+            child += ["--http", server.http_url, "--grpc", server.grpc_target]
+            child += ["--writes", str(writes)]
             _, out, _ = run_command(child, timeout=900)
     result = json.loads(out)
     table = Table(
@@ -262,7 +231,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
                 returned += [t - done for t in arrivals]
                 sent += [t - started for t in arrivals]
                 await asyncio.sleep(0.02)
-            result[name] = {"returned": _stats(returned), "sent": _stats(sent)}
+            result[name] = {"returned": latency_stats(returned), "sent": latency_stats(sent)}
             await receivers.close()
             progress(f"client propagation: {name} done")
     return result
@@ -285,9 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "measure":
         print(json.dumps(asyncio.run(_measure(args))))
         return 0
-    for table in run(Settings(runs=5, quick=args.quick)):
-        print(table.to_markdown())
-    return 0
+    return standalone(run, ["--quick"] if args.quick else [])
 
 
 if __name__ == "__main__":

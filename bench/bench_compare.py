@@ -1,18 +1,7 @@
-"""``GET /configs/compare`` over HTTP: two environments of an application with 1,000 keys.
+"""``GET /configs/compare`` of two environments of 1,000 keys (100 differing) over HTTP, one
+keep-alive client, next to a lookup of one key and ``GET /configs`` of the same 1,000 entries.
 
     .venv/bin/python -m bench --only compare [--quick]
-
-The repository (made in-process with gitconfig's own store) holds application ``app-0`` with
-1,000 configuration keys in STAGING and in PROD (100 of them differ: 50 values, 25 only in
-STAGING, 25 only in PROD) and 20 flags in each (5 differ by a rule). One ``gitconfig serve``
-process answers; one client sends requests back to back on one keep-alive connection (closed
-loop, latency per request). Rows, interleaved round-robin in the same run:
-
-- baseline: ``GET /configs/lookup`` of one key (the cheapest authenticated read);
-- baseline: ``GET /configs?application=app-0&environment=PROD&size=1000`` (the same 1,000
-  entries through the ordinary list endpoint);
-- ``compare STAGING..PROD`` (both sides from the index's snapshot);
-- ``compare PROD@<first commit>..PROD`` (one side read from a commit's tree).
 """
 
 from __future__ import annotations
@@ -106,7 +95,7 @@ def _compare_path(source: str, target: str) -> str:
 def run(settings: Settings) -> list[Table]:
     table = Table(
         "Compare two environments of 1,000 keys over HTTP (one client, keep-alive)",
-        ["request"] + SUMMARY_HEADERS,
+        ["request", *SUMMARY_HEADERS],
     )
     reason = subject.unavailable(1)
     with tempfile.TemporaryDirectory(prefix="bench-compare-") as tmp:

@@ -1,28 +1,16 @@
-"""In-process flag evaluation: gitconfig against UnleashClient, flagd and GrowthBook.
+"""In-process flag evaluation: gitconfig (its compiled evaluator, ``Service.evaluate_flag``,
+the embedded client, its OpenFeature provider) next to UnleashClient, flagd and GrowthBook,
+all offline, on the three flags of ``flags.py`` over 1,024 contexts, on one pinned core.
 
     .venv/bin/python bench/bench_eval.py [--runs 7] [--seconds 0.5] [--json FILE]
-    .venv/bin/python -m bench --only eval          # the same, as a suite of the bench runner
-
-Three flags, written once per engine in its own format, reported in this order: (c) an attribute
-rule followed by a 25 % rollout (the headline row); (b) one IN rule; (a) enabled, no rules
-(a constant once compiled). gitconfig is measured as its compiled evaluator and through
-``Service.evaluate_flag`` (what REST and gRPC call per check). Every engine evaluates the
-same 1,024 prepared contexts (users, desks, regions) in a loop, on one pinned core, with the
-garbage collector off during a run (as ``timeit`` does). Rows are interleaved round-robin so
-the machine's noise spreads over all of them; the median of the runs is reported. Before
-timing, every engine's answers are checked against gitconfig's. The peers run offline:
-Unleash is bootstrapped from a local features file (no registration, no metrics, no fetch),
-flagd evaluates a local flag file in-process, GrowthBook gets its features as a dict; a guard
-refuses any TCP connection during the whole run and the count of refused attempts is printed.
+    .venv/bin/python -m bench --only eval          # the same, then flag_layers' table
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import importlib
 import json
-import os
-import random
 import socket
 import statistics
 import sys
@@ -39,9 +27,22 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `gitconfig` i
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "src"))
 
-from bench.tools import Settings, Table, progress  # noqa: E402
-from gitconfig.core.evaluation import bucket, compile_flag  # noqa: E402
-from gitconfig.core.model import Condition, FlagDocument, FlagRule  # noqa: E402
+from bench import flag_layers
+from bench.flags import CONTEXT_COUNT, DESKS, FLAG_KEYS, ROLLOUT, Context, bench_service, contexts
+from bench.tools import (
+    TIMES,
+    Settings,
+    Table,
+    calibrate,
+    one_core,
+    print_tables,
+    progress,
+    ratio,
+    seconds_gc_off,
+    span,
+)
+from gitconfig.core.evaluation import bucket, compile_flag
+from gitconfig.core.model import Condition, FlagDocument, FlagRule
 
 # The headline row first: rules and a rollout, a distinct user on every call of a pass.
 FLAGS = ("c", "b", "a")
@@ -50,29 +51,6 @@ FLAG_TITLES = {
     "b": "(b) one IN rule",
     "c": "(c) attribute rule + 25 % rollout (headline)",
 }
-FLAG_KEYS = {"a": "bench-static", "b": "bench-desk-allow-list", "c": "bench-eu-then-rollout"}
-DESKS = ("fx-spot", "rates-emea", "credit-flow")
-ALL_DESKS = (*DESKS, "equity-derivatives", "commodities", "munis")
-REGIONS = ("EU", "US", "UK", "APAC")
-CONTEXT_COUNT = 1024
-ROLLOUT = 25
-
-
-@dataclass(frozen=True)
-class Context:
-    user_id: str
-    attributes: dict[str, str]
-
-
-def contexts() -> list[Context]:
-    rng = random.Random(20260131)
-    return [
-        Context(
-            f"user-{rng.getrandbits(40):010x}",
-            {"desk": rng.choice(ALL_DESKS), "region": rng.choice(REGIONS)},
-        )
-        for _ in range(CONTEXT_COUNT)
-    ]
 
 
 def expected(flag: str, context: Context) -> bool | None:
@@ -135,31 +113,6 @@ def gitconfig_engine(cases: list[Context], workdir: Path) -> Engine:
 
 EVALUATOR = "gitconfig (compiled evaluator)"
 SERVICE = "gitconfig service (Service.evaluate_flag)"
-
-
-def bench_service(workdir: Path) -> tuple[Any, Any]:
-    """A service (``runtime.bootstrap.open_service``) on a new repository holding the three
-    flags in ``bench/PROD``, and a principal that may read them: ``(service, principal)``."""
-    from gitconfig.access.principals import Principal
-    from gitconfig.core.model import Author
-    from gitconfig.runtime.bootstrap import init_repository, open_service
-
-    repo = workdir / "service.git"
-    init_repository(repo, bare=True)
-    service = open_service(repo)
-    files = {
-        f"flags/bench/PROD/{FLAG_KEYS['a']}.yaml": "description: static\nenabled: true\n",
-        f"flags/bench/PROD/{FLAG_KEYS['b']}.yaml": "description: allow-list\nenabled: true\n"
-        f"rules:\n  - attribute: desk\n    operator: IN\n    values: [{', '.join(DESKS)}]\n",
-        f"flags/bench/PROD/{FLAG_KEYS['c']}.yaml": "description: EU, then 25 %\nenabled: true\n"
-        "rules:\n  - attribute: region\n    operator: IN\n    values: [EU]\n"
-        f"  - percentage: {ROLLOUT}\n",
-    }
-    store = service.store
-    store.write(store.head(), {k: v.encode() for k, v in files.items()},
-                Author("bench", "bench@example.com"), "bench flags")  # fmt: skip
-    service.index.refresh()
-    return service, Principal("bench", frozenset({"read"}))
 
 
 def gitconfig_service_engine(cases: list[Context], workdir: Path) -> Engine:
@@ -267,9 +220,15 @@ def gitconfig_openfeature_engine(cases: list[Context], workdir: Path) -> Engine:
     return Engine("gitconfig provider (OpenFeature, in-process)", loops, check, True, close)
 
 
+def _peer(module: str) -> Any:
+    """A peer's module: the peers are optional (not gitconfig's dependencies) and untyped;
+    ModuleNotFoundError when one is not installed, and its row says so."""
+    return importlib.import_module(module)
+
+
 def unleash_engine(cases: list[Context], workdir: Path) -> Engine:
-    from UnleashClient.cache import FileCache
-    from UnleashClient.clients.unleash_client import UnleashClient
+    FileCache = _peer("UnleashClient.cache").FileCache
+    UnleashClient = _peer("UnleashClient.clients.unleash_client").UnleashClient
 
     def strategy(name: str, **extra: Any) -> dict[str, Any]:
         return {"name": name, **extra}
@@ -387,7 +346,7 @@ def _flagd_loops(
 
 def flagd_core_engine(cases: list[Context], workdir: Path) -> Engine:
     """flagd's evaluator itself (what the in-process provider delegates to)."""
-    from openfeature.contrib.tools.flagd.core import FlagdCore
+    FlagdCore = _peer("openfeature.contrib.tools.flagd.core").FlagdCore
 
     core = FlagdCore()
     core.set_flags(_flagd_flags())
@@ -402,8 +361,9 @@ def flagd_provider_engine(cases: list[Context], workdir: Path) -> Engine:
     """flagd as an application uses it: the OpenFeature SDK client, in-process resolver, a
     local flag file (offline mode, no gRPC sync)."""
     from openfeature import api
-    from openfeature.contrib.provider.flagd import FlagdProvider
-    from openfeature.contrib.provider.flagd.config import ResolverType
+
+    FlagdProvider = _peer("openfeature.contrib.provider.flagd").FlagdProvider
+    ResolverType = _peer("openfeature.contrib.provider.flagd.config").ResolverType
 
     flag_file = workdir / "flagd-flags.json"
     flag_file.write_text(json.dumps(_flagd_flags()))
@@ -422,7 +382,7 @@ def flagd_provider_engine(cases: list[Context], workdir: Path) -> Engine:
 
 
 def growthbook_engine(cases: list[Context], workdir: Path) -> Engine:
-    from growthbook import GrowthBook
+    GrowthBook = _peer("growthbook").GrowthBook
 
     desk_in = {"desk": {"$in": list(DESKS)}}
     features = {
@@ -522,45 +482,9 @@ def no_network() -> Iterator[list[str]]:
         socket.socket.connect, socket.socket.connect_ex = original  # type: ignore[method-assign]
 
 
-@contextmanager
-def one_core() -> Iterator[str]:
-    """Pin this process to one CPU for the measurement; restore the affinity after."""
-    try:
-        before = os.sched_getaffinity(0)
-    except AttributeError:
-        yield "not pinned (no sched_setaffinity)"
-        return
-    cpu = max(before)
-    os.sched_setaffinity(0, {cpu})
-    try:
-        yield f"pinned to CPU {cpu}"
-    finally:
-        os.sched_setaffinity(0, before)
-
-
 def timed(loop: Loop, repetitions: int) -> float:
     """Evaluations per second of one run."""
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        loop(repetitions)
-        elapsed = time.perf_counter() - start
-    finally:
-        gc.enable()
-    return repetitions * CONTEXT_COUNT / elapsed
-
-
-def calibrate(loop: Loop, seconds: float) -> int:
-    """Repetitions of the context list that take about ``seconds``."""
-    repetitions = 1
-    while True:
-        start = time.perf_counter()
-        loop(repetitions)
-        elapsed = time.perf_counter() - start
-        if elapsed >= 0.05:
-            return max(1, round(repetitions * seconds / elapsed))
-        repetitions *= 4
+    return repetitions * CONTEXT_COUNT / seconds_gc_off(loop, repetitions)
 
 
 @dataclass
@@ -585,7 +509,7 @@ def measure(runs: int, seconds: float) -> Result:
                 label = factory.__name__.removesuffix("_engine")
                 try:
                     engine = factory(cases, Path(tmp))
-                except Exception as exc:  # a peer that cannot run offline: say so, go on
+                except Exception as exc:  # noqa: BLE001 - a peer that cannot run offline: say so
                     unavailable[label] = f"{type(exc).__name__}: {exc}"
                     progress(f"{label}: unavailable: {exc}")
                     continue
@@ -613,7 +537,12 @@ def measure(runs: int, seconds: float) -> Result:
 def tables(result: Result, runs: int, seconds: float) -> list[Table]:
     peers = [name for name in result.engines if not name.startswith("gitconfig")]
     evaluator, service = EVALUATOR, SERVICE
-    headers = ["flag", *result.engines, "evaluator ÷ fastest peer", "service: × evaluator's time"]
+    headers = [
+        "flag",
+        *result.engines,
+        "evaluator ÷ fastest peer",
+        f"service: {TIMES} evaluator's time",
+    ]
     rows = []
     for flag in FLAGS:
         medians = {
@@ -627,9 +556,9 @@ def tables(result: Result, runs: int, seconds: float) -> list[Table]:
             for name in result.engines
         ]
         fastest = max((medians[name] for name in peers), default=0.0)
-        row.append(f"{medians[evaluator] / fastest:.1f}×" if fastest else "n/a")
+        row.append(ratio(medians[evaluator] / fastest, ".1f") if fastest else "n/a")
         through = medians.get(service)
-        row.append(f"{medians[evaluator] / through:.1f}×" if through else "n/a")
+        row.append(ratio(medians[evaluator] / through, ".1f") if through else "n/a")
         rows.append(row)
     notes = [
         f"evaluations per second, median of {runs} runs of ~{seconds:g} s each over "
@@ -646,8 +575,8 @@ def tables(result: Result, runs: int, seconds: float) -> list[Table]:
             ratios = sorted(e / s for e, s in zip(fast, slow, strict=True))
             notes.append(
                 f"{FLAG_TITLES[flag].split(')')[0]}) service ÷ evaluator (time) run by run, both "
-                f"rows of the same round: median {statistics.median(ratios):.2f}×, "
-                f"{ratios[0]:.2f}–{ratios[-1]:.2f}×"
+                f"rows of the same round: median {ratio(statistics.median(ratios))}, "
+                f"{span(ratios, '.2f')}{TIMES}"
             )
     for name, problems in result.problems.items():
         verdict = f"† DIFFER: {'; '.join(problems)}" if problems else "as expected"
@@ -659,8 +588,6 @@ def tables(result: Result, runs: int, seconds: float) -> list[Table]:
 
 def run(settings: Settings) -> list[Table]:
     """The ``python -m bench`` suite: shorter runs than HTTP suites need (in-process loops)."""
-    from bench import flag_layers
-
     runs = max(5, settings.runs)
     seconds = 0.2 if settings.quick else 0.5
     return tables(measure(runs, seconds), runs, seconds) + flag_layers.run(settings)
@@ -675,8 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 5 or not 0.05 <= args.seconds <= 10:
         parser.error("--runs must be >= 5 and --seconds between 0.05 and 10")
     result = measure(args.runs, args.seconds)
-    for table in tables(result, args.runs, args.seconds):
-        print(table.to_markdown())
+    print_tables(tables(result, args.runs, args.seconds))
     if args.json is not None:
         raw = {f"{name} / {flag}": rates for (name, flag), rates in result.rates.items()}
         args.json.write_text(json.dumps(raw, indent=2))

@@ -1,47 +1,39 @@
-"""The index and the write path: cold build, refresh after one commit, history, writes.
+"""The index and the write path: cold build and warm restart (next to pygit2 + libyaml alone
+and ``git ls-tree -r``), a server from start to ready (next to a one-file server), refresh
+after one commit, history of one key (next to ``git log``), API writes (next to
+``GitStore.write`` alone).
 
-    python -m bench --only index        (or: python bench/bench_index.py [--quick])
-
-Measured in this run, each next to a baseline from the same run:
-
-- cold build of the index for 10,000 and 100,000 config files (a fresh process per run,
-  resident memory before and after; on two cores and on one) and the warm restart from the
-  persisted snapshot, next to pygit2 + libyaml reading and parsing the same blobs alone and
-  ``git ls-tree -r`` of the same tree;
-- refresh after a one-file commit on 1,000 / 10,000 / 100,000 files (flat in size);
-- history of one key (200 versions) in a repository of 20,000 commits: the service's
-  version list, next to ``git log -- <path>`` (what a store without a history index runs);
-- API write throughput over HTTP (8 concurrent writers, each updating its own key), next to
-  the raw commit rate of the Git adapter (``GitStore.write``, fsync on, one writer).
+    python -m bench --only index        (or: python -m bench.bench_index [--quick])
 """
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
 
+from bench import subject
 from bench.repogen import config_content, config_path, make_repo
 from bench.tools import (
+    MIN_MAX,
     Settings,
     Table,
-    free_port,
-    http_ready,
     progress,
     run_script,
-    server_process,
-    stop_group,
+    span,
+    standalone,
+    work_dir,
 )
 
-TOKEN = "bench-token"
+TOKEN = subject.TOKEN
+QUIET = {"GITCONFIG_LOG_LEVEL": "WARNING"}
 
 
 def _median(values: list[float]) -> float:
@@ -126,7 +118,7 @@ def ls_tree_seconds(repo: Path) -> float:
 def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
     table = Table(
         "Index: cold build and warm restart",
-        ["config files", "case", "s (median)", "min–max s", "growth MiB", "peak RSS MiB"],
+        ["config files", "case", "s (median)", f"{MIN_MAX} s", "growth MiB", "peak RSS MiB"],
         notes=[
             f"median of {runs} interleaved runs (cold, one core, warm, baseline, ...), each "
             "in a fresh process; growth is resident memory added by the build (imports "
@@ -166,7 +158,7 @@ def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
                     f"{size:,}",
                     name,
                     f"{_median(seconds):.2f}",
-                    f"{min(seconds):.2f}–{max(seconds):.2f}",
+                    span(seconds, ".2f"),
                     f"{_median(growth) / 2**20:.0f}" if growth else "",
                     f"{_median([r['peak'] for r in results]) / 2**20:.0f}",
                 ]
@@ -185,40 +177,32 @@ def _server_ready(repo: Path, cold: bool) -> tuple[float, str]:
     cache = repo / "gitconfig" / "index.msgpack"
     if cold:
         cache.unlink(missing_ok=True)
-    port = free_port()
-    gitconfig = str(Path(sys.executable).parent / "gitconfig")
-    command = [gitconfig, "serve", "--repo", str(repo), "--http-port", str(port),
-               "--grpc-port", str(free_port())]  # fmt: skip
-    env = {**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN, "GITCONFIG_LOG_LEVEL": "WARNING"}
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-        start_new_session=True,
-    )  # fmt: skip
     seen = ""
-    try:
-        with httpx.Client(timeout=2.0) as client:
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"gitconfig serve exited {proc.returncode}")
-                if time.perf_counter() - started > 120:
-                    raise RuntimeError("gitconfig serve not ready after 120 s")
-                try:
-                    answer = client.get(f"http://127.0.0.1:{port}/readyz")
-                except httpx.HTTPError:
-                    time.sleep(0.02)
-                    continue
-                if answer.status_code == 200:
+
+    def probe(client: httpx.Client, url: str) -> bool:
+        """``/readyz`` answers 200; else wait 20 ms (no answer) or 50 ms (not ready yet)."""
+        nonlocal seen
+        try:
+            answer = client.get(f"{url}/readyz")
+        except httpx.HTTPError:
+            time.sleep(0.02)
+            return False
+        if answer.status_code == 200:
+            return True
+        seen = answer.text
+        time.sleep(0.05)
+        return False
+
+    with httpx.Client(timeout=2.0) as client:
+        started = time.perf_counter()
+        with subject.gitconfig_server(
+            repo, admin_token=TOKEN, probe=partial(probe, client), poll=0, env=QUIET, timeout=120
+        ):
+            ready = time.perf_counter() - started
+            for _ in range(600):  # a cold start writes the cache in the background: wait for it
+                if not cold or cache.exists():
                     break
-                seen = answer.text
                 time.sleep(0.05)
-        ready = time.perf_counter() - started
-        for _ in range(600):  # a cold start writes the cache in the background: wait for it
-            if not cold or cache.exists():
-                break
-            time.sleep(0.05)
-    finally:
-        stop_group(proc)
     return ready, seen
 
 
@@ -240,7 +224,7 @@ def server_table(work: Path, size: int, runs: int) -> Table:
         progress("server ready: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in cases.items()))
     table = Table(
         f"A whole server, {size:,} files: started to ready",
-        ["case", "s to /readyz 200 (median)", "min–max s"],
+        ["case", "s to /readyz 200 (median)", f"{MIN_MAX} s"],
         notes=[
             f"median of {runs} interleaved runs; `gitconfig serve` with REST and gRPC, from "
             "the process's start until `/readyz` answers 200 (polled every 50 ms): the "
@@ -251,7 +235,7 @@ def server_table(work: Path, size: int, runs: int) -> Table:
         ],
     )
     for name, values in cases.items():
-        table.rows.append([name, f"{_median(values):.2f}", f"{min(values):.2f}–{max(values):.2f}"])
+        table.rows.append([name, f"{_median(values):.2f}", span(values, ".2f")])
     return table
 
 
@@ -448,19 +432,16 @@ def writes_table(work: Path, settings: Settings, writers: int) -> Table:
     repo = work / "writes.git"
     if not repo.exists():
         make_repo(repo, 1000)
-    port = free_port()
-    env = {**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN, "GITCONFIG_LOG_LEVEL": "WARNING"}
-    gitconfig = str(Path(sys.executable).parent / "gitconfig")
-    command = [gitconfig, "serve", "--repo", str(repo), "--http-port", str(port),
-               "--grpc-port", "-1"]  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     api: list[float] = []
     p50: list[float] = []
     p99: list[float] = []
     raw: list[float] = []
     libgit2: list[float] = []
     errors = 0
-    with server_process("gitconfig serve", command, http_ready(f"{base}/readyz"), env=env):
+    with subject.gitconfig_server(
+        repo, admin_token=TOKEN, headers={}, ready_path="/readyz", grpc=False, env=QUIET
+    ) as server:
+        base = server.http_url
         _http_writes(base, writers, settings.warmup_s)
         for run in range(settings.runs):
             rate, latencies, failed = _http_writes(base, writers, settings.duration_s)
@@ -476,7 +457,7 @@ def writes_table(work: Path, settings: Settings, writers: int) -> Table:
             )
     table = Table(
         "API write throughput (commits per second)",
-        ["path", "commits/s (median)", "min–max", "p50 ms", "p99 ms", "errors"],
+        ["path", "commits/s (median)", MIN_MAX, "p50 ms", "p99 ms", "errors"],
         notes=[
             f"{writers} concurrent HTTP writers (PUT /configs/<id>, each its own key), "
             f"{settings.runs} runs of {settings.duration_s:.0f} s, one server process; every "
@@ -489,23 +470,22 @@ def writes_table(work: Path, settings: Settings, writers: int) -> Table:
         ],
     )
     table.rows.append(
-        ["REST API (gitconfig serve)", f"{_median(api):.0f}", f"{min(api):.0f}–{max(api):.0f}",
+        ["REST API (gitconfig serve)", f"{_median(api):.0f}", span(api, ".0f"),
          f"{_median(p50):.1f}", f"{_median(p99):.1f}", str(errors)]
     )  # fmt: skip
     table.rows.append(
         ["baseline: GitStore.write loop (barrier)", f"{_median(raw):.0f}",
-         f"{min(raw):.0f}–{max(raw):.0f}", "", "", ""]
+         span(raw, ".0f"), "", "", ""]
     )  # fmt: skip
     table.rows.append(
         ["baseline: GitStore.write loop (libgit2 fsync)", f"{_median(libgit2):.0f}",
-         f"{min(libgit2):.0f}–{max(libgit2):.0f}", "", "", ""]
+         span(libgit2, ".0f"), "", "", ""]
     )  # fmt: skip
     return table
 
 
 def run(settings: Settings) -> list[Table]:
-    work = Path(os.environ.get("GITCONFIG_BENCH_DIR") or tempfile.mkdtemp(prefix="gc-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_dir()
     quick = settings.quick
     runs = 3
     return [
@@ -513,14 +493,11 @@ def run(settings: Settings) -> list[Table]:
         server_table(work, 10_000 if quick else 100_000, runs),
         refresh_table(
             work, [1_000, 10_000] if quick else [1_000, 10_000, 100_000], 20 if quick else 50
-        ),  # fmt: skip
+        ),
         history_table(work, 2_000 if quick else 20_000, 50 if quick else 200),
         writes_table(work, settings, writers=8),
     ]
 
 
 if __name__ == "__main__":
-    chosen = Settings(runs=3, duration_s=2.0, warmup_s=1.0, quick=True) if "--quick" in sys.argv \
-        else Settings(runs=5, duration_s=5.0, warmup_s=2.0)  # fmt: skip
-    for table in run(chosen):
-        print(table.to_markdown())
+    raise SystemExit(standalone(run))

@@ -1,17 +1,8 @@
-"""SECRET values: first reveal, cached reveal over HTTP, and the cold index build.
+"""SECRET values: the first reveal next to ``sops decrypt`` from the shell, the cached reveal
+over HTTP (wrk) next to a plain lookup (target >= 0.8x), and a cold index build with 1,000
+SECRETs next to plain files (target: within 10 %).
 
     python -m bench --only secrets      (or: python -m bench.bench_secrets [--quick])
-
-Measured in this run, each next to a baseline from the same run:
-
-- first reveal of a secret (the service's reveal with an empty cache: one ``sops`` process),
-  median and p99, next to ``sops decrypt <file>`` run from the shell on the same files;
-- cached reveal over HTTP (``GET /configs/lookup?...&reveal=true`` with wrk), next to a plain
-  lookup of a STRING value on the same server (target: at least 0.8x its requests/s);
-- cold index build of 10,000 files of which 1,000 are SECRETs, next to 10,000 plain files
-  (target: within 10 %, nothing is decrypted at start-up). A fresh process per build.
-
-The age key is a throwaway made with pyrage; the repositories are built in a temporary folder.
 """
 
 from __future__ import annotations
@@ -20,7 +11,6 @@ import os
 import shlex
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -33,6 +23,7 @@ import pyrage
 from bench import deps, subject
 from bench.bench_index import cold_build
 from bench.tools import (
+    MIN_MAX,
     SUMMARY_HEADERS,
     Row,
     Sample,
@@ -41,6 +32,8 @@ from bench.tools import (
     measure_rows,
     progress,
     run_wrk,
+    span,
+    standalone,
     wrk_script,
 )
 from gitconfig.access.principals import Principal
@@ -232,7 +225,7 @@ def index_build(folder: Path, key_file: Path, settings: Settings) -> Table:
         timings["secrets"].append(cold_build(secrets)["seconds"])
     base = statistics.median(timings["plain"])
     table = Table("Cold index build with secrets (fresh process)", ["repository", "runs"])
-    table.headers += ["median s", "min–max s", "vs plain"]
+    table.headers += ["median s", f"{MIN_MAX} s", "vs plain"]
     for label, key in (
         (f"{n_files:,} plain files (baseline)", "plain"),
         (f"{n_files:,} files, {n_secrets:,} of them SECRET", "secrets"),
@@ -243,7 +236,7 @@ def index_build(folder: Path, key_file: Path, settings: Settings) -> Table:
                 label,
                 str(len(values)),
                 f"{statistics.median(values):.3f}",
-                f"{min(values):.3f}–{max(values):.3f}",
+                span(values, ".3f"),
                 f"{statistics.median(values) / base:.2f}x",
             ]
         )
@@ -252,8 +245,9 @@ def index_build(folder: Path, key_file: Path, settings: Settings) -> Table:
 
 
 def run(settings: Settings) -> list[Table]:
-    if deps.missing("git"):
-        return [Table("secrets", ["skipped"], [[deps.install_hint(["git"])]])]
+    absent = deps.missing("git")
+    if absent:
+        return [Table("secrets", ["skipped"], [[deps.install_hint(absent)]])]
     samples = 15 if settings.quick else 40
     tables = []
     with tempfile.TemporaryDirectory(prefix="bench-secrets-") as tmp:
@@ -272,7 +266,4 @@ def run(settings: Settings) -> list[Table]:
 
 
 if __name__ == "__main__":
-    quick = "--quick" in sys.argv
-    base = Settings(runs=3, duration_s=2.0, warmup_s=1.0, quick=True) if quick else Settings()
-    for result in run(base):
-        print(result.to_markdown())
+    raise SystemExit(standalone(run))

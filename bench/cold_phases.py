@@ -13,14 +13,10 @@ Each figure is the median of ``runs`` fresh processes. Progress goes to stderr.
 
 from __future__ import annotations
 
-import os
 import statistics
-import sys
-import tempfile
-from pathlib import Path
 
 from bench.repogen import make_repo
-from bench.tools import Settings, Table, progress, run_script
+from bench.tools import Settings, Table, progress, run_script, standalone, work_dir
 
 _STEPS = """
 import gc, json, sys, time
@@ -85,7 +81,7 @@ def _medians(results: list[dict[str, float]]) -> dict[str, float]:
 def run(settings: Settings) -> list[Table]:
     size = 10_000 if settings.quick else 100_000
     runs = 3
-    work = Path(os.environ.get("GITCONFIG_BENCH_DIR") or tempfile.mkdtemp(prefix="gc-bench-"))
+    work = work_dir()
     repo = work / f"cold-{size}.git"
     if not repo.exists():
         progress(f"generating {size:,} files")
@@ -112,5 +108,4 @@ def run(settings: Settings) -> list[Table]:
 
 
 if __name__ == "__main__":
-    for table in run(Settings(runs=3, duration_s=1.0, warmup_s=0.0, quick="--quick" in sys.argv)):
-        print(table.to_markdown())
+    raise SystemExit(standalone(run))

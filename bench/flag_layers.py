@@ -1,19 +1,8 @@
-"""The layers of a flag check through the service, each timed on its own (µs per call).
+"""The layers of a flag check through the service, each timed on its own (µs per call), next
+to the compiled evaluator it wraps (the baseline), for ``bench_eval``'s headline flag.
 
     .venv/bin/python -m bench.flag_layers [--runs 7] [--seconds 0.2]
     .venv/bin/python -m bench --only eval          # printed after the evaluation table
-
-``Service.evaluate_flag`` (what REST and gRPC call per check) next to the compiled evaluator
-it wraps, for the headline flag of ``bench_eval`` (an attribute rule, then a 25 % rollout)
-over the same 1,024 contexts (a distinct user per call), and every step the service takes
-between the two, as the expression it runs, in a loop of its own: the attribute type check,
-the snapshot, the snapshot's table of allowed checks (one lookup for the flag and the read
-decision), the precreated-pair check. Below them, for comparison, the steps the service no
-longer runs per call (the attribute copy, the group lookup by an enum key, the decision
-through the principal's table or ``Principal.may`` or ``authorize``, the name checks,
-``Environment(...)``). One pinned core, the garbage collector
-off during a run, rows interleaved round-robin, the median of the runs reported; the empty
-loop's own cost is in every row (its row shows how much).
 """
 
 from __future__ import annotations
@@ -27,8 +16,18 @@ import timeit
 from pathlib import Path
 from typing import Any
 
-from bench.bench_eval import FLAG_KEYS, bench_service, contexts, one_core
-from bench.tools import Settings, Table, progress
+from bench.flags import FLAG_KEYS, bench_service, contexts
+from bench.tools import (
+    MIN_MAX,
+    TIMES,
+    Settings,
+    Table,
+    one_core,
+    print_tables,
+    progress,
+    ratio,
+    span,
+)
 
 FLAG = FLAG_KEYS["c"]
 # (label, expression per context, whether the service runs it on every call)
@@ -67,7 +66,8 @@ def _namespace(workdir: Path) -> dict[str, Any]:
     service.flags.evaluate(reader, "bench", "PROD", FLAG, None, {})  # fills the tables
     snapshot = service.index.current()
     entry = snapshot.get(Kind.FLAG, "bench", Environment.PROD, FLAG)
-    assert entry is not None and entry.flag is not None
+    assert entry is not None
+    assert entry.flag is not None
     assert snapshot.checks[(reader.serial, "bench", "PROD", FLAG)] is flag_check(entry)
     return {
         "cases": [(case.user_id, case.attributes) for case in contexts()],
@@ -118,7 +118,7 @@ def table(timings: dict[str, list[float]], runs: int, seconds: float) -> Table:
         values = timings[label]
         rows.append([
             label, "yes" if per_call else "", f"{medians[label]:.3f}",
-            f"{min(values):.3f}–{max(values):.3f}", f"{medians[label] / evaluator:.2f}×",
+            span(values, ".3f"), ratio(medians[label] / evaluator, ".2f"),
         ])  # fmt: skip
     service = medians[LAYERS[2][0]]
     pairs = zip(timings[LAYERS[2][0]], timings[LAYERS[1][0]], strict=True)
@@ -128,13 +128,13 @@ def table(timings: dict[str, list[float]], runs: int, seconds: float) -> Table:
         f"flag {FLAG} (`region IN [EU]`, then a 25 % rollout) over 1,024 contexts, a "
         f"distinct user per call; median of {runs} runs of ~{seconds:g} s per row, rows "
         "interleaved, one pinned core, GC off during a run",
-        f"service ÷ evaluator: {service / evaluator:.2f}× ({service:.3f} vs {evaluator:.3f} µs); "
-        f"run by run (the two rows of one round) median {statistics.median(ratios):.2f}×, "
-        f"{ratios[0]:.2f}–{ratios[-1]:.2f}×; the per-call steps add up to {steps:.3f} µs "
+        f"service ÷ evaluator: {ratio(service / evaluator)} ({service:.3f} vs {evaluator:.3f} µs); "
+        f"run by run (the two rows of one round) median {ratio(statistics.median(ratios))}, "
+        f"{span(ratios, '.2f')}{TIMES}; the per-call steps add up to {steps:.3f} µs "
         f"(each includes the loop's {medians[LAYERS[0][0]]:.3f} µs); the rest is the method "
         "call and its return",
     ]
-    headers = ["layer", "per call", "µs (median)", "min–max µs", "× evaluator"]
+    headers = ["layer", "per call", "µs (median)", f"{MIN_MAX} µs", f"{TIMES} evaluator"]
     return Table("The service path of a flag check, layer by layer", headers, rows, notes)
 
 
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 3 or not 0.02 <= args.seconds <= 5:
         parser.error("--runs must be >= 3 and --seconds between 0.02 and 5")
-    print(table(measure(args.runs, args.seconds), args.runs, args.seconds).to_markdown())
+    print_tables([table(measure(args.runs, args.seconds), args.runs, args.seconds)])
     return 0
 
 

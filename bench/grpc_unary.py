@@ -1,18 +1,7 @@
-"""Unary gRPC calls per second at 64 concurrent calls, next to a minimal ``grpc.aio`` server.
-
-Rows, measured in the same run and interleaved round-robin:
-
-- baseline: ``bench.grpc_baseline serve`` (one process, a fixed message), loaded by h2load and,
-  to show what the load generator itself costs on 2 cores, by the Python client;
-- gitconfig ``config.v1.ConfigurationService/GetConfiguration`` and ``CheckFeatureFlag``
-  (``gitconfig serve``, 1 and 2 processes), "not available" until the server has them.
-
-Load generator: ``ghz`` is in neither Debian nor npm, so the default is h2load (Debian's
-``nghttp2-client``, C): 4 HTTP/2 connections x 16 streams = 64 calls in flight, each call a
-POST of the gRPC frame; per-call latencies come from its ``--log-file``. h2load cannot read
-gRPC trailers, so each row is first checked with one real gRPC call (``probe``), and a call that
-ends in a gRPC error, which carries no message, is counted from the missing response bytes.
-Without h2load the Python ``grpc.aio`` client (``bench.grpc_baseline load``) is used.
+"""Unary gRPC calls per second at 64 in flight: ``GetConfiguration`` and ``CheckFeatureFlag``
+(``gitconfig serve``, 1 and 2 processes) next to a minimal ``grpc.aio`` server
+(``grpc_baseline.py``). Load: h2load, else the Python ``grpc.aio`` client.
+``python -m bench --only grpc_unary``.
 """
 
 from __future__ import annotations

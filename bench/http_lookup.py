@@ -1,19 +1,9 @@
-"""HTTP read throughput: ``GET /configs/lookup`` next to two baselines, with wrk.
+"""HTTP reads: ``GET /configs/lookup`` and the flag check with wrk (one thread) at 16 and 64
+connections, 1 and 2 server processes, with the server's CPU per request.
 
-Rows, all measured in the same run, interleaved round-robin (``tools.measure_interleaved``):
-
-- baseline A, ``bench.asgi_baseline`` on uvicorn (httptools, uvloop, no access log), 1 and 2
-  worker processes: the ceiling for Python HTTP on this machine;
-- baseline B, one key read from etcd over its HTTP/JSON gateway (``POST /v3/kv/range``);
-- gitconfig, ``gitconfig serve`` with 1 and 2 processes, ``GET /configs/lookup``; at 64
-  connections also with the caller's own ``X-Request-ID`` (the answer echoes it; without
-  one a fast answer carries none: docs/decisions.md, "Request ids on the read fast path");
-- with granian installed (the ``bench`` extra), the bare app on granian and ``gitconfig
-  serve --http-server granian``, 1 and 2 processes, at 64 connections.
-
-Each at 16 and 64 connections. wrk runs with one thread (``-t1``): on this 2-core machine one
-wrk thread drives 60,000 req/s using about 60 % of one core, so a second thread adds no load,
-only a second competitor for the cores the server needs.
+Baselines in the same run: A, the bare ASGI app (``asgi_baseline.py``) on uvicorn (and on
+granian when installed); B, one key read from etcd over its HTTP gateway.
+``python -m bench --only http_lookup``; the method is in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -22,7 +12,7 @@ import dataclasses
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -30,6 +20,7 @@ from pathlib import Path
 
 from bench import cpu, deps, etcd, repogen, subject
 from bench.tools import (
+    EN_DASH,
     HOST,
     SUMMARY_HEADERS,
     Row,
@@ -50,6 +41,7 @@ from bench.tools import (
 NAME = "http_lookup"
 CONNECTIONS = (16, 64)
 WRK_THREADS = 1
+GRANIAN = ("--http-server", "granian")
 REQUEST_ID = "bench-request-0001"  # the caller's id of the "X-Request-ID sent" rows
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,13 +58,20 @@ class Target:
     connections: tuple[int, ...] = CONNECTIONS
 
 
-def granian_command(target: str, workers: int, port: int) -> list[str]:
-    """granian serving ``target`` like the uvicorn rows: uvloop, HTTP/1, no lifespan."""
-    exe = str(Path(sys.executable).parent / "granian")
-    cmd = [exe, "--interface", "asginl", "--host", HOST, "--port", str(port)]
-    cmd += ["--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-ws"]
-    cmd += ["--log-level", "warning", "--working-dir", str(ROOT)]
-    return [*cmd, target]
+def baseline_command(http_server: str, workers: int, port: int) -> list[str]:
+    """Baseline A, ``bench.asgi_baseline:app``, on uvicorn (httptools, uvloop, no access log)
+    or on granian (uvloop, HTTP/1, no lifespan), ``workers`` processes."""
+    target = "bench.asgi_baseline:app"
+    if http_server == "granian":
+        exe = str(Path(sys.executable).parent / "granian")
+        cmd = [exe, "--interface", "asginl", "--host", HOST, "--port", str(port)]
+        cmd += ["--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-ws"]
+        cmd += ["--log-level", "warning", "--working-dir", str(ROOT)]
+        return [*cmd, target]
+    cmd = [sys.executable, "-m", "uvicorn", target, "--app-dir", str(ROOT)]
+    cmd += ["--host", HOST, "--port", str(port), "--workers", str(workers)]
+    cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    return cmd
 
 
 def granian_missing() -> str | None:
@@ -82,29 +81,12 @@ def granian_missing() -> str | None:
 
 
 @contextmanager
-def granian_baseline(workers: int) -> Iterator[Endpoint]:
+def asgi_baseline(http_server: str, workers: int) -> Iterator[Endpoint]:
+    """The one way to start baseline A: ``http_server`` "uvicorn" or "granian"."""
     port = free_port()
     url = f"http://{HOST}:{port}/"
-    cmd = granian_command("bench.asgi_baseline:app", workers, port)
-    with server_process(f"granian asgi baseline ({workers}p)", cmd, http_ready(url)):
-        yield url, wrk_script()
-
-
-@contextmanager
-def granian_lookup(repo: Path, workers: int) -> Iterator[Endpoint]:
-    extra = ("--http-server", "granian")
-    with subject.gitconfig_server(repo, workers, extra=extra) as endpoints:
-        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
-
-
-@contextmanager
-def asgi_baseline(workers: int) -> Iterator[Endpoint]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "bench.asgi_baseline:app", "--app-dir", str(ROOT)]
-    cmd += ["--host", HOST, "--port", str(port), "--workers", str(workers)]
-    cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    url = f"http://{HOST}:{port}/"
-    with server_process(f"uvicorn asgi baseline ({workers}p)", cmd, http_ready(url)):
+    cmd = baseline_command(http_server, workers, port)
+    with server_process(f"{http_server} asgi baseline ({workers}p)", cmd, http_ready(url)):
         yield url, wrk_script()
 
 
@@ -118,65 +100,52 @@ def etcd_baseline() -> Iterator[Endpoint]:
 
 
 @contextmanager
-def gitconfig_lookup(repo: Path, workers: int) -> Iterator[Endpoint]:
-    with subject.gitconfig_server(repo, workers) as endpoints:
-        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
-
-
-@contextmanager
-def gitconfig_lookup_with_id(repo: Path, workers: int) -> Iterator[Endpoint]:
-    """The lookup from a caller that sends its own ``X-Request-ID`` (echoed in the answer)."""
-    headers = {**subject.AUTH_HEADERS, "X-Request-ID": REQUEST_ID}
-    with subject.gitconfig_server(repo, workers) as endpoints:
-        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=headers)
-
-
-@contextmanager
-def gitconfig_check(repo: Path, workers: int) -> Iterator[Endpoint]:
-    with subject.gitconfig_server(repo, workers) as endpoints:
-        yield endpoints.http_url + subject.check_path(), wrk_script(headers=subject.AUTH_HEADERS)
+def gitconfig_endpoint(
+    repo: Path,
+    workers: int,
+    path: str,
+    headers: Mapping[str, str] = subject.AUTH_HEADERS,
+    extra: tuple[str, ...] = (),
+) -> Iterator[Endpoint]:
+    """``gitconfig serve`` (``extra``: more options) and wrk's GET ``path`` with ``headers``."""
+    with subject.gitconfig_server(repo, workers, extra=extra) as endpoints:
+        yield endpoints.http_url + path, wrk_script(headers=headers)
 
 
 def targets(repo: Path) -> list[Target]:
     no_etcd = deps.missing("etcd")
     etcd_name = "etcd range (HTTP gateway)" if no_etcd else f"etcd {etcd.version()} range (HTTP)"
+    lookup, check = subject.lookup_path(), subject.check_path()
+    with_id = {**subject.AUTH_HEADERS, "X-Request-ID": REQUEST_ID}  # echoed in the answer
+    auth = subject.AUTH_HEADERS
+    gitconfig = [  # system, path, headers, connections
+        ("gitconfig lookup", lookup, auth, CONNECTIONS),
+        ("gitconfig lookup, caller sends X-Request-ID", lookup, with_id, (64,)),
+        ("gitconfig flag check", check, auth, CONNECTIONS),
+    ]
     return [
-        Target("ASGI baseline (uvicorn)", 1, partial(asgi_baseline, 1)),
-        Target("ASGI baseline (uvicorn)", 2, partial(asgi_baseline, 2)),
+        Target("ASGI baseline (uvicorn)", 1, partial(asgi_baseline, "uvicorn", 1)),
+        Target("ASGI baseline (uvicorn)", 2, partial(asgi_baseline, "uvicorn", 2)),
         Target(etcd_name, 1, etcd_baseline, deps.install_hint(no_etcd) if no_etcd else None),
         *(
             Target(
-                "gitconfig lookup",
+                system,
                 workers,
-                partial(gitconfig_lookup, repo, workers),
+                partial(gitconfig_endpoint, repo, workers, path, headers),
                 subject.unavailable(workers),
+                connections,
             )
-            for workers in (1, 2)
-        ),
-        *(
-            Target(
-                "gitconfig lookup, caller sends X-Request-ID",
-                workers,
-                partial(gitconfig_lookup_with_id, repo, workers),
-                subject.unavailable(workers),
-                (64,),
-            )
-            for workers in (1, 2)
-        ),
-        *(
-            Target(
-                "gitconfig flag check",
-                workers,
-                partial(gitconfig_check, repo, workers),
-                subject.unavailable(workers),
-            )
+            for system, path, headers, connections in gitconfig
             for workers in (1, 2)
         ),
         *(
             Target(system, workers, partial(start, workers), granian_missing(), (64,))
             for system, start in (
-                ("ASGI baseline (granian)", granian_baseline),
-                ("gitconfig lookup (--http-server granian)", partial(granian_lookup, repo)),
+                ("ASGI baseline (granian)", partial(asgi_baseline, "granian")),
+                (
+                    "gitconfig lookup (--http-server granian)",
+                    partial(gitconfig_endpoint, repo, path=lookup, extra=GRANIAN),
+                ),
             )
             for workers in (1, 2)
         ),
@@ -232,7 +201,7 @@ def run(settings: Settings) -> list[Table]:
 def cells_with_cpu(samples: Sequence[Sample]) -> list[str]:
     """``summary_cells`` and the median server CPU per request."""
     cpu_us = [s.server_cpu_us for s in samples if s.server_cpu_us is not None]
-    return [*summary_cells(samples), f"{statistics.median(cpu_us):.1f}" if cpu_us else "–"]
+    return [*summary_cells(samples), f"{statistics.median(cpu_us):.1f}" if cpu_us else EN_DASH]
 
 
 def measure_with_cpu(

@@ -1,12 +1,8 @@
-"""What the per-request metrics cost: ``GET /configs/lookup`` at 64 connections, one server
-process, with the request metrics on (and the request ids of routed answers; a fast answer
-to a caller that sends no id carries none), next to the same server with them off
-(``--no-request-metrics``), in the same run, rows interleaved. Issue 15's bound: the
-metrics must not cost more than 10 % of the throughput.
-
-A second table drives the REST app in-process (no sockets, no HTTP parsing) and reports the
-CPU time per lookup with and without: on a machine shared with other work, CPU time is a
-steadier measure of the difference than throughput."""
+"""What the per-request metrics cost: ``GET /configs/lookup`` at 64 connections (wrk), one
+server process with the metrics on next to one with ``--no-request-metrics`` (the baseline),
+and the same in process as CPU µs per request. Issue 15's bound: at most 10 % of the
+throughput. ``python -m bench --only metrics_overhead``.
+"""
 
 from __future__ import annotations
 
@@ -14,15 +10,16 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from bench import deps, repogen, subject
 from bench.asgi_layers import lookup_service, scope_of
-from bench.http_lookup import WRK_THREADS, Endpoint
+from bench.http_lookup import WRK_THREADS, Endpoint, gitconfig_endpoint
 from bench.tools import (
+    MIN_MAX,
     SUMMARY_HEADERS,
     Row,
     Sample,
@@ -32,18 +29,12 @@ from bench.tools import (
     measure_rows,
     progress,
     run_wrk,
-    wrk_script,
+    span,
 )
 
 NAME = "metrics_overhead"
 CONNECTIONS = 64
 VARIANTS = {"on": (), "off": ("--no-request-metrics",)}
-
-
-@contextmanager
-def lookup(repo: Path, extra: tuple[str, ...]) -> Iterator[Endpoint]:
-    with subject.gitconfig_server(repo, 1, extra=extra) as endpoints:
-        yield endpoints.http_url + subject.lookup_path(), wrk_script(headers=subject.AUTH_HEADERS)
 
 
 def run(settings: Settings) -> list[Table]:
@@ -63,7 +54,8 @@ def run(settings: Settings) -> list[Table]:
             reason, endpoint = unavailable, None
             if reason is None:
                 try:
-                    endpoint = stack.enter_context(lookup(repo, extra))
+                    path = subject.lookup_path()
+                    endpoint = stack.enter_context(gitconfig_endpoint(repo, 1, path, extra=extra))
                 except ServerError as exc:
                     progress(f"failed to start: {exc}")
                     reason = "failed to start (see stderr)"
@@ -87,7 +79,7 @@ def in_process(settings: Settings) -> Table:
     from gitconfig.rest.app import create_app
 
     table = Table("Per-request metrics: CPU per lookup, in-process ASGI", ["request metrics"])
-    table.headers += ["µs per request (median)", "min–max", "requests per run"]
+    table.headers += ["µs per request (median)", MIN_MAX, "requests per run"]
     scope = scope_of(subject.lookup_path(), subject.AUTH_HEADERS)
     requests = 5_000 if settings.quick else 20_000
     with lookup_service() as (service, tokens):
@@ -97,14 +89,14 @@ def in_process(settings: Settings) -> Table:
         async def receive() -> dict[str, object]:
             return {"type": "http.request", "body": b"", "more_body": False}
 
-        async def send(message: dict[str, object]) -> None:
+        async def send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                status.append(message["status"])  # type: ignore[arg-type]
+                status.append(message["status"])
 
-        async def drive(app: object, n: int) -> float:
+        async def drive(app: Any, n: int) -> float:
             started = time.process_time()
             for _ in range(n):
-                await app({**scope, "state": {}}, receive, send)  # type: ignore[operator]
+                await app({**scope, "state": {}}, receive, send)
             return (time.process_time() - started) / n * 1e6
 
         async def measure() -> dict[str, list[float]]:
@@ -120,7 +112,7 @@ def in_process(settings: Settings) -> Table:
     assert set(status) == {200}, set(status)
     for name, runs in found.items():
         table.rows.append([name, f"{statistics.median(runs):.2f}",
-                           f"{min(runs):.2f}–{max(runs):.2f}", f"{requests:,}"])  # fmt: skip
+                           span(runs, ".2f"), f"{requests:,}"])  # fmt: skip
     on, off = (statistics.median(found[name]) for name in ("on", "off"))
     table.notes.append(
         f"median of {settings.runs + 2} runs per row, rows interleaved; the metrics add "

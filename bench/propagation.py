@@ -1,22 +1,9 @@
-"""Change propagation: from a write returning to the update arriving at N stream subscribers.
+"""Change propagation: an API write or a ``git push`` → the update at 1, 100 and 1,000
+``StreamConfigurationUpdates`` subscribers (p50, p99, max), and memory per idle subscriber.
 
-``python -m bench.propagation [--quick]`` (or ``run(settings)`` from the runner) serves a
-generated repository with ``gitconfig serve`` and, for N = 1, 100 and 1,000 concurrent
-``StreamConfigurationUpdates`` subscribers (all on one key, so every write reaches all N):
-
-- API write: ``PUT /configs/{id}`` with a new value, one at a time; latency = arrival of the
-  update at a subscriber minus the moment the PUT's response was read (the write returns
-  after the commit and the index refresh, so an update may even arrive before the response:
-  a negative latency). Also given: from the moment the PUT was sent.
-- git push: a commit in a clone, then ``git push`` to the served repository; latency = arrival
-  minus the moment ``git push`` exited. The server learns of it from its ref watcher.
-- memory per idle subscriber: the server's RSS with 1,000 idle streams open, minus before,
-  divided by 1,000.
-
-Each write waits until all N subscribers have the previous update. The subscribers run in a
-child process (``python -m bench.propagation measure``, grpc.aio, 100 streams per
-connection), so the runner imports no grpc; client and server share the machine's cores, and
-the client's own time to take 1,000 messages off the wire is part of the figure.
+``python -m bench.propagation [--quick]`` or ``python -m bench --only propagation``. The
+subscribers run in a child process (``python -m bench.propagation measure``), so the runner
+imports no grpc.
 """
 
 from __future__ import annotations
@@ -24,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -35,14 +21,11 @@ from typing import Any
 
 from bench import repogen, subject
 from bench.tools import (
-    HOST,
     Settings,
     Table,
-    free_port,
-    http_ready,
-    percentile,
+    latency_stats,
     progress,
-    server_process,
+    standalone,
 )
 from bench.tools import run as run_command
 
@@ -63,15 +46,10 @@ def run(settings: Settings) -> list[Table]:
     with tempfile.TemporaryDirectory(prefix="bench-propagation-") as tmp:
         repo = Path(tmp) / "configs.git"
         repogen.make_repo(repo, n_configs=1_000 if settings.quick else 10_000, n_flags=10)
-        http_port, grpc_port = free_port(), free_port()
-        cmd = subject.serve_command(repo, http_port, grpc_port, workers=1)
-        env = dict(os.environ, GITCONFIG_ADMIN_TOKEN=subject.TOKEN)
-        url = f"http://{HOST}:{http_port}"
-        ready = http_ready(url + subject.lookup_path(), subject.AUTH_HEADERS)
-        with server_process("gitconfig serve", cmd, ready, env=env, timeout=180) as server:
+        with subject.gitconfig_server(repo) as server:
             progress(f"propagation: {writes} API writes and {pushes} pushes per row")
-            child = [sys.executable, "-m", "bench.propagation", "measure", "--http", url]
-            child += ["--grpc", f"{HOST}:{grpc_port}", "--repo", str(repo)]
+            child = [sys.executable, "-m", "bench.propagation", "measure"]
+            child += ["--http", server.http_url, "--grpc", server.grpc_target, "--repo", str(repo)]
             child += ["--pid", str(server.pid), "--writes", str(writes), "--pushes", str(pushes)]
             _, out, _ = run_command(child, timeout=1800)
     return tables(json.loads(out))
@@ -117,16 +95,6 @@ def _rss(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError("no VmRSS")
-
-
-def _stats(latencies: list[float]) -> dict[str, float]:
-    ordered = sorted(latencies)
-    return {
-        "samples": len(ordered),
-        "p50": percentile(ordered, 50),
-        "p99": percentile(ordered, 99),
-        "max": ordered[-1],
-    }
 
 
 class Subscribers:
@@ -221,8 +189,8 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
                     returned += [t - done for t in arrivals]
                     sent += [t - started for t in arrivals]
                     await asyncio.sleep(0.02)
-                result["api"][str(n)] = _stats(returned)
-                result["api_sent"][str(n)] = _stats(sent)
+                result["api"][str(n)] = latency_stats(returned)
+                result["api_sent"][str(n)] = latency_stats(sent)
                 pushed: list[float] = []
                 subprocess.run(["git", "-C", str(clone), "pull", "-q"], check=True)
                 for _ in range(args.pushes):
@@ -236,7 +204,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
                     arrivals = await subscribers.wait(str(counter))
                     pushed += [t - done for t in arrivals]
                     await asyncio.sleep(0.05)
-                result["push"][str(n)] = _stats(pushed)
+                result["push"][str(n)] = latency_stats(pushed)
                 await subscribers.close()
                 progress(f"propagation: {n} subscribers done")
     return result
@@ -257,10 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "measure":
         print(json.dumps(asyncio.run(_measure(args))))
         return 0
-    settings = Settings(runs=1, duration_s=1, warmup_s=0, quick=args.quick)
-    for table in run(settings):
-        print(table.to_markdown())
-    return 0
+    return standalone(run, ["--quick"] if args.quick else [])
 
 
 if __name__ == "__main__":

@@ -1,13 +1,7 @@
-"""The ecosystem protocols over HTTP, with wrk: OFREP and Spring Cloud Config.
-
-Rows, all against one ``gitconfig serve`` process, measured in the same run, interleaved
-round-robin (``tools.measure_rows``):
-
-- baseline: ``GET /feature-flags/check`` (the fast path) and ``GET /configs/lookup``;
-- OFREP single-flag evaluation, ``POST /ofrep/app-0/PROD/ofrep/v1/evaluate/flags/flag-0``,
-  the same flag and user as the check;
-- OFREP bulk evaluation of the application's 10 flags;
-- Spring ``GET /spring/spring-app/prod`` for an application of 100 configuration keys.
+"""The ecosystem protocols over HTTP (wrk, 64 connections) and in process (CPU µs per
+request): OFREP single and bulk evaluation, Spring ``GET /spring/spring-app/prod`` of 100 keys.
+Baselines, same server and run: ``GET /feature-flags/check`` and ``GET /configs/lookup``.
+``python -m bench --only protocols``.
 """
 
 from __future__ import annotations
@@ -25,6 +19,7 @@ from typing import Any
 
 from bench import deps, repogen, subject
 from bench.tools import (
+    MIN_MAX,
     SUMMARY_HEADERS,
     Row,
     Sample,
@@ -32,6 +27,7 @@ from bench.tools import (
     Table,
     measure_rows,
     run_wrk,
+    span,
     wrk_script,
 )
 
@@ -69,7 +65,9 @@ def _over_http(settings: Settings) -> Table:
     absent = deps.missing("wrk", "git")
     unavailable = subject.unavailable(1)
     if absent or unavailable:
-        table.notes.append("skipped: " + (deps.install_hint(absent) if absent else unavailable))
+        table.notes.append(
+            "skipped: " + (deps.install_hint(absent) if absent else str(unavailable))
+        )
         return table
     n_configs = 1_000 if settings.quick else 10_000
     auth = subject.AUTH_HEADERS
@@ -178,7 +176,7 @@ def _in_process(settings: Settings) -> Table:
 
     table = Table(
         "OFREP and Spring in process (the ASGI app called directly, no sockets)",
-        ["request", "CPU µs per request (median)", "min–max", "vs the flag check"],
+        ["request", "CPU µs per request (median)", MIN_MAX, "vs the flag check"],
     )
     n = 2_000 if settings.quick else 5_000
     body = OFREP_BODY.encode()
@@ -212,7 +210,7 @@ def _in_process(settings: Settings) -> Table:
             [
                 name,
                 f"{median:.1f}",
-                f"{min(samples[name]):.1f}–{max(samples[name]):.1f}",
+                span(samples[name], ".1f"),
                 f"{baseline / median:.2f}x" if name != cases[0][0] else "1.00x",
             ]
         )

@@ -1,22 +1,8 @@
-"""Replicas in front of a Git host: propagation, write latency, throughput, cold start.
+"""Replicas (``gitconfig serve --remote``) of a smart-HTTP Git host: a ``git push`` → the
+update on 3 replicas (webhook, polling), write latency next to ``git commit`` + ``git push``
+from a shell, throughput of 3 replicas x 8 writers, cold start next to ``git clone --bare``.
 
-``python -m bench --only replicas`` (or ``python -m bench.replicas [--quick]``). The remote is
-a bare repository behind nginx + fcgiwrap + ``git http-backend`` with basic auth on
-127.0.0.1 (``tests/gitservers.SmartHttp``: the tests' own server); every replica is a
-``gitconfig serve --remote`` process with its mirror in a temporary folder.
-
-- propagation: a commit pushed with ``git push`` by a person → the update on a
-  ``/configs/watch`` subscriber of each of 3 replicas. With webhooks (each replica gets the
-  host's webhook right after the push, as GitHub would send it; the replicas' timers are set
-  to 10 minutes so only the webhook can bring it) and with polling only (``--poll-interval
-  1``: the expected figure is about half the interval plus one fetch).
-- write latency: ``PUT /configs/{id}`` through one replica (commit, push to the remote over
-  HTTP, index) one at a time, next to ``git commit`` + ``git push`` of the same one-file
-  change from a shell in a clone, in the same run.
-- throughput: 3 replicas with 8 writers each (one key per writer) for ``duration`` seconds:
-  acknowledged writes per second, and how many were refused (409: the branch kept moving).
-- cold start: a replica on an empty data dir until ``/readyz`` answers 200, on a remote of
-  10,000 files and 5,000 commits, next to ``git clone --bare`` of the same remote.
+``python -m bench --only replicas`` (or ``python -m bench.replicas [--quick]``).
 """
 
 from __future__ import annotations
@@ -24,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -38,14 +23,11 @@ import httpx
 
 from bench import repogen, subject
 from bench.tools import (
-    HOST,
     Settings,
     Table,
-    free_port,
-    http_ready,
     percentile,
     progress,
-    server_process,
+    standalone,
 )
 from bench.tools import run as run_command
 
@@ -53,6 +35,7 @@ NAME = "replicas"
 USER, PASSWORD = "bench", "bench-password"
 SECRET = "bench-webhook-secret"
 AUTH = {"Authorization": f"Bearer {subject.TOKEN}"}
+QUIET = {"GITCONFIG_LOG_LEVEL": "WARNING"}
 
 
 def _ms(seconds: float) -> str:
@@ -81,20 +64,16 @@ def smart_http(root: Path) -> Iterator[str]:
 @contextmanager
 def replica(url: str, data_dir: Path, poll: float) -> Iterator[str]:
     """One ``gitconfig serve --remote`` process; its base URL once ready."""
-    exe = subject.executable()
-    assert exe is not None
     credentials = data_dir.with_suffix(".credentials")
     credentials.write_text(f"{USER}:{PASSWORD}\n")
     secret = data_dir.with_suffix(".secret")
     secret.write_text(SECRET)
-    port = free_port()
-    cmd = [exe, "serve", "--remote", url, "--data-dir", str(data_dir), "--host", HOST]
-    cmd += ["--http-port", str(port), "--grpc-port", "-1", "--poll-interval", str(poll)]
-    cmd += ["--remote-credentials", str(credentials), "--webhook-secret", str(secret)]
-    env = dict(os.environ, GITCONFIG_ADMIN_TOKEN=subject.TOKEN, GITCONFIG_LOG_LEVEL="WARNING")
-    base = f"http://{HOST}:{port}"
-    with server_process("replica", cmd, http_ready(base + "/readyz"), env=env, timeout=300):
-        yield base
+    extra = ["--remote", url, "--data-dir", str(data_dir), "--poll-interval", str(poll)]
+    extra += ["--remote-credentials", str(credentials), "--webhook-secret", str(secret)]
+    with subject.gitconfig_server(
+        None, extra=extra, headers={}, ready_path="/readyz", grpc=False, env=QUIET, timeout=300
+    ) as server:
+        yield server.http_url
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -335,7 +314,4 @@ def run(settings: Settings) -> list[Table]:
 
 
 if __name__ == "__main__":
-    quick = "--quick" in sys.argv
-    base = Settings(runs=3, duration_s=2.0, warmup_s=1.0, quick=True) if quick else Settings()
-    for found in run(base):
-        print(found.to_markdown())
+    raise SystemExit(standalone(run))

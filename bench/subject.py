@@ -1,10 +1,10 @@
 """The system under test: a ``gitconfig serve`` process over a generated repository.
 
 This is the one place that knows how to start gitconfig. ``serve_command`` builds the command
-line; ``unavailable`` says why a row cannot run yet (no ``gitconfig`` command, no ``serve``,
-no ``--workers``), so that the suites print "not available" instead of crashing while the
-server is being written. Readiness is the real lookup answering 200: the server is ready only
-after its first complete index.
+line and ``gitconfig_server`` runs it; ``unavailable`` says why a row cannot run yet (no
+``gitconfig`` command, no ``serve``, no ``--workers``), so that the suites print "not
+available" instead of crashing while the server is being written. Readiness is, by default,
+the real lookup answering 200: the server is ready only after its first complete index.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,8 @@ AUTH_HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 @dataclass(frozen=True)
 class Endpoints:
     http_url: str  # e.g. http://127.0.0.1:40123
-    grpc_target: str  # e.g. 127.0.0.1:40124
+    grpc_target: str  # e.g. 127.0.0.1:40124 ("" with gRPC off)
+    pid: int  # the server's (its process group's leader)
 
 
 def lookup_path(key: str = KEY, application: str = APPLICATION, env: str = ENVIRONMENT) -> str:
@@ -76,12 +77,17 @@ def unavailable(workers: int) -> str | None:
 
 
 def serve_command(
-    repo: Path, http_port: int, grpc_port: int, workers: int, extra: tuple[str, ...] = ()
+    repo: Path | None,
+    http_port: int,
+    grpc_port: int,
+    workers: int,
+    extra: tuple[str, ...] = (),
 ) -> list[str]:
-    """The command line that serves ``repo``. Edit here if ``gitconfig serve`` changes."""
+    """The command line that serves ``repo`` (None: ``extra`` says what, e.g. ``--remote``).
+    Edit here if ``gitconfig serve`` changes."""
     exe = executable()
     assert exe is not None, "check unavailable() first"
-    cmd = [exe, "serve", "--repo", str(repo), "--host", HOST]
+    cmd = [exe, "serve", *(["--repo", str(repo)] if repo is not None else []), "--host", HOST]
     cmd += ["--http-port", str(http_port), "--grpc-port", str(grpc_port)]
     if workers != 1:
         cmd += ["--workers", str(workers)]
@@ -90,24 +96,41 @@ def serve_command(
 
 @contextmanager
 def gitconfig_server(
-    repo: Path,
-    workers: int,
+    repo: Path | None,
+    workers: int = 1,
     timeout: float = 180.0,
     extra: Sequence[str] = (),
     admin_token: str | None = TOKEN,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    ready_path: str | None = None,
+    probe: Callable[[str], bool] | None = None,
+    poll: float = 0.1,
+    grpc: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Endpoints]:
-    """Serve ``repo`` until the block ends; ready once the benchmark's lookup answers 200.
-    ``extra``: more ``serve`` options (e.g. ``--access-file``); ``admin_token``: the
-    bootstrap admin token (None: none); ``headers``: the readiness probe's (default: the
-    admin token's)."""
-    http_port, grpc_port = free_port(), free_port()
-    env = dict(os.environ)
-    env.pop("GITCONFIG_ADMIN_TOKEN", None)
+    """Serve ``repo`` until the block ends: the one way the benchmarks start gitconfig.
+
+    Ready once GET ``ready_path`` (default: the benchmark's lookup) answers 200 with
+    ``headers`` (default: the admin token's), or once ``probe(http_url)`` is true, asked
+    every ``poll`` s. ``extra``: more ``serve`` options (e.g. ``--access-file``);
+    ``admin_token``: the bootstrap admin token (None: none); ``grpc``: False serves REST
+    only (``--grpc-port -1``); ``env``: more environment variables for the server.
+    """
+    http_port, grpc_port = free_port(), free_port() if grpc else -1
+    environ = dict(os.environ)
+    environ.pop("GITCONFIG_ADMIN_TOKEN", None)
     if admin_token is not None:
-        env["GITCONFIG_ADMIN_TOKEN"] = admin_token
-    endpoints = Endpoints(f"http://{HOST}:{http_port}", f"{HOST}:{grpc_port}")
-    ready = http_ready(endpoints.http_url + lookup_path(), headers or AUTH_HEADERS)
+        environ["GITCONFIG_ADMIN_TOKEN"] = admin_token
+    environ.update(env or {})
+    http_url = f"http://{HOST}:{http_port}"
+    ready: Callable[[], bool]
+    if probe is not None:
+        ready = functools.partial(probe, http_url)
+    else:
+        path = ready_path if ready_path is not None else lookup_path()
+        ready = http_ready(http_url + path, headers if headers is not None else AUTH_HEADERS)
     cmd = serve_command(repo, http_port, grpc_port, workers, tuple(extra))
-    with server_process(f"gitconfig serve ({workers}p)", cmd, ready, env=env, timeout=timeout):
-        yield endpoints
+    name = f"gitconfig serve ({workers}p)"
+    with server_process(name, cmd, ready, env=environ, timeout=timeout, poll=poll) as proc:
+        yield Endpoints(http_url, f"{HOST}:{grpc_port}" if grpc else "", proc.pid)

@@ -7,6 +7,7 @@ readiness probe, and on exit SIGTERM then SIGKILL to the whole group, whatever h
 
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 import math
@@ -20,7 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,14 @@ def run_script(script: str, *args: str, timeout: float = 600.0) -> dict[str, flo
     return result
 
 
+def work_dir() -> Path:
+    """Where ``index`` and ``cold_phases`` keep their generated repositories: a new temporary
+    folder, or ``$GITCONFIG_BENCH_DIR`` (kept, and reused, between runs)."""
+    work = Path(os.environ.get("GITCONFIG_BENCH_DIR") or tempfile.mkdtemp(prefix="gc-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
 def free_port() -> int:
     """A currently free TCP port on 127.0.0.1 (the kernel's choice)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -86,8 +95,10 @@ def server_process(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 30.0,
+    poll: float = 0.1,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``cmd`` in its own process group, wait until ``ready()``, stop the group on exit."""
+    """Start ``cmd`` in its own process group, wait until ``ready()`` (asked every ``poll``
+    s; 0: the probe paces itself), stop the group on exit, whatever happened."""
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
             list(cmd),
@@ -105,7 +116,7 @@ def server_process(
                     raise ServerError(f"{name} exited {proc.returncode}: {_tail(log)}")
                 if time.monotonic() > deadline:
                     raise ServerError(f"{name} not ready after {timeout:.0f}s: {_tail(log)}")
-                time.sleep(0.1)
+                time.sleep(poll)
             yield proc
         finally:
             stop_group(proc)
@@ -240,6 +251,9 @@ class Settings:
     max_foreign: float = 0.10  # of one core, averaged over the run
 
 
+QUICK = Settings(runs=3, duration_s=2.0, warmup_s=1.0, quick=True)  # ``--quick``
+
+
 @dataclass(frozen=True)
 class Row:
     """One table row: its label cells and either ``measure(duration_s)`` or why it cannot run."""
@@ -318,9 +332,75 @@ def _least_disturbed(
     return share, sample, len(attempts)
 
 
+@contextmanager
+def one_core() -> Iterator[str]:
+    """Pin this process to one CPU for the measurement; restore the affinity after."""
+    try:
+        before = os.sched_getaffinity(0)
+    except AttributeError:
+        yield "not pinned (no sched_setaffinity)"
+        return
+    cpu = max(before)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield f"pinned to CPU {cpu}"
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def calibrate(loop: Callable[[int], None], seconds: float) -> int:
+    """How many passes of ``loop`` (``loop(passes)``) take about ``seconds``."""
+    repetitions = 1
+    while True:
+        start = time.perf_counter()
+        loop(repetitions)
+        elapsed = time.perf_counter() - start
+        if elapsed >= 0.05:
+            return max(1, round(repetitions * seconds / elapsed))
+        repetitions *= 4
+
+
+def seconds_gc_off(loop: Callable[[int], None], repetitions: int) -> float:
+    """Wall seconds of ``loop(repetitions)`` with the garbage collector off (as ``timeit``)."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        loop(repetitions)
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
+
+
+def latency_stats(latencies: list[float]) -> dict[str, float]:
+    """Samples, p50, p99 and max of ``latencies`` (seconds)."""
+    ordered = sorted(latencies)
+    return {
+        "samples": len(ordered),
+        "p50": percentile(ordered, 50),
+        "p99": percentile(ordered, 99),
+        "max": ordered[-1],
+    }
+
+
 def progress(message: str) -> None:
     """Progress goes to stderr, so that stdout holds only the markdown tables."""
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+EN_DASH, TIMES = "\N{EN DASH}", "\N{MULTIPLICATION SIGN}"  # as the tables print them
+MIN_MAX = f"min{EN_DASH}max"
+
+
+def span(values: Iterable[float], spec: str) -> str:
+    """The min-max cell of ``values``, each bound formatted with ``spec`` (e.g. ``".2f"``)."""
+    ordered = sorted(values)
+    return f"{ordered[0]:{spec}}{EN_DASH}{ordered[-1]:{spec}}"
+
+
+def ratio(value: float, spec: str = ".2f") -> str:
+    """A ratio cell: the value and the multiplication sign (``TIMES``)."""
+    return f"{value:{spec}}{TIMES}"
 
 
 def summary_cells(samples: Sequence[Sample]) -> list[str]:
@@ -328,7 +408,7 @@ def summary_cells(samples: Sequence[Sample]) -> list[str]:
     rps = [s.rps for s in samples]
     return [
         f"{statistics.median(rps):,.0f}",
-        f"{min(rps):,.0f}–{max(rps):,.0f}",
+        span(rps, ",.0f"),
         f"{statistics.median(s.p50_ms for s in samples):.2f}",
         f"{statistics.median(s.p99_ms for s in samples):.2f}",
         str(sum(s.errors for s in samples)),
@@ -343,7 +423,7 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     return float(ordered[rank - 1])
 
 
-SUMMARY_HEADERS = ["req/s (median)", "req/s (min–max)", "p50 ms", "p99 ms", "errors"]
+SUMMARY_HEADERS = ["req/s (median)", f"req/s ({MIN_MAX})", "p50 ms", "p99 ms", "errors"]
 
 
 @dataclass
@@ -367,6 +447,23 @@ class Table:
         if self.notes:
             out += [""] + [f"- {note}" for note in self.notes]
         return "\n".join(out) + "\n"
+
+
+def print_tables(tables: Iterable[Table]) -> list[str]:
+    """Print each table's markdown to stdout, flushed: the harness's one table printer.
+    Returns the markdown printed."""
+    printed = []
+    for table in tables:
+        printed.append(table.to_markdown())
+        print(printed[-1], flush=True)
+    return printed
+
+
+def standalone(run: Callable[[Settings], list[Table]], argv: Sequence[str] | None = None) -> int:
+    """``python -m bench.<suite> [--quick]``: run one suite on its own, print its tables."""
+    quick = "--quick" in (sys.argv[1:] if argv is None else argv)
+    print_tables(run(QUICK if quick else Settings()))
+    return 0
 
 
 def _lua_string(text: str) -> str:
