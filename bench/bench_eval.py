@@ -1,4 +1,4 @@
-"""In-process flag evaluation: gitconfig (its compiled evaluator, ``Service.evaluate_flag``,
+"""In-process flag evaluation: gitconfig (its compiled evaluator, ``service.flags.evaluate``,
 the embedded client, its OpenFeature provider) next to UnleashClient, flagd and GrowthBook,
 all offline, on the three flags of ``flags.py`` over 1,024 contexts, on one pinned core.
 
@@ -112,11 +112,11 @@ def gitconfig_engine(cases: list[Context], workdir: Path) -> Engine:
 
 
 EVALUATOR = "gitconfig (compiled evaluator)"
-SERVICE = "gitconfig service (Service.evaluate_flag)"
+SERVICE = "gitconfig service (service.flags.evaluate)"
 
 
 def gitconfig_service_engine(cases: list[Context], workdir: Path) -> Engine:
-    """``Service.evaluate_flag``: what REST and gRPC call per flag check (typed attributes,
+    """``service.flags.evaluate``: what REST and gRPC call per flag check (typed attributes,
     the lookup, the scoped read authorization, then the compiled evaluator), on a
     repository holding the three flags."""
     from gitconfig.core.model import Kind

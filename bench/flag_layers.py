@@ -34,7 +34,11 @@ FLAG = FLAG_KEYS["c"]
 LAYERS: tuple[tuple[str, str, bool], ...] = (
     ("the empty loop", "None", False),
     ("the compiled evaluator: `flag.evaluate(user_id, attributes)`", "evaluate(u, a)", False),
-    ("`Service.evaluate_flag(...)`", "service.flags.evaluate(reader, APP, ENV, FLAG, u, a)", False),
+    (
+        "`service.flags.evaluate(...)`",
+        "service.flags.evaluate(reader, APP, ENV, FLAG, u, a)",
+        False,
+    ),
     ("attribute check: every value a `str`",
      "for value in a.values():\n        if type(value) is not str: break", True),
     ("`index.current()`", "index.current()", True),
