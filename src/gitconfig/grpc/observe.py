@@ -12,8 +12,7 @@ from typing import Any
 
 import grpc
 
-from gitconfig.service import requestid
-from gitconfig.service.metrics import Metrics
+from gitconfig.service import Metrics, requestid
 
 REQUEST_ID_KEY = "x-request-id"
 

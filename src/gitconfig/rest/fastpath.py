@@ -28,8 +28,7 @@ from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.rest import accesslog, render
 from gitconfig.rest.errors import error_response
-from gitconfig.service import Service, per_evaluation, requestid
-from gitconfig.service.metrics import Metrics
+from gitconfig.service import Metrics, Service, per_evaluation, requestid
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -13,8 +13,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from gitconfig.rest import openapi
 from gitconfig.rest.deps import Caller, ServiceDep
-from gitconfig.service import metrics
-from gitconfig.service.replica import ReplicaStatus
+from gitconfig.service import METRICS_CONTENT_TYPE, ReplicaStatus
 
 router = APIRouter(tags=["Health"])
 
@@ -114,5 +113,5 @@ def render_replica(replica: ReplicaStatus) -> dict[str, Any]:
 async def prometheus_metrics(service: ServiceDep, caller: Caller) -> PlainTextResponse:
     """The Prometheus text format: readiness, entries, invalid files, refreshes, streams."""
     return PlainTextResponse(
-        service.operations.metrics_text(caller), media_type=metrics.CONTENT_TYPE
+        service.operations.metrics_text(caller), media_type=METRICS_CONTENT_TYPE
     )

@@ -19,8 +19,7 @@ from typing import Any
 
 from gitconfig.rest import accesslog
 from gitconfig.rest.fastpath import ASGIApp, Message, Receive, Scope, Send
-from gitconfig.service import requestid
-from gitconfig.service.metrics import Metrics
+from gitconfig.service import Metrics, requestid
 
 UNMATCHED = "<unmatched>"
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))

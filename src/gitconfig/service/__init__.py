@@ -30,6 +30,7 @@ from gitconfig.service.environments import (
 )
 from gitconfig.service.facade import Service, build_service
 from gitconfig.service.flags import Evaluations, FlagChanges, NewFlag, flag_action
+from gitconfig.service.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gitconfig.service.metrics import Metrics
 from gitconfig.service.ofrep import OfrepBulk
 from gitconfig.service.operations import IndexStatus, WebhookOutcome
@@ -41,6 +42,7 @@ from gitconfig.service.spring import PropertySource, SpringEnvironment
 
 __all__ = [
     "MAX_PAGE_SIZE",
+    "METRICS_CONTENT_TYPE",
     "UNCHANGED",
     "AuditEvent",
     "AuditPage",
