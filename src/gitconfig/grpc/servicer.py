@@ -7,7 +7,6 @@ seed's enum names (``ENVIRONMENT_PROD``) are accepted too.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from functools import wraps
@@ -103,7 +102,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
             principal, Kind.CONFIG, request.application, environment(request.environment),
             request.key,
         )  # fmt: skip
-        await self._decrypted(principal, [entry])
+        await self.service.box.ready(principal, [entry])
         return self.configuration(principal, entry)
 
     @_mapped
@@ -115,7 +114,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
             principal, Kind.CONFIG, request.application, environment(request.environment),
             list(request.keys),
         )  # fmt: skip
-        await self._decrypted(principal, entries)
+        await self.service.box.ready(principal, entries)
         return config_pb2.GetConfigurationsResponse(
             configurations=[self.configuration(principal, entry) for entry in entries]
         )
@@ -177,10 +176,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     async def GetSnapshot(
         self, request: config_pb2.GetSnapshotRequest, context: Any
     ) -> config_pb2.GetSnapshotResponse:
-        # Off the event loop: a snapshot may decrypt many SECRETs (a sops run each), which
-        # would otherwise stall every other call and stream of this server meanwhile.
-        commit, updates = await asyncio.to_thread(
-            self.service.streams.read_scope,
+        commit, updates = await self.service.streams.read_scope_async(
             self.principal(context),
             request.application,
             environment(request.environment),
@@ -194,12 +190,6 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         """Shutting down: every stream of this server ends with status OK."""
         for subscription in list(self._streams):
             subscription.end()
-
-    async def _decrypted(self, principal: Principal, entries: list[Entry]) -> None:
-        """Secrets the caller will see in plaintext are decrypted off the event loop."""
-        pending = self.service.box.pending(principal, entries)
-        if pending:
-            await asyncio.to_thread(self.service.box.decrypt, pending)
 
     # -- rendering -------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Response, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from gitconfig.access.principals import Principal
@@ -49,13 +48,13 @@ async def _answer(
     provenance: bool,
     reveal: bool,
 ) -> Body | Response:
-    """One configuration read's answer: ``make``'s body with the entry's ETag, revealed off
-    the event loop (sops may run), with the provenance block when asked for."""
+    """One configuration read's answer: ``make``'s body with the entry's ETag (a revealed
+    SECRET decrypted off the event loop by the service first), with the provenance block
+    when asked for."""
     response.headers.update(render.etag(entry))
     if reveal:
-        body = await run_in_threadpool(make, service, caller, entry, True)
-    else:
-        body = make(service, caller, entry, False)
+        await service.box.ready(caller, [entry])
+    body = make(service, caller, entry, reveal)
     if provenance:
         return environments.with_provenance(service, caller, entry, body, render.etag(entry))
     return body
@@ -237,11 +236,9 @@ async def get_configuration_versions(
     reveal: Reveal = False,
 ) -> list[models.ConfigurationVersion]:
     views = service.reads.versions(caller, Kind.CONFIG, configId)
-    if reveal:  # may run sops: off the event loop
-        return await run_in_threadpool(
-            lambda: [render.config_version(service, caller, v, True) for v in views]
-        )
-    return [render.config_version(service, caller, v) for v in views]
+    if reveal:
+        await service.box.ready(caller, versions=views)
+    return [render.config_version(service, caller, v, reveal) for v in views]
 
 
 @router.get(
@@ -259,9 +256,9 @@ async def get_configuration_version(
     reveal: Reveal = False,
 ) -> models.ConfigurationVersion:
     view = service.reads.version(caller, Kind.CONFIG, configId, versionId)
-    if reveal:  # may run sops: off the event loop
-        return await run_in_threadpool(render.config_version, service, caller, view, True)
-    return render.config_version(service, caller, view)
+    if reveal:
+        await service.box.ready(caller, versions=[view])
+    return render.config_version(service, caller, view, reveal)
 
 
 @router.post(

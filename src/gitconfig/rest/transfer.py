@@ -4,7 +4,6 @@ one environment, as a JSON, YAML, .env or .properties file (see ``gitconfig.core
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, StrictBool
 
 from gitconfig.core.formats import Format
@@ -128,10 +127,8 @@ async def export_configurations(
 ) -> Response:
     """The configurations of one application and environment as a file. SECRET values are
     masked unless ``reveal=true`` (needs the reveal permission)."""
-    export = (  # a reveal may run sops: off the event loop
-        await run_in_threadpool(
-            service.transfer.export_configs, caller, application, environment.value, format, True
-        )
+    export = (
+        await service.transfer.export_revealed(caller, application, environment.value, format)
         if reveal
         else service.transfer.export_configs(caller, application, environment.value, format)
     )

@@ -90,7 +90,7 @@ def build_service(
         environments=Environments(reads, writer, box, store, index),
         streams=Streams(reads, box, changes, store),
         audit=Audit(reads, audit_index),
-        secrets=Secrets(reads, writer, box, store),
+        secrets=Secrets(reads, writer, box),
         ofrep=Ofrep(reads),
         spring=Spring(reads, box, store, index),
         operations=Operations(reads, index, store, metrics, sops, replica, webhook_secret),

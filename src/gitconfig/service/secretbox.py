@@ -18,9 +18,9 @@ from gitconfig.access.principals import Principal
 from gitconfig.access.reveal import authorize_reveal, may_reveal
 from gitconfig.core import configfile
 from gitconfig.core.errors import SecretUnavailable
-from gitconfig.core.model import ConfigDocument, EntryKey, ValueType
+from gitconfig.core.model import ConfigDocument, Document, EntryKey, ValueType
 from gitconfig.index.snapshot import Entry, Snapshot
-from gitconfig.service.base import SOPS_YAML
+from gitconfig.service.base import SOPS_YAML, VersionView
 from gitconfig.store.ports import Store
 from gitconfig.store.secrets import Sops
 
@@ -105,33 +105,47 @@ class SecretBox:
 
     # -- decryption ------------------------------------------------------------------------------
 
-    def pending(self, principal: Principal, entries: Iterable[Entry]) -> list[Entry]:
-        """The SECRETs among ``entries`` that ``principal`` may reveal and that were not
-        decrypted yet (rendering them would run sops)."""
+    def pending(
+        self,
+        principal: Principal,
+        entries: Iterable[Entry] = (),
+        versions: Iterable[VersionView] = (),
+    ) -> list[tuple[EntryKey, str]]:
+        """The SECRET files (key, blob) among the served values of ``entries`` and the
+        ``versions`` that ``principal`` may reveal and that were not decrypted yet: rendering
+        them would run sops."""
+        files: list[tuple[EntryKey, str, Document | None]]
+        files = [(entry.key, entry.served.blob, entry.document) for entry in entries]
+        files += [(view.entry.key, view.version.blob, view.document) for view in versions]
         return [
-            entry
-            for entry in entries
-            if isinstance(entry.document, ConfigDocument)
-            and entry.document.value_type is ValueType.SECRET
-            and not self.sops.known(entry.served.blob)
-            and self.may_reveal(principal, entry.key)
+            (key, blob)
+            for key, blob, document in files
+            if isinstance(document, ConfigDocument)
+            and document.value_type is ValueType.SECRET
+            and not self.sops.known(blob)
+            and self.may_reveal(principal, key)
         ]
 
-    def decrypt(self, entries: Iterable[Entry]) -> None:
-        """Decrypt (and keep) the served value of each SECRET entry; blocking (sops runs
-        once per entry). Failures are remembered and reported, not raised."""
-        for entry in entries:
+    def decrypt(self, files: Iterable[tuple[EntryKey, str]]) -> None:
+        """Decrypt (and keep) each SECRET file (key, blob); blocking (sops runs once per
+        file). Failures are remembered and reported, not raised."""
+        for key, blob in files:
             try:
-                data = self.store.read_blob(entry.served.blob)
-                self.sops.reveal(entry.key.path, entry.served.blob, data)
+                self.sops.reveal(key.path, blob, self.store.read_blob(blob))
             except SecretUnavailable:
                 continue
 
-    async def ready(self, principal: Principal, entries: Iterable[Entry]) -> None:
-        """Decrypt, in a worker thread, the SECRETs among ``entries`` that ``principal`` will
-        be shown and that were not decrypted yet, so that rendering them on the event loop
-        never waits for a sops process. Failures are remembered, not raised."""
-        pending = self.pending(principal, entries)
+    async def ready(
+        self,
+        principal: Principal,
+        entries: Iterable[Entry] = (),
+        versions: Iterable[VersionView] = (),
+    ) -> None:
+        """Decrypt, in a worker thread, the SECRETs among ``entries`` (their served values)
+        and ``versions`` that ``principal`` will be shown and that were not decrypted yet, so
+        that rendering them on the event loop never waits for a sops process. Failures are
+        remembered, not raised."""
+        pending = self.pending(principal, entries, versions)
         if pending:
             await asyncio.to_thread(self.decrypt, pending)
 
@@ -165,10 +179,7 @@ class SecretBox:
 
     def encrypt_file(self, path: str, plaintext_file: bytes, snapshot: Snapshot) -> bytes:
         """``plaintext_file`` encrypted for ``path`` by the snapshot's ``.sops.yaml``."""
-        sops_yaml = None
-        if snapshot.commit is not None:
-            sops_yaml = self.store.read_file(snapshot.commit, SOPS_YAML)
-        return self.sops.encrypt(path, plaintext_file, sops_yaml)
+        return self.sops.encrypt(path, plaintext_file, self.sops_yaml(snapshot))
 
     def sops_yaml(self, snapshot: Snapshot) -> bytes | None:
         """The snapshot's ``.sops.yaml`` (None: no commit or no such file)."""

@@ -15,7 +15,6 @@ from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import EntryKey, Environment
 from gitconfig.core.paths import filter_errors
 from gitconfig.index.snapshot import Snapshot
-from gitconfig.service.base import SOPS_YAML
 from gitconfig.service.reads import Reads
 from gitconfig.service.secretbox import SecretBox
 from gitconfig.service.sopsfiles import (
@@ -26,7 +25,6 @@ from gitconfig.service.sopsfiles import (
     secret_problems,
 )
 from gitconfig.service.writer import Writer
-from gitconfig.store.ports import Store
 
 
 @dataclass(frozen=True)
@@ -39,13 +37,12 @@ class Rotation:
 
 class Secrets:
     """What the operator sees of the SECRET entries, and their rotation: reads through
-    ``reads``, writes through ``writer``, files and sops through ``store`` and ``box``."""
+    ``reads``, writes through ``writer``, sops through ``box``."""
 
-    def __init__(self, reads: Reads, writer: Writer, box: SecretBox, store: Store) -> None:
+    def __init__(self, reads: Reads, writer: Writer, box: SecretBox) -> None:
         self.reads = reads
         self.writer = writer
         self.box = box
-        self.store = store
 
     def check(
         self, principal: Principal, application: str | None = None, environment: str | None = None
@@ -87,16 +84,12 @@ class Secrets:
             return Rotation([], None)
 
         def prepare(snapshot: Snapshot) -> dict[str, bytes | None]:
-            sops_yaml = (
-                None
-                if snapshot.commit is None
-                else self.store.read_file(snapshot.commit, SOPS_YAML)
-            )
+            sops_yaml = self.box.sops_yaml(snapshot)
             changes: dict[str, bytes | None] = {}
             for key in _present(snapshot, keys):
                 entry = snapshot.get_key(key)
                 assert entry is not None
-                data = self.store.read_blob(entry.updated.blob)
+                data = self.reads.blob(entry.updated.blob)
                 changes[key.path] = self.box.sops.reencrypt(key.path, data, sops_yaml)
             return changes
 

@@ -9,6 +9,7 @@ duplicate.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from gitconfig.access.principals import Principal, authorize
@@ -99,6 +100,20 @@ class Streams:
         # with the same reveal grants share them, and every masked rendering is shared.
         audience = principal.reveal_audience if shown is not None else False
         return self.changes.subscribe(wanted, render, commit, audience=audience)
+
+    async def read_scope_async(
+        self,
+        principal: Principal,
+        application: str,
+        environment: str,
+        include_flags: bool,
+    ) -> tuple[str, list[Update]]:
+        """``read_scope`` for a caller on an event loop: run in a worker thread, since a
+        snapshot may decrypt many SECRETs (a sops run each), which would otherwise stall every
+        other call and stream of the server meanwhile."""
+        return await asyncio.to_thread(
+            self.read_scope, principal, application, environment, include_flags
+        )
 
     def read_scope(
         self,

@@ -100,6 +100,18 @@ class Transfer:
             counts["created"], counts["updated"], counts["unchanged"], commit
         )
 
+    async def export_revealed(
+        self, principal: Principal, application: str, environment: str, fmt: transfer.Format
+    ) -> transfer.Export:
+        """``export_configs`` with ``reveal`` for a caller on an event loop: the SECRETs the
+        caller may see are decrypted in a worker thread first (``SecretBox.ready``)."""
+        if not scope_errors(application, environment):
+            env = Environment(environment)
+            entries = self.reads.snapshot().entries(Kind.CONFIG, application, env)
+            if principal.may("read", application, environment):
+                await self.box.ready(principal, entries)
+        return self.export_configs(principal, application, environment, fmt, reveal=True)
+
     def export_configs(
         self,
         principal: Principal,
