@@ -60,8 +60,19 @@ def audit(
     if not rows:
         typer.echo("no changes")
         return
-    headers = ["TIME", "EVENT", "APPLICATION", "ENV", "KEY", "V", "AUTHOR", "MERGED BY",
-               "COMMIT", "MESSAGE", "VALUE"]  # fmt: skip
+    headers = [
+        "TIME",
+        "EVENT",
+        "APPLICATION",
+        "ENV",
+        "KEY",
+        "V",
+        "AUTHOR",
+        "MERGED BY",
+        "COMMIT",
+        "MESSAGE",
+        "VALUE",
+    ]
     table = [
         [
             r["timestamp"],
@@ -75,7 +86,7 @@ def audit(
             r["sourceCommit"][:12],
             r["changeDescription"].splitlines()[0],
             r["value"],
-        ]  # fmt: skip
+        ]
         for r in rows
     ]
     typer.echo(output.table(headers, table))

@@ -302,15 +302,29 @@ def list_(
     if flag:
         headers = ["APPLICATION", "ENV", "KEY", "ENABLED", "RULES", "VERSION", "UPDATED"]
         rows = [
-            [d["application"], d["environment"], d["key"], d["enabled"], len(d["rules"])]
-            + [d["version"], d["updatedAt"]]
+            [
+                d["application"],
+                d["environment"],
+                d["key"],
+                d["enabled"],
+                len(d["rules"]),
+                d["version"],
+                d["updatedAt"],
+            ]
             for d in described
         ]
     else:
         headers = ["APPLICATION", "ENV", "KEY", "TYPE", "VALUE", "VERSION", "UPDATED"]
         rows = [
-            [d["application"], d["environment"], d["key"], d["valueType"], d["value"]]
-            + [d["version"], d["updatedAt"]]
+            [
+                d["application"],
+                d["environment"],
+                d["key"],
+                d["valueType"],
+                d["value"],
+                d["version"],
+                d["updatedAt"],
+            ]
             for d in described
         ]
     typer.echo(output.table(headers, rows) if rows else "no entries")

@@ -85,8 +85,14 @@ def history(
         output.emit(data)
         return
     rows = [
-        [d["version"], d["commit"][:12], d["author"], d["date"], d["message"].splitlines()[0]]
-        + [d["value"]]
+        [
+            d["version"],
+            d["commit"][:12],
+            d["author"],
+            d["date"],
+            d["message"].splitlines()[0],
+            d["value"],
+        ]
         for d in data
     ]
     headers = ["VERSION", "COMMIT", "AUTHOR", "DATE", "MESSAGE", "VALUE"]
@@ -166,8 +172,14 @@ def diff(
             old = "" if change.old is None else change.old
             new = "" if change.new is None else change.new
             rows.append(
-                [d.change if first else "", d.kind if first else "", name if first else ""]
-                + [change.field, old, new]
+                [
+                    d.change if first else "",
+                    d.kind if first else "",
+                    name if first else "",
+                    change.field,
+                    old,
+                    new,
+                ]
             )
     typer.echo(output.table(["CHANGE", "KIND", "ENTRY", "FIELD", "OLD", "NEW"], rows))
 

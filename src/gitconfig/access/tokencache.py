@@ -59,7 +59,8 @@ class HeaderAuthenticator:
         if principal is None:
             text = None if value is None else value.decode("latin-1")
             principal = tokens.authenticate(text)  # raises; counts the call when it passes
-            assert value is not None and text is not None  # authenticated: a bearer value
+            assert value is not None
+            assert text is not None
             if tokens.jwt is None or not looks_like_jwt(text.partition(" ")[2].strip()):
                 if len(self._known) >= self.size:
                     self._known.clear()

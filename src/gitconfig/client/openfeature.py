@@ -124,7 +124,7 @@ class GitconfigProvider(AbstractProvider):
                     message=f"the server refused the client: {status.error}",
                     error_code=ErrorCode.GENERAL,
                     metadata=metadata,
-                )  # fmt: skip
+                )
             )
         else:
             message = f"the change stream is down ({status.error}); serving commit {status.commit}"

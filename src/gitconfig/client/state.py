@@ -223,7 +223,7 @@ class LocalState:
                         change,
                         old_flag.definition if old_flag else None,
                         new_flag.definition if new_flag else None,
-                    )  # fmt: skip
+                    )
                 )
             elif update.kind in (EntryKind.CONFIG, ""):
                 old_config = configs.pop(update.key, None)
@@ -231,9 +231,13 @@ class LocalState:
                 if change is not ChangeKind.DELETED:
                     value_type = _value_type(update)
                     new_config = configs[update.key] = config_value(
-                        update.key, value_type, update.value, update.version, update.commit,
+                        update.key,
+                        value_type,
+                        update.value,
+                        update.version,
+                        update.commit,
                         update.id,
-                    )  # fmt: skip
+                    )
                 changes.append(
                     KeyChange(
                         EntryKind.CONFIG,
@@ -241,7 +245,7 @@ class LocalState:
                         change,
                         old_config.value if old_config else None,
                         new_config.value if new_config else None,
-                    )  # fmt: skip
+                    )
                 )
             else:
                 raise BadUpdate(f"unknown kind {update.kind!r}")
@@ -272,7 +276,7 @@ class LocalState:
                     _kind_of(old, new),
                     old.value if old else None,
                     new.value if new else None,
-                )  # fmt: skip
+                )
             )
         for key in sorted(self.flags.keys() | newer.flags.keys()):
             old_flag, new_flag = self.flags.get(key), newer.flags.get(key)
@@ -289,7 +293,7 @@ class LocalState:
                     _kind_of(old_flag, new_flag),
                     old_flag.definition if old_flag else None,
                     new_flag.definition if new_flag else None,
-                )  # fmt: skip
+                )
             )
         return Change(newer.commit, tuple(changes))
 

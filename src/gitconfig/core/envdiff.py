@@ -124,7 +124,8 @@ def compare_pair(
     )
     verdict = None
     if _is_secret(old) or _is_secret(new):
-        assert isinstance(old, ConfigDocument) and isinstance(new, ConfigDocument)
+        assert isinstance(old, ConfigDocument)
+        assert isinstance(new, ConfigDocument)
         verdict = secret(old, new)
     if changed or verdict == DIFFERS:
         return KeyDiff(kind, key, "changed", changed, verdict)

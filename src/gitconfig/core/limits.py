@@ -155,7 +155,8 @@ def file_error(data: bytes) -> str | None:
 
 def ascii_int(text: str, high: int = MAX_INT32) -> int | None:
     """The integer of plain ASCII digits ``text`` when it is 0..``high``; else None. (Python's
-    ``int`` also takes ``"１０"``, ``"1_0"``, spaces and signs, and raises past 4300 digits.)"""
+    ``int`` also takes full-width digits (U+FF10-U+FF19), ``"1_0"``, spaces and signs, and
+    raises past 4300 digits.)"""
     if not text or not text.isascii() or not text.isdigit() or len(text) > len(str(high)):
         return None
     number = int(text)

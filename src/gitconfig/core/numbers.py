@@ -1,8 +1,8 @@
 """The one number grammar of gitconfig, and ISO-8601 instants at full precision.
 
 A number is decimal text of ASCII digits: ``[+-]?(digits[.digits]|.digits)([eE][+-]?digits)?``.
-No blanks, no ``_``, no hex, no ``nan``/``inf``, no full-width or other Unicode digits
-(``"１０"``), and no trailing point (``5.``). It is the grammar of NUMBER values (``valuetext``),
+No blanks, no ``_``, no hex, no ``nan``/``inf``, no full-width (U+FF10-U+FF19) or other
+Unicode digits, and no trailing point (``5.``). It is the grammar of NUMBER values (``valuetext``),
 of GREATER_THAN / LESS_THAN rule values and of the attributes they compare (``evaluation``).
 
 An instant is ISO-8601 / RFC 3339 with ASCII digits: ``YYYY-MM-DD``, optionally ``T`` (or a

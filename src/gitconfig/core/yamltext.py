@@ -45,7 +45,9 @@ class YamlError(ValueError):
 
 
 class _Loader(yaml.SafeLoader):
-    yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}  # not 1.1's
+    # PyYAML's resolver table is a class attribute by design (its stubs call it an instance
+    # variable, so ClassVar does not type-check): this loader's own, YAML 1.2's, not 1.1's.
+    yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
     yaml_constructors: ClassVar[dict[Any, Any]] = {}  # core types only
 
     def compose_node(self, parent: Any, index: Any) -> Any:

@@ -56,7 +56,7 @@ def _mapped(method: Handler[Response]) -> Handler[Response]:
             await errors.abort(context, exc)
         except grpc.aio.AbortError:
             raise
-        except Exception as exc:  # a bug: INTERNAL with a request id, the detail to the log
+        except Exception as exc:  # noqa: BLE001 - a bug: INTERNAL with a request id, detail logged
             await errors.abort(context, StoreError(f"{type(exc).__name__}: {exc}"))
 
     return call

@@ -113,7 +113,8 @@ class Subscription:
         Raises HistoryRewritten if that commit is not in the branch's first-parent history."""
         if self._replay_ready:
             return
-        assert self.resume_after is not None and self.start is not None
+        assert self.resume_after is not None
+        assert self.start is not None
         commits = await asyncio.to_thread(self.hub.replay, self.resume_after, self.start)
         self.use_replay(commits)
 

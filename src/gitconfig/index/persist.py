@@ -248,7 +248,7 @@ def loads(data: bytes) -> Snapshot:
     with paused_gc():
         try:
             raw = msgpack.unpackb(data, raw=False, strict_map_key=False, use_list=True)
-        except Exception as exc:  # msgpack raises several unrelated types for bad input
+        except Exception as exc:  # noqa: BLE001 - msgpack raises unrelated types for bad input
             raise CacheError(f"not a cache file ({type(exc).__name__})") from None
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             found = raw.get("format") if isinstance(raw, dict) else None

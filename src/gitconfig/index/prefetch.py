@@ -132,8 +132,8 @@ def _stop(pid: int) -> None:
 def _scratch_file() -> IO[bytes]:
     """An anonymous file in memory (Linux's memfd; elsewhere a temporary file)."""
     if hasattr(os, "memfd_create"):
-        return open(os.memfd_create("gitconfig-prefetch"), "w+b")  # noqa: SIM115
-    return tempfile.TemporaryFile()  # noqa: SIM115
+        return open(os.memfd_create("gitconfig-prefetch"), "w+b")
+    return tempfile.TemporaryFile()
 
 
 def _parse_all(
@@ -162,6 +162,6 @@ def _take(results: IO[bytes], theirs: list[tuple[str, Kind, str]], parsed: Parse
             _path, kind, blob = theirs[position]
             parsed[kind][blob] = errors if row is None else persist.document(row, tags)
             count += 1
-    except Exception as exc:  # an unreadable row: the builder parses what is missing
+    except Exception as exc:  # noqa: BLE001 - an unreadable row: the builder parses the rest
         log.warning("the parsing worker's results are unreadable (%s): parsing here", exc)
     return count

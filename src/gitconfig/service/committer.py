@@ -96,7 +96,7 @@ class GroupCommitter:
             for write in batch:
                 try:
                     changes = write.prepare(snapshot)
-                except Exception as exc:  # refused (or a bug): that caller gets the error
+                except Exception as exc:  # noqa: BLE001 - refused (or a bug): that caller gets it
                     write.finish(error=exc)
                     continue
                 if changes:

@@ -54,7 +54,8 @@ class Configs:
         key = self.writer.key_for_write(principal, Kind.CONFIG, entry_id)
 
         def build(current: Entry | None, snapshot: Snapshot) -> bytes:
-            assert current is not None and isinstance(current.document, ConfigDocument)
+            assert current is not None
+            assert isinstance(current.document, ConfigDocument)
             document = current.document
             kept_value = changes.value in (None, MASK) or (
                 changes.value is not None and self.box.same_secret(current, changes.value)

@@ -141,7 +141,8 @@ class Flags:
         key = self.writer.key_for_write(principal, Kind.FLAG, entry_id)
 
         def build(current: Entry | None, _snapshot: Snapshot) -> bytes:
-            assert current is not None and isinstance(current.document, FlagDocument)
+            assert current is not None
+            assert isinstance(current.document, FlagDocument)
             mapping = flagfile.to_mapping(current.document)
             if changes.description is not None:
                 mapping["description"] = changes.description

@@ -137,7 +137,7 @@ class Tally:
     internals (``_buckets``, ``_sum``, ``_upper_bounds``); ``tests/service/test_metrics.py`` checks
     that a flushed tally renders exactly like the same observations made one by one."""
 
-    __slots__ = ("_child", "_bounds", "_counts", "_sum")
+    __slots__ = ("_bounds", "_child", "_counts", "_sum")
 
     def __init__(self, child: Any) -> None:
         self._child = child

@@ -27,7 +27,7 @@ FILE_MODES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)  # regular files
 SPECIAL_MODES = {FileMode.LINK: "symlink", FileMode.COMMIT: "submodule"}  # reported as problems
 _T = TypeVar("_T", pygit2.Commit, pygit2.Blob)
 # The changes of one write as a tree of folder names: a leaf is new content, or None to delete.
-Changes = dict[str, "bytes | None | Changes"]
+Changes = dict[str, "bytes | Changes | None"]
 
 
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
