@@ -111,13 +111,23 @@ def wait_until(condition: Any, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+class _Kept(logging.Handler):
+    """A log handler that keeps its records."""
+
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
 def access_lines() -> Iterator[list[logging.LogRecord]]:
     """The access log (``gitconfig.access``) on, its records kept with their request ids
     (as ``serve`` logs them)."""
     records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler = _Kept(records)
     handler.addFilter(RequestIdFilter())
     logger = logging.getLogger("gitconfig.access")
     level = logger.level

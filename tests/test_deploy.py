@@ -251,7 +251,7 @@ def test_the_image_builds(tmp_path: Path) -> None:
 
 def test_the_systemd_unit_is_hardened_and_verifies(tmp_path: Path) -> None:
     text = (DEPLOY / "systemd" / "gitconfig.service").read_text()
-    settings = {}
+    settings: dict[str, list[str]] = {}
     for line in text.splitlines():
         if "=" in line and not line.startswith("#"):
             name, _, value = line.partition("=")

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.core.evaluation import bucket
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from gitconfig.rest.app import create_app
+from gitconfig.rest.app import RestApp, create_app
 from gitconfig.service import Service
 from tests.clirun import as_json, served_and_clone
 from tests.conftest import ADMIN_TOKEN
@@ -27,7 +27,7 @@ FLAG = {
     "enabled": True,
     "rules": [{"percentage": 51}],
 }
-WHERE = {"application": "app", "environment": "DEV"}
+WHERE: dict[str, str] = {"application": "app", "environment": "DEV"}
 
 
 def test_the_golden_vector() -> None:
@@ -49,7 +49,7 @@ def test_rest(client: TestClient, service: Service) -> None:
         assert app.get(query).json()["reason"] == "DEFAULT"
 
 
-def slow_app(service: Service) -> object:
+def slow_app(service: Service) -> RestApp:
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])
     return create_app(service, tokens, fast_reads=False)
@@ -68,11 +68,13 @@ def test_grpc(client: TestClient, service: Service) -> None:
         # The seed's proto3 ``string user_id`` cannot tell "" from unset: an empty userId
         # travels as the userId attribute (docs/grpc.md).
         empty = config_pb2.CheckFeatureFlagRequest(
-            key="kill-switch", attributes={"userId": ""}, **WHERE
+            key="kill-switch", attributes={"userId": ""}, application="app", environment="DEV"
         )
         reply = stub.CheckFeatureFlag(empty, metadata=auth)
         assert (reply.enabled, reply.reason) == (True, "SPLIT")
-        absent = config_pb2.CheckFeatureFlagRequest(key="kill-switch", **WHERE)
+        absent = config_pb2.CheckFeatureFlagRequest(
+            key="kill-switch", application="app", environment="DEV"
+        )
         assert stub.CheckFeatureFlag(absent, metadata=auth).reason == "DEFAULT"
 
 

@@ -36,7 +36,7 @@ def quick_start() -> str:
     """The README's shell block that starts with TOKEN=..."""
     blocks = re.findall(r"```sh\n(.*?)```", README, re.DOTALL)
     [block] = [b for b in blocks if b.startswith("TOKEN=")]
-    return block
+    return str(block)
 
 
 @pytest.fixture(scope="module")

@@ -87,12 +87,13 @@ def test_rest_updates(client: TestClient, bare_repo: Path) -> None:
     config = client.post("/configs", json=CONFIG).json()
     flag = client.post("/feature-flags", json=FLAG).json()
     before = git(bare_repo, "rev-parse", "main")
-    for path, body, field in [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         (f"/configs/{config['id']}", {"description": BAD}, "description"),
         (f"/configs/{config['id']}", {"value": BAD}, "value"),
         (f"/feature-flags/{flag['id']}", {"description": BAD}, "description"),  # was a 409
         (f"/feature-flags/{flag['id']}", {"tags": [BAD]}, "tags.0"),
-    ]:
+    ]
+    for path, body, field in cases:
         response = post(client, "PUT", path, body)
         assert response.status_code == 400, response.text
         assert response.json()["errors"][0]["field"] == field

@@ -17,9 +17,9 @@ from gitconfig.core.evaluation import (
     bucket,
     compile_flag,
     evaluate,
-    parse_ordered,
 )
 from gitconfig.core.model import Condition, FlagDocument, FlagRule
+from gitconfig.core.operands import parse_ordered
 from gitconfig.core.operators import Operator
 
 MISSING = None
@@ -165,7 +165,7 @@ def test_every_operator_is_covered() -> None:
         ("9007199254740993", (0, Decimal(9007199254740993))),  # exact, not a double
     ],
 )
-def test_parse_ordered(text: str, parsed: tuple[int, float] | None) -> None:
+def test_parse_ordered(text: str, parsed: tuple[int, Decimal] | None) -> None:
     assert parse_ordered(text) == parsed
 
 

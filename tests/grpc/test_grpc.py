@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -157,7 +157,7 @@ def test_authentication(
     metadata: tuple[tuple[str, str], ...],
     code: grpc.StatusCode,
 ) -> None:
-    for call in (
+    calls: tuple[Callable[[], object], ...] = (
         lambda: stub.GetConfiguration(get(), metadata=metadata),
         lambda: stub.CheckFeatureFlag(
             config_pb2.CheckFeatureFlagRequest(key="off", application=APP, environment="PROD"),
@@ -168,7 +168,8 @@ def test_authentication(
                 config_pb2.StreamConfigurationUpdatesRequest(), metadata=metadata
             )
         ),
-    ):
+    )
+    for call in calls:
         with pytest.raises(grpc.RpcError) as raised:
             call()
         assert raised.value.code() == code

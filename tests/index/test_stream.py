@@ -177,9 +177,12 @@ def test_resume_replays_exactly_what_live_subscribers_got(
 ) -> None:
     git_replays: list[str] = []
     read_git = service.changes.replay
-    monkeypatch.setattr(
-        service.changes, "replay", lambda a, b: git_replays.append(a) or read_git(a, b)
-    )
+
+    def replay(after: str, upto: str) -> Any:
+        git_replays.append(after)
+        return read_git(after, upto)
+
+    monkeypatch.setattr(service.changes, "replay", replay)
     if from_git:
         service.changes.log_limit = 0  # the memory holds no commit: every replay reads Git
     live = Stream(stub, include_flags=True)

@@ -145,7 +145,9 @@ def test_grants_by_id(
     target: str,
     status: int,
 ) -> None:
-    body = {"value": "7"} if template == "/configs/{id}" and method == "PUT" else None
+    body: dict[str, object] | None = None
+    if template == "/configs/{id}" and method == "PUT":
+        body = {"value": "7"}
     if template == "/feature-flags/{id}" and method == "PUT":
         body = {"enabled": False}
     path = template.format(id=ids[target])

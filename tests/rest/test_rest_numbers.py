@@ -33,7 +33,7 @@ def created(client: TestClient) -> dict[str, Any]:
 def test_if_match_out_of_range_is_400(client: TestClient, if_match: str) -> None:
     config = created(client)
     response = client.put(
-        f"/configs/{config['id']}", json={"value": "2"}, headers={"If-Match": if_match.encode()}
+        f"/configs/{config['id']}", json={"value": "2"}, headers=[(b"If-Match", if_match.encode())]
     )
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["field"] == "If-Match"
@@ -42,7 +42,7 @@ def test_if_match_out_of_range_is_400(client: TestClient, if_match: str) -> None
         json={"key": "f", "application": "app", "environment": "DEV"} | {"description": "d"},
     ).json()
     response = client.delete(
-        f"/feature-flags/{flag['id']}", headers={"If-Match": if_match.encode()}
+        f"/feature-flags/{flag['id']}", headers=[(b"If-Match", if_match.encode())]
     )
     assert response.status_code == 400, response.text
 

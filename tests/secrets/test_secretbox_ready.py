@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from gitconfig.access.principals import Principal
-from gitconfig.core.model import Kind
+from gitconfig.core.model import ConfigDocument, Kind
 from gitconfig.service import NewConfig
 from gitconfig.store.secrets import Sops
 from tests.agekeys import secret_service
@@ -56,6 +56,6 @@ def test_ready_decrypts_off_the_loop_only_what_the_caller_may_see(
     assert box.pending(ADMIN, entries) == []  # kept: rendering on the loop runs no sops
     prod = next(e for e in entries if e.key.key == "token")
     document = prod.document
-    assert document is not None
+    assert isinstance(document, ConfigDocument)
     assert box.value_text(ADMIN, document, prod.key, prod.served.blob, reveal=True) == "s3cret"
     assert len(sops.threads) == 2

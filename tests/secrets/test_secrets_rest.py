@@ -6,6 +6,7 @@ import logging
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -39,7 +40,9 @@ def client_for(service: Service) -> TestClient:
     return TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
 
 
-def create(client: TestClient, key: str = "db-password", env: str = "PROD", **extra: str) -> dict:
+def create(
+    client: TestClient, key: str = "db-password", env: str = "PROD", **extra: str
+) -> dict[str, Any]:
     body = {"key": key, "application": "billing", "environment": env, "valueType": "SECRET"}
     response = client.post("/configs", json={**body, "value": PLAIN, **extra})
     assert response.status_code == 201, response.text

@@ -10,8 +10,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -65,6 +66,7 @@ GRPC_TABLE = [
 def test_grpc_grants_table(
     stub: Stub, who: str, app: str, env: str, code: grpc.StatusCode, rpc: str
 ) -> None:
+    call: Callable[[], object]
     if rpc == "GetConfiguration":
         call = lambda: stub.GetConfiguration(  # noqa: E731
             config_pb2.GetConfigurationRequest(key="limit", application=app, environment=env),
@@ -145,7 +147,7 @@ def test_sse_never_carries_an_update_outside_the_scope(service: Service, tmp_pat
         while not (line := lines.take(1)[0]).startswith("event: ready"):
             pass
         write_everywhere(service)
-        changes = []
+        changes: list[dict[str, Any]] = []
         while not changes:
             line = lines.take(1)[0]
             if line.startswith("data: ") and '"changes"' in line:

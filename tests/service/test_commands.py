@@ -11,7 +11,7 @@ from gitconfig.access.principals import Principal
 from gitconfig.core.errors import BadRequest, NotFound, PermissionDenied
 from gitconfig.core.formats import Format
 from gitconfig.core.importing import ImportRequest
-from gitconfig.core.model import Kind, ValueType
+from gitconfig.core.model import ConfigDocument, Kind, ValueType
 from gitconfig.service import FlagChanges, NewConfig, NewFlag, Service, flag_action
 from tests.agekeys import secret_service
 from tests.gitrepo import git
@@ -67,7 +67,8 @@ def test_rollback_key_reports_rolled_back_then_unchanged(service: Service) -> No
     service.configs.create(ADMIN, NewConfig("limit", "shop", "DEV", "NUMBER", "1"))
     service.configs.set(ADMIN, NewConfig("limit", "shop", "DEV", "", "2"))
     entry, outcome = service.writer.rollback_key(ADMIN, Kind.CONFIG, "shop", "DEV", "limit", "1")
-    assert (outcome, entry.version, entry.document.value) == ("rolled back", 3, 1)  # type: ignore[union-attr]
+    assert isinstance(entry.document, ConfigDocument)
+    assert (outcome, entry.version, entry.document.value) == ("rolled back", 3, 1)
     entry, outcome = service.writer.rollback_key(ADMIN, Kind.CONFIG, "shop", "DEV", "limit", "1")
     assert (outcome, entry.version) == ("unchanged", 3)
 

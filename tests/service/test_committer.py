@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from gitconfig.access.principals import Principal
 from gitconfig.core.errors import GitconfigError, NotReady, StoreError
 from gitconfig.core.model import Kind, PendingCommit
 from gitconfig.index.refresher import Index
+from gitconfig.index.snapshot import Entry
 from gitconfig.service import NewConfig, Service, build_service
 from gitconfig.store.gitstore import GitStore
 from tests.gitrepo import git
@@ -99,7 +101,7 @@ def test_a_failing_commit_harms_no_other_write_of_its_batch(
     flaky: Service, store: FlakyStore, bare_repo: Path
 ) -> None:
     calls: list[Callable[[], Any]] = [
-        lambda key=key: flaky.configs.create(ADMIN, new(key)) for key in ("a", "b", "c")
+        partial(flaky.configs.create, ADMIN, new(key)) for key in ("a", "b", "c")
     ]
     poisoned = NewConfig(**{**new("bad").__dict__, "change_description": "poison"})
     calls.insert(1, lambda: flaky.configs.create(ADMIN, poisoned))
@@ -141,13 +143,11 @@ def test_a_commit_that_landed_is_acknowledged_when_a_refresh_fails(
 def test_every_writer_of_a_batch_hears_when_the_refresh_keeps_failing(
     flaky: Service, store: FlakyStore, bare_repo: Path
 ) -> None:
-    def arm() -> None:
+    def armed_create(key: str) -> Entry:
         store.failing_heads = 1000
+        return flaky.configs.create(ADMIN, new(key))
 
-    results = in_one_batch(
-        flaky,
-        [lambda key=key: (arm(), flaky.configs.create(ADMIN, new(key))) for key in "abc"],
-    )
+    results = in_one_batch(flaky, [partial(armed_create, key) for key in "abc"])
     assert all(isinstance(r, NotReady) for r in results), results
     assert all("was committed" in r.message for r in results)
     assert committed_keys(bare_repo) == {"a", "b", "c"}  # acknowledged as committed: they are

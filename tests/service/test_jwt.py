@@ -98,7 +98,7 @@ def test_a_valid_jwt_acts_as_its_subject(client: TestClient) -> None:
 
 
 def _none_token() -> str:
-    return jwt.encode(claims(), key=None, algorithm="none")
+    return jwt.encode(claims(), key="", algorithm="none")  # "none": unsigned, the key unused
 
 
 def _hmac_with_public_key() -> str:

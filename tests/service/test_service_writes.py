@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from gitconfig.access.principals import Principal
@@ -47,9 +48,7 @@ def changed_files_per_commit(repo: Path, count: int) -> list[int]:
 
 def test_concurrent_creates_each_make_their_own_commit(service: Service, bare_repo: Path) -> None:
     before = int(git(bare_repo, "rev-list", "--count", "main"))
-    results = in_threads(
-        [lambda n=n: service.configs.create(ADMIN, new(f"k{n}")) for n in range(16)]
-    )
+    results = in_threads([partial(service.configs.create, ADMIN, new(f"k{n}")) for n in range(16)])
     assert not [r for r in results if isinstance(r, GitconfigError)]
     assert int(git(bare_repo, "rev-list", "--count", "main")) == before + 16
     assert changed_files_per_commit(bare_repo, 16) == [1] * 16
@@ -60,7 +59,7 @@ def test_concurrent_updates_of_one_version_let_exactly_one_win(service: Service)
     entry = service.configs.create(ADMIN, new("limit"))
     results = in_threads(
         [
-            lambda n=n: service.configs.update(ADMIN, entry.id, ConfigChanges(value=str(n + 2)), 1)
+            partial(service.configs.update, ADMIN, entry.id, ConfigChanges(value=str(n + 2)), 1)
             for n in range(8)
         ]
     )
@@ -75,7 +74,7 @@ def test_an_invalid_write_in_a_batch_does_not_affect_the_others(
 ) -> None:
     before = int(git(bare_repo, "rev-list", "--count", "main"))
     calls: list[Callable[[], object]] = [
-        lambda n=n: service.configs.create(ADMIN, new(f"ok{n}")) for n in range(6)
+        partial(service.configs.create, ADMIN, new(f"ok{n}")) for n in range(6)
     ]
     calls.append(lambda: service.configs.create(ADMIN, new("bad", value="lots")))
     results = in_threads(calls)
@@ -90,8 +89,8 @@ def test_two_services_on_one_repository_lose_nothing(bare_repo: Path) -> None:
     second.index.refresh()
     calls: list[Callable[[], object]] = []
     for n in range(10):
-        calls.append(lambda n=n: first.configs.create(ADMIN, new(f"a{n}")))
-        calls.append(lambda n=n: second.configs.create(ADMIN, new(f"b{n}")))
+        calls.append(partial(first.configs.create, ADMIN, new(f"a{n}")))
+        calls.append(partial(second.configs.create, ADMIN, new(f"b{n}")))
     results = in_threads(calls)
     assert not [r for r in results if isinstance(r, GitconfigError)]
     first.index.refresh()

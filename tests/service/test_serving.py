@@ -44,8 +44,13 @@ def test_a_plain_value_is_rendered_once_for_every_caller(service: Service) -> No
     service.configs.create(ADMIN, NewConfig("limit", "shop", "DEV", "NUMBER", "1"))
     entry = service.reads.lookup(ADMIN, Kind.CONFIG, "shop", "DEV", "limit")
     made: list[str] = []
+
+    def render() -> int:
+        made.append("x")
+        return len(made)
+
     for principal in (ADMIN, READER, REVEALER):
-        got = service.box.rendering(principal, entry, "t", lambda: made.append("x") or len(made))
+        got = service.box.rendering(principal, entry, "t", render)
         assert got == 1
     assert made == ["x"]
     assert not service.box.reveals_to(ADMIN, entry)

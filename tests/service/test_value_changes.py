@@ -9,6 +9,7 @@ import pytest
 
 from gitconfig.access.principals import Principal
 from gitconfig.core.errors import BadRequest
+from gitconfig.core.valuediff import EntryDiff
 from gitconfig.service import NewConfig, Service
 from gitconfig.service.review import value_changes
 from gitconfig.store.worktree import WorktreeStore
@@ -24,8 +25,8 @@ def store(service: Service, bare_repo: Path) -> WorktreeStore:
     return WorktreeStore(bare_repo, "main")
 
 
-def _values(diffs: list[object]) -> list[tuple[str, str | None, str | None]]:
-    return [(f.field, f.old, f.new) for d in diffs for f in d.fields if f.field == "value"]  # type: ignore[attr-defined]
+def _values(diffs: list[EntryDiff]) -> list[tuple[str, str | None, str | None]]:
+    return [(f.field, f.old, f.new) for d in diffs for f in d.fields if f.field == "value"]
 
 
 def test_by_default_the_branch_tip_against_its_parent(store: WorktreeStore) -> None:
