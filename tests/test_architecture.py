@@ -67,6 +67,8 @@ def test_the_packages_keep_every_contract(tmp_path: Path) -> None:
         ("grpc/servicer.py", "from gitconfig.service.facade import build_service", "Doors use"),
         ("../gitconfig_cli/local.py", "from gitconfig.service import writer", "Doors use"),
         ("access/principals.py", "from gitconfig.service import base", "Layers"),
+        ("rest/watch.py", "from gitconfig.index import changes", "REST and gRPC reach the index"),
+        ("grpc/servicer.py", "import gitconfig.store.ports", "REST and gRPC reach the index"),
         ("access/gate.py", "import fastapi", "Only transports"),
     ],
 )

@@ -15,8 +15,7 @@ import grpc
 
 from gitconfig.core import errors
 from gitconfig.core.text import scrub
-from gitconfig.index.updates import SubscriberTooSlow
-from gitconfig.service import requestid
+from gitconfig.service import SubscriberTooSlow, requestid
 
 log = logging.getLogger(__name__)
 

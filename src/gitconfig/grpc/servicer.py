@@ -22,10 +22,7 @@ from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import ChangeType, ConfigDocument, Environment, Kind, ValueType
 from gitconfig.grpc import errors
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from gitconfig.index.changes import Subscription
-from gitconfig.index.snapshot import Entry
-from gitconfig.index.updates import Update
-from gitconfig.service import Service, per_evaluation
+from gitconfig.service import Entry, Service, Subscription, Update, per_evaluation
 
 SERVICE_NAME = config_pb2.DESCRIPTOR.services_by_name["ConfigurationService"].full_name
 COMMIT_KEY = "gitconfig-commit"  # initial metadata of a stream: the commit it is live from

@@ -10,11 +10,10 @@ from pydantic import BaseModel
 
 from gitconfig.access.principals import Principal
 from gitconfig.core.model import Environment, Kind
-from gitconfig.index.snapshot import Entry
 from gitconfig.rest import environments, models, openapi, render
 from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
 from gitconfig.rest.strictjson import SeedRoute
-from gitconfig.service import ConfigChanges, NewConfig, Service
+from gitconfig.service import ConfigChanges, Entry, NewConfig, Service
 
 Reveal = Annotated[
     bool,

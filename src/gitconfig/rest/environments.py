@@ -14,10 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from gitconfig.access.principals import Principal
 from gitconfig.core import envdiff
 from gitconfig.core.model import Environment
-from gitconfig.index.snapshot import Entry
 from gitconfig.rest import models, openapi
 from gitconfig.rest.deps import Caller, ServiceDep
-from gitconfig.service import Promotion, Service, Side
+from gitconfig.service import Entry, Promotion, Service, Side
 
 router = APIRouter(prefix="/configs", tags=["Environments"], responses=openapi.NOT_READY)
 

@@ -25,10 +25,9 @@ from gitconfig.access.gate import Gate
 from gitconfig.access.principals import Principal, authorize
 from gitconfig.core.errors import GitconfigError, RateLimited
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
-from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.rest import accesslog, render
 from gitconfig.rest.errors import error_response
-from gitconfig.service import Metrics, Service, per_evaluation, requestid
+from gitconfig.service import Entry, Metrics, Service, Snapshot, per_evaluation, requestid
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

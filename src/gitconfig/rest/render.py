@@ -10,9 +10,8 @@ from gitconfig.access.principals import Principal
 from gitconfig.core import configfile, flagfile
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import ConfigDocument, FlagDocument
-from gitconfig.index.snapshot import Entry
 from gitconfig.rest import models
-from gitconfig.service import Page, Service, VersionView
+from gitconfig.service import Entry, Page, Service, VersionView
 
 
 def _config(entry: Entry) -> ConfigDocument:

@@ -22,10 +22,9 @@ from pydantic import BaseModel
 
 from gitconfig.core.errors import GitconfigError
 from gitconfig.core.model import Environment
-from gitconfig.index.changes import Subscription
-from gitconfig.index.updates import Batch, HistoryRewritten, SubscriberTooSlow
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
+from gitconfig.service import Batch, HistoryRewritten, SubscriberTooSlow, Subscription
 
 router = APIRouter(prefix="/configs", tags=["Configurations"])
 

@@ -2,13 +2,17 @@
 
 This package's public face is what this module exports: ``Service`` (the use-case groups,
 ``service.configs.create(...)``), ``build_service`` (the one function that composes them),
-and the values their methods take and return. Transports import from here, not from the
-modules behind it (an import-linter contract); see ``facade`` for the composition and
-``docs/architecture.md`` for what each group uses.
+and the values their methods take and return (including the index's ``Entry``,
+``Snapshot`` and stream values, so that a door needs no module below the service).
+Transports import from here, not from the modules behind it (import-linter contracts); see
+``facade`` for the composition and ``docs/architecture.md`` for what each group uses.
 """
 
 from __future__ import annotations
 
+from gitconfig.index.changes import Subscription
+from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.index.updates import Batch, HistoryRewritten, SubscriberTooSlow, Update
 from gitconfig.service.audit import AuditEvent, AuditPage
 from gitconfig.service.base import (
     MAX_PAGE_SIZE,
@@ -41,6 +45,13 @@ from gitconfig.service.sopsfiles import SecretInfo, SecretProblem
 from gitconfig.service.spring import PropertySource, SpringEnvironment
 
 __all__ = [
+    "Update",
+    "Subscription",
+    "SubscriberTooSlow",
+    "Snapshot",
+    "HistoryRewritten",
+    "Entry",
+    "Batch",
     "MAX_PAGE_SIZE",
     "METRICS_CONTENT_TYPE",
     "UNCHANGED",
