@@ -246,6 +246,29 @@ def test_writes_have_their_own_limit(service: Service, tmp_path: Path) -> None:
         assert reads.status_code == 200
 
 
+def test_flag_evaluations_count_as_reads(service: Service, tmp_path: Path) -> None:
+    """POST /feature-flags/evaluate and /evaluate-all are reads (they change nothing): they
+    count against the read limit, never the write limit."""
+    app = create_app(service, limited(tmp_path, "100/minute", write_rate="1/minute"))
+    one = {"key": "fast", "application": "payments", "environment": "PROD", "userId": "u"}
+    every = {"application": "payments", "environment": "PROD", "userId": "u"}
+    with UvicornThread(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
+        statuses = [
+            http.post(path, json=body, headers=auth("release")).status_code
+            for _ in range(5)
+            for path, body in (
+                ("/feature-flags/evaluate", one),
+                ("/feature-flags/evaluate-all", every),
+            )
+        ]
+        write = {"key": "k", "application": "payments", "environment": "PROD"}
+        created = http.post(
+            "/configs", json={**write, "valueType": "STRING", "value": "a"}, headers=auth("release")
+        )
+    assert statuses == [200] * 10
+    assert created.status_code == 201  # the write limit is still whole
+
+
 def test_grpc_over_the_limit_is_resource_exhausted(service: Service, tmp_path: Path) -> None:
     with (
         GrpcServerThread(service, limited(tmp_path, "2/minute")) as server,

@@ -22,16 +22,28 @@ async def _service(request: Request) -> Service:
     return service
 
 
-async def _principal(
-    request: Request,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+def _caller(request: Request, write: bool) -> Principal:
     known: Principal | None = request.scope.get("state", {}).get(PRINCIPAL)
     if known is not None:  # the fast path authenticated (and counted) this request
         return known
     gate: Gate = request.app.state.gate
-    write = request.method not in ("GET", "HEAD", "OPTIONS")
     return gate.principal(credential(request.scope["headers"]), write=write)
+
+
+async def _principal(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller; a request of a method that may write counts against the write limit."""
+    return _caller(request, write=request.method not in ("GET", "HEAD", "OPTIONS"))
+
+
+async def _reader(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller of a read sent as a POST (a flag evaluation): counted as a read."""
+    return _caller(request, write=False)
 
 
 async def _if_match(
@@ -58,4 +70,5 @@ def parse_if_match(value: str | None) -> int | None:
 
 ServiceDep = Annotated[Service, Depends(_service)]
 Caller = Annotated[Principal, Depends(_principal)]
+Reader = Annotated[Principal, Depends(_reader)]  # a read sent as a POST (evaluations)
 IfMatch = Annotated[int | None, Depends(_if_match)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from gitconfig.core.model import Environment, Kind
 from gitconfig.rest import models, openapi, render
-from gitconfig.rest.deps import Caller, IfMatch, ServiceDep
+from gitconfig.rest.deps import Caller, IfMatch, Reader, ServiceDep
 from gitconfig.rest.strictjson import SeedRoute
 from gitconfig.service import FlagChanges, NewFlag
 
@@ -140,7 +140,7 @@ async def check_feature_flag(
     ),
 )
 async def evaluate_feature_flag(
-    body: models.EvaluationRequest, service: ServiceDep, caller: Caller
+    body: models.EvaluationRequest, service: ServiceDep, caller: Reader
 ) -> models.FlagEvaluation:
     entry, evaluation = service.flags.evaluate(
         caller, body.application, body.environment.value, body.key, body.userId, body.attributes
@@ -165,7 +165,7 @@ async def evaluate_feature_flag(
     ),
 )
 async def evaluate_all_feature_flags(
-    body: models.EvaluateAllRequest, service: ServiceDep, caller: Caller
+    body: models.EvaluateAllRequest, service: ServiceDep, caller: Reader
 ) -> models.FlagEvaluations:
     evaluations = service.flags.evaluate_all(
         caller, body.application, body.environment.value, body.userId, body.attributes
