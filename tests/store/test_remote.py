@@ -179,6 +179,38 @@ def test_a_read_only_replica_refuses_writes(origin: Path, tmp_path: Path) -> Non
     assert git(origin, "rev-list", "--count", "main") == "1"
 
 
+def test_a_read_only_replica_refuses_every_write_also_one_that_changes_nothing(
+    origin: Path, tmp_path: Path
+) -> None:
+    writable = Replica(origin, tmp_path / "writable")
+    writable.set("limit", 1)
+    writable.set("limit", 2)
+    replica = Replica(origin, tmp_path / "mirror", read_only=True)
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    head = rev_parse(origin, "main")
+    config_id = _id("limit")
+    with TestClient(
+        create_app(replica.service, tokens), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ) as client:
+        same_scope = {"application": "app", "environment": "PROD"}
+        answers = {
+            "rollback to the served version": client.post(f"/configs/{config_id}/rollback/2"),
+            "a PUT of the same value": client.put(f"/configs/{config_id}", json={"value": "2"}),
+            "an import that changes nothing": client.post(
+                "/configs/import",
+                json={**same_scope, "format": "json", "content": '{"limit": 2}'},
+            ),
+            "a promote with nothing to change": client.post(
+                "/configs/promote", json={"application": "app", "from": "PROD", "to": "DEV"}
+            ),
+            "a delete": client.delete(f"/configs/{config_id}"),
+        }
+        assert {name: a.status_code for name, a in answers.items()} == dict.fromkeys(answers, 405)
+        assert client.get(f"/configs/{config_id}").json()["value"] == "2"
+    assert rev_parse(origin, "main") == head
+
+
 def test_credentials_in_the_url_are_never_stored_or_shown(tmp_path: Path, origin: Path) -> None:
     remote = RemoteOptions(url="https://bob:s3cret@127.0.0.1:9/x.git", data_dir=tmp_path / "m")
     store, _service, replicator = open_replica(remote, "main")

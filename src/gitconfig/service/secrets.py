@@ -78,6 +78,7 @@ class Secrets:
         keys = tuple(e.key for e in secret_entries(self.reads.snapshot(), application, env))
         if not keys:
             authorize(principal, "write", application, env)
+        self.writer.writable()
         for key in keys:  # every secret rotated needs write in its scope
             authorize(principal, "write", key.application, key.environment)
         if not keys:

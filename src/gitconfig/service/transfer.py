@@ -37,6 +37,8 @@ class Transfer:
         if errors := scope_errors(request.application, request.environment):
             raise BadRequest("invalid import", errors)
         authorize(principal, "write", request.application, request.environment)
+        if not request.dry_run:
+            self.writer.writable()
         types = importing.parse_types(request.types)
         items = transfer.parse(request.format, request.content)
         if too_many := limits.import_keys_error(len(items)):
@@ -157,6 +159,8 @@ class Transfer:
             raise BadRequest("invalid import", errors)
         for env in envs:
             authorize(principal, "write", request.application, env)
+        if not request.dry_run:
+            self.writer.writable()
         types = importing.parse_types(request.types)
         items = transfer.parse(request.format, request.content)
         if too_many := limits.import_keys_error(len(items)):

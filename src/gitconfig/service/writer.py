@@ -25,6 +25,7 @@ from gitconfig.core.errors import (
     Conflict,
     NotFound,
     PreconditionFailed,
+    ReadOnly,
 )
 from gitconfig.core.model import Author, EntryKey, Kind
 from gitconfig.core.text import checked_message, checked_text
@@ -88,6 +89,7 @@ class Writer:
         """Commit one file change — ``build(current, snapshot)`` gives the file's bytes, None
         deletes it — and return the entry as it now is (None: deleted). The caller has
         checked the permission. See the module docstring for the concurrency rules."""
+        self.writable()
         first_seen: list[str | None] = []  # the file's blob at the first attempt
         # Validate and build before queueing, outside the lock other writers wait on; under
         # the lock the content is reused unless the file or the shared schemas moved.
@@ -139,6 +141,7 @@ class Writer:
         content, None deletes; empty: nothing to write), authored by ``principal``, and return
         the snapshot that shows it. The caller has checked the permission for every key. See
         ``GroupCommitter.commit``."""
+        self.writable()
         author = Author(
             checked_text(principal.name, "author"), checked_text(principal.email, "author")
         )
@@ -146,6 +149,12 @@ class Writer:
             snapshot = self._committer.commit(keys, prepare, author, checked_message(message))
         self.metrics.write_outcome("committed")
         return snapshot
+
+    def writable(self) -> None:
+        """Raises ``ReadOnly`` on a server that takes no writes: every write is refused the
+        same way, also one that would change nothing (a rollback to the served version)."""
+        if self.store.read_only:
+            raise ReadOnly("this replica is read-only: write through a writable one")
 
     @contextmanager
     def outcome(self) -> Iterator[None]:

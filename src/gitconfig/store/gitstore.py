@@ -70,6 +70,8 @@ _REF_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}")
 class GitStore:
     """``Store`` over one Git repository, tracking ``refs/heads/<branch>``."""
 
+    read_only = False  # a read-only replica's store says otherwise (``remote.RemoteStore``)
+
     def __init__(
         self,
         path: str | Path,

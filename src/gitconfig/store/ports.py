@@ -14,6 +14,7 @@ from gitconfig.core.model import Author, Commit, FileChange, PendingCommit
 
 class Store(Protocol):
     branch: str
+    read_only: bool  # True: every write raises ReadOnly (a read-only replica)
 
     def head(self) -> str | None:
         """The tracked branch's commit, or None if the branch does not exist yet."""

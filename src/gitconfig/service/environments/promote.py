@@ -90,6 +90,8 @@ class Promotions:
         source, target = self._promotion_scope(promotion)
         authorize(principal, "read", promotion.application, source)
         authorize(principal, "write", promotion.application, target)
+        if not promotion.dry_run:
+            self.writer.writable()
         plans: dict[str | None, tuple[dict[str, bytes | None], PromoteResult]] = {}
 
         def plan(snapshot: Snapshot) -> tuple[dict[str, bytes | None], PromoteResult]:
