@@ -80,12 +80,18 @@ def free_port(host: str, port: int) -> int:
 
 def reserve_port(host: str, port: int) -> socket.socket:
     """A socket bound (not listening) to ``port`` with ``SO_REUSEPORT``, so that this
-    server's workers can all bind it (the gRPC port: grpcio binds it again in each worker).
-    Raises ``OSError``."""
+    server's workers can all bind it (the gRPC port: grpcio binds it again in each worker),
+    and ``SO_REUSEADDR``, so that a restarted server binds it at once although connections of
+    the stopped one are still in TIME_WAIT there. Raises ``OSError``."""
     port = free_port(host, port)
     sock = socket.socket(_family(host))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
