@@ -147,3 +147,29 @@ def test_grpc_strings_that_are_not_utf8_are_invalid_argument(
                 channel.unary_unary(path)(not_utf8, metadata=auth, timeout=10)
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, raised.value.details()
         assert "UTF-8" in (raised.value.details() or "")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/configs?application={bad}",
+        "/feature-flags?application={bad}",
+        "/audit?application={bad}",
+        "/configs/lookup?application={bad}&environment=DEV&key=k",
+        "/configs/export?application={bad}&environment=DEV",
+        "/configs/compare?application={bad}&from=DEV&to=PROD",
+        "/spring/{bad}/dev",
+    ],
+)
+@pytest.mark.parametrize(
+    "bad", ["%ED%A0%80", "%FF", "a%20b"], ids=["surrogate", "not-utf8", "blank"]
+)
+def test_a_bad_application_name_is_400_at_every_door(
+    client: TestClient, path: str, bad: str
+) -> None:
+    """Invalid UTF-8 (an encoded surrogate, a stray byte) or a bad name in a query filter or
+    a path is the 400 a lookup gives, naming the application, never a 200 with nothing."""
+    client.post("/configs", json=CONFIG)
+    response = client.get(path.format(bad=bad))
+    assert response.status_code == 400, (path, response.text)
+    assert "application" in [error["field"] for error in response.json()["errors"]]

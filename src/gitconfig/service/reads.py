@@ -17,7 +17,13 @@ from gitconfig.access.principals import Principal, authorize
 from gitconfig.core import limits
 from gitconfig.core.errors import BadRequest, FieldError, NotFound
 from gitconfig.core.model import Commit, Document, Environment, Kind, Version
-from gitconfig.core.paths import application_error, entry_errors, environment_error, key_error
+from gitconfig.core.paths import (
+    application_error,
+    entry_errors,
+    environment_error,
+    filter_errors,
+    key_error,
+)
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.base import MAX_PAGE_SIZE, Page, VersionView, find_version
@@ -93,9 +99,7 @@ class Reads:
         environment), sorted by application, ENV, key: only those ``principal`` may read, and
         ``total_elements`` counts only those. Naming both an application and an environment
         outside the caller's read scope is PermissionDenied; bad paging is BadRequest."""
-        errors = []
-        if environment is not None and (error := environment_error(environment)):
-            errors.append(error)
+        errors = filter_errors(application, environment)  # the names every door checks
         if not 0 <= page <= limits.MAX_INT32:
             errors.append(FieldError("page", f"must be between 0 and {limits.MAX_INT32}"))
         if not 1 <= size <= MAX_PAGE_SIZE:
