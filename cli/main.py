@@ -210,6 +210,14 @@ def serve(
             envvar="GITCONFIG_INDEX_CACHE",
         ),
     ] = True,
+    allow_core_dumps: Annotated[
+        bool,
+        typer.Option(
+            "--allow-core-dumps",
+            help="Let the server dump core (off by default: a core holds revealed secrets)",
+            envvar="GITCONFIG_ALLOW_CORE_DUMPS",
+        ),
+    ] = False,
 ) -> None:
     """Serve a repository over REST and gRPC, re-indexing on every new commit.
 
@@ -267,6 +275,7 @@ def serve(
         request_metrics=request_metrics,
         index_cache=index_cache,
         http_server=http_server.value,
+        allow_core_dumps=allow_core_dumps,
     )
     raise typer.Exit(run_server(options))
 

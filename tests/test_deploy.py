@@ -259,6 +259,7 @@ def test_the_systemd_unit_is_hardened_and_verifies(tmp_path: Path) -> None:
     assert settings["NoNewPrivileges"] == ["yes"]
     assert settings["ProtectSystem"] == ["strict"]
     assert settings["DynamicUser"] == ["yes"]
+    assert settings["LimitCORE"] == ["0"]  # a core would hold revealed secrets
     variables = {value.split("=")[0] for value in settings["Environment"]}
     assert variables <= known_variables()
     assert settings["ExecStart"] == ["/opt/gitconfig/bin/gitconfig serve"]

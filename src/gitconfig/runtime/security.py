@@ -1,9 +1,14 @@
 """Builds the server's authenticator from its options: the bootstrap admin token from the
-environment, the access file, JWT verification and rate limits."""
+environment, the access file, JWT verification and rate limits; and keeps a revealed secret
+out of core dumps (``no_core_dumps``)."""
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import os
+import resource
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +17,24 @@ from gitconfig.access.accessfile import AccessFile
 from gitconfig.access.jwtauth import JwtVerifier
 from gitconfig.access.ratelimit import RateLimiter, parse_rate
 from gitconfig.core.errors import BadRequest, FieldError
+
+log = logging.getLogger(__name__)
+
+PR_SET_DUMPABLE = 4  # <linux/prctl.h>
+
+
+def no_core_dumps() -> None:
+    """No core dump of this process or its forked workers: a core would hold every SECRET
+    revealed so far in plaintext. Sets ``RLIMIT_CORE`` to 0, soft and hard (so that nothing in
+    the process raises it again), and on Linux ``prctl(PR_SET_DUMPABLE, 0)``: the kernel
+    ignores ``RLIMIT_CORE`` when ``core_pattern`` pipes cores to a program
+    (systemd-coredump, apport), but dumps no process that is not dumpable (core(5),
+    prctl(2)); this also keeps other processes of the same user from ptrace-attaching."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            log.warning("cannot mark the process not dumpable: %s", os.strerror(ctypes.get_errno()))
 
 
 @dataclass(frozen=True)

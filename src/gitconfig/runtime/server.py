@@ -36,7 +36,7 @@ from gitconfig.index.refresher import Index
 from gitconfig.rest.app import create_app
 from gitconfig.runtime import logs
 from gitconfig.runtime.replica import RemoteOptions, open_replica
-from gitconfig.runtime.security import SecurityOptions, build_tokens
+from gitconfig.runtime.security import SecurityOptions, build_tokens, no_core_dumps
 from gitconfig.runtime.workers import die_with_parent, listen_each, listener, reserve_port
 from gitconfig.service import Service, build_service, metrics
 from gitconfig.store.gitstore import GitStore
@@ -71,6 +71,7 @@ class ServeOptions:
     request_metrics: bool = True  # off: no per-request metrics or ids (to measure their cost)
     index_cache: bool = True  # the warm-restart snapshot in <git dir>/gitconfig/index.msgpack
     http_server: str = "uvicorn"  # or "granian" (the granian extra: runtime.granian_http)
+    allow_core_dumps: bool = False  # else none: a core would hold revealed secrets
 
 
 class PortBusy(Exception):
@@ -299,6 +300,8 @@ def serve(options: ServeOptions) -> int:
     logs.configure(
         os.environ.get("GITCONFIG_LOG_LEVEL", "INFO"), options.log_format, options.access_log
     )
+    if not options.allow_core_dumps:
+        no_core_dumps()
     if options.http_server == "granian" and importlib.util.find_spec("granian") is None:
         log.error("--http-server granian needs granian: pip install 'gitconfig[granian]'")
         return 1
