@@ -12,18 +12,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from fastapi.testclient import TestClient
-from jwt.algorithms import RSAAlgorithm
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from gitconfig.access.principals import TokenRegistry
 from gitconfig.core.errors import BadRequest
+from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.rest.app import create_app
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.runtime.security import SecurityOptions, build_tokens
+from gitconfig.service import Service
 from tests.accessdata import ACCESS_FILE, seed
+from tests.servers import GrpcServerThread
 
 ISSUER = "https://ci.example.com"
 AUDIENCE = "gitconfig"
@@ -161,3 +166,90 @@ def test_jwt_settings_are_checked_at_start(tmp_path: Path) -> None:
             ),  # fmt: skip
             environ={},
         )
+
+
+def _pem(key: Any) -> bytes:
+    return bytes(
+        key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+def _jwk(public: Any, **extra: str) -> dict[str, Any]:
+    algorithm = RSAAlgorithm if isinstance(public, rsa.RSAPublicKey) else ECAlgorithm
+    return {**json.loads(algorithm.to_jwk(public)), **extra}
+
+
+def _app(service: Service, tmp_path: Path, keys: bytes) -> TokenRegistry:
+    (tmp_path / "access.yaml").write_text(ACCESS)
+    (tmp_path / "keys").write_bytes(keys)
+    options = SecurityOptions(
+        access_file=tmp_path / "access.yaml",
+        jwt_issuer=ISSUER,
+        jwt_audience=AUDIENCE,
+        jwt_keys=tmp_path / "keys",
+    )
+    return build_tokens(options, environ={})
+
+
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def test_a_key_set_with_an_ec_key_first_still_verifies_rs256_without_kid(
+    bare_repo: Path, tmp_path: Path
+) -> None:
+    """The keys that fit the token's algorithm are tried (an EC key cannot verify RS256),
+    and a JWK naming its own alg only for that algorithm."""
+    service = open_service(bare_repo)
+    service.index.refresh()
+    seed(service)
+    keys = {
+        "keys": [
+            _jwk(EC_KEY.public_key()),
+            _jwk(OTHER_KEY.public_key(), alg="RS512"),  # RSA, but only for RS512
+            _jwk(KEY.public_key()),
+        ]
+    }
+    tokens = _app(service, tmp_path, json.dumps(keys).encode())
+    token = jwt.encode(claims(), KEY, algorithm="RS256")  # no kid
+    with TestClient(create_app(service, tokens)) as client:
+        assert lookup(client, token) == 200
+        forged = jwt.encode(claims(), OTHER_KEY, algorithm="RS256")  # its key is RS512-only
+        assert lookup(client, forged) == 401
+        ec_token = jwt.encode(claims(), EC_KEY, algorithm="ES256")
+        assert lookup(client, ec_token) == 200
+
+
+def test_a_key_of_the_wrong_type_is_401_at_every_door(bare_repo: Path, tmp_path: Path) -> None:
+    """An EC key configured, RS256 and EdDSA tokens presented: PyJWT raised TypeError (a
+    500, gRPC INTERNAL); any credential problem is 401 / UNAUTHENTICATED."""
+    service = open_service(bare_repo)
+    service.index.refresh()
+    seed(service)
+    tokens = _app(service, tmp_path, _pem(EC_KEY.public_key()))
+    wrong = [
+        jwt.encode(claims(), KEY, algorithm="RS256"),
+        jwt.encode(claims(), ed25519.Ed25519PrivateKey.generate(), algorithm="EdDSA"),
+        jwt.encode(claims(), ec.generate_private_key(ec.SECP384R1()), algorithm="ES384"),
+    ]
+    body = {"context": {"targetingKey": "u"}}
+    with TestClient(create_app(service, tokens)) as client:
+        for token in wrong:
+            headers = {"Authorization": f"Bearer {token}"}
+            assert lookup(client, token) == 401  # the read fast path
+            assert client.get("/configs", headers=headers).status_code == 401  # a route
+            ofrep = client.post(
+                "/ofrep/payments/DEV/ofrep/v1/evaluate/flags", json=body, headers=headers
+            )
+            assert ofrep.status_code == 401
+    request = config_pb2.GetConfigurationsRequest(application="payments", environment="DEV")
+    with (
+        GrpcServerThread(service, tokens) as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        stub = config_pb2_grpc.ConfigurationServiceStub(channel)
+        for token in wrong:
+            with pytest.raises(grpc.RpcError) as raised:
+                stub.GetConfigurations(request, metadata=(("authorization", f"Bearer {token}"),))
+            assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
