@@ -14,7 +14,8 @@ import pytest
 from pygit2.enums import ConfigLevel
 
 from gitconfig.runtime.logs import RequestIdFilter
-from tests.gitrepo import clone, commit_files, push
+from tests.support.gitrepo import clone, commit_files, push
+from tests.support.tokens import ADMIN_TOKEN
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -49,9 +50,6 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             pygit2.settings.search_path[level] = path
         os.environ.clear()
         os.environ.update(saved)
-
-
-ADMIN_TOKEN = "test-admin-token"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.gitrepo import clone, commit_files, git, push
+from tests.support.gitrepo import clone, commit_files, git, push
 
 TOKEN = "e2e-token"
 GITCONFIG = str(Path(sys.executable).parent / "gitconfig")

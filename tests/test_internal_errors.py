@@ -23,7 +23,7 @@ from gitconfig.service.facade import Service
 from gitconfig.store import gitcli
 from gitconfig.store.gitstore import GitStore
 from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import init_repo
+from tests.support.gitrepo import init_repo
 
 SECRET_PATH = "/srv/very/secret/layout/objects/pack"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.rest.test_rest_health import parse
+from tests.support.metrics import parse
 
 TOKEN = "lifecycle-token"
 GITCONFIG = str(Path(sys.executable).parent / "gitconfig")

@@ -16,10 +16,10 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import limits, validator
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.service.facade import Service
-from tests.clirun import gitconfig, served_and_clone
 from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, git, push
-from tests.servers import GrpcServerThread
+from tests.support.clirun import gitconfig, served_and_clone
+from tests.support.gitrepo import clone, commit_files, git, push
+from tests.support.servers import GrpcServerThread
 
 BODY: dict[str, Any] = {
     "key": "k",
@@ -213,7 +213,7 @@ def test_pre_receive_refuses_a_commit_message_beyond_the_limit(
 ) -> None:
     import subprocess
 
-    from tests.clirun import ok
+    from tests.support.clirun import ok
 
     bare, work = served_and_clone(tmp_path)
     ok("hooks", "install", repo=bare)

@@ -31,9 +31,9 @@ from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.service.facade import NewConfig
 from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import GitFailed, clone, commit_files, git, rev_parse
-from tests.gitservers import GitDaemon, SmartHttp, SshServer
-from tests.rest.test_sse import Watcher
+from tests.support.gitrepo import GitFailed, clone, commit_files, git, rev_parse
+from tests.support.gitservers import GitDaemon, SmartHttp, SshServer
+from tests.support.sse import Watcher
 
 ALICE = Principal("alice", frozenset({"admin"}), "alice@example.com")
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

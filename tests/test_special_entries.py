@@ -10,9 +10,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from gitconfig.runtime.bootstrap import open_service
-from tests.clirun import gitconfig, ok, served_and_clone
-from tests.gitrepo import commit_files, git, push, rev_parse
-from tests.rest.test_rest_health import parse
+from tests.support.clirun import gitconfig, ok, served_and_clone
+from tests.support.gitrepo import commit_files, git, push, rev_parse
+from tests.support.metrics import parse
 
 LINK = "configs/qa/PROD/link.yaml"
 GOOD = "type: NUMBER\nvalue: 5\n"

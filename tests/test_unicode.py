@@ -15,10 +15,10 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import flagfile, text
 from gitconfig.core.errors import BadRequest
 from gitconfig.service.facade import Service
-from tests.clirun import gitconfig, served_and_clone
 from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import git
-from tests.servers import GrpcServerThread
+from tests.support.clirun import gitconfig, served_and_clone
+from tests.support.gitrepo import git
+from tests.support.servers import GrpcServerThread
 
 BAD = "\ud800"
 CONFIG: dict[str, Any] = {

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirun import as_json, gitconfig, ok, served_and_clone
-from tests.gitrepo import commit_files, git, rev_parse
+from tests.support.clirun import as_json, gitconfig, ok, served_and_clone
+from tests.support.gitrepo import commit_files, git, rev_parse
 
 PATH = "configs/pricing/DEV/max-spread.yaml"
 

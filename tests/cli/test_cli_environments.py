@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.clirun import as_json, gitconfig, ok, served_and_clone
-from tests.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.support.clirun import as_json, gitconfig, ok, served_and_clone
+from tests.support.gitrepo import clone, commit_files, git, push, rev_parse
 
 ALL = ("-e", "DEV", "-e", "TEST", "-e", "STAGING", "-e", "PROD")
 

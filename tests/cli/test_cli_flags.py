@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirun import as_json, gitconfig, ok, served_and_clone
-from tests.gitrepo import git
+from tests.support.clirun import as_json, gitconfig, ok, served_and_clone
+from tests.support.gitrepo import git
 
 WHERE = ("-a", "trading", "-e", "PROD")
 PATH = "flags/trading/PROD/new-engine.yaml"

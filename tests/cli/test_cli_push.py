@@ -13,8 +13,8 @@ from gitconfig.index.refresher import Index
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.remote import Remote, RemoteStore
-from tests.clirun import gitconfig, ok, served_and_clone
-from tests.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.support.clirun import gitconfig, ok, served_and_clone
+from tests.support.gitrepo import clone, commit_files, git, push, rev_parse
 
 USER = Principal("Ada", frozenset({"admin"}), "ada@example.com")
 LIMIT = "configs/app/DEV/limit.yaml"

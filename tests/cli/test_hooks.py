@@ -11,8 +11,8 @@ import pytest
 import yaml
 from gitconfig_cli.hooks import render
 
-from tests.clirun import gitconfig, ok, served_and_clone
-from tests.gitrepo import commit_files, git, rev_parse
+from tests.support.clirun import gitconfig, ok, served_and_clone
+from tests.support.gitrepo import commit_files, git, rev_parse
 
 PROJECT = Path(__file__).resolve().parents[2]
 BAD = "type: NUMBER\nvalue: lots\n"

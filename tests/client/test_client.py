@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from gitconfig.access.principals import Principal, TokenRegistry
+from gitconfig.access.principals import Principal
 from gitconfig.client import (
     AsyncClient,
     Backoff,
@@ -31,21 +31,15 @@ from gitconfig.client import cache as client_cache
 from gitconfig.client.state import ConfigValue, LocalState
 from gitconfig.core.model import EntryKey, Environment, Kind
 from gitconfig.service.facade import ConfigChanges, NewConfig, NewFlag, Service
-from tests.agekeys import secret_service
 from tests.conftest import ADMIN_TOKEN, wait_until
-from tests.gitrepo import clone, commit_files, push
-from tests.servers import GrpcServerThread
+from tests.support.agekeys import secret_service
+from tests.support.gitrepo import clone, commit_files, push
+from tests.support.servers import GrpcServerThread
+from tests.support.tokens import tokens
 
 APP = "trading-engine"
 ADMIN = Principal("admin", frozenset({"admin"}))
 FAST = Backoff(0.02, 0.2)
-
-
-def tokens() -> TokenRegistry:
-    registry = TokenRegistry()
-    registry.add(ADMIN_TOKEN, "admin", ["admin"])
-    registry.add("reader-token", "reader", ["read"])
-    return registry
 
 
 def new_config(key: str, value: str, value_type: str = "NUMBER", env: str = "PROD") -> NewConfig:

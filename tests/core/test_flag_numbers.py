@@ -13,7 +13,7 @@ from gitconfig.core import validator
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.service.facade import Service
 from tests.conftest import ADMIN_TOKEN
-from tests.servers import GrpcServerThread
+from tests.support.servers import GrpcServerThread
 
 FLAG = {"key": "f", "application": "app", "environment": "DEV", "description": "d"}
 

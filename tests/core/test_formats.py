@@ -20,8 +20,8 @@ from gitconfig.core.model import Author, PendingCommit, ValueType
 from gitconfig.index.refresher import Index
 from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
-from tests.clirun import as_json, gitconfig, ok, served_and_clone
-from tests.gitrepo import commit_files, git, rev_parse
+from tests.support.clirun import as_json, gitconfig, ok, served_and_clone
+from tests.support.gitrepo import commit_files, git, rev_parse
 
 WHERE = ("-a", "pricing", "-e", "DEV")
 SECRET = (

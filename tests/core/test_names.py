@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from gitconfig.core import paths, validator
 from gitconfig.runtime.bootstrap import open_service
-from tests.clirun import gitconfig, served_and_clone
-from tests.gitrepo import clone, commit_files, push
+from tests.support.clirun import gitconfig, served_and_clone
+from tests.support.gitrepo import clone, commit_files, push
 
 DEVICES = ["aux", "AUX", "Aux", "con", "prn", "nul", "NUL.txt", "com1", "COM9.tar.gz", "lpt0"]
 DEVICES += ["aux.yaml.bak", "CON.json"]

@@ -16,8 +16,8 @@ from gitconfig.service.facade import Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
 from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, push
-from tests.servers import GrpcServerThread
+from tests.support.gitrepo import clone, commit_files, push
+from tests.support.servers import GrpcServerThread
 
 
 class _LoopWatchingService(Service):

@@ -31,8 +31,8 @@ from gitconfig.index.updates import Filter, render_update
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.facade import ConfigChanges, NewConfig, Service
 from tests.conftest import ADMIN_TOKEN, change, wait_until
-from tests.gitrepo import commit_files, git, push
-from tests.servers import GrpcServerThread, Reader
+from tests.support.gitrepo import commit_files, git, push
+from tests.support.servers import GrpcServerThread, Reader
 from tests.test_e2e import GITCONFIG
 
 APP = "trading-engine"

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from gitconfig.core.configfile import MASK
 from gitconfig.rest.app import create_app
 from gitconfig.service.facade import Service
-from tests.accessdata import auth, registry, seed
-from tests.gitrepo import clone, commit_files, push
+from tests.support.accessdata import auth, registry, seed
+from tests.support.gitrepo import clone, commit_files, push
 
 
 @pytest.fixture

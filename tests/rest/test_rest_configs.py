@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.service.facade import Service
-from tests.gitrepo import git
+from tests.support.gitrepo import git
 
 BODY: dict[str, Any] = {
     "key": "max-order-size",

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.service.facade import Service
-from tests.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.support.gitrepo import clone, commit_files, git, push, rev_parse
 
 ENC_A = "ENC[AES256_GCM,data:QUFB,iv:aaaa,tag:bbbb,type:str]"
 ENC_B = "ENC[AES256_GCM,data:QkJC,iv:cccc,tag:dddd,type:str]"
@@ -239,8 +239,8 @@ def test_promote_reencrypts_a_secret_for_the_target(bare_repo: Path, tmp_path: P
     from gitconfig.rest.app import create_app
     from gitconfig.service.facade import NewConfig
     from gitconfig.store.secrets import Sops
-    from tests.agekeys import secret_service
     from tests.conftest import ADMIN_TOKEN
+    from tests.support.agekeys import secret_service
 
     service, keys = secret_service(bare_repo, tmp_path)
     store = service.store
@@ -417,8 +417,8 @@ def test_secrets_are_compared_by_their_decrypted_values(bare_repo: Path, tmp_pat
     from gitconfig.access.principals import Principal, TokenRegistry
     from gitconfig.rest.app import create_app
     from gitconfig.service.facade import NewConfig
-    from tests.agekeys import secret_service
     from tests.conftest import ADMIN_TOKEN
+    from tests.support.agekeys import secret_service
 
     service, keys = secret_service(bare_repo, tmp_path)
     admin = Principal("admin", frozenset({"admin"}))

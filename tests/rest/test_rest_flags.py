@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.gitrepo import git
+from tests.support.gitrepo import git
 
 FLAG: dict[str, Any] = {
     "key": "matching-v2",

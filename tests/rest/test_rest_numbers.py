@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.clirun import gitconfig
+from tests.support.clirun import gitconfig
 
 BODY: dict[str, Any] = {
     "key": "k",

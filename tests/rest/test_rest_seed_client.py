@@ -19,7 +19,7 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest.app import create_app
 from gitconfig.service.facade import Service
 from tests.conftest import ADMIN_TOKEN
-from tests.servers import UvicornThread
+from tests.support.servers import UvicornThread
 
 SEED_OPENAPI = Path(__file__).parents[1] / "data" / "seed_openapi.yaml"
 PACKAGE = "seed_openapi_client"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.gitrepo import git
+from tests.support.gitrepo import git
 
 FLAG: dict[str, Any] = {"key": "f", "application": "app", "environment": "DEV", "description": "d"}
 CONFIG: dict[str, Any] = {

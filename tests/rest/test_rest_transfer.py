@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.gitrepo import git
+from tests.support.gitrepo import git
 
 BODY: dict[str, Any] = {
     "application": "pricing",

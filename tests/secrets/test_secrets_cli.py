@@ -10,9 +10,9 @@ import pytest
 
 from gitconfig.core.configfile import MASK
 from gitconfig.store.secrets import PLACEHOLDER_RECIPIENT
-from tests.agekeys import AgeKeys
-from tests.clirun import gitconfig, ok, served_and_clone
-from tests.gitrepo import commit_files, git, rev_parse
+from tests.support.agekeys import AgeKeys
+from tests.support.clirun import gitconfig, ok, served_and_clone
+from tests.support.gitrepo import commit_files, git, rev_parse
 
 PLAIN = "s3cret-Value-for-the-db"
 WHERE = ("-a", "billing", "-e", "PROD")

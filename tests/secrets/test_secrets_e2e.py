@@ -15,7 +15,7 @@ import httpx
 from gitconfig.core.configfile import MASK
 from gitconfig.runtime import demo
 from gitconfig.store.gitstore import GitStore
-from tests.gitrepo import git
+from tests.support.gitrepo import git
 from tests.test_e2e import GITCONFIG, TOKEN
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from gitconfig.access.principals import Principal
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
-from tests.secrets.test_secrets_rest import ME, PLAIN, blob_of, git_log
+from tests.support.secretdata import ME, PLAIN, blob_of, git_log
 
 IMPORT = {"application": "billing", "environments": ["PROD", "DEV"], "format": "json"}
 ADMIN = Principal("admin", frozenset({"admin"}))

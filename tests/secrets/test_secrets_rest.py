@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -13,30 +12,19 @@ from fastapi.testclient import TestClient
 
 from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.configfile import MASK
-from gitconfig.core.model import Author, Kind
+from gitconfig.core.model import Kind
 from gitconfig.index.refresher import Index
 from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
-from tests.agekeys import AgeKeys, open_service
 from tests.conftest import ADMIN_TOKEN
-from tests.rest.test_rest_health import parse
-from tests.rest.test_sse import Watcher
-from tests.servers import UvicornThread
-
-PLAIN = "hunter2-correct-horse"
-ME = Author("test", "test@example.com")
-
-
-def client_for(service: Service) -> TestClient:
-    tokens = TokenRegistry()
-    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
-    tokens.add("reader-token", "reader", ["read", "write"])
-    tokens.add("revealer-token", "revealer", ["read", "reveal"])
-    app = create_app(service, tokens)
-    return TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+from tests.support.agekeys import AgeKeys, open_service
+from tests.support.metrics import parse
+from tests.support.secretdata import ME, PLAIN, blob_of, client_for, git_log
+from tests.support.servers import UvicornThread
+from tests.support.sse import Watcher
 
 
 def create(client: TestClient, key: str = "db-password", env: str = "PROD", **extra: str) -> dict:
@@ -44,19 +32,6 @@ def create(client: TestClient, key: str = "db-password", env: str = "PROD", **ex
     response = client.post("/configs", json={**body, "value": PLAIN, **extra})
     assert response.status_code == 201, response.text
     return dict(response.json())
-
-
-def blob_of(repo: Path, path: str) -> str:
-    store = GitStore(repo)
-    data = store.read_file(store.head() or "", path)
-    assert data is not None
-    return data.decode()
-
-
-def git_log(repo: Path) -> str:
-    return subprocess.run(
-        ["git", "log", "-p", "--all"], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout
 
 
 def test_a_secret_is_encrypted_in_git_and_masked_in_answers(client: TestClient, repo: Path) -> None:

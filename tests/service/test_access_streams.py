@@ -23,9 +23,9 @@ from gitconfig.access.ratelimit import RateLimiter, parse_rate
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.rest.app import create_app
 from gitconfig.service.facade import NewConfig, Service
-from tests.accessdata import ACCESS_FILE, ADMIN, TOKENS, auth, registry, seed, sha
-from tests.rest.test_rest_health import parse, requests_counted
-from tests.servers import GrpcServerThread, Reader, UvicornThread
+from tests.support.accessdata import ACCESS_FILE, ADMIN, TOKENS, auth, registry, seed, sha
+from tests.support.metrics import parse, requests_counted
+from tests.support.servers import GrpcServerThread, Reader, UvicornThread
 
 Stub = config_pb2_grpc.ConfigurationServiceStub
 

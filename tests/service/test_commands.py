@@ -14,8 +14,8 @@ from gitconfig.core.importing import ImportRequest
 from gitconfig.core.model import Kind, ValueType
 from gitconfig.service.commands import flag_action
 from gitconfig.service.facade import FlagChanges, NewConfig, NewFlag, Service
-from tests.agekeys import secret_service
-from tests.gitrepo import git
+from tests.support.agekeys import secret_service
+from tests.support.gitrepo import git
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 READER = Principal("reader", frozenset({"read"}))

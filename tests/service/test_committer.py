@@ -21,7 +21,7 @@ from gitconfig.core.model import Kind, PendingCommit
 from gitconfig.index.refresher import Index
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
-from tests.gitrepo import git
+from tests.support.gitrepo import git
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 

@@ -23,7 +23,7 @@ from gitconfig.core.errors import BadRequest
 from gitconfig.rest.app import create_app
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.runtime.security import SecurityOptions, build_tokens
-from tests.accessdata import ACCESS_FILE, seed
+from tests.support.accessdata import ACCESS_FILE, seed
 
 ISSUER = "https://ci.example.com"
 AUDIENCE = "gitconfig"

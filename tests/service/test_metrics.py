@@ -14,8 +14,8 @@ from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.facade import Service
 from gitconfig.service.metrics import LATENCY_BUCKETS
 from tests.conftest import ADMIN_TOKEN
-from tests.rest.test_rest_health import Samples, parse, requests_counted
-from tests.servers import GrpcServerThread
+from tests.support.metrics import Samples, parse, requests_counted
+from tests.support.servers import GrpcServerThread
 
 APP = "trading-engine"
 BODY = {
@@ -102,7 +102,7 @@ def test_index_runtime_and_build_figures(client: TestClient) -> None:
 def test_grpc_calls_are_counted_by_method_and_code(bare_repo: Path) -> None:
     service = open_service(bare_repo)
     service.index.refresh()
-    from tests.grpc.test_grpc import tokens
+    from tests.support.tokens import tokens
 
     auth = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
     request = config_pb2.GetConfigurationRequest(key="nope", application=APP, environment="PROD")

@@ -16,7 +16,7 @@ from gitconfig.service.facade import NewConfig, NewFlag, Service
 from gitconfig.service.serving import per_evaluation
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
-from tests.agekeys import AgeKeys
+from tests.support.agekeys import AgeKeys
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 REVEALER = Principal("revealer", frozenset({"read", "reveal"}))

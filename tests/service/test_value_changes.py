@@ -12,7 +12,7 @@ from gitconfig.core.errors import BadRequest
 from gitconfig.service.facade import NewConfig, Service
 from gitconfig.service.review import value_changes
 from gitconfig.store.worktree import WorktreeStore
-from tests.gitrepo import git
+from tests.support.gitrepo import git
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 

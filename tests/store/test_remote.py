@@ -25,8 +25,8 @@ from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.service.facade import ConfigChanges, NewConfig
 from gitconfig.service.replica import Replicator
 from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, git, push, rev_parse
-from tests.rest.test_rest_health import parse
+from tests.support.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.support.metrics import parse
 
 ALICE = Principal("alice", frozenset({"admin"}), "alice@example.com")
 PATH = "configs/app/PROD/{}.yaml"
