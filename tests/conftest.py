@@ -15,6 +15,7 @@ from pygit2.enums import ConfigLevel
 
 from gitconfig.runtime.logs import RequestIdFilter
 from tests.support.gitrepo import clone, commit_files, push
+from tests.support.serve import Launched, Launcher
 from tests.support.tokens import ADMIN_TOKEN
 
 if TYPE_CHECKING:
@@ -124,3 +125,12 @@ def access_lines() -> Iterator[list[logging.LogRecord]]:
     yield records
     logger.removeHandler(handler)
     logger.setLevel(level)
+
+
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator[Launcher]:
+    """Start ``gitconfig serve`` processes (``tests.support.serve``); at teardown every one
+    still running is stopped and the logs are printed (pytest shows them when a test fails)."""
+    launched = Launched(tmp_path)
+    yield launched
+    launched.finish()
