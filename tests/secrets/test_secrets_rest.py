@@ -22,6 +22,7 @@ from gitconfig.store.secrets import Sops
 from tests.conftest import ADMIN_TOKEN
 from tests.support.agekeys import AgeKeys, open_service
 from tests.support.metrics import parse
+from tests.support.refusal import unchanged
 from tests.support.secretdata import ME, PLAIN, blob_of, client_for, git_log
 from tests.support.servers import UvicornThread
 from tests.support.sse import Watcher
@@ -90,14 +91,18 @@ def test_update_rollback_and_versions_keep_each_plaintext(client: TestClient, re
     assert "second-value-42" not in git_log(repo) and PLAIN not in git_log(repo)
 
 
-def test_a_value_is_validated_against_its_schema_without_echo(client: TestClient) -> None:
+def test_a_value_is_validated_against_its_schema_without_echo(
+    client: TestClient, served: Service
+) -> None:
     body = {"key": "api-key", "application": "billing", "environment": "DEV"}
     schema = '{"type": "string", "minLength": 40}'
+    kept = unchanged(served)
     response = client.post(
         "/configs", json={**body, "valueType": "SECRET", "value": PLAIN, "schema": schema}
     )
     assert response.status_code == 400
     assert PLAIN not in response.text and "minLength" in response.text
+    kept.check()
 
 
 def test_no_creation_rule_is_a_clear_400_and_nothing_is_committed(
@@ -105,14 +110,15 @@ def test_no_creation_rule_is_a_clear_400_and_nothing_is_committed(
 ) -> None:
     store = GitStore(bare_repo)
     store.write(store.head(), {".sops.yaml": keys.sops_yaml(other=())}, ME, "PROD only")
-    head = store.head()
-    with client_for(open_service(bare_repo, keys, "dev", "prod")) as test_client:
+    service = open_service(bare_repo, keys, "dev", "prod")
+    kept = unchanged(service)
+    with client_for(service) as test_client:
         body = {"key": "k", "application": "a", "environment": "DEV", "valueType": "SECRET"}
         response = test_client.post("/configs", json={**body, "value": PLAIN})
     assert response.status_code == 400, response.text
     assert response.json()["message"] == "no sops creation rule matches configs/a/DEV/k.yaml"
     assert PLAIN not in response.text
-    assert store.head() == head
+    kept.check()
 
 
 def test_a_dev_key_cannot_reveal_prod(repo: Path, keys: AgeKeys) -> None:
@@ -177,12 +183,14 @@ def test_plaintext_reaches_no_log_and_no_temp_file(
             url = f"/configs/{created['id']}"
             test_client.put(url, json={"value": PLAIN + "-2"})
             assert test_client.get(f"{url}?reveal=true").json()["value"] == PLAIN + "-2"
+            kept = unchanged(service)
             bad = test_client.post(
                 "/configs",
                 json={"key": "k", "application": "a", "environment": "DEV", "value": PLAIN}
                 | {"valueType": "SECRET", "schema": '{"maxLength": 3}'},
             )
             assert bad.status_code == 400 and PLAIN not in bad.text
+            kept.check()
     finally:
         tempfile.tempdir = saved
     assert PLAIN not in caplog.text
