@@ -20,6 +20,7 @@ from gitconfig.rest.app import create_app
 from gitconfig.service.facade import NewConfig, Service
 from tests.support.accessdata import ACCESS_FILE, ADMIN, TOKENS, auth, registry, seed, sha
 from tests.support.metrics import parse, requests_counted
+from tests.support.refusal import unchanged
 from tests.support.serve import Launcher, init_served
 from tests.support.servers import GrpcServerThread, Reader, UvicornThread
 
@@ -231,11 +232,13 @@ def test_writes_have_their_own_limit(service: Service, tmp_path: Path) -> None:
     with UvicornThread(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
         first = http.post("/configs", json={**body, "value": "a"}, headers=auth("release"))
         assert first.status_code == 201
+        kept = unchanged(service)
         second = http.post(
             "/configs", json={**body, "key": "k2", "value": "b"}, headers=auth("release")
         )
         assert second.status_code == 429
         assert int(second.headers["Retry-After"]) >= 1
+        kept.check()
         reads = http.get("/configs", headers=auth("release"))
         assert reads.status_code == 200
 
@@ -276,7 +279,9 @@ def test_serve_with_an_access_file_and_a_rate_limit(launch: Launcher, tmp_path: 
     body = {"key": "k", "application": "payments", "environment": "PROD",
             "valueType": "STRING", "value": "v"}  # fmt: skip
     assert http.post("/configs", json=body, headers=auth("release")).status_code == 201
+    kept = unchanged(repo)  # read here: the server rate-limits reads too
     assert http.post("/configs", json=body, headers=auth("release")).status_code == 429
+    kept.check()
     params = {"key": "k", "application": "payments", "environment": "PROD"}
     statuses = [
         http.get("/configs/lookup", params=params, headers=auth("payments-service"))

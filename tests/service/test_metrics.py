@@ -15,6 +15,7 @@ from gitconfig.service.facade import Service
 from gitconfig.service.metrics import LATENCY_BUCKETS
 from tests.conftest import ADMIN_TOKEN
 from tests.support.metrics import Samples, parse, requests_counted
+from tests.support.refusal import unchanged
 from tests.support.servers import GrpcServerThread
 
 APP = "trading-engine"
@@ -59,14 +60,16 @@ def test_http_requests_are_counted_by_route_template_method_and_status(
     assert "max-order-size" not in text and "/no/such/path" not in text
 
 
-def test_write_outcomes(client: TestClient) -> None:
+def test_write_outcomes(client: TestClient, service: Service) -> None:
     created = client.post("/configs", json=BODY)
     config_id = created.json()["id"]
     assert client.put(f"/configs/{config_id}", json={"value": "1"}).status_code == 200
+    kept = unchanged(service)
     stale = client.put(f"/configs/{config_id}", json={"value": "2"}, headers={"If-Match": '"1"'})
     assert stale.status_code == 412
     assert client.post("/configs", json=BODY).status_code == 409
     assert client.put(f"/configs/{config_id}", json={"value": "lots"}).status_code == 400
+    kept.check()
 
     samples = parse(client.get("/metrics").text)
     outcomes = {
