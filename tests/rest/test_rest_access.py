@@ -170,6 +170,8 @@ BY_ID = [
     ),
     ("payments-service", "PUT", "/configs/{id}", "payments/PROD/limit", 403),
     ("payments-service", "DELETE", "/configs/{id}", "payments/PROD/limit", 403),
+    ("payments-service", "PUT", "/feature-flags/{id}", "payments/PROD/fast", 403),
+    ("payments-service", "DELETE", "/feature-flags/{id}", "payments/PROD/fast", 403),
     ("release", "POST", "/configs/{id}/rollback/1", "payments/PROD/limit", 200),
 ]
 
@@ -194,6 +196,27 @@ def test_grants_by_id(
     assert response.status_code == status, response.text
     if status >= 400:
         kept.check()
+
+
+@pytest.mark.parametrize(("kind", "target", "body"), [
+    ("configs", "payments/PROD/limit", {"value": "6"}),
+    ("feature-flags", "payments/PROD/fast", {"enabled": False}),
+])  # fmt: skip
+def test_a_reader_cannot_roll_back_what_it_may_read(
+    client: TestClient,
+    service: Service,
+    ids: dict[str, str],
+    kind: str,
+    target: str,
+    body: dict[str, Any],
+) -> None:
+    """Version 2 exists, so a rollback to 1 would commit: only the write check refuses it."""
+    path = f"/{kind}/{ids[target]}"
+    assert client.put(path, json=body, headers=auth("root")).status_code == 200
+    kept = unchanged(service)
+    refused = client.post(f"{path}/rollback/1", headers=auth("payments-service"))
+    assert refused.status_code == 403, refused.text
+    kept.check()
 
 
 def test_lists_hold_only_what_the_principal_may_read(

@@ -5,6 +5,7 @@ multi-environment import and ``set -e A -e B`` committed a SECRET's plaintext.)"
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -93,8 +94,9 @@ def test_set_and_rotate_outside_the_write_scope_change_nothing(served: Service) 
     )
     served.set_config_in(ADMIN, new, ["PROD", "DEV"])
     kept = unchanged(served)
+    other = replace(new, value="another-" + PLAIN)  # a change: it would commit
     with pytest.raises(PermissionDenied):
-        served.set_config_in(DEV_WRITER, new, ["DEV", "PROD"])
+        served.set_config_in(DEV_WRITER, other, ["DEV", "PROD"])
     with pytest.raises(PermissionDenied):
         served.rotate_secrets(DEV_WRITER)
     with pytest.raises(PermissionDenied):
