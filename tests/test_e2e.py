@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support.gitrepo import clone, commit_files, git, push
+from tests.support.refusal import unchanged
 from tests.support.serve import NO_GRACE, Launcher, ServerProcess, init_served
 
 
@@ -54,6 +55,10 @@ def test_api_writes_and_git_pushes_are_served(
     )
     assert created.status_code == 201, created.text
     assert lookup(served, "max-order-size").json()["value"] == "250000"
+    with unchanged(served.http, repo):  # read over HTTP, the head from the repository
+        key = {k: created.json()[k] for k in ("key", "application", "environment")}
+        again = served.http.post("/configs", json={**key, "valueType": "NUMBER", "value": "1"})
+        assert again.status_code == 409, again.text
 
     checkout = clone(repo, tmp_path / "checkout")
     path = "configs/trading-engine/PROD/max-order-size.yaml"

@@ -19,8 +19,9 @@ the service serves changed, or when the audit trail grew.
 
 The served entries are every configuration and flag the service lists to an admin, with
 their version, content and served value; the audit trail is every event the admin sees. An
-HTTP target is read with the admin token (``auth``); a ``Service`` directly, as the admin.
-Every repository in ``repos`` is checked too (the remote of a replica, say).
+HTTP client reads with its own headers (an admin's token) unless ``auth`` is given; a
+``Service`` is read directly, as an admin. Every repository in ``repos`` is checked too (the
+remote of a replica, say).
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.base import MAX_PAGE_SIZE
 from gitconfig.service.facade import Service
 from tests.support.gitrepo import GitFailed, git
-from tests.support.tokens import ADMIN_TOKEN
 
 ADMIN = Principal("refusal-witness", frozenset({"admin"}))
 
@@ -164,5 +164,4 @@ def unchanged(
         heads.setdefault(str(own), (own, getattr(store, "branch", branch)))
         return Unchanged(lambda: _service_state(where), heads)
     assert repos, "name the served repository: the head is read from it with git"
-    headers = auth if auth is not None else {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    return Unchanged(lambda: _http_state(where, headers), heads)
+    return Unchanged(lambda: _http_state(where, auth or {}), heads)
