@@ -127,6 +127,13 @@ def access_lines() -> Iterator[list[logging.LogRecord]]:
     logger.setLevel(level)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that launches ``gitconfig serve`` is ``slow`` (``make test-fast`` skips it)."""
+    for item in items:
+        if "launch" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def launch(tmp_path: Path) -> Iterator[Launcher]:
     """Start ``gitconfig serve`` processes (``tests.support.serve``); at teardown every one

@@ -27,6 +27,8 @@ from gitconfig_cli.main import app
 
 from tests.support.metrics import parse
 
+pytestmark = pytest.mark.slow  # the image's entrypoint as a process
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent

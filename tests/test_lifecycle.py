@@ -20,6 +20,8 @@ import pytest
 from tests.support.metrics import parse
 from tests.support.serve import AUTH, Launcher, init_served, run_serve, serve_args
 
+pytestmark = pytest.mark.slow  # gitconfig serve processes
+
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:

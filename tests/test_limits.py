@@ -231,6 +231,7 @@ def test_validator_and_index_refuse_files_beyond_the_limits(
     assert git(bare_repo, "rev-parse", "main")
 
 
+@pytest.mark.slow
 def test_pre_receive_refuses_a_commit_message_beyond_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

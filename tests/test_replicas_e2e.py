@@ -34,6 +34,8 @@ from tests.support.gitservers import GitDaemon, SmartHttp, SshServer
 from tests.support.serve import Launcher, ServerProcess
 from tests.support.sse import Watcher
 
+pytestmark = pytest.mark.slow  # Git servers and gitconfig serve processes
+
 ALICE = Principal("alice", frozenset({"admin"}), "alice@example.com")
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SECRET = "webhook-secret"

@@ -7,12 +7,15 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.runtime.bootstrap import open_service
 from tests.support.clirun import gitconfig, ok, served_and_clone
 from tests.support.gitrepo import commit_files, git, push, rev_parse
 from tests.support.metrics import parse
+
+pytestmark = pytest.mark.slow  # git runs the hooks as processes
 
 LINK = "configs/qa/PROD/link.yaml"
 GOOD = "type: NUMBER\nvalue: 5\n"

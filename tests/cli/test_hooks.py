@@ -14,6 +14,8 @@ from gitconfig_cli.hooks import render
 from tests.support.clirun import gitconfig, ok, served_and_clone
 from tests.support.gitrepo import commit_files, git, rev_parse
 
+pytestmark = pytest.mark.slow  # git runs the hooks as processes
+
 PROJECT = Path(__file__).resolve().parents[2]
 BAD = "type: NUMBER\nvalue: lots\n"
 GOOD = "type: NUMBER\nvalue: 5\n"

@@ -16,6 +16,8 @@ import yaml
 from tests.support.clirun import served_and_clone
 from tests.support.gitrepo import commit_files, git
 
+pytestmark = pytest.mark.slow  # pre-commit and git as processes
+
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 GOOD = "type: NUMBER\nvalue: 5\n"

@@ -75,6 +75,7 @@ def contexts(service: Service, count: int) -> list[tuple[str | None, dict[str, s
     return found
 
 
+@pytest.mark.slow
 def test_in_process_answers_equal_the_servers(
     example: Service, example_server: GrpcServerThread
 ) -> None:

@@ -21,6 +21,8 @@ from gitconfig.service.facade import Service
 from tests.conftest import ADMIN_TOKEN
 from tests.support.servers import UvicornThread
 
+pytestmark = pytest.mark.slow  # generates and runs a client in child processes
+
 SEED_OPENAPI = Path(__file__).parents[1] / "data" / "seed_openapi.yaml"
 PACKAGE = "seed_openapi_client"
 

@@ -139,6 +139,7 @@ def test_rotation_removes_a_recipient(
     assert PLAIN not in everything_in_git(work)
 
 
+@pytest.mark.slow
 def test_pre_receive_refuses_a_pushed_plaintext_secret(tmp_path: Path) -> None:
     bare, work = served_and_clone(tmp_path)
     ok("hooks", "install", repo=bare)

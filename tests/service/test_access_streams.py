@@ -130,6 +130,7 @@ def test_grpc_stream_naming_a_scope_outside_is_denied(stub: Stub) -> None:
     assert raised.value.code() is grpc.StatusCode.PERMISSION_DENIED
 
 
+@pytest.mark.slow
 def test_sse_never_carries_an_update_outside_the_scope(service: Service, tmp_path: Path) -> None:
     app = create_app(service, registry(tmp_path))
     with (

@@ -371,6 +371,7 @@ print(retries)
 """
 
 
+@pytest.mark.slow
 def test_two_processes_racing_never_lose_a_commit(repo: Path, tmp_path: Path) -> None:
     count, names = 50, ("left", "right")
     racers = [
