@@ -243,10 +243,12 @@ def test_pre_receive_refuses_a_commit_message_beyond_the_limit(
     ok("hooks", "install", repo=bare)
     monkeypatch.setenv("GITCONFIG_MAX_MESSAGE", "30")  # the hook runs with the pusher's env
     commit_files(work, {"configs/app/DEV/k.yaml": "type: NUMBER\nvalue: 1\n"}, "m" * 31)
+    kept = unchanged(bare)
     pushed = subprocess.run(
         ["git", "push", "origin", "main"], cwd=work, capture_output=True, text=True, check=False
     )
     assert pushed.returncode != 0
     assert "(commit message): is longer than 30 characters" in pushed.stderr
+    kept.check()
     git(work, "commit", "--amend", "--quiet", "-m", "short")
     assert subprocess.run(["git", "push", "origin", "main"], cwd=work, check=False).returncode == 0

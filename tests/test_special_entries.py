@@ -14,6 +14,7 @@ from gitconfig.runtime.bootstrap import open_service
 from tests.support.clirun import gitconfig, ok, served_and_clone
 from tests.support.gitrepo import commit_files, git, push, rev_parse
 from tests.support.metrics import parse
+from tests.support.refusal import unchanged
 
 pytestmark = pytest.mark.slow  # git runs the hooks as processes
 
@@ -63,11 +64,13 @@ def test_pre_commit_and_pre_receive_hooks_refuse(tmp_path: Path) -> None:
     assert refused.returncode != 0
     assert f"{LINK}: is a symlink" in refused.stderr
     git(work, "commit", "--quiet", "--no-verify", "-m", "link")
+    kept = unchanged(bare)
     pushed = subprocess.run(
         ["git", "push", "origin", "main"], cwd=work, capture_output=True, text=True, check=False
     )
     assert pushed.returncode != 0
     assert f"{LINK}: is a symlink" in pushed.stderr
+    kept.check()
 
 
 def test_index_reports_them_in_status_and_metrics(tmp_path: Path) -> None:
