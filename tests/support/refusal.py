@@ -35,7 +35,8 @@ from typing import Any
 import httpx
 
 from gitconfig.access.principals import Principal
-from gitconfig.core.model import Kind
+from gitconfig.core import configfile
+from gitconfig.core.model import ConfigDocument, Kind
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service.base import MAX_PAGE_SIZE
 from gitconfig.service.facade import Service
@@ -60,6 +61,8 @@ def branch_head(repo: Path, branch: str = "main") -> str | None:
 
 
 def _service_state(service: Service) -> tuple[dict[str, Any], list[Any]]:
+    # The module's only two calls into the service's API (list_entries, audit): keep them in
+    # step when that API is regrouped.
     served: dict[str, Any] = {}
     for kind in Kind:
         page = 0
@@ -67,7 +70,11 @@ def _service_state(service: Service) -> tuple[dict[str, Any], list[Any]]:
             listed = service.list_entries(ADMIN, kind, None, None, page, MAX_PAGE_SIZE)
             for entry in listed.content:
                 document = entry.document
-                value = service.value_text(ADMIN, document) if kind is Kind.CONFIG else None
+                value = (
+                    configfile.api_value_text(document, reveal=False)
+                    if isinstance(document, ConfigDocument)
+                    else None
+                )
                 served[entry.id] = (entry.version, entry.served.blob, value)
             if (page := page + 1) >= listed.total_pages:
                 break
