@@ -8,7 +8,7 @@ HTTP_PORT ?= 8080
 GRPC_PORT ?= 9090
 export GITCONFIG_ADMIN_TOKEN ?= dev-admin-token
 
-.PHONY: run test lint typecheck check-proto proto bench clean
+.PHONY: run test test-fast coverage lint typecheck check-proto proto bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ run: $(STAMP)
 ## The whole suite: lint, types, generated code check, tests.
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q
+
+## The tests that start no process (marker `slow`), one worker per core: about 2 minutes on 2 cores.
+WORKERS ?= 2
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" -n $(WORKERS)
+
+## The whole suite under coverage, a per-module table (see docs/contributing.md).
+coverage: $(STAMP)
+	$(BIN)/python -m pytest -q --cov --cov-report=term
 
 lint: $(STAMP)
 	$(BIN)/ruff check src cli tests bench
@@ -46,4 +55,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -55,7 +55,7 @@ def _stats(values: list[float]) -> tuple[str, str, str]:
 def smart_http(root: Path) -> Iterator[str]:
     """The remote: nginx + fcgiwrap + git http-backend over ``root``; its base URL."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.gitservers import SmartHttp  # the tests' server (nginx from Debian)
+    from tests.support.gitservers import SmartHttp  # the tests' server (nginx from Debian)
 
     with SmartHttp(root, USER, PASSWORD) as server:
         yield f"http://127.0.0.1:{server.port}"

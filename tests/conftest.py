@@ -14,7 +14,9 @@ import pytest
 from pygit2.enums import ConfigLevel
 
 from gitconfig.runtime.logs import RequestIdFilter
-from tests.gitrepo import clone, commit_files, push
+from tests.support.gitrepo import clone, commit_files, push
+from tests.support.serve import Launched, Launcher
+from tests.support.tokens import ADMIN_TOKEN
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -49,9 +51,6 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             pygit2.settings.search_path[level] = path
         os.environ.clear()
         os.environ.update(saved)
-
-
-ADMIN_TOKEN = "test-admin-token"
 
 
 @pytest.fixture
@@ -136,3 +135,19 @@ def access_lines() -> Iterator[list[logging.LogRecord]]:
     yield records
     logger.removeHandler(handler)
     logger.setLevel(level)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that launches ``gitconfig serve`` is ``slow`` (``make test-fast`` skips it)."""
+    for item in items:
+        if "launch" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator[Launcher]:
+    """Start ``gitconfig serve`` processes (``tests.support.serve``); at teardown every one
+    still running is stopped and the logs are printed (pytest shows them when a test fails)."""
+    launched = Launched(tmp_path)
+    yield launched
+    launched.finish()

@@ -173,3 +173,42 @@ def test_the_architecture_page_describes_each_module_once() -> None:
         rows = re.findall(r"^\| `([\w.]+\.py)` \|", _described(folder), re.M)
         twice = sorted({row for row in rows if rows.count(row) > 1})
         assert not twice, (folder, twice)
+
+
+def _imported_test_modules(source: str) -> list[str]:
+    """The test modules (``tests....test_*``) that ``source`` imports, at any depth."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module is not None:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found += [n for n in names if n.split(".")[0] == "tests" and "test_" in n.split(".")[-1]]
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test helpers live in ``tests/support``: a test module imports none of another's
+    (so each runs, and changes, on its own)."""
+    wrong = {
+        str(path.relative_to(ROOT)): imported
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if (imported := _imported_test_modules(path.read_text(encoding="utf-8")))
+    }
+    assert wrong == {}
+
+
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [
+        ("from tests.rest.test_sse import Watcher", ["tests.rest.test_sse"]),
+        ("from tests import test_e2e", ["tests.test_e2e"]),
+        ("def f():\n    import tests.client.test_client", ["tests.client.test_client"]),
+        ("from tests.support.sse import Watcher", []),
+        ("from tests.conftest import ADMIN_TOKEN", []),
+    ],
+)
+def test_the_import_check_finds_a_test_module(source: str, found: list[str]) -> None:
+    assert _imported_test_modules(source) == found

@@ -25,7 +25,9 @@ import yaml
 from fastapi.testclient import TestClient
 from gitconfig_cli.main import app
 
-from tests.rest.test_rest_health import parse
+from tests.support.metrics import parse
+
+pytestmark = pytest.mark.slow  # the image's entrypoint as a process
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

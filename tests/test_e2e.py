@@ -2,106 +2,47 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.gitrepo import clone, commit_files, git, push
-
-TOKEN = "e2e-token"
-GITCONFIG = str(Path(sys.executable).parent / "gitconfig")
-
-
-class Served:
-    def __init__(self, process: subprocess.Popen[bytes], base: str, repo: Path) -> None:
-        self.process = process
-        self.repo = repo
-        self.http = httpx.Client(
-            base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
-        )
-
-    def lookup(self, key: str) -> httpx.Response:
-        params = {"key": key, "application": "trading-engine", "environment": "PROD"}
-        return self.http.get("/configs/lookup", params=params)
-
-    def wait_for(self, key: str, expected: str | None, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            response = self.lookup(key)
-            found = response.json().get("value") if response.status_code == 200 else None
-            if found == expected:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{key}: expected {expected!r}, still {found!r}")
-            time.sleep(0.02)
+from tests.support.gitrepo import clone, commit_files, git, push
+from tests.support.refusal import unchanged
+from tests.support.serve import NO_GRACE, Launcher, ServerProcess, init_served
 
 
-def start(repo: Path, tmp_path: Path, *extra: str) -> Served:
-    port_file = tmp_path / "ports.json"
-    env = {**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN, "GITCONFIG_SHUTDOWN_GRACE": "0"}
-    process = subprocess.Popen(
-        [
-            GITCONFIG,
-            "serve",
-            "--repo",
-            str(repo),
-            "--http-port",
-            "0",
-            "--grpc-port",
-            "0",
-            "--port-file",
-            str(port_file),
-            *extra,
-        ],
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while not port_file.exists():
-        assert process.poll() is None, "server exited early"
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    ports = json.loads(port_file.read_text())
-    served = Served(process, f"http://127.0.0.1:{ports['http']}", repo)
-    while served.http.get("/readyz").status_code != 200:
-        assert time.monotonic() < deadline, "server did not become ready"
-        time.sleep(0.05)
-    return served
+def lookup(served: ServerProcess, key: str) -> httpx.Response:
+    params = {"key": key, "application": "trading-engine", "environment": "PROD"}
+    return served.http.get("/configs/lookup", params=params)
 
 
-def stop(served: Served) -> int:
-    served.http.close()
-    served.process.send_signal(signal.SIGTERM)
-    return served.process.wait(timeout=15)
-
-
-def kill(served: Served) -> None:
-    served.http.close()
-    if served.process.poll() is None:
-        served.process.kill()
-        served.process.wait()
+def wait_for(served: ServerProcess, key: str, expected: str | None, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = lookup(served, key)
+        found = response.json().get("value") if response.status_code == 200 else None
+        if found == expected:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{key}: expected {expected!r}, still {found!r}")
+        time.sleep(0.02)
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    repo = tmp_path / "config.git"
-    init = subprocess.run([GITCONFIG, "init", "--bare", str(repo)], capture_output=True, text=True)
-    assert init.returncode == 0, init.stderr
-    server = start(repo, tmp_path)
-    try:
-        yield server
-    finally:
-        kill(server)
+def repo(tmp_path: Path) -> Path:
+    return init_served(tmp_path / "config.git")
 
 
-def test_api_writes_and_git_pushes_are_served(served: Served, tmp_path: Path) -> None:
+@pytest.fixture
+def served(launch: Launcher, repo: Path) -> ServerProcess:
+    return launch(repo, env=NO_GRACE)
+
+
+def test_api_writes_and_git_pushes_are_served(
+    served: ServerProcess, repo: Path, tmp_path: Path
+) -> None:
     created = served.http.post(
         "/configs",
         json={
@@ -113,18 +54,22 @@ def test_api_writes_and_git_pushes_are_served(served: Served, tmp_path: Path) ->
         },
     )
     assert created.status_code == 201, created.text
-    assert served.lookup("max-order-size").json()["value"] == "250000"
+    assert lookup(served, "max-order-size").json()["value"] == "250000"
+    with unchanged(served.http, repo):  # read over HTTP, the head from the repository
+        key = {k: created.json()[k] for k in ("key", "application", "environment")}
+        again = served.http.post("/configs", json={**key, "valueType": "NUMBER", "value": "1"})
+        assert again.status_code == 409, again.text
 
-    checkout = clone(served.repo, tmp_path / "checkout")
+    checkout = clone(repo, tmp_path / "checkout")
     path = "configs/trading-engine/PROD/max-order-size.yaml"
     content = (checkout / path).read_text().replace("250000", "300000")
     commit_files(checkout, {path: content}, "Raise the limit by hand")
     push(checkout)
-    served.wait_for("max-order-size", "300000")
+    wait_for(served, "max-order-size", "300000")
 
     git(checkout, "revert", "--no-edit", "HEAD")
     push(checkout)
-    served.wait_for("max-order-size", "250000")
+    wait_for(served, "max-order-size", "250000")
     versions = served.http.get(f"/configs/{created.json()['id']}/versions").json()
     assert [v["value"] for v in versions] == ["250000", "300000", "250000"]
 
@@ -134,7 +79,7 @@ def test_api_writes_and_git_pushes_are_served(served: Served, tmp_path: Path) ->
         "Add a kill switch",
     )
     push(checkout)
-    served.wait_for("kill-switch", "true")
+    wait_for(served, "kill-switch", "true")
 
     flag = "flags/trading-engine/PROD/v2-matching.yaml"
     commit_files(checkout, {flag: "description: v2 engine\nenabled: true\n"}, "Add a flag")
@@ -147,29 +92,24 @@ def test_api_writes_and_git_pushes_are_served(served: Served, tmp_path: Path) ->
     assert answer.json() == {"key": "v2-matching", "enabled": True,
                              "reason": "STATIC"}  # fmt: skip
 
-    assert stop(served) == 0
+    assert served.stop() == 0
 
 
-def test_two_worker_processes_serve_and_write(tmp_path: Path) -> None:
-    repo = tmp_path / "config.git"
-    subprocess.run([GITCONFIG, "init", "--bare", str(repo)], check=True, capture_output=True)
-    server = start(repo, tmp_path, "--workers", "2")
-    try:
-        for i in range(6):  # the writes land on either worker; none is lost
-            response = server.http.post(
-                "/configs",
-                json={
-                    "key": f"k{i}",
-                    "application": "trading-engine",
-                    "environment": "PROD",
-                    "valueType": "NUMBER",
-                    "value": str(i),
-                },
-            )
-            assert response.status_code == 201, response.text
-        for i in range(6):
-            server.wait_for(f"k{i}", str(i))
-        assert git(repo, "rev-list", "--count", "main") == "7"
-        assert stop(server) == 0
-    finally:
-        kill(server)
+def test_two_worker_processes_serve_and_write(launch: Launcher, repo: Path) -> None:
+    server = launch(repo, workers=2, env=NO_GRACE)
+    for i in range(6):  # the writes land on either worker; none is lost
+        response = server.http.post(
+            "/configs",
+            json={
+                "key": f"k{i}",
+                "application": "trading-engine",
+                "environment": "PROD",
+                "valueType": "NUMBER",
+                "value": str(i),
+            },
+        )
+        assert response.status_code == 201, response.text
+    for i in range(6):
+        wait_for(server, f"k{i}", str(i))
+    assert git(repo, "rev-list", "--count", "main") == "7"
+    assert server.stop() == 0

@@ -14,10 +14,10 @@ from gitconfig.core.evaluation import bucket
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.rest.app import RestApp, create_app
 from gitconfig.service import Service
-from tests.clirun import as_json, served_and_clone
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import commit_files
-from tests.servers import GrpcServerThread
+from tests.support.clirun import as_json, served_and_clone
+from tests.support.gitrepo import commit_files
+from tests.support.servers import GrpcServerThread
+from tests.support.tokens import ADMIN_TOKEN
 
 FLAG = {
     "key": "kill-switch",

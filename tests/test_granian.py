@@ -8,18 +8,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_lifecycle import AUTH, Process, repo
+from tests.support.serve import AUTH, Launcher, init_served
 
 pytest.importorskip("granian")  # in the dev extra; an optional extra of the package
-__all__ = ["repo"]  # the fixture
 
 LOOKUP = {"key": "limit", "application": "payments", "environment": "PROD"}
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_lookup_served_by_granian(repo: Path, tmp_path: Path, workers: str) -> None:
-    server = Process(repo, tmp_path, "--http-server", "granian", "--http-port", "0",
-                     "--grpc-port", "0", "--workers", workers, "--shutdown-grace", "0")  # fmt: skip
+def test_a_lookup_served_by_granian(launch: Launcher, tmp_path: Path, workers: str) -> None:
+    repo = init_served(tmp_path / "config.git")
+    server = launch(repo, "--http-server", "granian", "--shutdown-grace", "0",
+                    workers=int(workers), ready=False)  # fmt: skip
     try:
         server.wait_ready()
         with httpx.Client(base_url=server.base, headers=AUTH, timeout=10) as http:

@@ -22,8 +22,8 @@ from gitconfig.rest.app import create_app
 from gitconfig.service import build_service
 from gitconfig.store import gitcli
 from gitconfig.store.gitstore import GitStore
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import init_repo
+from tests.support.gitrepo import init_repo
+from tests.support.tokens import ADMIN_TOKEN
 
 SECRET_PATH = "/srv/very/secret/layout/objects/pack"
 

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -18,57 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.rest.test_rest_health import parse
+from tests.support.metrics import parse
+from tests.support.serve import AUTH, Launcher, init_served, run_serve, serve_args
 
-TOKEN = "lifecycle-token"
-GITCONFIG = str(Path(sys.executable).parent / "gitconfig")
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-class Process:
-    def __init__(self, repo: Path, tmp_path: Path, *extra: str) -> None:
-        self.port_file = tmp_path / "ports.json"
-        self.stderr = tmp_path / "stderr.log"
-        with self.stderr.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                [GITCONFIG, "serve", "--repo", str(repo), "--port-file", str(self.port_file),
-                 *extra],
-                env={**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN},
-                stderr=stderr,
-            )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 30
-            while not self.port_file.exists():
-                assert self.process.poll() is None, self.stderr.read_text()
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.05)
-            self.ports = json.loads(self.port_file.read_text())
-        except BaseException:
-            self.kill()  # never leave a server behind
-            raise
-        self.base = f"http://127.0.0.1:{self.ports['http']}"
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while httpx.get(f"{self.base}/readyz").status_code != 200:
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.05)
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+pytestmark = pytest.mark.slow  # gitconfig serve processes
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "config.git"
-    subprocess.run([GITCONFIG, "init", "--bare", str(path)], check=True, capture_output=True)
-    return path
+    return init_served(tmp_path / "config.git")
 
 
 @pytest.fixture
@@ -80,31 +37,29 @@ def taken_port() -> Iterator[int]:
 
 
 def test_sigterm_turns_not_ready_at_once_keeps_serving_for_the_grace_then_exits_0(
-    repo: Path, tmp_path: Path
+    launch: Launcher, repo: Path
 ) -> None:
-    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0",
-                     "--shutdown-grace", "2")  # fmt: skip
+    server = launch(repo, "--shutdown-grace", "2", ready=False)
     try:
         server.wait_ready()
         with httpx.Client(base_url=server.base, timeout=10) as http:
             assert http.head("/readyz").status_code == 200
-            server.process.send_signal(signal.SIGTERM)
+            server.terminate()
             time.sleep(0.3)
-            assert server.process.poll() is None
+            assert server.running
             assert http.get("/readyz").status_code == 503
             assert http.head("/readyz").status_code == 503
             assert http.get("/healthz").status_code == 200  # still accepting
             assert http.get("/configs", headers=AUTH).status_code == 200
-        assert server.process.wait(timeout=15) == 0
+        assert server.wait(timeout=15) == 0
     finally:
         server.kill()
     assert "Traceback" not in server.stderr.read_text()
 
 
-def test_sigterm_before_the_first_index_exits_0(repo: Path, tmp_path: Path) -> None:
+def test_sigterm_before_the_first_index_exits_0(launch: Launcher, repo: Path) -> None:
     (repo / "refs" / "heads" / "main").write_text("12" * 20 + "\n")  # a commit that is not there
-    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0",
-                     "--shutdown-grace", "0")  # fmt: skip
+    server = launch(repo, "--shutdown-grace", "0", ready=False)
     try:
         assert httpx.get(f"{server.base}/readyz").status_code == 503
         assert server.stop() == 0
@@ -119,12 +74,8 @@ def test_a_busy_port_is_one_line_and_exit_1(
     repo: Path, taken_port: int, which: str, workers: str
 ) -> None:
     ports = {"http": "0", "grpc": "0", which: str(taken_port)}
-    result = subprocess.run(
-        [GITCONFIG, "serve", "--repo", str(repo), "--http-port", ports["http"],
-         "--grpc-port", ports["grpc"], "--workers", workers],
-        env={**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    args = serve_args(repo, "--http-port", ports["http"], "--grpc-port", ports["grpc"])
+    result = run_serve([*args, "--workers", workers])
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
@@ -132,24 +83,27 @@ def test_a_busy_port_is_one_line_and_exit_1(
     assert f":{taken_port}" in lines[0]
 
 
-def test_a_grpc_port_of_a_running_server_is_not_shared(repo: Path, tmp_path: Path) -> None:
-    first = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0")
+def test_a_grpc_port_of_a_running_server_is_not_shared(launch: Launcher, repo: Path) -> None:
+    first = launch(repo, ready=False)
     try:
-        result = subprocess.run(
-            [GITCONFIG, "serve", "--repo", str(repo), "--http-port", "0",
-             "--grpc-port", str(first.ports["grpc"])],
-            env={**os.environ, "GITCONFIG_ADMIN_TOKEN": TOKEN},
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        result = run_serve(serve_args(repo, "--grpc-port", str(first.ports["grpc"])))
         assert result.returncode == 1
         assert "cannot listen for gRPC" in result.stderr
     finally:
         first.kill()
 
 
-def test_json_logs_carry_the_request_id(repo: Path, tmp_path: Path) -> None:
-    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "-1",
-                     "--log-format", "json", "--access-log", "--shutdown-grace", "0")  # fmt: skip
+def test_json_logs_carry_the_request_id(launch: Launcher, repo: Path) -> None:
+    server = launch(
+        repo,
+        "--log-format",
+        "json",
+        "--access-log",
+        "--shutdown-grace",
+        "0",
+        grpc=False,
+        ready=False,
+    )
     try:
         server.wait_ready()
         sent = httpx.get(f"{server.base}/configs", headers={**AUTH, "X-Request-ID": "req-42"})
@@ -183,10 +137,9 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG)")
-def test_workers_do_not_outlive_a_killed_parent(repo: Path, tmp_path: Path) -> None:
-    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0", "--workers", "2",
-                     "--shutdown-grace", "0")  # fmt: skip
-    pid = server.process.pid
+def test_workers_do_not_outlive_a_killed_parent(launch: Launcher, repo: Path) -> None:
+    server = launch(repo, "--shutdown-grace", "0", workers=2, ready=False)
+    pid = server.pid
     workers: list[int] = []
     try:
         server.wait_ready()
@@ -225,13 +178,12 @@ def _connections_by_worker(workers: list[int], port: int) -> Counter[int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
-def test_each_worker_listens_on_its_own_socket(repo: Path, tmp_path: Path) -> None:
-    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0", "--workers", "2",
-                     "--shutdown-grace", "0")  # fmt: skip
+def test_each_worker_listens_on_its_own_socket(launch: Launcher, repo: Path) -> None:
+    server = launch(repo, "--shutdown-grace", "0", workers=2, ready=False)
     clients: list[httpx.Client] = []
     try:
         server.wait_ready()
-        workers = _workers_of(server.process.pid)
+        workers = _workers_of(server.pid)
         for _ in range(64):  # 64 keep-alive connections, as wrk opens them
             clients.append(httpx.Client(base_url=server.base, timeout=5))
             assert clients[-1].get("/healthz").status_code == 200
@@ -251,9 +203,8 @@ def test_each_worker_listens_on_its_own_socket(repo: Path, tmp_path: Path) -> No
         server.kill()
 
 
-def test_one_scrape_counts_the_requests_of_every_worker(repo: Path, tmp_path: Path) -> None:
-    server = Process(repo, tmp_path, "--http-port", "0", "--grpc-port", "0", "--workers", "2",
-                     "--shutdown-grace", "0")  # fmt: skip
+def test_one_scrape_counts_the_requests_of_every_worker(launch: Launcher, repo: Path) -> None:
+    server = launch(repo, "--shutdown-grace", "0", workers=2, ready=False)
     try:
         server.wait_ready()
         with httpx.Client(base_url=server.base, headers=AUTH, timeout=10) as http:

@@ -16,10 +16,11 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import limits, validator
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.service import Service
-from tests.clirun import gitconfig, served_and_clone
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, git, push
-from tests.servers import GrpcServerThread
+from tests.support.clirun import gitconfig, served_and_clone
+from tests.support.gitrepo import clone, commit_files, git, push
+from tests.support.refusal import unchanged
+from tests.support.servers import GrpcServerThread
+from tests.support.tokens import ADMIN_TOKEN
 
 BODY: dict[str, Any] = {
     "key": "k",
@@ -71,17 +72,22 @@ def test_depth_is_measured_without_recursion() -> None:
     assert limits.depth(nested(100_000), 64) == 65  # stops counting past the limit
 
 
-def test_the_default_depth_is_within_every_reader_and_writer(client: TestClient) -> None:
+def test_the_default_depth_is_within_every_reader_and_writer(
+    client: TestClient, service: Service
+) -> None:
     """The issue's 325-level value is refused with a 400; the deepest value allowed is
     stored, rendered as YAML, read back and served."""
     deepest = limits.current().depth
+    kept = unchanged(service)
     refused = client.post("/configs", json={**BODY, "valueType": "JSON", "value": deep_json(325)})
     assert refused.status_code == 400, refused.text
     assert "nests more than 64 levels" in refused.json()["errors"][0]["message"]
+    kept.check()
     value = deep_json(deepest)
     created = client.post("/configs", json={**BODY, "valueType": "JSON", "value": value})
     assert created.status_code == 201, created.text
     assert created.json()["value"] == value
+    kept = unchanged(service)
     over = client.post(
         "/configs",
         json={**BODY, "key": "k2", "valueType": "JSON"} | {"value": deep_json(deepest + 1)},
@@ -90,6 +96,7 @@ def test_the_default_depth_is_within_every_reader_and_writer(client: TestClient)
     flag = client.post("/feature-flags", json={**FLAG, "value": {"a": nested(deepest + 1)}})
     assert flag.status_code == 400
     assert flag.json()["errors"][0]["field"] == "value"
+    kept.check()
 
 
 @pytest.mark.parametrize(
@@ -105,14 +112,19 @@ def test_the_default_depth_is_within_every_reader_and_writer(client: TestClient)
     ],
 )
 def test_rest_config_limits(
-    client: TestClient, small: limits.Limits, overrides: dict[str, Any], field: str, message: str
+    client: TestClient,
+    service: Service,
+    small: limits.Limits,
+    overrides: dict[str, Any],
+    field: str,
+    message: str,
 ) -> None:
-    before = client.get("/configs").json()["totalElements"]
+    kept = unchanged(service)
     response = client.post("/configs", json={**BODY, **overrides})
     assert response.status_code == 400, response.text
     errors = response.json()["errors"]
     assert any(e["field"] == field and message in e["message"] for e in errors), errors
-    assert client.get("/configs").json()["totalElements"] == before  # nothing committed
+    kept.check()  # nothing committed
 
 
 @pytest.mark.parametrize(
@@ -126,16 +138,24 @@ def test_rest_config_limits(
     ],
 )
 def test_rest_flag_limits(
-    client: TestClient, small: limits.Limits, overrides: dict[str, Any], field: str, message: str
+    client: TestClient,
+    service: Service,
+    small: limits.Limits,
+    overrides: dict[str, Any],
+    field: str,
+    message: str,
 ) -> None:
+    kept = unchanged(service)
     response = client.post("/feature-flags", json={**FLAG, **overrides})
     assert response.status_code == 400, response.text
     errors = response.json()["errors"]
     assert any(e["field"] == field and message in e["message"] for e in errors), errors
+    kept.check()
 
 
-def test_rest_body_limit_is_413(client: TestClient, small: limits.Limits) -> None:
+def test_rest_body_limit_is_413(client: TestClient, service: Service, small: limits.Limits) -> None:
     big = {**BODY, "description": "d" * 5000}
+    kept = unchanged(service)
     response = client.post("/configs", json=big)
     assert response.status_code == 413
     assert "larger than 4,000 bytes" in response.json()["message"]
@@ -150,6 +170,7 @@ def test_rest_body_limit_is_413(client: TestClient, small: limits.Limits) -> Non
         "/configs", content=chunks(), headers={"Content-Type": "application/json"}
     )
     assert streamed.status_code == 413
+    kept.check()
     assert client.post("/configs", json=BODY).status_code == 201  # within the limit
 
 
@@ -171,12 +192,14 @@ def test_grpc_message_limit(service: Service, small: limits.Limits) -> None:
 
 def test_cli_refuses_what_the_api_refuses(tmp_path: Path, small: limits.Limits) -> None:
     _, work = served_and_clone(tmp_path)
+    kept = unchanged(work)
     too_long = gitconfig("set", "k", "x" * 1001, "-a", "app", "-e", "DEV", repo=work)
     assert too_long.exit_code == 1
     assert "longer than 1,000 bytes" in too_long.output
     message = gitconfig("set", "k", "v", "-a", "app", "-e", "DEV", "-m", "m" * 31, repo=work)
     assert message.exit_code == 1
     assert "longer than 30 characters" in message.output
+    kept.check()
 
 
 @pytest.mark.parametrize(
@@ -208,21 +231,24 @@ def test_validator_and_index_refuse_files_beyond_the_limits(
     assert git(bare_repo, "rev-parse", "main")
 
 
+@pytest.mark.slow
 def test_pre_receive_refuses_a_commit_message_beyond_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import subprocess
 
-    from tests.clirun import ok
+    from tests.support.clirun import ok
 
     bare, work = served_and_clone(tmp_path)
     ok("hooks", "install", repo=bare)
     monkeypatch.setenv("GITCONFIG_MAX_MESSAGE", "30")  # the hook runs with the pusher's env
     commit_files(work, {"configs/app/DEV/k.yaml": "type: NUMBER\nvalue: 1\n"}, "m" * 31)
+    kept = unchanged(bare)
     pushed = subprocess.run(
         ["git", "push", "origin", "main"], cwd=work, capture_output=True, text=True, check=False
     )
     assert pushed.returncode != 0
     assert "(commit message): is longer than 30 characters" in pushed.stderr
+    kept.check()
     git(work, "commit", "--amend", "--quiet", "-m", "short")
     assert subprocess.run(["git", "push", "origin", "main"], cwd=work, check=False).returncode == 0

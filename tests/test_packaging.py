@@ -9,7 +9,11 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
+import pytest
+
 import gitconfig
+
+pytestmark = pytest.mark.slow  # builds and runs the package
 
 PROJECT = Path(__file__).resolve().parent.parent
 

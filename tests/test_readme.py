@@ -21,6 +21,8 @@ import pytest
 from gitconfig.core import paths
 from gitconfig.core.evaluation import bucket
 
+pytestmark = pytest.mark.slow  # the demo server as a process
+
 PROJECT = Path(__file__).resolve().parent.parent
 README = (PROJECT / "README.md").read_text()
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -30,10 +29,13 @@ from gitconfig.core.remoteurl import Credentials
 from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.service import NewConfig
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import GitFailed, clone, commit_files, git, rev_parse
-from tests.gitservers import GitDaemon, SmartHttp, SshServer
-from tests.rest.test_sse import Watcher
+from tests.support.gitrepo import GitFailed, clone, commit_files, git, rev_parse
+from tests.support.gitservers import GitDaemon, SmartHttp, SshServer
+from tests.support.serve import Launcher, ServerProcess
+from tests.support.sse import Watcher
+from tests.support.tokens import ADMIN_TOKEN
+
+pytestmark = pytest.mark.slow  # Git servers and gitconfig serve processes
 
 ALICE = Principal("alice", frozenset({"admin"}), "alice@example.com")
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -41,14 +43,19 @@ SECRET = "webhook-secret"
 WAIT = 30.0  # seconds: the bound on every wait below
 
 
+def _serves(replica: ServerProcess, head: str) -> bool:
+    """Whether ``replica`` serves the commit ``head``."""
+    return bool(remote_status(replica)["servedCommit"] == head)
+
+
 def config_id(key: str) -> str:
     return EntryKey(Kind.CONFIG, "app", Environment.PROD, key).id
 
 
-def wait_until(predicate: object, what: str, seconds: float = WAIT) -> None:
+def wait_until(predicate: Callable[[], bool], what: str, seconds: float = WAIT) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
+        if predicate():
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {seconds}s waiting for {what}")
@@ -163,79 +170,11 @@ def test_ssh_with_a_key_file(tmp_path: Path) -> None:
 # -- three replica processes in front of git daemon ----------------------------------------
 
 
-class ReplicaProcess:
-    """``gitconfig serve --remote`` in a child process."""
-
-    def __init__(self, url: str, data_dir: Path, secret_file: Path, poll: float = 0.5) -> None:
-        self.url = url
-        self.poll = poll
-        self.data_dir = data_dir
-        self.secret_file = secret_file
-        self.port_file = data_dir.with_suffix(".port")
-        self.log = data_dir.with_suffix(".log")
-        self.process: subprocess.Popen[bytes] | None = None
-        self.base = ""
-
-    def start(self) -> ReplicaProcess:
-        return self.launch().wait()
-
-    def launch(self) -> ReplicaProcess:
-        self.port_file.unlink(missing_ok=True)
-        args = [
-            sys.executable,
-            "-m",
-            "gitconfig_cli",
-            "serve",
-            "--remote",
-            self.url,
-            "--data-dir",
-            str(self.data_dir),
-            "--http-port",
-            "0",
-            "--grpc-port",
-            "-1",
-            "--poll-interval",
-            str(self.poll),
-            "--webhook-secret",
-            str(self.secret_file),
-            "--port-file",
-            str(self.port_file),
-        ]
-        env = {**os.environ, "GITCONFIG_ADMIN_TOKEN": ADMIN_TOKEN, "GITCONFIG_LOG_LEVEL": "INFO"}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(args, env=env, stdout=log, stderr=log)
-        return self
-
-    def wait(self) -> ReplicaProcess:
-        wait_until(self.port_file.exists, f"{self.data_dir.name} to listen")
-        self.base = f"http://127.0.0.1:{json.loads(self.port_file.read_text())['http']}"
-        wait_until(self.ready, f"{self.data_dir.name} to be ready")
-        return self
-
-    def ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def status(self) -> dict[str, object]:
-        answer = httpx.get(f"{self.base}/status", headers=AUTH, timeout=5)
-        remote: dict[str, object] = answer.json()["remote"]
-        return remote
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+def remote_status(replica: ServerProcess) -> dict[str, object]:
+    """The replica's ``remote`` part of ``GET /status``."""
+    answer = httpx.get(f"{replica.base}/status", headers=AUTH, timeout=5)
+    remote: dict[str, object] = answer.json()["remote"]
+    return remote
 
 
 @pytest.fixture
@@ -247,41 +186,41 @@ def daemon(tmp_path: Path) -> Iterator[GitDaemon]:
 
 
 @pytest.fixture
-def replicas(daemon: GitDaemon, tmp_path: Path) -> Iterator[list[ReplicaProcess]]:
+def replicas(launch: Launcher, daemon: GitDaemon, tmp_path: Path) -> list[ServerProcess]:
     """Three replica processes fetching every 0.5 s."""
-    yield from replica_processes(daemon, tmp_path, 3, 0.5)
+    return replica_processes(launch, daemon, tmp_path, 3, 0.5)
 
 
 @pytest.fixture
-def webhook_only_replicas(daemon: GitDaemon, tmp_path: Path) -> Iterator[list[ReplicaProcess]]:
+def webhook_only_replicas(
+    launch: Launcher, daemon: GitDaemon, tmp_path: Path
+) -> list[ServerProcess]:
     """Two replica processes that fetch on a webhook only (no timed fetch in a test)."""
-    yield from replica_processes(daemon, tmp_path, 2, 600.0)
+    return replica_processes(launch, daemon, tmp_path, 2, 600.0)
 
 
 def replica_processes(
-    daemon: GitDaemon, tmp_path: Path, count: int, poll: float
-) -> Iterator[list[ReplicaProcess]]:
-    """Started together: the processes import and clone in parallel."""
+    launch: Launcher, daemon: GitDaemon, tmp_path: Path, count: int, poll: float
+) -> list[ServerProcess]:
+    """``gitconfig serve --remote`` processes started together: they import and clone in
+    parallel (the ``launch`` fixture stops them all at once)."""
     secret = tmp_path / "secret"
     secret.write_text(SECRET)
     url = daemon.url("origin.git")
-    started = [ReplicaProcess(url, tmp_path / f"replica{n}", secret, poll) for n in range(count)]
-    try:
-        for replica in started:
-            replica.launch()
-        for replica in started:
-            replica.wait()
-        yield started
-    finally:
-        for replica in started:
-            if replica.process is not None and replica.process.poll() is None:
-                replica.process.terminate()  # all at once: they drain in parallel
-        for replica in started:
-            replica.stop()
+    options = ("--poll-interval", str(poll), "--webhook-secret", str(secret))
+    started = [
+        launch(None, "--remote", url, "--data-dir", str(tmp_path / f"replica{n}"), *options,
+               env={"GITCONFIG_LOG_LEVEL": "INFO"}, token=ADMIN_TOKEN, grpc=False, start=False,
+               name=f"replica{n}").launch()
+        for n in range(count)
+    ]  # fmt: skip
+    for replica in started:
+        replica.wait_started(WAIT).wait_ready(WAIT)
+    return started
 
 
 def test_three_replicas_concurrent_writers_a_person_and_a_kill(
-    replicas: list[ReplicaProcess], daemon: GitDaemon, tmp_path: Path
+    replicas: list[ServerProcess], daemon: GitDaemon, tmp_path: Path
 ) -> None:
     origin = daemon.root / "origin.git"
     clients = [httpx.Client(base_url=r.base, headers=AUTH, timeout=30) for r in replicas]
@@ -290,7 +229,7 @@ def test_three_replicas_concurrent_writers_a_person_and_a_kill(
         body = {"key": key, "application": "app", "environment": "PROD", "valueType": "NUMBER"}
         assert clients[0].post("/configs", json={**body, "value": "0"}).status_code == 201
     start = rev_parse(origin, "main")
-    wait_until(lambda: all(r.status()["servedCommit"] == start for r in replicas), "converge")
+    wait_until(lambda: all(remote_status(r)["servedCommit"] == start for r in replicas), "converge")
 
     # a subscriber on replica 1, live from ``start``
     watcher = Watcher(clients[1])
@@ -354,7 +293,7 @@ def test_three_replicas_concurrent_writers_a_person_and_a_kill(
     replicas[2].start()
     head = rev_parse(origin, "main")
     for replica in replicas:
-        wait_until(lambda r=replica: r.status()["servedCommit"] == head, "convergence")  # type: ignore[misc]
+        wait_until(partial(_serves, replica, head), "convergence")
 
     # the subscriber got every commit once, in order
     chain = git(origin, "rev-list", "--first-parent", "--reverse", f"{start}..main").split()
@@ -373,7 +312,7 @@ def test_three_replicas_concurrent_writers_a_person_and_a_kill(
 
 
 def test_a_webhook_brings_a_push_at_once(
-    webhook_only_replicas: list[ReplicaProcess], daemon: GitDaemon, tmp_path: Path
+    webhook_only_replicas: list[ServerProcess], daemon: GitDaemon, tmp_path: Path
 ) -> None:
     replicas = webhook_only_replicas
     import hashlib
@@ -394,4 +333,4 @@ def test_a_webhook_brings_a_push_at_once(
         assert answer.status_code == 202, answer.text
     head = rev_parse(origin, "main")
     for replica in replicas:
-        wait_until(lambda r=replica: r.status()["servedCommit"] == head, "the webhook's fetch")  # type: ignore[misc]
+        wait_until(partial(_serves, replica, head), "the webhook's fetch")

@@ -7,12 +7,16 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.runtime.bootstrap import open_service
-from tests.clirun import gitconfig, ok, served_and_clone
-from tests.gitrepo import commit_files, git, push, rev_parse
-from tests.rest.test_rest_health import parse
+from tests.support.clirun import gitconfig, ok, served_and_clone
+from tests.support.gitrepo import commit_files, git, push, rev_parse
+from tests.support.metrics import parse
+from tests.support.refusal import unchanged
+
+pytestmark = pytest.mark.slow  # git runs the hooks as processes
 
 LINK = "configs/qa/PROD/link.yaml"
 GOOD = "type: NUMBER\nvalue: 5\n"
@@ -60,17 +64,19 @@ def test_pre_commit_and_pre_receive_hooks_refuse(tmp_path: Path) -> None:
     assert refused.returncode != 0
     assert f"{LINK}: is a symlink" in refused.stderr
     git(work, "commit", "--quiet", "--no-verify", "-m", "link")
+    kept = unchanged(bare)
     pushed = subprocess.run(
         ["git", "push", "origin", "main"], cwd=work, capture_output=True, text=True, check=False
     )
     assert pushed.returncode != 0
     assert f"{LINK}: is a symlink" in pushed.stderr
+    kept.check()
 
 
 def test_index_reports_them_in_status_and_metrics(tmp_path: Path) -> None:
     from gitconfig.access.principals import TokenRegistry
     from gitconfig.rest.app import create_app
-    from tests.conftest import ADMIN_TOKEN
+    from tests.support.tokens import ADMIN_TOKEN
 
     bare, work = served_and_clone(tmp_path)
     add_symlink(work)

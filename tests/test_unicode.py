@@ -15,10 +15,10 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import flagfile, text
 from gitconfig.core.errors import BadRequest
 from gitconfig.service import Service
-from tests.clirun import gitconfig, served_and_clone
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import git
-from tests.servers import GrpcServerThread
+from tests.support.clirun import gitconfig, served_and_clone
+from tests.support.refusal import unchanged
+from tests.support.servers import GrpcServerThread
+from tests.support.tokens import ADMIN_TOKEN
 
 BAD = "\ud800"
 CONFIG: dict[str, Any] = {
@@ -72,21 +72,21 @@ def post(client: TestClient, method: str, path: str, body: dict[str, Any]) -> An
     ],
 )
 def test_rest_bodies(
-    client: TestClient, bare_repo: Path, path: str, body: dict[str, Any], field: str
+    client: TestClient, service: Service, path: str, body: dict[str, Any], field: str
 ) -> None:
     body = {k: v for k, v in body.items() if v is not None}
-    before = git(bare_repo, "rev-parse", "main")
+    kept = unchanged(service)
     response = post(client, "POST", path, body)
     assert response.status_code == 400, response.text
     fields = [e["field"] for e in response.json()["errors"]]
     assert field.replace(BAD, "\\ud800") in fields, fields
-    assert git(bare_repo, "rev-parse", "main") == before
+    kept.check()
 
 
-def test_rest_updates(client: TestClient, bare_repo: Path) -> None:
+def test_rest_updates(client: TestClient, service: Service) -> None:
     config = client.post("/configs", json=CONFIG).json()
     flag = client.post("/feature-flags", json=FLAG).json()
-    before = git(bare_repo, "rev-parse", "main")
+    kept = unchanged(service)
     cases: list[tuple[str, dict[str, Any], str]] = [
         (f"/configs/{config['id']}", {"description": BAD}, "description"),
         (f"/configs/{config['id']}", {"value": BAD}, "value"),
@@ -97,7 +97,7 @@ def test_rest_updates(client: TestClient, bare_repo: Path) -> None:
         response = post(client, "PUT", path, body)
         assert response.status_code == 400, response.text
         assert response.json()["errors"][0]["field"] == field
-    assert git(bare_repo, "rev-parse", "main") == before
+    kept.check()
 
 
 def test_flag_files_and_mappings() -> None:
@@ -109,6 +109,7 @@ def test_flag_files_and_mappings() -> None:
 
 def test_cli_arguments_that_are_not_utf8(tmp_path: Path) -> None:
     _, work = served_and_clone(tmp_path)
+    kept = unchanged(work)
     # Python reads argv bytes that are not UTF-8 as lone surrogates (surrogateescape).
     value = b"\xff".decode("utf-8", "surrogateescape")
     result = gitconfig("set", "k", value, "-a", "app", "-e", "DEV", "--type", "STRING", repo=work)
@@ -117,6 +118,7 @@ def test_cli_arguments_that_are_not_utf8(tmp_path: Path) -> None:
     message = gitconfig("set", "k", "v", "-a", "app", "-e", "DEV", "-m", value, repo=work)
     assert message.exit_code == 1
     assert "lone surrogate" in message.output
+    kept.check()
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirun import as_json, gitconfig, ok, served_and_clone
-from tests.gitrepo import commit_files, git, rev_parse
+from tests.support.clirun import as_json, gitconfig, ok, served_and_clone
+from tests.support.gitrepo import commit_files, git, rev_parse
+from tests.support.refusal import unchanged
 
 PATH = "configs/pricing/DEV/max-spread.yaml"
 
@@ -52,9 +53,11 @@ def test_set_infers_the_type_of_a_new_value_and_keeps_an_existing_one(work: Path
     assert {d["key"]: d["valueType"] for d in listed} == {k: t for k, (_, t) in cases.items()}
     ok("set", "z", "8", "-a", "app", "-e", "TEST", repo=work)  # stays a STRING
     assert as_json("get", "z", "-a", "app", "-e", "TEST", repo=work)["valueType"] == "STRING"
+    kept = unchanged(work)
     changed = gitconfig("set", "z", "9", "-a", "app", "-e", "TEST", "--type", "NUMBER", repo=work)
     assert changed.exit_code == 1
     assert "type of an existing value cannot change" in changed.stderr
+    kept.check()
 
 
 def test_set_with_description_schema_and_tags(work: Path, tmp_path: Path) -> None:
@@ -82,9 +85,11 @@ def test_set_with_description_schema_and_tags(work: Path, tmp_path: Path) -> Non
     assert got["description"] == "Spread in bps"
     assert json.loads(got["schema"]) == {"type": "number", "maximum": 100}
     assert got["tags"] == ["risk", "fx"]
+    kept = unchanged(work)
     refused = gitconfig("set", "max-spread", "150", "-a", "pricing", "-e", "DEV", repo=work)
     assert refused.exit_code == 1
     assert "value: $: 150 is greater than the maximum of 100" in refused.stderr
+    kept.check()
     assert git(work, "log", "-1", "--format=%s") == "Create configuration pricing/DEV/max-spread"
 
 
@@ -106,9 +111,11 @@ def test_exit_codes_user_error_usage_and_not_found(work: Path) -> None:
     assert missing.stderr == "error: no config pricing/DEV/nope\n"
     bad_env = gitconfig("get", "nope", "-a", "pricing", "-e", "QA", repo=work)
     assert bad_env.exit_code == 2
+    kept = unchanged(work)
     bad_name = gitconfig("set", "k", "1", "-a", "bad app", "-e", "DEV", repo=work)
     assert bad_name.exit_code == 1
     assert "application: must match" in bad_name.stderr
+    kept.check()
     assert gitconfig("frobnicate").exit_code == 2
     nowhere = gitconfig("list", repo=work.parent / "nowhere")
     assert nowhere.exit_code == 1
@@ -117,19 +124,21 @@ def test_exit_codes_user_error_usage_and_not_found(work: Path) -> None:
 
 def test_a_write_needs_a_git_identity(work: Path) -> None:
     git(work, "config", "--unset", "user.name")
+    kept = unchanged(work)
     result = gitconfig("set", "k", "1", "-a", "app", "-e", "DEV", repo=work)
     assert result.exit_code == 1
     assert "git config --global user.name" in result.stderr
+    kept.check()
 
 
 def test_a_file_with_local_changes_is_not_overwritten(work: Path) -> None:
     ok("set", "max-spread", "15", "-a", "pricing", "-e", "DEV", repo=work)
     (work / PATH).write_text("type: NUMBER\nvalue: 99\n")  # edited, not committed
-    head = rev_parse(work, "HEAD")
+    kept = unchanged(work)
     result = gitconfig("set", "max-spread", "16", "-a", "pricing", "-e", "DEV", repo=work)
     assert result.exit_code == 1
     assert f"{PATH}: has uncommitted changes" in result.stderr
-    assert rev_parse(work, "HEAD") == head
+    kept.check()
     assert (work / PATH).read_text() == "type: NUMBER\nvalue: 99\n"
     # other files' local changes are no obstacle, and stay as they were
     git(work, "checkout", "--", PATH)
@@ -261,20 +270,22 @@ def test_push_sends_the_commit_to_the_remote(repos: tuple[Path, Path]) -> None:
     assert result.exit_code == 0, result.output
     assert "pushed main to origin" in result.stderr
     assert rev_parse(bare, "main") == rev_parse(work, "HEAD")
-    head = rev_parse(work, "HEAD")
+    kept = unchanged(work, bare)
     failed = gitconfig(
         "set", "k", "2", "-a", "app", "-e", "DEV", "--push", "--remote", "nope", repo=work
     )
     assert failed.exit_code == 3  # the remote cannot be fetched: nothing is written
     assert "fetch from nope failed" in failed.stderr
-    assert rev_parse(work, "HEAD") == head
+    kept.check()
 
 
 def test_a_detached_head_needs_a_branch(work: Path) -> None:
     git(work, "checkout", "--quiet", "--detach")
+    kept = unchanged(work)
     result = gitconfig("set", "k", "1", "-a", "app", "-e", "DEV", repo=work)
     assert result.exit_code == 1
     assert "--branch" in result.stderr
+    kept.check()
     ok("set", "k", "1", "-a", "app", "-e", "DEV", "--branch", "main", repo=work)
     assert git(work, "status", "--porcelain") == ""  # the checkout is not on main: untouched
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.clirun import as_json, gitconfig, ok, served_and_clone
-from tests.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.support.clirun import as_json, gitconfig, ok, served_and_clone
+from tests.support.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.support.refusal import unchanged
 
 ALL = ("-e", "DEV", "-e", "TEST", "-e", "STAGING", "-e", "PROD")
 
@@ -35,11 +36,11 @@ def test_set_in_four_environments_is_one_commit(tmp_path: Path) -> None:
 def test_set_in_several_environments_is_all_or_nothing(tmp_path: Path) -> None:
     _bare, work = served_and_clone(tmp_path)
     ok("set", "mode", "fast", "-a", "shop", "-e", "PROD", repo=work)
-    before = _count(work)
+    kept = unchanged(work)
     result = gitconfig("set", "mode", "7", "-a", "shop", "-t", "NUMBER", *ALL, repo=work)
     assert result.exit_code == 1, result.output
     assert "PROD.valueType" in result.output
-    assert _count(work) == before
+    kept.check()
     assert not (work / "configs/shop/DEV/mode.yaml").exists()
 
 
@@ -111,6 +112,7 @@ def test_promote_to_a_new_branch_for_a_pull_request(tmp_path: Path) -> None:
     assert git(work, "rev-parse", "promote-limit^") == main
     files = git(work, "show", "--name-only", "--format=", "promote-limit").splitlines()
     assert files == ["configs/shop/PROD/limit.yaml"]
+    kept, branch_kept = unchanged(work), unchanged(work, branch="promote-limit")
     taken = gitconfig(
         "promote",
         "-a",
@@ -124,6 +126,8 @@ def test_promote_to_a_new_branch_for_a_pull_request(tmp_path: Path) -> None:
         repo=work,
     )
     assert taken.exit_code != 0 and "already exists" in taken.output
+    kept.check()
+    branch_kept.check()
 
 
 def test_get_why_shows_the_merged_commit(tmp_path: Path) -> None:

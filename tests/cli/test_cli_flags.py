@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirun import as_json, gitconfig, ok, served_and_clone
-from tests.gitrepo import git
+from tests.support.clirun import as_json, gitconfig, ok, served_and_clone
+from tests.support.gitrepo import git
+from tests.support.refusal import unchanged
 
 WHERE = ("-a", "trading", "-e", "PROD")
 PATH = "flags/trading/PROD/new-engine.yaml"
@@ -62,6 +63,7 @@ def test_rules_from_a_file_and_bad_rules(work: Path, tmp_path: Path) -> None:
     assert as_json("get", "f", *WHERE, "--flag", repo=work)["rules"] == [
         {"attribute": "plan", "operator": "EQUALS", "values": ["pro"]}
     ]
+    kept = unchanged(work)
     bad = gitconfig(
         "flag", "set-rules", "f", "[{attribute: a, operator: LIKE, values: [x]}]", *WHERE, repo=work
     )
@@ -72,6 +74,7 @@ def test_rules_from_a_file_and_bad_rules(work: Path, tmp_path: Path) -> None:
     exists = gitconfig("flag", "create", "f", *WHERE, "--description", "d", repo=work)
     assert exists.exit_code == 1
     assert "already exists" in exists.stderr
+    kept.check()
 
 
 def test_eval_is_the_servers_evaluation(work: Path) -> None:

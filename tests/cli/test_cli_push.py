@@ -13,8 +13,9 @@ from gitconfig.index.refresher import Index
 from gitconfig.service import NewConfig, build_service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.remote import Remote, RemoteStore
-from tests.clirun import gitconfig, ok, served_and_clone
-from tests.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.support.clirun import gitconfig, ok, served_and_clone
+from tests.support.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.support.refusal import unchanged
 
 USER = Principal("Ada", frozenset({"admin"}), "ada@example.com")
 LIMIT = "configs/app/DEV/limit.yaml"
@@ -77,8 +78,10 @@ def test_the_same_file_changed_upstream_stops_naming_the_commit(
 
     service = build_service(store, Index(store))
     service.index.refresh()
+    remote = unchanged(bare)  # the clone follows the remote; the remote stays as it was
     with pytest.raises(Conflict, match=f"by commit {theirs[:12]} .*raise the limit"):
         service.configs.set(USER, NewConfig("limit", "app", "DEV", "NUMBER", "3"))
+    remote.check()
     assert rev_parse(bare, "main") == theirs
     assert (work / LIMIT).read_text().endswith("value: 50\n")  # the clone followed the remote
 
@@ -96,7 +99,9 @@ def test_a_diverged_clone_is_refused(repos: tuple[Path, Path, Path]) -> None:
     push(other)
     commit_files(work, {"README.md": "mine\n"}, "mine, not pushed")
     head = rev_parse(work, "HEAD")
+    kept = unchanged(work, bare)
     result = gitconfig("set", "limit", "5", "-a", "app", "-e", "DEV", "--push", repo=work)
     assert result.exit_code == 1
     assert "diverged" in result.stderr
-    assert rev_parse(work, "HEAD") == head and rev_parse(bare, "main") != head
+    kept.check()
+    assert rev_parse(bare, "main") != head

@@ -11,8 +11,11 @@ import pytest
 import yaml
 from gitconfig_cli.hooks import render
 
-from tests.clirun import gitconfig, ok, served_and_clone
-from tests.gitrepo import commit_files, git, rev_parse
+from tests.support.clirun import gitconfig, ok, served_and_clone
+from tests.support.gitrepo import commit_files, git, rev_parse
+from tests.support.refusal import unchanged
+
+pytestmark = pytest.mark.slow  # git runs the hooks as processes
 
 PROJECT = Path(__file__).resolve().parents[2]
 BAD = "type: NUMBER\nvalue: lots\n"
@@ -98,6 +101,7 @@ def test_pre_receive_accepts_valid_pushes_and_deletions_and_rejects_invalid_ones
         "break things",
     )
     commit_files(work, {"configs/app/DEV/other.yaml": GOOD}, "unrelated")
+    kept = unchanged(bare)  # what a server on it serves, its history, its audit trail
     rejected = run_git(work, "push", "origin", "main")
     assert rejected.returncode != 0
     assert "pre-receive hook declined" in rejected.stderr
@@ -107,6 +111,7 @@ def test_pre_receive_accepts_valid_pushes_and_deletions_and_rejects_invalid_ones
     assert "flags/app/DEV/f.yaml:1: enabled: must be true or false" in rejected.stderr
     assert "flags/app/DEV/f.yaml: description: is required" in rejected.stderr
     assert rev_parse(bare, "main") == accepted_head  # nothing moved
+    kept.check()
     assert run_git(work, "push", "origin", "HEAD:refs/heads/feature").returncode != 0
 
     # a branch at an accepted commit, then its deletion

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.clirun import served_and_clone
-from tests.gitrepo import commit_files, git
+from tests.support.clirun import served_and_clone
+from tests.support.gitrepo import commit_files, git
+
+pytestmark = pytest.mark.slow  # pre-commit and git as processes
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clirun import gitconfig, served_and_clone
-from tests.gitrepo import commit_files
+from tests.support.clirun import gitconfig, served_and_clone
+from tests.support.gitrepo import commit_files
 
 GOOD = "type: NUMBER\nvalue: 5\n"
 BAD = "type: NUMBER\nvalue: five\n"

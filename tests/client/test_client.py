@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from gitconfig.access.principals import Principal, TokenRegistry
+from gitconfig.access.principals import Principal
 from gitconfig.client import (
     AsyncClient,
     Backoff,
@@ -31,21 +31,16 @@ from gitconfig.client import cache as client_cache
 from gitconfig.client.state import ConfigValue, LocalState
 from gitconfig.core.model import EntryKey, Environment, Kind
 from gitconfig.service import ConfigChanges, NewConfig, NewFlag, Service
-from tests.agekeys import secret_service
-from tests.conftest import ADMIN_TOKEN, wait_until
-from tests.gitrepo import clone, commit_files, push
-from tests.servers import GrpcServerThread
+from tests.conftest import wait_until
+from tests.support.agekeys import secret_service
+from tests.support.gitrepo import clone, commit_files, push
+from tests.support.serve import NO_GRACE, TOKEN, Launcher, init_served
+from tests.support.servers import GrpcServerThread
+from tests.support.tokens import ADMIN_TOKEN, tokens
 
 APP = "trading-engine"
 ADMIN = Principal("admin", frozenset({"admin"}))
 FAST = Backoff(0.02, 0.2)
-
-
-def tokens() -> TokenRegistry:
-    registry = TokenRegistry()
-    registry.add(ADMIN_TOKEN, "admin", ["admin"])
-    registry.add("reader-token", "reader", ["read"])
-    return registry
 
 
 def new_config(key: str, value: str, value_type: str = "NUMBER", env: str = "PROD") -> NewConfig:
@@ -377,53 +372,43 @@ def test_entry_ids_match_the_server(service: Service, server: GrpcServerThread) 
 # -- a real server process, killed -------------------------------------------------------------
 
 
-def test_kill_9_then_a_new_client_serves_the_cache_and_catches_up(tmp_path: Path) -> None:
-    from tests.test_e2e import GITCONFIG, TOKEN, kill, start
-
-    repo = tmp_path / "config.git"
-    subprocess.run([GITCONFIG, "init", "--bare", str(repo)], check=True, capture_output=True)
-    (tmp_path / "one").mkdir()
-    (tmp_path / "two").mkdir()
-    first = start(repo, tmp_path / "one")
-    port = json.loads((tmp_path / "one" / "ports.json").read_text())["grpc"]
-    target = f"127.0.0.1:{port}"
+def test_kill_9_then_a_new_client_serves_the_cache_and_catches_up(
+    launch: Launcher, tmp_path: Path
+) -> None:
+    repo = init_served(tmp_path / "config.git")
+    first = launch(repo, env=NO_GRACE)
+    target = first.grpc_address
     cache_file = tmp_path / "cache" / "trading-engine.PROD.json"
-    second = None
-    try:
-        created = first.http.post(
-            "/configs",
-            json={"key": "limit", "application": APP, "environment": "PROD",
-                  "valueType": "NUMBER", "value": "1"},
-        )  # fmt: skip
-        assert created.status_code == 201, created.text
-        running = Client(target, TOKEN, APP, "PROD", cache_path=cache_file, backoff=FAST)
-        with running:
-            assert running.get("limit") == 1
-            commit = running.status.commit
-            kill(first)  # SIGKILL: no goodbye on the stream
-            wait_until(lambda: running.status.stale)
-            assert running.get("limit") == 1  # still served from memory
+    created = first.http.post(
+        "/configs",
+        json={"key": "limit", "application": APP, "environment": "PROD",
+              "valueType": "NUMBER", "value": "1"},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    running = Client(target, TOKEN, APP, "PROD", cache_path=cache_file, backoff=FAST)
+    with running:
+        assert running.get("limit") == 1
+        commit = running.status.commit
+        first.kill()  # SIGKILL: no goodbye on the stream
+        wait_until(lambda: running.status.stale)
+        assert running.get("limit") == 1  # still served from memory
 
-        checkout = clone(repo, tmp_path / "checkout")
-        changed = commit_files(
-            checkout, {f"configs/{APP}/PROD/limit.yaml": "type: NUMBER\nvalue: 2\n"}, "limit=2"
-        )
-        push(checkout)  # while no server runs
+    checkout = clone(repo, tmp_path / "checkout")
+    changed = commit_files(
+        checkout, {f"configs/{APP}/PROD/limit.yaml": "type: NUMBER\nvalue: 2\n"}, "limit=2"
+    )
+    push(checkout)  # while no server runs
 
-        restarted = Client(target, TOKEN, APP, "PROD", cache_path=cache_file, timeout=1,
-                           backoff=FAST)  # fmt: skip
-        with restarted:
-            status = restarted.status
-            assert (status.source, status.stale, status.commit) == ("cache", True, commit)
-            assert restarted.get("limit") == 1
-            second = start(repo, tmp_path / "two", "--grpc-port", str(port))
-            wait_until(lambda: restarted.get("limit") == 2, 30)
-            status = restarted.status
-            assert (status.source, status.stale, status.commit) == ("server", False, changed)
-    finally:
-        kill(first)
-        if second is not None:
-            kill(second)
+    restarted = Client(target, TOKEN, APP, "PROD", cache_path=cache_file, timeout=1,
+                       backoff=FAST)  # fmt: skip
+    with restarted:
+        status = restarted.status
+        assert (status.source, status.stale, status.commit) == ("cache", True, commit)
+        assert restarted.get("limit") == 1
+        launch(repo, "--grpc-port", str(first.ports["grpc"]), env=NO_GRACE)
+        wait_until(lambda: restarted.get("limit") == 2, 30)
+        status = restarted.status
+        assert (status.source, status.stale, status.commit) == ("server", False, changed)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,11 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from gitconfig.client import dist
+
+pytestmark = pytest.mark.slow  # builds and installs a wheel
 
 SERVER_LIBRARIES = ("fastapi", "uvicorn", "pygit2", "watchfiles", "typer", "jsonschema")
 

@@ -27,9 +27,9 @@ from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.runtime.demo import seed
 from gitconfig.service import FlagChanges, NewFlag, Service
-from tests.client.test_client import tokens, wait_until
-from tests.conftest import ADMIN_TOKEN
-from tests.servers import GrpcServerThread
+from tests.conftest import wait_until
+from tests.support.servers import GrpcServerThread
+from tests.support.tokens import ADMIN_TOKEN, tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = Principal("admin", frozenset({"admin"}))
@@ -75,6 +75,7 @@ def contexts(service: Service, count: int) -> list[tuple[str | None, dict[str, s
     return found
 
 
+@pytest.mark.slow
 def test_in_process_answers_equal_the_servers(
     example: Service, example_server: GrpcServerThread
 ) -> None:

@@ -12,8 +12,9 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.core import validator
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.service import Service
-from tests.conftest import ADMIN_TOKEN
-from tests.servers import GrpcServerThread
+from tests.support.refusal import unchanged
+from tests.support.servers import GrpcServerThread
+from tests.support.tokens import ADMIN_TOKEN
 
 FLAG = {"key": "f", "application": "app", "environment": "DEV", "description": "d"}
 
@@ -27,13 +28,15 @@ FLAG = {"key": "f", "application": "app", "environment": "DEV", "description": "
     ],
 )
 def test_inexact_numbers_are_refused_with_their_path(
-    client: TestClient, value: dict[str, object], field: str
+    client: TestClient, service: Service, value: dict[str, object], field: str
 ) -> None:
+    kept = unchanged(service)
     response = client.post("/feature-flags", json={**FLAG, "enabled": True, "value": value})
     assert response.status_code == 400, response.text
     [error] = response.json()["errors"]
     assert error["field"] == field
     assert "cannot be held exactly by a double" in error["message"]
+    kept.check()
 
 
 def test_files_are_checked_the_same_way() -> None:

@@ -20,8 +20,9 @@ from gitconfig.core.model import Author, PendingCommit, ValueType
 from gitconfig.index.refresher import Index
 from gitconfig.service import Service, build_service
 from gitconfig.store.gitstore import GitStore
-from tests.clirun import as_json, gitconfig, ok, served_and_clone
-from tests.gitrepo import commit_files, git, rev_parse
+from tests.support.clirun import as_json, gitconfig, ok, served_and_clone
+from tests.support.gitrepo import commit_files, git, rev_parse
+from tests.support.refusal import unchanged
 
 WHERE = ("-a", "pricing", "-e", "DEV")
 SECRET = (
@@ -248,7 +249,7 @@ def test_round_trip(work: Path, tmp_path: Path, fmt: Format) -> None:
 
 def test_import_is_all_or_nothing(work: Path, tmp_path: Path) -> None:
     ok("set", "max-spread", "10", *WHERE, "--schema", '{"maximum": 100}', repo=work)
-    head = rev_parse(work, "HEAD")
+    kept = unchanged(work)
     bad = tmp_path / "bad.env"
     bad.write_text("max-spread=500\nnew-key=ok\nflag=true\nbad!key=1\n")
     result = gitconfig("import", str(bad), *WHERE, "--type", "flag=NUMBER", repo=work)
@@ -260,7 +261,7 @@ def test_import_is_all_or_nothing(work: Path, tmp_path: Path) -> None:
         "  bad!key: invalid key: must match [A-Za-z0-9][A-Za-z0-9._-]{0,249}"
         " (with .yaml, a file name of at most 255 bytes)",
     ]
-    assert rev_parse(work, "HEAD") == head
+    kept.check()
     assert not (work / "configs/pricing/DEV/new-key.yaml").exists()
 
 
@@ -295,7 +296,9 @@ def test_import_updates_keep_type_and_metadata_and_types_override(
 
 
 def test_import_from_stdin_needs_a_format(work: Path) -> None:
+    kept = unchanged(work)
     assert gitconfig("import", "-", *WHERE, repo=work, input="A=1\n").exit_code == 1
+    kept.check()
     out = ok("import", "-", *WHERE, "-f", "env", "-m", "From CI", repo=work, input="A=1\n")
     assert "1 created" in out
     assert git(work, "log", "-1", "--format=%s") == "From CI"

@@ -10,8 +10,10 @@ from fastapi.testclient import TestClient
 
 from gitconfig.core import paths, validator
 from gitconfig.runtime.bootstrap import open_service
-from tests.clirun import gitconfig, served_and_clone
-from tests.gitrepo import clone, commit_files, push
+from gitconfig.service import Service
+from tests.support.clirun import gitconfig, served_and_clone
+from tests.support.gitrepo import clone, commit_files, push
+from tests.support.refusal import unchanged
 
 DEVICES = ["aux", "AUX", "Aux", "con", "prn", "nul", "NUL.txt", "com1", "COM9.tar.gz", "lpt0"]
 DEVICES += ["aux.yaml.bak", "CON.json"]
@@ -42,8 +44,9 @@ def test_file_names_fit_in_255_bytes() -> None:
 
 
 @pytest.mark.parametrize("key", ["a" * 251, "aux", "Com1.v2"])
-def test_rest_refuses(client: TestClient, key: str) -> None:
+def test_rest_refuses(client: TestClient, service: Service, key: str) -> None:
     body = {"key": key, "application": "app", "environment": "DEV"}
+    kept = unchanged(service)
     config = client.post("/configs", json=body | {"valueType": "STRING", "value": "v"})
     assert config.status_code == 400, config.text
     assert config.json()["errors"][0]["field"] == "key"
@@ -54,16 +57,19 @@ def test_rest_refuses(client: TestClient, key: str) -> None:
         json=body | {"key": "k", "application": "nul", "valueType": "STRING", "value": "v"},
     )
     assert app.json()["errors"][0]["field"] == "application"
+    kept.check()
 
 
 def test_cli_refuses(tmp_path: Path) -> None:
     _, work = served_and_clone(tmp_path)
+    kept = unchanged(work)
     result = gitconfig("set", "aux", "v", "-a", "app", "-e", "DEV", repo=work)
     assert result.exit_code == 1
     assert "Windows device name" in result.output
     result = gitconfig("set", "a" * 251, "v", "-a", "app", "-e", "DEV", repo=work)
     assert result.exit_code == 1
     assert "255 bytes" in result.output
+    kept.check()
 
 
 @pytest.mark.parametrize(

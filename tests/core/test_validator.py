@@ -13,8 +13,8 @@ from gitconfig.core import validator
 from gitconfig.core.configfile import NOT_ENCRYPTED
 from gitconfig.core.validator import check_tree, validate_files
 from gitconfig.runtime.bootstrap import open_service
-from tests.clirun import gitconfig, ok, served_and_clone
-from tests.gitrepo import commit_files, git, rev_parse
+from tests.support.clirun import gitconfig, ok, served_and_clone
+from tests.support.gitrepo import commit_files, git, rev_parse
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example-repo"
 GOOD = b"type: NUMBER\nvalue: 1\n"

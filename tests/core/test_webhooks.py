@@ -20,7 +20,7 @@ from gitconfig.rest.app import create_app
 from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.service.replica import Replicator
-from tests.gitrepo import clone, commit_files, push, rev_parse
+from tests.support.gitrepo import clone, commit_files, push, rev_parse
 
 SECRET = b"It's a Secret to Everybody"
 

@@ -13,13 +13,12 @@ from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from gitconfig.access.principals import TokenRegistry
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.runtime.bootstrap import open_service
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, push
-from tests.seedstub import build_seed_stubs, run_seed_script
-from tests.servers import GrpcServerThread
+from tests.support.gitrepo import clone, commit_files, push
+from tests.support.seedstub import build_seed_stubs, run_seed_script
+from tests.support.servers import GrpcServerThread
+from tests.support.tokens import ADMIN_TOKEN, tokens
 
 APP = "trading-engine"
 LIMIT = "configs/trading-engine/PROD/max-order-size.yaml"
@@ -34,14 +33,6 @@ rules:
     values: [EU, UK]
 """
 AUTH = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
-
-
-def tokens() -> TokenRegistry:
-    registry = TokenRegistry()
-    registry.add(ADMIN_TOKEN, "admin", ["admin"])
-    registry.add("reader-token", "reader", ["read"])
-    registry.add("nobody-token", "nobody", [])
-    return registry
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from gitconfig.service import build_service
 from gitconfig.service.streams import Streams
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, push
-from tests.servers import GrpcServerThread
+from tests.support.gitrepo import clone, commit_files, push
+from tests.support.servers import GrpcServerThread
+from tests.support.tokens import ADMIN_TOKEN
 
 
 class _LoopWatchingStreams(Streams):

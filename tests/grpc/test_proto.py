@@ -2,7 +2,7 @@
 
 The seed's stubs cannot share a process with ours (both define ``config.v1`` in
 protobuf's global descriptor pool), so they run in child processes: see
-tests/seedstub.py.
+tests/support/seedstub.py.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 
 from gitconfig.grpc import generate
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from tests.seedstub import SEED_PROTO, build_seed_stubs, run_seed_script
+from tests.support.seedstub import SEED_PROTO, build_seed_stubs, run_seed_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "config.v1.ConfigurationService"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import clone, commit_files, init_repo, push
 from tests.index.snapshots import FLAG, SCHEMA
+from tests.support.gitrepo import clone, commit_files, init_repo, push
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import ChangeEvent
 from gitconfig.service import build_service
 from gitconfig.store.gitstore import GitStore
-from tests.gitrepo import commit_files, git, push
+from tests.support.gitrepo import commit_files, git, push
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 

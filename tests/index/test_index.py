@@ -12,7 +12,7 @@ from gitconfig.core.errors import NotReady
 from gitconfig.core.model import ChangeType, ConfigDocument, Environment, Kind
 from gitconfig.index.refresher import Index
 from gitconfig.store.gitstore import GitStore
-from tests.gitrepo import clone, commit_files, git, init_repo, push
+from tests.support.gitrepo import clone, commit_files, git, init_repo, push
 
 LIMIT = "configs/trading-engine/PROD/max-order-size.yaml"
 SWITCH = "configs/trading-engine/PROD/kill-switch.yaml"

@@ -15,8 +15,8 @@ from gitconfig.index import persist
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Snapshot
 from gitconfig.store.gitstore import GitStore
-from tests.gitrepo import commit_files, git, push
 from tests.index.snapshots import assert_same
+from tests.support.gitrepo import commit_files, git, push
 
 
 class CountingStore(GitStore):

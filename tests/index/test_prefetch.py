@@ -13,8 +13,8 @@ import pytest
 from gitconfig.index import prefetch, refresher
 from gitconfig.index.refresher import Index
 from gitconfig.store.gitstore import GitStore
-from tests.gitrepo import commit_files, init_repo
 from tests.index.snapshots import assert_same
+from tests.support.gitrepo import commit_files, init_repo
 
 
 def assert_built_here(

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -30,10 +28,11 @@ from gitconfig.index.refresher import RefreshResult
 from gitconfig.index.updates import Filter, render_update
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service import ConfigChanges, NewConfig, Service
-from tests.conftest import ADMIN_TOKEN, change, wait_until
-from tests.gitrepo import commit_files, git, push
-from tests.servers import GrpcServerThread, Reader
-from tests.test_e2e import GITCONFIG
+from tests.conftest import change, wait_until
+from tests.support.gitrepo import commit_files, git, push
+from tests.support.serve import Launcher, init_served
+from tests.support.servers import GrpcServerThread, Reader
+from tests.support.tokens import ADMIN_TOKEN
 
 APP = "trading-engine"
 AUTH = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
@@ -388,46 +387,33 @@ def test_refreshes_reported_out_of_order_are_published_in_order(service: Service
     assert asyncio.run(published()) == [a, b]
 
 
-def test_sigterm_drains_streams_and_exits_0(tmp_path: Path) -> None:
-    repo = tmp_path / "config.git"
-    subprocess.run([GITCONFIG, "init", "--bare", str(repo)], check=True, capture_output=True)
-    port_file = tmp_path / "ports.json"
-    process = subprocess.Popen(
-        [GITCONFIG, "serve", "--repo", str(repo), "--http-port", "0", "--grpc-port", "0",
-         "--port-file", str(port_file), "--shutdown-grace", "1"],
-        env={**os.environ, "GITCONFIG_ADMIN_TOKEN": ADMIN_TOKEN},
-    )  # fmt: skip
-    try:
-        wait_until(port_file.exists, 30)
-        ports = json.loads(port_file.read_text())
-        base = f"http://127.0.0.1:{ports['http']}"
-        wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200, 30)
-        with (
-            grpc.insecure_channel(f"127.0.0.1:{ports['grpc']}") as channel,
-            httpx.Client(base_url=base, headers=dict(AUTH), timeout=10) as http,
-            http.stream("GET", "/configs/watch") as sse,
-        ):
-            stream = Stream(Stub(channel))
-            sse_lines: Reader[str] = Reader(sse.iter_lines())
-            assert "retry: 1000" in sse_lines.take(1)
-            created = http.post(
-                "/configs",
-                json={"key": "k", "application": APP, "environment": "PROD",
-                      "valueType": "NUMBER", "value": "1"},
-            )  # fmt: skip
-            assert created.status_code == 201
-            assert stream.take(1)[0].value == "1"
-            started = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            assert stream.reader.finish() == []
-            assert stream.call.code() == grpc.StatusCode.UNAVAILABLE
-            assert "resume_after_commit" in stream.call.details()
-            rest = sse_lines.finish()
-            assert any(line.startswith("event: change") for line in rest)
-            assert any('"reason":"shutting-down"' in line for line in rest)  # told to resume
-            assert process.wait(timeout=10) == 0
-            assert time.monotonic() - started < 5
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+def test_sigterm_drains_streams_and_exits_0(launch: Launcher, tmp_path: Path) -> None:
+    repo = init_served(tmp_path / "config.git")
+    server = launch(repo, "--shutdown-grace", "1", token=ADMIN_TOKEN)
+    process = server.process
+    assert process is not None
+    with (
+        grpc.insecure_channel(server.grpc_address) as channel,
+        httpx.Client(base_url=server.base, headers=dict(AUTH), timeout=10) as http,
+        http.stream("GET", "/configs/watch") as sse,
+    ):
+        stream = Stream(Stub(channel))
+        sse_lines: Reader[str] = Reader(sse.iter_lines())
+        assert "retry: 1000" in sse_lines.take(1)
+        created = http.post(
+            "/configs",
+            json={"key": "k", "application": APP, "environment": "PROD",
+                  "valueType": "NUMBER", "value": "1"},
+        )  # fmt: skip
+        assert created.status_code == 201
+        assert stream.take(1)[0].value == "1"
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert stream.reader.finish() == []
+        assert stream.call.code() == grpc.StatusCode.UNAVAILABLE
+        assert "resume_after_commit" in stream.call.details()
+        rest = sse_lines.finish()
+        assert any(line.startswith("event: change") for line in rest)
+        assert any('"reason":"shutting-down"' in line for line in rest)  # told to resume
+        assert process.wait(timeout=10) == 0
+        assert time.monotonic() - started < 5

@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from gitconfig.core.configfile import MASK
 from gitconfig.rest.app import create_app
 from gitconfig.service import Service
-from tests.accessdata import auth, registry, seed
-from tests.gitrepo import clone, commit_files, push
+from tests.support.accessdata import auth, registry, seed
+from tests.support.gitrepo import clone, commit_files, push
+from tests.support.refusal import unchanged
 
 
 @pytest.fixture
@@ -55,8 +56,23 @@ def export(app: str, env: str, reveal: bool = False) -> tuple[str, str, dict[str
     return "GET", "/configs/export", {"params": params}
 
 
+def create_flag(app: str, env: str) -> tuple[str, str, dict[str, Any]]:
+    body = {"key": "new-flag", "application": app, "environment": env, "enabled": True,
+            "description": "d"}  # fmt: skip
+    return "POST", "/feature-flags", {"json": body}
+
+
+def promote(app: str, source: str, target: str) -> tuple[str, str, dict[str, Any]]:
+    return "POST", "/configs/promote", {"json": {"application": app, "from": source, "to": target}}
+
+
 def import_(app: str, env: str) -> tuple[str, str, dict[str, Any]]:
     body = {"application": app, "environment": env, "format": "json", "content": '{"k": "v"}'}
+    return "POST", "/configs/import", {"json": body}
+
+
+def import_many(app: str, envs: list[str]) -> tuple[str, str, dict[str, Any]]:
+    body = {"application": app, "environments": envs, "format": "json", "content": '{"k": "v"}'}
     return "POST", "/configs/import", {"json": body}
 
 
@@ -87,6 +103,15 @@ TABLE = [
     ("trading-dev-writer", create("payments", "DEV"), 403),
     ("trading-dev-writer", import_("trading-engine", "DEV"), 200),
     ("trading-dev-writer", import_("trading-engine", "STAGING"), 403),
+    ("trading-dev-writer", import_("trading-engine", "PROD"), 403),
+    ("trading-dev-writer", import_many("trading-engine", ["DEV", "TEST"]), 200),
+    ("trading-dev-writer", import_many("trading-engine", ["DEV", "PROD"]), 403),
+    ("trading-dev-writer", create_flag("trading-engine", "DEV"), 201),
+    ("trading-dev-writer", create_flag("trading-engine", "PROD"), 403),
+    ("trading-dev-writer", promote("trading-engine", "PROD", "DEV"), 403),
+    ("trading-dev-writer", promote("trading-engine", "DEV", "PROD"), 403),
+    ("release", promote("trading-engine", "DEV", "PROD"), 403),
+    ("payments-service", promote("payments", "PROD", "DEV"), 403),
     ("trading-dev-writer", export("trading-engine", "DEV", reveal=True), 403),
     # writer of every application in PROD
     ("release", create("payments", "PROD"), 201),
@@ -104,6 +129,7 @@ TABLE = [
 @pytest.mark.parametrize(("who", "operation", "status"), TABLE)
 def test_grants_table(
     client: TestClient,
+    service: Service,
     ids: dict[str, str],
     who: str | None,
     operation: tuple[str, str, dict[str, Any]],
@@ -113,10 +139,13 @@ def test_grants_table(
     headers = (
         {} if who is None else {"Authorization": "Bearer nope"} if who == "unknown" else auth(who)
     )
+    kept = unchanged(service)
     response = client.request(method, path, headers=headers, **kwargs)
     assert response.status_code == status, response.text
     if status == 403:
         assert response.json()["message"]
+    if status >= 400:
+        kept.check()
 
 
 BY_ID = [
@@ -131,6 +160,18 @@ BY_ID = [
     ("trading-dev-writer", "POST", "/configs/{id}/rollback/1", "trading-engine/PROD/limit", 403),
     ("trading-dev-writer", "PUT", "/feature-flags/{id}", "trading-engine/PROD/fast", 403),
     ("trading-dev-writer", "PUT", "/feature-flags/{id}", "trading-engine/DEV/fast", 200),
+    ("trading-dev-writer", "DELETE", "/feature-flags/{id}", "trading-engine/PROD/fast", 403),
+    (
+        "trading-dev-writer",
+        "POST",
+        "/feature-flags/{id}/rollback/1",
+        "trading-engine/PROD/fast",
+        403,
+    ),
+    ("payments-service", "PUT", "/configs/{id}", "payments/PROD/limit", 403),
+    ("payments-service", "DELETE", "/configs/{id}", "payments/PROD/limit", 403),
+    ("payments-service", "PUT", "/feature-flags/{id}", "payments/PROD/fast", 403),
+    ("payments-service", "DELETE", "/feature-flags/{id}", "payments/PROD/fast", 403),
     ("release", "POST", "/configs/{id}/rollback/1", "payments/PROD/limit", 200),
 ]
 
@@ -138,6 +179,7 @@ BY_ID = [
 @pytest.mark.parametrize(("who", "method", "template", "target", "status"), BY_ID)
 def test_grants_by_id(
     client: TestClient,
+    service: Service,
     ids: dict[str, str],
     who: str,
     method: str,
@@ -151,8 +193,32 @@ def test_grants_by_id(
     if template == "/feature-flags/{id}" and method == "PUT":
         body = {"enabled": False}
     path = template.format(id=ids[target])
+    kept = unchanged(service)
     response = client.request(method, path, headers=auth(who), json=body)
     assert response.status_code == status, response.text
+    if status >= 400:
+        kept.check()
+
+
+@pytest.mark.parametrize(("kind", "target", "body"), [
+    ("configs", "payments/PROD/limit", {"value": "6"}),
+    ("feature-flags", "payments/PROD/fast", {"enabled": False}),
+])  # fmt: skip
+def test_a_reader_cannot_roll_back_what_it_may_read(
+    client: TestClient,
+    service: Service,
+    ids: dict[str, str],
+    kind: str,
+    target: str,
+    body: dict[str, Any],
+) -> None:
+    """Version 2 exists, so a rollback to 1 would commit: only the write check refuses it."""
+    path = f"/{kind}/{ids[target]}"
+    assert client.put(path, json=body, headers=auth("root")).status_code == 200
+    kept = unchanged(service)
+    refused = client.post(f"{path}/rollback/1", headers=auth("payments-service"))
+    assert refused.status_code == 403, refused.text
+    kept.check()
 
 
 def test_lists_hold_only_what_the_principal_may_read(

@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.service import Service
-from tests.gitrepo import git
+from tests.support.gitrepo import git
+from tests.support.refusal import unchanged
 
 BODY: dict[str, Any] = {
     "key": "max-order-size",
@@ -140,17 +141,17 @@ def test_update_versions_and_rollback(client: TestClient, bare_repo: Path) -> No
     ],
 )
 def test_stale_if_match_is_refused_with_412(
-    client: TestClient, bare_repo: Path, method: str, path: str, body: Any
+    client: TestClient, service: Service, method: str, path: str, body: Any
 ) -> None:
     created = create(client)
     client.put(f"/configs/{created['id']}", json={"value": "2"})
-    before = head(bare_repo)
+    kept = unchanged(service)
     response = client.request(
         method, path.format(id=created["id"]), json=body, headers={"If-Match": '"1"'}
     )
     assert response.status_code == 412, response.text
     assert response.headers["ETag"] == '"2"'
-    assert head(bare_repo) == before
+    kept.check()
 
 
 def test_delete(client: TestClient, bare_repo: Path) -> None:
@@ -165,12 +166,12 @@ def test_delete(client: TestClient, bare_repo: Path) -> None:
     assert recreated["version"] == 2  # the numbering keeps counting
 
 
-def test_creating_an_existing_key_is_409(client: TestClient, bare_repo: Path) -> None:
+def test_creating_an_existing_key_is_409(client: TestClient, service: Service) -> None:
     create(client)
-    before = head(bare_repo)
+    kept = unchanged(service)
     response = client.post("/configs", json=BODY)
     assert response.status_code == 409
-    assert head(bare_repo) == before
+    kept.check()
 
 
 def test_unknown_ids_and_versions_are_404(client: TestClient) -> None:
@@ -211,18 +212,19 @@ SCHEMA = json.dumps({"type": "number", "minimum": 0})
     ],
 )
 def test_bad_input_is_400_with_field_errors_and_no_commit(
-    client: TestClient, bare_repo: Path, overrides: dict[str, Any], field: str
+    client: TestClient, service: Service, overrides: dict[str, Any], field: str
 ) -> None:
-    before = head(bare_repo)
+    kept = unchanged(service)
     response = client.post("/configs", json={**BODY, **overrides})
     assert response.status_code == 400, response.text
     body = response.json()
     assert body["message"]
     assert field in [e["field"] for e in body["errors"]], body
-    assert head(bare_repo) == before
+    kept.check()
 
 
-def test_missing_fields_and_malformed_bodies_are_400(client: TestClient) -> None:
+def test_missing_fields_and_malformed_bodies_are_400(client: TestClient, service: Service) -> None:
+    kept = unchanged(service)
     response = client.post("/configs", json={"key": "k"})
     assert response.status_code == 400
     fields = {e["field"] for e in response.json()["errors"]}
@@ -233,19 +235,22 @@ def test_missing_fields_and_malformed_bodies_are_400(client: TestClient) -> None
     assert broken.status_code == 400
     assert client.get("/configs", params={"size": 0}).status_code == 400
     assert client.get("/configs", params={"page": "x"}).status_code == 400
+    kept.check()
     created = create(client)
+    kept = unchanged(service)
     bad_match = client.put(
         f"/configs/{created['id']}", json={"value": "1"}, headers={"If-Match": "soon"}
     )
     assert bad_match.status_code == 400
+    kept.check()
 
 
-def test_update_is_validated_against_the_schema(client: TestClient, bare_repo: Path) -> None:
+def test_update_is_validated_against_the_schema(client: TestClient, service: Service) -> None:
     created = create(client, schema=SCHEMA)
-    before = head(bare_repo)
+    kept = unchanged(service)
     response = client.put(f"/configs/{created['id']}", json={"value": "-1"})
     assert response.status_code == 400
-    assert head(bare_repo) == before
+    kept.check()
     assert client.put(f"/configs/{created['id']}", json={"value": "7"}).status_code == 200
 
 
@@ -268,9 +273,11 @@ def test_authentication_is_required(client: TestClient, authorization: str | Non
         assert response.json() == {"message": "Authentication required"}
 
 
-def test_a_reader_cannot_write(client: TestClient) -> None:
+def test_a_reader_cannot_write(client: TestClient, service: Service) -> None:
+    kept = unchanged(service)
     response = client.post("/configs", json=BODY, headers={"Authorization": "Bearer reader-token"})
     assert response.status_code == 403
+    kept.check()
     assert (
         client.get("/configs", headers={"Authorization": "Bearer reader-token"}).status_code == 200
     )

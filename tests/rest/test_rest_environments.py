@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.service import Service
-from tests.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.support.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.support.refusal import unchanged
 
 ENC_A = "ENC[AES256_GCM,data:QUFB,iv:aaaa,tag:bbbb,type:str]"
 ENC_B = "ENC[AES256_GCM,data:QkJC,iv:cccc,tag:dddd,type:str]"
@@ -195,7 +196,7 @@ def test_promote_is_refused_as_a_whole_when_one_value_fails_the_target(
     commit_files(work, {"configs/shop/PROD/limit.yaml": guarded}, "guard PROD")
     push(work)
     service.index.refresh()
-    before = git(bare_repo, "rev-parse", "main")
+    kept = unchanged(service)
     response = client.post(
         "/configs/promote",
         json={
@@ -209,13 +210,13 @@ def test_promote_is_refused_as_a_whole_when_one_value_fails_the_target(
     (error,) = response.json()["errors"]
     assert error["field"] == "keys.limit"
     assert "PROD's schema" in error["message"]
-    assert git(bare_repo, "rev-parse", "main") == before  # nothing written, not even only-staging
+    kept.check()  # nothing written, not even only-staging
 
 
 def test_promote_of_a_secret_this_server_cannot_decrypt_is_refused(
-    client: TestClient, work: Path, bare_repo: Path
+    client: TestClient, work: Path, service: Service
 ) -> None:
-    before = git(bare_repo, "rev-parse", "main")
+    kept = unchanged(service)
     response = client.post(
         "/configs/promote",
         json={"application": "shop", "from": "STAGING", "to": "PROD", "keys": ["api-key"]},
@@ -223,7 +224,7 @@ def test_promote_of_a_secret_this_server_cannot_decrypt_is_refused(
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["field"] == "keys.api-key"
     assert "ENC[" not in response.text
-    assert git(bare_repo, "rev-parse", "main") == before
+    kept.check()
     same = client.post(  # the very same ciphertext: nothing to do
         "/configs/promote",
         json={"application": "shop", "from": "STAGING", "to": "PROD", "keys": ["db-password"]},
@@ -239,8 +240,8 @@ def test_promote_reencrypts_a_secret_for_the_target(bare_repo: Path, tmp_path: P
     from gitconfig.rest.app import create_app
     from gitconfig.service import NewConfig
     from gitconfig.store.secrets import Sops
-    from tests.agekeys import secret_service
-    from tests.conftest import ADMIN_TOKEN
+    from tests.support.agekeys import secret_service
+    from tests.support.tokens import ADMIN_TOKEN
 
     service, keys = secret_service(bare_repo, tmp_path)
     store = service.store
@@ -251,10 +252,12 @@ def test_promote_reencrypts_a_secret_for_the_target(bare_repo: Path, tmp_path: P
     tokens.add("writer-token", "writer", ["read", "write"])
     body = {"application": "shop", "from": "STAGING", "to": "PROD", "keys": ["db-password"]}
     with TestClient(create_app(service, tokens)) as client:
+        kept = unchanged(service)
         refused = client.post(
             "/configs/promote", json=body, headers={"Authorization": "Bearer writer-token"}
         )
         assert refused.status_code == 403, refused.text
+        kept.check()
         done = client.post(
             "/configs/promote", json=body, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
         )
@@ -274,13 +277,18 @@ def test_promote_reencrypts_a_secret_for_the_target(bare_repo: Path, tmp_path: P
         dev_only.reveal(path, "b2", data)
 
 
-def test_promote_needs_write_permission(client: TestClient, work: Path) -> None:
+@pytest.mark.parametrize("keys", [[], ["limit", "only-staging", "new-checkout"]])
+def test_promote_needs_write_permission(
+    client: TestClient, work: Path, service: Service, keys: list[str]
+) -> None:
+    kept = unchanged(service)
     response = client.post(
         "/configs/promote",
-        json={"application": "shop", "from": "STAGING", "to": "PROD"},
+        json={"application": "shop", "from": "STAGING", "to": "PROD", "keys": keys},
         headers={"Authorization": "Bearer reader-token"},
     )
     assert response.status_code == 403
+    kept.check()
 
 
 def test_provenance_of_a_value_merged_from_a_branch(
@@ -385,7 +393,7 @@ def test_import_into_several_environments_is_one_commit(
 
 
 def test_import_into_several_environments_is_all_or_nothing(
-    client: TestClient, bare_repo: Path
+    client: TestClient, service: Service
 ) -> None:
     guarded = {
         "key": "timeout",
@@ -396,7 +404,7 @@ def test_import_into_several_environments_is_all_or_nothing(
         "schema": '{"type": "number", "maximum": 10}',
     }
     assert client.post("/configs", json=guarded).status_code == 201
-    before = git(bare_repo, "rev-parse", "main")
+    kept = unchanged(service)
     response = client.post(
         "/configs/import",
         json={
@@ -408,7 +416,7 @@ def test_import_into_several_environments_is_all_or_nothing(
     )
     assert response.status_code == 400, response.text
     assert [e["field"].split(".")[0] for e in response.json()["errors"]] == ["PROD"]
-    assert git(bare_repo, "rev-parse", "main") == before
+    kept.check()
 
 
 def test_secrets_are_compared_by_their_decrypted_values(bare_repo: Path, tmp_path: Path) -> None:
@@ -417,8 +425,8 @@ def test_secrets_are_compared_by_their_decrypted_values(bare_repo: Path, tmp_pat
     from gitconfig.access.principals import Principal, TokenRegistry
     from gitconfig.rest.app import create_app
     from gitconfig.service import NewConfig
-    from tests.agekeys import secret_service
-    from tests.conftest import ADMIN_TOKEN
+    from tests.support.agekeys import secret_service
+    from tests.support.tokens import ADMIN_TOKEN
 
     service, keys = secret_service(bare_repo, tmp_path)
     admin = Principal("admin", frozenset({"admin"}))

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from gitconfig.core import limits
 from gitconfig.rest.app import RestApp, create_app
 from gitconfig.service import Service
-from tests.accessdata import ACCESS_FILE, TOKENS, auth, registry, seed, sha
-from tests.rest.test_rest_health import parse, requests_counted
+from tests.support.accessdata import ACCESS_FILE, TOKENS, auth, registry, seed, sha
+from tests.support.metrics import parse, requests_counted
 
 LOOKUP = "/configs/lookup"
 CHECK = "/feature-flags/check"

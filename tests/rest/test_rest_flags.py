@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.gitrepo import git
+from gitconfig.service import Service
+from tests.support.gitrepo import git
+from tests.support.refusal import unchanged
 
 FLAG: dict[str, Any] = {
     "key": "matching-v2",
@@ -39,11 +41,7 @@ def create(client: TestClient, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-def head(repo: Path) -> str:
-    return git(repo, "rev-parse", "refs/heads/main")
-
-
-def test_create_writes_the_flag_file(client: TestClient, bare_repo: Path) -> None:
+def test_create_writes_the_flag_file(client: TestClient, bare_repo: Path, service: Service) -> None:
     body = create(client)
     assert body["version"] == 1
     assert body["enabled"] is True
@@ -52,10 +50,12 @@ def test_create_writes_the_flag_file(client: TestClient, bare_repo: Path) -> Non
     content = git(bare_repo, "show", "main:flags/trading-engine/PROD/matching-v2.yaml")
     assert "description: Route orders through the v2 matching engine" in content
     assert client.get(f"/feature-flags/{body['id']}").json() == body
+    kept = unchanged(service)
     assert client.post("/feature-flags", json=FLAG).status_code == 409
+    kept.check()
 
 
-def test_list_update_versions_rollback_delete(client: TestClient, bare_repo: Path) -> None:
+def test_list_update_versions_rollback_delete(client: TestClient, service: Service) -> None:
     flag = create(client)
     create(client, key="kill-switch", rules=None, value=None, enabled=False)
     create(client, application="pricing", environment="DEV", key="new-curve")
@@ -70,10 +70,12 @@ def test_list_update_versions_rollback_delete(client: TestClient, bare_repo: Pat
     assert updated.json()["enabled"] is False
     assert updated.json()["rules"] == flag["rules"]  # untouched fields stay
     assert updated.json()["version"] == 2
+    kept = unchanged(service)
     stale = client.put(
         f"/feature-flags/{flag['id']}", json={"enabled": True}, headers={"If-Match": '"1"'}
     )
     assert stale.status_code == 412
+    kept.check()
 
     versions = client.get(f"/feature-flags/{flag['id']}/versions").json()
     assert [(v["version"], v["flag"]["enabled"]) for v in versions] == [(1, True), (2, False)]
@@ -84,12 +86,12 @@ def test_list_update_versions_rollback_delete(client: TestClient, bare_repo: Pat
     assert rolled.status_code == 200
     assert rolled.json()["enabled"] is True and rolled.json()["version"] == 3
 
-    before = head(bare_repo)
+    kept = unchanged(service)
     assert (
         client.delete(f"/feature-flags/{flag['id']}", headers={"If-Match": '"1"'}).status_code
         == 412
     )
-    assert head(bare_repo) == before
+    kept.check()
     assert client.delete(f"/feature-flags/{flag['id']}").status_code == 204
     assert client.get(f"/feature-flags/{flag['id']}").status_code == 404
 
@@ -214,18 +216,20 @@ def test_evaluate_all_flags_of_an_application(client: TestClient) -> None:
     ],
 )
 def test_invalid_flags_are_400_with_the_field(
-    client: TestClient, bare_repo: Path, overrides: dict[str, Any], field: str
+    client: TestClient, service: Service, overrides: dict[str, Any], field: str
 ) -> None:
-    before = head(bare_repo)
+    kept = unchanged(service)
     response = client.post("/feature-flags", json={**FLAG, **overrides})
     assert response.status_code == 400, response.text
     fields = [e["field"] for e in response.json()["errors"]]
     assert any(f == field or f.startswith(field) for f in fields), fields
-    assert head(bare_repo) == before
+    kept.check()
 
 
-def test_missing_description_is_400(client: TestClient) -> None:
+def test_missing_description_is_400(client: TestClient, service: Service) -> None:
     body = {k: v for k, v in FLAG.items() if k != "description"}
+    kept = unchanged(service)
     response = client.post("/feature-flags", json=body)
     assert response.status_code == 400
     assert "description" in [e["field"] for e in response.json()["errors"]]
+    kept.check()

@@ -5,29 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from gitconfig.service import Service
-from tests.gitrepo import clone, commit_files, push
+from tests.support.gitrepo import clone, commit_files, push
+from tests.support.metrics import parse
 
 BROKEN = "configs/trading-engine/PROD/limit.yaml"
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def parse(text: str) -> Samples:
-    """Every sample of a Prometheus exposition, by name and sorted labels."""
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def requests_counted(samples: Samples, route: str, status: int, method: str = "GET") -> float:
-    """``gitconfig_http_request_duration_seconds_count`` of one route, status and method."""
-    labels = (("method", method), ("route", route), ("status", str(status)))
-    return samples.get(("gitconfig_http_request_duration_seconds_count", labels), 0.0)
 
 
 def push_files(bare_repo: Path, where: Path, files: dict[str, str | None]) -> str:

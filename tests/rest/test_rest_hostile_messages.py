@@ -3,13 +3,13 @@ before, Git silently cut the message at the NUL (``"\\x00"`` became an empty mes
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from gitconfig.store.gitstore import GitStore
+from gitconfig.service import Service
+from tests.support.refusal import unchanged
 
 IMPORT = {"application": "shop", "format": "json", "content": '{"limit": 5}'}
 CREATE = {"application": "shop", "environment": "DEV", "key": "limit", "valueType": "NUMBER"}
@@ -25,20 +25,20 @@ CREATE = {"application": "shop", "environment": "DEV", "key": "limit", "valueTyp
 )
 @pytest.mark.parametrize("message", ["fixed\x00 the rest", "\x00"])
 def test_a_nul_in_a_commit_message_is_a_400(
-    client: TestClient, bare_repo: Path, url: str, body: dict[str, Any], message: str
+    client: TestClient, service: Service, url: str, body: dict[str, Any], message: str
 ) -> None:
-    head = GitStore(bare_repo).head()
+    kept = unchanged(service)
     response = client.post(url, json={**body, "changeDescription": message})
     assert response.status_code == 400, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["changeDescription"]
-    assert GitStore(bare_repo).head() == head
+    kept.check()
 
 
-def test_a_nul_in_a_promotion_message_is_a_400(client: TestClient, bare_repo: Path) -> None:
+def test_a_nul_in_a_promotion_message_is_a_400(client: TestClient, service: Service) -> None:
     created = client.post("/configs", json={**CREATE, "value": "5"})
     assert created.status_code == 201, created.text
-    head = GitStore(bare_repo).head()
+    kept = unchanged(service)
     body = {"application": "shop", "from": "DEV", "to": "TEST", "changeDescription": "a\x00b"}
     response = client.post("/configs/promote", json=body)
     assert response.status_code == 400, response.text
-    assert GitStore(bare_repo).head() == head
+    kept.check()

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.clirun import gitconfig
+from gitconfig.service import Service
+from tests.support.clirun import gitconfig
+from tests.support.refusal import unchanged
 
 BODY: dict[str, Any] = {
     "key": "k",
@@ -30,21 +32,25 @@ def created(client: TestClient) -> dict[str, Any]:
     "if_match",
     ['"' + "9" * 5000 + '"', '"2147483648"', '"１"', '"1_0"', '"-1"', '"+1"', '" 1"', '""'],
 )
-def test_if_match_out_of_range_is_400(client: TestClient, if_match: str) -> None:
+def test_if_match_out_of_range_is_400(client: TestClient, service: Service, if_match: str) -> None:
     config = created(client)
+    kept = unchanged(service)
     response = client.put(
         f"/configs/{config['id']}", json={"value": "2"}, headers=[(b"If-Match", if_match.encode())]
     )
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["field"] == "If-Match"
+    kept.check()
     flag = client.post(
         "/feature-flags",
         json={"key": "f", "application": "app", "environment": "DEV"} | {"description": "d"},
     ).json()
+    kept = unchanged(service)
     response = client.delete(
         f"/feature-flags/{flag['id']}", headers=[(b"If-Match", if_match.encode())]
     )
     assert response.status_code == 400, response.text
+    kept.check()
 
 
 @pytest.mark.parametrize("path", ["/configs", "/feature-flags"])
@@ -80,7 +86,8 @@ def test_version_refs_out_of_range_are_not_found(client: TestClient, version: st
     assert len(response.json()["message"]) < 200
 
 
-def test_huge_numbers_in_a_body_are_400(client: TestClient) -> None:
+def test_huge_numbers_in_a_body_are_400(client: TestClient, service: Service) -> None:
+    kept = unchanged(service)
     text = (
         '{"key":"f","application":"app","environment":"DEV","description":"d",'
         '"rules":[{"percentage":' + "9" * 5000 + "}]}"
@@ -98,6 +105,7 @@ def test_huge_numbers_in_a_body_are_400(client: TestClient) -> None:
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "rules.0.percentage"
+    kept.check()
 
 
 @pytest.mark.parametrize(

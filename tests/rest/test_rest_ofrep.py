@@ -21,10 +21,10 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.core.evaluation import bucket
 from gitconfig.rest.app import create_app
 from gitconfig.service import Service
-from tests import ofrep_oracle
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, push
-from tests.servers import UvicornThread
+from tests.support import ofrep_oracle
+from tests.support.gitrepo import clone, commit_files, push
+from tests.support.servers import UvicornThread
+from tests.support.tokens import ADMIN_TOKEN
 
 FLAGS = {
     "new-checkout": "description: New checkout\nenabled: true\nrules:\n"

@@ -13,7 +13,7 @@ from gitconfig.access.gate import Gate
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest.ofrep import OfrepEndpoint
 from gitconfig.service import Service
-from tests.conftest import ADMIN_TOKEN
+from tests.support.tokens import ADMIN_TOKEN
 
 
 async def _elsewhere(scope: Any, receive: Any, send: Any) -> None:

@@ -18,8 +18,10 @@ import pytest
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.rest.app import create_app
 from gitconfig.service import Service
-from tests.conftest import ADMIN_TOKEN
-from tests.servers import UvicornThread
+from tests.support.servers import UvicornThread
+from tests.support.tokens import ADMIN_TOKEN
+
+pytestmark = pytest.mark.slow  # generates and runs a client in child processes
 
 SEED_OPENAPI = Path(__file__).parents[1] / "data" / "seed_openapi.yaml"
 PACKAGE = "seed_openapi_client"

@@ -17,9 +17,9 @@ from gitconfig.core.model import ConfigDocument, ValueType
 from gitconfig.core.spring import flatten, unflatten
 from gitconfig.rest.app import create_app
 from gitconfig.service import Service
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, git, push
-from tests.servers import UvicornThread
+from tests.support.gitrepo import clone, commit_files, git, push
+from tests.support.servers import UvicornThread
+from tests.support.tokens import ADMIN_TOKEN
 
 APP = "configs/trading-engine"
 SHARED = "configs/application"
@@ -242,7 +242,7 @@ def test_secrets_are_plaintext_only_where_the_caller_may_reveal_them(
     from gitconfig.access.principals import Principal
     from gitconfig.core.configfile import MASK
     from gitconfig.service import NewConfig
-    from tests.agekeys import secret_service
+    from tests.support.agekeys import secret_service
 
     service, keys = secret_service(bare_repo, tmp_path)
     admin = Principal("admin", frozenset({"admin"}))

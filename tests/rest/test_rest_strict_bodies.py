@@ -4,13 +4,13 @@ strings, an object member is given once, and NaN is not JSON — as in the YAML 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.gitrepo import git
+from gitconfig.service import Service
+from tests.support.refusal import unchanged
 
 FLAG: dict[str, Any] = {"key": "f", "application": "app", "environment": "DEV", "description": "d"}
 CONFIG: dict[str, Any] = {
@@ -53,13 +53,13 @@ CONFIG: dict[str, Any] = {
     ],
 )
 def test_types_are_not_coerced(
-    client: TestClient, bare_repo: Path, path: str, body: dict[str, Any], field: str
+    client: TestClient, service: Service, path: str, body: dict[str, Any], field: str
 ) -> None:
-    before = git(bare_repo, "rev-parse", "main")
+    kept = unchanged(service)
     response = client.post(path, json=body)
     assert response.status_code == 400, response.text
     assert field in [e["field"] for e in response.json()["errors"]]
-    assert git(bare_repo, "rev-parse", "main") == before
+    kept.check()
 
 
 @pytest.mark.parametrize(
@@ -71,8 +71,8 @@ def test_types_are_not_coerced(
         '{"key":"f","application":"app","environment":"DEV","description":"d","value":{"a":NaN}}',
     ],
 )
-def test_ambiguous_json_is_refused(client: TestClient, bare_repo: Path, text: str) -> None:
-    before = git(bare_repo, "rev-parse", "main")
+def test_ambiguous_json_is_refused(client: TestClient, service: Service, text: str) -> None:
+    kept = unchanged(service)
     response = client.post(
         "/feature-flags", content=text, headers={"Content-Type": "application/json"}
     )
@@ -80,10 +80,11 @@ def test_ambiguous_json_is_refused(client: TestClient, bare_repo: Path, text: st
     [error] = response.json()["errors"]
     assert error["field"] == "body"
     assert error["message"].startswith("not valid JSON: ")
-    assert git(bare_repo, "rev-parse", "main") == before
+    kept.check()
 
 
-def test_duplicate_members_refused_by_import_too(client: TestClient) -> None:
+def test_duplicate_members_refused_by_import_too(client: TestClient, service: Service) -> None:
+    kept = unchanged(service)
     body = json.dumps(
         {"application": "app", "environment": "DEV", "format": "json", "content": '{"a":1,"a":2}'}
     )
@@ -92,6 +93,7 @@ def test_duplicate_members_refused_by_import_too(client: TestClient) -> None:
     )
     assert response.status_code == 400, response.text
     assert "duplicate key 'a'" in response.text
+    kept.check()
 
 
 def test_strict_values_are_still_accepted(client: TestClient) -> None:

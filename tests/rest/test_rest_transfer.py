@@ -9,7 +9,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.gitrepo import git
+from gitconfig.service import Service
+from tests.support.gitrepo import git
+from tests.support.refusal import unchanged
 
 BODY: dict[str, Any] = {
     "application": "pricing",
@@ -50,8 +52,8 @@ def test_import_writes_one_commit_and_says_what_changed(
     assert same == {"created": [], "updated": [], "unchanged": ["NAME"], "commit": None}
 
 
-def test_a_bad_entry_rejects_the_whole_import(client: TestClient, bare_repo: Path) -> None:
-    before = head(bare_repo)
+def test_a_bad_entry_rejects_the_whole_import(client: TestClient, service: Service) -> None:
+    kept = unchanged(service)
     body = {**BODY, "types": {"NAME": "NUMBER", "*": "string"}, "content": "A=1\nNAME=x\nb!c=1\n"}
     response = client.post("/configs/import", json=body)
     assert response.status_code == 400
@@ -66,7 +68,7 @@ def test_a_bad_entry_rejects_the_whole_import(client: TestClient, bare_repo: Pat
             " (with .yaml, a file name of at most 255 bytes)",
         },
     ]
-    assert head(bare_repo) == before
+    kept.check()
     bad_format = client.post("/configs/import", json={**BODY, "format": "toml"})
     assert bad_format.status_code == 400
     assert bad_format.json()["errors"][0]["field"] == "format"
@@ -76,12 +78,14 @@ def test_a_bad_entry_rejects_the_whole_import(client: TestClient, bare_repo: Pat
     ]
     dry = client.post("/configs/import", json={**BODY, "dryRun": True})
     assert dry.json()["commit"] is None and len(dry.json()["created"]) == 3
-    assert head(bare_repo) == before
+    kept.check()
 
 
-def test_import_needs_the_write_role(client: TestClient) -> None:
+def test_import_needs_the_write_role(client: TestClient, service: Service) -> None:
     reader = {"Authorization": "Bearer reader-token"}
+    kept = unchanged(service)
     assert client.post("/configs/import", json=BODY, headers=reader).status_code == 403
+    kept.check()
     assert (
         client.post("/configs/import", json=BODY, headers={"Authorization": ""}).status_code == 401
     )

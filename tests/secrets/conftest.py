@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from gitconfig.service import Service
 from gitconfig.store.gitstore import GitStore
-from tests.agekeys import AgeKeys, open_service
-from tests.secrets.test_secrets_rest import ME, client_for
+from tests.support.agekeys import AgeKeys, open_service
+from tests.support.secretdata import ME, client_for
 
 
 @pytest.fixture

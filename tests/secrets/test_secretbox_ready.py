@@ -12,7 +12,7 @@ from gitconfig.access.principals import Principal
 from gitconfig.core.model import ConfigDocument, Kind
 from gitconfig.service import NewConfig
 from gitconfig.store.secrets import Sops
-from tests.agekeys import secret_service
+from tests.support.agekeys import secret_service
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 READER = Principal("reader", frozenset({"read"}))

@@ -9,7 +9,7 @@ import pytest
 
 from gitconfig.core.errors import BadRequest, SecretUnavailable
 from gitconfig.store.secrets import Sops, binary
-from tests.agekeys import AgeKeys
+from tests.support.agekeys import AgeKeys
 
 PATH = "configs/a/PROD/k.yaml"
 FILE = b"type: SECRET\nvalue: adapter-Plaintext-9\ndescription: d\n"

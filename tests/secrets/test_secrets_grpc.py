@@ -14,8 +14,8 @@ from gitconfig.core.configfile import MASK
 from gitconfig.core.model import Kind
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.service import ConfigChanges, NewConfig, Service
-from tests.agekeys import secret_service
-from tests.servers import GrpcServerThread, Reader
+from tests.support.agekeys import secret_service
+from tests.support.servers import GrpcServerThread, Reader
 
 PLAIN = "grpc-secret-Value-42"
 ADMIN = Principal("admin", frozenset({"admin"}))

@@ -5,14 +5,18 @@ multi-environment import and ``set -e A -e B`` committed a SECRET's plaintext.)"
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
-from gitconfig.access.principals import Principal
+from gitconfig.access.principals import Grant, Principal
+from gitconfig.core.errors import PermissionDenied
 from gitconfig.service import NewConfig, Service
 from gitconfig.store.gitstore import GitStore
-from tests.secrets.test_secrets_rest import ME, PLAIN, blob_of, git_log
+from tests.support.refusal import unchanged
+from tests.support.secretdata import ME, PLAIN, blob_of, git_log
 
 IMPORT = {"application": "billing", "environments": ["PROD", "DEV"], "format": "json"}
 ADMIN = Principal("admin", frozenset({"admin"}))
@@ -37,28 +41,31 @@ def test_an_import_into_several_environments_encrypts_each_secret(
 
 
 def test_an_import_into_several_environments_refuses_plaintext_credentials(
-    client: TestClient, repo: Path
+    client: TestClient, served: Service
 ) -> None:
-    head = GitStore(repo).head()
+    kept = unchanged(served)
     body = {**IMPORT, "content": '{"db-url": "postgres://app:s3cr3t-Pa55@db:5432/app"}'}
     refused = client.post("/configs/import", json=body)
     assert refused.status_code == 400, refused.text
     assert [e["field"] for e in refused.json()["errors"]] == ["PROD.db-url", "DEV.db-url"]
-    assert "s3cr3t" not in refused.text and GitStore(repo).head() == head
+    assert "s3cr3t" not in refused.text
+    kept.check()
     allowed = client.post("/configs/import", json={**body, "allowPlaintext": True})
     assert allowed.status_code == 200, allowed.text
 
 
 def test_a_secret_without_a_creation_rule_is_refused_for_all(
-    client: TestClient, repo: Path
+    client: TestClient, served: Service, repo: Path
 ) -> None:
     store = GitStore(repo)
     store.write(store.head(), {".sops.yaml": b"creation_rules: []\n"}, ME, "no rules")
-    head = store.head()
+    served.index.refresh()
+    kept = unchanged(served)
     body = {**IMPORT, "content": '{"token": "t0k3n-Value"}', "types": {"*": "SECRET"}}
     refused = client.post("/configs/import", json=body)
     assert refused.status_code == 400, refused.text
-    assert GitStore(repo).head() == head and "t0k3n" not in git_log(repo)
+    kept.check()
+    assert "t0k3n" not in git_log(repo)
 
 
 def test_set_in_several_environments_encrypts_a_secret(served: Service, repo: Path) -> None:
@@ -72,3 +79,26 @@ def test_set_in_several_environments_encrypts_a_secret(served: Service, repo: Pa
     assert PLAIN not in git_log(repo)
     again = served.environments.set_in(ADMIN, new, ["PROD", "DEV"])
     assert again.outcomes == {"PROD": "unchanged", "DEV": "unchanged"} and again.commit is None
+
+
+DEV_WRITER = Principal(
+    "dev-writer", grants=(Grant("writer", ("billing",), frozenset({"DEV"}), reveal_secrets=True),)
+)
+
+
+def test_set_and_rotate_outside_the_write_scope_change_nothing(served: Service) -> None:
+    """Writes that only the service's scope check refuses (no transport checks first): set
+    in several environments and rotate, by a writer of billing in DEV only."""
+    new = NewConfig(
+        key="api-key", application="billing", environment="", value_type="SECRET", value=PLAIN
+    )
+    served.environments.set_in(ADMIN, new, ["PROD", "DEV"])
+    kept = unchanged(served)
+    other = replace(new, value="another-" + PLAIN)  # a change: it would commit
+    with pytest.raises(PermissionDenied):
+        served.environments.set_in(DEV_WRITER, other, ["DEV", "PROD"])
+    with pytest.raises(PermissionDenied):
+        served.secrets.rotate(DEV_WRITER)
+    with pytest.raises(PermissionDenied):
+        served.secrets.rotate(DEV_WRITER, "billing", "PROD")
+    kept.check()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,30 +13,20 @@ from fastapi.testclient import TestClient
 
 from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.configfile import MASK
-from gitconfig.core.model import Author, Kind
+from gitconfig.core.model import Kind
 from gitconfig.index.refresher import Index
 from gitconfig.rest import watch
 from gitconfig.rest.app import create_app
 from gitconfig.service import NewConfig, Service, build_service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
-from tests.agekeys import AgeKeys, open_service
-from tests.conftest import ADMIN_TOKEN
-from tests.rest.test_rest_health import parse
-from tests.rest.test_sse import Watcher
-from tests.servers import UvicornThread
-
-PLAIN = "hunter2-correct-horse"
-ME = Author("test", "test@example.com")
-
-
-def client_for(service: Service) -> TestClient:
-    tokens = TokenRegistry()
-    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
-    tokens.add("reader-token", "reader", ["read", "write"])
-    tokens.add("revealer-token", "revealer", ["read", "reveal"])
-    app = create_app(service, tokens)
-    return TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+from tests.support.agekeys import AgeKeys, open_service
+from tests.support.metrics import parse
+from tests.support.refusal import unchanged
+from tests.support.secretdata import ME, PLAIN, blob_of, client_for, git_log
+from tests.support.servers import UvicornThread
+from tests.support.sse import Watcher
+from tests.support.tokens import ADMIN_TOKEN
 
 
 def create(
@@ -47,19 +36,6 @@ def create(
     response = client.post("/configs", json={**body, "value": PLAIN, **extra})
     assert response.status_code == 201, response.text
     return dict(response.json())
-
-
-def blob_of(repo: Path, path: str) -> str:
-    store = GitStore(repo)
-    data = store.read_file(store.head() or "", path)
-    assert data is not None
-    return data.decode()
-
-
-def git_log(repo: Path) -> str:
-    return subprocess.run(
-        ["git", "log", "-p", "--all"], cwd=repo, capture_output=True, text=True, check=True
-    ).stdout
 
 
 def test_a_secret_is_encrypted_in_git_and_masked_in_answers(client: TestClient, repo: Path) -> None:
@@ -118,14 +94,18 @@ def test_update_rollback_and_versions_keep_each_plaintext(client: TestClient, re
     assert "second-value-42" not in git_log(repo) and PLAIN not in git_log(repo)
 
 
-def test_a_value_is_validated_against_its_schema_without_echo(client: TestClient) -> None:
+def test_a_value_is_validated_against_its_schema_without_echo(
+    client: TestClient, served: Service
+) -> None:
     body = {"key": "api-key", "application": "billing", "environment": "DEV"}
     schema = '{"type": "string", "minLength": 40}'
+    kept = unchanged(served)
     response = client.post(
         "/configs", json={**body, "valueType": "SECRET", "value": PLAIN, "schema": schema}
     )
     assert response.status_code == 400
     assert PLAIN not in response.text and "minLength" in response.text
+    kept.check()
 
 
 def test_no_creation_rule_is_a_clear_400_and_nothing_is_committed(
@@ -133,14 +113,15 @@ def test_no_creation_rule_is_a_clear_400_and_nothing_is_committed(
 ) -> None:
     store = GitStore(bare_repo)
     store.write(store.head(), {".sops.yaml": keys.sops_yaml(other=())}, ME, "PROD only")
-    head = store.head()
-    with client_for(open_service(bare_repo, keys, "dev", "prod")) as test_client:
+    service = open_service(bare_repo, keys, "dev", "prod")
+    kept = unchanged(service)
+    with client_for(service) as test_client:
         body = {"key": "k", "application": "a", "environment": "DEV", "valueType": "SECRET"}
         response = test_client.post("/configs", json={**body, "value": PLAIN})
     assert response.status_code == 400, response.text
     assert response.json()["message"] == "no sops creation rule matches configs/a/DEV/k.yaml"
     assert PLAIN not in response.text
-    assert store.head() == head
+    kept.check()
 
 
 def test_a_dev_key_cannot_reveal_prod(repo: Path, keys: AgeKeys) -> None:
@@ -205,12 +186,14 @@ def test_plaintext_reaches_no_log_and_no_temp_file(
             url = f"/configs/{created['id']}"
             test_client.put(url, json={"value": PLAIN + "-2"})
             assert test_client.get(f"{url}?reveal=true").json()["value"] == PLAIN + "-2"
+            kept = unchanged(service)
             bad = test_client.post(
                 "/configs",
                 json={"key": "k", "application": "a", "environment": "DEV", "value": PLAIN}
                 | {"valueType": "SECRET", "schema": '{"maxLength": 3}'},
             )
             assert bad.status_code == 400 and PLAIN not in bad.text
+            kept.check()
     finally:
         tempfile.tempdir = saved
     assert PLAIN not in caplog.text

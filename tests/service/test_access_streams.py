@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,9 +19,11 @@ from gitconfig.access.ratelimit import RateLimiter, parse_rate
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.rest.app import create_app
 from gitconfig.service import NewConfig, Service
-from tests.accessdata import ACCESS_FILE, ADMIN, TOKENS, auth, registry, seed, sha
-from tests.rest.test_rest_health import parse, requests_counted
-from tests.servers import GrpcServerThread, Reader, UvicornThread
+from tests.support.accessdata import ACCESS_FILE, ADMIN, TOKENS, auth, registry, seed, sha
+from tests.support.metrics import parse, requests_counted
+from tests.support.refusal import unchanged
+from tests.support.serve import Launcher, init_served
+from tests.support.servers import GrpcServerThread, Reader, UvicornThread
 
 Stub = config_pb2_grpc.ConfigurationServiceStub
 
@@ -135,6 +132,7 @@ def test_grpc_stream_naming_a_scope_outside_is_denied(stub: Stub) -> None:
     assert raised.value.code() is grpc.StatusCode.PERMISSION_DENIED
 
 
+@pytest.mark.slow
 def test_sse_never_carries_an_update_outside_the_scope(service: Service, tmp_path: Path) -> None:
     app = create_app(service, registry(tmp_path))
     with (
@@ -237,11 +235,13 @@ def test_writes_have_their_own_limit(service: Service, tmp_path: Path) -> None:
     with UvicornThread(app) as server, httpx.Client(base_url=server.url, timeout=10) as http:
         first = http.post("/configs", json={**body, "value": "a"}, headers=auth("release"))
         assert first.status_code == 201
+        kept = unchanged(service)
         second = http.post(
             "/configs", json={**body, "key": "k2", "value": "b"}, headers=auth("release")
         )
         assert second.status_code == 429
         assert int(second.headers["Retry-After"]) >= 1
+        kept.check()
         reads = http.get("/configs", headers=auth("release"))
         assert reads.status_code == 200
 
@@ -293,48 +293,30 @@ def test_a_burst_widens_the_window_at_the_same_rate() -> None:
     assert parse_rate("10/second").item.amount == 10
 
 
-def test_serve_with_an_access_file_and_a_rate_limit(tmp_path: Path) -> None:
+def test_serve_with_an_access_file_and_a_rate_limit(launch: Launcher, tmp_path: Path) -> None:
     """``gitconfig serve --access-file --rate-limit`` as a real process: the options reach
     the server, the access file's subjects act, and the limit answers 429."""
-    repo = tmp_path / "config.git"
-    gitconfig_bin = str(Path(sys.executable).parent / "gitconfig")
-    subprocess.run([gitconfig_bin, "init", "--bare", str(repo)], check=True, capture_output=True)
+    repo = init_served(tmp_path / "config.git")
     access = tmp_path / "access.yaml"
     access.write_text(ACCESS_FILE)
-    port_file = tmp_path / "ports.json"
-    env = {k: v for k, v in os.environ.items() if k != "GITCONFIG_ADMIN_TOKEN"}
-    process = subprocess.Popen(
-        [gitconfig_bin, "serve", "--repo", str(repo), "--http-port", "0", "--grpc-port", "-1",
-         "--port-file", str(port_file), "--access-file", str(access),
-         "--rate-limit", "3/minute", "--write-rate-limit", "1/minute"],
-        env=env,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not port_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{json.loads(port_file.read_text())['http']}"
-        with httpx.Client(base_url=base, timeout=10) as http:
-            while http.get("/readyz").status_code != 200 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            body = {"key": "k", "application": "payments", "environment": "PROD",
-                    "valueType": "STRING", "value": "v"}  # fmt: skip
-            assert http.post("/configs", json=body, headers=auth("release")).status_code == 201
-            assert http.post("/configs", json=body, headers=auth("release")).status_code == 429
-            params = {"key": "k", "application": "payments", "environment": "PROD"}
-            statuses = [
-                http.get("/configs/lookup", params=params, headers=auth("payments-service"))
-                for _ in range(4)
-            ]
-            assert [s.status_code for s in statuses] == [200, 200, 200, 429]
-            assert int(statuses[-1].headers["Retry-After"]) >= 1
-            assert (
-                http.get("/configs", headers=auth("trading-dev-writer")).json()["totalElements"]
-                == 0
-            )
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(20) == 0
+    server = launch(repo, "--access-file", str(access), "--rate-limit", "3/minute",
+                    "--write-rate-limit", "1/minute", token=None, grpc=False)  # fmt: skip
+    http = server.http
+    body = {"key": "k", "application": "payments", "environment": "PROD",
+            "valueType": "STRING", "value": "v"}  # fmt: skip
+    assert http.post("/configs", json=body, headers=auth("release")).status_code == 201
+    kept = unchanged(repo)  # read here: the server rate-limits reads too
+    assert http.post("/configs", json=body, headers=auth("release")).status_code == 429
+    kept.check()
+    params = {"key": "k", "application": "payments", "environment": "PROD"}
+    statuses = [
+        http.get("/configs/lookup", params=params, headers=auth("payments-service"))
+        for _ in range(4)
+    ]
+    assert [s.status_code for s in statuses] == [200, 200, 200, 429]
+    assert int(statuses[-1].headers["Retry-After"]) >= 1
+    assert http.get("/configs", headers=auth("trading-dev-writer")).json()["totalElements"] == 0
+    assert server.stop(20) == 0
 
 
 def test_ofrep_over_the_limit_is_429_with_retry_after_in_seconds(

@@ -13,8 +13,8 @@ from gitconfig.access.accessfile import AccessFile, parse
 from gitconfig.access.principals import Grant, Principal, authorize
 from gitconfig.core.errors import BadRequest, PermissionDenied
 from gitconfig.runtime.bootstrap import init_repository
-from tests.accessdata import ACCESS_FILE, TOKENS, sha
-from tests.clirun import gitconfig
+from tests.support.accessdata import ACCESS_FILE, TOKENS, sha
+from tests.support.clirun import gitconfig
 
 GOOD = "a" * 64
 READER_GRANT = "subjects:\n  - name: x\n    grants:\n      - role: reader\n"

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from gitconfig.rest.app import create_app
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service import Service
-from tests.accessdata import auth, registry
-from tests.clirun import as_json, ok, served_and_clone
-from tests.gitrepo import commit_files, git, push, rev_parse
+from tests.support.accessdata import auth, registry
+from tests.support.clirun import as_json, ok, served_and_clone
+from tests.support.gitrepo import commit_files, git, push, rev_parse
 
 
 @dataclass

@@ -13,8 +13,9 @@ from gitconfig.core.formats import Format
 from gitconfig.core.importing import ImportRequest
 from gitconfig.core.model import ConfigDocument, Kind, ValueType
 from gitconfig.service import FlagChanges, NewConfig, NewFlag, Service, flag_action
-from tests.agekeys import secret_service
-from tests.gitrepo import git
+from tests.support.agekeys import secret_service
+from tests.support.gitrepo import git
+from tests.support.refusal import unchanged
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 READER = Principal("reader", frozenset({"read"}))
@@ -84,8 +85,10 @@ def test_import_to_one_environment_or_several(service: Service) -> None:
     assert several.created == ["STAGING/a", "PROD/a"]
     only_list = service.transfer.import_to(ADMIN, _import(""), ["DEV"])
     assert only_list.unchanged == ["DEV/a"]
+    kept = unchanged(service)
     with pytest.raises(BadRequest):
         service.transfer.import_to(ADMIN, _import(""))
+    kept.check()
 
 
 def test_takes_secret_follows_the_given_type_or_the_existing_value(service: Service) -> None:

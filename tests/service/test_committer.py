@@ -23,7 +23,8 @@ from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry
 from gitconfig.service import NewConfig, Service, build_service
 from gitconfig.store.gitstore import GitStore
-from tests.gitrepo import git
+from tests.support.gitrepo import git
+from tests.support.refusal import unchanged
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 
@@ -163,9 +164,11 @@ def test_a_lone_surrogate_commit_message_is_a_400_and_harms_no_one(
         '{"key":"bad","application":"app","environment":"DEV","valueType":"NUMBER",'
         '"value":"1","changeDescription":"\\ud800"}'
     )
+    kept = unchanged(service)
     response = client.post("/configs", content=text, headers={"Content-Type": "application/json"})
     assert response.status_code == 400, response.text
     assert response.json()["errors"][0]["field"] == "changeDescription"
+    kept.check()
     poisoned = NewConfig(**{**new("bad").__dict__, "change_description": "\ud800"})
     results = in_one_batch(
         service,

@@ -12,7 +12,7 @@ from gitconfig.access.gate import Gate, credential
 from gitconfig.access.principals import TokenRegistry
 from gitconfig.access.ratelimit import RateLimiter, parse_rate
 from gitconfig.core.errors import RateLimited, Unauthenticated
-from tests.accessdata import TOKENS, registry
+from tests.support.accessdata import TOKENS, registry
 
 
 def test_the_first_authorization_header_is_the_credential() -> None:

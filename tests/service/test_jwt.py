@@ -27,8 +27,8 @@ from gitconfig.rest.app import create_app
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.runtime.security import SecurityOptions, build_tokens
 from gitconfig.service import Service
-from tests.accessdata import ACCESS_FILE, seed
-from tests.servers import GrpcServerThread
+from tests.support.accessdata import ACCESS_FILE, seed
+from tests.support.servers import GrpcServerThread
 
 ISSUER = "https://ci.example.com"
 AUDIENCE = "gitconfig"

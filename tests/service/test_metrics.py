@@ -13,9 +13,10 @@ from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service import Service
 from gitconfig.service.metrics import LATENCY_BUCKETS
-from tests.conftest import ADMIN_TOKEN
-from tests.rest.test_rest_health import Samples, parse, requests_counted
-from tests.servers import GrpcServerThread
+from tests.support.metrics import Samples, parse, requests_counted
+from tests.support.refusal import unchanged
+from tests.support.servers import GrpcServerThread
+from tests.support.tokens import ADMIN_TOKEN
 
 APP = "trading-engine"
 BODY = {
@@ -59,14 +60,16 @@ def test_http_requests_are_counted_by_route_template_method_and_status(
     assert "max-order-size" not in text and "/no/such/path" not in text
 
 
-def test_write_outcomes(client: TestClient) -> None:
+def test_write_outcomes(client: TestClient, service: Service) -> None:
     created = client.post("/configs", json=BODY)
     config_id = created.json()["id"]
     assert client.put(f"/configs/{config_id}", json={"value": "1"}).status_code == 200
+    kept = unchanged(service)
     stale = client.put(f"/configs/{config_id}", json={"value": "2"}, headers={"If-Match": '"1"'})
     assert stale.status_code == 412
     assert client.post("/configs", json=BODY).status_code == 409
     assert client.put(f"/configs/{config_id}", json={"value": "lots"}).status_code == 400
+    kept.check()
 
     samples = parse(client.get("/metrics").text)
     outcomes = {
@@ -102,7 +105,7 @@ def test_index_runtime_and_build_figures(client: TestClient) -> None:
 def test_grpc_calls_are_counted_by_method_and_code(bare_repo: Path) -> None:
     service = open_service(bare_repo)
     service.index.refresh()
-    from tests.grpc.test_grpc import tokens
+    from tests.support.tokens import tokens
 
     auth = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
     request = config_pb2.GetConfigurationRequest(key="nope", application=APP, environment="PROD")

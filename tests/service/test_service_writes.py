@@ -12,7 +12,7 @@ from gitconfig.core.errors import BadRequest, GitconfigError, PreconditionFailed
 from gitconfig.core.model import Kind
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service import ConfigChanges, NewConfig, Service
-from tests.gitrepo import git
+from tests.support.gitrepo import git
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 

@@ -15,7 +15,7 @@ from gitconfig.index.refresher import Index
 from gitconfig.service import NewConfig, NewFlag, Service, build_service, per_evaluation
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
-from tests.agekeys import AgeKeys
+from tests.support.agekeys import AgeKeys
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 REVEALER = Principal("revealer", frozenset({"read", "reveal"}))

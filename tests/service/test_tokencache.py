@@ -13,7 +13,7 @@ from gitconfig.access.principals import TokenRegistry
 from gitconfig.access.ratelimit import RateLimiter, parse_rate
 from gitconfig.access.tokencache import HeaderAuthenticator
 from gitconfig.core.errors import RateLimited, Unauthenticated
-from tests.accessdata import ACCESS_FILE, TOKENS, registry, sha
+from tests.support.accessdata import ACCESS_FILE, TOKENS, registry, sha
 
 
 def bearer(token: str) -> bytes:

@@ -13,7 +13,7 @@ from gitconfig.core.valuediff import EntryDiff
 from gitconfig.service import NewConfig, Service
 from gitconfig.service.review import value_changes
 from gitconfig.store.worktree import WorktreeStore
-from tests.gitrepo import git
+from tests.support.gitrepo import git
 
 ADMIN = Principal("admin", frozenset({"admin"}))
 

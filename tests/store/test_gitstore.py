@@ -21,7 +21,7 @@ from gitconfig.core.errors import AlreadyExists, BadRequest, NotFound, StalePare
 from gitconfig.core.model import Author, FileChange, PendingCommit
 from gitconfig.store import gitstore
 from gitconfig.store.gitstore import GitStore
-from tests.gitrepo import clone, commit_files, git, init_repo, push, rev_parse
+from tests.support.gitrepo import clone, commit_files, git, init_repo, push, rev_parse
 
 ALICE = Author("Alice Example", "alice@example.com")
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -371,6 +371,7 @@ print(retries)
 """
 
 
+@pytest.mark.slow
 def test_two_processes_racing_never_lose_a_commit(repo: Path, tmp_path: Path) -> None:
     count, names = 50, ("left", "right")
     racers = [

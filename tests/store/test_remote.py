@@ -24,9 +24,10 @@ from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.service import ConfigChanges, NewConfig
 from gitconfig.service.replica import Replicator
-from tests.conftest import ADMIN_TOKEN
-from tests.gitrepo import clone, commit_files, git, push, rev_parse
-from tests.rest.test_rest_health import parse
+from tests.support.gitrepo import clone, commit_files, git, push, rev_parse
+from tests.support.metrics import parse
+from tests.support.refusal import unchanged
+from tests.support.tokens import ADMIN_TOKEN
 
 ALICE = Principal("alice", frozenset({"admin"}), "alice@example.com")
 PATH = "configs/app/PROD/{}.yaml"
@@ -114,10 +115,14 @@ def test_a_write_whose_file_changed_upstream_is_a_conflict_naming_the_commit(
     git(person, "pull", "--quiet")
     theirs = commit_files(person, {PATH.format("limit"): value_file(2)}, "raise by hand")
     push(person)
+    remote = unchanged(origin)  # the replica fetches the person's commit: it moves, not this
     with pytest.raises(Conflict, match=f"by commit {theirs[:12]}"):
         replica.set("limit", 3)
+    remote.check()
+    kept = unchanged(replica.service, origin)
     with pytest.raises(PreconditionFailed):
         replica.set("limit", 4, if_match=1)  # the replica has fetched: version 2 now
+    kept.check()
     assert git(origin, "show", f"main:{PATH.format('limit')}").endswith("value: 2")
 
 
@@ -174,8 +179,10 @@ def test_remote_gone_reads_go_on_writes_are_unavailable_then_it_catches_up(
 
 def test_a_read_only_replica_refuses_writes(origin: Path, tmp_path: Path) -> None:
     replica = Replica(origin, tmp_path / "mirror", read_only=True)
+    kept = unchanged(replica.service, origin)
     with pytest.raises(ReadOnly):
         replica.set("limit", 1)
+    kept.check()
     assert git(origin, "rev-list", "--count", "main") == "1"
 
 
@@ -285,6 +292,7 @@ def test_a_read_only_replica_answers_405(origin: Path, tmp_path: Path) -> None:
     replica = Replica(origin, tmp_path / "mirror", read_only=True)
     tokens = TokenRegistry()
     tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    kept = unchanged(replica.service, origin)
     with TestClient(create_app(replica.service, tokens)) as client:
         body = {"key": "k", "application": "app", "environment": "PROD", "valueType": "NUMBER"}
         answer = client.post(
@@ -294,3 +302,4 @@ def test_a_read_only_replica_answers_405(origin: Path, tmp_path: Path) -> None:
         )
     assert answer.status_code == 405, answer.text
     assert "read-only" in answer.json()["message"]
+    kept.check()

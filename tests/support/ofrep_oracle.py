@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 from openapi_schema_validator import OAS31Validator
 
-DOCUMENT = Path(__file__).parent / "data" / "ofrep-openapi.yaml"
+DOCUMENT = Path(__file__).parents[1] / "data" / "ofrep-openapi.yaml"
 SINGLE = "/ofrep/v1/evaluate/flags/{key}"
 BULK = "/ofrep/v1/evaluate/flags"
 

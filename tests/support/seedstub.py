@@ -27,7 +27,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-SEED_PROTO = Path(__file__).parent / "data" / "seed_config.proto"
+SEED_PROTO = Path(__file__).parents[1] / "data" / "seed_config.proto"
 SEED_PROTO_NAME = "config/v1/config.proto"
 
 _PRELUDE = """\

@@ -22,6 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import pytest
 
@@ -83,7 +84,7 @@ class _Server:
     def stop(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -16,7 +16,7 @@ from gitconfig_cli.main import app
 from typer.testing import CliRunner, Result
 
 from gitconfig.runtime.bootstrap import init_repository
-from tests.gitrepo import clone, git
+from tests.support.gitrepo import clone, git
 
 
 def gitconfig(*args: str, repo: Path | None = None, input: str | None = None) -> Result:
