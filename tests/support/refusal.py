@@ -38,8 +38,7 @@ from gitconfig.access.principals import Principal
 from gitconfig.core import configfile
 from gitconfig.core.model import ConfigDocument, Kind
 from gitconfig.runtime.bootstrap import open_service
-from gitconfig.service import Service
-from gitconfig.service.base import MAX_PAGE_SIZE
+from gitconfig.service import MAX_PAGE_SIZE, Service
 from tests.support.gitrepo import GitFailed, git
 
 ADMIN = Principal("refusal-witness", frozenset({"admin"}))
