@@ -1,4 +1,5 @@
-"""The OFREP OpenAPI document (``tests/data/ofrep-openapi.yaml``) as a response oracle.
+"""The OFREP OpenAPI document (``src/gitconfig/data/ofrep-openapi.yaml``, also what ``/docs``
+shows of OFREP) as a response oracle.
 
 ``check(status, body, bulk=False)`` validates one answer against the document's schema
 for that operation and status (openapi-schema-validator, OpenAPI 3.1 dialect) and raises
@@ -26,7 +27,7 @@ from typing import Any
 import yaml
 from openapi_schema_validator import OAS31Validator
 
-DOCUMENT = Path(__file__).parents[1] / "data" / "ofrep-openapi.yaml"
+DOCUMENT = Path(__file__).parents[2] / "src" / "gitconfig" / "data" / "ofrep-openapi.yaml"
 SINGLE = "/ofrep/v1/evaluate/flags/{key}"
 BULK = "/ofrep/v1/evaluate/flags"
 

@@ -10,10 +10,28 @@ sees to that, and ``document`` drops FastAPI's 422 and its schemas)."""
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import json
+from importlib import resources
+from typing import Any, Final
 
+import yaml
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+
+OFREP_PREFIX: Final = "/ofrep/{application}/{environment}"
+_OFREP: Final = "OFREP."  # the prefix of the OFREP document's components in ours
+
+# ``rest.ofrep`` answers 503 (Retry-After: 1) before the first index, in OFREP's error shape.
+_OFREP_NOT_READY: Final = {
+    "description": "The server's first index is not built yet (or it is shutting down): "
+    "retry after Retry-After seconds",
+    "content": {
+        "application/json": {
+            "schema": {"$ref": f"#/components/schemas/{_OFREP}generalErrorResponse"}
+        }
+    },
+}
 
 APP = "trading-engine"
 ENV = "PROD"
@@ -48,9 +66,50 @@ def document(app: FastAPI) -> dict[str, Any]:
         schemas = schema.get("components", {}).get("schemas", {})
         for unused in ("HTTPValidationError", "ValidationError"):
             schemas.pop(unused, None)
+        add_ofrep(schema)
         app.openapi_schema = schema
     return app.openapi_schema
 
 
 def install(app: FastAPI) -> None:
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
+
+
+def ofrep_document() -> dict[str, Any]:
+    """The OFREP OpenAPI document this server implements (``gitconfig/data``, unchanged)."""
+    text = resources.files("gitconfig").joinpath("data", "ofrep-openapi.yaml").read_text()
+    document: dict[str, Any] = yaml.safe_load(text)
+    return document
+
+
+def add_ofrep(schema: dict[str, Any]) -> None:
+    """Add the OFREP operations (served by ``rest.ofrep``, outside FastAPI's routes) to
+    ``schema``: each of the OFREP document's paths under ``OFREP_PREFIX`` (a provider's base
+    URL names the application and environment), its components renamed ``OFREP.<name>`` so
+    they never meet ours, and its security schemes (bearer token or ``X-API-Key``)."""
+    ofrep = ofrep_document()
+    text = json.dumps(ofrep)
+    for kind in ("schemas", "parameters", "securitySchemes"):
+        text = text.replace(f'"#/components/{kind}/', f'"#/components/{kind}/{_OFREP}')
+    renamed: dict[str, Any] = json.loads(text)
+    components = schema.setdefault("components", {})
+    for kind, found in renamed.get("components", {}).items():
+        target = components.setdefault(kind, {})
+        for name, value in found.items():
+            target[f"{_OFREP}{name}"] = value
+    scope = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in ("application", "environment")
+    ]
+    security: list[dict[str, list[str]]] = [
+        {f"{_OFREP}{name}": []} for item in ofrep.get("security", []) for name in item
+    ]
+    for path, operations in renamed["paths"].items():
+        ours = schema["paths"].setdefault(OFREP_PREFIX + path, {})
+        for method, operation in operations.items():
+            operation = copy.deepcopy(operation)
+            operation["parameters"] = scope + operation.get("parameters", [])
+            operation["tags"] = ["OFREP"]
+            operation.setdefault("security", security)
+            operation["responses"].setdefault("503", _OFREP_NOT_READY)
+            ours[method] = operation
