@@ -77,3 +77,26 @@ def test_the_flag_schema_names_the_operators_of_the_core() -> None:
     assert numbers == [
         s.operator for s in operators.OPERATORS if s.operand is operators.Operand.ORDERED
     ]
+
+
+METRIC = re.compile(r"\bgitconfig_[a-z][a-z_]*[a-z]\b")
+NOT_METRICS = {"gitconfig_cli", "gitconfig_client", "gitconfig_server"}  # package names
+SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created")  # what prometheus-client adds
+
+
+def test_every_metric_the_docs_and_alerts_name_exists() -> None:
+    """A metric named on a page or in an alert rule is one the code registers (by name, or
+    with the suffix the exposition format gives a counter or histogram)."""
+    registered = {
+        name
+        for path in (ROOT / "src" / "gitconfig").rglob("*.py")
+        for name in re.findall(r"[\"'](gitconfig_[a-z_]+)[\"']", path.read_text())
+    }
+    sources = [*PAGES, *sorted((ROOT / "deploy").rglob("*.yaml"))]
+    missing = []
+    for source in sources:
+        for name in sorted(set(METRIC.findall(source.read_text())) - NOT_METRICS):
+            base = next((name.removesuffix(s) for s in SUFFIXES if name.endswith(s)), name)
+            if name not in registered and base not in registered:
+                missing.append(f"{source.relative_to(ROOT)}: {name}")
+    assert not missing, missing
