@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gitconfig.core.sopsrules import SOPS_YAML
+
 TOP_FOLDERS = ("configs", "flags", "schemas")
 
 
@@ -13,8 +15,12 @@ def is_bare_repository(path: Path) -> bool:
 
 
 def read_worktree(root: Path) -> dict[str, bytes]:
-    """Every file under configs/, flags/ and schemas/ of a checkout, by repository path."""
+    """Every file under configs/, flags/ and schemas/ of a checkout, and its ``.sops.yaml``,
+    by repository path."""
     files: dict[str, bytes] = {}
+    sops = root / SOPS_YAML
+    if sops.is_file() and not sops.is_symlink():
+        files[SOPS_YAML] = sops.read_bytes()
     for top in TOP_FOLDERS:
         base = root / top
         if not base.is_dir():

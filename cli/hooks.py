@@ -22,6 +22,7 @@ import typer
 
 from gitconfig.core import validator
 from gitconfig.core.errors import BadRequest
+from gitconfig.core.sopsrules import SOPS_YAML
 from gitconfig.service import review
 from gitconfig.store import gitcli, gitstore
 
@@ -95,7 +96,8 @@ def files_(
     root = checkout_root(repo)
     tree = read_worktree(root)
     given = {_repository_path(root, file) for file in files or []}
-    wanted = None if any(path.startswith("schemas/") for path in given) else given
+    whole = any(path.startswith("schemas/") or path == SOPS_YAML for path in given)
+    wanted = None if whole else given
     findings = validator.validate_files(tree, only=wanted)
     findings += [
         finding

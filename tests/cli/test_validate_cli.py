@@ -47,7 +47,7 @@ def test_a_subdirectory_validates_the_whole_checkout(
     os.remove(work / "configs/app/DEV/b.yaml")
     ok = gitconfig("validate", ".")
     assert ok.exit_code == 0, ok.output
-    assert "ok: 1 file(s) valid" in ok.output
+    assert "ok: 2 file(s) valid" in ok.output  # a.yaml and the .sops.yaml of `init`
 
 
 def test_changes_and_staged_files_may_be_none(tmp_path: Path) -> None:

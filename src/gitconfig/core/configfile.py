@@ -290,18 +290,27 @@ def with_fields(
     """``doc`` with the given request fields changed (None: kept) and its value untouched:
     how a SECRET's description, schema or tags change without decrypting it (sops' MAC covers
     the encrypted value only, ``mac_only_encrypted``). Raises ``BadRequest`` like
-    ``from_request``."""
+    ``from_request``, and when the file's MAC covers every field (encrypted without
+    ``mac_only_encrypted``: a change would make the value undecryptable)."""
     errors = _description_errors(description) + _tag_errors(tags)
     parsed_schema = doc.schema if schema is None else request_schema(schema, errors)
     errors += _schema_and_value_errors(parsed_schema, None, None, schemas)
     if errors:
         raise BadRequest("Invalid configuration", errors)
-    return replace(
+    changed = replace(
         doc,
         description=doc.description if description is None else description,
         schema=parsed_schema,
         tags=doc.tags if tags is None else tuple(tags),
     )
+    sealed_all = (doc.sops or {}).get("mac_only_encrypted") is not True
+    if changed != doc and doc.value_type is ValueType.SECRET and sealed_all:
+        message = (
+            "this SECRET was encrypted without mac_only_encrypted: its MAC covers every field, "
+            "so its description, schema or tags change only with its value (set the value too)"
+        )
+        raise BadRequest(message, [FieldError("value", message)])
+    return changed
 
 
 def request_schema(text: str | None, errors: list[FieldError]) -> dict[str, Any] | None:

@@ -8,7 +8,9 @@ so nothing the validator accepts can be refused by the server, and the reverse.
 What is checked: the folder names (application, one of the four environments, key) and the
 ``.yaml`` extension; the file format, unknown fields and value types; JSON Schemas, inline or
 ``$ref`` to the repository's ``schemas/`` (resolved locally, never over the network); flag rules
-(operators, percentages, RE2 patterns); a SECRET whose value is not sops-encrypted; two entry
+(operators, percentages, RE2 patterns); a SECRET whose value is not sops-encrypted, or that is
+not encrypted for the ``.sops.yaml`` creation rule of its own path (``sopsrules``); creation
+rules gitconfig cannot use (no ``encrypted_regex: ^value$`` or ``mac_only_encrypted``); two entry
 paths that differ only in case; shared schemas that are not valid JSON or JSON Schema. A
 value that looks like a plaintext credential (``credentials``) is a warning, not an error.
 
@@ -25,7 +27,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gitconfig.core import configfile, credentials, flagfile, jsonschemas
+from gitconfig.core import configfile, credentials, flagfile, jsonschemas, sopsrules
 from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.model import ConfigDocument, Document, Kind, ValueType
 from gitconfig.core.paths import is_indexed, is_schema_path, parse_entry_path
@@ -111,7 +113,10 @@ def validate_files(
     paths in ``only``). ``only`` limits which entry files are checked; ``all_paths`` are
     the tree's paths, for name-collision checks (default: ``files``)."""
     schemas, findings = load_schemas(files)
+    rules, rule_findings = sops_rules(files.get(sopsrules.SOPS_YAML))
     wanted = set(only) if only is not None else None
+    if wanted is None or sopsrules.SOPS_YAML in wanted:
+        findings += rule_findings
     if wanted is not None:
         findings = [f for f in findings if f.path in wanted]
     seen: dict[str, str] = {}
@@ -128,8 +133,22 @@ def validate_files(
             findings.append(Finding(path, "", SCHEMA_NAME))
         if not is_indexed(path) or path.startswith("schemas/"):
             continue
-        findings.extend(validate_entry(path, data, schemas))
+        findings.extend(validate_entry(path, data, schemas, rules))
     return sorted(findings)
+
+
+def sops_rules(data: bytes | None) -> tuple[list[sopsrules.Rule], list[Finding]]:
+    """The creation rules of a ``.sops.yaml`` (None: the tree has none) and its findings:
+    rules gitconfig cannot use, or a file that does not parse."""
+    path = sopsrules.SOPS_YAML
+    if data is None:
+        return [], []
+    try:
+        rules = sopsrules.parse(data)
+    except BadRequest as exc:
+        return [], [Finding(path, e.field, e.message) for e in exc.errors]
+    problems = sopsrules.rule_problems(rules)
+    return rules, [Finding(path, e.field, e.message, field_line(data, e)) for e in problems]
 
 
 SCHEMA_NAME = (
@@ -151,7 +170,14 @@ def special_findings(entries: Iterable[tuple[str, str]]) -> list[Finding]:
     return [Finding(path, "", special_entry_message(kind)) for path, kind in entries]
 
 
-def validate_entry(path: str, data: bytes, schemas: Mapping[str, Any]) -> list[Finding]:
+def validate_entry(
+    path: str,
+    data: bytes,
+    schemas: Mapping[str, Any],
+    rules: list[sopsrules.Rule] | None = None,
+) -> list[Finding]:
+    """The findings of one entry file; with ``rules`` (the tree's ``.sops.yaml``; empty: it
+    has none) a SECRET must also be encrypted for the rule of its own path."""
     key = parse_entry_path(path)
     if isinstance(key, FieldError):
         return [Finding(path, "", key.message)]
@@ -161,6 +187,10 @@ def validate_entry(path: str, data: bytes, schemas: Mapping[str, Any]) -> list[F
         if not exc.errors:
             return [Finding(path, "", exc.message)]
         return [Finding(path, e.field, e.message, field_line(data, e)) for e in exc.errors]
+    if isinstance(document, ConfigDocument) and document.value_type is ValueType.SECRET:
+        problem = None if rules is None else sopsrules.binding_problem(path, document.sops, rules)
+        if problem is not None:
+            return [Finding(path, "sops", problem, field_line(data, FieldError("sops", "")))]
     if isinstance(document, ConfigDocument) and document.value_type is not ValueType.SECRET:
         message = credentials.warning(key.key, document.value)
         if message is not None:
@@ -188,15 +218,18 @@ def check_tree(
     """Validate a tree given as path -> blob id (``read`` gives a blob's bytes).
 
     ``changed`` None: every file. Otherwise only the changed paths present in the tree are
-    validated (against the whole tree's schemas and paths), unless a shared schema changed:
-    then every file is, since any configuration may refer to it."""
-    if changed is not None and any(is_schema_path(path) for path in changed):
-        changed = None
+    validated (against the whole tree's schemas, ``.sops.yaml`` and paths), unless a shared
+    schema or ``.sops.yaml`` changed: then every file is."""
+    if changed is not None and any(
+        is_schema_path(path) or path == sopsrules.SOPS_YAML for path in changed
+    ):
+        changed = None  # every file may refer to a schema, every SECRET to a creation rule
     wanted = None if changed is None else set(changed) & tree.keys()
     needed = {
         path: blob
         for path, blob in tree.items()
-        if is_indexed(path) and (wanted is None or path in wanted or is_schema_path(path))
+        if path == sopsrules.SOPS_YAML
+        or (is_indexed(path) and (wanted is None or path in wanted or is_schema_path(path)))
     }
     files = {path: read(blob) for path, blob in needed.items()}
     findings = validate_files(files, only=wanted, all_paths=tree.keys())

@@ -72,14 +72,14 @@ def build_service(
     sops = sops if sops is not None else Sops()
     changes = ChangeHub(index)
     metrics = Metrics(index, store, changes)
-    metrics.add(SecretMetrics(index, sops))
     if replica is not None:
         metrics.add(replica)
     audit_index = AuditIndex(store)
     audit_index.attach(index)
     reads = Reads(index, store)
     writer = Writer(store, index, reads, metrics)
-    box = SecretBox(store, sops)
+    box = SecretBox(reads, store, sops)
+    metrics.add(SecretMetrics(index, sops, box.rules))
     return Service(
         reads=reads,
         writer=writer,
@@ -93,7 +93,7 @@ def build_service(
         secrets=Secrets(reads, writer, box),
         ofrep=Ofrep(reads),
         spring=Spring(reads, box, store, index),
-        operations=Operations(reads, index, store, metrics, sops, replica, webhook_secret),
+        operations=Operations(reads, index, store, metrics, box, replica, webhook_secret),
         store=store,
         index=index,
         changes=changes,

@@ -19,9 +19,9 @@ from gitconfig.index.refresher import Index
 from gitconfig.service.metrics import Metrics
 from gitconfig.service.reads import Reads
 from gitconfig.service.replica import ReplicaStatus, Replicator
+from gitconfig.service.secretbox import SecretBox
 from gitconfig.service.sopsfiles import SecretProblem, secret_problems
 from gitconfig.store.ports import Store
-from gitconfig.store.secrets import Sops
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class WebhookOutcome:
 
 class Operations:
     """Status from ``reads``, ``index`` and ``store`` (the branch), SECRET problems from
-    ``sops``, metrics from ``metrics``; ``replica`` and ``webhook_secret`` for a replica."""
+    ``box``, metrics from ``metrics``; ``replica`` and ``webhook_secret`` for a replica."""
 
     def __init__(
         self,
@@ -57,7 +57,7 @@ class Operations:
         index: Index,
         store: Store,
         metrics: Metrics,
-        sops: Sops,
+        box: SecretBox,
         replica: Replicator | None = None,
         webhook_secret: bytes | None = None,
     ) -> None:
@@ -65,7 +65,7 @@ class Operations:
         self.index = index
         self.store = store
         self.metrics = metrics
-        self.sops = sops
+        self.box = box
         self.replica = replica
         self._webhook_secret = webhook_secret
 
@@ -84,7 +84,8 @@ class Operations:
             (p for p in snapshot.problems.values() if _readable(principal, p.path)),
             key=lambda p: p.path,
         )
-        secrets = [s for s in secret_problems(snapshot, self.sops) if _readable(principal, s.path)]
+        found = secret_problems(snapshot, self.box.sops, self.box.rules(snapshot))
+        secrets = [s for s in found if _readable(principal, s.path)]
         return IndexStatus(snapshot.commit, self.store.branch, len(snapshot), problems, secrets)
 
     def metrics_text(self, principal: Principal) -> bytes:

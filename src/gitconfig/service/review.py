@@ -15,6 +15,7 @@ from typing import Protocol
 from gitconfig.core import limits, valuediff
 from gitconfig.core.errors import BadRequest
 from gitconfig.core.model import Commit, FileChange
+from gitconfig.core.sopsrules import SOPS_YAML
 from gitconfig.core.validator import Finding, Report, check_tree, special_findings
 
 
@@ -28,6 +29,8 @@ class Repository(Protocol):
     def diff(self, old: str | None, new: str) -> list[FileChange]: ...
 
     def read_blob(self, sha: str) -> bytes: ...
+
+    def read_file(self, commit: str, path: str) -> bytes | None: ...
 
     def staged_files(self, index_file: str | Path | None = None) -> list[tuple[str, str]]: ...
 
@@ -89,8 +92,19 @@ def check_commit(repo: Repository, commit: str) -> Report:
 def check_range(repo: Repository, changes: Range) -> Report:
     """The files changed between two commits, as they are at the second."""
     diff = repo.diff(changes.base, changes.head)
-    report = check_tree(dict(repo.files(changes.head)), repo.read_blob, [c.path for c in diff])
+    changed = _changed(repo, changes.base, changes.head, diff)
+    report = check_tree(dict(repo.files(changes.head)), repo.read_blob, changed)
     return _with_specials(report, _specials(diff))
+
+
+def _changed(repo: Repository, old: str | None, new: str, diff: list[FileChange]) -> list[str]:
+    """The paths ``diff`` changed, and ``.sops.yaml`` when it changed: the diff covers the
+    tracked folders only, and a changed creation rule re-checks every SECRET."""
+    paths = [change.path for change in diff]
+    before = None if old is None else repo.read_file(old, SOPS_YAML)
+    if before != repo.read_file(new, SOPS_YAML):
+        paths.append(SOPS_YAML)
+    return paths
 
 
 def _specials(diff: Iterable[FileChange]) -> list[tuple[str, str]]:
@@ -168,7 +182,7 @@ def check_push(repo: Repository, updates: Sequence[RefUpdate]) -> list[Rejection
                 continue
             seen.add(commit.sha)
             diff = repo.diff(commit.parent, commit.sha)
-            changed = [change.path for change in diff]
+            changed = _changed(repo, commit.parent, commit.sha, diff)
             findings = _message_findings(commit.message)
             if changed:
                 report = check_tree(dict(repo.files(commit.sha)), repo.read_blob, changed)

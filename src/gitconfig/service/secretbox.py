@@ -16,23 +16,63 @@ from typing import TypeVar
 
 from gitconfig.access.principals import Principal
 from gitconfig.access.reveal import authorize_reveal, may_reveal
-from gitconfig.core import configfile
-from gitconfig.core.errors import SecretUnavailable
+from gitconfig.core import configfile, sopsrules
+from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
 from gitconfig.core.model import ConfigDocument, Document, EntryKey, ValueType
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.service.base import SOPS_YAML, VersionView
+from gitconfig.service.reads import Reads
 from gitconfig.store.ports import Store
 from gitconfig.store.secrets import Sops
 
 Rendering = TypeVar("Rendering")
+_RULES_KEPT = 16  # parsed .sops.yaml files kept, by commit (one per served snapshot)
 
 
 class SecretBox:
-    """SECRET values of ``store``'s files, decrypted and encrypted by ``sops``."""
+    """SECRET values of ``store``'s files, decrypted and encrypted by ``sops``; the served
+    snapshot's ``.sops.yaml`` (through ``reads``) says for whom each path's SECRET must be
+    encrypted: one that is not is never revealed (``reveal``)."""
 
-    def __init__(self, store: Store, sops: Sops) -> None:
+    def __init__(self, reads: Reads, store: Store, sops: Sops) -> None:
+        self.reads = reads
         self.store = store
         self.sops = sops
+        self._rules: dict[str | None, list[sopsrules.Rule]] = {}  # by commit; the last few
+
+    # -- the binding of a SECRET to its path ---------------------------------------------------
+
+    def rules(self, snapshot: Snapshot | None = None) -> list[sopsrules.Rule]:
+        """The creation rules of ``snapshot``'s ``.sops.yaml`` (default: the served one);
+        none when it has none or it does not parse (the validator reports that)."""
+        snapshot = snapshot if snapshot is not None else self.reads.snapshot()
+        found = self._rules.get(snapshot.commit)
+        if found is None:
+            data = self.sops_yaml(snapshot)
+            try:
+                found = [] if data is None else sopsrules.parse(data)
+            except BadRequest:
+                found = []
+            if len(self._rules) >= _RULES_KEPT:
+                self._rules.clear()
+            self._rules[snapshot.commit] = found
+        return found
+
+    def unbound(self, path: str, document: Document | None) -> str | None:
+        """Why the SECRET ``document`` at ``path`` may not be revealed — it is not encrypted
+        for the served ``.sops.yaml`` creation rule of its path (``sopsrules``) — or None."""
+        if not isinstance(document, ConfigDocument) or document.value_type is not ValueType.SECRET:
+            return None
+        return sopsrules.binding_problem(path, document.sops, self.rules())
+
+    def reveal(self, path: str, blob: str, document: Document | None) -> str:
+        """The plaintext of the SECRET ``document`` at ``path`` (file ``blob``), decrypted once
+        per blob; ``SecretUnavailable`` when it is not bound to its path or this server cannot
+        decrypt it."""
+        problem = self.unbound(path, document)
+        if problem is not None:
+            raise SecretUnavailable(path, problem)
+        return self.sops.reveal(path, blob, self.store.read_blob(blob))
 
     # -- what a caller is shown ----------------------------------------------------------------
 
@@ -67,7 +107,7 @@ class SecretBox:
         if key is None or blob is None:
             raise AssertionError("revealing a secret needs its entry key and blob")
         authorize_reveal(principal, key.application, key.environment.value)
-        return self.sops.reveal(key.path, blob, self.store.read_blob(blob))
+        return self.reveal(key.path, blob, document)
 
     def served_text(
         self, principal: Principal, document: ConfigDocument, key: EntryKey, blob: str | None
@@ -80,7 +120,7 @@ class SecretBox:
         if not may_reveal(principal, key.application, key.environment.value):
             return configfile.MASK
         try:
-            return self.sops.reveal(key.path, blob, self.store.read_blob(blob))
+            return self.reveal(key.path, blob, document)
         except SecretUnavailable:
             return configfile.MASK
 
@@ -110,15 +150,15 @@ class SecretBox:
         principal: Principal,
         entries: Iterable[Entry] = (),
         versions: Iterable[VersionView] = (),
-    ) -> list[tuple[EntryKey, str]]:
-        """The SECRET files (key, blob) among the served values of ``entries`` and the
-        ``versions`` that ``principal`` may reveal and that were not decrypted yet: rendering
-        them would run sops."""
+    ) -> list[tuple[EntryKey, str, ConfigDocument]]:
+        """The SECRET files (key, blob, document) among the served values of ``entries`` and
+        the ``versions`` that ``principal`` may reveal and that were not decrypted yet:
+        rendering them would run sops."""
         files: list[tuple[EntryKey, str, Document | None]]
         files = [(entry.key, entry.served.blob, entry.document) for entry in entries]
         files += [(view.entry.key, view.version.blob, view.document) for view in versions]
         return [
-            (key, blob)
+            (key, blob, document)
             for key, blob, document in files
             if isinstance(document, ConfigDocument)
             and document.value_type is ValueType.SECRET
@@ -126,12 +166,12 @@ class SecretBox:
             and self.may_reveal(principal, key)
         ]
 
-    def decrypt(self, files: Iterable[tuple[EntryKey, str]]) -> None:
-        """Decrypt (and keep) each SECRET file (key, blob); blocking (sops runs once per
-        file). Failures are remembered and reported, not raised."""
-        for key, blob in files:
+    def decrypt(self, files: Iterable[tuple[EntryKey, str, ConfigDocument]]) -> None:
+        """Decrypt (and keep) each SECRET file (key, blob, document); blocking (sops runs
+        once per file). Failures are remembered and reported, not raised."""
+        for key, blob, document in files:
             try:
-                self.sops.reveal(key.path, blob, self.store.read_blob(blob))
+                self.reveal(key.path, blob, document)
             except SecretUnavailable:
                 continue
 
@@ -157,15 +197,13 @@ class SecretBox:
         if not isinstance(document, ConfigDocument) or document.value_type is not ValueType.SECRET:
             return False
         try:
-            data = self.store.read_blob(entry.served.blob)
-            return self.sops.reveal(entry.key.path, entry.served.blob, data) == plaintext
+            return self.reveal(entry.key.path, entry.served.blob, document) == plaintext
         except SecretUnavailable:
             return False
 
     def plaintext(self, entry: Entry) -> str:
         """A SECRET entry's plaintext (``SecretUnavailable`` when this server cannot)."""
-        blob = entry.served.blob
-        return self.sops.reveal(entry.key.path, blob, self.store.read_blob(blob))
+        return self.reveal(entry.key.path, entry.served.blob, entry.document)
 
     # -- encryption ------------------------------------------------------------------------------
 
@@ -178,7 +216,13 @@ class SecretBox:
         return self.encrypt_file(key.path, configfile.render(document), snapshot)
 
     def encrypt_file(self, path: str, plaintext_file: bytes, snapshot: Snapshot) -> bytes:
-        """``plaintext_file`` encrypted for ``path`` by the snapshot's ``.sops.yaml``."""
+        """``plaintext_file`` encrypted for ``path`` by the snapshot's ``.sops.yaml``.
+        ``BadRequest`` (nothing written) when the rule for ``path`` is one gitconfig cannot
+        use (``sopsrules.rule_problems``: it names the rule) or when sops refuses."""
+        rule = sopsrules.rule_for(self.rules(snapshot), path)
+        if rule is not None and (problems := sopsrules.rule_problems([rule])):
+            message = f"cannot encrypt {path}: {problems[0].message}"
+            raise BadRequest(message, [FieldError("valueType", p.message) for p in problems])
         return self.sops.encrypt(path, plaintext_file, self.sops_yaml(snapshot))
 
     def sops_yaml(self, snapshot: Snapshot) -> bytes | None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gitconfig.access.principals import Principal, authorize
-from gitconfig.core.errors import BadRequest
+from gitconfig.core.errors import BadRequest, FieldError
 from gitconfig.core.model import EntryKey, Environment
 from gitconfig.core.paths import filter_errors
 from gitconfig.index.snapshot import Snapshot
@@ -61,7 +61,8 @@ class Secrets:
     def problems(self, principal: Principal) -> list[SecretProblem]:
         """The SECRETs this server cannot decrypt (see ``secret_problems``). Needs ``read``."""
         authorize(principal, "read")
-        return secret_problems(self.reads.snapshot(), self.box.sops)
+        snapshot = self.reads.snapshot()
+        return secret_problems(snapshot, self.box.sops, self.box.rules(snapshot))
 
     def rotate(
         self,
@@ -83,6 +84,18 @@ class Secrets:
             authorize(principal, "write", key.application, key.environment)
         if not keys:
             return Rotation([], None)
+        snapshot = self.reads.snapshot()
+        unbound = [
+            FieldError(key.path, problem)
+            for key in keys
+            if (entry := snapshot.get_key(key)) is not None
+            and (problem := self.box.unbound(key.path, entry.document)) is not None
+        ]
+        if unbound:  # re-encrypting one for its path would hand its plaintext to that path
+            raise BadRequest(
+                f"{len(unbound)} secret(s) not encrypted for their path's rule: nothing rotated",
+                unbound,
+            )
 
         def prepare(snapshot: Snapshot) -> dict[str, bytes | None]:
             sops_yaml = self.box.sops_yaml(snapshot)

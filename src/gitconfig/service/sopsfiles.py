@@ -9,14 +9,16 @@ reported once it was tried (``Sops.failures``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gitconfig.core import sopsrules
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
+from gitconfig.core.sopsrules import Rule
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
 from gitconfig.store.secrets import Sops
@@ -88,16 +90,22 @@ def _instant(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def secret_problems(snapshot: Snapshot, sops: Sops) -> list[SecretProblem]:
-    """The served SECRETs this server cannot decrypt, sorted by path: those whose recipients
-    include none of its identities (known without decrypting), and those whose decryption
-    failed."""
+def secret_problems(
+    snapshot: Snapshot, sops: Sops, rules: list[sopsrules.Rule]
+) -> list[SecretProblem]:
+    """The served SECRETs this server will not or cannot decrypt, sorted by path: those not
+    encrypted for the creation rule of their path in ``rules`` (the snapshot's
+    ``.sops.yaml``: never revealed), those whose recipients include none of its identities
+    (known without decrypting), and those whose decryption failed."""
     failures = sops.failures()
     own = sops.recipients()
     problems = []
     for entry in secret_entries(snapshot):
         info = secret_info(entry)
-        reason = failures.get(entry.served.blob)
+        document = entry.document
+        assert isinstance(document, ConfigDocument)
+        reason = sopsrules.binding_problem(info.path, document.sops, rules)
+        reason = reason or failures.get(entry.served.blob)
         if reason is None and own is not None and not own.intersection(info.recipients):
             reason = NO_KEY
         if reason is not None:
@@ -121,9 +129,10 @@ class SecretMetrics(Collector):
     decrypt, served masked) and ``gitconfig_secret_oldest_age_seconds{environment}``, read
     from the served snapshot at scrape time."""
 
-    def __init__(self, index: Index, sops: Sops) -> None:
+    def __init__(self, index: Index, sops: Sops, rules: Callable[[Snapshot], list[Rule]]) -> None:
         self.index = index
         self.sops = sops
+        self.rules = rules  # the creation rules of a snapshot's .sops.yaml
 
     def collect(self) -> Iterator[Metric]:
         if not self.index.ready:
@@ -134,7 +143,7 @@ class SecretMetrics(Collector):
             "1 per SECRET this server cannot decrypt (served masked), by path and commit",
             labels=["path", "commit"],
         )
-        for problem in secret_problems(snapshot, self.sops):
+        for problem in secret_problems(snapshot, self.sops, self.rules(snapshot)):
             undecryptable.add_metric([problem.path, problem.commit], 1)
         yield undecryptable
         oldest = GaugeMetricFamily(

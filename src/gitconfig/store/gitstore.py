@@ -38,6 +38,7 @@ from pygit2.enums import RepositoryOpenFlag, SortMode
 
 from gitconfig.core.errors import AlreadyExists, BadRequest, NotFound, StaleParent, StoreError
 from gitconfig.core.model import Author, Commit, FileChange, PendingCommit
+from gitconfig.core.sopsrules import SOPS_YAML
 from gitconfig.store.pygit import (
     FULL_SHA,
     TRACKED_FOLDERS,
@@ -52,6 +53,7 @@ from gitconfig.store.pygit import (
     in_tracked_folders,
     merged_side,
     nest,
+    root_blobs,
     specials,
     subtree,
     syncfs,
@@ -186,7 +188,7 @@ class GitStore:
     def files(self, commit: str) -> Iterator[tuple[str, str]]:
         with boundary():
             root = get_object(self._repo(), commit, pygit2.Commit).tree
-            found = in_tracked_folders(root, blobs)
+            found = in_tracked_folders(root, blobs) + root_blobs(root, SOPS_YAML)
         return iter(found)
 
     def special_entries(self, commit: str) -> list[tuple[str, str]]:

@@ -46,7 +46,8 @@ class Store(Protocol):
     def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
 
     def files(self, commit: str) -> Iterator[tuple[str, str]]:
-        """(path, blob sha) of every blob under configs/, flags/ and schemas/ at ``commit``."""
+        """(path, blob sha) of every blob under configs/, flags/ and schemas/ at ``commit``,
+        and of the root's ``.sops.yaml`` when there is one."""
         ...
 
     def diff(self, old: str | None, new: str) -> list[FileChange]:

@@ -237,6 +237,19 @@ def merged_side(repo: pygit2.Repository, commit: pygit2.Commit) -> pygit2.Walker
     return walker
 
 
+def root_blobs(root: pygit2.Tree, *names: str) -> list[tuple[str, str]]:
+    """(name, blob sha) of each of ``names`` that is a file at the top of ``root``."""
+    found = []
+    for name in names:
+        try:
+            entry = root[name]
+        except KeyError:
+            continue
+        if isinstance(entry, pygit2.Blob):
+            found.append((name, str(entry.id)))
+    return found
+
+
 def in_tracked_folders(
     root: pygit2.Tree, each: Callable[[pygit2.Tree, str], Iterator[tuple[str, str]]]
 ) -> list[tuple[str, str]]:

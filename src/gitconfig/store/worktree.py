@@ -22,6 +22,7 @@ from pygit2.enums import FileStatus, SortMode
 
 from gitconfig.core.errors import BadRequest, FieldError, NotFound
 from gitconfig.core.model import Author, Commit, PendingCommit
+from gitconfig.core.sopsrules import SOPS_YAML
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.pygit import (
     FILE_MODES,
@@ -82,8 +83,9 @@ class WorktreeStore(GitStore):
             return None if found is None else str(found)
 
     def staged_files(self, index_file: str | Path | None = None) -> list[tuple[str, str]]:
-        """(path, blob sha) of every staged file under configs/, flags/ and schemas/: the
-        repository's index, or ``index_file`` (git gives hooks ``GIT_INDEX_FILE``)."""
+        """(path, blob sha) of every staged file under configs/, flags/ and schemas/ and the
+        root's ``.sops.yaml``: the repository's index, or ``index_file`` (git gives hooks
+        ``GIT_INDEX_FILE``)."""
         with boundary():
             index = self._repo().index if index_file is None else pygit2.Index(str(index_file))
             if index_file is None:
@@ -91,7 +93,10 @@ class WorktreeStore(GitStore):
             return [
                 (entry.path, str(entry.id))
                 for entry in index
-                if entry.path.startswith(tuple(f"{folder}/" for folder in TRACKED_FOLDERS))
+                if (
+                    entry.path.startswith(tuple(f"{folder}/" for folder in TRACKED_FOLDERS))
+                    or entry.path == SOPS_YAML
+                )
                 and entry.mode in FILE_MODES
             ]
 

@@ -118,7 +118,7 @@ class Comparisons:
                 return None
             path, blob = where
             try:
-                return self.box.sops.reveal(path, blob, self.store.read_blob(blob))
+                return self.box.reveal(path, blob, document)
             except SecretUnavailable:
                 return None
 
