@@ -41,6 +41,7 @@ from gitconfig.core.model import Author, Commit, FileChange, PendingCommit
 from gitconfig.core.sopsrules import SOPS_YAML
 from gitconfig.store.pygit import (
     FULL_SHA,
+    SERVED_REFS,
     TRACKED_FOLDERS,
     blob_at,
     blobs,
@@ -54,6 +55,7 @@ from gitconfig.store.pygit import (
     merged_side,
     nest,
     root_blobs,
+    served_commit,
     specials,
     subtree,
     syncfs,
@@ -131,11 +133,7 @@ class GitStore:
         if not _SHA_PREFIX.fullmatch(rev):
             return None
         with boundary():
-            try:
-                found = self._repo().get(rev)
-            except pygit2.AmbiguousError:
-                return None
-            return str(found.id) if isinstance(found, pygit2.Commit) else None
+            return served_commit(self._repo(), rev)
 
     def resolve_ref(self, name: str) -> str | None:
         found = self.resolve(name)
@@ -145,7 +143,7 @@ class GitStore:
             return None
         with boundary():
             references = self._repo().references
-            for prefix in ("refs/heads/", "refs/tags/", "refs/remotes/origin/"):
+            for prefix in SERVED_REFS:
                 reference = references.get(prefix + name)
                 if reference is not None:
                     try:

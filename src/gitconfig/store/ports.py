@@ -25,7 +25,9 @@ class Store(Protocol):
         ...
 
     def resolve(self, rev: str) -> str | None:
-        """A full commit sha for a full sha or a unique prefix (7+ hex), else None."""
+        """A full commit sha for a full sha or a unique prefix (7+ hex) of a commit reachable
+        from a branch or a tag (``pygit.reachable``: one a force push dropped is not served),
+        else None."""
         ...
 
     def resolve_ref(self, name: str) -> str | None:

@@ -237,6 +237,36 @@ def merged_side(repo: pygit2.Repository, commit: pygit2.Commit) -> pygit2.Walker
     return walker
 
 
+SERVED_REFS = ("refs/heads/", "refs/tags/", "refs/remotes/origin/")
+
+
+def reachable(repo: pygit2.Repository, oid: pygit2.Oid) -> bool:
+    """Whether commit ``oid`` is reachable from a branch, a tag or (in a replica's mirror) a
+    branch of ``origin``: what a Git host serves. A commit a force push dropped is not."""
+    for name in repo.references:
+        if not name.startswith(SERVED_REFS):
+            continue
+        try:
+            tip = repo.references[name].peel(pygit2.Commit).id
+        except (pygit2.GitError, ValueError, KeyError):
+            continue
+        if tip == oid or repo.descendant_of(tip, oid):
+            return True
+    return False
+
+
+def served_commit(repo: pygit2.Repository, rev: str) -> str | None:
+    """The full sha of the commit ``rev`` (a sha or a unique prefix) names, when it is
+    ``reachable``; else None (not a commit, ambiguous, or dropped by a force push)."""
+    try:
+        found = repo.get(rev)
+    except pygit2.AmbiguousError:
+        return None
+    if isinstance(found, pygit2.Commit) and reachable(repo, found.id):
+        return str(found.id)
+    return None
+
+
 def root_blobs(root: pygit2.Tree, *names: str) -> list[tuple[str, str]]:
     """(name, blob sha) of each of ``names`` that is a file at the top of ``root``."""
     found = []
