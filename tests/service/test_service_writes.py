@@ -9,9 +9,9 @@ from pathlib import Path
 
 from gitconfig.access.principals import Principal
 from gitconfig.core.errors import BadRequest, GitconfigError, PreconditionFailed
-from gitconfig.core.model import Kind
+from gitconfig.core.model import ConfigDocument, Kind
 from gitconfig.runtime.bootstrap import open_service
-from gitconfig.service import ConfigChanges, NewConfig, Service
+from gitconfig.service import ConfigChanges, Entry, NewConfig, Service
 from tests.support.gitrepo import git
 
 ADMIN = Principal("admin", frozenset({"admin"}))
@@ -96,3 +96,38 @@ def test_two_services_on_one_repository_lose_nothing(bare_repo: Path) -> None:
     first.index.refresh()
     assert len(first.reads.snapshot().entries(Kind.CONFIG)) == 20
     assert changed_files_per_commit(bare_repo, 20) == [1] * 20
+
+
+def test_each_answer_describes_its_own_write(service: Service) -> None:
+    """Many writers of one key, one after another in batches: every answer carries the value,
+    version and commit its own write produced, never a later write's (they were described
+    by the index as it was when the answer was made, which a later batch had moved)."""
+    entry = service.configs.create(ADMIN, new("hot", "0"))
+    answers: list[tuple[str, Entry]] = []
+    lock = threading.Lock()
+
+    def writer(number: int) -> None:
+        for round_ in range(12):
+            value = str(number * 100 + round_ + 1)
+            try:
+                got = service.configs.update(ADMIN, entry.id, ConfigChanges(value=value))
+            except GitconfigError:  # a concurrent change of the file: refused, fine
+                continue
+            with lock:
+                answers.append((value, got))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(answers) >= 12
+    wrong = []
+    commits = set()
+    for value, got in answers:
+        assert isinstance(got.document, ConfigDocument)
+        if got.document.value != int(value):
+            wrong.append((value, got.document.value))
+        commits.add(got.updated.commit.sha)
+    assert wrong == []
+    assert len(commits) == len(answers)  # each answer names its own commit

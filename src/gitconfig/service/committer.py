@@ -47,9 +47,11 @@ class GroupCommitter:
         self, keys: tuple[EntryKey, ...], prepare: Prepare, author: Author, message: str
     ) -> Snapshot:
         """Commit what ``prepare(snapshot)`` returns (path -> content, None deletes; empty:
-        nothing to write) and return the snapshot that shows it. ``prepare`` validates against
-        the snapshot it is given and raises to refuse; it may be called again on a newer
-        snapshot if another writer moved the branch. Its error is raised here."""
+        nothing to write) and return the snapshot that shows it: the one made right after its
+        own batch, never a later one (a write of the same file in the next batch must not be
+        described as this one's outcome). ``prepare`` validates against the snapshot it is
+        given and raises to refuse; it may be called again on a newer snapshot if another
+        writer moved the branch. Its error is raised here."""
         write = _PendingWrite(keys, prepare, author, message)
         with self._queue_lock:
             self._queue.append(write)
@@ -65,12 +67,14 @@ class GroupCommitter:
                                 pending.finish(error=Conflict("the write was interrupted; retry"))
         if write.error is not None:
             raise write.error
-        if write.sha is not None and not write.refreshed and not self._refresh():
+        if write.sha is None or write.refreshed:
+            return _done(write.snapshot)
+        if not self._refresh():
             raise NotReady(
                 f"the change was committed ({write.sha[:12]}) but the index has not caught up "
                 "yet: read it again shortly (do not repeat the write)"
             )
-        return self.index.current() if write.sha is not None else _done(write.snapshot)
+        return self.index.current()
 
     def _take_batch(self) -> list[_PendingWrite]:
         """The queued writes that touch distinct files, oldest first (the rest wait)."""
