@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -229,3 +230,25 @@ def test_one_scrape_counts_the_requests_of_every_worker(launch: Launcher, repo: 
         assert server.stop() == 0
     finally:
         server.kill()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
+def test_a_dead_worker_is_replaced_and_logged(launch: Launcher, repo: Path) -> None:
+    stale = Path(tempfile.gettempdir()) / "gitconfig-metrics-999999999-left"
+    stale.mkdir(exist_ok=True)  # a SIGKILLed parent's folder (no process 999999999)
+    server = launch(repo, "--shutdown-grace", "0", workers=2)
+    assert not stale.exists()  # the new server removed it
+    first = _workers_of(server.pid)
+    assert len(first) == 2
+    os.kill(first[0], signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while True:
+        now = [w for w in _workers_of(server.pid) if _alive(w)]
+        if len(now) == 2 and first[0] not in now:
+            break
+        assert time.monotonic() < deadline, f"no new worker: {now}"
+        time.sleep(0.1)
+    for _ in range(20):  # both serve: the new one listens on the port too
+        assert httpx.get(f"{server.base}/healthz", timeout=5).status_code == 200
+    assert f"worker {first[0]} exited" in server.output()
+    assert server.stop() == 0

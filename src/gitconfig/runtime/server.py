@@ -20,7 +20,6 @@ import os
 import shutil
 import signal
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -29,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
-from prometheus_client.multiprocess import mark_process_dead
 
 from gitconfig.grpc.server import GrpcServer, create_server
 from gitconfig.index.refresher import Index
@@ -37,7 +35,14 @@ from gitconfig.rest.app import create_app
 from gitconfig.runtime import logs
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.runtime.security import SecurityOptions, build_tokens, no_core_dumps
-from gitconfig.runtime.workers import die_with_parent, listen_each, listener, reserve_port
+from gitconfig.runtime.workers import (
+    die_with_parent,
+    listen_each,
+    listener,
+    metrics_folder,
+    reserve_port,
+    supervise,
+)
 from gitconfig.service import Service, build_service, metrics
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.watch import RefWatcher
@@ -336,16 +341,17 @@ def _serve_workers(options: ServeOptions) -> int:
         options, http_port=http_port, grpc_port=grpc_port, workers=1, port_file=None
     )
     # One scrape shows every worker: prometheus-client's multiprocess mode (see metrics).
-    metrics_dir = tempfile.mkdtemp(prefix="gitconfig-metrics-")
+    metrics_dir = metrics_folder()
     os.environ[metrics.MULTIPROCESS_ENV] = metrics_dir
-    children: list[int] = []
+    children: set[int] = set()
     parent = os.getpid()
-    for own in sockets:
+
+    def start_worker(own: socket.socket, others: list[socket.socket]) -> int:
         pid = os.fork()
         if pid == 0:  # the worker: its own listening socket only
             try:
                 die_with_parent(parent)
-                for other in sockets:
+                for other in others:
                     if other is not own:
                         other.close()
                 _run_loop(run(worker_options, http_socket=own, share_grpc_port=True))
@@ -356,24 +362,27 @@ def _serve_workers(options: ServeOptions) -> int:
             except BaseException:
                 log.exception("worker failed")
                 os._exit(3)
-        children.append(pid)
-    for sock in sockets:  # each worker holds its own: one that exits takes its socket along
-        sock.close()
+        own.close()  # the worker holds it: one that exits takes its socket along
+        return pid
+
+    children.update(start_worker(own, sockets) for own in sockets)
     if options.port_file is not None:
         _write_port_file(options.port_file, http_port, grpc_port)
+    stopping: list[int] = []
 
     def forward(sig: int, _frame: object) -> None:
+        stopping.append(sig)
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, sig)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    status = 0
-    for child in children:
-        _, code = os.waitpid(child, 0)
-        mark_process_dead(child, metrics_dir)
-        status = status or os.waitstatus_to_exitcode(code)
+
+    def restart() -> int:
+        return start_worker(listener(options.host, http_port, reuse_port=True), [])
+
+    status = supervise(children, stopping, metrics_dir, restart)
     if reserved is not None:
         reserved.close()
     shutil.rmtree(metrics_dir, ignore_errors=True)

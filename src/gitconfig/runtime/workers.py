@@ -20,9 +20,16 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from prometheus_client.multiprocess import mark_process_dead
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +116,58 @@ def listen_each(host: str, port: int, count: int) -> list[socket.socket]:
             sock.close()
         raise
     return sockets
+
+
+METRICS_DIR_PREFIX = "gitconfig-metrics-"
+REPLACE_LIMIT = 5  # dead workers replaced within REPLACE_WINDOW seconds; then no more
+REPLACE_WINDOW = 60.0
+
+
+def metrics_folder() -> str:
+    """A new folder for the workers' multiprocess metrics (``gitconfig-metrics-<pid>-*``),
+    after removing those of servers that are gone (``remove_stale_metrics_dirs``)."""
+    remove_stale_metrics_dirs()
+    return tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{os.getpid()}-")
+
+
+def remove_stale_metrics_dirs() -> None:
+    """Remove the multiprocess metrics folders of servers that are gone: a parent killed
+    with SIGKILL cannot remove its own. Linux only (a live server is told by /proc/<pid>)."""
+    if not sys.platform.startswith("linux"):
+        return
+    for folder in Path(tempfile.gettempdir()).glob(f"{METRICS_DIR_PREFIX}*"):
+        pid = folder.name.removeprefix(METRICS_DIR_PREFIX).partition("-")[0]
+        if not pid.isdigit() or not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def supervise(
+    children: set[int], stopping: list[int], metrics_dir: str, restart: Callable[[], int]
+) -> int:
+    """Wait for the workers ``children`` until all are gone and return the first non-zero
+    exit status. A worker that dies while the server is not ``stopping`` (a signal noted
+    there) is replaced by ``restart()`` with a log line, unless it could not listen (status
+    1) or ``REPLACE_LIMIT`` were replaced in the last ``REPLACE_WINDOW`` seconds (a crash
+    loop). A dead worker's live gauges (stream subscribers) leave the metrics at once."""
+    status = 0
+    replaced: list[float] = []
+    while children:
+        pid, code = os.wait()
+        children.discard(pid)
+        mark_process_dead(pid, metrics_dir)
+        exit_code = os.waitstatus_to_exitcode(code)
+        now = time.monotonic()
+        replaced[:] = [when for when in replaced if now - when < REPLACE_WINDOW]
+        if stopping or exit_code == 1 or len(replaced) >= REPLACE_LIMIT:
+            if not stopping:
+                log.error("worker %d exited (status %d): not replaced", pid, exit_code)
+            status = status or exit_code
+            continue
+        log.warning("worker %d exited (status %d): starting another one", pid, exit_code)
+        replaced.append(now)
+        try:
+            children.add(restart())
+        except OSError as exc:
+            log.error("cannot listen again for the replaced worker: %s", exc)
+            status = status or 3
+    return status
