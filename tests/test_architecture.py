@@ -56,6 +56,8 @@ def test_the_packages_keep_every_contract(tmp_path: Path) -> None:
         ("service/base.py", "from gitconfig.rest import app", "Layers"),
         ("core/evaluation.py", "from gitconfig.index import snapshot", "Layers"),
         ("rest/render.py", "from gitconfig.grpc import servicer", "Layers"),
+        ("readside/bounded.py", "from gitconfig.index import snapshot", "Layers"),
+        ("readside/entries.py", "from gitconfig.access import principals", "Layers"),
         ("service/configs.py", "import pygit2", "pygit2 lives in the store"),
     ],
 )

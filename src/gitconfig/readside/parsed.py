@@ -1,0 +1,23 @@
+"""The index's parsed blobs: documents (or their validation errors) by kind and blob id.
+
+Content-addressed, so never stale. The index builds every snapshot from it, so it is the one
+cache the index itself holds (``Index._parsed``); it is here with the others because it is
+the same kind of thing, and this package imports nothing but ``core``.
+"""
+
+from __future__ import annotations
+
+from gitconfig.core.model import Document, Kind
+from gitconfig.readside.bounded import Bounded
+
+Parsed = Document | list[str]  # a document, or the errors of a file that does not validate
+
+
+class ParsedBlobs(dict[Kind, Bounded[str, Parsed]]):
+    """One bounded map per kind, by blob id (no key tuple per blob)."""
+
+    __slots__ = ()
+    LIMIT = 250_000  # per kind: more than the files of the largest repository measured
+
+    def __init__(self, limit: int = LIMIT) -> None:
+        super().__init__({kind: Bounded[str, Parsed](limit) for kind in Kind})
