@@ -30,11 +30,10 @@ from gitconfig.index import persist, prefetch
 from gitconfig.index.builder import Builder, cacheable, parse_result
 from gitconfig.index.snapshot import EMPTY, ChangeEvent, Entry, Snapshot, release_checks
 from gitconfig.index.startup import BuildProgress, CacheKeeper, Progress
+from gitconfig.readside import ParsedBlobs
 from gitconfig.store.ports import Store
 
 log = logging.getLogger(__name__)
-
-_PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
 
 
 @dataclass
@@ -66,8 +65,8 @@ class Index:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        # Parsed blobs by kind, then blob id (one dict per kind: no key tuple per blob).
-        self._parsed: dict[Kind, dict[str, Document | list[str]]] = {kind: {} for kind in Kind}
+        # Parsed blobs by kind, then blob id (the read side's ``ParsedBlobs``).
+        self._parsed = ParsedBlobs()
         self.refreshes = 0  # refreshes that moved the index (for metrics)
         self.last_refresh: RefreshResult | None = None
         self.indexed_at: float | None = None  # wall-clock time of the last one
@@ -211,8 +210,6 @@ class Index:
         if cached is None:
             cached = parse_result(kind, self.store.read_blob(blob), schemas)
             if cacheable(kind, cached):
-                if len(parsed) > _PARSE_CACHE_LIMIT:
-                    parsed.clear()
                 parsed[blob] = cached
         if isinstance(cached, list):
             raise BadRequest(f"{path} is invalid", [FieldError(path, e) for e in cached])

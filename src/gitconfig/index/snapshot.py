@@ -37,7 +37,6 @@ GroupKey = tuple[Kind, str, Environment]
 CheckKey = tuple[int, str, str, str]  # (principal serial, application, environment name, key)
 FlagCheck = Callable[[str | None, Attributes], "tuple[Entry, Evaluation]"]
 _ENVIRONMENTS = {environment.value: environment for environment in Environment}
-_PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
 
 
 class Entry:
