@@ -1,6 +1,6 @@
 """``Service.evaluate_flag``, the path of every flag check: its answers and errors, and the
-table it reads first (the snapshot's checks already allowed, by principal serial), which must
-never outlive a commit or an access-file change."""
+table it reads first (``readside.FlagChecks``: the served snapshot's checks already allowed,
+by principal serial), which must never outlive a commit or an access-file change."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.errors import BadRequest, NotFound, PermissionDenied
 from gitconfig.core.evaluation import bucket
 from gitconfig.core.model import Environment, Kind
+from gitconfig.readside import FlagChecks
 from gitconfig.service import FlagChanges, NewFlag, Service
 
 ADMIN = Principal("seed", frozenset({"admin"}))
@@ -113,7 +114,9 @@ def test_a_principal_without_the_grant_is_refused_after_another_filled_the_table
         else:
             with pytest.raises(PermissionDenied):
                 flags.flags.evaluate(who, "shop", "PROD", "static", None, {})
-    held = {key[0] for key in flags.reads.snapshot().checks}
+    snapshot, table = flags.flags.checks.held
+    assert snapshot is flags.reads.snapshot()
+    held = {key[0] for key in table}
     assert READER.serial in held and stranger.serial not in held
 
 
@@ -121,7 +124,7 @@ def test_a_new_commit_changes_the_flag_seen_through_the_service(flags: Service) 
     before = flags.reads.snapshot()
     _, result = flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
     assert result.value == {"n": 7}
-    assert (READER.serial, "shop", "PROD", "static") in before.checks
+    assert flags.flags.checks.get(before, (READER.serial, "shop", "PROD", "static")) is not None
     entry = before.get_key(flags.reads.lookup(READER, Kind.FLAG, "shop", "PROD", "static").key)
     assert entry is not None
     flags.flags.update(ADMIN, entry.id, FlagChanges(value={"n": 8}, value_set=True))
@@ -133,7 +136,9 @@ def test_a_new_commit_changes_the_flag_seen_through_the_service(flags: Service) 
     flags.writer.delete(ADMIN, Kind.FLAG, entry.id)
     with pytest.raises(NotFound):
         flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
-    assert (READER.serial, "shop", "PROD", "static") in before.checks  # its own table
+    # The old snapshot's table was dropped when the index moved: nothing of it is held.
+    assert flags.flags.checks.get(before, (READER.serial, "shop", "PROD", "static")) is None
+    assert flags.flags.checks.held[0] in (None, flags.reads.snapshot())
 
 
 def _subject(name: str, token: str, applications: list[str]) -> str:
@@ -155,7 +160,8 @@ def test_an_access_file_change_revokes_a_decision_already_taken(
     granted = tokens.authenticate("Bearer tok-svc")
     for _ in range(2):
         flags.flags.evaluate(granted, "shop", "PROD", "static", None, {})
-    assert (granted.serial, "shop", "PROD", "static") in flags.reads.snapshot().checks
+    served = flags.reads.snapshot()
+    assert flags.flags.checks.get(served, (granted.serial, "shop", "PROD", "static")) is not None
 
     path.write_text(_subject("svc", "tok-svc", ["other", "more"]))  # a different size: a change
     assert subjects.reload()
@@ -168,7 +174,7 @@ def test_an_access_file_change_revokes_a_decision_already_taken(
 def test_an_unchanged_flag_keeps_its_check_across_commits(flags: Service) -> None:
     first = flags.flags.evaluate(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
     flags.flags.create(ADMIN, NewFlag("other", "shop", "PROD", "unrelated", True))
-    assert not flags.reads.snapshot().checks  # a new snapshot, its table empty
+    assert not flags.flags.checks.held[1]  # a new snapshot, its table empty
     again = flags.flags.evaluate(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
     assert again is first  # the same entry, its pairs made once (not compiled per snapshot)
 
@@ -176,11 +182,10 @@ def test_an_unchanged_flag_keeps_its_check_across_commits(flags: Service) -> Non
 def test_the_table_of_allowed_checks_is_bounded(
     flags: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gitconfig.service import flags as module
-
-    monkeypatch.setattr(module, "_CHECKS_LIMIT", 2)
+    monkeypatch.setattr(flags.flags, "checks", FlagChecks[Any](limit=2))
     readers = [Principal(f"reader-{n}", frozenset({"read"})) for n in range(5)]
     for reader in readers * 2:
         _, result = flags.flags.evaluate(reader, "shop", "PROD", "static", None, {})
         assert result.enabled
-    assert 1 <= len(flags.reads.snapshot().checks) <= 2
+    snapshot, table = flags.flags.checks.held
+    assert snapshot is flags.reads.snapshot() and 1 <= len(table) <= 2

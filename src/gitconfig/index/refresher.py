@@ -28,7 +28,7 @@ from gitconfig.core.model import (
 )
 from gitconfig.index import persist, prefetch
 from gitconfig.index.builder import Builder, cacheable, parse_result
-from gitconfig.index.snapshot import EMPTY, ChangeEvent, Entry, Snapshot, release_checks
+from gitconfig.index.snapshot import EMPTY, ChangeEvent, Snapshot
 from gitconfig.index.startup import BuildProgress, CacheKeeper, Progress
 from gitconfig.readside import ParsedBlobs
 from gitconfig.store.ports import Store
@@ -123,15 +123,11 @@ class Index:
                 )
                 previous = EMPTY
             events: list[ChangeEvent] = []
-            retired: list[Entry] = []
             if previous.commit is not None and previous.commit == head:
                 snapshot = previous  # the cache describes the head: no build
             else:
-                snapshot, events, retired = self._build(previous, head)
+                snapshot, events = self._build(previous, head)
             self._snapshot = snapshot
-            if published is not None and previous is not published:  # rebuilt from nothing
-                retired = list(published.ids.values())
-            release_checks(retired)  # entries that left the index (snapshot.release_checks)
             result = RefreshResult(previous.commit, head, events, time.perf_counter() - started)
             self.refreshes += 1
             # Only its timing is kept: the events may be many (a cold build: one per entry).
@@ -170,14 +166,11 @@ class Index:
 
     # -- building -------------------------------------------------------------------------
 
-    def _build(
-        self, previous: Snapshot, head: str | None
-    ) -> tuple[Snapshot, list[ChangeEvent], list[Entry]]:
-        """The snapshot of ``head`` from ``previous``, its change events, and the entries of
-        ``previous`` it replaced or deleted."""
+    def _build(self, previous: Snapshot, head: str | None) -> tuple[Snapshot, list[ChangeEvent]]:
+        """The snapshot of ``head`` from ``previous``, and its change events."""
         builder = Builder(previous, self._parse, self.store.read_blob)
         if head is None:
-            return builder.finish(None), [], []
+            return builder.finish(None), []
         cold = previous.commit is None
         with self._progress.building(head), persist.paused_gc(cold):
             chain = self.store.first_parent_chain(head, previous.commit)
@@ -192,7 +185,7 @@ class Index:
                 self._progress.phase("indexing")
             for commit, changes in zip(chain, diffs, strict=True):
                 builder.apply_commit(commit, changes)
-            return builder.finish(head), builder.events, builder.retired
+            return builder.finish(head), builder.events
 
     def _prefetch_one(self, path: str, kind: Kind, blob: str) -> None:
         with contextlib.suppress(BadRequest):  # no schemas: results needing one are dropped

@@ -8,17 +8,11 @@ changes after it is published. ``Snapshot.ids`` and ``folded`` are ``immutables.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitconfig.core.evaluation import (
-    Attributes,
-    CompiledFlag,
-    Evaluation,
-    compile_answers,
-    compile_flag,
-)
+from gitconfig.core.evaluation import CompiledFlag, compile_flag
 from gitconfig.core.model import (
     ChangeType,
     Commit,
@@ -34,9 +28,6 @@ from gitconfig.core.model import (
 log = logging.getLogger(__name__)
 
 GroupKey = tuple[Kind, str, Environment]
-CheckKey = tuple[int, str, str, str]  # (principal serial, application, environment name, key)
-FlagCheck = Callable[[str | None, Attributes], "tuple[Entry, Evaluation]"]
-_ENVIRONMENTS = {environment.value: environment for environment in Environment}
 
 
 class Entry:
@@ -88,40 +79,6 @@ class Entry:
         return self.versions[-1]
 
 
-def flag_check(entry: Entry) -> FlagCheck:
-    """``check(user_id, attributes) -> (entry, evaluation)`` of a flag entry: its evaluator
-    compiled again with every ``(entry, evaluation)`` pair made in advance
-    (``evaluation.compile_answers``), so a check returns a precreated pair. Made on first
-    use and kept as the compiled flag's ``answers`` (an entry outlives the snapshots that
-    share it, and so does its check)."""
-    flag = entry.flag
-    assert flag is not None
-    kept = flag.answers  # (entry, check): a compiled flag shared by two entries is not reused
-    if kept is not None and kept is not _RELEASED and kept[0] is entry:
-        check: FlagCheck = kept[1]
-        return check
-    check = compile_answers(flag.key, flag.document, lambda evaluation: (entry, evaluation))
-    if kept is not _RELEASED:
-        flag.answers = (entry, check)
-    return check
-
-
-_RELEASED = ("released",)  # a compiled flag's ``answers`` once its entry left the index
-
-
-def release_checks(entries: Iterable[Entry]) -> None:
-    """Forget the checks kept by ``entries``, which have just left the index (replaced,
-    deleted, or rewritten away). A kept check is a reference cycle (the entry's compiled flag
-    holds the check, whose precreated pairs hold the entry), and the server freezes the heap
-    once the first index is built (``runtime.server``): the collector never looks at frozen
-    objects, so a frozen entry in such a cycle would never be freed. Snapshots still in use
-    keep working: their ``checks`` tables hold what they use, and ``flag_check`` on a released
-    entry compiles a check without keeping it."""
-    for entry in entries:
-        if entry.flag is not None:
-            entry.flag.answers = _RELEASED
-
-
 @dataclass(frozen=True, slots=True)
 class ChangeEvent:
     """One entry changed by one commit (from the per-commit tree diff)."""
@@ -149,23 +106,10 @@ class Snapshot:
     _sorted: dict[tuple[Kind, str | None, Environment | None], list[Entry]] = field(
         default_factory=dict, compare=False, repr=False
     )
-    # Flag checks already allowed, by (principal serial, application, environment name,
-    # key): a flag check's one dict lookup (``service.flags`` fills it after the principal's
-    # read decision). Per snapshot, so a commit starts it empty; a new access file makes new
-    # principals, whose serials it does not hold.
-    checks: dict[CheckKey, FlagCheck] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry | None:
         group = self.groups.get((kind, application, environment))
         return group.get(key) if group is not None else None
-
-    def flag(self, application: str, environment: str, key: str) -> FlagCheck | None:
-        """The check of flag ``key`` of ``application`` in ``environment`` (a name, e.g.
-        ``"PROD"``): ``check(user_id, attributes) -> (entry, evaluation)`` (``flag_check``),
-        or None when there is no such flag (a bad name included)."""
-        env = _ENVIRONMENTS.get(environment)
-        entry = self.get(Kind.FLAG, application, env, key) if env is not None else None
-        return flag_check(entry) if entry is not None and entry.flag is not None else None
 
     def get_key(self, key: EntryKey) -> Entry | None:
         return self.get(key.kind, key.application, key.environment, key.key)
