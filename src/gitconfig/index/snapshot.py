@@ -35,10 +35,11 @@ class Entry:
 
     ``served`` is the version whose content is served; ``versions[-1]`` is the content at
     HEAD, which differs from ``served`` only while that file is invalid (fail-static).
-    ``memo`` lets transports cache renderings of this immutable entry (e.g. response bytes).
+    Plain immutable data: what the doors make of an entry is kept by the read side
+    (``gitconfig.readside``), which hashes entries by identity.
     """
 
-    __slots__ = ("key", "id", "document", "served", "versions", "flag", "_memo")
+    __slots__ = ("key", "id", "document", "served", "versions", "flag")
 
     def __init__(
         self,
@@ -56,14 +57,6 @@ class Entry:
         self.flag: CompiledFlag | None = (
             compile_flag(key.key, document) if isinstance(document, FlagDocument) else None
         )
-        self._memo: dict[str, Any] | None = None  # made on first use: most entries need none
-
-    @property
-    def memo(self) -> dict[str, Any]:
-        memo = self._memo
-        if memo is None:
-            memo = self._memo = {}
-        return memo
 
     @property
     def version(self) -> int:

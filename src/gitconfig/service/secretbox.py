@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gitconfig.access.principals import Principal
 from gitconfig.access.reveal import authorize_reveal, may_reveal
@@ -20,6 +20,7 @@ from gitconfig.core import configfile
 from gitconfig.core.errors import SecretUnavailable
 from gitconfig.core.model import ConfigDocument, EntryKey, ValueType
 from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.readside import Renderings
 from gitconfig.service.base import SOPS_YAML
 from gitconfig.store.ports import Store
 from gitconfig.store.secrets import Sops
@@ -28,11 +29,13 @@ Rendering = TypeVar("Rendering")
 
 
 class SecretBox:
-    """SECRET values of ``store``'s files, decrypted and encrypted by ``sops``."""
+    """SECRET values of ``store``'s files, decrypted and encrypted by ``sops``; the doors'
+    renderings per entry and audience (``renderings``, a ``readside.Renderings``)."""
 
     def __init__(self, store: Store, sops: Sops) -> None:
         self.store = store
         self.sops = sops
+        self.renderings = Renderings[Any]()
 
     # -- what a caller is shown ----------------------------------------------------------------
 
@@ -88,19 +91,19 @@ class SecretBox:
         self, principal: Principal, entry: Entry, name: str, render: Callable[[], Rendering]
     ) -> Rendering:
         """The rendering ``name`` of ``entry`` for ``principal``: ``render()`` once per entry
-        and audience (masked or revealed, ``reveals_to``), kept in ``entry.memo`` under
-        ``"{name}.{revealed}"``. A revealed rendering is kept once sops has answered for the
-        blob (the plaintext, or a failure it reported), never the mask of a sops that could
-        not run (the next request tries again)."""
+        and audience (masked or revealed, ``reveals_to``), kept in ``renderings`` under
+        ``(entry, "{name}.{revealed}")``. A revealed rendering is kept once sops has answered
+        for the blob (the plaintext, or a failure it reported), never the mask of a sops that
+        could not run (the next request tries again)."""
         revealed = self.reveals_to(principal, entry)
-        memo_key = f"{name}.{revealed}"
-        memo = entry.memo
-        if memo_key in memo:
-            kept: Rendering = memo[memo_key]
+        key = (entry, f"{name}.{revealed}")
+        renderings = self.renderings
+        if key in renderings:
+            kept: Rendering = renderings[key]
             return kept
         made = render()
         if not revealed or self.sops.known(entry.served.blob):
-            memo[memo_key] = made
+            renderings[key] = made
         return made
 
     # -- decryption ------------------------------------------------------------------------------
