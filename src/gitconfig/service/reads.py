@@ -8,10 +8,7 @@ and raises ``NotReady`` before the first index.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-
-import cachetools
 
 from gitconfig.access.principals import Principal, authorize
 from gitconfig.core import limits
@@ -20,10 +17,11 @@ from gitconfig.core.model import Commit, Document, Environment, Kind, Version
 from gitconfig.core.paths import application_error, entry_errors, environment_error, key_error
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.readside import MergedCommits
 from gitconfig.service.base import MAX_PAGE_SIZE, Page, VersionView, find_version
 from gitconfig.store.ports import Store
 
-_MERGED_CACHE_LIMIT = 10_000
+_UNKNOWN = object()  # not in ``_merged`` (None is an answer)
 _ENVIRONMENTS = {environment.value: environment for environment in Environment}
 
 
@@ -35,10 +33,7 @@ class Reads:
         self.index = index
         self.store = store
         # (commit, path) -> the merged branch's commit that made it: both are immutable.
-        self._merged: cachetools.LRUCache[tuple[str, str], Commit | None] = cachetools.LRUCache(
-            _MERGED_CACHE_LIMIT
-        )
-        self._merged_lock = threading.Lock()  # cachetools' caches are not thread-safe
+        self._merged = MergedCommits()
 
     def snapshot(self) -> Snapshot:
         """The served snapshot; ``NotReady`` before the first index."""
@@ -171,13 +166,10 @@ class Reads:
         ``path`` this content (``Store.merged_change``: only the merged branch's own commits
         are walked), else None. Kept by (commit, path): both are immutable."""
         cache_key = (version.commit.sha, path)
-        with self._merged_lock:
-            if cache_key in self._merged:
-                return self._merged[cache_key]
-        found = self.store.merged_change(version.commit.sha, path)
-        with self._merged_lock:
-            self._merged[cache_key] = found
-        return found
+        kept = self._merged.get(cache_key, _UNKNOWN)
+        if kept is not _UNKNOWN:
+            return kept  # type: ignore[return-value]  # a Commit or None, as put below
+        return self._merged.put(cache_key, self.store.merged_change(version.commit.sha, path))
 
 
 def readable(principal: Principal, entries: list[Entry]) -> list[Entry]:

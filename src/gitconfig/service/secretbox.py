@@ -26,6 +26,7 @@ from gitconfig.store.ports import Store
 from gitconfig.store.secrets import Sops
 
 Rendering = TypeVar("Rendering")
+_NONE = object()  # nothing kept (a rendering may be None)
 
 
 class SecretBox:
@@ -98,9 +99,9 @@ class SecretBox:
         revealed = self.reveals_to(principal, entry)
         key = (entry, f"{name}.{revealed}")
         renderings = self.renderings
-        if key in renderings:
-            kept: Rendering = renderings[key]
-            return kept
+        kept = renderings.get(key, _NONE)
+        if kept is not _NONE:
+            return kept  # type: ignore[no-any-return]
         made = render()
         if not revealed or self.sops.known(entry.served.blob):
             renderings[key] = made
