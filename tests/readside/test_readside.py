@@ -19,6 +19,7 @@ from gitconfig.readside import (
     EvaluationRenderings,
     FlagChecks,
     OfrepContexts,
+    SortedEntries,
     StreamUpdates,
     UpdateMessages,
 )
@@ -157,3 +158,20 @@ def test_only_small_ofrep_bodies_are_kept() -> None:
     for body in (small, large):
         assert contexts.keep(body, parse_request(body)).targeting_key
     assert list(contexts) == [small]
+
+
+def test_sorted_entries_are_sorted_once_per_snapshot_and_filter() -> None:
+    listings = SortedEntries[int]()
+    first, second = object(), object()
+    sorts: list[str] = []
+
+    def sort(name: str) -> list[int]:
+        sorts.append(name)
+        return [1, 2]
+
+    kept = listings.entries(first, ("config", None), lambda: sort("a"))
+    assert listings.entries(first, ("config", None), lambda: sort("b")) is kept
+    assert listings.entries(second, ("config", None), lambda: sort("c")) is not kept
+    assert sorts == ["a", "c"]
+    listings.forget()
+    assert listings.get(second, ("config", None)) is None

@@ -189,3 +189,13 @@ def test_the_table_of_allowed_checks_is_bounded(
         assert result.enabled
     snapshot, table = flags.flags.checks.held
     assert snapshot is flags.reads.snapshot() and 1 <= len(table) <= 2
+
+
+def test_listings_are_kept_for_the_served_snapshot_only(flags: Service) -> None:
+    listed = flags.reads.entries(Kind.FLAG, "shop", Environment.PROD)
+    assert [entry.key.key for entry in listed] == ["rollout", "static", "tier"]
+    assert flags.reads.entries(Kind.FLAG, "shop", Environment.PROD) is listed  # sorted once
+    flags.flags.create(ADMIN, NewFlag("other", "shop", "PROD", "one more", True))
+    assert flags.reads.sorted.held[0] is None  # the index moved: the old listings went
+    again = flags.reads.entries(Kind.FLAG, "shop", Environment.PROD)
+    assert [entry.key.key for entry in again] == ["other", "rollout", "static", "tier"]

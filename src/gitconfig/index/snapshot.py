@@ -8,8 +8,8 @@ changes after it is published. ``Snapshot.ids`` and ``folded`` are ``immutables.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gitconfig.core.evaluation import CompiledFlag, compile_flag
@@ -96,9 +96,6 @@ class Snapshot:
     # Path with application and key case-folded -> path, of every entry file: names that
     # differ only in case collide (builder._folded).
     folded: Mapping[str, str]
-    _sorted: dict[tuple[Kind, str | None, Environment | None], list[Entry]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
 
     def get(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry | None:
         group = self.groups.get((kind, application, environment))
@@ -118,27 +115,29 @@ class Snapshot:
         kind: Kind,
         application: str | None = None,
         environment: Environment | None = None,
+        where: Callable[[Entry], bool] | None = None,
     ) -> list[Entry]:
-        """Entries of one kind, optionally filtered, sorted by application, ENV, key.
-
-        Sorted once per snapshot and filter, then cached."""
-        cache_key = (kind, application, environment)
-        cached = self._sorted.get(cache_key)
-        if cached is None:
-            selected = [
-                entry
-                for (group_kind, app, env), group in self.groups.items()
-                if group_kind is kind
-                and (application is None or app == application)
-                and (environment is None or env is environment)
-                for entry in group.values()
-            ]
-            selected.sort(key=lambda e: (e.key.application, e.key.environment.value, e.key.key))
-            cached = self._sorted[cache_key] = selected
-        return cached
+        """Entries of one kind, optionally filtered (and only those ``where`` accepts),
+        sorted by application, ENV, key: a new list on every call (the service keeps them
+        per snapshot: ``Reads.entries``)."""
+        selected = [
+            entry
+            for (group_kind, app, env), group in self.groups.items()
+            if group_kind is kind
+            and (application is None or app == application)
+            and (environment is None or env is environment)
+            for entry in group.values()
+            if where is None or where(entry)
+        ]
+        selected.sort(key=_order)
+        return selected
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+def _order(entry: Entry) -> tuple[str, str, str]:
+    return entry.key.application, entry.key.environment.value, entry.key.key
 
 
 EMPTY = Snapshot(None, {}, {}, {}, {}, {}, {})

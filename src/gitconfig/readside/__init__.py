@@ -11,14 +11,15 @@ Keys are immutable things, so a value never goes stale:
 - ``EntryChecks``, ``Renderings``, ``EvaluationRenderings``: by the entry itself (its
   identity), with a name or an evaluation's identity; held until the map is emptied.
 - ``FlagChecks``: by principal serial, application, environment and key, for one snapshot;
-  dropped when the index moves.
+  ``SortedEntries``: by kind, application and environment, for one snapshot; both dropped
+  when the index moves.
 - ``ParsedQueries``, ``OfrepContexts``: by request text; ``SpringAnswers``,
   ``MergedCommits``: by commits (and request values); ``StreamUpdates``: by commit, path
   and audience; ``UpdateMessages``: by an update's identity; ``ParsedBlobs``: by kind and
   blob id. Each held until its map is emptied.
 
 An entry or snapshot that leaves the index is therefore kept at most until its map is
-emptied (or, for ``FlagChecks``, until the index moves), never for good. Nothing here is
+emptied (or, for the per-snapshot ones, until the index moves), never for good. Nothing here is
 referred to by what it keeps, so no reference cycle is made: an entry is freed by its
 reference count alone, which matters because the server freezes its first heap (``gc.freeze``
 in ``runtime.server``: the collector never looks at frozen objects).
@@ -32,7 +33,7 @@ from gitconfig.readside.bounded import Bounded
 from gitconfig.readside.entries import Check, EntryChecks, EvaluationRenderings, Renderings
 from gitconfig.readside.parsed import Parsed, ParsedBlobs
 from gitconfig.readside.requests import MergedCommits, OfrepContexts, ParsedQueries, SpringAnswers
-from gitconfig.readside.snapshots import CheckKey, FlagChecks
+from gitconfig.readside.snapshots import CheckKey, FlagChecks, PerSnapshot, SortedEntries
 from gitconfig.readside.streams import StreamUpdates, UpdateMessages
 
 __all__ = [
@@ -47,7 +48,9 @@ __all__ = [
     "Parsed",
     "ParsedBlobs",
     "ParsedQueries",
+    "PerSnapshot",
     "Renderings",
+    "SortedEntries",
     "SpringAnswers",
     "StreamUpdates",
     "UpdateMessages",

@@ -213,7 +213,7 @@ class Flags:
             raise BadRequest("invalid evaluation context", errors)
         authorize(principal, "read", application, environment)
         snapshot = self.reads.snapshot()
-        entries = snapshot.entries(Kind.FLAG, application, Environment(environment))
+        entries = self.reads.entries(Kind.FLAG, application, Environment(environment), snapshot)
         return Evaluations(
             snapshot.commit,
             [(e, e.flag.evaluate(user_id, texts)) for e in entries if e.flag],

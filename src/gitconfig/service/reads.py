@@ -17,7 +17,7 @@ from gitconfig.core.model import Commit, Document, Environment, Kind, Version
 from gitconfig.core.paths import application_error, entry_errors, environment_error, key_error
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
-from gitconfig.readside import MergedCommits
+from gitconfig.readside import MergedCommits, SortedEntries
 from gitconfig.service.base import MAX_PAGE_SIZE, Page, VersionView, find_version
 from gitconfig.store.ports import Store
 
@@ -34,10 +34,30 @@ class Reads:
         self.store = store
         # (commit, path) -> the merged branch's commit that made it: both are immutable.
         self._merged = MergedCommits()
+        self.sorted = SortedEntries[Entry]()  # the served snapshot's listings
+        index.subscribe(lambda _snapshot, _result: self.sorted.forget())
 
     def snapshot(self) -> Snapshot:
         """The served snapshot; ``NotReady`` before the first index."""
         return self.index.current()
+
+    def entries(
+        self,
+        kind: Kind,
+        application: str | None = None,
+        environment: Environment | None = None,
+        snapshot: Snapshot | None = None,
+    ) -> list[Entry]:
+        """``snapshot.entries(kind, application, environment)`` (default: the served
+        snapshot), sorted once per snapshot and filter (``readside.SortedEntries``). The list
+        is shared: read-only."""
+        if snapshot is None:
+            snapshot = self.snapshot()
+        return self.sorted.entries(
+            snapshot,
+            (kind, application, environment),
+            lambda: snapshot.entries(kind, application, environment),
+        )
 
     def blob(self, sha: str) -> bytes:
         """A file's content by its blob id."""
@@ -100,7 +120,7 @@ class Reads:
         if application is not None and environment is not None:
             authorize(principal, "read", application, environment)  # a named scope: 403
         env = Environment(environment) if environment is not None else None
-        entries = readable(principal, self.snapshot().entries(kind, application, env))
+        entries = readable(principal, self.entries(kind, application, env))
         return Page(entries[page * size : (page + 1) * size], page, size, len(entries))
 
     def lookup_many(
@@ -130,7 +150,7 @@ class Reads:
         authorize(principal, "read", application, environment)
         snapshot, env = self.snapshot(), Environment(environment)
         if not keys:
-            return snapshot.entries(kind, application, env)
+            return self.entries(kind, application, env, snapshot)
         found = (snapshot.get(kind, application, env, key) for key in dict.fromkeys(keys))
         return [entry for entry in found if entry is not None]
 

@@ -151,7 +151,7 @@ class Spring:
             def from_snapshot(application: str, env: Environment) -> Documents:
                 return [
                     (entry.key, entry.served.blob, entry.document)
-                    for entry in snapshot.entries(Kind.CONFIG, application, env)
+                    for entry in self.reads.entries(Kind.CONFIG, application, env, snapshot)
                     if isinstance(entry.document, ConfigDocument)
                 ]
 
