@@ -28,7 +28,7 @@ class Renderings(Bounded[tuple[Hashable, str], R]):
     name (the name says the audience where it differs: ``SecretBox.rendering``)."""
 
     __slots__ = ()
-    LIMIT = 100_000
+    LIMIT = 250_000  # every entry of the largest repository measured, in one name
 
     def __init__(self, limit: int = LIMIT) -> None:
         super().__init__(limit)
