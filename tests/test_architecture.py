@@ -105,6 +105,7 @@ FOLDERS = {
     "index": ROOT / "src" / "gitconfig" / "index",
     "service": ROOT / "src" / "gitconfig" / "service",
     "access": ROOT / "src" / "gitconfig" / "access",
+    "readside": ROOT / "src" / "gitconfig" / "readside",
     "rest": ROOT / "src" / "gitconfig" / "rest",
     "grpc": ROOT / "src" / "gitconfig" / "grpc",
     "client": ROOT / "src" / "gitconfig" / "client",
