@@ -42,8 +42,8 @@ LAYERS: tuple[tuple[str, str, bool], ...] = (
     ("attribute check: every value a `str`",
      "for value in a.values():\n        if type(value) is not str: break", True),
     ("`index.current()`", "index.current()", True),
-    ("the snapshot's allowed checks: `held` and `table.get((serial, app, env, key))`",
-     "held, table = checks.held\n    table.get((SERIAL, APP, ENV, FLAG))", True),
+    ("the allowed checks: `checks.get((commit, serial, app, env, key))`",
+     "checks.get((snapshot.commit, SERIAL, APP, ENV, FLAG))", True),
     ("the flag's check: `check(user_id, attributes)` -> precreated pair", "check(u, a)", True),
     ("(no longer per call) `attribute_texts(attributes)`: a copy", "attribute_texts(a)", False),
     ("(no longer per call) `snapshot.get(Kind.FLAG, app, Environment, key)`",
@@ -72,7 +72,7 @@ def _namespace(workdir: Path) -> dict[str, Any]:
     assert entry is not None
     assert entry.flag is not None
     check = service.flags.entry_checks.check(entry, entry.flag)
-    assert service.flags.checks.get(snapshot, (reader.serial, "bench", "PROD", FLAG)) is check
+    assert service.flags.checks[(snapshot.commit, reader.serial, "bench", "PROD", FLAG)] is check
     return {
         "cases": [(case.user_id, case.attributes) for case in contexts()],
         "service": service, "reader": reader, "index": service.index, "snapshot": snapshot,

@@ -104,17 +104,14 @@ def test_an_entry_dropped_by_a_full_map_is_freed_in_a_frozen_heap() -> None:
     assert gone() is None and check() is None  # no cycle: freed without the collector
 
 
-def test_flag_checks_are_kept_per_snapshot() -> None:
-    checks = FlagChecks[str]()
-    first, second = object(), object()
-    checks.table(first)[(1, "a", "PROD", "k")] = "check"
-    assert checks.get(first, (1, "a", "PROD", "k")) == "check"
-    assert checks.get(second, (1, "a", "PROD", "k")) is None  # never another snapshot's
-    checks.table(second)[(1, "a", "PROD", "k")] = "newer"
-    assert checks.get(first, (1, "a", "PROD", "k")) is None
-    table = checks.held[1]
-    checks.forget()  # the index moved
-    assert checks.held[0] is None and checks.held[1] is not table and not checks.held[1]
+def test_flag_checks_are_kept_per_commit_and_bounded() -> None:
+    checks = FlagChecks[str](limit=2)
+    checks[("c1", 1, "a", "PROD", "k")] = "check"
+    assert checks.get(("c1", 1, "a", "PROD", "k")) == "check"
+    assert checks.get(("c2", 1, "a", "PROD", "k")) is None  # never another commit's
+    checks[("c2", 1, "a", "PROD", "k")] = "newer"
+    checks[("c2", 2, "a", "PROD", "k")] = "other principal"
+    assert len(checks) == 1  # full: emptied
 
 
 def test_an_evaluation_rendering_is_made_once_per_evaluation_object() -> None:
@@ -162,7 +159,7 @@ def test_only_small_ofrep_bodies_are_kept() -> None:
 
 def test_sorted_entries_are_sorted_once_per_snapshot_and_filter() -> None:
     listings = SortedEntries[int]()
-    first, second = object(), object()
+    first, second = "c1", "c2"
     sorts: list[str] = []
 
     def sort(name: str) -> list[int]:
@@ -173,5 +170,5 @@ def test_sorted_entries_are_sorted_once_per_snapshot_and_filter() -> None:
     assert listings.entries(first, ("config", None), lambda: sort("b")) is kept
     assert listings.entries(second, ("config", None), lambda: sort("c")) is not kept
     assert sorts == ["a", "c"]
-    listings.forget()
-    assert listings.get(second, ("config", None)) is None
+    listings.clear()  # the index moved
+    assert listings.get((second, ("config", None))) is None

@@ -2,8 +2,8 @@
 index is built): the collector never looks at frozen objects, so a frozen entry must be freed
 by its reference count alone once it left the index. The read side keeps a flag entry's
 check (``readside.EntryChecks``, whose precreated ``(entry, evaluation)`` pairs refer to the
-entry) and the checks allowed in the served snapshot (``readside.FlagChecks``); nothing refers
-back from the entry, so when those maps drop them (emptied when full; the snapshot's table
+entry) and the checks allowed per snapshot commit (``readside.FlagChecks``); nothing refers
+back from the entry, so when those maps drop them (emptied when full; the checks allowed
 when the index moves) the entry and its check go, with no release step."""
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def test_frozen_flags_rewritten_away_are_freed(service: Service, bare_repo: Path
     )
     service.index.refresh()
     assert service.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "a") is None
-    assert service.flags.checks.held[0] is None  # the old snapshot's table went at once
+    assert not service.flags.checks  # the checks allowed went when the index moved
     service.flags.entry_checks.clear()  # what a full map does
     assert [check() for check in checks] == [None, None]
 
@@ -103,6 +103,6 @@ def test_a_snapshot_still_in_use_keeps_checking_a_flag_that_left_the_index(
     found, evaluation = check("u-1", {})
     assert found is entry and evaluation == entry.flag.evaluate("u-1", {})  # type: ignore[union-attr]
     assert check("u-1", {}) is check("u-1", {})  # its pairs are still precreated
-    assert service.flags.checks.held[0] is old  # the table it filled is the old snapshot's
-    _, now = service.flags.evaluate(READER, "shop", "PROD", "kept", "u-1", {})
-    assert now.reason == "DISABLED" and service.flags.checks.held[0] is not old
+    assert (old.commit, READER.serial, "shop", "PROD", "kept") in service.flags.checks
+    _, now = service.flags.evaluate(READER, "shop", "PROD", "kept", "u-1", {})  # the new one
+    assert now.reason == "DISABLED"

@@ -10,19 +10,18 @@ Keys are immutable things, so a value never goes stale:
 
 - ``EntryChecks``, ``Renderings``, ``EvaluationRenderings``: by the entry itself (its
   identity), with a name or an evaluation's identity; held until the map is emptied.
-- ``FlagChecks``: by principal serial, application, environment and key, for one snapshot;
-  ``SortedEntries``: by kind, application and environment, for one snapshot; both dropped
-  when the index moves.
+- ``FlagChecks`` (by snapshot commit, principal serial, application, environment, key) and
+  ``SortedEntries`` (by snapshot commit and filter): emptied whenever the index moves.
 - ``ParsedQueries``, ``OfrepContexts``: by request text; ``SpringAnswers``,
   ``MergedCommits``: by commits (and request values); ``StreamUpdates``: by commit, path
   and audience; ``UpdateMessages``: by an update's identity; ``ParsedBlobs``: by kind and
   blob id. Each held until its map is emptied.
 
 An entry or snapshot that leaves the index is therefore kept at most until its map is
-emptied (or, for the per-snapshot ones, until the index moves), never for good. Nothing here is
-referred to by what it keeps, so no reference cycle is made: an entry is freed by its
-reference count alone, which matters because the server freezes its first heap (``gc.freeze``
-in ``runtime.server``: the collector never looks at frozen objects).
+emptied (the per-snapshot ones at the latest when the index moves), never for good. Nothing
+here is referred to by what it keeps, so no reference cycle is made: an entry is freed by its
+reference count alone, which matters because the server freezes its first heap
+(``gc.freeze`` in ``runtime.server``: the collector never looks at frozen objects).
 
 This package imports only ``core``: the index (its parse cache, the change hub), the
 service and the transports all hold caches from it. Its caches are owned by the objects that
@@ -33,7 +32,7 @@ from gitconfig.readside.bounded import Bounded
 from gitconfig.readside.entries import Check, EntryChecks, EvaluationRenderings, Renderings
 from gitconfig.readside.parsed import Parsed, ParsedBlobs
 from gitconfig.readside.requests import MergedCommits, OfrepContexts, ParsedQueries, SpringAnswers
-from gitconfig.readside.snapshots import CheckKey, FlagChecks, PerSnapshot, SortedEntries
+from gitconfig.readside.snapshots import CheckKey, FlagChecks, SortedEntries
 from gitconfig.readside.streams import StreamUpdates, UpdateMessages
 
 __all__ = [
@@ -48,7 +47,6 @@ __all__ = [
     "Parsed",
     "ParsedBlobs",
     "ParsedQueries",
-    "PerSnapshot",
     "Renderings",
     "SortedEntries",
     "SpringAnswers",

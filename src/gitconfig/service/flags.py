@@ -62,16 +62,17 @@ class Evaluations:
 class Flags:
     """Flag evaluation over ``reads`` (the served snapshot's compiled flags) and flag writes
     through ``writer``. Keeps two read-side caches: each flag entry's check
-    (``readside.EntryChecks``, across snapshots) and the checks each principal was allowed in
-    the served snapshot (``readside.FlagChecks``, dropped whenever the index moves)."""
+    (``readside.EntryChecks``, across snapshots) and the checks each principal was allowed,
+    by snapshot commit (``readside.FlagChecks``, emptied whenever the index moves)."""
 
     def __init__(self, reads: Reads, writer: Writer) -> None:
         self.reads = reads
         self.writer = writer
         self.entry_checks = EntryChecks[Entry]()
         self.checks = FlagChecks[FlagCheck]()
+        self._allowed = self.checks.get  # bound once: the hot path makes one call
         self._current = reads.index.current  # the served snapshot: ``reads.snapshot``
-        reads.index.subscribe(lambda _snapshot, _result: self.checks.forget())
+        reads.index.subscribe(lambda _snapshot, _result: self.checks.clear())
 
     def evaluate(
         self,
@@ -91,8 +92,8 @@ class Flags:
 
         This runs once per flag check, so the common case costs a few dict lookups next to
         the evaluation (docs/performance.md): attributes that are all strings are used as
-        they are; the served snapshot's table of checks (``readside.FlagChecks``), keyed by
-        the principal's serial, holds the flag's check once that principal was allowed to
+        they are; the table of checks (``readside.FlagChecks``), keyed by the snapshot's
+        commit and the principal's serial, holds the flag's check once that principal was allowed to
         read it (one dict lookup stands for the lookup and the decision); the answer is a
         precreated ``(entry, evaluation)`` pair of the flag's check
         (``readside.EntryChecks``)."""
@@ -102,9 +103,8 @@ class Flags:
                 texts = attribute_texts(attributes)
                 break
         snapshot = self._current()
-        held, table = self.checks.held
-        check = table.get((principal.serial, application, environment, key))
-        if check is None or held is not snapshot:
+        check = self._allowed((snapshot.commit, principal.serial, application, environment, key))
+        if check is None:
             check = self._flag_check(snapshot, principal, application, environment, key)
         return check(user_id, texts)
 
@@ -117,7 +117,7 @@ class Flags:
         key: str,
     ) -> FlagCheck:
         """The flag's check the first time ``snapshot`` is asked for it by this principal
-        (kept in the snapshot's table of checks when the principal may read it), or the error
+        (kept in the table of checks when the principal may read it), or the error
         ``lookup`` raises: names checked, then the read permission, then NotFound."""
         env = _ENVIRONMENTS.get(environment)
         entry = snapshot.get(Kind.FLAG, application, env, key) if env is not None else None
@@ -127,7 +127,7 @@ class Flags:
             and principal.may("read", application, environment)
         ):
             check = self.entry_checks.check(entry, entry.flag)
-            self.checks.table(snapshot)[(principal.serial, application, environment, key)] = check
+            self.checks[(snapshot.commit, principal.serial, application, environment, key)] = check
             return check
         entry = self.reads.lookup(principal, Kind.FLAG, application, environment, key)
         assert entry.flag is not None

@@ -34,8 +34,8 @@ class Reads:
         self.store = store
         # (commit, path) -> the merged branch's commit that made it: both are immutable.
         self._merged = MergedCommits()
-        self.sorted = SortedEntries[Entry]()  # the served snapshot's listings
-        index.subscribe(lambda _snapshot, _result: self.sorted.forget())
+        self.sorted = SortedEntries[Entry]()  # listings, by snapshot commit and filter
+        index.subscribe(lambda _snapshot, _result: self.sorted.clear())
 
     def snapshot(self) -> Snapshot:
         """The served snapshot; ``NotReady`` before the first index."""
@@ -54,7 +54,7 @@ class Reads:
         if snapshot is None:
             snapshot = self.snapshot()
         return self.sorted.entries(
-            snapshot,
+            snapshot.commit,
             (kind, application, environment),
             lambda: snapshot.entries(kind, application, environment),
         )
