@@ -1,8 +1,9 @@
 """The index's parsed blobs: documents (or their validation errors) by kind and blob id.
 
-Content-addressed, so never stale. The index builds every snapshot from it, so it is the one
-cache the index itself holds (``Index._parsed``); it is here with the others because it is
-the same kind of thing, and this package imports nothing but ``core``.
+Content-addressed, so never stale. The index builds every snapshot from it (``Index._parsed``,
+filled by a cold build's worker too: ``index.prefetch``); it is here with the others because
+it is the same kind of thing, and this package imports nothing but ``core``, so the index
+may hold it.
 """
 
 from __future__ import annotations
