@@ -42,8 +42,8 @@ LAYERS: tuple[tuple[str, str, bool], ...] = (
     ("attribute check: every value a `str`",
      "for value in a.values():\n        if type(value) is not str: break", True),
     ("`index.current()`", "index.current()", True),
-    ("the snapshot's allowed checks: `checks.get((serial, app, env, key))`",
-     "checks.get((SERIAL, APP, ENV, FLAG))", True),
+    ("the allowed checks: `checks.get((commit, serial, app, env, key))`",
+     "checks.get((snapshot.commit, SERIAL, APP, ENV, FLAG))", True),
     ("the flag's check: `check(user_id, attributes)` -> precreated pair", "check(u, a)", True),
     ("(no longer per call) `attribute_texts(attributes)`: a copy", "attribute_texts(a)", False),
     ("(no longer per call) `snapshot.get(Kind.FLAG, app, Environment, key)`",
@@ -64,7 +64,6 @@ def _namespace(workdir: Path) -> dict[str, Any]:
     from gitconfig.core.context import attribute_texts
     from gitconfig.core.model import Environment, Kind
     from gitconfig.core.paths import entry_errors
-    from gitconfig.index.snapshot import flag_check
 
     service, reader = bench_service(workdir)
     service.flags.evaluate(reader, "bench", "PROD", FLAG, None, {})  # fills the tables
@@ -72,12 +71,13 @@ def _namespace(workdir: Path) -> dict[str, Any]:
     entry = snapshot.get(Kind.FLAG, "bench", Environment.PROD, FLAG)
     assert entry is not None
     assert entry.flag is not None
-    assert snapshot.checks[(reader.serial, "bench", "PROD", FLAG)] is flag_check(entry)
+    check = service.flags.entry_checks.check(entry, entry.flag)
+    assert service.flags.checks[(snapshot.commit, reader.serial, "bench", "PROD", FLAG)] is check
     return {
         "cases": [(case.user_id, case.attributes) for case in contexts()],
         "service": service, "reader": reader, "index": service.index, "snapshot": snapshot,
-        "checks": snapshot.checks, "SERIAL": reader.serial,
-        "decisions": reader._decisions, "check": flag_check(entry),
+        "checks": service.flags.checks, "SERIAL": reader.serial,
+        "decisions": reader._decisions, "check": check,
         "evaluate": entry.flag.evaluate, "attribute_texts": attribute_texts,
         "entry_errors": entry_errors, "authorize": authorize, "Environment": Environment,
         "FLAG_KIND": Kind.FLAG, "PROD": Environment.PROD, "APP": "bench", "ENV": "PROD",

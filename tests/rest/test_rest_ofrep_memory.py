@@ -1,6 +1,6 @@
-"""The OFREP endpoint's cache of parsed contexts is bounded in bytes, not only in entries:
-it keeps small bodies (what providers send again and again), never a hostile stream of
-distinct 1 MiB bodies (4,096 of them would have held 4 GiB)."""
+"""The OFREP endpoint's cache of parsed contexts (``readside.OfrepContexts``) is bounded in
+bytes, not only in entries: it keeps small bodies (what providers send again and again), never
+a hostile stream of distinct 1 MiB bodies (4,096 of them would have held 4 GiB)."""
 
 from __future__ import annotations
 
@@ -30,5 +30,5 @@ def test_large_bodies_are_answered_but_not_kept(service: Service) -> None:
         body = json.dumps({"context": {"targetingKey": f"u{user}", "note": "x" * 100_000}})
         assert client.post(url, content=body).status_code == 200
     assert client.post(url, content=b'{"context": {"targetingKey": "u1"}}').status_code == 200
-    kept = endpoint._contexts
+    kept = endpoint.contexts
     assert len(kept) == 1 and sum(len(body) for body in kept) < 100

@@ -1,6 +1,6 @@
 """``Service.evaluate_flag``, the path of every flag check: its answers and errors, and the
-table it reads first (the snapshot's checks already allowed, by principal serial), which must
-never outlive a commit or an access-file change."""
+table it reads first (``readside.FlagChecks``: checks already allowed, by snapshot commit
+and principal serial), which must never outlive a commit or an access-file change."""
 
 from __future__ import annotations
 
@@ -113,7 +113,8 @@ def test_a_principal_without_the_grant_is_refused_after_another_filled_the_table
         else:
             with pytest.raises(PermissionDenied):
                 flags.flags.evaluate(who, "shop", "PROD", "static", None, {})
-    held = {key[0] for key in flags.reads.snapshot().checks}
+    commit = flags.reads.snapshot().commit
+    held = {key[1] for key in flags.flags.checks if key[0] == commit}
     assert READER.serial in held and stranger.serial not in held
 
 
@@ -121,7 +122,8 @@ def test_a_new_commit_changes_the_flag_seen_through_the_service(flags: Service) 
     before = flags.reads.snapshot()
     _, result = flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
     assert result.value == {"n": 7}
-    assert (READER.serial, "shop", "PROD", "static") in before.checks
+    kept = (before.commit, READER.serial, "shop", "PROD", "static")
+    assert kept in flags.flags.checks
     entry = before.get_key(flags.reads.lookup(READER, Kind.FLAG, "shop", "PROD", "static").key)
     assert entry is not None
     flags.flags.update(ADMIN, entry.id, FlagChanges(value={"n": 8}, value_set=True))
@@ -133,7 +135,9 @@ def test_a_new_commit_changes_the_flag_seen_through_the_service(flags: Service) 
     flags.writer.delete(ADMIN, Kind.FLAG, entry.id)
     with pytest.raises(NotFound):
         flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
-    assert (READER.serial, "shop", "PROD", "static") in before.checks  # its own table
+    # The table was emptied when the index moved: nothing of the old snapshot is held.
+    assert kept not in flags.flags.checks
+    assert all(key[0] != before.commit for key in flags.flags.checks)
 
 
 def _subject(name: str, token: str, applications: list[str]) -> str:
@@ -155,7 +159,8 @@ def test_an_access_file_change_revokes_a_decision_already_taken(
     granted = tokens.authenticate("Bearer tok-svc")
     for _ in range(2):
         flags.flags.evaluate(granted, "shop", "PROD", "static", None, {})
-    assert (granted.serial, "shop", "PROD", "static") in flags.reads.snapshot().checks
+    served = flags.reads.snapshot()
+    assert (served.commit, granted.serial, "shop", "PROD", "static") in flags.flags.checks
 
     path.write_text(_subject("svc", "tok-svc", ["other", "more"]))  # a different size: a change
     assert subjects.reload()
@@ -168,7 +173,7 @@ def test_an_access_file_change_revokes_a_decision_already_taken(
 def test_an_unchanged_flag_keeps_its_check_across_commits(flags: Service) -> None:
     first = flags.flags.evaluate(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
     flags.flags.create(ADMIN, NewFlag("other", "shop", "PROD", "unrelated", True))
-    assert not flags.reads.snapshot().checks  # a new snapshot, its table empty
+    assert not flags.flags.checks  # a new snapshot: the table was emptied
     again = flags.flags.evaluate(READER, "shop", "PROD", "rollout", "u-1", {"region": "EU"})
     assert again is first  # the same entry, its pairs made once (not compiled per snapshot)
 
@@ -176,11 +181,19 @@ def test_an_unchanged_flag_keeps_its_check_across_commits(flags: Service) -> Non
 def test_the_table_of_allowed_checks_is_bounded(
     flags: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gitconfig.service import flags as module
-
-    monkeypatch.setattr(module, "_CHECKS_LIMIT", 2)
+    monkeypatch.setattr(flags.flags.checks, "limit", 2)
     readers = [Principal(f"reader-{n}", frozenset({"read"})) for n in range(5)]
     for reader in readers * 2:
         _, result = flags.flags.evaluate(reader, "shop", "PROD", "static", None, {})
         assert result.enabled
-    assert 1 <= len(flags.reads.snapshot().checks) <= 2
+    assert 1 <= len(flags.flags.checks) <= 2
+
+
+def test_listings_are_kept_for_the_served_snapshot_only(flags: Service) -> None:
+    listed = flags.reads.entries(Kind.FLAG, "shop", Environment.PROD)
+    assert [entry.key.key for entry in listed] == ["rollout", "static", "tier"]
+    assert flags.reads.entries(Kind.FLAG, "shop", Environment.PROD) is listed  # sorted once
+    flags.flags.create(ADMIN, NewFlag("other", "shop", "PROD", "one more", True))
+    assert not flags.reads.sorted  # the index moved: the old listings went
+    again = flags.reads.entries(Kind.FLAG, "shop", Environment.PROD)
+    assert [entry.key.key for entry in again] == ["other", "rollout", "static", "tier"]

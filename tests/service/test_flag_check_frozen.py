@@ -1,8 +1,10 @@
 """A flag's check after ``gc.freeze`` (``runtime.server`` freezes the heap once the first
-index is built): the precreated ``(entry, evaluation)`` pairs and the entry that keeps its
-check refer to each other, and the collector never looks at frozen objects, so such a cycle
-must be broken when the entry leaves the index, or every frozen flag that was checked and
-then changed, deleted or rewritten away would stay in memory for good."""
+index is built): the collector never looks at frozen objects, so a frozen entry must be freed
+by its reference count alone once it left the index. The read side keeps a flag entry's
+check (``readside.EntryChecks``, whose precreated ``(entry, evaluation)`` pairs refer to the
+entry) and the checks allowed per snapshot commit (``readside.FlagChecks``); nothing refers
+back from the entry, so when those maps drop them (emptied when full; the checks allowed
+when the index moves) the entry and its check go, with no release step."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import pytest
 
 from gitconfig.access.principals import Principal
 from gitconfig.core.model import Environment, Kind
+from gitconfig.index.snapshot import Entry
+from gitconfig.readside import EntryChecks
 from gitconfig.service import FlagChanges, NewFlag, Service
 
 ADMIN = Principal("seed", frozenset({"admin"}))
@@ -31,12 +35,18 @@ def frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
+def _entry(service: Service, key: str) -> Entry:
+    entry = service.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, key)
+    assert entry is not None and entry.flag is not None
+    return entry
+
+
 def _checked(service: Service, key: str) -> weakref.ref[Callable[..., object]]:
     """A weak reference to the check of flag ``key`` after one check through the service."""
     service.flags.evaluate(READER, "shop", "PROD", key, "u-1", {})
-    entry = service.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, key)
-    assert entry is not None and entry.flag is not None and entry.flag.answers is not None
-    return weakref.ref(entry.flag.answers[1])
+    check = service.flags.entry_checks.get(_entry(service, key))
+    assert check is not None
+    return weakref.ref(check)
 
 
 def _created(service: Service, *keys: str) -> None:
@@ -46,20 +56,20 @@ def _created(service: Service, *keys: str) -> None:
 
 
 @pytest.mark.usefixtures("frozen")
-def test_a_changed_or_deleted_frozen_flag_is_freed(service: Service) -> None:
-    _created(service, "changed", "deleted")
+def test_a_changed_or_deleted_frozen_flag_is_freed_once_the_read_side_drops_it(
+    service: Service,
+) -> None:
+    service.flags.entry_checks = EntryChecks(limit=2)
+    _created(service, "changed", "deleted", "other")
     gc.collect()
     gc.freeze()  # the first index's entries, as the server freezes them
     checks = [_checked(service, "changed"), _checked(service, "deleted")]
-    entry = service.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "changed")
-    assert entry is not None
-    service.flags.update(ADMIN, entry.id, FlagChanges(enabled=False))
-    deleted = service.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "deleted")
-    assert deleted is not None
-    service.writer.delete(ADMIN, Kind.FLAG, deleted.id)
-    del entry, deleted
-    gc.collect()
-    assert [check() for check in checks] == [None, None]
+    service.flags.update(ADMIN, _entry(service, "changed").id, FlagChanges(enabled=False))
+    service.writer.delete(ADMIN, Kind.FLAG, _entry(service, "deleted").id)
+    assert [check() is not None for check in checks] == [True, True]  # kept by the read side
+    service.flags.evaluate(READER, "shop", "PROD", "changed", "u-1", {})  # the new entry
+    service.flags.evaluate(READER, "shop", "PROD", "other", "u-1", {})  # full: emptied
+    assert [check() for check in checks] == [None, None]  # freed without the collector
 
 
 @pytest.mark.usefixtures("frozen")
@@ -75,20 +85,24 @@ def test_frozen_flags_rewritten_away_are_freed(service: Service, bare_repo: Path
     )
     service.index.refresh()
     assert service.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "a") is None
-    gc.collect()
+    assert not service.flags.checks  # the checks allowed went when the index moved
+    service.flags.entry_checks.clear()  # what a full map does
     assert [check() for check in checks] == [None, None]
 
 
-def test_a_snapshot_still_in_use_keeps_checking_a_released_flag(service: Service) -> None:
+def test_a_snapshot_still_in_use_keeps_checking_a_flag_that_left_the_index(
+    service: Service,
+) -> None:
     _created(service, "kept")
     old = service.reads.snapshot()
     _checked(service, "kept")
-    entry = old.get(Kind.FLAG, "shop", Environment.PROD, "kept")
-    assert entry is not None
+    entry = _entry(service, "kept")
     service.flags.update(ADMIN, entry.id, FlagChanges(enabled=False))
-    check = old.flag("shop", "PROD", "kept")  # a request that still holds the old snapshot
-    assert check is not None
+    # A request that still holds the old snapshot checks its entry, never the new table.
+    check = service.flags._flag_check(old, READER, "shop", "PROD", "kept")
     found, evaluation = check("u-1", {})
     assert found is entry and evaluation == entry.flag.evaluate("u-1", {})  # type: ignore[union-attr]
     assert check("u-1", {}) is check("u-1", {})  # its pairs are still precreated
-    assert entry.flag is not None and entry.flag.answers[0] is not entry  # nothing kept: no cycle
+    assert (old.commit, READER.serial, "shop", "PROD", "kept") in service.flags.checks
+    _, now = service.flags.evaluate(READER, "shop", "PROD", "kept", "u-1", {})  # the new one
+    assert now.reason == "DISABLED"

@@ -1,5 +1,7 @@
-"""Renderings kept per entry and audience (``service/serving.py``): the masked one is shared
-by every caller, a revealed one only with callers who may reveal, and never a fallback mask."""
+"""Renderings kept per entry and audience (``SecretBox.rendering``, on a
+``readside.Renderings``): the masked one is shared by every caller, a revealed one only with
+callers who may reveal, and never a fallback mask; and a flag's answers kept per evaluation
+object (``readside.EvaluationRenderings``)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from gitconfig.core.configfile import MASK
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import Author, ConfigDocument, Kind
 from gitconfig.index.refresher import Index
-from gitconfig.service import NewConfig, NewFlag, Service, build_service, per_evaluation
+from gitconfig.readside import EvaluationRenderings
+from gitconfig.service import NewConfig, NewFlag, Service, build_service
 from gitconfig.store.gitstore import GitStore
 from gitconfig.store.secrets import Sops
 from tests.support.agekeys import AgeKeys
@@ -74,10 +77,10 @@ def test_a_secret_is_rendered_per_audience(
 
     assert service.box.rendering(READER, entry, "t", lambda: render(READER)) == MASK
     assert service.box.rendering(REVEALER, entry, "t", lambda: render(REVEALER)) == plaintext
-    assert entry.memo["t.False"] == MASK
+    assert service.box.renderings[(entry, "t.False")] == MASK
     # a revealed rendering is kept once sops answered for this blob (the plaintext, or a
     # definitive failure), never the mask of a sops that could not run
-    assert ("t.True" in entry.memo) is kept
+    assert ((entry, "t.True") in service.box.renderings) is kept
 
 
 def test_a_flag_answer_is_kept_per_evaluation_object(service: Service) -> None:
@@ -91,20 +94,22 @@ def test_a_flag_answer_is_kept_per_evaluation_object(service: Service) -> None:
         made.append(which)
         return which.reason
 
-    assert per_evaluation(entry, "t", evaluation, lambda: render(evaluation)) == evaluation.reason
+    kept = EvaluationRenderings[str]()
+    assert kept.rendering(entry, evaluation, lambda: render(evaluation)) == evaluation.reason
     assert entry.flag.evaluate("u2", {}) is evaluation  # compiled flags share the object
-    per_evaluation(entry, "t", evaluation, lambda: render(evaluation))
+    kept.rendering(entry, evaluation, lambda: render(evaluation))
     assert made == [evaluation]
     other = Evaluation(False, None, "DISABLED", None)  # another object: rendered, and kept
-    per_evaluation(entry, "t", other, lambda: render(other))
-    per_evaluation(entry, "t", other, lambda: render(other))
+    kept.rendering(entry, other, lambda: render(other))
+    kept.rendering(entry, other, lambda: render(other))
     assert made == [evaluation, other]
 
 
-def test_at_most_limit_flag_answers_are_kept(service: Service) -> None:
+def test_flag_answers_are_bounded_across_entries(service: Service) -> None:
     service.flags.create(ADMIN, NewFlag("beta", "shop", "DEV", "a flag"))
     entry = service.reads.lookup(ADMIN, Kind.FLAG, "shop", "DEV", "beta")
     evaluations = [Evaluation(False, None, f"R{n}", None) for n in range(3)]
+    kept = EvaluationRenderings[int](limit=2)
     for evaluation in evaluations:
-        per_evaluation(entry, "t", evaluation, lambda: 0, limit=2)
-    assert len(entry.memo["t"]) == 2
+        kept.rendering(entry, evaluation, lambda: 0)
+    assert 1 <= len(kept) <= 2

@@ -250,17 +250,16 @@ def _rule(
 class CompiledFlag:
     """One flag, ready to evaluate. ``evaluate(user_id, attributes)`` is a plain closure
     (no bound-method call); ``user_id`` also serves as the ``userId`` attribute and wins over
-    ``attributes["userId"]``. Attribute values must be strings. ``answers`` is free for the index
-    to keep what it made once of this flag (its ``compile_answers`` with ``(entry,
-    evaluation)`` pairs); None until then."""
+    ``attributes["userId"]``. Attribute values must be strings. Plain immutable data: a check
+    that answers ``(entry, evaluation)`` pairs is compiled and kept by the read side
+    (``readside.EntryChecks``)."""
 
-    __slots__ = ("answers", "document", "evaluate", "key")
+    __slots__ = ("document", "evaluate", "key")
 
     def __init__(self, key: str, document: FlagDocument, evaluate: Evaluate) -> None:
         self.key = key
         self.document = document
         self.evaluate: Evaluate = evaluate
-        self.answers: Any = None
 
     def __repr__(self) -> str:
         return f"CompiledFlag({self.key!r}, rules={len(self.document.rules)})"

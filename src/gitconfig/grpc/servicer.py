@@ -22,7 +22,8 @@ from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import ChangeType, ConfigDocument, Environment, Kind, ValueType
 from gitconfig.grpc import errors
 from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
-from gitconfig.service import Entry, Service, Subscription, Update, per_evaluation
+from gitconfig.readside import EvaluationRenderings, UpdateMessages
+from gitconfig.service import Entry, Service, Subscription, Update
 
 SERVICE_NAME = config_pb2.DESCRIPTOR.services_by_name["ConfigurationService"].full_name
 COMMIT_KEY = "gitconfig-commit"  # initial metadata of a stream: the commit it is live from
@@ -36,7 +37,6 @@ _UPDATE_TYPES = {
     for t in ChangeType
 }
 _ENUM_PREFIX = "ENVIRONMENT_"
-_FLAG_RESPONSES_PER_ENTRY = 64
 
 Response = TypeVar("Response")
 Handler = Callable[["ConfigurationServicer", Any, Any], Awaitable[Response]]
@@ -86,6 +86,10 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         self.service = service
         self.gate = Gate(tokens)
         self._streams: set[Subscription] = set()
+        # Responses kept by the read side: a check's per entry and evaluation, a stream
+        # update's message per update (configurations: ``service.box.rendering``).
+        self.flag_checks = EvaluationRenderings[config_pb2.CheckFeatureFlagResponse]()
+        self.messages = UpdateMessages[config_pb2.ConfigurationUpdate]()
 
     def principal(self, context: Any) -> Principal:
         return self.gate.principal(credential(context.invocation_metadata() or ()))
@@ -218,15 +222,12 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
             commit=updated.commit.sha,
         )
 
-    @staticmethod
-    def flag_check(entry: Entry, evaluation: Evaluation) -> config_pb2.CheckFeatureFlagResponse:
-        """The response for one evaluation, kept on the entry per ``Evaluation`` object."""
-        return per_evaluation(
-            entry,
-            "grpc.CheckFeatureFlagResponse",
-            evaluation,
-            lambda: ConfigurationServicer._flag_check(entry, evaluation),
-            _FLAG_RESPONSES_PER_ENTRY,
+    def flag_check(
+        self, entry: Entry, evaluation: Evaluation
+    ) -> config_pb2.CheckFeatureFlagResponse:
+        """The response for one evaluation, kept per entry and ``Evaluation`` object."""
+        return self.flag_checks.rendering(
+            entry, evaluation, lambda: ConfigurationServicer._flag_check(entry, evaluation)
         )
 
     @staticmethod
@@ -239,17 +240,16 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
             rule_index=evaluation.rule_index,
         )
 
-    @staticmethod
-    def update(update: Update, commit_end: bool = False) -> config_pb2.ConfigurationUpdate:
+    def update(self, update: Update, commit_end: bool = False) -> config_pb2.ConfigurationUpdate:
         """The message of ``update``, rendered once (``commit_end``: marked as the last of
         its commit in this stream)."""
-        memo_key = "grpc.end" if commit_end else "grpc"
-        message: config_pb2.ConfigurationUpdate | None = update.memo.get(memo_key)
-        if message is None:
+
+        def render() -> config_pb2.ConfigurationUpdate:
             message = ConfigurationServicer.render_update(update)
             message.commit_end = commit_end
-            update.memo[memo_key] = message
-        return message
+            return message
+
+        return self.messages.message(update, commit_end, render)
 
     @staticmethod
     def render_update(update: Update) -> config_pb2.ConfigurationUpdate:

@@ -80,7 +80,6 @@ class Builder:
     def __init__(self, previous: Snapshot, parse: Parser, read: Callable[[str], bytes]) -> None:
         self.parse = parse
         self._read = read
-        self._previous = previous
         self.groups: dict[GroupKey, dict[str, Entry]] = dict(previous.groups)  # type: ignore[arg-type]
         self._copied: set[GroupKey] = set()
         self.ids: immutables.MapMutation[str, Entry] = _mutation(previous.ids)
@@ -89,7 +88,6 @@ class Builder:
         self.tombstones: dict[str, tuple[Version, ...]] = dict(previous.tombstones)
         self.folded: immutables.MapMutation[str, str] = _mutation(previous.folded)
         self.events: list[ChangeEvent] = []
-        self.retired: list[Entry] = []  # the previous snapshot's entries replaced or deleted
         self._changed_schemas = False
 
     def apply_commit(self, commit: Commit, changes: Iterable[FileChange]) -> None:
@@ -185,8 +183,6 @@ class Builder:
         path = change.path
         group = self._group(key)
         current = group.get(key.key)
-        if current is not None and self._previous.get_key(key) is current:
-            self.retired.append(current)  # published: its kept check is released after the swap
         if change.new_blob is None:
             if current is not None:
                 del group[key.key]

@@ -41,13 +41,13 @@ from gitconfig.index.updates import (
     SubscriberTooSlow,
     Update,
 )
+from gitconfig.readside import StreamUpdates
 
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT: Final = 4096  # events waiting per subscriber before it is dropped
 LOG_LIMIT: Final = 20_000  # events of recent commits kept in memory for fast resumes
 MAX_WAITING: Final = 100  # refreshes held back until the one before them is published
-RENDER_CACHE_LIMIT: Final = 10_000  # updates rendered once per change and audience
 
 
 Commits = list[tuple[str, list[ChangeEvent]]]  # (commit sha, its events), in chain order
@@ -205,7 +205,7 @@ class ChangeHub:
         self._started = index.ready
         self._head: str | None = index.current().commit if index.ready else None
         self._waiting: dict[str, RefreshResult] = {}  # out-of-order refreshes, by their old
-        self._rendered: dict[tuple[str, str, Hashable], Update] = {}
+        self._rendered = StreamUpdates[Update]()
         self._closed = False
         self.sent = 0  # events handed to subscribers (for metrics)
         self.dropped = 0  # events dropped with subscribers that fell behind
@@ -251,14 +251,10 @@ class ChangeHub:
     def rendered(
         self, event: ChangeEvent, audience: Hashable, render: Callable[[ChangeEvent], Update]
     ) -> Update:
-        """``render(event)``, computed once per change and audience (a bounded cache)."""
-        key = (event.commit.sha, event.key.path, audience)
-        update = self._rendered.get(key)
-        if update is None:
-            if len(self._rendered) >= RENDER_CACHE_LIMIT:
-                self._rendered.clear()
-            update = self._rendered[key] = render(event)
-        return update
+        """``render(event)``, computed once per change and audience (``StreamUpdates``)."""
+        return self._rendered.rendered(
+            (event.commit.sha, event.key.path, audience), lambda: render(event)
+        )
 
     def remove(self, subscription: Subscription) -> None:
         with self._lock:

@@ -21,7 +21,7 @@ import os
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import IO
 
 import msgpack
@@ -43,7 +43,7 @@ own half) before it is killed and its half parsed here: a worker stuck for good 
 a process whose other thread held a lock the child then needs) must not hold the build, and
 the index's lock with it, for ever."""
 
-Parsed = dict[Kind, dict[str, Document | list[str]]]
+Parsed = Mapping[Kind, MutableMapping[str, Document | list[str]]]  # ``readside.ParsedBlobs``
 _KINDS = {"configs/": Kind.CONFIG, "flags/": Kind.FLAG}
 
 

@@ -28,13 +28,12 @@ from gitconfig.core.model import (
 )
 from gitconfig.index import persist, prefetch
 from gitconfig.index.builder import Builder, cacheable, parse_result
-from gitconfig.index.snapshot import EMPTY, ChangeEvent, Entry, Snapshot, release_checks
+from gitconfig.index.snapshot import EMPTY, ChangeEvent, Snapshot
 from gitconfig.index.startup import BuildProgress, CacheKeeper, Progress
+from gitconfig.readside import ParsedBlobs
 from gitconfig.store.ports import Store
 
 log = logging.getLogger(__name__)
-
-_PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
 
 
 @dataclass
@@ -66,8 +65,8 @@ class Index:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        # Parsed blobs by kind, then blob id (one dict per kind: no key tuple per blob).
-        self._parsed: dict[Kind, dict[str, Document | list[str]]] = {kind: {} for kind in Kind}
+        # Parsed blobs by kind, then blob id (the read side's ``ParsedBlobs``).
+        self._parsed = ParsedBlobs()
         self.refreshes = 0  # refreshes that moved the index (for metrics)
         self.last_refresh: RefreshResult | None = None
         self.indexed_at: float | None = None  # wall-clock time of the last one
@@ -124,15 +123,11 @@ class Index:
                 )
                 previous = EMPTY
             events: list[ChangeEvent] = []
-            retired: list[Entry] = []
             if previous.commit is not None and previous.commit == head:
                 snapshot = previous  # the cache describes the head: no build
             else:
-                snapshot, events, retired = self._build(previous, head)
+                snapshot, events = self._build(previous, head)
             self._snapshot = snapshot
-            if published is not None and previous is not published:  # rebuilt from nothing
-                retired = list(published.ids.values())
-            release_checks(retired)  # entries that left the index (snapshot.release_checks)
             result = RefreshResult(previous.commit, head, events, time.perf_counter() - started)
             self.refreshes += 1
             # Only its timing is kept: the events may be many (a cold build: one per entry).
@@ -171,14 +166,11 @@ class Index:
 
     # -- building -------------------------------------------------------------------------
 
-    def _build(
-        self, previous: Snapshot, head: str | None
-    ) -> tuple[Snapshot, list[ChangeEvent], list[Entry]]:
-        """The snapshot of ``head`` from ``previous``, its change events, and the entries of
-        ``previous`` it replaced or deleted."""
+    def _build(self, previous: Snapshot, head: str | None) -> tuple[Snapshot, list[ChangeEvent]]:
+        """The snapshot of ``head`` from ``previous``, and its change events."""
         builder = Builder(previous, self._parse, self.store.read_blob)
         if head is None:
-            return builder.finish(None), [], []
+            return builder.finish(None), []
         cold = previous.commit is None
         with self._progress.building(head), persist.paused_gc(cold):
             chain = self.store.first_parent_chain(head, previous.commit)
@@ -193,7 +185,7 @@ class Index:
                 self._progress.phase("indexing")
             for commit, changes in zip(chain, diffs, strict=True):
                 builder.apply_commit(commit, changes)
-            return builder.finish(head), builder.events, builder.retired
+            return builder.finish(head), builder.events
 
     def _prefetch_one(self, path: str, kind: Kind, blob: str) -> None:
         with contextlib.suppress(BadRequest):  # no schemas: results needing one are dropped
@@ -211,8 +203,6 @@ class Index:
         if cached is None:
             cached = parse_result(kind, self.store.read_blob(blob), schemas)
             if cacheable(kind, cached):
-                if len(parsed) > _PARSE_CACHE_LIMIT:
-                    parsed.clear()
                 parsed[blob] = cached
         if isinstance(cached, list):
             raise BadRequest(f"{path} is invalid", [FieldError(path, e) for e in cached])

@@ -8,17 +8,11 @@ changes after it is published. ``Snapshot.ids`` and ``folded`` are ``immutables.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from gitconfig.core.evaluation import (
-    Attributes,
-    CompiledFlag,
-    Evaluation,
-    compile_answers,
-    compile_flag,
-)
+from gitconfig.core.evaluation import CompiledFlag, compile_flag
 from gitconfig.core.model import (
     ChangeType,
     Commit,
@@ -34,10 +28,6 @@ from gitconfig.core.model import (
 log = logging.getLogger(__name__)
 
 GroupKey = tuple[Kind, str, Environment]
-CheckKey = tuple[int, str, str, str]  # (principal serial, application, environment name, key)
-FlagCheck = Callable[[str | None, Attributes], "tuple[Entry, Evaluation]"]
-_ENVIRONMENTS = {environment.value: environment for environment in Environment}
-_PARSE_CACHE_LIMIT = 250_000  # parsed documents by blob id (content-addressed: never stale)
 
 
 class Entry:
@@ -45,10 +35,11 @@ class Entry:
 
     ``served`` is the version whose content is served; ``versions[-1]`` is the content at
     HEAD, which differs from ``served`` only while that file is invalid (fail-static).
-    ``memo`` lets transports cache renderings of this immutable entry (e.g. response bytes).
+    Plain immutable data: what the doors make of an entry is kept by the read side
+    (``gitconfig.readside``), which hashes entries by identity.
     """
 
-    __slots__ = ("key", "id", "document", "served", "versions", "flag", "_memo")
+    __slots__ = ("key", "id", "document", "served", "versions", "flag")
 
     def __init__(
         self,
@@ -66,14 +57,6 @@ class Entry:
         self.flag: CompiledFlag | None = (
             compile_flag(key.key, document) if isinstance(document, FlagDocument) else None
         )
-        self._memo: dict[str, Any] | None = None  # made on first use: most entries need none
-
-    @property
-    def memo(self) -> dict[str, Any]:
-        memo = self._memo
-        if memo is None:
-            memo = self._memo = {}
-        return memo
 
     @property
     def version(self) -> int:
@@ -87,40 +70,6 @@ class Entry:
     @property
     def updated(self) -> Version:
         return self.versions[-1]
-
-
-def flag_check(entry: Entry) -> FlagCheck:
-    """``check(user_id, attributes) -> (entry, evaluation)`` of a flag entry: its evaluator
-    compiled again with every ``(entry, evaluation)`` pair made in advance
-    (``evaluation.compile_answers``), so a check returns a precreated pair. Made on first
-    use and kept as the compiled flag's ``answers`` (an entry outlives the snapshots that
-    share it, and so does its check)."""
-    flag = entry.flag
-    assert flag is not None
-    kept = flag.answers  # (entry, check): a compiled flag shared by two entries is not reused
-    if kept is not None and kept is not _RELEASED and kept[0] is entry:
-        check: FlagCheck = kept[1]
-        return check
-    check = compile_answers(flag.key, flag.document, lambda evaluation: (entry, evaluation))
-    if kept is not _RELEASED:
-        flag.answers = (entry, check)
-    return check
-
-
-_RELEASED = ("released",)  # a compiled flag's ``answers`` once its entry left the index
-
-
-def release_checks(entries: Iterable[Entry]) -> None:
-    """Forget the checks kept by ``entries``, which have just left the index (replaced,
-    deleted, or rewritten away). A kept check is a reference cycle (the entry's compiled flag
-    holds the check, whose precreated pairs hold the entry), and the server freezes the heap
-    once the first index is built (``runtime.server``): the collector never looks at frozen
-    objects, so a frozen entry in such a cycle would never be freed. Snapshots still in use
-    keep working: their ``checks`` tables hold what they use, and ``flag_check`` on a released
-    entry compiles a check without keeping it."""
-    for entry in entries:
-        if entry.flag is not None:
-            entry.flag.answers = _RELEASED
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,26 +96,10 @@ class Snapshot:
     # Path with application and key case-folded -> path, of every entry file: names that
     # differ only in case collide (builder._folded).
     folded: Mapping[str, str]
-    _sorted: dict[tuple[Kind, str | None, Environment | None], list[Entry]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-    # Flag checks already allowed, by (principal serial, application, environment name,
-    # key): a flag check's one dict lookup (``service.flags`` fills it after the principal's
-    # read decision). Per snapshot, so a commit starts it empty; a new access file makes new
-    # principals, whose serials it does not hold.
-    checks: dict[CheckKey, FlagCheck] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, kind: Kind, application: str, environment: Environment, key: str) -> Entry | None:
         group = self.groups.get((kind, application, environment))
         return group.get(key) if group is not None else None
-
-    def flag(self, application: str, environment: str, key: str) -> FlagCheck | None:
-        """The check of flag ``key`` of ``application`` in ``environment`` (a name, e.g.
-        ``"PROD"``): ``check(user_id, attributes) -> (entry, evaluation)`` (``flag_check``),
-        or None when there is no such flag (a bad name included)."""
-        env = _ENVIRONMENTS.get(environment)
-        entry = self.get(Kind.FLAG, application, env, key) if env is not None else None
-        return flag_check(entry) if entry is not None and entry.flag is not None else None
 
     def get_key(self, key: EntryKey) -> Entry | None:
         return self.get(key.kind, key.application, key.environment, key.key)
@@ -182,27 +115,29 @@ class Snapshot:
         kind: Kind,
         application: str | None = None,
         environment: Environment | None = None,
+        where: Callable[[Entry], bool] | None = None,
     ) -> list[Entry]:
-        """Entries of one kind, optionally filtered, sorted by application, ENV, key.
-
-        Sorted once per snapshot and filter, then cached."""
-        cache_key = (kind, application, environment)
-        cached = self._sorted.get(cache_key)
-        if cached is None:
-            selected = [
-                entry
-                for (group_kind, app, env), group in self.groups.items()
-                if group_kind is kind
-                and (application is None or app == application)
-                and (environment is None or env is environment)
-                for entry in group.values()
-            ]
-            selected.sort(key=lambda e: (e.key.application, e.key.environment.value, e.key.key))
-            cached = self._sorted[cache_key] = selected
-        return cached
+        """Entries of one kind, optionally filtered (and only those ``where`` accepts),
+        sorted by application, ENV, key: a new list on every call (the service keeps them
+        per snapshot: ``Reads.entries``)."""
+        selected = [
+            entry
+            for (group_kind, app, env), group in self.groups.items()
+            if group_kind is kind
+            and (application is None or app == application)
+            and (environment is None or env is environment)
+            for entry in group.values()
+            if where is None or where(entry)
+        ]
+        selected.sort(key=_order)
+        return selected
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+def _order(entry: Entry) -> tuple[str, str, str]:
+    return entry.key.application, entry.key.environment.value, entry.key.key
 
 
 EMPTY = Snapshot(None, {}, {}, {}, {}, {}, {})

@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from gitconfig.core import flagfile
 from gitconfig.core.errors import GitconfigError, PreconditionFailed
@@ -86,8 +85,6 @@ class Update:
     version: int
     value_type: ValueType | None
     value: str
-    # Transports cache their rendering of this (shared, immutable) update here.
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,9 @@
 Services read configuration and check flags at high rates; FastAPI's routing, dependency
 injection and response validation, and even Starlette's middleware stack, cost more than the
 read itself. ``ReadFastPath.answer``, asked first by the app (``app.RestApp``), answers a
-successful read straight from the snapshot, with response bytes cached on the immutable entry
-(a lookup's answer; a check's answer per evaluation outcome, which compiled flags share).
+successful read straight from the snapshot, with response bytes kept by the read side per
+immutable entry (``readside.Renderings``: a lookup's answer; ``EvaluationRenderings``: a
+check's answer per evaluation outcome, which compiled flags share).
 Every other case but one — a bad, missing or extra parameter, no or a wrong token, an unknown
 key, the index not ready — falls through to the FastAPI route, so errors are produced in
 one place only and the answers are identical (their ``X-Request-ID`` aside: see
@@ -25,9 +26,10 @@ from gitconfig.access.gate import Gate
 from gitconfig.access.principals import Principal, authorize
 from gitconfig.core.errors import GitconfigError, RateLimited
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
+from gitconfig.readside import EvaluationRenderings, ParsedQueries, Renderings
 from gitconfig.rest import accesslog, render
 from gitconfig.rest.errors import error_response
-from gitconfig.service import Entry, Metrics, Service, Snapshot, per_evaluation, requestid
+from gitconfig.service import Entry, Metrics, Service, Snapshot, requestid
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -43,7 +45,6 @@ Answer = tuple[bytes, tuple[tuple[bytes, bytes], ...]]  # body, response headers
 PRINCIPAL = "gitconfig.principal"  # scope["state"] key: the principal the fast path found
 REQUEST_ID = b"x-request-id"
 FLUSH_SECONDS = 1.0  # the fast path's metrics reach the histograms at least this often
-QUERIES = 4096  # parsed query strings kept per path (dropped when full)
 _BODY_HEADERS = frozenset((b"content-length", b"transfer-encoding"))
 
 
@@ -98,19 +99,23 @@ class ReadFastPath:
     none of this.
 
     Kept between requests, so that a repeated read is a few dictionary lookups: principals
-    by ``Authorization`` header (``tokencache``); per path, at most ``QUERIES`` query
-    strings (dropped when full) with their parse and their last answer, which serves again
-    while the snapshot is the same one (a new snapshot starts a new generation: nothing
-    older is used, and no snapshot is kept alive by this) and the principal may read there
-    (the same decision as ``authorize``). Revealed SECRETs are never kept here (the entry
-    keeps their bytes; the permission is checked on every request)."""
+    by ``Authorization`` header (``tokencache``); per path, query strings
+    (``readside.ParsedQueries``, emptied when full) with their parse and their last answer,
+    which serves again while the snapshot is the same one (a new snapshot starts a new
+    generation: nothing older is used, and no snapshot is kept alive by this) and the
+    principal may read there (the same decision as ``authorize``); the bytes of a lookup per
+    entry (``renderings``) and of a check per entry and evaluation (``checks``). A revealed
+    SECRET's answer is never kept per query (its bytes are kept per entry; the permission is
+    checked on every request)."""
 
     def __init__(self, service: Service, gate: Gate, metrics: Metrics | None = None) -> None:
         self.service = service
         self.gate = gate
         self.metrics = metrics
         self._tallies = {path: metrics.http_tally(path, "GET", 200) for path in _ALLOWED if metrics}
-        self._seen: dict[str, dict[bytes, _Seen]] = {path: {} for path in _ALLOWED}
+        self._seen: dict[str, ParsedQueries[_Seen]] = {path: ParsedQueries() for path in _ALLOWED}
+        self.renderings = Renderings[Answer]()
+        self.checks = EvaluationRenderings[Answer]()
         self._snapshot: Callable[[], Snapshot | None] = lambda: None  # weakly, the last seen
         self._generation = 0
         self._current = service.index.current  # raises NotReady before the first index
@@ -210,12 +215,8 @@ class ReadFastPath:
             _log(path, 429, seconds, rid)
 
     @staticmethod
-    def _remember(seen_by_query: dict[bytes, _Seen], raw: bytes, path: str) -> _Seen:
-        seen = _Seen(_query(raw, _ALLOWED[path]))
-        if len(seen_by_query) >= QUERIES:
-            seen_by_query.clear()
-        seen_by_query[raw] = seen
-        return seen
+    def _remember(seen_by_query: ParsedQueries[_Seen], raw: bytes, path: str) -> _Seen:
+        return seen_by_query.put(raw, _Seen(_query(raw, _ALLOWED[path])))
 
     def _answer(self, path: str, seen: _Seen, principal: Principal) -> Answer | None:
         assert seen.query is not None
@@ -248,32 +249,27 @@ class ReadFastPath:
         reveal = reveal and document.value_type is ValueType.SECRET
         if reveal and not self.service.box.may_reveal(principal, entry.key):
             return None  # the route answers 403
-        if (
-            reveal
-            and "lookup:reveal" not in entry.memo
-            and self.service.box.pending(principal, [entry])
-        ):
-            return None  # the route decrypts it in a worker thread, off the event loop
-        # Revealed bytes are cached like the decrypted value itself (by this immutable entry);
+        # Revealed bytes are kept like the decrypted value itself (by this immutable entry);
         # the permission is checked on every request, above.
-        memo_key = "lookup:reveal" if reveal else "lookup"
-        cached: Answer | None = entry.memo.get(memo_key)
+        kept = (entry, "lookup:reveal" if reveal else "lookup")
+        cached = self.renderings.get(kept)
         if cached is None:
+            if reveal and self.service.box.pending(principal, [entry]):
+                return None  # the route decrypts it in a worker thread, off the event loop
             try:
                 answer = render.config_value(self.service, principal, entry, reveal)
             except GitconfigError:
                 return None  # cannot decrypt: the route answers the error
             etag = render.etag(entry)["ETag"].encode()
-            cached = entry.memo[memo_key] = _answer_of(render.json_bytes(answer), etag)
+            cached = self.renderings.put(kept, _answer_of(render.json_bytes(answer), etag))
         return cached
 
     def _check(self, entry: Entry, user_id: str | None) -> Answer | None:
         if entry.flag is None:
             return None
         evaluation = entry.flag.evaluate(user_id, {})
-        return per_evaluation(
+        return self.checks.rendering(
             entry,
-            "check",
             evaluation,
             lambda: _answer_of(render.json_bytes(render.flag_check(entry, evaluation)), None),
         )

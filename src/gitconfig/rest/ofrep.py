@@ -35,7 +35,8 @@ from gitconfig.core.errors import (
     Unauthenticated,
 )
 from gitconfig.core.text import scrub
-from gitconfig.service import Service, per_evaluation, requestid
+from gitconfig.readside import EvaluationRenderings, OfrepContexts
+from gitconfig.service import Service, requestid
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,8 +50,6 @@ log = logging.getLogger(__name__)
 PREFIX: Final = "/ofrep/"
 _TAIL: Final = ("ofrep", "v1", "evaluate", "flags")
 _MAX_BODY: Final = 1 << 20
-_CONTEXTS: Final = 4096  # parsed contexts kept (cleared when full)
-_CACHED_BODY: Final = 4096  # only bodies up to this many bytes are kept: at most 16 MiB
 
 
 def _json(body: object) -> bytes:
@@ -73,9 +72,10 @@ class OfrepEndpoint:
         self.app = app
         self.service = service
         self.gate = gate
-        # Parsed contexts by request body: a provider sends the same few bodies again and
-        # again (one per user); a Context is immutable, and bodies that fail are not kept.
-        self._contexts: dict[bytes, ofrep.Context] = {}
+        # Parsed contexts by request body (a Context is immutable; bodies that fail are not
+        # kept), and the bytes of a single flag's answer per entry and evaluation.
+        self.contexts = OfrepContexts()
+        self.answers = EvaluationRenderings[bytes]()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = None
@@ -97,13 +97,9 @@ class OfrepEndpoint:
             principal = self.gate.principal(credential(scope["headers"], api_key=True))
             if request is None:
                 raise ofrep.OfrepError(ofrep.PARSE_ERROR, "the request body is too large")
-            context = self._contexts.get(request)
+            context = self.contexts.get(request)
             if context is None:
-                context = ofrep.parse_request(request)
-                if len(request) <= _CACHED_BODY:
-                    if len(self._contexts) >= _CONTEXTS:
-                        self._contexts.clear()
-                    self._contexts[request] = context
+                context = self.contexts.keep(request, ofrep.parse_request(request))
             if key is None:
                 status, body, extra = self._bulk(
                     principal, application, environment, context, headers.get(b"if-none-match")
@@ -128,9 +124,8 @@ class OfrepEndpoint:
         )
         flag = entry.flag
         assert flag is not None
-        return per_evaluation(
+        return self.answers.rendering(
             entry,
-            "ofrep",
             evaluation,
             lambda: _json(
                 ofrep.answer(key, flag.document, evaluation, entry.served.commit.sha, entry.version)

@@ -40,7 +40,6 @@ from gitconfig.service.ofrep import OfrepBulk
 from gitconfig.service.operations import IndexStatus, WebhookOutcome
 from gitconfig.service.replica import ReplicaStatus, Replicator
 from gitconfig.service.secrets import Rotation
-from gitconfig.service.serving import per_evaluation
 from gitconfig.service.sopsfiles import SecretInfo, SecretProblem
 from gitconfig.service.spring import PropertySource, SpringEnvironment
 
@@ -86,5 +85,4 @@ __all__ = [
     "commit_fields",
     "find_version",
     "flag_action",
-    "per_evaluation",
 ]

@@ -13,12 +13,14 @@ from gitconfig.core.errors import AlreadyExists, BadRequest
 from gitconfig.core.evaluation import Evaluation
 from gitconfig.core.model import Environment, FlagDocument, Kind
 from gitconfig.core.paths import scope_errors
-from gitconfig.index.snapshot import Entry, FlagCheck, Snapshot, flag_check
+from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.readside import Check, EntryChecks, FlagChecks
 from gitconfig.service.base import UNCHANGED, new_key
 from gitconfig.service.reads import Reads
 from gitconfig.service.writer import Writer
 
-_CHECKS_LIMIT = 100_000  # allowed checks kept per snapshot before its table is reset
+FlagCheck = Check[Entry]  # check(user_id, attributes) -> (entry, evaluation)
+_ENVIRONMENTS = {environment.value: environment for environment in Environment}
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,18 @@ class Evaluations:
 
 class Flags:
     """Flag evaluation over ``reads`` (the served snapshot's compiled flags) and flag writes
-    through ``writer``."""
+    through ``writer``. Keeps two read-side caches: each flag entry's check
+    (``readside.EntryChecks``, across snapshots) and the checks each principal was allowed,
+    by snapshot commit (``readside.FlagChecks``, emptied whenever the index moves)."""
 
     def __init__(self, reads: Reads, writer: Writer) -> None:
         self.reads = reads
         self.writer = writer
+        self.entry_checks = EntryChecks[Entry]()
+        self.checks = FlagChecks[FlagCheck]()
+        self._allowed = self.checks.get  # bound once: the hot path makes one call
+        self._current = reads.index.current  # the served snapshot: ``reads.snapshot``
+        reads.index.subscribe(lambda _snapshot, _result: self.checks.clear())
 
     def evaluate(
         self,
@@ -83,35 +92,46 @@ class Flags:
 
         This runs once per flag check, so the common case costs a few dict lookups next to
         the evaluation (docs/performance.md): attributes that are all strings are used as
-        they are; the snapshot's ``checks`` table, keyed by the principal's serial, holds the
-        flag's check once that principal was allowed to read it (one dict lookup stands for
-        the lookup and the decision); the answer is a precreated ``(entry, evaluation)`` pair
-        of the flag's evaluator (``snapshot.flag_check``)."""
+        they are; the table of checks (``readside.FlagChecks``), keyed by the snapshot's
+        commit and the principal's serial, holds the flag's check once that principal was allowed to
+        read it (one dict lookup stands for the lookup and the decision); the answer is a
+        precreated ``(entry, evaluation)`` pair of the flag's check
+        (``readside.EntryChecks``)."""
         texts: Mapping[str, str] = attributes  # type: ignore[assignment]  # checked just below
         for value in attributes.values():
             if type(value) is not str:
                 texts = attribute_texts(attributes)
                 break
-        check = self.reads.snapshot().checks.get((principal.serial, application, environment, key))
+        snapshot = self._current()
+        check = self._allowed((snapshot.commit, principal.serial, application, environment, key))
         if check is None:
-            check = self._flag_check(principal, application, environment, key)
+            check = self._flag_check(snapshot, principal, application, environment, key)
         return check(user_id, texts)
 
     def _flag_check(
-        self, principal: Principal, application: str, environment: str, key: str
+        self,
+        snapshot: Snapshot,
+        principal: Principal,
+        application: str,
+        environment: str,
+        key: str,
     ) -> FlagCheck:
-        """The flag's check the first time a snapshot is asked for it by this principal
-        (kept in the snapshot's ``checks`` when the principal may read it), or the error
+        """The flag's check the first time ``snapshot`` is asked for it by this principal
+        (kept in the table of checks when the principal may read it), or the error
         ``lookup`` raises: names checked, then the read permission, then NotFound."""
-        snapshot = self.reads.snapshot()
-        check = snapshot.flag(application, environment, key)
-        if check is not None and principal.may("read", application, environment):
-            checks = snapshot.checks
-            if len(checks) >= _CHECKS_LIMIT:  # principals x flags: bounded, like decisions
-                checks.clear()
-            checks[(principal.serial, application, environment, key)] = check
+        env = _ENVIRONMENTS.get(environment)
+        entry = snapshot.get(Kind.FLAG, application, env, key) if env is not None else None
+        if (
+            entry is not None
+            and entry.flag is not None
+            and principal.may("read", application, environment)
+        ):
+            check = self.entry_checks.check(entry, entry.flag)
+            self.checks[(snapshot.commit, principal.serial, application, environment, key)] = check
             return check
-        return flag_check(self.reads.lookup(principal, Kind.FLAG, application, environment, key))
+        entry = self.reads.lookup(principal, Kind.FLAG, application, environment, key)
+        assert entry.flag is not None
+        return self.entry_checks.check(entry, entry.flag)
 
     def create(self, principal: Principal, new: NewFlag) -> Entry:
         key = new_key(principal, Kind.FLAG, new.application, new.environment, new.key)
@@ -194,7 +214,7 @@ class Flags:
             raise BadRequest("invalid evaluation context", errors)
         authorize(principal, "read", application, environment)
         snapshot = self.reads.snapshot()
-        entries = snapshot.entries(Kind.FLAG, application, Environment(environment))
+        entries = self.reads.entries(Kind.FLAG, application, Environment(environment), snapshot)
         return Evaluations(
             snapshot.commit,
             [(e, e.flag.evaluate(user_id, texts)) for e in entries if e.flag],

@@ -80,7 +80,7 @@ class Ofrep:
         snapshot = self.reads.snapshot()
         entries: list[Entry] = []
         if env is not None and application_error(application) is None:
-            entries = snapshot.entries(Kind.FLAG, application, env)
+            entries = self.reads.entries(Kind.FLAG, application, env, snapshot)
         flags: list[dict[str, Any]] = []
         for entry in entries:
             if entry.flag is None:

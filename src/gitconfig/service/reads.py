@@ -8,10 +8,7 @@ and raises ``NotReady`` before the first index.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-
-import cachetools
 
 from gitconfig.access.principals import Principal, authorize
 from gitconfig.core import limits
@@ -26,10 +23,11 @@ from gitconfig.core.paths import (
 )
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.readside import MergedCommits, SortedEntries
 from gitconfig.service.base import MAX_PAGE_SIZE, Page, VersionView, find_version
 from gitconfig.store.ports import Store
 
-_MERGED_CACHE_LIMIT = 10_000
+_UNKNOWN = object()  # not in ``_merged`` (None is an answer)
 _ENVIRONMENTS = {environment.value: environment for environment in Environment}
 
 
@@ -41,14 +39,31 @@ class Reads:
         self.index = index
         self.store = store
         # (commit, path) -> the merged branch's commit that made it: both are immutable.
-        self._merged: cachetools.LRUCache[tuple[str, str], Commit | None] = cachetools.LRUCache(
-            _MERGED_CACHE_LIMIT
-        )
-        self._merged_lock = threading.Lock()  # cachetools' caches are not thread-safe
+        self._merged = MergedCommits()
+        self.sorted = SortedEntries[Entry]()  # listings, by snapshot commit and filter
+        index.subscribe(lambda _snapshot, _result: self.sorted.clear())
 
     def snapshot(self) -> Snapshot:
         """The served snapshot; ``NotReady`` before the first index."""
         return self.index.current()
+
+    def entries(
+        self,
+        kind: Kind,
+        application: str | None = None,
+        environment: Environment | None = None,
+        snapshot: Snapshot | None = None,
+    ) -> list[Entry]:
+        """``snapshot.entries(kind, application, environment)`` (default: the served
+        snapshot), sorted once per snapshot and filter (``readside.SortedEntries``). The list
+        is shared: read-only."""
+        if snapshot is None:
+            snapshot = self.snapshot()
+        return self.sorted.entries(
+            snapshot.commit,
+            (kind, application, environment),
+            lambda: snapshot.entries(kind, application, environment),
+        )
 
     def blob(self, sha: str) -> bytes:
         """A file's content by its blob id."""
@@ -109,7 +124,7 @@ class Reads:
         if application is not None and environment is not None:
             authorize(principal, "read", application, environment)  # a named scope: 403
         env = Environment(environment) if environment is not None else None
-        entries = readable(principal, self.snapshot().entries(kind, application, env))
+        entries = readable(principal, self.entries(kind, application, env))
         return Page(entries[page * size : (page + 1) * size], page, size, len(entries))
 
     def lookup_many(
@@ -139,7 +154,7 @@ class Reads:
         authorize(principal, "read", application, environment)
         snapshot, env = self.snapshot(), Environment(environment)
         if not keys:
-            return snapshot.entries(kind, application, env)
+            return self.entries(kind, application, env, snapshot)
         found = (snapshot.get(kind, application, env, key) for key in dict.fromkeys(keys))
         return [entry for entry in found if entry is not None]
 
@@ -175,13 +190,10 @@ class Reads:
         ``path`` this content (``Store.merged_change``: only the merged branch's own commits
         are walked), else None. Kept by (commit, path): both are immutable."""
         cache_key = (version.commit.sha, path)
-        with self._merged_lock:
-            if cache_key in self._merged:
-                return self._merged[cache_key]
-        found = self.store.merged_change(version.commit.sha, path)
-        with self._merged_lock:
-            self._merged[cache_key] = found
-        return found
+        kept = self._merged.get(cache_key, _UNKNOWN)
+        if kept is not _UNKNOWN:
+            return kept  # type: ignore[return-value]  # a Commit or None, as put below
+        return self._merged.put(cache_key, self.store.merged_change(version.commit.sha, path))
 
 
 def readable(principal: Principal, entries: list[Entry]) -> list[Entry]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gitconfig.access.principals import Principal
 from gitconfig.access.reveal import authorize_reveal, may_reveal
@@ -20,6 +20,7 @@ from gitconfig.core import configfile, sopsrules
 from gitconfig.core.errors import BadRequest, FieldError, SecretUnavailable
 from gitconfig.core.model import ConfigDocument, Document, EntryKey, ValueType
 from gitconfig.index.snapshot import Entry, Snapshot
+from gitconfig.readside import Bounded, Renderings
 from gitconfig.service.base import SOPS_YAML, VersionView
 from gitconfig.service.reads import Reads
 from gitconfig.store.ports import Store
@@ -27,18 +28,21 @@ from gitconfig.store.secrets import Sops
 
 Rendering = TypeVar("Rendering")
 _RULES_KEPT = 16  # parsed .sops.yaml files kept, by commit (one per served snapshot)
+_NONE = object()  # nothing kept (a rendering may be None)
 
 
 class SecretBox:
     """SECRET values of ``store``'s files, decrypted and encrypted by ``sops``; the served
     snapshot's ``.sops.yaml`` (through ``reads``) says for whom each path's SECRET must be
-    encrypted: one that is not is never revealed (``reveal``)."""
+    encrypted: one that is not is never revealed (``reveal``). The doors' renderings per
+    entry and audience are kept in ``renderings`` (a ``readside.Renderings``)."""
 
     def __init__(self, reads: Reads, store: Store, sops: Sops) -> None:
         self.reads = reads
         self.store = store
         self.sops = sops
-        self._rules: dict[str | None, list[sopsrules.Rule]] = {}  # by commit; the last few
+        self.renderings = Renderings[Any]()
+        self._rules: Bounded[str | None, list[sopsrules.Rule]] = Bounded(_RULES_KEPT)  # by commit
 
     # -- the binding of a SECRET to its path ---------------------------------------------------
 
@@ -53,9 +57,7 @@ class SecretBox:
                 found = [] if data is None else sopsrules.parse(data)
             except BadRequest:
                 found = []
-            if len(self._rules) >= _RULES_KEPT:
-                self._rules.clear()
-            self._rules[snapshot.commit] = found
+            found = self._rules.put(snapshot.commit, found)
         return found
 
     def unbound(self, path: str, document: Document | None) -> str | None:
@@ -128,19 +130,19 @@ class SecretBox:
         self, principal: Principal, entry: Entry, name: str, render: Callable[[], Rendering]
     ) -> Rendering:
         """The rendering ``name`` of ``entry`` for ``principal``: ``render()`` once per entry
-        and audience (masked or revealed, ``reveals_to``), kept in ``entry.memo`` under
-        ``"{name}.{revealed}"``. A revealed rendering is kept once sops has answered for the
-        blob (the plaintext, or a failure it reported), never the mask of a sops that could
-        not run (the next request tries again)."""
+        and audience (masked or revealed, ``reveals_to``), kept in ``renderings`` under
+        ``(entry, "{name}.{revealed}")``. A revealed rendering is kept once sops has answered
+        for the blob (the plaintext, or a failure it reported), never the mask of a sops that
+        could not run (the next request tries again)."""
         revealed = self.reveals_to(principal, entry)
-        memo_key = f"{name}.{revealed}"
-        memo = entry.memo
-        if memo_key in memo:
-            kept: Rendering = memo[memo_key]
-            return kept
+        key = (entry, f"{name}.{revealed}")
+        renderings = self.renderings
+        kept = renderings.get(key, _NONE)
+        if kept is not _NONE:
+            return kept  # type: ignore[no-any-return]
         made = render()
         if not revealed or self.sops.known(entry.served.blob):
-            memo[memo_key] = made
+            renderings[key] = made
         return made
 
     # -- decryption ------------------------------------------------------------------------------

@@ -53,12 +53,13 @@ class SecretProblem:
 def secret_entries(
     snapshot: Snapshot, application: str | None = None, environment: Environment | None = None
 ) -> list[Entry]:
-    return [
-        entry
-        for entry in snapshot.entries(Kind.CONFIG, application, environment)
-        if isinstance(entry.document, ConfigDocument)
-        and entry.document.value_type is ValueType.SECRET
-    ]
+    """The served SECRETs, sorted (only they are sorted: no listing of every entry)."""
+    return snapshot.entries(Kind.CONFIG, application, environment, where=_is_secret)
+
+
+def _is_secret(entry: Entry) -> bool:
+    document = entry.document
+    return isinstance(document, ConfigDocument) and document.value_type is ValueType.SECRET
 
 
 def secret_info(entry: Entry) -> SecretInfo:

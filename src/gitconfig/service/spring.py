@@ -24,12 +24,12 @@ from gitconfig.core.profiles import environments_of
 from gitconfig.core.validator import load_schemas
 from gitconfig.index.refresher import Index
 from gitconfig.index.snapshot import Snapshot
+from gitconfig.readside import SpringAnswers
 from gitconfig.service.reads import Reads
 from gitconfig.service.secretbox import SecretBox
 from gitconfig.store.ports import Store
 
 SHARED: Final = "application"
-_MEMO_LIMIT: Final = 1024  # answers kept (all of immutable commits); cleared when full
 
 Documents = list[tuple[EntryKey, str, ConfigDocument]]  # (key, blob, document), by key
 Reader = Callable[[str, Environment], Documents]
@@ -45,7 +45,8 @@ class PropertySource:
 @dataclass(frozen=True)
 class SpringEnvironment:
     """Spring's ``Environment``: ``property_sources`` highest precedence first; ``version``
-    is the commit SHA the values were read at. Answers are memoized and shared: read-only."""
+    is the commit SHA the values were read at. Answers are kept and shared
+    (``readside.SpringAnswers``): read-only."""
 
     name: str
     profiles: list[str]
@@ -71,7 +72,7 @@ class Spring:
         self.box = box
         self.store = store
         self.index = index
-        self._answers: dict[tuple[object, ...], SpringEnvironment] = {}
+        self._answers = SpringAnswers[SpringEnvironment]()
 
     def environment(
         self, principal: Principal, application: str, profiles: str, label: str | None = None
@@ -106,10 +107,9 @@ class Spring:
             for env in environments
         )
         # Answers are a function of these (a commit is immutable); a resolved label is part
-        # of the key, so a moved branch or tag can never be answered from the memo.
-        memo_key = (sha, sha == snapshot.commit, application, profiles, label, reveal)
-        memo = self._answers
-        cached = memo.get(memo_key)
+        # of the key, so a moved branch or tag can never be answered from what is kept.
+        answer_key = (sha, sha == snapshot.commit, application, profiles, label, reveal)
+        cached = self._answers.get(answer_key)
         if cached is not None:
             return cached
         read, known = self._spring_reader(snapshot, sha)
@@ -141,10 +141,7 @@ class Spring:
             sha,
             sources,
         )
-        if len(memo) >= _MEMO_LIMIT:
-            memo.clear()
-        memo[memo_key] = answer
-        return answer
+        return self._answers.put(answer_key, answer)
 
     def _spring_reader(self, snapshot: Snapshot, sha: str | None) -> tuple[Reader, Known]:
         """A reader of the configuration sets at ``sha`` (the snapshot's own when it is the
@@ -154,7 +151,7 @@ class Spring:
             def from_snapshot(application: str, env: Environment) -> Documents:
                 return [
                     (entry.key, entry.served.blob, entry.document)
-                    for entry in snapshot.entries(Kind.CONFIG, application, env)
+                    for entry in self.reads.entries(Kind.CONFIG, application, env, snapshot)
                     if isinstance(entry.document, ConfigDocument)
                 ]
 

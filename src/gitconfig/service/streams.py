@@ -151,5 +151,6 @@ class Streams:
                 lambda document: self.box.served_text(principal, document, entry.key, updated.blob),
             )
 
-        entries = [entry for kind in kinds for entry in snapshot.entries(kind, application, env)]
+        listed = self.reads.entries
+        entries = [entry for kind in kinds for entry in listed(kind, application, env, snapshot)]
         return snapshot.commit or "", [render(entry) for entry in entries]

@@ -131,7 +131,9 @@ class Transfer:
             authorize_reveal(principal, application, environment)
         snapshot = self.reads.snapshot()
         rows = []
-        for entry in snapshot.entries(Kind.CONFIG, application, Environment(environment)):
+        for entry in self.reads.entries(
+            Kind.CONFIG, application, Environment(environment), snapshot
+        ):
             document = entry.document
             assert isinstance(document, ConfigDocument)
             value = document.value

@@ -184,7 +184,7 @@ class Comparisons:
             return side, {
                 (kind, entry.key.key): (entry.served.blob, entry.document)
                 for kind in (Kind.CONFIG, Kind.FLAG)
-                for entry in snapshot.entries(kind, application, side.environment)
+                for entry in self.reads.entries(kind, application, side.environment, snapshot)
             }
         assert side.commit is not None
         prefixes = tuple(f"{kind.folder}/{application}/{side.environment.value}/" for kind in Kind)

@@ -166,7 +166,7 @@ class Promotions:
             chosen = [
                 entry
                 for kind in (Kind.CONFIG, Kind.FLAG)
-                for entry in snapshot.entries(kind, app, source)
+                for entry in self.reads.entries(kind, app, source, snapshot)
             ]
         changes: dict[str, bytes | None] = {}
         diffs: list[envdiff.KeyDiff] = []
