@@ -11,8 +11,9 @@ import httpx
 import pytest
 import yaml
 from config.spring import ConfigClient
+from fastapi.testclient import TestClient
 
-from gitconfig.access.principals import TokenRegistry
+from gitconfig.access.principals import Grant, TokenRegistry
 from gitconfig.core.model import ConfigDocument, ValueType
 from gitconfig.core.spring import flatten, unflatten
 from gitconfig.rest.app import create_app
@@ -261,3 +262,32 @@ def test_secrets_are_plaintext_only_where_the_caller_may_reveal_them(
     assert revealed.json()["propertySources"][0]["source"]["db-password"] == "pw-9"
     assert masked.json()["propertySources"][0]["source"]["db-password"] == MASK
     assert "ENC[" not in revealed.text + masked.text and "pw-9" not in masked.text
+
+
+def test_the_shared_set_comes_only_where_the_caller_may_read_it(
+    service: Service, repo: tuple[Path, str]
+) -> None:
+    """A reader of trading-engine/PROD only gets no application/PROD values through /spring,
+    where /configs/lookup and /spring/application/prod answer 403 for them."""
+    work, _first = repo
+    push(work)
+    service.index.refresh()
+    tokens = TokenRegistry()
+    only_app = Grant("reader", ("trading-engine",), frozenset({"PROD"}))
+    tokens.add("app-only", "app-only", grants=[only_app])
+    with_shared = Grant("reader", ("trading-engine", "application"), frozenset({"PROD"}))
+    tokens.add("with-shared", "with-shared", grants=[with_shared])
+    with TestClient(create_app(service, tokens)) as client:
+
+        def sources(token: str, path: str = "trading-engine/prod") -> list[str]:
+            answer = client.get(f"/spring/{path}", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200, answer.text
+            return [source["name"] for source in answer.json()["propertySources"]]
+
+        assert sources("with-shared") == [f"{APP}/PROD", f"{SHARED}/PROD"]
+        assert sources("app-only") == [f"{APP}/PROD"]  # the shared set is not its to read
+        assert sources("with-shared") == [f"{APP}/PROD", f"{SHARED}/PROD"]  # nothing mixed up
+        denied = client.get(
+            "/spring/application/prod", headers={"Authorization": "Bearer app-only"}
+        )
+        assert denied.status_code == 403

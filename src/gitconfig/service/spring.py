@@ -91,8 +91,11 @@ class Spring:
                 f"no profile of {profiles!r} names an environment"
                 " (DEV, TEST, STAGING, PROD, development, dev, test, staging, production, prod)"
             )
-        for env in environments:  # the shared ``application`` set comes with the app's own
+        for env in environments:
             authorize(principal, "read", application, env)
+        # The shared ``application`` set comes with the app's own only where the principal
+        # may read it, as /configs/lookup and /spring/application/... decide.
+        shared = tuple(env for env in environments if principal.may("read", SHARED, env.value))
         snapshot = self.reads.snapshot()
         sha = snapshot.commit
         if label is not None and label != self.store.branch:
@@ -108,7 +111,7 @@ class Spring:
         )
         # Answers are a function of these (a commit is immutable); a resolved label is part
         # of the key, so a moved branch or tag can never be answered from what is kept.
-        answer_key = (sha, sha == snapshot.commit, application, profiles, label, reveal)
+        answer_key = (sha, sha == snapshot.commit, application, profiles, label, reveal, shared)
         cached = self._answers.get(answer_key)
         if cached is not None:
             return cached
@@ -118,6 +121,8 @@ class Spring:
         sources: list[PropertySource] = []
         for app in (application, SHARED) if application != SHARED else (application,):
             for env in reversed(environments):
+                if app == SHARED and app != application and env not in shared:
+                    continue
                 documents = read(app, env)
                 if documents:
                     sources.append(
