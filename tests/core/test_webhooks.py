@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gitconfig.access.principals import TokenRegistry
+from gitconfig.access.ratelimit import AUTH_FAILURES
 from gitconfig.core import webhooks
 from gitconfig.core.errors import Unauthenticated
 from gitconfig.rest.app import create_app
@@ -109,6 +110,9 @@ def replica(tmp_path: Path) -> Iterator[tuple[TestClient, Replicator, Path]]:
         replicator.stop()
 
 
+LIMIT = int(AUTH_FAILURES.partition("/")[0])
+
+
 def wait_for_fetches(replicator: Replicator, count: int, seconds: float = 10.0) -> None:
     deadline = time.monotonic() + seconds
     while replicator.fetches["ok"] < count and time.monotonic() < deadline:
@@ -163,3 +167,21 @@ def test_an_odd_signed_body_names_no_ref(body: bytes) -> None:
     # Signed, so genuine: the fetch it triggers reads the remote itself (never a 500 here).
     event = webhooks.verify(headers_for("github", body), body, SECRET)
     assert event.is_push and event.ref is None
+
+
+def test_bad_signatures_are_limited_per_address(
+    replica: tuple[TestClient, Replicator, Path],
+) -> None:
+    """Guessing the webhook secret is slowed like guessing a token: past the failures an
+    address may make, its webhooks get 429 before any signature is checked."""
+    client, _replicator, _origin = replica
+    body = push_body()
+    statuses = [
+        client.post(
+            "/webhooks/git", content=body, headers=headers_for("github", body, b"guess")
+        ).status_code
+        for _ in range(LIMIT + 1)
+    ]
+    assert statuses == [401] * LIMIT + [429]
+    right = client.post("/webhooks/git", content=body, headers=headers_for("github", body))
+    assert right.status_code == 429  # even the right one waits: it was never seen to pass

@@ -12,10 +12,13 @@ unknown credential, a bad JWT) and ``RateLimited`` (over the principal's limit).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from gitconfig.access.principals import Principal, TokenRegistry
+from gitconfig.access.ratelimit import FailureLimiter
 from gitconfig.access.tokencache import HeaderAuthenticator
+from gitconfig.core.errors import Unauthenticated
 
 _AUTHORIZATION = b"authorization"
 _API_KEY = b"x-api-key"
@@ -41,25 +44,51 @@ def credential(
 
 
 class Gate:
-    """Principals of credentials, by ``tokens`` (see the module)."""
+    """Principals of credentials, by ``tokens`` (see the module); failed authentications
+    counted per client address by ``failures`` (``ratelimit.FailureLimiter``)."""
 
-    def __init__(self, tokens: TokenRegistry) -> None:
+    def __init__(self, tokens: TokenRegistry, failures: FailureLimiter | None = None) -> None:
         self.tokens = tokens
+        self.failures = failures if failures is not None else FailureLimiter()
         self._reads = HeaderAuthenticator(tokens)
 
-    def principal(self, authorization: bytes | str | None, write: bool = False) -> Principal:
+    def principal(
+        self, authorization: bytes | str | None, write: bool = False, client: str | None = None
+    ) -> Principal:
         """The principal of an ``Authorization`` value (None: none was sent) for a read, or
-        for a write with ``write``; raises ``Unauthenticated`` or ``RateLimited``."""
-        if write:
-            if isinstance(authorization, bytes):
-                authorization = authorization.decode("latin-1")
-            return self.tokens.authenticate(authorization, write=True)
-        if isinstance(authorization, str):
-            authorization = _raw(authorization)
-        return self._reads.authenticate(authorization)
+        for a write with ``write``, from the address ``client`` (None: unknown); raises
+        ``Unauthenticated``, or ``RateLimited`` (the principal over its rate limit, or the
+        address over its failed authentications: then only a credential that passed before
+        is tried)."""
+        raw = _raw(authorization) if isinstance(authorization, str) else authorization
+        if client is not None and self._reads.kept(raw) is None:
+            self.failures.check(client)
+        try:
+            if write:
+                text = raw.decode("latin-1") if raw is not None else None
+                return self.tokens.authenticate(text, write=True)
+            return self._reads.authenticate(raw)
+        except Unauthenticated:
+            self.failures.failed(client)
+            raise
 
 
 def _raw(text: str) -> bytes:
     """A header value's bytes (HTTP header values are Latin-1; a character outside it
     cannot be part of a token, and fails authentication as any wrong token does)."""
     return text.encode("latin-1", "replace")
+
+
+def client_address(scope: Mapping[str, Any]) -> str | None:
+    """The client's address of an ASGI request (None: unknown)."""
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+def peer_address(peer: str | None) -> str | None:
+    """The address of a gRPC peer (``ipv4:127.0.0.1:5000``, ``ipv6:[::1]:5000``)."""
+    if not peer:
+        return None
+    _family, _, rest = peer.partition(":")
+    host = rest.rpartition(":")[0] if rest.count(":") else rest
+    return host.strip("[]") or None

@@ -64,3 +64,49 @@ class RateLimiter:
             f"{principal.name} is over its rate limit of {rate.text}; retry in {retry_after}s",
             retry_after,
         )
+
+
+AUTH_FAILURES = "30/minute"  # failed authentications per client address, then 429
+_RECENT_LIMIT = 100_000  # addresses with recent failures kept
+
+
+class FailureLimiter:
+    """Failed authentications per client address (``rate``, moving window): past the limit,
+    the address gets ``RateLimited`` for every credential this server has not seen pass
+    before, so guessing tokens (or webhook signatures) is slowed to the rate while clients
+    that authenticated already go on."""
+
+    def __init__(self, rate: Rate | None = None) -> None:
+        self.rate = rate or parse_rate(AUTH_FAILURES, field="auth-failure-limit")
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._window = self.rate.item.get_expiry()
+        # Addresses with a failure in the last window: every other request costs one lookup.
+        self._recent: dict[str, float] = {}
+
+    def check(self, address: str | None) -> None:
+        """Raises ``RateLimited`` when ``address`` (None: unknown) is over its limit."""
+        if address is None:
+            return
+        last = self._recent.get(address)
+        if last is None:
+            return
+        if time.monotonic() - last > self._window:
+            self._recent.pop(address, None)
+            return
+        if self._limiter.test(self.rate.item, address, "failures"):
+            return
+        reset = self._limiter.get_window_stats(self.rate.item, address, "failures").reset_time
+        retry_after = max(1, math.ceil(reset - time.time()))
+        raise RateLimited(
+            f"too many failed authentications from {address} ({self.rate.text}); "
+            f"retry in {retry_after}s",
+            retry_after,
+        )
+
+    def failed(self, address: str | None) -> None:
+        """Count one failed authentication from ``address``."""
+        if address is not None:
+            if len(self._recent) >= _RECENT_LIMIT:
+                self._recent.clear()  # a flood of addresses: forget, never grow without bound
+            self._recent[address] = time.monotonic()
+            self._limiter.hit(self.rate.item, address, "failures")

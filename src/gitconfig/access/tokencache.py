@@ -46,16 +46,22 @@ class HeaderAuthenticator:
         subjects = self.tokens.subjects
         return None if subjects is None else subjects.by_digest()
 
-    def authenticate(self, value: bytes | None) -> Principal:
-        """The principal of an ``Authorization`` header value (None: no header) for a read;
-        raises ``Unauthenticated`` (no, a malformed or an unknown token, a bad JWT) and
-        ``RateLimited`` (over the principal's limit), as ``TokenRegistry.authenticate``."""
+    def kept(self, value: bytes | None) -> Principal | None:
+        """The principal of a header value that authenticated before and still would (the
+        kept values are dropped when the tokens or the access file change), else None."""
         tokens = self.tokens
         table = self._subjects_table() if tokens.subjects is not None else None
         if table is not self._table or tokens.generation != self._generation:
             self._known.clear()
             self._table, self._generation = table, tokens.generation
-        principal = self._known.get(value) if value is not None else None
+        return self._known.get(value) if value is not None else None
+
+    def authenticate(self, value: bytes | None) -> Principal:
+        """The principal of an ``Authorization`` header value (None: no header) for a read;
+        raises ``Unauthenticated`` (no, a malformed or an unknown token, a bad JWT) and
+        ``RateLimited`` (over the principal's limit), as ``TokenRegistry.authenticate``."""
+        tokens = self.tokens
+        principal = self.kept(value)
         if principal is None:
             text = None if value is None else value.decode("latin-1")
             principal = tokens.authenticate(text)  # raises; counts the call when it passes

@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 import grpc
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from gitconfig.access.gate import Gate, credential
+from gitconfig.access.gate import Gate, credential, peer_address
 from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.errors import GitconfigError, StoreError
 from gitconfig.core.evaluation import Evaluation
@@ -92,7 +92,9 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         self.messages = UpdateMessages[config_pb2.ConfigurationUpdate]()
 
     def principal(self, context: Any) -> Principal:
-        return self.gate.principal(credential(context.invocation_metadata() or ()))
+        return self.gate.principal(
+            credential(context.invocation_metadata() or ()), client=peer_address(context.peer())
+        )
 
     @_mapped
     async def GetConfiguration(

@@ -10,8 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gitconfig.access.gate import Gate, credential
 from gitconfig.access.principals import Principal
 from gitconfig.core import limits
-from gitconfig.core.errors import BadRequest, FieldError
-from gitconfig.rest.fastpath import PRINCIPAL
+from gitconfig.core.errors import BadRequest, FieldError, GitconfigError
+from gitconfig.rest.fastpath import PRINCIPAL, REFUSED
 from gitconfig.service import Service
 
 _bearer = HTTPBearer(auto_error=False, description="A gitconfig API token")
@@ -23,11 +23,16 @@ async def _service(request: Request) -> Service:
 
 
 def _caller(request: Request, write: bool) -> Principal:
-    known: Principal | None = request.scope.get("state", {}).get(PRINCIPAL)
+    state = request.scope.get("state", {})
+    known: Principal | None = state.get(PRINCIPAL)
     if known is not None:  # the fast path authenticated (and counted) this request
         return known
+    refused: GitconfigError | None = state.get(REFUSED)
+    if refused is not None:  # the fast path refused (and counted) these credentials
+        raise refused
     gate: Gate = request.app.state.gate
-    return gate.principal(credential(request.scope["headers"]), write=write)
+    client = request.client.host if request.client is not None else None
+    return gate.principal(credential(request.scope["headers"]), write=write, client=client)
 
 
 async def _principal(

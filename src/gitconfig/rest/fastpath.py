@@ -22,7 +22,7 @@ from time import perf_counter
 from typing import Any
 from urllib.parse import unquote_plus
 
-from gitconfig.access.gate import Gate
+from gitconfig.access.gate import Gate, client_address
 from gitconfig.access.principals import Principal, authorize
 from gitconfig.core.errors import GitconfigError, RateLimited
 from gitconfig.core.model import ConfigDocument, Environment, Kind, ValueType
@@ -43,6 +43,7 @@ _REQUIRED = frozenset(("key", "application", "environment"))
 _ALLOWED = {LOOKUP: _REQUIRED | {"reveal"}, CHECK: _REQUIRED | {"userId"}}
 Answer = tuple[bytes, tuple[tuple[bytes, bytes], ...]]  # body, response headers (encoded)
 PRINCIPAL = "gitconfig.principal"  # scope["state"] key: the principal the fast path found
+REFUSED = "gitconfig.refused"  # scope["state"] key: the authentication error it met (counted)
 REQUEST_ID = b"x-request-id"
 FLUSH_SECONDS = 1.0  # the fast path's metrics reach the histograms at least this often
 _BODY_HEADERS = frozenset((b"content-length", b"transfer-encoding"))
@@ -145,11 +146,13 @@ class ReadFastPath:
             elif name in _BODY_HEADERS:
                 return False  # a body: the body limit and the route judge it
         try:
-            principal = self.gate.principal(authorization)
+            principal = self.gate.principal(authorization, client=client_address(scope))
         except RateLimited as exc:
             await self._refuse(exc, path, started, sent_id, scope, receive, send)
             return True
-        except GitconfigError:
+        except GitconfigError as exc:
+            # The route answers it without authenticating (and counting a failure) again.
+            scope.setdefault("state", {})[REFUSED] = exc
             return False
         if (
             seen.generation == self._generation

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
-from gitconfig.access.gate import Gate, credential
+from gitconfig.access.gate import Gate, client_address, credential
 from gitconfig.access.principals import Principal
 from gitconfig.core import ofrep
 from gitconfig.core.errors import (
@@ -94,7 +94,9 @@ class OfrepEndpoint:
             headers.setdefault(name, value)
         request = await _body(receive)
         try:
-            principal = self.gate.principal(credential(scope["headers"], api_key=True))
+            principal = self.gate.principal(
+                credential(scope["headers"], api_key=True), client=client_address(scope)
+            )
             if request is None:
                 raise ofrep.OfrepError(ofrep.PARSE_ERROR, "the request body is too large")
             context = self.contexts.get(request)
