@@ -598,6 +598,7 @@ def test_resolve_full_shas_and_unique_prefixes_of_commits(tmp_path: Path) -> Non
     sha = commit_files(work, {"a": "1\n"}, "one")
     blob = git(work, "rev-parse", "HEAD:a")
     twin_commit, twin_blob = _commit_and_blob_sharing_a_prefix(work)
+    git(work, "tag", "twin", twin_commit)  # only commits a ref reaches are served
     shared = next(n for n in range(40) if twin_commit[n] != twin_blob[n])
     store = GitStore(work)
 

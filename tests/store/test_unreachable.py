@@ -1,6 +1,7 @@
 """Only commits a Git host would serve are served: a commit a force push dropped (reachable
 from no branch and no tag) is not found by its sha — not as a Spring label, not as a side of
-a comparison, not as a stream's resume point — and is again once a tag names it."""
+a comparison — and is again once a tag names it; a stream resumed from it is told that the
+history was rewritten."""
 
 from __future__ import annotations
 
@@ -41,8 +42,12 @@ def test_a_commit_a_force_push_dropped_is_not_served(bare_repo: Path, tmp_path: 
         refused = client.get("/configs/compare", params=compare)
         assert refused.status_code == 400
         assert refused.json()["errors"][0]["field"] == "from"
+        # A stream resumed from it is told the history was rewritten (start over), not served
+        # from it: 412, where an unknown commit is a 400.
         resumed = client.get("/configs/watch", params={"lastEventId": dropped})
-        assert resumed.status_code == 400
+        assert resumed.status_code == 412
+        unknown = client.get("/configs/watch", params={"lastEventId": "0" * 40})
+        assert unknown.status_code == 400
         git(bare_repo, "tag", "old-two", dropped)  # a tag names it: a host serves it again
         assert client.get(f"/spring/shop/dev/{dropped}").status_code == 200
         assert service.store.resolve(dropped) == dropped

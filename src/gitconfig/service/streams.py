@@ -66,7 +66,9 @@ class Streams:
         ]
         commit = None
         if resume_after is not None:
-            commit = self.store.resolve(resume_after.strip().lower())
+            # Any commit: one a force push dropped ends the stream as a rewritten history
+            # (the client starts over), where an unknown one is a bad request.
+            commit = self.store.resolve(resume_after.strip().lower(), served=False)
             if commit is None:
                 message = "not a commit of this repository (a full sha, or a unique 7+ prefix)"
                 errors.append(FieldError("resumeAfterCommit", message))

@@ -129,11 +129,11 @@ class GitStore:
         with boundary():
             return to_commit(get_object(self._repo(), sha, pygit2.Commit))
 
-    def resolve(self, rev: str) -> str | None:
+    def resolve(self, rev: str, served: bool = True) -> str | None:
         if not _SHA_PREFIX.fullmatch(rev):
             return None
         with boundary():
-            return served_commit(self._repo(), rev)
+            return served_commit(self._repo(), rev, served)
 
     def resolve_ref(self, name: str) -> str | None:
         found = self.resolve(name)

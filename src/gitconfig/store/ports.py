@@ -24,10 +24,10 @@ class Store(Protocol):
         """Metadata of one commit. Raises NotFound for an unknown sha."""
         ...
 
-    def resolve(self, rev: str) -> str | None:
+    def resolve(self, rev: str, served: bool = True) -> str | None:
         """A full commit sha for a full sha or a unique prefix (7+ hex) of a commit reachable
-        from a branch or a tag (``pygit.reachable``: one a force push dropped is not served),
-        else None."""
+        from a branch or a tag (``pygit.reachable``: one a force push dropped is not served;
+        with ``served`` false, of any commit the repository holds), else None."""
         ...
 
     def resolve_ref(self, name: str) -> str | None:

@@ -255,14 +255,15 @@ def reachable(repo: pygit2.Repository, oid: pygit2.Oid) -> bool:
     return False
 
 
-def served_commit(repo: pygit2.Repository, rev: str) -> str | None:
+def served_commit(repo: pygit2.Repository, rev: str, served: bool = True) -> str | None:
     """The full sha of the commit ``rev`` (a sha or a unique prefix) names, when it is
-    ``reachable``; else None (not a commit, ambiguous, or dropped by a force push)."""
+    ``reachable`` (or, with ``served`` false, any commit in the repository); else None (not
+    a commit, ambiguous, or dropped by a force push)."""
     try:
         found = repo.get(rev)
     except pygit2.AmbiguousError:
         return None
-    if isinstance(found, pygit2.Commit) and reachable(repo, found.id):
+    if isinstance(found, pygit2.Commit) and (not served or reachable(repo, found.id)):
         return str(found.id)
     return None
 
