@@ -141,6 +141,131 @@ def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
     return labels
 
 
+def container_setting(container: dict[str, Any], flag: str, variable: str) -> str | None:
+    """What a container gives ``gitconfig serve`` as ``flag`` (its args win) or ``variable``."""
+    args = container.get("args", [])
+    for i, arg in enumerate(args):
+        if arg == flag:
+            return str(args[i + 1])
+        if arg.startswith(f"{flag}="):
+            return str(arg.partition("=")[2])
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    return env.get(variable)
+
+
+def volume_files(objects: dict[str, dict[str, Any]], volume: dict[str, Any]) -> dict[str, str]:
+    """The files a ConfigMap or Secret volume holds: name -> text."""
+    if "configMap" in volume:
+        return dict(objects[f"ConfigMap/{volume['configMap']['name']}"]["data"])
+    if "secret" in volume:
+        data = objects[f"Secret/{volume['secret']['secretName']}"]["stringData"]
+        items = volume["secret"].get("items") or [{"key": k, "path": k} for k in data]
+        return {item["path"]: data[item["key"]] for item in items}
+    return {}
+
+
+def test_the_deployment_passes_the_configmap_access_file_which_the_server_loads(
+    tmp_path: Path,
+) -> None:
+    """Issue 23, item 25: the ConfigMap's access file is read by the server's own loader,
+    and the Deployment hands it to ``gitconfig serve`` from where the ConfigMap is mounted."""
+    from gitconfig.access.accessfile import AccessFile
+
+    objects = manifests()
+    pod = objects["Deployment/gitconfig"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    path = container_setting(container, "--access-file", "GITCONFIG_ACCESS_FILE")
+    assert path is not None, "the Deployment never passes --access-file"
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    [mount] = [m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
+    volume = volumes[mount["name"]]
+    assert "configMap" in volume, f"{path} is not in a ConfigMap"
+    text = volume_files(objects, volume)[path.removeprefix(mount["mountPath"] + "/")]
+    (tmp_path / "access.yaml").write_text(text)
+    subjects = AccessFile(tmp_path / "access.yaml").by_name()  # raises on a refused file
+    assert subjects
+
+
+def test_the_deployment_args_and_variables_parse_as_serve_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The container's args and variables, given to ``gitconfig serve``'s own parser: every
+    flag exists and every value has the type and range the option takes."""
+    objects = manifests()
+    container = objects["Deployment/gitconfig"]["spec"]["template"]["spec"]["containers"][0]
+    for item in container["env"]:
+        if "value" in item:
+            monkeypatch.setenv(item["name"], item["value"])
+    context = serve_command().make_context("serve", list(container.get("args", [])))
+    assert context.params["workers"] >= 1
+    assert context.params["http_port"] == int(os.environ["GITCONFIG_HTTP_PORT"])
+
+
+def test_the_pod_runs_on_the_host(tmp_path: Path) -> None:
+    """Without a cluster: the Deployment's init container, then the image's ENTRYPOINT with
+    the container's args and variables, on the host; each volume a folder holding what its
+    ConfigMap or Secret holds, its mount path moved there. The server must get ready (it
+    refuses to start on an access file it cannot load) and answer the admin token."""
+    objects = manifests()
+    pod = objects["Deployment/gitconfig"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    moved: dict[str, str] = {}
+    for mount in container["volumeMounts"]:
+        folder = tmp_path / mount["name"]
+        folder.mkdir()
+        for name, text in volume_files(objects, volumes[mount["name"]]).items():
+            (folder / name).write_text(text)
+        moved[mount["mountPath"]] = str(folder)
+
+    mount_path = re.compile(
+        "|".join(re.escape(path) for path in sorted(moved, key=len, reverse=True)) + r"(?![\w.-])"
+    )
+
+    def move(text: str) -> str:  # one pass: a moved path is not moved again
+        return mount_path.sub(lambda found: moved[found.group(0)], text)
+
+    secrets = objects["Secret/gitconfig-secrets"]["stringData"]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.update(dockerfile()["env"])
+    for item in container["env"]:
+        ref = item.get("valueFrom", {}).get("secretKeyRef")
+        env[item["name"]] = secrets[ref["key"]] if ref else move(item["value"])
+    port = free_port()
+    env.update(GITCONFIG_HOST="127.0.0.1", GITCONFIG_HTTP_PORT=str(port),
+               GITCONFIG_GRPC_PORT="0", GITCONFIG_SHUTDOWN_GRACE="0")  # fmt: skip
+
+    [init] = pod["initContainers"]
+    done = subprocess.run([move(word) for word in init["command"]], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    command = dockerfile()["ENTRYPOINT"] + [move(arg) for arg in container.get("args", [])]
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(command, env=env, cwd=tmp_path, stderr=stderr)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "never ready:\n" + log.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        admin = {"Authorization": f"Bearer {secrets['admin-token']}"}
+        assert httpx.get(f"http://127.0.0.1:{port}/configs", headers=admin).status_code == 200
+        unknown = {"Authorization": "Bearer not-in-the-access-file"}
+        assert httpx.get(f"http://127.0.0.1:{port}/configs", headers=unknown).status_code == 401
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 # -- the image ----------------------------------------------------------------------------
 
 
