@@ -24,8 +24,10 @@ import typer
 import yaml
 from fastapi.testclient import TestClient
 from gitconfig_cli.main import app
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.metrics import parse
+from tests.support.tokens import ADMIN_TOKEN
 
 pytestmark = pytest.mark.slow  # the image's entrypoint as a process
 
@@ -410,12 +412,47 @@ def alert_rules() -> list[dict[str, Any]]:
     return [rule for group in document["groups"] for rule in group["rules"]]
 
 
-def test_alert_rules_name_only_metrics_the_server_exports(client: TestClient) -> None:
+def exported(text: str) -> set[str]:
+    """The series names of an exposition: every sample's, and every family's (a labelled
+    family with no sample yet, such as the undecryptable secrets, is still exported)."""
+    families = {family.name for family in text_string_to_metric_families(text)}
+    return families | {name for name, _labels in parse(text)}
+
+
+def test_alert_rules_name_only_metrics_the_server_exports(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """Every metric an alert's expression names is exported by a server (``client``) or by
+    a replica of a remote (``serve --remote``)."""
+    from gitconfig.access.principals import TokenRegistry
+    from gitconfig.rest.app import create_app
+    from gitconfig.runtime.bootstrap import init_repository
+    from gitconfig.runtime.replica import RemoteOptions, open_replica
+
     client.get("/healthz")  # labelled series appear with their first sample
-    exported = {name for name, _labels in parse(client.get("/metrics").text)}
+    names = exported(client.get("/metrics").text)
+    origin = tmp_path / "origin.git"
+    init_repository(origin, bare=True)
+    remote = RemoteOptions(url=f"file://{origin}", data_dir=tmp_path / "mirror")
+    _store, service, replicator = open_replica(remote, "main")
+    replicator.fetch_now(raise_errors=True)
+    service.index.refresh()
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    with TestClient(create_app(service, tokens)) as replica:
+        metrics = replica.get("/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        names |= exported(metrics.text)
+    named = set()
     for rule in alert_rules():
         for name in re.findall(r"\b(gitconfig_[a-z_]+)", rule["expr"]):
-            assert name in exported, f"{rule['alert']}: {name} is not exported"
+            assert name in names, f"{rule['alert']}: {name} is not exported"
+            named.add(name)
+    # Issue 23, item 25: replica lag and secrets served masked are alerted on.
+    assert {
+        "gitconfig_remote_commits_behind",
+        "gitconfig_remote_last_fetch_age_seconds",
+        "gitconfig_secret_undecryptable",
+    } <= named
 
 
 def test_alert_rules_pass_promtool() -> None:
