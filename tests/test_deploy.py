@@ -1,7 +1,9 @@
 """The deployment files under deploy/, tested as far as this machine allows: the image's
 entrypoint and health check run on the host (and the image is built where a container
-builder is available), the Kubernetes manifests use only flags and variables that exist,
-the systemd unit passes ``systemd-analyze verify``, the alert rules pass ``promtool``."""
+builder is available) and hadolint finds nothing in its Dockerfile; the Kubernetes manifests
+use only flags and variables that exist, their access file loads with the server's loader
+and the pod runs on the host; the systemd unit passes ``systemd-analyze verify`` and agrees
+with its install steps; the alert rules pass ``promtool`` and name exported metrics."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ pytestmark = pytest.mark.slow  # the image's entrypoint as a process
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
+OPERATIONS = (ROOT / "docs" / "operations.md").read_text()
 # Variables read by programs other than gitconfig's CLI options (each checked below to be
 # read somewhere in the source, or to be a documented variable of the tool named).
 OTHER_VARIABLES = {
@@ -405,6 +408,21 @@ def test_the_systemd_unit_is_hardened_and_verifies(tmp_path: Path) -> None:
     variables = {value.split("=")[0] for value in settings["Environment"]}
     assert variables <= known_variables()
     assert settings["ExecStart"] == ["/opt/gitconfig/bin/gitconfig serve"]
+
+    # Issue 23, item 25: the unit agrees with its install steps in docs/operations.md, and
+    # its Documentation= is a page of this repository (the venv holds no docs/).
+    steps = re.search(r"With systemd.*?```sh\n(.*?)```", OPERATIONS, re.S)
+    assert steps, "docs/operations.md has no systemd install steps"
+    venv = re.search(r"python3 -m venv (\S+)", steps.group(1))
+    assert venv and settings["ExecStart"][0].startswith(f"{venv.group(1)}/bin/gitconfig ")
+    assert f"{venv.group(1)}/bin/gitconfig " in settings["ExecStartPre"][0]
+    assert f"{venv.group(1)}/bin/pip install" in steps.group(1)
+    assert "cp deploy/systemd/gitconfig.service /etc/systemd/system/" in steps.group(1)
+    [env_file] = settings["EnvironmentFile"]
+    assert f"> {env_file.removeprefix('-')}" in steps.group(1)
+    for page in settings["Documentation"][0].split():
+        prefix = "https://github.com/your-org/gitconfig/blob/main/"
+        assert page.startswith(prefix) and (ROOT / page.removeprefix(prefix)).is_file(), page
 
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
