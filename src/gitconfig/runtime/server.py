@@ -308,7 +308,7 @@ def serve(options: ServeOptions) -> int:
     if not options.allow_core_dumps:
         no_core_dumps()
     if options.http_server == "granian" and importlib.util.find_spec("granian") is None:
-        log.error("--http-server granian needs granian: pip install 'gitconfig[granian]'")
+        log.error("--http-server granian needs granian: pip install 'granian>=2.8,<3'")
         return 1
     try:
         if options.workers <= 1:
