@@ -10,6 +10,9 @@ the remote's head and raises ``StaleParent``: the group committer then re-reads 
 the change again on the new head (or answers Conflict when the file changed meanwhile). A
 remote that cannot be reached raises ``RemoteUnavailable`` and nothing is written.
 
+Every fetch and push is bounded by ``timeout`` seconds (git is killed past it, see
+``gitcli.run``).
+
 Fetches and pushes of one store are serialized by one lock, so the local branch only moves
 under it. Credentials reach git through the environment (``http.<url>.extraHeader``), never
 the command line, the mirror's configuration or a message; every message is ``scrub``-bed.
@@ -46,7 +49,8 @@ from gitconfig.store.worktree import WorktreeStore
 log = logging.getLogger(__name__)
 
 REMOTE_NAME = "origin"  # the remote's name in a replica's mirror
-NETWORK_TIMEOUT = 60.0  # seconds for one fetch or push
+NETWORK_TIMEOUT = 60.0  # seconds for one fetch or push of a user's clone (the CLI's --push)
+REMOTE_TIMEOUT = 15.0  # a replica's default: seconds for one fetch or push (--remote-timeout)
 _VALID_REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -62,11 +66,15 @@ class Remote:
 
 
 def git_environment(
-    url: str | None, credentials: Credentials | None = None, ssh_key: Path | None = None
+    url: str | None,
+    credentials: Credentials | None = None,
+    ssh_key: Path | None = None,
+    timeout: float | None = None,
 ) -> dict[str, str]:
     """The environment for git to reach ``url`` without prompting: basic credentials as an
     ``Authorization`` header scoped to the URL's host, an SSH key file added to
-    GIT_SSH_COMMAND (the user's own, if set, keeps its options)."""
+    GIT_SSH_COMMAND (the user's own, if set, keeps its options), and with ``timeout`` SSH's
+    own bounds: connecting, and a connection whose server stops answering."""
     env = {"GIT_TERMINAL_PROMPT": "0", "GIT_SSH_VARIANT": "ssh"}
     prefix = url_prefix(url) if url else None
     if credentials is not None and prefix is not None:
@@ -75,10 +83,17 @@ def git_environment(
         env["GIT_CONFIG_COUNT"] = str(count + 1)
         env[f"GIT_CONFIG_KEY_{count}"] = f"http.{prefix}.extraHeader"
         env[f"GIT_CONFIG_VALUE_{count}"] = f"Authorization: Basic {token}"
-    if ssh_key is not None:  # added to the user's own GIT_SSH_COMMAND (known hosts, ports)
-        ssh = os.environ.get("GIT_SSH_COMMAND") or "ssh"
+    ssh = os.environ.get("GIT_SSH_COMMAND") or "ssh"  # options added to the user's own
+    if ssh_key is not None:
         key = shlex.quote(str(ssh_key))
-        env["GIT_SSH_COMMAND"] = f"{ssh} -i {key} -o IdentitiesOnly=yes -o BatchMode=yes"
+        ssh += f" -i {key} -o IdentitiesOnly=yes -o BatchMode=yes"
+    if timeout is not None:
+        seconds = max(1, round(timeout))
+        alive = max(1, seconds // 3)  # ServerAliveCountMax=3 unanswered probes end it
+        ssh += f" -o ConnectTimeout={seconds} -o ServerAliveInterval={alive}"
+        ssh += " -o ServerAliveCountMax=3"
+    if ssh_key is not None or timeout is not None:
+        env["GIT_SSH_COMMAND"] = ssh
     return env
 
 
@@ -107,11 +122,14 @@ class RemoteStore(WorktreeStore):
         follow_rewrites: bool = True,
         committer: Author = DEFAULT_COMMITTER,
         fsync: bool = True,
+        timeout: float = NETWORK_TIMEOUT,
     ) -> None:
         """``follow_rewrites``: the local branch follows the remote even when its history was
-        rewritten (a replica's mirror); False refuses (a user's clone: never drop commits)."""
+        rewritten (a replica's mirror); False refuses (a user's clone: never drop commits).
+        ``timeout``: seconds for one fetch or push."""
         super().__init__(path, branch, committer=committer, fsync=fsync)
         self.remote = remote
+        self.timeout = timeout
         self.read_only = read_only
         self.follow_rewrites = follow_rewrites
         name = remote.name if _VALID_REMOTE_NAME.fullmatch(remote.name) else "gitconfig-push"
@@ -131,9 +149,11 @@ class RemoteStore(WorktreeStore):
         *,
         read_only: bool = False,
         fsync: bool = True,
+        timeout: float = REMOTE_TIMEOUT,
     ) -> RemoteStore:
         """The bare mirror at ``path`` (created when absent, reused otherwise) whose remote
-        ``origin`` is ``url`` (without credentials). Does not fetch."""
+        ``origin`` is ``url`` (without credentials). Does not fetch. Each fetch and push is
+        bounded by ``timeout`` seconds."""
         if not (path / "HEAD").exists():
             path.mkdir(parents=True, exist_ok=True)
             if any(path.iterdir()):
@@ -143,7 +163,14 @@ class RemoteStore(WorktreeStore):
         refspec = f"+refs/heads/{branch}:refs/remotes/{REMOTE_NAME}/{branch}"
         gitcli.run(["config", f"remote.{REMOTE_NAME}.fetch", refspec], path)
         remote = Remote(REMOTE_NAME, scrub(url), dict(env))
-        return cls(path, branch, remote, read_only=read_only, fsync=fsync)
+        return cls(
+            path,
+            branch,
+            remote,
+            read_only=read_only,
+            fsync=fsync,
+            timeout=timeout,
+        )
 
     @property
     def display_url(self) -> str:
@@ -166,9 +193,7 @@ class RemoteStore(WorktreeStore):
         before = self.head()
         refspec = f"+refs/heads/{self.branch}:{self.tracking_ref}"
         try:
-            gitcli.fetch(
-                self.path, self.remote.name, refspec, env=self._env, timeout=NETWORK_TIMEOUT
-            )
+            gitcli.fetch(self.path, self.remote.name, refspec, env=self._env, timeout=self.timeout)
         except gitcli.GitCommandFailed as exc:
             raise RemoteUnavailable(
                 f"fetch from {self.display_url} failed: {scrub(_detail(exc))}"
@@ -230,7 +255,7 @@ class RemoteStore(WorktreeStore):
                 sha,
                 self.branch,
                 env=self._env,
-                timeout=NETWORK_TIMEOUT,
+                timeout=self.timeout,
             )
         except gitcli.GitCommandFailed as exc:
             self.pushes["error"] += 1

@@ -1,0 +1,107 @@
+"""A replica's remote misbehaving: a host that accepts connections and never answers. Real
+git against a real hung TCP server.
+
+Every fetch and push ends within the remote timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from gitconfig.access.principals import Principal
+from gitconfig.runtime.bootstrap import init_repository
+from gitconfig.runtime.replica import RemoteOptions, open_replica
+from gitconfig.service import NewConfig, Service
+from gitconfig.service.replica import Replicator
+from gitconfig.store import gitcli
+from gitconfig.store.remote import RemoteStore
+from tests.support.gitrepo import git
+from tests.support.gitservers import HungHost
+
+ALICE = Principal("alice", frozenset({"admin"}), "alice@example.com")
+BOUND = 10.0  # seconds: a call given a 1 s timeout must be over long before this
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    path = tmp_path / "origin.git"
+    init_repository(path, bare=True)
+    return path
+
+
+@pytest.fixture
+def hung() -> Iterator[HungHost]:
+    with HungHost() as host:
+        yield host
+
+
+def replica(
+    origin: Path, data_dir: Path, timeout: float
+) -> tuple[RemoteStore, Service, Replicator]:
+    options = RemoteOptions(url=f"file://{origin}", data_dir=data_dir, remote_timeout=timeout)
+    store, service, replicator = open_replica(options, "main")
+    replicator.fetch_now(raise_errors=True)
+    return store, service, replicator
+
+
+def point_at(store: RemoteStore, url: str) -> None:
+    git(store.path, "config", "remote.origin.url", url)
+
+
+def within(seconds: float, call: Callable[[], object]) -> BaseException | None:
+    """Run ``call`` in a thread; what it raised (None: it returned). Fails the test when it is
+    still running after ``seconds``."""
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            raised.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds}s"
+    return raised[0] if raised else None
+
+
+def set_limit(service: Service, value: int) -> None:
+    service.configs.set(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", str(value)))
+
+
+# -- a hung host: every remote operation is bounded ----------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["git", "http"])
+def test_git_on_a_hung_host_is_stopped_with_its_children_at_the_timeout(
+    hung: HungHost, tmp_path: Path, scheme: str
+) -> None:
+    """http:// runs git-remote-http, which killing git alone leaves connected for ever."""
+    repo = tmp_path / "repo.git"
+    init_repository(repo, bare=True)
+    fetch = lambda: gitcli.fetch(repo, hung.url("origin.git", scheme), "+main:main", timeout=1)  # noqa: E731
+    error = within(BOUND, fetch)
+    assert isinstance(error, gitcli.GitTimedOut)
+    assert "timed out after 1s" in str(error)
+    deadline = time.monotonic() + 2
+    while hung.connected() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hung.connected() == 0, "a process git started is still connected"
+
+
+def test_a_hung_host_fails_the_fetch_and_status_says_so_within_the_timeout(
+    origin: Path, hung: HungHost, tmp_path: Path
+) -> None:
+    store, service, replicator = replica(origin, tmp_path / "mirror", timeout=1)
+    assert replicator.status().last_fetch_ok is True
+    point_at(store, hung.url("origin.git"))
+    assert within(BOUND, replicator.fetch_now) is None  # returns False: recorded, not raised
+    status = replicator.status()
+    assert status.last_fetch_ok is False
+    assert status.last_error is not None and "timed out after 1s" in status.last_error
