@@ -1,7 +1,8 @@
 """A replica's remote misbehaving: a host that accepts connections and never answers. Real
 git against a real hung TCP server.
 
-Every fetch and push ends within the remote timeout.
+Every fetch and push ends within the remote timeout; a write never waits past its deadline
+and is never pushed after it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from gitconfig.access.principals import Principal
+from gitconfig.core.errors import RemoteUnavailable
 from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.service import NewConfig, Service
@@ -22,6 +24,7 @@ from gitconfig.store import gitcli
 from gitconfig.store.remote import RemoteStore
 from tests.support.gitrepo import git
 from tests.support.gitservers import HungHost
+from tests.support.refusal import unchanged
 
 ALICE = Principal("alice", frozenset({"admin"}), "alice@example.com")
 BOUND = 10.0  # seconds: a call given a 1 s timeout must be over long before this
@@ -105,3 +108,27 @@ def test_a_hung_host_fails_the_fetch_and_status_says_so_within_the_timeout(
     status = replicator.status()
     assert status.last_fetch_ok is False
     assert status.last_error is not None and "timed out after 1s" in status.last_error
+
+
+def test_a_write_past_its_deadline_is_abandoned_and_never_pushed(
+    origin: Path, hung: HungHost, tmp_path: Path
+) -> None:
+    """The write waits behind a fetch the hung host holds up; its deadline passes first."""
+    store, service, replicator = replica(origin, tmp_path / "mirror", timeout=3)
+    store.write_budget = 0.5
+    point_at(store, hung.url("origin.git"))
+    fetching = threading.Thread(target=replicator.fetch_now, daemon=True)
+    fetching.start()
+    time.sleep(0.3)  # the fetch holds the store's lock, waiting on the hung host
+    with unchanged(service, origin):
+        started = time.monotonic()
+        error = within(BOUND, lambda: set_limit(service, 1))
+        waited = time.monotonic() - started
+        point_at(store, f"file://{origin}")  # the remote answers again: still nothing pushed
+        fetching.join(BOUND)
+        assert not fetching.is_alive()
+    assert isinstance(error, RemoteUnavailable)
+    assert "abandoned before it was pushed" in error.message
+    assert "nothing was written" in error.message
+    assert waited < 3  # it did not wait for the fetch to end
+    assert store.pushes["abandoned"] == 1 and store.pushes["accepted"] == 0

@@ -7,11 +7,13 @@ last one to the remote — never forced, so the remote takes it only as a fast-f
 head it was built on: a compare-and-swap — and moves the local branch only once the remote
 accepted it. When the push is rejected because the remote moved, the store fetches, follows
 the remote's head and raises ``StaleParent``: the group committer then re-reads and prepares
-the change again on the new head (or answers Conflict when the file changed meanwhile). A
-remote that cannot be reached raises ``RemoteUnavailable`` and nothing is written.
+the change again on the new head (or answers Conflict when the file changed meanwhile).
 
 Every fetch and push is bounded by ``timeout`` seconds (git is killed past it, see
-``gitcli.run``).
+``gitcli.run``). A write carries a deadline (``PendingCommit.deadline``): one still waiting
+for the remote past it is abandoned before it is pushed, since its caller has stopped
+waiting. A remote that cannot be reached raises ``RemoteUnavailable`` and nothing is
+written.
 
 Fetches and pushes of one store are serialized by one lock, so the local branch only moves
 under it. Credentials reach git through the environment (``http.<url>.extraHeader``), never
@@ -123,13 +125,16 @@ class RemoteStore(WorktreeStore):
         committer: Author = DEFAULT_COMMITTER,
         fsync: bool = True,
         timeout: float = NETWORK_TIMEOUT,
+        write_budget: float | None = None,
     ) -> None:
         """``follow_rewrites``: the local branch follows the remote even when its history was
         rewritten (a replica's mirror); False refuses (a user's clone: never drop commits).
-        ``timeout``: seconds for one fetch or push."""
+        ``timeout``: seconds for one fetch or push. ``write_budget``: seconds a write may wait
+        before it is pushed (read by the group committer, which sets its deadline)."""
         super().__init__(path, branch, committer=committer, fsync=fsync)
         self.remote = remote
         self.timeout = timeout
+        self.write_budget = write_budget
         self.read_only = read_only
         self.follow_rewrites = follow_rewrites
         name = remote.name if _VALID_REMOTE_NAME.fullmatch(remote.name) else "gitconfig-push"
@@ -153,7 +158,7 @@ class RemoteStore(WorktreeStore):
     ) -> RemoteStore:
         """The bare mirror at ``path`` (created when absent, reused otherwise) whose remote
         ``origin`` is ``url`` (without credentials). Does not fetch. Each fetch and push is
-        bounded by ``timeout`` seconds."""
+        bounded by ``timeout`` seconds, and so is a write's wait before its push."""
         if not (path / "HEAD").exists():
             path.mkdir(parents=True, exist_ok=True)
             if any(path.iterdir()):
@@ -170,6 +175,7 @@ class RemoteStore(WorktreeStore):
             read_only=read_only,
             fsync=fsync,
             timeout=timeout,
+            write_budget=timeout,
         )
 
     @property
@@ -234,7 +240,17 @@ class RemoteStore(WorktreeStore):
         if self.read_only:
             raise ReadOnly("this replica is read-only: write through a writable one")
         paths = self.writable_paths(commits)
-        with self._sync:
+        deadlines = [c.deadline for c in commits if c.deadline is not None]
+        deadline = min(deadlines) if deadlines else None
+        waited = self._sync.acquire(timeout=_remaining(deadline))
+        try:
+            if not waited or (deadline is not None and time.monotonic() >= deadline):
+                self.pushes["abandoned"] += 1
+                raise RemoteUnavailable(
+                    f"the write was abandoned before it was pushed: it waited longer than "
+                    f"{self.write_budget or 0:g}s for {self.display_url} (busy or not "
+                    "answering); nothing was written"
+                )
             shas = self.create_chain(parent, commits)
             self._push(parent, shas[-1])
             try:
@@ -243,6 +259,9 @@ class RemoteStore(WorktreeStore):
                 self._fetch_locked()
                 if not self.is_ancestor(shas[-1], self.head() or shas[-1]):
                     raise
+        finally:
+            if waited:
+                self._sync.release()
         self.update_worktree(paths)
         return shas
 
@@ -277,6 +296,11 @@ class RemoteStore(WorktreeStore):
     @property
     def path(self) -> Path:
         return self._path
+
+
+def _remaining(deadline: float | None) -> float:
+    """Seconds until ``deadline`` (``Lock.acquire``'s timeout: -1 waits for ever)."""
+    return -1 if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def _detail(exc: gitcli.GitCommandFailed) -> str:
