@@ -1,8 +1,10 @@
-"""A replica's remote misbehaving: a host that accepts connections and never answers. Real
-git against a real hung TCP server.
+"""A replica's remote misbehaving: a host that accepts connections and never answers, and a
+push cut off after (or before) the host took the commit. Real git against a real hung TCP
+server and real ``file://`` remotes whose hooks stall.
 
 Every fetch and push ends within the remote timeout; a write never waits past its deadline
-and is never pushed after it.
+and is never pushed after it; a failed push says "nothing was written" only once a fetch
+showed the commit is not on the remote, and a push that landed is a write that succeeded.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from gitconfig.service import NewConfig, Service
 from gitconfig.service.replica import Replicator
 from gitconfig.store import gitcli
 from gitconfig.store.remote import RemoteStore
-from tests.support.gitrepo import git
+from tests.support.gitrepo import git, rev_parse
 from tests.support.gitservers import HungHost
 from tests.support.refusal import unchanged
 
@@ -110,6 +112,20 @@ def test_a_hung_host_fails_the_fetch_and_status_says_so_within_the_timeout(
     assert status.last_error is not None and "timed out after 1s" in status.last_error
 
 
+def test_a_write_to_a_hung_host_is_answered_within_the_timeouts_and_names_its_commit(
+    origin: Path, hung: HungHost, tmp_path: Path
+) -> None:
+    store, service, _replicator = replica(origin, tmp_path / "mirror", timeout=1)
+    point_at(store, hung.url("origin.git"))
+    with unchanged(service, origin):
+        error = within(BOUND, lambda: set_limit(service, 1))
+    assert isinstance(error, RemoteUnavailable)
+    assert "timed out after 1s" in error.message
+    assert "could not be checked" in error.message  # the check timed out as well
+    assert "nothing was written" not in error.message
+    assert "look for commit " in error.message
+
+
 def test_a_write_past_its_deadline_is_abandoned_and_never_pushed(
     origin: Path, hung: HungHost, tmp_path: Path
 ) -> None:
@@ -132,3 +148,38 @@ def test_a_write_past_its_deadline_is_abandoned_and_never_pushed(
     assert "nothing was written" in error.message
     assert waited < 3  # it did not wait for the fetch to end
     assert store.pushes["abandoned"] == 1 and store.pushes["accepted"] == 0
+
+
+# -- a push cut off: "nothing was written" only when checked --------------------------------
+
+
+def stall(origin: Path, hook: str) -> None:
+    """The remote's ``hook`` sleeps, so that a push with a 1 s timeout is cut off in it."""
+    path = origin / "hooks" / hook
+    path.write_text("#!/bin/sh\ncat >/dev/null\nsleep 4\n")
+    path.chmod(0o755)
+
+
+def test_a_push_cut_off_after_the_remote_took_it_is_a_write_that_succeeded(
+    origin: Path, tmp_path: Path
+) -> None:
+    store, service, _replicator = replica(origin, tmp_path / "mirror", timeout=1)
+    stall(origin, "post-receive")  # runs after the branch moved
+    assert within(BOUND, lambda: set_limit(service, 7)) is None
+    head = rev_parse(origin, "main")
+    assert git(origin, "log", "-1", "--format=%s", head) == "Create configuration app/PROD/limit"
+    assert store.head() == head and service.reads.snapshot().commit == head
+    assert store.pushes["accepted"] == 1 and store.pushes["error"] == 0
+
+
+def test_a_push_cut_off_before_the_remote_took_it_says_nothing_was_written_once_checked(
+    origin: Path, tmp_path: Path
+) -> None:
+    store, service, _replicator = replica(origin, tmp_path / "mirror", timeout=1)
+    stall(origin, "pre-receive")  # runs before the branch moves: killed with the push
+    with unchanged(service, origin):
+        error = within(BOUND, lambda: set_limit(service, 7))
+    assert isinstance(error, RemoteUnavailable)
+    assert "nothing was written (checked: commit " in error.message
+    assert "is not on the remote" in error.message
+    assert store.pushes["error"] == 1

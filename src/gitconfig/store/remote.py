@@ -12,8 +12,10 @@ the change again on the new head (or answers Conflict when the file changed mean
 Every fetch and push is bounded by ``timeout`` seconds (git is killed past it, see
 ``gitcli.run``). A write carries a deadline (``PendingCommit.deadline``): one still waiting
 for the remote past it is abandoned before it is pushed, since its caller has stopped
-waiting. A remote that cannot be reached raises ``RemoteUnavailable`` and nothing is
-written.
+waiting. When a push fails the store fetches again to see whether the commit reached the
+remote anyway (a host that died mid-push may have taken it): if it did the write succeeded;
+``RemoteUnavailable`` says "nothing was written" only when the check showed the commit
+absent, and otherwise names the commit to look for.
 
 Fetches and pushes of one store are serialized by one lock, so the local branch only moves
 under it. Credentials reach git through the environment (``http.<url>.extraHeader``), never
@@ -277,11 +279,20 @@ class RemoteStore(WorktreeStore):
                 timeout=self.timeout,
             )
         except gitcli.GitCommandFailed as exc:
-            self.pushes["error"] += 1
             self.last_push_error = scrub(_detail(exc))
-            raise RemoteUnavailable(
-                f"push to {self.display_url} failed; nothing was written: {self.last_push_error}"
-            ) from None
+            landed = self._landed(sha)
+            if landed:  # the host took it before the connection failed
+                log.warning(
+                    "push to %s failed (%s) but %s is on the remote: written",
+                    self.display_url,
+                    self.last_push_error,
+                    sha[:12],
+                )
+                self.pushes["accepted"] += 1
+                self.last_push_error = None
+                return
+            self.pushes["error"] += 1
+            raise RemoteUnavailable(self._push_failure(sha, checked=landed is not None)) from None
         self.pushes[outcome.value] += 1
         if outcome is gitcli.PushOutcome.STALE:
             log.info("push to %s rejected (%s): fetching", self.display_url, report)
@@ -292,6 +303,29 @@ class RemoteStore(WorktreeStore):
         self.last_push_error = None
         self.set_reference(self.tracking_ref, sha)
         log.debug("pushed %s in %.1f ms", sha[:12], (time.perf_counter() - started) * 1000)
+
+    def _landed(self, sha: str) -> bool | None:
+        """After a failed push: is ``sha`` on the remote's branch? Fetched to see (bounded by
+        ``timeout``); None when the remote could not be checked."""
+        refspec = f"+refs/heads/{self.branch}:{self.tracking_ref}"
+        try:
+            gitcli.fetch(self.path, self.remote.name, refspec, env=self._env, timeout=self.timeout)
+        except gitcli.GitCommandFailed as exc:
+            log.warning("could not check the failed push: %s", scrub(_detail(exc)))
+            return None
+        head = self.remote_head()
+        return head is not None and self.is_ancestor(sha, head)
+
+    def _push_failure(self, sha: str, *, checked: bool) -> str:
+        """The message of a failed push whose commit ``sha`` is not known to be on the remote
+        (``checked``: a fetch after the failure showed it is not)."""
+        failed = f"push to {self.display_url} failed: {self.last_push_error}"
+        if checked:
+            return f"{failed}; nothing was written (checked: commit {sha} is not on the remote)"
+        return (
+            f"{failed}; the remote could not be checked afterwards, so the write may or may "
+            f"not have reached it: look for commit {sha} on {self.branch} before retrying"
+        )
 
     @property
     def path(self) -> Path:
