@@ -348,10 +348,11 @@ def test_a_replica_in_front_of_a_hung_host_answers_within_its_remote_timeout(
     ``--remote-timeout``, naming what happened; nothing reaches the remote."""
     origin = tmp_path / "origin.git"
     init_repository(origin, bare=True)
-    _store, _service, replicator = open_replica(
+    store, _service, replicator = open_replica(
         RemoteOptions(url=f"file://{origin}", data_dir=tmp_path / "mirror"), "main"
     )
     assert replicator.fetch_now()
+    store.release_data_dir()  # this process is done with the mirror
     with HungHost() as hung:
         replica = launch(None, "--remote", hung.url("origin.git"), "--data-dir",
                          str(tmp_path / "mirror"), "--remote-timeout", "1", "--poll-interval",
@@ -366,3 +367,17 @@ def test_a_replica_in_front_of_a_hung_host_answers_within_its_remote_timeout(
         assert answer.status_code == 503, answer.text
         assert "timed out after 1s" in answer.text and "look for commit" in answer.text
         assert took < 10  # a push and a check, each bounded by 1 s, not git's own minutes
+
+
+def test_a_second_replica_on_the_same_data_dir_exits_saying_why(
+    launch: Launcher, daemon: GitDaemon, tmp_path: Path
+) -> None:
+    args = ("--remote", daemon.url("origin.git"), "--data-dir", str(tmp_path / "mirror"))
+    first = launch(None, *args, env=NO_GRACE, token=ADMIN_TOKEN, grpc=False, name="first")
+    second = launch(None, *args, env=NO_GRACE, token=ADMIN_TOKEN, grpc=False, start=False,
+                    name="second").launch()  # fmt: skip
+    assert second.wait(20) == 1
+    assert f"--data-dir {tmp_path / 'mirror'} is in use by another gitconfig serve" in (
+        second.output()
+    )
+    assert first.ready() and remote_status(first)["lastFetchOk"] is True

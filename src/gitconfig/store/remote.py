@@ -47,6 +47,13 @@ from gitconfig.core.model import Author, PendingCommit
 from gitconfig.core.remoteurl import Credentials, url_prefix
 from gitconfig.core.text import scrub
 from gitconfig.store import gitcli
+from gitconfig.store.datadir import (
+    LOCK_NAME,
+    DataDirLock,
+    check_mirror,
+    empty_damaged_mirror,
+    is_mirror,
+)
 from gitconfig.store.gitstore import DEFAULT_COMMITTER, GitStore
 from gitconfig.store.worktree import WorktreeStore
 
@@ -135,6 +142,7 @@ class RemoteStore(WorktreeStore):
         before it is pushed (read by the group committer, which sets its deadline)."""
         super().__init__(path, branch, committer=committer, fsync=fsync)
         self.remote = remote
+        self.data_dir_lock: DataDirLock | None = None  # a replica's, held while it runs
         self.timeout = timeout
         self.write_budget = write_budget
         self.read_only = read_only
@@ -158,12 +166,36 @@ class RemoteStore(WorktreeStore):
         fsync: bool = True,
         timeout: float = REMOTE_TIMEOUT,
     ) -> RemoteStore:
-        """The bare mirror at ``path`` (created when absent, reused otherwise) whose remote
-        ``origin`` is ``url`` (without credentials). Does not fetch. Each fetch and push is
-        bounded by ``timeout`` seconds, and so is a write's wait before its push."""
+        """The bare mirror at ``path`` (created when absent, reused otherwise, cloned again
+        when damaged: see ``store.datadir``) whose remote ``origin`` is ``url`` (without
+        credentials). Does not fetch. Each fetch and push is bounded by ``timeout`` seconds,
+        and so is a write's wait before its push. ``path`` stays locked against another
+        process until ``release_data_dir()`` or the end of this one (BadRequest when
+        another process holds it)."""
+        lock = DataDirLock.acquire(path)
+        try:
+            store = cls._open_mirror(path, branch, url, env, read_only, fsync, timeout)
+        except BaseException:
+            lock.release()
+            raise
+        store.data_dir_lock = lock
+        return store
+
+    @classmethod
+    def _open_mirror(
+        cls,
+        path: Path,
+        branch: str,
+        url: str,
+        env: Mapping[str, str],
+        read_only: bool,
+        fsync: bool,
+        timeout: float,
+    ) -> RemoteStore:
+        if is_mirror(path) and (problem := check_mirror(path)) is not None:
+            empty_damaged_mirror(path, problem)
         if not (path / "HEAD").exists():
-            path.mkdir(parents=True, exist_ok=True)
-            if any(path.iterdir()):
+            if any(entry.name != LOCK_NAME for entry in path.iterdir()):
                 raise BadRequest(f"{path} is not empty and holds no git repository")
             GitStore.init(path, bare=True, branch=branch, fsync=fsync)
         gitcli.run(["config", f"remote.{REMOTE_NAME}.url", url], path)
@@ -179,6 +211,12 @@ class RemoteStore(WorktreeStore):
             timeout=timeout,
             write_budget=timeout,
         )
+
+    def release_data_dir(self) -> None:
+        """Let another process open this replica's data dir."""
+        if self.data_dir_lock is not None:
+            self.data_dir_lock.release()
+            self.data_dir_lock = None
 
     @property
     def display_url(self) -> str:
