@@ -156,6 +156,15 @@ def serve(
             help="With --remote: seconds between fetches (±20 %)",
         ),
     ] = 30.0,
+    remote_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="GITCONFIG_REMOTE_TIMEOUT",
+            min=1,
+            help="With --remote: seconds for one fetch or push, and for a write to wait "
+            "before its push (past it: 503)",
+        ),
+    ] = 15.0,
     remote_credentials: Annotated[
         Path | None,
         typer.Option(
@@ -242,6 +251,7 @@ def serve(
             ssh_key=ssh_key,
             webhook_secret=replica.read_webhook_secret(webhook_secret),
             read_only=read_only,
+            remote_timeout=remote_timeout,
         )
     elif read_only or data_dir is not None:
         raise BadRequest("--read-only and --data-dir go with --remote")

@@ -30,8 +30,9 @@ from gitconfig.runtime.bootstrap import init_repository
 from gitconfig.runtime.replica import RemoteOptions, open_replica
 from gitconfig.service import NewConfig
 from tests.support.gitrepo import GitFailed, clone, commit_files, git, rev_parse
-from tests.support.gitservers import GitDaemon, SmartHttp, SshServer
-from tests.support.serve import Launcher, ServerProcess
+from tests.support.gitservers import GitDaemon, HungHost, SmartHttp, SshServer
+from tests.support.refusal import unchanged
+from tests.support.serve import NO_GRACE, Launcher, ServerProcess
 from tests.support.sse import Watcher
 from tests.support.tokens import ADMIN_TOKEN
 
@@ -334,3 +335,49 @@ def test_a_webhook_brings_a_push_at_once(
     head = rev_parse(origin, "main")
     for replica in replicas:
         wait_until(partial(_serves, replica, head), "the webhook's fetch")
+
+
+# -- a hung Git host: bounded, visible, and no write pushed after its request ---------------
+
+
+def test_a_replica_in_front_of_a_hung_host_answers_within_its_remote_timeout(
+    launch: Launcher, tmp_path: Path
+) -> None:
+    """A mirror cloned once, then served in front of a host that accepts and never answers:
+    ``/status`` says the remote is failing and a write is answered 503 within the bounds of
+    ``--remote-timeout``, naming what happened; nothing reaches the remote."""
+    origin = tmp_path / "origin.git"
+    init_repository(origin, bare=True)
+    store, _service, replicator = open_replica(
+        RemoteOptions(url=f"file://{origin}", data_dir=tmp_path / "mirror"), "main"
+    )
+    assert replicator.fetch_now()
+    store.release_data_dir()  # this process is done with the mirror
+    with HungHost() as hung:
+        replica = launch(None, "--remote", hung.url("origin.git"), "--data-dir",
+                         str(tmp_path / "mirror"), "--remote-timeout", "1", "--poll-interval",
+                         "600", env=NO_GRACE, token=ADMIN_TOKEN, grpc=False)  # fmt: skip
+        wait_until(lambda: remote_status(replica)["lastFetchOk"] is False, "a failed fetch", 10)
+        assert "timed out after 1s" in str(remote_status(replica)["lastError"])
+        body = {"key": "limit", "application": "app", "environment": "PROD", "valueType": "NUMBER"}
+        with unchanged(replica.http, origin):
+            started = time.monotonic()
+            answer = replica.http.post("/configs", json={**body, "value": "1"}, timeout=20)
+            took = time.monotonic() - started
+        assert answer.status_code == 503, answer.text
+        assert "timed out after 1s" in answer.text and "look for commit" in answer.text
+        assert took < 10  # a push and a check, each bounded by 1 s, not git's own minutes
+
+
+def test_a_second_replica_on_the_same_data_dir_exits_saying_why(
+    launch: Launcher, daemon: GitDaemon, tmp_path: Path
+) -> None:
+    args = ("--remote", daemon.url("origin.git"), "--data-dir", str(tmp_path / "mirror"))
+    first = launch(None, *args, env=NO_GRACE, token=ADMIN_TOKEN, grpc=False, name="first")
+    second = launch(None, *args, env=NO_GRACE, token=ADMIN_TOKEN, grpc=False, start=False,
+                    name="second").launch()  # fmt: skip
+    assert second.wait(20) == 1
+    assert f"--data-dir {tmp_path / 'mirror'} is in use by another gitconfig serve" in (
+        second.output()
+    )
+    assert first.ready() and remote_status(first)["lastFetchOk"] is True

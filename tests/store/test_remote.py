@@ -69,6 +69,7 @@ def test_first_start_clones_and_a_restart_reuses_the_mirror(origin: Path, tmp_pa
     replica = Replica(origin, tmp_path / "mirror")
     assert replica.service.reads.snapshot().commit == rev_parse(origin, "main")
     assert not (tmp_path / "mirror" / "config").read_text().count("@")
+    replica.store.release_data_dir()  # the first process ends
     store, _service, _replicator = open_replica(
         RemoteOptions(url=f"file://{origin}", data_dir=tmp_path / "mirror"), "main"
     )

@@ -19,6 +19,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -263,3 +264,70 @@ class SshServer(_Server):
 
     def stop(self) -> None:
         stop_process(self.process)
+
+
+class HungHost:
+    """A Git host that hangs: a TCP server on 127.0.0.1 that accepts every connection and
+    never answers (until ``close()``). ``url(name)`` in any scheme that speaks over TCP.
+
+    with HungHost() as hung:
+        url = hung.url("origin.git", "git")       # git://127.0.0.1:<port>/origin.git
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)  # accept() wakes to see close()
+        self.port = int(self._listener.getsockname()[1])
+        self._held: list[socket.socket] = []
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="hung-host", daemon=True)
+        self._thread.start()
+
+    def url(self, name: str, scheme: str = "git") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}/{name}"
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                connection, _address = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # closed
+                return
+            self._held.append(connection)  # held open, never read nor answered
+
+    def connected(self) -> int:
+        """How many accepted connections the other end still holds open."""
+        return sum(_still_open(connection) for connection in list(self._held))
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(5)
+        self._listener.close()
+        for connection in self._held:
+            connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _still_open(connection: socket.socket) -> bool:
+    """Whether the other end of ``connection`` has not closed it (what it sent is read and
+    dropped: a hung host never answers)."""
+    connection.setblocking(False)
+    try:
+        while connection.recv(65536):
+            pass
+    except BlockingIOError:  # open, nothing more sent
+        return True
+    except OSError:  # reset
+        return False
+    return False  # end of file

@@ -13,7 +13,7 @@
     ├── SecretUnavailable  this server cannot decrypt that secret; fix its keys or the file
     │                      (422, FAILED_PRECONDITION, 1)
     ├── NotReady  the first index is not complete yet; retry (503, UNAVAILABLE, 3)
-    │   └── RemoteUnavailable  the remote Git host is unreachable; nothing written (503, -, 3)
+    │   └── RemoteUnavailable  the remote Git host failed; its message says what (503, -, 3)
     └── StoreError  the Git store failed; operator attention (500, INTERNAL, 3)
 
 Each transport maps these in exactly one table (``rest/errors.py``, ``grpc/errors.py``,
@@ -101,8 +101,10 @@ class ReadOnly(PermissionDenied):
 
 
 class RemoteUnavailable(NotReady):
-    """The remote Git host did not answer (or failed) a fetch or push: nothing was written.
-    ``retry_after`` is a hint in seconds. The message names the remote without credentials."""
+    """The remote Git host did not answer (or failed) a fetch or push, or a write was
+    abandoned before its push. The message says whether the write is known not to be on the
+    remote (or names the commit to look for). ``retry_after`` is a hint in seconds. The
+    message names the remote without credentials."""
 
     def __init__(self, message: str, retry_after: int = 5) -> None:
         super().__init__(message)

@@ -160,11 +160,14 @@ class FileChange:
 
 @dataclass(frozen=True, slots=True)
 class PendingCommit:
-    """One commit to write: ``changes`` maps paths to new content (None deletes)."""
+    """One commit to write: ``changes`` maps paths to new content (None deletes).
+    ``deadline`` (a ``time.monotonic()`` value, None: none): a store that pushes abandons the
+    commit rather than push it after then, since the caller has stopped waiting."""
 
     changes: Mapping[str, bytes | None]
     author: Author
     message: str
+    deadline: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from gitconfig.core.text import scrub
 from gitconfig.index.refresher import Index
 from gitconfig.service import Service, build_service
 from gitconfig.service.replica import Replicator
-from gitconfig.store.remote import RemoteStore, git_environment
+from gitconfig.store.remote import REMOTE_TIMEOUT, RemoteStore, git_environment
 
 CREDENTIALS_VARIABLE = "GITCONFIG_REMOTE_CREDENTIALS"
 WEBHOOK_SECRET_VARIABLE = "GITCONFIG_WEBHOOK_SECRET"
@@ -27,7 +27,8 @@ WEBHOOK_SECRET_VARIABLE = "GITCONFIG_WEBHOOK_SECRET"
 @dataclass(frozen=True)
 class RemoteOptions:
     """A replica's remote. ``url`` may hold credentials (they are taken out of it);
-    ``data_dir`` holds the bare mirror (cloned on first start, reused after)."""
+    ``data_dir`` holds the bare mirror (cloned on first start, reused after);
+    ``remote_timeout`` bounds each fetch and push, and a write's wait before its push."""
 
     url: str = field(repr=False)
     data_dir: Path
@@ -36,6 +37,7 @@ class RemoteOptions:
     ssh_key: Path | None = None
     webhook_secret: bytes | None = field(default=None, repr=False)
     read_only: bool = False
+    remote_timeout: float = REMOTE_TIMEOUT
 
     @property
     def display_url(self) -> str:
@@ -47,8 +49,15 @@ def open_replica(options: RemoteOptions, branch: str) -> tuple[RemoteStore, Serv
     fetched yet)."""
     url, in_url = split_url(options.url)
     credentials = options.credentials or in_url
-    env = git_environment(url, credentials, options.ssh_key)
-    store = RemoteStore.open_mirror(options.data_dir, branch, url, env, read_only=options.read_only)
+    env = git_environment(url, credentials, options.ssh_key, options.remote_timeout)
+    store = RemoteStore.open_mirror(
+        options.data_dir,
+        branch,
+        url,
+        env,
+        read_only=options.read_only,
+        timeout=options.remote_timeout,
+    )
     index = Index(store)
     replicator = Replicator(store, index, options.fetch_interval)
     service = build_service(store, index, replica=replicator, webhook_secret=options.webhook_secret)

@@ -52,7 +52,10 @@ class GroupCommitter:
         described as this one's outcome). ``prepare`` validates against the snapshot it is
         given and raises to refuse; it may be called again on a newer snapshot if another
         writer moved the branch. Its error is raised here."""
-        write = _PendingWrite(keys, prepare, author, message)
+        # A store that pushes bounds how long a write may wait before it is pushed.
+        budget: float | None = getattr(self.store, "write_budget", None)
+        deadline = None if budget is None else time.monotonic() + budget
+        write = _PendingWrite(keys, prepare, author, message, deadline)
         with self._queue_lock:
             self._queue.append(write)
         while not write.done.is_set():
@@ -109,7 +112,9 @@ class GroupCommitter:
                     write.finish(snapshot=snapshot)
             if not ready:
                 return
-            commits = [PendingCommit(changes, w.author, w.message) for w, changes in ready]
+            commits = [
+                PendingCommit(changes, w.author, w.message, w.deadline) for w, changes in ready
+            ]
             try:
                 shas = self.store.write_chain(snapshot.commit, commits)
             except StaleParent:
@@ -160,8 +165,10 @@ class _PendingWrite:
         prepare: Prepare,
         author: Author,
         message: str,
+        deadline: float | None = None,
     ) -> None:
         self.keys = keys
+        self.deadline = deadline
         self.prepare = prepare
         self.author = author
         self.message = message

@@ -191,7 +191,7 @@ class Replicator(Collector):
         pushes = CounterMetricFamily(
             "gitconfig_remote_pushes", "Pushes to the remote, by outcome", labels=["outcome"]
         )
-        for outcome in ("accepted", "stale", "refused", "error"):
+        for outcome in ("accepted", "stale", "refused", "error", "abandoned"):
             pushes.add_metric([outcome], self.mirror.pushes[outcome])
         yield pushes
         if self.last_fetch_seconds is not None:

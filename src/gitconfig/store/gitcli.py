@@ -8,7 +8,10 @@ all three.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import os
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,7 +29,7 @@ class GitCommandFailed(StoreError):
 
     def __init__(self, args: Sequence[str], returncode: int, stdout: str, stderr: str) -> None:
         detail = scrub((stderr or stdout).strip()) or f"exit code {returncode}"
-        command = args[0] if args else ""
+        command = next((a for a in args if not a.startswith("-") and "=" not in a), "")
         super().__init__(f"git {command} failed: {detail}")
         self.args_ = list(args)
         self.returncode = returncode
@@ -42,22 +45,58 @@ def run(
     check: bool = True,
     timeout: float = TIMEOUT,
 ) -> tuple[int, str, str]:
-    """Run ``git <args>`` in ``cwd``; return (returncode, stdout, stderr)."""
+    """Run ``git <args>`` in ``cwd``; return (returncode, stdout, stderr).
+
+    git runs in a process group of its own: past ``timeout`` the whole group is killed (git,
+    and the ``git-remote-http``, ``ssh`` or local ``receive-pack`` it started, which killing
+    git alone would leave running, still connected) and ``GitTimedOut`` is raised."""
     try:
-        done = subprocess.run(
+        process = subprocess.Popen(
             ["git", *args],
             cwd=cwd,
             env=None if env is None else dict(env),
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except OSError as exc:
         raise GitCommandFailed(args, -1, "", str(exc)) from exc
-    if check and done.returncode != 0:
-        raise GitCommandFailed(args, done.returncode, done.stdout, done.stderr)
-    return done.returncode, done.stdout, done.stderr
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        stdout, stderr = process.communicate()
+        raise GitTimedOut(args, timeout, stdout, stderr) from None
+    except BaseException:  # interrupted: leave no git behind
+        _kill_group(process)
+        process.wait()
+        raise
+    if check and process.returncode != 0:
+        raise GitCommandFailed(args, process.returncode, stdout, stderr)
+    return process.returncode, stdout, stderr
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+class GitTimedOut(GitCommandFailed):
+    """``git`` did not finish within ``timeout`` seconds and was killed, with its children."""
+
+    def __init__(self, args: Sequence[str], timeout: float, stdout: str, stderr: str) -> None:
+        report = f"timed out after {timeout:g}s and was stopped"
+        super().__init__(args, -9, stdout, f"{stderr.strip()}\n{report}".strip())
+        self.timeout = timeout
+
+
+def network_options(timeout: float) -> list[str]:
+    """``-c`` options bounding git's own HTTP transfers: a transfer slower than 1 kB/s for
+    ``timeout`` seconds is abandoned (the hard limit is ``run``'s ``timeout``)."""
+    seconds = max(1, round(timeout))
+    return ["-c", "http.lowSpeedLimit=1000", "-c", f"http.lowSpeedTime={seconds}"]
 
 
 class PushOutcome(enum.Enum):
@@ -82,7 +121,7 @@ def push_commit(
     takes it only as a fast-forward. Returns the outcome and git's report of the ref. Raises
     GitCommandFailed when the push could not be made at all (no connection, no such remote,
     authentication refused)."""
-    args = ["push", "--porcelain", remote, f"{sha}:refs/heads/{branch}"]
+    args = [*network_options(timeout), "push", "--porcelain", remote, f"{sha}:refs/heads/{branch}"]
     code, out, err = run(args, repo, env=env, check=False, timeout=timeout)
     for line in out.splitlines():
         flag, _, rest = line.partition("\t")
@@ -106,7 +145,14 @@ def fetch(
     timeout: float = TIMEOUT,
 ) -> None:
     """``git fetch`` one ``refspec`` from ``remote`` (no tags). Raises GitCommandFailed."""
-    args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-show-forced-updates"]
+    args = [
+        *network_options(timeout),
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--no-show-forced-updates",
+    ]
     args += [remote, refspec]
     run(args, repo, env=env, timeout=timeout)
 
