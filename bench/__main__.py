@@ -65,16 +65,22 @@ def parse_args(argv: Sequence[str], names: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter runs (3 x 2 s)")
     parser.add_argument(
-        "--only", action="append", choices=names, metavar="NAME",
+        "--only",
+        action="append",
+        choices=names,
+        metavar="NAME",
         help=f"run only this suite (repeatable): {', '.join(names)}",
-    )  # fmt: skip
+    )
     parser.add_argument("--runs", type=int, help="runs per row (default 5, quick 3)")
     parser.add_argument("--duration", type=float, help="seconds per run (default 5, quick 2)")
     parser.add_argument("--output", type=Path, help="also write the markdown to this file")
     parser.add_argument(
-        "--wait-idle", type=float, default=0, metavar="SECONDS",
+        "--wait-idle",
+        type=float,
+        default=0,
+        metavar="SECONDS",
         help="first wait up to SECONDS for the CPUs to be idle (under 10%% busy)",
-    )  # fmt: skip
+    )
     return parser.parse_args(argv)
 
 

@@ -118,8 +118,13 @@ def asgi_table(settings: Settings, repo: Path, tmp: Path) -> Table:
 
     async def call(app: Any, authorization: str) -> int:
         headers = [(b"host", b"bench"), (b"authorization", authorization.encode())]
-        scope = {"type": "http", "method": "GET", "path": path, "query_string": query.encode(),
-                 "headers": headers}  # fmt: skip
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "query_string": query.encode(),
+            "headers": headers,
+        }
         sent: list[Any] = []
 
         async def receive() -> dict[str, Any]:
@@ -144,13 +149,14 @@ def asgi_table(settings: Settings, repo: Path, tmp: Path) -> Table:
         return times
 
     times = asyncio.run(measure())
-    table = Table("Lookup as ASGI in process, 1,000 subjects vs admin only",
-                  ["server", "µs per request (median)", MIN_MAX, "ratio"])  # fmt: skip
+    table = Table(
+        "Lookup as ASGI in process, 1,000 subjects vs admin only",
+        ["server", "µs per request (median)", MIN_MAX, "ratio"],
+    )
     base = statistics.median(times["admin token only"])
     for name, values in times.items():
         median = statistics.median(values)
-        table.rows.append([name, f"{median:.1f}", span(values, ".1f"),
-                           f"{base / median:.2f}x"])  # fmt: skip
+        table.rows.append([name, f"{median:.1f}", span(values, ".1f"), f"{base / median:.2f}x"])
     table.notes.append(
         f"{settings.runs + 2} interleaved runs of {requests:,} requests each; the app with its "
         "fast path, called directly (no sockets, no HTTP parsing)"

@@ -37,14 +37,21 @@ def request_bytes(target: str, headers: dict[str, str]) -> bytes:
 def scope_of(target: str, headers: dict[str, str]) -> dict[str, Any]:
     path, _, query = target.partition("?")
     return {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1", "server": ("127.0.0.1", 8080), "client": ("127.0.0.1", 40000),
-        "scheme": "http", "method": "GET", "root_path": "", "path": path,
-        "raw_path": path.encode(), "query_string": query.encode(),
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8080),
+        "client": ("127.0.0.1", 40000),
+        "scheme": "http",
+        "method": "GET",
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
         "headers": [(b"host", b"127.0.0.1:8080")]
         + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
         "state": {},
-    }  # fmt: skip
+    }
 
 
 @contextmanager

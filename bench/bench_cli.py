@@ -86,28 +86,58 @@ def build_cases(workdir: Path, files: int) -> list[Case]:
     counter = [0]
     n = f"{files:,}"
     return [
-        Case("`gitconfig --help` (interpreter start and imports: the floor)",
-             lambda: [GITCONFIG, "--help"]),
-        Case(f"`validate` cold, {n} files, bare repository (blobs from the pack)",
-             lambda: [GITCONFIG, "validate", str(bare)]),
-        Case(f"`validate` cold, {n} files, working tree (files on disk)",
-             lambda: [GITCONFIG, "validate", str(tree)]),
-        Case(f"`validate --changed HEAD~1..HEAD`, 1 of {n} files changed",
-             lambda: [GITCONFIG, "validate", str(changed), "--changed", "HEAD~1..HEAD"]),
-        Case(f"`validate --staged` (the pre-commit hook), 1 of {n} files staged",
-             lambda: [GITCONFIG, "validate", str(staged), "--staged"]),
-        Case(f"`get` one value, {n}-file repository (the branch is indexed first)",
-             lambda: [GITCONFIG, "get", "key-0", "-a", "app-0", "-e", "PROD", "--repo", str(bare)]),
-        Case(f"`set` one value in a {n}-file clone: one commit, the file on disk follows",
-             lambda: [GITCONFIG, "set", "key-1", str(_next(counter)), "-a", "app-0", "-e", "DEV",
-                      "--repo", str(tree)]),
-        Case(f"`import` {n} keys (JSON) into an empty repository: one commit",
-             lambda: [*importing, "--repo", str(_fresh_copy(empty, workdir, counter))]),
-        Case(f"`import` {n} keys into the {n}-file repository: one commit",
-             lambda: [*importing, "--repo", str(_fresh_copy(bare, workdir, counter))]),
-        Case(f"`import` the same {n} keys again: all unchanged, no commit",
-             lambda: [*importing, "--repo", str(unchanged)]),
-    ]  # fmt: skip
+        Case(
+            "`gitconfig --help` (interpreter start and imports: the floor)",
+            lambda: [GITCONFIG, "--help"],
+        ),
+        Case(
+            f"`validate` cold, {n} files, bare repository (blobs from the pack)",
+            lambda: [GITCONFIG, "validate", str(bare)],
+        ),
+        Case(
+            f"`validate` cold, {n} files, working tree (files on disk)",
+            lambda: [GITCONFIG, "validate", str(tree)],
+        ),
+        Case(
+            f"`validate --changed HEAD~1..HEAD`, 1 of {n} files changed",
+            lambda: [GITCONFIG, "validate", str(changed), "--changed", "HEAD~1..HEAD"],
+        ),
+        Case(
+            f"`validate --staged` (the pre-commit hook), 1 of {n} files staged",
+            lambda: [GITCONFIG, "validate", str(staged), "--staged"],
+        ),
+        Case(
+            f"`get` one value, {n}-file repository (the branch is indexed first)",
+            lambda: [GITCONFIG, "get", "key-0", "-a", "app-0", "-e", "PROD", "--repo", str(bare)],
+        ),
+        Case(
+            f"`set` one value in a {n}-file clone: one commit, the file on disk follows",
+            lambda: [
+                GITCONFIG,
+                "set",
+                "key-1",
+                str(_next(counter)),
+                "-a",
+                "app-0",
+                "-e",
+                "DEV",
+                "--repo",
+                str(tree),
+            ],
+        ),
+        Case(
+            f"`import` {n} keys (JSON) into an empty repository: one commit",
+            lambda: [*importing, "--repo", str(_fresh_copy(empty, workdir, counter))],
+        ),
+        Case(
+            f"`import` {n} keys into the {n}-file repository: one commit",
+            lambda: [*importing, "--repo", str(_fresh_copy(bare, workdir, counter))],
+        ),
+        Case(
+            f"`import` the same {n} keys again: all unchanged, no commit",
+            lambda: [*importing, "--repo", str(unchanged)],
+        ),
+    ]
 
 
 def measure(files: int, runs: int) -> Table:

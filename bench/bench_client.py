@@ -59,8 +59,9 @@ def _offline_client(workdir: Path, configs: int) -> Any:
     with socket.socket() as unused:
         unused.bind((HOST, 0))
         target = f"{HOST}:{unused.getsockname()[1]}"
-    client = Client(target, "bench", "bench", "PROD", cache_path=path, timeout=0.5,
-                    backoff=Backoff(5.0, 10.0))  # fmt: skip
+    client = Client(
+        target, "bench", "bench", "PROD", cache_path=path, timeout=0.5, backoff=Backoff(5.0, 10.0)
+    )
     return client.start()
 
 
@@ -110,14 +111,15 @@ def reads(runs: int, seconds: float) -> Table:
         finally:
             client.close()
     baseline = statistics.median(rates["baseline: dict.get(key)"])
-    table = Table("Embedded client: reads from the local copy (one core)",
-                  ["read", "reads/s (median)", MIN_MAX, "÷ baseline"])  # fmt: skip
+    table = Table(
+        "Embedded client: reads from the local copy (one core)",
+        ["read", "reads/s (median)", MIN_MAX, "÷ baseline"],
+    )
     for name, found in rates.items():
         median = statistics.median(found)
         table.rows.append(
-            [name, f"{median:,.0f}", span(found, ",.0f"),
-             ratio(median / baseline, ".2f")]
-        )  # fmt: skip
+            [name, f"{median:,.0f}", span(found, ",.0f"), ratio(median / baseline, ".2f")]
+        )
     table.notes += [
         f"median of {runs} runs of ~{seconds:g} s, {READ_KEYS:,} keys of 1,000 per pass, the "
         f"loop's own cost included in every row, GC off during a run, {pinning}",
@@ -145,14 +147,22 @@ def propagation(writes: int) -> Table:
         f"Embedded client: a commit on the server → on_change in {CLIENTS} clients",
         ["receiver", "from", "samples", "p50 ms", "p99 ms", "max ms"],
     )
-    for receiver, label in (("streams", f"baseline: {CLIENTS} raw gRPC streams"),
-                            ("clients", f"{CLIENTS} AsyncClients (on_change)")):  # fmt: skip
+    for receiver, label in (
+        ("streams", f"baseline: {CLIENTS} raw gRPC streams"),
+        ("clients", f"{CLIENTS} AsyncClients (on_change)"),
+    ):
         for start, start_label in (("returned", "PUT returned"), ("sent", "PUT sent")):
             row = result[receiver][start]
             table.rows.append(
-                [label, start_label, str(row["samples"]), f"{row['p50'] * 1000:.1f}",
-                 f"{row['p99'] * 1000:.1f}", f"{row['max'] * 1000:.1f}"]
-            )  # fmt: skip
+                [
+                    label,
+                    start_label,
+                    str(row["samples"]),
+                    f"{row['p50'] * 1000:.1f}",
+                    f"{row['p99'] * 1000:.1f}",
+                    f"{row['max'] * 1000:.1f}",
+                ]
+            )
     table.notes += [
         f"{writes} writes, one at a time, each awaited in every receiver; latency of every "
         "(write, receiver) pair; receivers in one child process, one asyncio loop, sharing "
@@ -207,16 +217,24 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {}
     counter = 0
     entry_id = EntryKey(Kind.CONFIG, APPLICATION, Environment.PROD, KEY).id
-    async with httpx.AsyncClient(base_url=args.http, headers=subject.AUTH_HEADERS,
-                                 timeout=30) as http:  # fmt: skip
+    async with httpx.AsyncClient(
+        base_url=args.http, headers=subject.AUTH_HEADERS, timeout=30
+    ) as http:
         created = await http.post(
             "/configs",
-            json={"key": KEY, "application": APPLICATION, "environment": ENVIRONMENT,
-                  "valueType": "NUMBER", "value": "0"},
-        )  # fmt: skip
+            json={
+                "key": KEY,
+                "application": APPLICATION,
+                "environment": ENVIRONMENT,
+                "valueType": "NUMBER",
+                "value": "0",
+            },
+        )
         created.raise_for_status()
-        for name, receivers in (("streams", Subscribers(args.grpc, CLIENTS)),
-                                ("clients", Clients(args.grpc, CLIENTS))):  # fmt: skip
+        for name, receivers in (
+            ("streams", Subscribers(args.grpc, CLIENTS)),
+            ("clients", Clients(args.grpc, CLIENTS)),
+        ):
             await receivers.open()
             await asyncio.sleep(0.5)
             returned: list[float] = []

@@ -158,12 +158,20 @@ def _client_from_cache(workdir: Path) -> Any:
 
     definitions = {
         "a": {"description": "static", "enabled": True},
-        "b": {"description": "allow-list", "enabled": True,
-              "rules": [{"attribute": "desk", "operator": "IN", "values": list(DESKS)}]},
-        "c": {"description": "EU, then 25 %", "enabled": True,
-              "rules": [{"attribute": "region", "operator": "IN", "values": ["EU"]},
-                        {"percentage": ROLLOUT}]},
-    }  # fmt: skip
+        "b": {
+            "description": "allow-list",
+            "enabled": True,
+            "rules": [{"attribute": "desk", "operator": "IN", "values": list(DESKS)}],
+        },
+        "c": {
+            "description": "EU, then 25 %",
+            "enabled": True,
+            "rules": [
+                {"attribute": "region", "operator": "IN", "values": ["EU"]},
+                {"percentage": ROLLOUT},
+            ],
+        },
+    }
     flags = [
         flag_value(FLAG_KEYS[flag], json.dumps(definition), 1, "0" * 40, flag)
         for flag, definition in definitions.items()
@@ -173,8 +181,9 @@ def _client_from_cache(workdir: Path) -> Any:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         target = f"127.0.0.1:{unused.getsockname()[1]}"
-    client = Client(target, "bench", "bench", "PROD", cache_path=path, timeout=0.5,
-                    backoff=Backoff(5.0, 10.0))  # fmt: skip
+    client = Client(
+        target, "bench", "bench", "PROD", cache_path=path, timeout=0.5, backoff=Backoff(5.0, 10.0)
+    )
     return client.start()
 
 

@@ -138,8 +138,11 @@ def cold_table(work: Path, sizes: list[int], runs: int) -> Table:
             make_repo(repo, size)
         cache = work / f"cold-{size}.msgpack"
         cases: dict[str, list[dict[str, float]]] = {
-            "cold (two cores)": [], "cold, one core": [], "warm restart": [], "baseline": []
-        }  # fmt: skip
+            "cold (two cores)": [],
+            "cold, one core": [],
+            "warm restart": [],
+            "baseline": [],
+        }
         for run in range(runs):
             cases["cold (two cores)"].append(cold_build(repo, "cold", cache))
             cases["cold, one core"].append(cold_build(repo, "one-core", cache))
@@ -268,8 +271,12 @@ def refresh_table(work: Path, sizes: list[int], commits: int) -> Table:
         for number in range(commits):
             target = (number * 7919) % size
             head = store.head()
-            store.write(head, {config_path(target): config_content(target, 10**6 + number)},
-                        author, "bench change")  # fmt: skip
+            store.write(
+                head,
+                {config_path(target): config_content(target, 10**6 + number)},
+                author,
+                "bench change",
+            )
             started = time.perf_counter()
             result = index.refresh()
             times.append((time.perf_counter() - started) * 1000)
@@ -317,10 +324,20 @@ def history_table(work: Path, n_commits: int, calls: int) -> Table:
 
     def git_log() -> None:
         subprocess.run(
-            ["git", "--git-dir", str(repo), "log", "--first-parent", "--format=%H", "main",
-             "--", path],
-            check=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                "git",
+                "--git-dir",
+                str(repo),
+                "log",
+                "--first-parent",
+                "--format=%H",
+                "main",
+                "--",
+                path,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
     baseline = []
     for _ in range(max(3, calls // 20)):
@@ -371,8 +388,9 @@ def _http_writes(base: str, writers: int, seconds: float) -> tuple[float, list[f
                 "/configs/lookup",
                 params={"key": f"key-{number}", "application": "app-0", "environment": "DEV"},
             )
-            ids = client.get("/configs", params={"application": "app-0", "environment": "DEV",
-                                                 "size": 100}).json()["content"]  # fmt: skip
+            ids = client.get(
+                "/configs", params={"application": "app-0", "environment": "DEV", "size": 100}
+            ).json()["content"]
             config_id = next(c["id"] for c in ids if c["key"] == f"key-{number}")
             assert found.status_code == 200
             value = 0
@@ -423,8 +441,10 @@ def _raw_commits(repo: Path, seconds: float, mode: str) -> float:
     libgit2 is process-global). ``mode``: barrier (ours) or libgit2 (per-object fsync)."""
     out = subprocess.run(
         [sys.executable, "-c", _RAW, str(repo), str(seconds), mode],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return float(out)
 
 
@@ -470,17 +490,35 @@ def writes_table(work: Path, settings: Settings, writers: int) -> Table:
         ],
     )
     table.rows.append(
-        ["REST API (gitconfig serve)", f"{_median(api):.0f}", span(api, ".0f"),
-         f"{_median(p50):.1f}", f"{_median(p99):.1f}", str(errors)]
-    )  # fmt: skip
+        [
+            "REST API (gitconfig serve)",
+            f"{_median(api):.0f}",
+            span(api, ".0f"),
+            f"{_median(p50):.1f}",
+            f"{_median(p99):.1f}",
+            str(errors),
+        ]
+    )
     table.rows.append(
-        ["baseline: GitStore.write loop (barrier)", f"{_median(raw):.0f}",
-         span(raw, ".0f"), "", "", ""]
-    )  # fmt: skip
+        [
+            "baseline: GitStore.write loop (barrier)",
+            f"{_median(raw):.0f}",
+            span(raw, ".0f"),
+            "",
+            "",
+            "",
+        ]
+    )
     table.rows.append(
-        ["baseline: GitStore.write loop (libgit2 fsync)", f"{_median(libgit2):.0f}",
-         span(libgit2, ".0f"), "", "", ""]
-    )  # fmt: skip
+        [
+            "baseline: GitStore.write loop (libgit2 fsync)",
+            f"{_median(libgit2):.0f}",
+            span(libgit2, ".0f"),
+            "",
+            "",
+            "",
+        ]
+    )
     return table
 
 

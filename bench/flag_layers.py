@@ -39,24 +39,42 @@ LAYERS: tuple[tuple[str, str, bool], ...] = (
         "service.flags.evaluate(reader, APP, ENV, FLAG, u, a)",
         False,
     ),
-    ("attribute check: every value a `str`",
-     "for value in a.values():\n        if type(value) is not str: break", True),
+    (
+        "attribute check: every value a `str`",
+        "for value in a.values():\n        if type(value) is not str: break",
+        True,
+    ),
     ("`index.current()`", "index.current()", True),
-    ("the allowed checks: `checks.get((commit, serial, app, env, key))`",
-     "checks.get((snapshot.commit, SERIAL, APP, ENV, FLAG))", True),
+    (
+        "the allowed checks: `checks.get((commit, serial, app, env, key))`",
+        "checks.get((snapshot.commit, SERIAL, APP, ENV, FLAG))",
+        True,
+    ),
     ("the flag's check: `check(user_id, attributes)` -> precreated pair", "check(u, a)", True),
     ("(no longer per call) `attribute_texts(attributes)`: a copy", "attribute_texts(a)", False),
-    ("(no longer per call) `snapshot.get(Kind.FLAG, app, Environment, key)`",
-     "snapshot.get(FLAG_KIND, APP, PROD, FLAG)", False),
-    ("(no longer per call) the principal's table: `_decisions.get(('read', app, env))`",
-     "decisions.get(('read', APP, ENV))", False),
-    ("(no longer per call) `principal.may('read', app, env)`",
-     "reader.may('read', APP, ENV)", False),
-    ("(no longer per call) `authorize(principal, 'read', app, env)`",
-     "authorize(reader, 'read', APP, ENV)", False),
+    (
+        "(no longer per call) `snapshot.get(Kind.FLAG, app, Environment, key)`",
+        "snapshot.get(FLAG_KIND, APP, PROD, FLAG)",
+        False,
+    ),
+    (
+        "(no longer per call) the principal's table: `_decisions.get(('read', app, env))`",
+        "decisions.get(('read', APP, ENV))",
+        False,
+    ),
+    (
+        "(no longer per call) `principal.may('read', app, env)`",
+        "reader.may('read', APP, ENV)",
+        False,
+    ),
+    (
+        "(no longer per call) `authorize(principal, 'read', app, env)`",
+        "authorize(reader, 'read', APP, ENV)",
+        False,
+    ),
     ("(no longer per call) `entry_errors(app, env, key)`", "entry_errors(APP, ENV, FLAG)", False),
     ("(no longer per call) `Environment(env)`", "Environment(ENV)", False),
-)  # fmt: skip
+)
 
 
 def _namespace(workdir: Path) -> dict[str, Any]:
@@ -75,14 +93,25 @@ def _namespace(workdir: Path) -> dict[str, Any]:
     assert service.flags.checks[(snapshot.commit, reader.serial, "bench", "PROD", FLAG)] is check
     return {
         "cases": [(case.user_id, case.attributes) for case in contexts()],
-        "service": service, "reader": reader, "index": service.index, "snapshot": snapshot,
-        "checks": service.flags.checks, "SERIAL": reader.serial,
-        "decisions": reader._decisions, "check": check,
-        "evaluate": entry.flag.evaluate, "attribute_texts": attribute_texts,
-        "entry_errors": entry_errors, "authorize": authorize, "Environment": Environment,
-        "FLAG_KIND": Kind.FLAG, "PROD": Environment.PROD, "APP": "bench", "ENV": "PROD",
+        "service": service,
+        "reader": reader,
+        "index": service.index,
+        "snapshot": snapshot,
+        "checks": service.flags.checks,
+        "SERIAL": reader.serial,
+        "decisions": reader._decisions,
+        "check": check,
+        "evaluate": entry.flag.evaluate,
+        "attribute_texts": attribute_texts,
+        "entry_errors": entry_errors,
+        "authorize": authorize,
+        "Environment": Environment,
+        "FLAG_KIND": Kind.FLAG,
+        "PROD": Environment.PROD,
+        "APP": "bench",
+        "ENV": "PROD",
         "FLAG": FLAG,
-    }  # fmt: skip
+    }
 
 
 def measure(runs: int, seconds: float) -> dict[str, list[float]]:
@@ -120,10 +149,15 @@ def table(timings: dict[str, list[float]], runs: int, seconds: float) -> Table:
     rows = []
     for label, _, per_call in LAYERS:
         values = timings[label]
-        rows.append([
-            label, "yes" if per_call else "", f"{medians[label]:.3f}",
-            span(values, ".3f"), ratio(medians[label] / evaluator, ".2f"),
-        ])  # fmt: skip
+        rows.append(
+            [
+                label,
+                "yes" if per_call else "",
+                f"{medians[label]:.3f}",
+                span(values, ".3f"),
+                ratio(medians[label] / evaluator, ".2f"),
+            ]
+        )
     service = medians[LAYERS[2][0]]
     pairs = zip(timings[LAYERS[2][0]], timings[LAYERS[1][0]], strict=True)
     ratios = sorted(slow / fast for slow, fast in pairs)  # the two rows of one round

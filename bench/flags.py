@@ -56,7 +56,11 @@ def bench_service(workdir: Path) -> tuple[Any, Any]:
         f"  - percentage: {ROLLOUT}\n",
     }
     store = service.store
-    store.write(store.head(), {k: v.encode() for k, v in files.items()},
-                Author("bench", "bench@example.com"), "bench flags")  # fmt: skip
+    store.write(
+        store.head(),
+        {k: v.encode() for k, v in files.items()},
+        Author("bench", "bench@example.com"),
+        "bench flags",
+    )
     service.index.refresh()
     return service, Principal("bench", frozenset({"read"}))

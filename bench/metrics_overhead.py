@@ -111,8 +111,9 @@ def in_process(settings: Settings) -> Table:
         found = asyncio.run(measure())
     assert set(status) == {200}, set(status)
     for name, runs in found.items():
-        table.rows.append([name, f"{statistics.median(runs):.2f}",
-                           span(runs, ".2f"), f"{requests:,}"])  # fmt: skip
+        table.rows.append(
+            [name, f"{statistics.median(runs):.2f}", span(runs, ".2f"), f"{requests:,}"]
+        )
     on, off = (statistics.median(found[name]) for name in ("on", "off"))
     table.notes.append(
         f"median of {settings.runs + 2} runs per row, rows interleaved; the metrics add "

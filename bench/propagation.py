@@ -68,15 +68,27 @@ def tables(result: dict[str, Any]) -> list[Table]:
         for n in SUBSCRIBERS:
             row = result[kind][str(n)]
             table.rows.append(
-                [label, f"{n:,}", str(row["samples"]), _ms(row["p50"]), _ms(row["p99"]),
-                 _ms(row["max"])]
-            )  # fmt: skip
+                [
+                    label,
+                    f"{n:,}",
+                    str(row["samples"]),
+                    _ms(row["p50"]),
+                    _ms(row["p99"]),
+                    _ms(row["max"]),
+                ]
+            )
     for n in SUBSCRIBERS:
         row = result["push"][str(n)]
         table.rows.append(
-            ["git push returned", f"{n:,}", str(row["samples"]), _ms(row["p50"]),
-             _ms(row["p99"]), _ms(row["max"])]
-        )  # fmt: skip
+            [
+                "git push returned",
+                f"{n:,}",
+                str(row["samples"]),
+                _ms(row["p50"]),
+                _ms(row["p99"]),
+                _ms(row["max"]),
+            ]
+        )
     memory = result["memory"]
     table.notes += [
         "latency of every (write, subscriber) pair; p50/p99/max over all of them",
@@ -165,9 +177,14 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=args.http, headers=headers, timeout=30) as http:
             created = await http.post(
                 "/configs",
-                json={"key": KEY, "application": APPLICATION, "environment": ENVIRONMENT,
-                      "valueType": "NUMBER", "value": "0"},
-            )  # fmt: skip
+                json={
+                    "key": KEY,
+                    "application": APPLICATION,
+                    "environment": ENVIRONMENT,
+                    "valueType": "NUMBER",
+                    "value": "0",
+                },
+            )
             created.raise_for_status()
             for n in SUBSCRIBERS:
                 rss_before = _rss(args.pid)

@@ -57,7 +57,7 @@ def test_add_commit_extends_a_bare_and_a_working_repository(tmp_path: Path) -> N
 
 
 def test_rejects_impossible_requests(tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"."):
         make_repo(tmp_path / "r", n_configs=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"."):
         make_repo(tmp_path / "r", n_configs=3, n_commits=2, touched=[3])

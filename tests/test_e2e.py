@@ -89,8 +89,7 @@ def test_api_writes_and_git_pushes_are_served(
     while (answer := served.http.get("/feature-flags/check", params=check)).status_code != 200:
         assert time.monotonic() < deadline, answer.text
         time.sleep(0.02)
-    assert answer.json() == {"key": "v2-matching", "enabled": True,
-                             "reason": "STATIC"}  # fmt: skip
+    assert answer.json() == {"key": "v2-matching", "enabled": True, "reason": "STATIC"}
 
     assert served.stop() == 0
 

@@ -56,7 +56,8 @@ def test_rest_500_carries_a_request_id_and_no_detail(
     assert answer["message"] == f"internal error (request id {answer['requestId']})"
     assert response.headers["X-Request-Id"] == answer["requestId"]
     logged = [r.getMessage() for r in caplog.records if answer["requestId"] in r.getMessage()]
-    assert logged and SECRET_PATH in logged[0]
+    assert logged
+    assert SECRET_PATH in logged[0]
 
 
 def test_grpc_internal_details_are_a_request_id(caplog: pytest.LogCaptureFixture) -> None:
@@ -66,7 +67,8 @@ def test_grpc_internal_details_are_a_request_id(caplog: pytest.LogCaptureFixture
     assert grpc_errors.code_of(exc) is grpc.StatusCode.INTERNAL
     assert details.startswith("internal error (request id ")
     assert SECRET_PATH not in details
-    assert "tok3n" not in caplog.text and "https://***@git.example/x.git" in caplog.text
+    assert "tok3n" not in caplog.text
+    assert "https://***@git.example/x.git" in caplog.text
 
 
 @pytest.mark.parametrize(
@@ -77,7 +79,7 @@ def test_grpc_internal_details_are_a_request_id(caplog: pytest.LogCaptureFixture
         ("ssh://git@github.com/o/r.git", "ssh://***@github.com/o/r.git"),
         ("git@github.com:o/r.git and /a/b", "git@github.com:o/r.git and /a/b"),
     ],
-)  # fmt: skip
+)
 def test_scrub(text: str, scrubbed: str) -> None:
     assert scrub(text) == scrubbed
 

@@ -145,7 +145,8 @@ def test_workers_do_not_outlive_a_killed_parent(launch: Launcher, repo: Path) ->
     try:
         server.wait_ready()
         workers = _workers_of(pid)
-        assert len(workers) == 2 and all(_alive(w) for w in workers)
+        assert len(workers) == 2
+        assert all(_alive(w) for w in workers)
         server.kill()  # SIGKILL: the parent forwards nothing
         deadline = time.monotonic() + 20
         while any(_alive(w) for w in workers):
@@ -189,7 +190,8 @@ def test_each_worker_listens_on_its_own_socket(launch: Launcher, repo: Path) -> 
             clients.append(httpx.Client(base_url=server.base, timeout=5))
             assert clients[-1].get("/healthz").status_code == 200
         held = _connections_by_worker(workers, server.ports["http"])
-        assert sum(held.values()) == 64 and min(held[w] for w in workers) >= 16, held
+        assert sum(held.values()) == 64, held
+        assert min(held[w] for w in workers) >= 16, held
         # A worker that dies takes its socket along: no new connection waits on its queue.
         os.kill(workers[0], signal.SIGKILL)
         deadline = time.monotonic() + 10

@@ -216,7 +216,8 @@ def test_validator_and_index_refuse_files_beyond_the_limits(
     bare_repo: Path, tmp_path: Path, small: limits.Limits, path: str, content: str, message: str
 ) -> None:
     findings = validator.validate_files({path: content.encode()})
-    assert findings and message in str(findings[0]), findings
+    assert findings, findings
+    assert message in str(findings[0]), findings
     # A file pushed around the hooks is reported by the index, not served.
     from gitconfig.runtime.bootstrap import open_service
 

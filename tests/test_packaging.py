@@ -47,5 +47,6 @@ def test_every_package_folder_is_installed() -> None:
 
 def test_the_version_has_one_source() -> None:
     config = tomllib.loads((PROJECT / "pyproject.toml").read_text())
-    assert "version" not in config["project"] and "version" in config["project"]["dynamic"]
+    assert "version" not in config["project"]
+    assert "version" in config["project"]["dynamic"]
     assert metadata.version("gitconfig-server") == gitconfig.__version__

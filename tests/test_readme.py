@@ -47,8 +47,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     http, grpc_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITCONFIG_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gitconfig.runtime.demo", "--source", str(PROJECT / "example-repo")]
-        + ["--workdir", str(workdir), "--http-port", str(http), "--grpc-port", str(grpc_port)],
+        [
+            sys.executable,
+            "-m",
+            "gitconfig.runtime.demo",
+            "--source",
+            str(PROJECT / "example-repo"),
+            "--workdir",
+            str(workdir),
+            "--http-port",
+            str(http),
+            "--grpc-port",
+            str(grpc_port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,

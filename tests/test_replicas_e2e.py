@@ -102,9 +102,12 @@ def test_smart_http_with_basic_auth(
     )
     _s, _service, bad = open_replica(wrong, "main")
     assert not bad.fetch_now()
-    assert bad.last_error and "wrong-pw" not in bad.last_error and "127.0.0.1" in bad.last_error
+    assert bad.last_error
+    assert "wrong-pw" not in bad.last_error
+    assert "127.0.0.1" in bad.last_error
     assert "fetch failed" in caplog.text  # logged, without a password
-    assert "s3cret" not in caplog.text and "wrong-pw" not in caplog.text
+    assert "s3cret" not in caplog.text
+    assert "wrong-pw" not in caplog.text
 
 
 def test_remote_down_then_back(http_remote: SmartHttp, tmp_path: Path) -> None:
@@ -125,9 +128,8 @@ def test_remote_down_then_back(http_remote: SmartHttp, tmp_path: Path) -> None:
         with pytest.raises(RemoteUnavailable):
             service.configs.set(ALICE, NewConfig("limit", "app", "PROD", "NUMBER", "2"))
         status = replicator.status()
-        assert status.last_fetch_ok is False and "fetch from http://127.0.0.1" in (
-            status.last_error or ""
-        )
+        assert status.last_fetch_ok is False
+        assert "fetch from http://127.0.0.1" in (status.last_error or "")
         assert service.operations.ready
 
         http_remote.start()
@@ -210,11 +212,21 @@ def replica_processes(
     url = daemon.url("origin.git")
     options = ("--poll-interval", str(poll), "--webhook-secret", str(secret))
     started = [
-        launch(None, "--remote", url, "--data-dir", str(tmp_path / f"replica{n}"), *options,
-               env={"GITCONFIG_LOG_LEVEL": "INFO"}, token=ADMIN_TOKEN, grpc=False, start=False,
-               name=f"replica{n}").launch()
+        launch(
+            None,
+            "--remote",
+            url,
+            "--data-dir",
+            str(tmp_path / f"replica{n}"),
+            *options,
+            env={"GITCONFIG_LOG_LEVEL": "INFO"},
+            token=ADMIN_TOKEN,
+            grpc=False,
+            start=False,
+            name=f"replica{n}",
+        ).launch()
         for n in range(count)
-    ]  # fmt: skip
+    ]
     for replica in started:
         replica.wait_started(WAIT).wait_ready(WAIT)
     return started
@@ -354,9 +366,20 @@ def test_a_replica_in_front_of_a_hung_host_answers_within_its_remote_timeout(
     assert replicator.fetch_now()
     store.release_data_dir()  # this process is done with the mirror
     with HungHost() as hung:
-        replica = launch(None, "--remote", hung.url("origin.git"), "--data-dir",
-                         str(tmp_path / "mirror"), "--remote-timeout", "1", "--poll-interval",
-                         "600", env=NO_GRACE, token=ADMIN_TOKEN, grpc=False)  # fmt: skip
+        replica = launch(
+            None,
+            "--remote",
+            hung.url("origin.git"),
+            "--data-dir",
+            str(tmp_path / "mirror"),
+            "--remote-timeout",
+            "1",
+            "--poll-interval",
+            "600",
+            env=NO_GRACE,
+            token=ADMIN_TOKEN,
+            grpc=False,
+        )
         wait_until(lambda: remote_status(replica)["lastFetchOk"] is False, "a failed fetch", 10)
         assert "timed out after 1s" in str(remote_status(replica)["lastError"])
         body = {"key": "limit", "application": "app", "environment": "PROD", "valueType": "NUMBER"}
@@ -365,7 +388,8 @@ def test_a_replica_in_front_of_a_hung_host_answers_within_its_remote_timeout(
             answer = replica.http.post("/configs", json={**body, "value": "1"}, timeout=20)
             took = time.monotonic() - started
         assert answer.status_code == 503, answer.text
-        assert "timed out after 1s" in answer.text and "look for commit" in answer.text
+        assert "timed out after 1s" in answer.text
+        assert "look for commit" in answer.text
         assert took < 10  # a push and a check, each bounded by 1 s, not git's own minutes
 
 
@@ -374,10 +398,12 @@ def test_a_second_replica_on_the_same_data_dir_exits_saying_why(
 ) -> None:
     args = ("--remote", daemon.url("origin.git"), "--data-dir", str(tmp_path / "mirror"))
     first = launch(None, *args, env=NO_GRACE, token=ADMIN_TOKEN, grpc=False, name="first")
-    second = launch(None, *args, env=NO_GRACE, token=ADMIN_TOKEN, grpc=False, start=False,
-                    name="second").launch()  # fmt: skip
+    second = launch(
+        None, *args, env=NO_GRACE, token=ADMIN_TOKEN, grpc=False, start=False, name="second"
+    ).launch()
     assert second.wait(20) == 1
     assert f"--data-dir {tmp_path / 'mirror'} is in use by another gitconfig serve" in (
         second.output()
     )
-    assert first.ready() and remote_status(first)["lastFetchOk"] is True
+    assert first.ready()
+    assert remote_status(first)["lastFetchOk"] is True

@@ -142,10 +142,12 @@ def test_grpc_strings_that_are_not_utf8_are_invalid_argument(
         grpc.insecure_channel(server.address) as channel,
     ):
         path = f"/config.v1.ConfigurationService/{method}"
-        with pytest.raises(grpc.RpcError) as raised:
-            if streaming:
-                list(channel.unary_stream(path)(not_utf8, metadata=auth, timeout=10))
-            else:
+        if streaming:
+            replies = channel.unary_stream(path)(not_utf8, metadata=auth, timeout=10)
+            with pytest.raises(grpc.RpcError) as raised:
+                list(replies)
+        else:
+            with pytest.raises(grpc.RpcError) as raised:
                 channel.unary_unary(path)(not_utf8, metadata=auth, timeout=10)
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, raised.value.details()
         assert "UTF-8" in (raised.value.details() or "")

@@ -296,7 +296,8 @@ def test_shell_completion(monkeypatch: pytest.MonkeyPatch) -> None:
     # typer's own switch makes the option take the shell's name instead.
     monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
     script = ok("--show-completion", "bash")
-    assert "complete " in script and "_GITCONFIG_COMPLETE=complete_bash" in script
+    assert "complete " in script
+    assert "_GITCONFIG_COMPLETE=complete_bash" in script
     from gitconfig_cli.main import app
     from typer.testing import CliRunner
 

@@ -20,7 +20,8 @@ def test_set_in_four_environments_is_one_commit(tmp_path: Path) -> None:
     _bare, work = served_and_clone(tmp_path)
     before = _count(work)
     out = ok("set", "timeout", "30", "-a", "shop", *ALL, repo=work)
-    assert "created shop/PROD/timeout" in out and "one commit" in out
+    assert "created shop/PROD/timeout" in out
+    assert "one commit" in out
     assert _count(work) == before + 1
     files = git(work, "show", "--name-only", "--format=", "HEAD").splitlines()
     assert sorted(files) == sorted(
@@ -62,10 +63,12 @@ def test_diff_env_compares_two_environments(tmp_path: Path) -> None:
     assert limit_field == {"field": "value", "old": "200", "new": "100"}
     table = ok("diff", "-a", "shop", "--env", "STAGING..PROD", repo=work)
     assert table.splitlines()[0].split() == ["CHANGE", "KIND", "KEY", "FIELD", "OLD", "NEW"]
-    assert "limit" in table and "200" in table
+    assert "limit" in table
+    assert "200" in table
     assert "no differences" in ok("diff", "-a", "shop", "--env", "PROD..PROD", repo=work)
     bad = gitconfig("diff", "--env", "STAGING", "-a", "shop", repo=work)
-    assert bad.exit_code == 1 and "FROM..TO" in bad.output
+    assert bad.exit_code == 1
+    assert "FROM..TO" in bad.output
 
 
 def test_promote_commits_once_and_dry_run_writes_nothing(tmp_path: Path) -> None:
@@ -73,7 +76,8 @@ def test_promote_commits_once_and_dry_run_writes_nothing(tmp_path: Path) -> None
     _two_environments(work)
     before = _count(work)
     dry = ok("promote", "-a", "shop", "--from", "STAGING", "--to", "PROD", "--dry-run", repo=work)
-    assert "dry run" in dry and _count(work) == before
+    assert "dry run" in dry
+    assert _count(work) == before
     out = ok("promote", "-a", "shop", "--from", "STAGING", "--to", "PROD", repo=work)
     assert "promoted in commit" in out
     assert _count(work) == before + 1
@@ -125,7 +129,8 @@ def test_promote_to_a_new_branch_for_a_pull_request(tmp_path: Path) -> None:
         "promote-limit",
         repo=work,
     )
-    assert taken.exit_code != 0 and "already exists" in taken.output
+    assert taken.exit_code != 0
+    assert "already exists" in taken.output
     kept.check()
     branch_kept.check()
 

@@ -62,7 +62,8 @@ def test_a_rejected_push_is_made_again_on_the_new_head(repos: tuple[Path, Path, 
         "someone else",
     ]
     assert rev_parse(work, "HEAD") == rev_parse(bare, "main")
-    assert (work / OTHER).exists() and git(work, "status", "--porcelain") == ""
+    assert (work / OTHER).exists()
+    assert git(work, "status", "--porcelain") == ""
     assert GitStore(work, "main").head() == rev_parse(bare, "main")
 
 

@@ -56,7 +56,8 @@ def test_install_puts_pre_receive_in_a_bare_repo_and_pre_commit_in_a_clone(
     assert ok("hooks", "install", repo=bare).startswith("installed pre-receive hook")
     hook = (bare / "hooks" / "pre-receive").read_text()
     command = hook.splitlines()[-1].split()[1]
-    assert Path(command).is_absolute() and os.access(command, os.X_OK)
+    assert Path(command).is_absolute()
+    assert os.access(command, os.X_OK)
     assert hook.splitlines()[-1].endswith(" hooks pre-receive")
     ok("hooks", "install", repo=work / "configs" if (work / "configs").exists() else work)
     assert (work / ".git" / "hooks" / "pre-commit").read_text().endswith(" validate --staged\n")

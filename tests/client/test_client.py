@@ -97,24 +97,37 @@ def test_reads_come_from_the_snapshot_typed(service: Service, server: GrpcServer
     service.flags.create(ADMIN, flag)
     head = service.reads.snapshot().commit
     with client_for(server) as client:
-        assert client.get("limit") == 250000 and client.get("ratio") == 0.25
-        assert client.get("halted") is False and client.get("venues") == {"xlon": [1, 2]}
-        assert client.get("missing") is None and client.get("missing", 7) == 7
-        assert client.get_int("limit") == 250000 and client.get_int("missing", 5) == 5
-        assert client.get_float("limit") == 250000.0 and client.get_float("ratio") == 0.25
-        assert client.get_bool("halted") is False and client.get_json("venues") == {"xlon": [1, 2]}
-        assert client.get_str("limit") == "250000" and client.get_str("name") == "matching"
+        assert client.get("limit") == 250000
+        assert client.get("ratio") == 0.25
+        assert client.get("halted") is False
+        assert client.get("venues") == {"xlon": [1, 2]}
+        assert client.get("missing") is None
+        assert client.get("missing", 7) == 7
+        assert client.get_int("limit") == 250000
+        assert client.get_int("missing", 5) == 5
+        assert client.get_float("limit") == 250000.0
+        assert client.get_float("ratio") == 0.25
+        assert client.get_bool("halted") is False
+        assert client.get_json("venues") == {"xlon": [1, 2]}
+        assert client.get_str("limit") == "250000"
+        assert client.get_str("name") == "matching"
         with pytest.raises(TypeError):
             client.get_int("ratio")
         with pytest.raises(TypeError):
             client.get_bool("name")
         snapshot = client.snapshot()
-        assert snapshot.commit == head and set(snapshot.values) == {
-            "limit", "ratio", "halted", "venues", "name",
-        }  # fmt: skip
+        assert snapshot.commit == head
+        assert set(snapshot.values) == {
+            "limit",
+            "ratio",
+            "halted",
+            "venues",
+            "name",
+        }
         with pytest.raises(TypeError):
             snapshot.values["limit"] = 1  # type: ignore[index]
-        assert client.enabled("v2") and client.evaluate("v2").reason == "STATIC"
+        assert client.enabled("v2")
+        assert client.evaluate("v2").reason == "STATIC"
         assert client.enabled("nope", default=True) is True
         with pytest.raises(FlagNotFound):
             client.evaluate("nope")
@@ -126,7 +139,9 @@ def test_reads_come_from_the_snapshot_typed(service: Service, server: GrpcServer
             0,
         )
         config = client.config("limit")
-        assert config is not None and config.version == 1 and len(config.id) == 36
+        assert config is not None
+        assert config.version == 1
+        assert len(config.id) == 36
 
 
 def test_one_callback_per_commit_with_old_and_new_values(
@@ -155,8 +170,11 @@ def test_one_callback_per_commit_with_old_and_new_values(
             ("b", "DELETED", 2, None),
             ("c", "CREATED", None, "new"),
         ]
-        assert only_b.commits() == [pushed] and only_b.changes[0].keys == ("b",)
-        assert client.get("a") == 10 and "b" not in client and client.get("c") == "new"
+        assert only_b.commits() == [pushed]
+        assert only_b.changes[0].keys == ("b",)
+        assert client.get("a") == 10
+        assert "b" not in client
+        assert client.get("c") == "new"
         assert client.status.commit == pushed
         later = set_value(service, "a", "11")
         everything.wait_for([pushed, later])
@@ -213,12 +231,13 @@ def test_changes_arrive_once_and_in_order_across_a_restart_and_an_overflow(
                         checkout,
                         {f"configs/{APP}/PROD/n.yaml": f"type: NUMBER\nvalue: {i}\n"},
                         f"n={i}",
-                    )  # fmt: skip
+                    )
                 )
             push(checkout)
             service.index.refresh()
             recorder.wait_for(expected)
-            assert client.get("n") == 11 and client.status.commit == expected[-1]
+            assert client.get("n") == 11
+            assert client.status.commit == expected[-1]
             values = [change.changes[0].new for change in recorder.changes]
             assert values == list(range(1, 12))
     messages = [record.getMessage() for record in caplog.records]
@@ -279,9 +298,21 @@ def test_a_corrupt_cache_is_ignored_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cache_file = tmp_path / "cache.json"
-    for garbage in (b"{not json", b'{"format": 1}', json.dumps({"format": 1, "application": APP,
-                    "environment": "PROD", "commit": "a", "syncedAt": 1, "configs": [{"key": 1}],
-                    "flags": []}).encode()):  # fmt: skip
+    for garbage in (
+        b"{not json",
+        b'{"format": 1}',
+        json.dumps(
+            {
+                "format": 1,
+                "application": APP,
+                "environment": "PROD",
+                "commit": "a",
+                "syncedAt": 1,
+                "configs": [{"key": 1}],
+                "flags": [],
+            }
+        ).encode(),
+    ):
         cache_file.write_bytes(garbage)
         client = Client(unused_address(), ADMIN_TOKEN, APP, "PROD", cache_path=cache_file)
         with pytest.raises(ServerUnavailable):
@@ -301,11 +332,14 @@ def test_the_cache_file_never_holds_a_secret(tmp_path: Path) -> None:
     )
     path = tmp_path / "sub" / "cache.json"
     client_cache.save(path, APP, "PROD", state, 123.0)
-    assert b"hunter2" not in path.read_bytes() and b"password" not in path.read_bytes()
+    assert b"hunter2" not in path.read_bytes()
+    assert b"password" not in path.read_bytes()
     assert [p.name for p in path.parent.iterdir()] == ["cache.json"]  # no temporary left
     loaded = client_cache.load(path, APP, "PROD")
-    assert loaded is not None and loaded.state.values == {"limit": 5}
-    assert loaded.synced_at == 123.0 and loaded.state.commit == "c" * 40
+    assert loaded is not None
+    assert loaded.state.values == {"limit": 5}
+    assert loaded.synced_at == 123.0
+    assert loaded.state.commit == "c" * 40
     assert client_cache.load(path, APP, "DEV") is None  # another scope's file
 
 
@@ -322,14 +356,17 @@ def test_the_cache_serves_while_the_server_is_down_and_catches_up(
         commit = client.status.commit
     server.stop()
     cached = json.loads(cache_file.read_text())
-    assert cached["commit"] == commit and [c["key"] for c in cached["configs"]] == ["a"]
+    assert cached["commit"] == commit
+    assert [c["key"] for c in cached["configs"]] == ["a"]
 
     changed = set_value(service, "a", "2")  # while the server is down
     offline = client_for(server, cache_path=cache_file, timeout=1)
     with offline:
         status = offline.status
         assert (status.source, status.stale, status.commit) == ("cache", True, commit)
-        assert status.age > 0 and offline.get("a") == 1 and offline.enabled("v2")
+        assert status.age > 0
+        assert offline.get("a") == 1
+        assert offline.enabled("v2")
         recorder = Recorder()
         offline.on_change(recorder)
         restarted = GrpcServerThread(service, tokens())
@@ -356,8 +393,17 @@ def test_importing_the_client_pulls_in_no_server_dependency() -> None:
     )
     loaded = set(json.loads(result.stdout.replace("'", '"')))
     assert {"grpc", "gitconfig", "openfeature"} <= loaded
-    server_only = {"fastapi", "uvicorn", "pygit2", "watchfiles", "typer", "starlette",
-                   "pydantic", "jsonschema", "httpx"}  # fmt: skip
+    server_only = {
+        "fastapi",
+        "uvicorn",
+        "pygit2",
+        "watchfiles",
+        "typer",
+        "starlette",
+        "pydantic",
+        "jsonschema",
+        "httpx",
+    }
     assert loaded & server_only == set()
 
 
@@ -381,9 +427,14 @@ def test_kill_9_then_a_new_client_serves_the_cache_and_catches_up(
     cache_file = tmp_path / "cache" / "trading-engine.PROD.json"
     created = first.http.post(
         "/configs",
-        json={"key": "limit", "application": APP, "environment": "PROD",
-              "valueType": "NUMBER", "value": "1"},
-    )  # fmt: skip
+        json={
+            "key": "limit",
+            "application": APP,
+            "environment": "PROD",
+            "valueType": "NUMBER",
+            "value": "1",
+        },
+    )
     assert created.status_code == 201, created.text
     running = Client(target, TOKEN, APP, "PROD", cache_path=cache_file, backoff=FAST)
     with running:
@@ -399,8 +450,7 @@ def test_kill_9_then_a_new_client_serves_the_cache_and_catches_up(
     )
     push(checkout)  # while no server runs
 
-    restarted = Client(target, TOKEN, APP, "PROD", cache_path=cache_file, timeout=1,
-                       backoff=FAST)  # fmt: skip
+    restarted = Client(target, TOKEN, APP, "PROD", cache_path=cache_file, timeout=1, backoff=FAST)
     with restarted:
         status = restarted.status
         assert (status.source, status.stale, status.commit) == ("cache", True, commit)
@@ -429,19 +479,26 @@ PLAIN = "client-Secret-Value-7"
 def test_secrets_as_the_server_decides_and_never_in_the_cache(
     bare_repo: Path, tmp_path: Path
 ) -> None:
-    service, keys = secret_service(bare_repo, tmp_path)
+    service, _keys = secret_service(bare_repo, tmp_path)
     service.configs.create(ADMIN, NewConfig("db-password", APP, "PROD", "SECRET", PLAIN))
     service.configs.create(ADMIN, NewConfig("limit", APP, "PROD", "NUMBER", "5"))
     cache_file = tmp_path / "cache.json"
     with GrpcServerThread(service, tokens()) as server:
         with client_for(server, cache_path=cache_file) as revealing:
             secret = revealing.config("db-password")
-            assert secret is not None and secret.value_type == "SECRET" and not secret.masked
+            assert secret is not None
+            assert secret.value_type == "SECRET"
+            assert not secret.masked
             assert revealing.get("db-password") == PLAIN  # an admin may reveal: plaintext
-            assert PLAIN not in repr(secret) and PLAIN not in repr(revealing.status)
+            assert PLAIN not in repr(secret)
+            assert PLAIN not in repr(revealing.status)
         saved = cache_file.read_text()
-        assert "db-password" not in saved and PLAIN not in saved and '"limit"' in saved
+        assert "db-password" not in saved
+        assert PLAIN not in saved
+        assert '"limit"' in saved
         reader = Client(server.address, "reader-token", APP, "PROD", backoff=FAST)
         with reader:
             masked = reader.config("db-password")
-            assert masked is not None and masked.masked and reader.get("db-password") == "********"
+            assert masked is not None
+            assert masked.masked
+            assert reader.get("db-password") == "********"

@@ -34,11 +34,11 @@ def test_the_client_wheel_stands_alone(tmp_path: Path) -> None:
     assert {f"gitconfig/{name}" for name in expected} <= set(names)
     for folder in ("service", "rest", "store", "index", "runtime"):
         assert not [n for n in names if n.startswith(f"gitconfig/{folder}/")], folder
-    assert "gitconfig/client/dist.py" not in names and "gitconfig/grpc/servicer.py" not in names
+    assert "gitconfig/client/dist.py" not in names
+    assert "gitconfig/grpc/servicer.py" not in names
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
-    assert len(requires) == 6 and not any(
-        lib in line for line in requires for lib in SERVER_LIBRARIES
-    )
+    assert len(requires) == 6
+    assert not any(lib in line for line in requires for lib in SERVER_LIBRARIES)
 
     # Only the unpacked wheel and the third-party libraries on the path (-S: no .pth files,
     # so not the editable install of this checkout): the client imports and evaluates.
@@ -54,7 +54,9 @@ def test_the_client_wheel_stands_alone(tmp_path: Path) -> None:
     purelib = sysconfig.get_paths()["purelib"]
     result = subprocess.run(
         [sys.executable, "-S", "-c", script, str(tmp_path / "unpacked"), purelib],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "STATIC Client('127.0.0.1:1', 'a', 'PROD')"

@@ -81,7 +81,8 @@ def test_in_process_answers_equal_the_servers(
 ) -> None:
     flags = example.reads.snapshot().entries(Kind.FLAG)
     scopes = sorted({(e.key.application, e.key.environment.value) for e in flags})
-    assert len(flags) >= 15 and len(scopes) >= 10
+    assert len(flags) >= 15
+    assert len(scopes) >= 10
     cases = contexts(example, CONTEXTS)
     clients = {
         scope: Client(example_server.address, ADMIN_TOKEN, *scope, backoff=FAST).start()
@@ -106,18 +107,26 @@ def test_in_process_answers_equal_the_servers(
                     compared += 1
                     if n < OVER_THE_WIRE:
                         request = config_pb2.CheckFeatureFlagRequest(
-                            key=key, application=app, environment=env, user_id=user_id or "",
+                            key=key,
+                            application=app,
+                            environment=env,
+                            user_id=user_id or "",
                             attributes=attributes,
-                        )  # fmt: skip
+                        )
                         reply = stub.CheckFeatureFlag(request, metadata=AUTH)
                         value = reply.value if reply.HasField("value") else None
                         wire = (
-                            reply.enabled, reply.reason,
+                            reply.enabled,
+                            reply.reason,
                             reply.rule_index if reply.HasField("rule_index") else None,
                             json_format.MessageToDict(value) if value is not None else None,
-                        )  # fmt: skip
-                        assert wire == (local.enabled, local.reason, local.rule_index,
-                                        local.value), (key, user_id, attributes)  # fmt: skip
+                        )
+                        assert wire == (
+                            local.enabled,
+                            local.reason,
+                            local.rule_index,
+                            local.value,
+                        ), (key, user_id, attributes)
     finally:
         for client in clients.values():
             client.close()
@@ -137,8 +146,12 @@ def of_service(service: Service) -> Service:
             ADMIN, NewFlag(key=key, application=APP, environment="PROD", description=key, **fields)
         )
 
-    flag("v2", enabled=True, value={"engine": "v2"},
-         rules=[{"attribute": "region", "operator": "IN", "values": ["EU"]}])  # fmt: skip
+    flag(
+        "v2",
+        enabled=True,
+        value={"engine": "v2"},
+        rules=[{"attribute": "region", "operator": "IN", "values": ["EU"]}],
+    )
     flag("limit", enabled=True, value={"value": 250})
     flag("ratio", enabled=True, value={"value": 0.5})
     flag("banner", enabled=True, value={"value": "hello"})
@@ -170,7 +183,8 @@ def test_the_provider_resolves_every_type(
 
     details = flags.get_boolean_details("v2", False, eu)
     assert (details.value, details.reason, details.variant) == (True, Reason.TARGETING_MATCH, "on")
-    assert details.flag_metadata["ruleIndex"] == 0 and details.flag_metadata["version"] == 1
+    assert details.flag_metadata["ruleIndex"] == 0
+    assert details.flag_metadata["version"] == 1
     details = flags.get_boolean_details("v2", True, us)
     assert (details.value, details.reason, details.variant) == (False, Reason.DEFAULT, "off")
     assert flags.get_object_value("v2", {"engine": "v1"}, eu) == {"engine": "v2"}
@@ -213,7 +227,7 @@ def test_context_attributes_become_text() -> None:
 def test_the_provider_emits_changes_stale_and_ready(
     of_service: Service, provider_api: tuple[GrpcServerThread, GitconfigProvider]
 ) -> None:
-    server, provider = provider_api
+    server, _provider = provider_api
     flags = api.get_client("gitconfig-test")
     events: list[tuple[ProviderEvent, EventDetails]] = []
     lock = threading.Lock()
@@ -225,8 +239,11 @@ def test_the_provider_emits_changes_stale_and_ready(
 
         return record
 
-    for event in (ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, ProviderEvent.PROVIDER_STALE,
-                  ProviderEvent.PROVIDER_READY):  # fmt: skip
+    for event in (
+        ProviderEvent.PROVIDER_CONFIGURATION_CHANGED,
+        ProviderEvent.PROVIDER_STALE,
+        ProviderEvent.PROVIDER_READY,
+    ):
         flags.add_handler(event, handler(event))
     with lock:
         events.clear()  # READY is replayed to a handler added after it
@@ -268,6 +285,7 @@ def test_the_provider_reports_an_error_when_the_server_refuses_the_client(
     restarted.port = port
     with restarted:
         wait_until(lambda: bool(errors))
-        assert errors[-1].message is not None and "UNAUTHENTICATED" in errors[-1].message
+        assert errors[-1].message is not None
+        assert "UNAUTHENTICATED" in errors[-1].message
         assert flags.get_provider_status() is ProviderStatus.ERROR
         assert flags.get_boolean_value("limit", False)  # still answering from memory

@@ -12,9 +12,10 @@ DOCUMENTS = {
     "disabled": FlagDocument("off", enabled=False),
     "static": FlagDocument("on", enabled=True, value={"n": 1}),
     "one rule": FlagDocument("eu", enabled=True, rules=(EU,)),
-    "rule, then split": FlagDocument("eu, then half", enabled=True,
-                                     rules=(EU, FlagRule(percentage=50))),
-}  # fmt: skip
+    "rule, then split": FlagDocument(
+        "eu, then half", enabled=True, rules=(EU, FlagRule(percentage=50))
+    ),
+}
 CONTEXTS = [(f"user-{n}", {"region": region}) for n in range(40) for region in ("EU", "US")]
 
 

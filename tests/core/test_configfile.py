@@ -401,7 +401,8 @@ def test_value_text_round_trips_through_requests(doc: ConfigDocument) -> None:
 def test_number_text_is_plain_decimal(number: float) -> None:
     text = configfile.value_text(ConfigDocument(ValueType.NUMBER, number))
     assert "e" not in text.lower()
-    assert not text.endswith(".") and not (text.endswith("0") and "." in text)
+    assert not text.endswith(".")
+    assert not (text.endswith("0") and "." in text)
     assert float(text) == number
 
 
@@ -607,7 +608,8 @@ def test_a_secret_from_a_request_is_plaintext_until_encrypted_and_never_shown() 
     doc = configfile.from_request(
         value_type="SECRET", value="hunter2", description=None, schema=None, tags=None, schemas={}
     )
-    assert configfile.is_plaintext_secret(doc) and doc.value == "hunter2"
+    assert configfile.is_plaintext_secret(doc)
+    assert doc.value == "hunter2"
     assert "hunter2" not in repr(doc)
     assert configfile.api_value_text(doc, reveal=False) == configfile.MASK
 
@@ -663,8 +665,14 @@ def test_remembered_tags_still_meet_the_depth_limit() -> None:
 
     def request_errors() -> list[tuple[str, str]]:
         try:
-            configfile.from_request(value_type="STRING", value="x", description=None,
-                                    schema=None, tags=["depth-zero"], schemas={})  # fmt: skip
+            configfile.from_request(
+                value_type="STRING",
+                value="x",
+                description=None,
+                schema=None,
+                tags=["depth-zero"],
+                schemas={},
+            )
         except BadRequest as exc:
             return [(e.field, e.message) for e in exc.errors]
         return []

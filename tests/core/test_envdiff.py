@@ -121,12 +121,14 @@ def test_a_secret_value_is_judged_never_shown(
     if change is None:
         assert found is None
         return
-    assert found is not None and (found.change, found.secret, found.fields) == (change, verdict, ())
+    assert found is not None
+    assert (found.change, found.secret, found.fields) == (change, verdict, ())
 
 
 def test_an_added_secret_shows_no_value() -> None:
     found = envdiff.compare_pair(Kind.CONFIG, "k", None, _secret(ENC_A), _never)
-    assert found is not None and found.change == "added"
+    assert found is not None
+    assert found.change == "added"
     assert [(f.field, f.new) for f in found.fields] == [("type", "SECRET")]
 
 

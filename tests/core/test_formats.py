@@ -238,8 +238,10 @@ def test_round_trip(work: Path, tmp_path: Path, fmt: Format) -> None:
     if fmt in (Format.JSON, Format.YAML):  # typed formats: values and types round-trip
         assert {item.key: item.value for item in transfer.parse(fmt, exported)} == VALUES
         listed = {d["key"]: d["valueType"] for d in as_json("list", *WHERE, repo=work)}
-        assert listed["code"] == "STRING" and listed["policy"] == "JSON"
-        assert listed["max-spread"] == "NUMBER" and listed["enabled"] == "BOOLEAN"
+        assert listed["code"] == "STRING"
+        assert listed["policy"] == "JSON"
+        assert listed["max-spread"] == "NUMBER"
+        assert listed["enabled"] == "BOOLEAN"
     else:  # text formats: the text round-trips; types are inferred
         texts = {i.key: i.value for i in transfer.parse(fmt, exported)}
         assert texts["multi"] == "line one\nline two"
@@ -398,7 +400,8 @@ def test_env_export_can_be_sourced_and_imported_back(work: Path, tmp_path: Path)
     target = tmp_path / "exported.env"
     ok("export", *WHERE, "--file", str(target), repo=work)  # the format from the extension
     text = target.read_text()
-    assert "max_order_size=250000" in text and "# gitconfig key: max-order-size" in text
+    assert "max_order_size=250000" in text
+    assert "# gitconfig key: max-order-size" in text
     script = f"set -a; . {target}; env -0"
     shell = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True)
     variables = dict(line.split("=", 1) for line in shell.stdout.split("\0") if "=" in line)

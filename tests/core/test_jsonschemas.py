@@ -163,7 +163,8 @@ def test_pattern_properties_are_matched() -> None:
 
 def test_pattern_properties_must_compile_as_re2() -> None:
     errors = jsonschemas.schema_errors({"patternProperties": {"(?<=a)b": {}}})
-    assert errors and errors[0].startswith("$.patternProperties: ")
+    assert errors
+    assert errors[0].startswith("$.patternProperties: ")
 
 
 @pytest.mark.parametrize(
@@ -190,7 +191,8 @@ def test_values_deeper_than_the_limit_are_not_json_data() -> None:
         deep = [deep]
     assert jsonschemas.json_data_errors(deep) == []
     errors = jsonschemas.json_data_errors([deep])
-    assert errors and "nests more than 64 levels" in errors[0]
+    assert errors
+    assert "nests more than 64 levels" in errors[0]
 
 
 def test_errors_are_capped() -> None:

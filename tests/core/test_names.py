@@ -37,7 +37,8 @@ def test_file_names_fit_in_255_bytes() -> None:
     assert paths.key_error("a" * 250) is None
     assert len(("a" * 250 + ".yaml").encode()) == 255
     error = paths.key_error("a" * 251)
-    assert error is not None and "255 bytes" in error.message
+    assert error is not None
+    assert "255 bytes" in error.message
     assert paths.is_schema_path("schemas/" + "s" * 250 + ".json")
     assert not paths.is_schema_path("schemas/" + "s" * 251 + ".json")
     assert paths.application_error("app.") is not None  # Windows drops a folder's last dot

@@ -18,7 +18,7 @@ from gitconfig.core.text import scrub
         ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),  # scp-like: a user name
         ("no url here", "no url here"),
     ],
-)  # fmt: skip
+)
 def test_scrub(text: str, shown: str) -> None:
     assert scrub(text) == shown
 
@@ -34,7 +34,7 @@ def test_scrub(text: str, shown: str) -> None:
         ("git://127.0.0.1:9418/r.git", "git://127.0.0.1:9418/r.git", None),
         ("file:///srv/config.git", "file:///srv/config.git", None),
     ],
-)  # fmt: skip
+)
 def test_split_url(url: str, plain: str, credentials: Credentials | None) -> None:
     assert split_url(url) == (plain, credentials)
 

@@ -98,7 +98,8 @@ def test_each_check(path: str, content: bytes, field: str, fragment: str, line: 
 
 def test_a_secret_is_never_echoed() -> None:
     findings = validate_files({"configs/a/DEV/k.yaml": b"type: SECRET\nvalue: hunter2\n"})
-    assert findings and all("hunter2" not in str(finding) for finding in findings)
+    assert findings
+    assert all("hunter2" not in str(finding) for finding in findings)
 
 
 def test_a_ref_is_never_fetched_over_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -181,7 +182,8 @@ def test_the_index_reports_the_validators_findings(bare_repo: Path) -> None:
 
 def test_the_example_repository_is_valid() -> None:
     out = ok("validate", str(EXAMPLE))
-    assert out.startswith("ok: ") and out.endswith(" file(s) valid\n")
+    assert out.startswith("ok: ")
+    assert out.endswith(" file(s) valid\n")
 
 
 def test_formats(tmp_path: Path) -> None:

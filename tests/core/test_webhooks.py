@@ -86,7 +86,8 @@ def test_a_ping_is_not_a_push_and_a_bodyless_generic_hook_names_no_ref() -> None
     headers = {"x-github-event": "ping", "x-hub-signature-256": "sha256=" + sign(ping)}
     assert not webhooks.verify(headers, ping, SECRET).is_push
     event = webhooks.verify(headers_for("generic", b""), b"", SECRET)
-    assert event.is_push and event.ref is None
+    assert event.is_push
+    assert event.ref is None
 
 
 @pytest.fixture
@@ -131,7 +132,8 @@ def test_a_verified_push_webhook_makes_the_replica_fetch(
 
     body = push_body("refs/heads/other")
     ignored = client.post("/webhooks/git", content=body, headers=headers_for(provider, body))
-    assert ignored.status_code == 200 and ignored.json()["status"] == "ignored"
+    assert ignored.status_code == 200
+    assert ignored.json()["status"] == "ignored"
     body = push_body()
     bad = client.post(
         "/webhooks/git", content=body, headers=headers_for(provider, body, b"wrong secret")
@@ -166,7 +168,8 @@ def test_a_server_without_a_remote_takes_no_webhooks(client: TestClient) -> None
 def test_an_odd_signed_body_names_no_ref(body: bytes) -> None:
     # Signed, so genuine: the fetch it triggers reads the remote itself (never a 500 here).
     event = webhooks.verify(headers_for("github", body), body, SECRET)
-    assert event.is_push and event.ref is None
+    assert event.is_push
+    assert event.ref is None
 
 
 def test_bad_signatures_are_limited_per_address(

@@ -79,7 +79,8 @@ def test_get_configuration(stub: config_pb2_grpc.ConfigurationServiceStub, repo:
     assert reply.value_type == config_pb2.VALUE_TYPE_NUMBER
     assert reply.version == 1
     assert (reply.application, reply.environment) == (APP, "PROD")
-    assert len(reply.id) == 36 and len(reply.commit) == 40
+    assert len(reply.id) == 36
+    assert len(reply.commit) == 40
     assert reply.updated_at.seconds > 1_700_000_000
 
     json_reply = stub.GetConfiguration(get("venues"), metadata=AUTH)
@@ -207,10 +208,10 @@ def test_unavailable_and_not_serving_until_the_first_index(repo: Path) -> None:
         with pytest.raises(grpc.RpcError) as raised:
             stub.GetConfiguration(get(), metadata=AUTH)
         assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+        stream = stub.StreamConfigurationUpdates(
+            config_pb2.StreamConfigurationUpdatesRequest(), metadata=AUTH
+        )
         with pytest.raises(grpc.RpcError) as raised:
-            stream = stub.StreamConfigurationUpdates(
-                config_pb2.StreamConfigurationUpdatesRequest(), metadata=AUTH
-            )
             next(stream)
         assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
 

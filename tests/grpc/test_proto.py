@@ -195,7 +195,8 @@ def test_pyproject_pins_cover_the_generated_code() -> None:
     protobuf = re.search(r"^# Protobuf Python Version: ([\d.]+)$", generated, re.MULTILINE)
     grpc_source = (ROOT / "src/gitconfig/grpc/v1/config_pb2_grpc.py").read_text()
     grpcio = re.search(r"^GRPC_GENERATED_VERSION = '([\d.]+)'$", grpc_source, re.MULTILINE)
-    assert protobuf and grpcio
+    assert protobuf
+    assert grpcio
     runtime = project["dependencies"]
     assert _version(_pin(runtime, "protobuf")) >= _version(protobuf.group(1))
     assert _version(_pin(runtime, "grpcio")) >= _version(grpcio.group(1))

@@ -111,12 +111,14 @@ def test_a_history_rewritten_during_the_rebuild_wins(
     audit = AuditIndex(store)
     audit.attach(index)
     index.refresh()  # warm: the rebuild starts, and waits
-    assert index.warm_loaded is not None and index.held.wait(20)
+    assert index.warm_loaded is not None
+    assert index.held.wait(20)
     before = git(served, "rev-parse", "main~1")
     git(served, "update-ref", "refs/heads/main", before)  # a force push to the commit before
     index.refresh()  # the history was rewritten: the index and the trail start again
     expected = trail(audit)
-    assert expected and all(path != "configs/shop/DEV/gone-soon.yaml" for _, path, *_ in expected)
+    assert expected
+    assert all(path != "configs/shop/DEV/gone-soon.yaml" for _, path, *_ in expected)
     rebuilds = [t for t in threading.enumerate() if t.name == "audit-rebuild"]
     index.release.set()
     for thread in rebuilds:

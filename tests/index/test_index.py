@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,13 +32,13 @@ class CountingStore(GitStore):
 
 
 @pytest.fixture
-def work(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+def work(tmp_path: Path) -> tuple[Path, Path]:
     """(bare served repository, a clone to commit and push from)."""
     served = init_repo(tmp_path / "served.git", bare=True)
     checkout = clone(served, tmp_path / "checkout")
     commit_files(checkout, {"README.md": "hello"}, "init")
     push(checkout)
-    yield served, checkout
+    return served, checkout
 
 
 def value(index: Index, path: str = LIMIT) -> object:
@@ -80,7 +79,8 @@ def test_versions_count_content_changes_along_first_parent(work: tuple[Path, Pat
     result = index.refresh()
     assert value(index) == 1
     entry = index.current().get(Kind.CONFIG, "trading-engine", Environment.PROD, "max-order-size")
-    assert entry is not None and entry.version == 3
+    assert entry is not None
+    assert entry.version == 3
     assert [(e.type, e.key.key) for e in result.events] == [(ChangeType.UPDATED, "max-order-size")]
 
 
@@ -121,7 +121,9 @@ def test_an_invalid_file_is_served_fail_static_and_reported(work: tuple[Path, Pa
     assert snapshot.problems[LIMIT].commit == bad
     assert snapshot.get(Kind.CONFIG, "new", Environment.DEV, "broken") is None
     entry = snapshot.get(Kind.CONFIG, "trading-engine", Environment.PROD, "max-order-size")
-    assert entry is not None and entry.version == 2 and entry.served.number == 1
+    assert entry is not None
+    assert entry.version == 2
+    assert entry.served.number == 1
 
     commit_files(checkout, {LIMIT: number(6)}, "fixed")
     push(checkout)
@@ -172,7 +174,8 @@ def test_a_shared_schema_change_revalidates_its_users(work: tuple[Path, Path]) -
     push(checkout)
     index = Index(GitStore(served))
     index.refresh()
-    assert value(index) == 5 and not index.current().problems
+    assert value(index) == 5
+    assert not index.current().problems
     stricter = {"type": "number", "minimum": 10}
     commit_files(checkout, {"schemas/positive.json": json.dumps(stricter)}, "stricter")
     push(checkout)
@@ -195,7 +198,8 @@ def test_a_rewritten_branch_is_reindexed(work: tuple[Path, Path]) -> None:
     assert value(index) == 1
     assert value(index, SWITCH) is True
     entry = index.current().get(Kind.CONFIG, "trading-engine", Environment.PROD, "max-order-size")
-    assert entry is not None and entry.version == 1
+    assert entry is not None
+    assert entry.version == 1
 
 
 def test_delete_and_recreate_keeps_counting(work: tuple[Path, Path]) -> None:
@@ -217,7 +221,8 @@ def test_delete_and_recreate_keeps_counting(work: tuple[Path, Path]) -> None:
     result = index.refresh()
     assert [e.type for e in result.events] == [ChangeType.CREATED]
     entry = index.current().get(Kind.CONFIG, "trading-engine", Environment.PROD, "max-order-size")
-    assert entry is not None and entry.version == 2
+    assert entry is not None
+    assert entry.version == 2
 
 
 def test_a_config_waiting_for_its_shared_schema_is_served_once_it_arrives(

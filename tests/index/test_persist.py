@@ -44,7 +44,8 @@ def saved(first: Index) -> Index:
 
 def test_a_loaded_snapshot_equals_the_cold_build(repo: tuple[Path, Path]) -> None:
     snapshot = cold(repo[0])
-    assert snapshot.problems and snapshot.tombstones  # the fixture covers them
+    assert snapshot.problems
+    assert snapshot.tombstones
     assert_same(persist.loads(persist.dump(snapshot)), snapshot)
 
 

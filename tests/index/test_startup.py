@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +23,7 @@ class ProbingStore(GitStore):
 
     probe: TestClient | None = None
     reads = 0
-    seen: list[tuple[int, dict[str, Any]]] = []
+    seen: ClassVar[list[tuple[int, dict[str, Any]]]] = []
 
     def read_blob(self, sha: str) -> bytes:
         self.reads += 1
@@ -50,6 +50,7 @@ def test_a_long_first_index_shows_its_progress(
         assert body["status"] == "starting"
         assert body["indexedFiles"] == 2000  # counted per 1,000 files
         assert body["elapsedSeconds"] >= 0
-        assert "indexing" in caplog.text and "3000 files" in caplog.text
+        assert "indexing" in caplog.text
+        assert "3000 files" in caplog.text
         assert service.index.progress is None
         assert client.get("/readyz").json() == {"status": "ready"}

@@ -166,7 +166,8 @@ def test_filters_and_flags_only_on_request(service: Service, checkout: Path, stu
         "value": {"engine": "v2"},
     }
     assert got[2].value_type == config_pb2.VALUE_TYPE_UNSPECIFIED
-    assert seed_like.reader.nothing_more(0.1) and limit_only.reader.nothing_more(0.1)
+    assert seed_like.reader.nothing_more(0.1)
+    assert limit_only.reader.nothing_more(0.1)
     assert dev.reader.nothing_more(0.1)
 
 
@@ -331,13 +332,14 @@ def test_a_stalled_subscriber_does_not_block_a_fast_one(
         assert [u.commit for u in fast.take(30)] == shas  # not held up by the stalled one
         wait_until(lambda: len(service.changes) == 1)  # the stalled one is dropped ...
         got = []
-        with pytest.raises(grpc.RpcError) as raised:
+        with pytest.raises(grpc.RpcError) as raised:  # noqa: PT012 - reading until it ends
             for update in slow_call:  # ... and, when it reads again, told where to resume
                 got.append(update.commit)
         assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         resume_after = dict(raised.value.trailing_metadata())[RESUME_AFTER_KEY]
         assert resume_after in raised.value.details()
-        assert 0 < len(got) < 30 and got == shas[: len(got)]
+        assert 0 < len(got) < 30
+        assert got == shas[: len(got)]
         assert resume_after == got[-1]
         rest = Stream(Stub(fast_channel), resume_after_commit=resume_after)
         assert got + [u.commit for u in rest.take(30 - len(got))] == shas
@@ -351,7 +353,8 @@ def test_cancelled_streams_leave_no_subscription(
     for stream in streams:
         stream.call.cancel()
     wait_until(lambda: len(service.changes) == 0)
-    assert server.server is not None and not server.server.servicer._streams
+    assert server.server is not None
+    assert not server.server.servicer._streams
 
 
 def test_stopping_the_server_ends_streams_telling_clients_to_resume(
@@ -402,9 +405,14 @@ def test_sigterm_drains_streams_and_exits_0(launch: Launcher, tmp_path: Path) ->
         assert "retry: 1000" in sse_lines.take(1)
         created = http.post(
             "/configs",
-            json={"key": "k", "application": APP, "environment": "PROD",
-                  "valueType": "NUMBER", "value": "1"},
-        )  # fmt: skip
+            json={
+                "key": "k",
+                "application": APP,
+                "environment": "PROD",
+                "valueType": "NUMBER",
+                "value": "1",
+            },
+        )
         assert created.status_code == 201
         assert stream.take(1)[0].value == "1"
         started = time.monotonic()

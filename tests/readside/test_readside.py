@@ -85,7 +85,8 @@ def test_an_entry_check_answers_precreated_pairs_of_its_entry() -> None:
     check = checks.check(thing, thing.flag)
     assert checks.check(thing, thing.flag) is check  # made once per entry
     found, evaluation = check("u-1", {})
-    assert found is thing and evaluation == thing.flag.evaluate("u-1", {})
+    assert found is thing
+    assert evaluation == thing.flag.evaluate("u-1", {})
     assert check("u-1", {}) is check("u-1", {})
     assert checks.check(Thing(), thing.flag) is not check  # another entry: its own pairs
 
@@ -102,7 +103,8 @@ def test_an_entry_dropped_by_a_full_map_is_freed_in_a_frozen_heap() -> None:
     assert other.flag is not None
     checks.check(other, other.flag)  # the map is full: emptied
     del thing
-    assert gone() is None and check() is None  # no cycle: freed without the collector
+    assert gone() is None
+    assert check() is None
 
 
 def test_flag_checks_are_kept_per_commit_and_bounded() -> None:
@@ -128,7 +130,8 @@ def test_an_evaluation_rendering_is_made_once_per_evaluation_object() -> None:
 
     for evaluation in (one, one, equal, equal):
         assert renderings.rendering(entry, evaluation, partial(render, evaluation)) == "STATIC"
-    assert made == [one, equal] and made[1] is equal  # equal but another object: its own
+    assert made == [one, equal]
+    assert made[1] is equal
 
 
 def test_a_stream_update_is_rendered_once_per_change_and_audience() -> None:

@@ -46,8 +46,13 @@ def check(app: str, env: str) -> tuple[str, str, dict[str, Any]]:
 
 
 def create(app: str, env: str) -> tuple[str, str, dict[str, Any]]:
-    body = {"key": "new-key", "application": app, "environment": env, "valueType": "STRING",
-            "value": "x"}  # fmt: skip
+    body = {
+        "key": "new-key",
+        "application": app,
+        "environment": env,
+        "valueType": "STRING",
+        "value": "x",
+    }
     return "POST", "/configs", {"json": body}
 
 
@@ -57,8 +62,13 @@ def export(app: str, env: str, reveal: bool = False) -> tuple[str, str, dict[str
 
 
 def create_flag(app: str, env: str) -> tuple[str, str, dict[str, Any]]:
-    body = {"key": "new-flag", "application": app, "environment": env, "enabled": True,
-            "description": "d"}  # fmt: skip
+    body = {
+        "key": "new-flag",
+        "application": app,
+        "environment": env,
+        "enabled": True,
+        "description": "d",
+    }
     return "POST", "/feature-flags", {"json": body}
 
 
@@ -200,10 +210,13 @@ def test_grants_by_id(
         kept.check()
 
 
-@pytest.mark.parametrize(("kind", "target", "body"), [
-    ("configs", "payments/PROD/limit", {"value": "6"}),
-    ("feature-flags", "payments/PROD/fast", {"enabled": False}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "target", "body"),
+    [
+        ("configs", "payments/PROD/limit", {"value": "6"}),
+        ("feature-flags", "payments/PROD/fast", {"enabled": False}),
+    ],
+)
 def test_a_reader_cannot_roll_back_what_it_may_read(
     client: TestClient,
     service: Service,

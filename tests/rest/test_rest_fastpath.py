@@ -45,10 +45,12 @@ def clients(service: Service) -> Any:
                 "description": "v2 engine",
                 "enabled": True,
                 "value": {"engine": "v2", "note": "café", "tiny": 1e-7, "big": 1e21, "ratio": 0.1},
-                "rules": [{"attribute": "userId", "operator": "IN", "values": ["u1"]},
-                          {"percentage": 50}],
+                "rules": [
+                    {"attribute": "userId", "operator": "IN", "values": ["u1"]},
+                    {"percentage": 50},
+                ],
             },
-        )  # fmt: skip
+        )
         assert flag.status_code == 201, flag.text
         yield fast, slow
 

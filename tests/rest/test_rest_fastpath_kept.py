@@ -37,7 +37,8 @@ def service(service: Service) -> Service:
 @pytest.fixture
 def client(service: Service, tmp_path: Path) -> Iterator[TestClient]:
     app = create_app(service, registry(tmp_path))
-    assert isinstance(app, RestApp) and app.fast_reads is not None
+    assert isinstance(app, RestApp)
+    assert app.fast_reads is not None
     with TestClient(app) as test_client:
         yield test_client
 
@@ -131,11 +132,13 @@ def test_with_the_access_log_each_fast_answer_has_one_line_and_its_id(
     assert answered == [True] * 4  # all four answered by the fast path
     assert [a.status_code for a in answers] == [200, 200, 200]
     ids = [a.headers["x-request-id"] for a in [*answers, sent]]
-    assert len(set(ids)) == 4 and ids[-1] == "abc-2"
+    assert len(set(ids)) == 4
+    assert ids[-1] == "abc-2"
     lines = [(r.getMessage(), getattr(r, "request_id", None)) for r in access_lines]
     assert len(lines) == 4, lines  # one per request: the fast path's, not the route's too
     for (message, request_id), expected in zip(lines, ids, strict=True):
-        assert message.startswith(f"GET {path} 200 ") and request_id == expected
+        assert message.startswith(f"GET {path} 200 ")
+        assert request_id == expected
 
 
 @pytest.fixture

@@ -61,7 +61,8 @@ def test_list_update_versions_rollback_delete(client: TestClient, service: Servi
     create(client, application="pricing", environment="DEV", key="new-curve")
     listed = client.get("/feature-flags", params={"application": "trading-engine"}).json()
     assert [f["key"] for f in listed["content"]] == ["kill-switch", "matching-v2"]
-    assert listed["totalElements"] == 2 and listed["totalPages"] == 1
+    assert listed["totalElements"] == 2
+    assert listed["totalPages"] == 1
 
     updated = client.put(
         f"/feature-flags/{flag['id']}", json={"enabled": False}, headers={"If-Match": '"1"'}
@@ -84,7 +85,8 @@ def test_list_update_versions_rollback_delete(client: TestClient, service: Servi
 
     rolled = client.post(f"/feature-flags/{flag['id']}/rollback/1")
     assert rolled.status_code == 200
-    assert rolled.json()["enabled"] is True and rolled.json()["version"] == 3
+    assert rolled.json()["enabled"] is True
+    assert rolled.json()["version"] == 3
 
     kept = unchanged(service)
     assert (
@@ -102,7 +104,8 @@ def test_clearing_the_value_with_null(client: TestClient) -> None:
     assert updated.status_code == 200
     assert "value" not in updated.json()  # absent, not null: the seed's value is an object
     kept = client.put(f"/feature-flags/{flag['id']}", json={"description": "still v2"})
-    assert "value" not in kept.json() and kept.json()["description"] == "still v2"
+    assert "value" not in kept.json()
+    assert kept.json()["description"] == "still v2"
 
 
 @pytest.mark.parametrize(
@@ -141,7 +144,8 @@ def test_check_of_static_and_disabled_flags(client: TestClient) -> None:
         "reason": "STATIC",
     }
     off = client.get("/feature-flags/check", params={**query, "key": "off"}).json()
-    assert off["reason"] == "DISABLED" and off["enabled"] is False
+    assert off["reason"] == "DISABLED"
+    assert off["enabled"] is False
     missing = client.get("/feature-flags/check", params={**query, "key": "nope"})
     assert missing.status_code == 404
 
@@ -170,7 +174,8 @@ def test_evaluate_with_attributes_names_the_deciding_rule(client: TestClient) ->
                 "attributes": {"region": "US", "plan": "pro", "accountId": f"acct-{account}"},
             },
         ).json()
-        assert result["reason"] == "SPLIT" and result["ruleIndex"] == 1
+        assert result["reason"] == "SPLIT"
+        assert result["ruleIndex"] == 1
         outcomes.add(result["enabled"])
     assert outcomes == {True, False}
 

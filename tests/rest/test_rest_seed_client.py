@@ -33,8 +33,16 @@ def seed_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType
     assert generator is not None, "openapi-python-client is a dev dependency"
     root = tmp_path_factory.mktemp("generated")
     subprocess.run(
-        [generator, "generate", "--path", str(SEED_OPENAPI), "--meta", "none"]
-        + ["--output-path", str(root / PACKAGE)],
+        [
+            generator,
+            "generate",
+            "--path",
+            str(SEED_OPENAPI),
+            "--meta",
+            "none",
+            "--output-path",
+            str(root / PACKAGE),
+        ],
         check=True,
         capture_output=True,
         cwd=root,

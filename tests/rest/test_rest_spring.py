@@ -42,10 +42,10 @@ READER = "spring-reader-token"
 
 
 @pytest.fixture
-def repo(bare_repo: Path, tmp_path: Path) -> Iterator[tuple[Path, str]]:
+def repo(bare_repo: Path, tmp_path: Path) -> tuple[Path, str]:
     work = clone(bare_repo, tmp_path / "work")
     first = commit_files(work, FIRST, "The first configuration")
-    yield work, first
+    return work, first
 
 
 @pytest.fixture
@@ -153,7 +153,8 @@ def test_profiles_map_to_environments(server: str) -> None:
         sources = reader(server, f"trading-engine/{profile}").json()["propertySources"]
         assert [s["name"] for s in sources] == ["configs/trading-engine/DEV"]
     test_env = reader(server, "trading-engine/test")
-    assert test_env.status_code == 200 and test_env.json()["propertySources"] == []
+    assert test_env.status_code == 200
+    assert test_env.json()["propertySources"] == []
 
 
 def test_flat_forms(server: str, service: Service) -> None:
@@ -170,7 +171,8 @@ def test_flat_forms(server: str, service: Service) -> None:
         "venues": ["XLON", "XNYS"],
         "checks": {"pre-trade": True, "empty": ""},
     }
-    assert as_json["max-order-size"] == 250000 and as_json["logging"]["level"]["root"] == "WARN"
+    assert as_json["max-order-size"] == 250000
+    assert as_json["logging"]["level"]["root"] == "WARN"
     as_yaml = reader(server, "main/trading-engine-prod.yml")
     assert yaml.safe_load(as_yaml.text) == as_json
     assert reader(server, "trading-engine-prod.yaml").text == as_yaml.text
@@ -245,7 +247,7 @@ def test_secrets_are_plaintext_only_where_the_caller_may_reveal_them(
     from gitconfig.service import NewConfig
     from tests.support.agekeys import secret_service
 
-    service, keys = secret_service(bare_repo, tmp_path)
+    service, _keys = secret_service(bare_repo, tmp_path)
     admin = Principal("admin", frozenset({"admin"}))
     service.configs.create(admin, NewConfig("db-password", "shop", "PROD", "SECRET", "pw-9"))
     tokens = TokenRegistry()
@@ -258,10 +260,12 @@ def test_secrets_are_plaintext_only_where_the_caller_may_reveal_them(
         masked = httpx.get(
             f"{running.url}/spring/shop/prod", headers={"Authorization": "Bearer reader-token"}
         )
-    assert revealed.status_code == 200 and masked.status_code == 200
+    assert revealed.status_code == 200
+    assert masked.status_code == 200
     assert revealed.json()["propertySources"][0]["source"]["db-password"] == "pw-9"
     assert masked.json()["propertySources"][0]["source"]["db-password"] == MASK
-    assert "ENC[" not in revealed.text + masked.text and "pw-9" not in masked.text
+    assert "ENC[" not in revealed.text + masked.text
+    assert "pw-9" not in masked.text
 
 
 def test_the_shared_set_comes_only_where_the_caller_may_read_it(

@@ -77,7 +77,8 @@ def test_a_bad_entry_rejects_the_whole_import(client: TestClient, service: Servi
         {"field": "types.A", "message": "must be one of STRING, NUMBER, BOOLEAN, JSON, SECRET"}
     ]
     dry = client.post("/configs/import", json={**BODY, "dryRun": True})
-    assert dry.json()["commit"] is None and len(dry.json()["created"]) == 3
+    assert dry.json()["commit"] is None
+    assert len(dry.json()["created"]) == 3
     kept.check()
 
 

@@ -108,7 +108,8 @@ def test_filters_and_flags_on_request(
     ]
     assert json.loads(got[0].data["changes"][1]["value"]) == {"description": "v2", "enabled": True}
     assert got[0].data["changes"][1]["valueType"] is None
-    assert only_limit.quiet() and pricing.quiet()
+    assert only_limit.quiet()
+    assert pricing.quiet()
     for w in (only_limit, pricing, with_flags):
         w.close()
 
@@ -193,5 +194,6 @@ def test_a_force_push_ends_the_stream_with_an_error_event(
     git(checkout, "push", "-q", "--force", "origin", "main")
     service.index.refresh()
     (error,) = [e for e in watcher.reader.finish() if e.comment is None]
-    assert error.event == "error" and error.id is None
+    assert error.event == "error"
+    assert error.id is None
     assert error.data["reason"] == "history-rewritten"

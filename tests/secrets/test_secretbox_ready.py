@@ -52,7 +52,8 @@ def test_ready_decrypts_off_the_loop_only_what_the_caller_may_see(
         return threading.get_ident()
 
     loop_thread = asyncio.run(door())
-    assert len(sops.threads) == 2 and loop_thread not in sops.threads
+    assert len(sops.threads) == 2
+    assert loop_thread not in sops.threads
     assert box.pending(ADMIN, entries) == []  # kept: rendering on the loop runs no sops
     prod = next(e for e in entries if e.key.key == "token")
     document = prod.document

@@ -40,11 +40,13 @@ def test_set_reads_a_secret_from_stdin_never_the_command_line(repos: tuple[Path,
     _, work = repos
     kept = unchanged(work)
     refused = gitconfig("set", "db-password", PLAIN, *WHERE, "--type", "SECRET", repo=work)
-    assert refused.exit_code == 1 and "not taken from the command line" in refused.stderr
+    assert refused.exit_code == 1
+    assert "not taken from the command line" in refused.stderr
     kept.check()
     ok("set", "db-password", *WHERE, "--type", "SECRET", input=PLAIN + "\n", repo=work)
     text = (work / "configs/billing/PROD/db-password.yaml").read_text()
-    assert "value: ENC[AES256_GCM," in text and PLAIN not in text
+    assert "value: ENC[AES256_GCM," in text
+    assert PLAIN not in text
     assert PLAIN not in everything_in_git(work)
     assert ok("get", "db-password", *WHERE, "--raw", repo=work).strip() == MASK
     assert ok("get", "db-password", *WHERE, "--raw", "--reveal", repo=work).strip() == PLAIN
@@ -56,8 +58,10 @@ def test_set_reads_a_secret_from_stdin_never_the_command_line(repos: tuple[Path,
     assert [v["value"] for v in shown] == [PLAIN, "second-secret-value"]
     assert json.loads(ok("show", "db-password", *WHERE, "-o", "json", repo=work))["value"] == MASK
     diff = ok("diff", repo=work)
-    assert "value" in diff and MASK in diff
-    assert PLAIN not in diff and "second-secret-value" not in diff
+    assert "value" in diff
+    assert MASK in diff
+    assert PLAIN not in diff
+    assert "second-secret-value" not in diff
     assert "second-secret-value" not in everything_in_git(work)
 
 
@@ -75,11 +79,13 @@ def test_import_encrypts_secrets_and_refuses_plaintext_credentials(
     kept.check()
     ok("import", str(source), *WHERE, "--type", "db.password=SECRET", repo=work)
     text = (work / "configs/billing/PROD/db.password.yaml").read_text()
-    assert "type: SECRET" in text and "ENC[AES256_GCM," in text
+    assert "type: SECRET" in text
+    assert "ENC[AES256_GCM," in text
     assert PLAIN not in everything_in_git(work)
     assert ok("get", "db.password", *WHERE, "--raw", "--reveal", repo=work).strip() == PLAIN
     exported = json.loads(ok("export", *WHERE, repo=work))
-    assert exported["db.password"] == MASK and exported["pool.size"] == 10
+    assert exported["db.password"] == MASK
+    assert exported["pool.size"] == 10
     source.write_text("api.token=abc123def456\n")
     ok("import", str(source), *WHERE, "--allow-plaintext", repo=work)  # the user's choice
 
@@ -95,7 +101,8 @@ def test_validate_warns_of_plaintext_credentials_without_failing(tmp_path: Path)
     assert "warning: configs/a/DEV/aws.yaml:2: value: looks like a plaintext credential" in (
         result.stdout
     )
-    assert "AWS Access Key" in result.stdout and "Secret Keyword" in result.stdout
+    assert "AWS Access Key" in result.stdout
+    assert "Secret Keyword" in result.stdout
     assert "hunter2hunter2" not in result.output
     assert "2 warning(s)" in result.stderr
 
@@ -130,10 +137,12 @@ def test_rotation_removes_a_recipient(
     assert rotated["rotated"] == ["configs/billing/PROD/db-password.yaml"]
     assert git(work, "rev-list", "--count", f"{before}..HEAD") == "1"  # one commit
     text = (work / "configs/billing/PROD/db-password.yaml").read_text()
-    assert keys.recipients["spare"] in text and keys.recipients["prod"] not in text
+    assert keys.recipients["spare"] in text
+    assert keys.recipients["prod"] not in text
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(keys.key_file("prod")))
     lost = gitconfig("get", "db-password", *WHERE, "--reveal", repo=work)
-    assert lost.exit_code == 1 and "no key of this server can decrypt it" in lost.stderr
+    assert lost.exit_code == 1
+    assert "no key of this server can decrypt it" in lost.stderr
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(keys.key_file("spare")))
     assert ok("get", "db-password", *WHERE, "--raw", "--reveal", repo=work).strip() == PLAIN
     assert PLAIN not in everything_in_git(work)
@@ -175,6 +184,7 @@ def test_a_secret_in_a_new_repository_says_to_replace_the_placeholder(tmp_path: 
     kept = unchanged(work)
     refused = gitconfig("set", "db-password", *WHERE, "--type", "SECRET", input=PLAIN, repo=work)
     assert refused.exit_code == 1, refused.output
-    assert "placeholder recipient" in refused.stderr and "docs/secrets.md" in refused.stderr
+    assert "placeholder recipient" in refused.stderr
+    assert "docs/secrets.md" in refused.stderr
     assert "low order" not in refused.stderr
     kept.check()

@@ -38,5 +38,6 @@ def test_the_demo_serves_a_secret_written_and_revealed(launch: Launcher, tmp_pat
     assert PLAIN not in server.output()
     store = GitStore(repo)
     blob = store.read_file(store.head() or "", "configs/pricing/DEV/db-password.yaml")
-    assert blob is not None and b"ENC[AES256_GCM," in blob
+    assert blob is not None
+    assert b"ENC[AES256_GCM," in blob
     assert PLAIN not in git(repo, "log", "-p", "--all")

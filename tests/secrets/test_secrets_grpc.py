@@ -54,7 +54,8 @@ def test_unary_reads_reveal_only_to_an_entitled_principal(
     )
     assert stub.GetConfiguration(one, metadata=REVEALER).value == PLAIN
     masked = stub.GetConfiguration(one, metadata=READER)
-    assert masked.value == MASK and masked.value_type == config_pb2.VALUE_TYPE_SECRET
+    assert masked.value == MASK
+    assert masked.value_type == config_pb2.VALUE_TYPE_SECRET
     many = config_pb2.GetConfigurationsRequest(application="billing", environment="PROD")
     assert [c.value for c in stub.GetConfigurations(many, metadata=REVEALER).configurations] == [
         PLAIN

@@ -37,7 +37,8 @@ def test_an_import_into_several_environments_encrypts_each_secret(
     head = GitStore(repo).head()
     again = client.post("/configs/import", json=body)  # the same plaintext: nothing to write
     assert again.json()["unchanged"] == ["PROD/db-password", "DEV/db-password"]
-    assert again.json()["commit"] is None and GitStore(repo).head() == head
+    assert again.json()["commit"] is None
+    assert GitStore(repo).head() == head
 
 
 def test_an_import_into_several_environments_refuses_plaintext_credentials(
@@ -78,7 +79,8 @@ def test_set_in_several_environments_encrypts_a_secret(served: Service, repo: Pa
         assert "value: ENC[AES256_GCM," in blob_of(repo, f"configs/billing/{env}/api-key.yaml")
     assert PLAIN not in git_log(repo)
     again = served.environments.set_in(ADMIN, new, ["PROD", "DEV"])
-    assert again.outcomes == {"PROD": "unchanged", "DEV": "unchanged"} and again.commit is None
+    assert again.outcomes == {"PROD": "unchanged", "DEV": "unchanged"}
+    assert again.commit is None
 
 
 DEV_WRITER = Principal(

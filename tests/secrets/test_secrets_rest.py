@@ -43,7 +43,8 @@ def test_a_secret_is_encrypted_in_git_and_masked_in_answers(client: TestClient, 
     assert created["value"] == MASK
     text = blob_of(repo, "configs/billing/PROD/db-password.yaml")
     assert "value: ENC[AES256_GCM," in text
-    assert "description: billing DB" in text and "type: SECRET" in text  # readable in a PR
+    assert "description: billing DB" in text
+    assert "type: SECRET" in text
     assert "mac_only_encrypted: true" in text
     assert PLAIN not in git_log(repo)
     lookup = "/configs/lookup?application=billing&environment=PROD&key=db-password"
@@ -55,7 +56,8 @@ def test_a_secret_is_encrypted_in_git_and_masked_in_answers(client: TestClient, 
     ]
     for answer in answers:
         assert answer.status_code == 200, answer.text
-        assert PLAIN not in answer.text and MASK in answer.text
+        assert PLAIN not in answer.text
+        assert MASK in answer.text
 
 
 def test_reveal_needs_the_permission_and_the_asking(client: TestClient) -> None:
@@ -67,7 +69,8 @@ def test_reveal_needs_the_permission_and_the_asking(client: TestClient) -> None:
     assert client.get(url, headers=revealer).json()["value"] == MASK  # not asked
     reader = {"Authorization": "Bearer reader-token"}
     refused = client.get(f"{url}?reveal=true", headers=reader)
-    assert refused.status_code == 403 and PLAIN not in refused.text
+    assert refused.status_code == 403
+    assert PLAIN not in refused.text
     lookup = "/configs/lookup?application=billing&environment=PROD&key=db-password"
     assert client.get(f"{lookup}&reveal=true").json()["value"] == PLAIN
     assert client.get(f"{lookup}&reveal=true", headers=reader).status_code == 403
@@ -80,7 +83,8 @@ def test_update_rollback_and_versions_keep_each_plaintext(client: TestClient, re
     created = create(client)
     url = f"/configs/{created['id']}"
     updated = client.put(url, json={"value": "second-value-42"})
-    assert updated.status_code == 200 and updated.json()["value"] == MASK
+    assert updated.status_code == 200
+    assert updated.json()["value"] == MASK
     described = client.put(url, json={"description": "kept ciphertext"})  # no re-encryption
     assert described.status_code == 200
     assert client.get(f"{url}?reveal=true").json()["value"] == "second-value-42"
@@ -91,7 +95,8 @@ def test_update_rollback_and_versions_keep_each_plaintext(client: TestClient, re
     rolled = client.post(f"{url}/rollback/1")
     assert rolled.status_code == 200, rolled.text
     assert client.get(f"{url}?reveal=true").json()["value"] == PLAIN
-    assert "second-value-42" not in git_log(repo) and PLAIN not in git_log(repo)
+    assert "second-value-42" not in git_log(repo)
+    assert PLAIN not in git_log(repo)
 
 
 def test_a_value_is_validated_against_its_schema_without_echo(
@@ -104,7 +109,8 @@ def test_a_value_is_validated_against_its_schema_without_echo(
         "/configs", json={**body, "valueType": "SECRET", "value": PLAIN, "schema": schema}
     )
     assert response.status_code == 400
-    assert PLAIN not in response.text and "minLength" in response.text
+    assert PLAIN not in response.text
+    assert "minLength" in response.text
     kept.check()
 
 
@@ -192,7 +198,8 @@ def test_plaintext_reaches_no_log_and_no_temp_file(
                 json={"key": "k", "application": "a", "environment": "DEV", "value": PLAIN}
                 | {"valueType": "SECRET", "schema": '{"maxLength": 3}'},
             )
-            assert bad.status_code == 400 and PLAIN not in bad.text
+            assert bad.status_code == 400
+            assert PLAIN not in bad.text
             kept.check()
     finally:
         tempfile.tempdir = saved
@@ -269,7 +276,8 @@ def test_writing_the_same_plaintext_again_makes_no_commit(client: TestClient, re
     url = f"/configs/{created['id']}"
     head = GitStore(repo).head()
     again = client.put(url, json={"value": PLAIN})
-    assert again.status_code == 200 and again.json()["version"] == created["version"]
+    assert again.status_code == 200
+    assert again.json()["version"] == created["version"]
     assert GitStore(repo).head() == head
     body = {"application": "billing", "environment": "PROD", "format": "json"}
     imported = client.post(
@@ -277,7 +285,8 @@ def test_writing_the_same_plaintext_again_makes_no_commit(client: TestClient, re
         json={**body, "content": f'{{"db-password": "{PLAIN}"}}'},
     )
     assert imported.status_code == 200, imported.text
-    assert imported.json()["unchanged"] == ["db-password"] and imported.json()["commit"] is None
+    assert imported.json()["unchanged"] == ["db-password"]
+    assert imported.json()["commit"] is None
     changed = client.post(
         "/configs/import", json={**body, "content": '{"db-password": "another-Value-1"}'}
     )

@@ -100,8 +100,12 @@ def test_grpc_unknown_token_is_unauthenticated(stub: Stub) -> None:
 
 def write_everywhere(service: Service) -> None:
     """One change in each of the four scopes, one commit each, payments/PROD last."""
-    for app, env in (("trading-engine", "DEV"), ("trading-engine", "PROD"), ("payments", "DEV"),
-                     ("payments", "PROD")):  # fmt: skip
+    for app, env in (
+        ("trading-engine", "DEV"),
+        ("trading-engine", "PROD"),
+        ("payments", "DEV"),
+        ("payments", "PROD"),
+    ):
         service.configs.set(ADMIN, NewConfig("limit", app, env, "", "9"))
 
 
@@ -109,9 +113,10 @@ def test_grpc_stream_never_carries_an_update_outside_the_scope(
     service: Service, stub: Stub
 ) -> None:
     call = stub.StreamConfigurationUpdates(
-        config_pb2.StreamConfigurationUpdatesRequest(), metadata=metadata("payments-service"),
+        config_pb2.StreamConfigurationUpdatesRequest(),
+        metadata=metadata("payments-service"),
         timeout=30,
-    )  # fmt: skip
+    )
     reader: Reader[config_pb2.ConfigurationUpdate] = Reader(call)
     call.initial_metadata()
     write_everywhere(service)
@@ -299,11 +304,25 @@ def test_serve_with_an_access_file_and_a_rate_limit(launch: Launcher, tmp_path: 
     repo = init_served(tmp_path / "config.git")
     access = tmp_path / "access.yaml"
     access.write_text(ACCESS_FILE)
-    server = launch(repo, "--access-file", str(access), "--rate-limit", "3/minute",
-                    "--write-rate-limit", "1/minute", token=None, grpc=False)  # fmt: skip
+    server = launch(
+        repo,
+        "--access-file",
+        str(access),
+        "--rate-limit",
+        "3/minute",
+        "--write-rate-limit",
+        "1/minute",
+        token=None,
+        grpc=False,
+    )
     http = server.http
-    body = {"key": "k", "application": "payments", "environment": "PROD",
-            "valueType": "STRING", "value": "v"}  # fmt: skip
+    body = {
+        "key": "k",
+        "application": "payments",
+        "environment": "PROD",
+        "valueType": "STRING",
+        "value": "v",
+    }
     assert http.post("/configs", json=body, headers=auth("release")).status_code == 201
     kept = unchanged(repo)  # read here: the server rate-limits reads too
     assert http.post("/configs", json=body, headers=auth("release")).status_code == 429

@@ -38,33 +38,33 @@ TWO_SAME = (
             READER_GRANT + "        environments: [PRD]\n",
             5,
             "unknown environment 'PRD'",
-        ),  # fmt: skip
+        ),
         (
             READER_GRANT + "        applications: ['a b']\n",
             5,
             "not a valid glob",
-        ),  # fmt: skip
+        ),
         (
             READER_GRANT + "        applications: ['pay[']\n",
             5,
             "not a valid glob",
-        ),  # fmt: skip
+        ),
         (
             ADMIN_GRANT + "        environments: [DEV]\n",
             5,
             "admin is global",
-        ),  # fmt: skip
+        ),
         ("subjects:\n  - name: x\n  - name: x\n", 3, "duplicate subject"),
         (
             TWO_SAME,
             5,
             "the same token as 'x'",
-        ),  # fmt: skip
+        ),
         (
             READER_GRANT + "        reveal_secrets: maybe\n",
             5,
             "true or false",
-        ),  # fmt: skip
+        ),
         ("people: []\n", 1, "unknown field"),
         ("subjects: [\n", 2, ""),
         # Scalars no safe constructor reads (were a ConstructorError, ValueError or KeyError
@@ -117,9 +117,12 @@ READER = Principal(
     ],
 )
 def test_decisions(
-    principal: Principal, permission: str, application: str | None, environment: str | None,
+    principal: Principal,
+    permission: str,
+    application: str | None,
+    environment: str | None,
     allowed: bool,
-) -> None:  # fmt: skip
+) -> None:
     for _ in range(2):  # computed, then from the principal's table
         assert principal.may(permission, application, environment) is allowed
     if not allowed:
@@ -131,7 +134,8 @@ def test_token_create_prints_a_token_once_and_its_hash() -> None:
     result = gitconfig("token", "create", "payments-service", "--email", "p@example.com")
     assert result.exit_code == 0, result.output
     token = result.stdout.strip()
-    assert token.startswith("gc_") and len(token) > 40
+    assert token.startswith("gc_")
+    assert len(token) > 40
     assert f"token_sha256: {hashlib.sha256(token.encode()).hexdigest()}" in result.stderr
     assert "name: payments-service" in result.stderr
     entry = result.stderr.split("add grants):\n", 1)[1]
@@ -151,9 +155,11 @@ def test_a_bad_new_file_is_refused_with_a_log_line(
     )
     with caplog.at_level(logging.ERROR, logger="gitconfig.access.accessfile"):
         assert not subjects.reload()
-    assert "refused" in caplog.text and "unknown environment 'QA'" in caplog.text
+    assert "refused" in caplog.text
+    assert "unknown environment 'QA'" in caplog.text
     assert "line 27" in caplog.text
-    assert "late" not in subjects.by_name() and "root" in subjects.by_name()
+    assert "late" not in subjects.by_name()
+    assert "root" in subjects.by_name()
 
 
 def test_an_unreadable_scalar_in_a_new_file_keeps_the_last_good_one(
@@ -165,7 +171,8 @@ def test_an_unreadable_scalar_in_a_new_file_keeps_the_last_good_one(
     path.write_text(ACCESS_FILE + "  - name: !!python/object:os.system late\n")
     with caplog.at_level(logging.ERROR, logger="gitconfig.access.accessfile"):
         assert "root" in subjects.by_name()  # the reload on use: refused, not raised
-    assert "refused" in caplog.text and "late" not in subjects.by_name()
+    assert "refused" in caplog.text
+    assert "late" not in subjects.by_name()
 
 
 def test_serve_refuses_to_start_with_a_bad_access_file(tmp_path: Path) -> None:

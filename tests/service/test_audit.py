@@ -44,15 +44,31 @@ def history(tmp_path: Path) -> Iterator[History]:
     service.index.refresh()
     app = create_app(service, registry(tmp_path))
     with TestClient(app) as client:
-        body = {"key": "limit", "application": "payments", "environment": "PROD",
-                "valueType": "NUMBER", "value": "100",
-                "changeDescription": "Start at 100"}  # fmt: skip
+        body = {
+            "key": "limit",
+            "application": "payments",
+            "environment": "PROD",
+            "valueType": "NUMBER",
+            "value": "100",
+            "changeDescription": "Start at 100",
+        }
         created = client.post("/configs", json=body, headers=auth("release"))
         assert created.status_code == 201, created.text
         api_create = created.json()["commit"]
         git(work, "pull", "--quiet")
-        ok("set", "limit", "5", "-a", "trading-engine", "-e", "DEV", "-m", "CLI: 5",
-           "--push", repo=work)  # fmt: skip
+        ok(
+            "set",
+            "limit",
+            "5",
+            "-a",
+            "trading-engine",
+            "-e",
+            "DEV",
+            "-m",
+            "CLI: 5",
+            "--push",
+            repo=work,
+        )
         cli_set = rev_parse(work, "HEAD")
         reverted = commit_files(
             work, {"configs/payments/PROD/limit.yaml": number(999)}, "Oops: 999"
@@ -76,8 +92,18 @@ def history(tmp_path: Path) -> Iterator[History]:
         config_id = created.json()["id"]
         rolled = client.post(f"/configs/{config_id}/rollback/2", headers=auth("release"))
         assert rolled.status_code == 200, rolled.text
-        yield History(service, client, work, api_create, cli_set, reverted, revert, feature,
-                      merge, rolled.json()["commit"])  # fmt: skip
+        yield History(
+            service,
+            client,
+            work,
+            api_create,
+            cli_set,
+            reverted,
+            revert,
+            feature,
+            merge,
+            rolled.json()["commit"],
+        )
 
 
 def audit(history: History, who: str = "root", **params: Any) -> dict[str, Any]:
@@ -88,8 +114,14 @@ def audit(history: History, who: str = "root", **params: Any) -> dict[str, Any]:
 
 
 def brief(row: dict[str, Any]) -> tuple[Any, ...]:
-    return (row["application"], row["environment"], row["key"], row["eventType"],
-            row["version"], row["userId"])  # fmt: skip
+    return (
+        row["application"],
+        row["environment"],
+        row["key"],
+        row["eventType"],
+        row["version"],
+        row["userId"],
+    )
 
 
 def test_the_trail_is_newest_first_with_every_kind_of_change(history: History) -> None:
@@ -174,7 +206,7 @@ def test_the_trail_holds_only_what_the_principal_may_read(history: History) -> N
         {"since": "2026-01-01T00:00:00"},
         {"key": "a b"},
         {"page": "2147483648"},  # past int32, like every other page
-    ],  # fmt: skip
+    ],
 )
 def test_bad_filters_are_400(history: History, params: dict[str, str]) -> None:
     response = history.client.get("/audit", params=params, headers=auth("root"))
@@ -199,7 +231,8 @@ def test_the_cli_gives_the_same_rows(history: History) -> None:
     assert [r["eventId"] for r in data["content"]] == [r["eventId"] for r in rest]
     assert data["content"][1]["mergedBy"] == "Test Author"
     table = ok("audit", "--key", "fast", repo=history.work)
-    assert "Bob Builder" in table and "Add the fast flag" in table
+    assert "Bob Builder" in table
+    assert "Add the fast flag" in table
 
 
 def test_a_force_push_rebuilds_the_trail(history: History) -> None:

@@ -78,7 +78,7 @@ def in_one_batch(
     def run(index: int) -> None:
         try:
             results[index] = calls[index]()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - each call's outcome, for the assertions
             results[index] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
@@ -137,7 +137,8 @@ def test_a_commit_that_landed_is_acknowledged_when_a_refresh_fails(
 ) -> None:
     store.failing_heads = 1  # the refresh after the commit fails once; the retry works
     entry = flaky.configs.create(ADMIN, new("a"))
-    assert entry.key.key == "a" and entry.version == 1
+    assert entry.key.key == "a"
+    assert entry.version == 1
     assert committed_keys(bare_repo) == {"a"}
 
 

@@ -27,18 +27,28 @@ EU_THEN_HALF: list[dict[str, Any]] = [
 
 @pytest.fixture
 def flags(service: Service) -> Service:
-    service.flags.create(ADMIN, NewFlag("rollout", "shop", "PROD", "EU, then half", True,
-                                       EU_THEN_HALF))  # fmt: skip
+    service.flags.create(
+        ADMIN, NewFlag("rollout", "shop", "PROD", "EU, then half", True, EU_THEN_HALF)
+    )
     service.flags.create(ADMIN, NewFlag("static", "shop", "PROD", "on", True, value={"n": 7}))
-    service.flags.create(ADMIN, NewFlag("tier", "shop", "PROD", "gold", True,
-                                       [{"attribute": "tier", "operator": "EQUALS",
-                                         "values": ["2"]}]))  # fmt: skip
+    service.flags.create(
+        ADMIN,
+        NewFlag(
+            "tier",
+            "shop",
+            "PROD",
+            "gold",
+            True,
+            [{"attribute": "tier", "operator": "EQUALS", "values": ["2"]}],
+        ),
+    )
     return service
 
 
 def test_answers_equal_the_compiled_evaluator_and_are_precreated(flags: Service) -> None:
     entry = flags.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, "rollout")
-    assert entry is not None and entry.flag is not None
+    assert entry is not None
+    assert entry.flag is not None
     for user in ("u-1", "u-2", "u-3", "u-4", "u-5", "u-6"):
         for region in ("EU", "US"):
             first = flags.flags.evaluate(
@@ -115,7 +125,8 @@ def test_a_principal_without_the_grant_is_refused_after_another_filled_the_table
                 flags.flags.evaluate(who, "shop", "PROD", "static", None, {})
     commit = flags.reads.snapshot().commit
     held = {key[1] for key in flags.flags.checks if key[0] == commit}
-    assert READER.serial in held and stranger.serial not in held
+    assert READER.serial in held
+    assert stranger.serial not in held
 
 
 def test_a_new_commit_changes_the_flag_seen_through_the_service(flags: Service) -> None:
@@ -128,7 +139,8 @@ def test_a_new_commit_changes_the_flag_seen_through_the_service(flags: Service) 
     assert entry is not None
     flags.flags.update(ADMIN, entry.id, FlagChanges(value={"n": 8}, value_set=True))
     found, result = flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
-    assert result.value == {"n": 8} and found.version == entry.version + 1
+    assert result.value == {"n": 8}
+    assert found.version == entry.version + 1
     flags.flags.update(ADMIN, entry.id, FlagChanges(enabled=False))
     _, result = flags.flags.evaluate(READER, "shop", "PROD", "static", None, {})
     assert (result.enabled, result.reason) == (False, "DISABLED")
@@ -165,7 +177,8 @@ def test_an_access_file_change_revokes_a_decision_already_taken(
     path.write_text(_subject("svc", "tok-svc", ["other", "more"]))  # a different size: a change
     assert subjects.reload()
     revoked = tokens.authenticate("Bearer tok-svc")
-    assert revoked is not granted and revoked.serial != granted.serial
+    assert revoked is not granted
+    assert revoked.serial != granted.serial
     with pytest.raises(PermissionDenied):
         flags.flags.evaluate(revoked, "shop", "PROD", "static", None, {})
 

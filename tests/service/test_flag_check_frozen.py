@@ -37,7 +37,8 @@ def frozen() -> Iterator[None]:
 
 def _entry(service: Service, key: str) -> Entry:
     entry = service.reads.snapshot().get(Kind.FLAG, "shop", Environment.PROD, key)
-    assert entry is not None and entry.flag is not None
+    assert entry is not None
+    assert entry.flag is not None
     return entry
 
 
@@ -51,8 +52,9 @@ def _checked(service: Service, key: str) -> weakref.ref[Callable[..., object]]:
 
 def _created(service: Service, *keys: str) -> None:
     for key in keys:
-        service.flags.create(ADMIN, NewFlag(key, "shop", "PROD", "a flag", True,
-                                           [{"percentage": 50}]))  # fmt: skip
+        service.flags.create(
+            ADMIN, NewFlag(key, "shop", "PROD", "a flag", True, [{"percentage": 50}])
+        )
 
 
 @pytest.mark.usefixtures("frozen")
@@ -101,7 +103,9 @@ def test_a_snapshot_still_in_use_keeps_checking_a_flag_that_left_the_index(
     # A request that still holds the old snapshot checks its entry, never the new table.
     check = service.flags._flag_check(old, READER, "shop", "PROD", "kept")
     found, evaluation = check("u-1", {})
-    assert found is entry and evaluation == entry.flag.evaluate("u-1", {})  # type: ignore[union-attr]
+    assert found is entry
+    assert entry.flag is not None
+    assert evaluation == entry.flag.evaluate("u-1", {})
     assert check("u-1", {}) is check("u-1", {})  # its pairs are still precreated
     assert (old.commit, READER.serial, "shop", "PROD", "kept") in service.flags.checks
     _, now = service.flags.evaluate(READER, "shop", "PROD", "kept", "u-1", {})  # the new one

@@ -93,8 +93,13 @@ def lookup(client: TestClient, token: str, env: str = "DEV") -> int:
 def test_a_valid_jwt_acts_as_its_subject(client: TestClient) -> None:
     assert lookup(client, sign(claims())) == 200
     assert lookup(client, sign(claims()), env="PROD") == 403  # outside the subject's grants
-    body = {"key": "from-ci", "application": "payments", "environment": "DEV",
-            "valueType": "STRING", "value": "x"}  # fmt: skip
+    body = {
+        "key": "from-ci",
+        "application": "payments",
+        "environment": "DEV",
+        "valueType": "STRING",
+        "value": "x",
+    }
     created = client.post(
         "/configs", json=body, headers={"Authorization": f"Bearer {sign(claims())}"}
     )
@@ -163,7 +168,7 @@ def test_jwt_settings_are_checked_at_start(tmp_path: Path) -> None:
         build_tokens(
             SecurityOptions(
                 access_file=access, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwt_keys=bad_keys
-            ),  # fmt: skip
+            ),
             environ={},
         )
 

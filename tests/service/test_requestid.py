@@ -25,10 +25,12 @@ def test_a_sane_id_is_kept_by_text_and_by_bytes(sent: str) -> None:
 def test_any_other_id_is_replaced_by_a_new_one(sent: str) -> None:
     raw = sent.encode("latin-1")
     by_text, by_bytes = requestid.accept(sent).encode(), requestid.accept_header(raw)
-    assert NEW.fullmatch(by_text) and NEW.fullmatch(by_bytes)
+    assert NEW.fullmatch(by_text)
+    assert NEW.fullmatch(by_bytes)
     assert by_text != by_bytes  # each a new, distinct id
 
 
 def test_new_ids_are_distinct() -> None:
     made = {requestid.new() for _ in range(1000)}
-    assert len(made) == 1000 and all(NEW.fullmatch(i) for i in made)
+    assert len(made) == 1000
+    assert all(NEW.fullmatch(i) for i in made)

@@ -42,8 +42,10 @@ def in_threads(calls: list[Callable[[], object]]) -> list[object]:
 
 def changed_files_per_commit(repo: Path, count: int) -> list[int]:
     out = git(repo, "log", f"-{count}", "--format=%H", "main").split()
-    return [len(git(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", sha).split())
-            for sha in out]  # fmt: skip
+    return [
+        len(git(repo, "diff-tree", "--no-commit-id", "--name-only", "-r", sha).split())
+        for sha in out
+    ]
 
 
 def test_concurrent_creates_each_make_their_own_commit(service: Service, bare_repo: Path) -> None:

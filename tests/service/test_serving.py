@@ -68,7 +68,8 @@ def test_a_secret_is_rendered_per_audience(
 ) -> None:
     service = _secret_service(bare_repo, tmp_path, mode)
     entry = service.reads.lookup(ADMIN, Kind.CONFIG, "shop", "PROD", "db-password")
-    assert service.box.reveals_to(REVEALER, entry) and not service.box.reveals_to(READER, entry)
+    assert service.box.reveals_to(REVEALER, entry)
+    assert not service.box.reveals_to(READER, entry)
     document = entry.document
     assert isinstance(document, ConfigDocument)
 

@@ -163,7 +163,8 @@ def test_remote_gone_reads_go_on_writes_are_unavailable_then_it_catches_up(
     origin.rename(moved)
     assert replica.replicator.fetch_now() is False
     status = replica.replicator.status()
-    assert status.last_fetch_ok is False and status.last_error
+    assert status.last_fetch_ok is False
+    assert status.last_error
     assert replica.service.reads.snapshot().get_key(
         replica.service.reads.snapshot().by_id(_id("limit")).key  # type: ignore[union-attr]
     )
@@ -224,7 +225,8 @@ def test_credentials_in_the_url_are_never_stored_or_shown(tmp_path: Path, origin
     assert "s3cret" not in (tmp_path / "m" / "config").read_text()
     assert store.display_url == "https://127.0.0.1:9/x.git"
     assert replicator.fetch_now() is False
-    assert replicator.last_error and "s3cret" not in replicator.last_error
+    assert replicator.last_error
+    assert "s3cret" not in replicator.last_error
     assert "s3cret" not in repr(remote) + repr(store.remote)
 
 
@@ -280,7 +282,8 @@ def test_rest_status_metrics_and_503_with_retry_after(
     replica.replicator.fetch_now()
     config_id = created.json()["id"]
     refused = client.put(f"/configs/{config_id}", json={"value": "2"})
-    assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "5"
     assert client.get(f"/configs/{config_id}").json()["value"] == "1"
     assert client.get("/readyz").status_code == 200
     status = client.get("/status").json()["remote"]

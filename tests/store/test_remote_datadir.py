@@ -37,7 +37,7 @@ def test_a_second_replica_on_the_same_data_dir_is_refused_until_the_first_is_gon
     with pytest.raises(BadRequest, match=r"--data-dir .*mirror is in use by another gitconfig"):
         open_replica(options(origin, tmp_path / "mirror"), "main")
     first.release_data_dir()
-    second, _service, replicator = open_replica(options(origin, tmp_path / "mirror"), "main")
+    _second, _service, replicator = open_replica(options(origin, tmp_path / "mirror"), "main")
     assert replicator.fetch_now()
 
 
@@ -72,7 +72,8 @@ def test_a_damaged_mirror_is_cloned_again_and_serves_the_remote(
 
     store, service, replicator = open_replica(options(origin, mirror), "main")
     replicator.fetch_now(raise_errors=True)
-    assert store.head() == head and service.reads.snapshot().commit == head
+    assert store.head() == head
+    assert service.reads.snapshot().commit == head
     assert git(mirror, "fsck", "--connectivity-only", "--no-dangling") == ""
     assert (mirror / LOCK_NAME).exists()
 

@@ -103,13 +103,14 @@ def test_git_on_a_hung_host_is_stopped_with_its_children_at_the_timeout(
 def test_a_hung_host_fails_the_fetch_and_status_says_so_within_the_timeout(
     origin: Path, hung: HungHost, tmp_path: Path
 ) -> None:
-    store, service, replicator = replica(origin, tmp_path / "mirror", timeout=1)
+    store, _service, replicator = replica(origin, tmp_path / "mirror", timeout=1)
     assert replicator.status().last_fetch_ok is True
     point_at(store, hung.url("origin.git"))
     assert within(BOUND, replicator.fetch_now) is None  # returns False: recorded, not raised
     status = replicator.status()
     assert status.last_fetch_ok is False
-    assert status.last_error is not None and "timed out after 1s" in status.last_error
+    assert status.last_error is not None
+    assert "timed out after 1s" in status.last_error
 
 
 def test_a_write_to_a_hung_host_is_answered_within_the_timeouts_and_names_its_commit(
@@ -147,7 +148,8 @@ def test_a_write_past_its_deadline_is_abandoned_and_never_pushed(
     assert "abandoned before it was pushed" in error.message
     assert "nothing was written" in error.message
     assert waited < 3  # it did not wait for the fetch to end
-    assert store.pushes["abandoned"] == 1 and store.pushes["accepted"] == 0
+    assert store.pushes["abandoned"] == 1
+    assert store.pushes["accepted"] == 0
 
 
 # -- a push cut off: "nothing was written" only when checked --------------------------------
@@ -168,8 +170,10 @@ def test_a_push_cut_off_after_the_remote_took_it_is_a_write_that_succeeded(
     assert within(BOUND, lambda: set_limit(service, 7)) is None
     head = rev_parse(origin, "main")
     assert git(origin, "log", "-1", "--format=%s", head) == "Create configuration app/PROD/limit"
-    assert store.head() == head and service.reads.snapshot().commit == head
-    assert store.pushes["accepted"] == 1 and store.pushes["error"] == 0
+    assert store.head() == head
+    assert service.reads.snapshot().commit == head
+    assert store.pushes["accepted"] == 1
+    assert store.pushes["error"] == 0
 
 
 def test_a_push_cut_off_before_the_remote_took_it_says_nothing_was_written_once_checked(

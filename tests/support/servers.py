@@ -139,7 +139,7 @@ class Reader(Generic[T]):
         try:
             for item in iterator:
                 self._items.put(item)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
             self.error = exc
         finally:
             self.done.set()

@@ -161,8 +161,10 @@ class AsyncClient(LocalCopy):
                 ) from exc
             log.warning(
                 "gitconfig server %s unreachable (%s): serving the cache at commit %s",
-                self.target, exc.code().name, cached.state.commit[:12],
-            )  # fmt: skip
+                self.target,
+                exc.code().name,
+                cached.state.commit[:12],
+            )
             self._swap(cached.state)
             self._set_status(
                 Status(cached.state.commit, "cache", True, cached.synced_at, str(exc.code().name))
@@ -232,9 +234,11 @@ class AsyncClient(LocalCopy):
                     level = logging.ERROR if refused else logging.WARNING
                     log.log(
                         logging.DEBUG if repeated else level,
-                        "gitconfig stream %s: %s: %s", "refused" if refused else "lost",
-                        code.name, exc.details(),
-                    )  # fmt: skip
+                        "gitconfig stream %s: %s: %s",
+                        "refused" if refused else "lost",
+                        code.name,
+                        exc.details(),
+                    )
                     if refused:  # no quick retry can fix it: retry at the slowest pace
                         self._attempt = max(self._attempt, 30)
                 self._lost(code.name)
@@ -252,9 +256,11 @@ class AsyncClient(LocalCopy):
         if self._state.commit:
             fields["resume_after_commit"] = self._state.commit
         request = config_pb2.StreamConfigurationUpdatesRequest(
-            application=self.application, environment=self.environment,
-            include_flags=self.include_flags, **fields,
-        )  # fmt: skip
+            application=self.application,
+            environment=self.environment,
+            include_flags=self.include_flags,
+            **fields,
+        )
         call = self._stub.StreamConfigurationUpdates(request, metadata=self._metadata)
         try:
             await call.initial_metadata()
@@ -300,9 +306,10 @@ class AsyncClient(LocalCopy):
     async def _read_snapshot(self) -> LocalState:
         assert self._stub is not None
         request = config_pb2.GetSnapshotRequest(
-            application=self.application, environment=self.environment,
+            application=self.application,
+            environment=self.environment,
             include_flags=self.include_flags,
-        )  # fmt: skip
+        )
         response = await self._stub.GetSnapshot(
             request, metadata=self._metadata, timeout=self.timeout
         )

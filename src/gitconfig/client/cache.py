@@ -119,17 +119,24 @@ def _read_config(item: dict[str, Any]) -> ConfigValue:
     if item["valueType"] == "SECRET":
         raise ValueError("a cache file never holds a secret")
     return config_value(
-        _text(item["key"]), _text(item["valueType"]), _text(item["value"]), int(item["version"]),
-        _text(item["commit"]), _text(item["id"]),
-    )  # fmt: skip
+        _text(item["key"]),
+        _text(item["valueType"]),
+        _text(item["value"]),
+        int(item["version"]),
+        _text(item["commit"]),
+        _text(item["id"]),
+    )
 
 
 def _read_flag(item: dict[str, Any]) -> FlagValue:
     definition = json.dumps(item["definition"], separators=(",", ":"))
     return flag_value(
-        _text(item["key"]), definition, int(item["version"]), _text(item["commit"]),
+        _text(item["key"]),
+        definition,
+        int(item["version"]),
+        _text(item["commit"]),
         _text(item["id"]),
-    )  # fmt: skip
+    )
 
 
 def _text(value: object) -> str:

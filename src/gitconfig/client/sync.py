@@ -52,10 +52,17 @@ class Client(LocalCopy):
         backoff: Backoff = DEFAULT_BACKOFF,
     ) -> None:
         self._async = AsyncClient(
-            target, token, application, environment, include_flags=include_flags,
-            cache_path=cache_path, credentials=credentials, options=options, timeout=timeout,
+            target,
+            token,
+            application,
+            environment,
+            include_flags=include_flags,
+            cache_path=cache_path,
+            credentials=credentials,
+            options=options,
+            timeout=timeout,
             backoff=backoff,
-        )  # fmt: skip
+        )
         self._async._mirror(self)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

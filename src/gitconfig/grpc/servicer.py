@@ -102,9 +102,12 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     ) -> config_pb2.ConfigurationResponse:
         principal = self.principal(context)
         entry = self.service.reads.lookup(
-            principal, Kind.CONFIG, request.application, environment(request.environment),
+            principal,
+            Kind.CONFIG,
+            request.application,
+            environment(request.environment),
             request.key,
-        )  # fmt: skip
+        )
         await self.service.box.ready(principal, [entry])
         return self.configuration(principal, entry)
 
@@ -114,9 +117,12 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     ) -> config_pb2.GetConfigurationsResponse:
         principal = self.principal(context)
         entries = self.service.reads.lookup_many(
-            principal, Kind.CONFIG, request.application, environment(request.environment),
+            principal,
+            Kind.CONFIG,
+            request.application,
+            environment(request.environment),
             list(request.keys),
-        )  # fmt: skip
+        )
         await self.service.box.ready(principal, entries)
         return config_pb2.GetConfigurationsResponse(
             configurations=[self.configuration(principal, entry) for entry in entries]
@@ -128,9 +134,13 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
     ) -> config_pb2.CheckFeatureFlagResponse:
         principal = self.principal(context)
         entry, evaluation = self.service.flags.evaluate(
-            principal, request.application, environment(request.environment), request.key,
-            request.user_id or None, request.attributes,  # proto3: "" is unset (see docs/grpc.md)
-        )  # fmt: skip
+            principal,
+            request.application,
+            environment(request.environment),
+            request.key,
+            request.user_id or None,
+            request.attributes,  # proto3: "" is unset (see docs/grpc.md)
+        )
         return self.flag_check(entry, evaluation)
 
     async def StreamConfigurationUpdates(

@@ -165,9 +165,11 @@ class AuditIndex:
             if first:  # the index started from its cache: the history before it is in Git
                 self._rebuilding = True
                 threading.Thread(
-                    target=self._rebuild_in_background, args=(result.new, self._epoch),
-                    daemon=True, name="audit-rebuild",
-                ).start()  # fmt: skip
+                    target=self._rebuild_in_background,
+                    args=(result.new, self._epoch),
+                    daemon=True,
+                    name="audit-rebuild",
+                ).start()
                 return
             self._pending[result.old] = result
             if self._rebuilding:

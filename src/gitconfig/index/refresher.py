@@ -180,8 +180,13 @@ class Index:
             if cold and self.parallel_minimum is not None:  # parse the head on two cores
                 self._progress.phase("parsing")
                 diffs = list(diffs)
-                prefetch.prefetch(_head_files(diffs), self.store.read_blob, self._parsed,
-                                  self._prefetch_one, self.parallel_minimum)  # fmt: skip
+                prefetch.prefetch(
+                    _head_files(diffs),
+                    self.store.read_blob,
+                    self._parsed,
+                    self._prefetch_one,
+                    self.parallel_minimum,
+                )
                 self._progress.phase("indexing")
             for commit, changes in zip(chain, diffs, strict=True):
                 builder.apply_commit(commit, changes)

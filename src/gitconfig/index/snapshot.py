@@ -39,7 +39,7 @@ class Entry:
     (``gitconfig.readside``), which hashes entries by identity.
     """
 
-    __slots__ = ("key", "id", "document", "served", "versions", "flag")
+    __slots__ = ("document", "flag", "id", "key", "served", "versions")
 
     def __init__(
         self,

@@ -23,7 +23,7 @@ class Bounded(dict[K, V]):
     finds it full empties it first. Read it as a dict; insert only with those two (``update``
     and ``setdefault`` would bypass the bound)."""
 
-    __slots__ = ("limit", "_lock")
+    __slots__ = ("_lock", "limit")
 
     def __init__(self, limit: int) -> None:
         super().__init__()

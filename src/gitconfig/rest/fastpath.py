@@ -77,7 +77,7 @@ class _Seen:
     it with the principal it was made for, valid while ``generation`` is current (the
     snapshot it was made from is still the served one)."""
 
-    __slots__ = ("query", "generation", "answer", "principal")
+    __slots__ = ("answer", "generation", "principal", "query")
 
     def __init__(self, query: Query | None) -> None:
         self.query = query

@@ -145,9 +145,13 @@ class Streams:
         def render(entry: Entry) -> Update:
             updated = entry.updated
             event = ChangeEvent(
-                updated.commit, ChangeType.CREATED, entry.key, updated.blob, entry.version,
+                updated.commit,
+                ChangeType.CREATED,
+                entry.key,
+                updated.blob,
+                entry.version,
                 entry.document,
-            )  # fmt: skip
+            )
             return render_update(
                 event,
                 lambda document: self.box.served_text(principal, document, entry.key, updated.blob),
