@@ -15,6 +15,7 @@
     ├── NotReady  the first index is not complete yet; retry (503, UNAVAILABLE, 3)
     │   └── RemoteUnavailable  the remote Git host failed; its message says what (503, -, 3)
     └── StoreError  the Git store failed; operator attention (500, INTERNAL, 3)
+        └── StorageFull  the repository's disk is full; nothing was written (507, -, 3)
 
 Each transport maps these in exactly one table (``rest/errors.py``, ``grpc/errors.py``,
 ``gitconfig_cli/errors.py``). Messages never contain secret values.
@@ -113,6 +114,11 @@ class RemoteUnavailable(NotReady):
 
 class StoreError(GitconfigError):
     pass
+
+
+class StorageFull(StoreError):
+    """The repository's file system is full (or over quota): nothing was written, reads go
+    on; the message names the cause, never a server path."""
 
 
 class StaleParent(StoreError):

@@ -34,6 +34,7 @@ CODES: dict[type[errors.GitconfigError], grpc.StatusCode] = {
     errors.SecretUnavailable: grpc.StatusCode.FAILED_PRECONDITION,
     errors.NotReady: grpc.StatusCode.UNAVAILABLE,
     errors.StoreError: grpc.StatusCode.INTERNAL,
+    errors.StorageFull: grpc.StatusCode.RESOURCE_EXHAUSTED,
     SubscriberTooSlow: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 

@@ -30,6 +30,7 @@ STATUS: dict[type[errors.GitconfigError], int] = {
     errors.SecretUnavailable: 422,
     errors.NotReady: 503,
     errors.StoreError: 500,
+    errors.StorageFull: 507,  # RFC 4918: Insufficient Storage
 }
 
 
@@ -69,6 +70,8 @@ def error_response(exc: errors.GitconfigError) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after)
     if status == 503:
         headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
+    if status == 507:
+        headers["Retry-After"] = "60"  # an operator has to free space first
     if isinstance(exc, errors.PreconditionFailed) and exc.current_version is not None:
         headers["ETag"] = f'"{exc.current_version}"'
     return JSONResponse(body, status_code=status, headers=headers)

@@ -56,6 +56,7 @@ from gitconfig.store.pygit import (
     nest,
     root_blobs,
     served_commit,
+    space_checked,
     specials,
     subtree,
     syncfs,
@@ -286,7 +287,8 @@ class GitStore:
         if not commits:
             raise ValueError("no commits to write")
         nested = [nest(commit.changes) for commit in commits]
-        with boundary():
+        size = sum(len(data or b"") for commit in commits for data in commit.changes.values())
+        with space_checked(self._path, size), boundary():
             repo = self._repo()
             actual = branch_target(repo, self._ref)
             if actual != parent:

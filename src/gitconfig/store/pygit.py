@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -18,7 +19,7 @@ from typing import TypeVar
 import pygit2
 from pygit2.enums import FileMode, SortMode
 
-from gitconfig.core.errors import BadRequest, NotFound, StoreError
+from gitconfig.core.errors import BadRequest, NotFound, StorageFull, StoreError
 from gitconfig.core.model import Author, Commit, FileChange
 
 TRACKED_FOLDERS = ("configs", "flags", "schemas")
@@ -50,11 +51,55 @@ def syncfs(path: Path) -> None:
 
 @contextmanager
 def boundary() -> Iterator[None]:
-    """Translate pygit2 and OS errors into ``StoreError``; gitconfig errors pass through."""
+    """Translate pygit2 and OS errors into ``StoreError`` (``StorageFull`` for a full disk or
+    quota); gitconfig errors pass through."""
     try:
         yield
     except (pygit2.GitError, OSError) as exc:
+        if storage_full(exc):
+            raise StorageFull(FULL_MESSAGE) from exc
         raise StoreError(f"git store failed: {exc}") from exc
+
+
+FULL_MESSAGE = (
+    "the repository's disk is full (No space left on device): nothing was written; "
+    "reads go on while space is freed"
+)
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+SPACE_MARGIN = 1 << 20  # bytes a write leaves free at least (objects, index, ref logs)
+
+
+@contextmanager
+def space_checked(path: Path, needed: int) -> Iterator[None]:
+    """A write of about ``needed`` bytes under ``path``: refused with ``StorageFull`` before
+    anything is written when the file system lacks room for it, and a ``StoreError`` it
+    raises on a file system left nearly full is that too (libgit2 does not always name the
+    OS error: a full disk can surface as an object not found)."""
+    _ensure_space(path, needed + SPACE_MARGIN)
+    try:
+        yield
+    except StorageFull:
+        raise
+    except StoreError:
+        _ensure_space(path, SPACE_MARGIN)
+        raise
+
+
+def _ensure_space(path: Path, needed: int) -> None:
+    found = os.statvfs(path)
+    if found.f_bavail * found.f_frsize < needed:
+        raise StorageFull(FULL_MESSAGE)
+
+
+def storage_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (an OS error, or libgit2's, which names the OS error in its text) says
+    the file system is full or over quota."""
+    if isinstance(exc, OSError) and exc.errno in _FULL:
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "Disk quota exceeded" in text
 
 
 def branch_ref(branch: str) -> str:
