@@ -3,7 +3,9 @@ re-apply on a moved remote, conflicts, fail-static when the remote is gone, read
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.errors import (
     AlreadyExists,
+    BadRequest,
     Conflict,
     PreconditionFailed,
     ReadOnly,
@@ -306,3 +309,45 @@ def test_a_read_only_replica_answers_405(origin: Path, tmp_path: Path) -> None:
     assert answer.status_code == 405, answer.text
     assert "read-only" in answer.json()["message"]
     kept.check()
+
+
+def _resume(replica: Replica, commit: str) -> None:
+    """Open (and close) a stream resumed after ``commit``, on an event loop."""
+
+    async def watch() -> None:
+        replica.service.streams.watch(ALICE, None, None, [], True, commit).close()
+
+    asyncio.run(watch())
+
+
+def test_a_replica_asked_to_resume_after_a_commit_it_lacks_fetches_it(
+    origin: Path, person: Path, tmp_path: Path
+) -> None:
+    """Failover: a client resumes after a commit another replica served. This one has not
+    fetched it: it fetches and answers a retryable error meanwhile (never a stream from its
+    older snapshot); once fetched, the stream resumes. A commit a fresh fetch does not bring
+    is unknown (400)."""
+    replica = Replica(origin, tmp_path / "mirror")
+    replica.replicator.start()
+    try:
+        commit_files(person, {"configs/app/PROD/limit.yaml": value_file(7)}, "elsewhere")
+        push(person)
+        newer = rev_parse(origin, "main")
+        assert replica.service.reads.snapshot().commit != newer
+        with pytest.raises(RemoteUnavailable, match="has not fetched"):
+            _resume(replica, newer)
+        deadline = time.monotonic() + 10
+        while replica.service.reads.snapshot().commit != newer:
+            assert time.monotonic() < deadline, "the replica did not fetch the commit"
+            time.sleep(0.05)
+        _resume(replica, newer)
+        unknown = "a" * 40
+        with pytest.raises(RemoteUnavailable):  # first asked: it fetches
+            _resume(replica, unknown)
+        time.sleep(0.05)  # a fetch that starts after the ask
+        replica.replicator.fetch_now()
+        with pytest.raises(BadRequest) as raised:
+            _resume(replica, unknown)
+        assert [e.field for e in raised.value.errors] == ["resumeAfterCommit"]
+    finally:
+        replica.replicator.stop()

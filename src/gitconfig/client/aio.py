@@ -6,9 +6,10 @@ updates of one commit are applied together (the server marks a commit's last upd
 ``commit_end``), then on-change callbacks run, then the cache file is rewritten. When the
 stream breaks (server restart or crash, network, an overflow), the client reconnects with
 exponential backoff and jitter and resumes after the last commit it applied: the server
-replays every change since from Git, so none is lost or applied twice. When no resume is
-possible (history rewritten, a commit the server does not know), it reads the snapshot again
-and reports the difference as one change.
+replays every change since from Git, so none is lost or applied twice. When the history was
+rewritten it reads the snapshot again and reports the difference as one change. A server
+that does not know the client's commit (a replica that has not fetched it yet) is asked
+again later: the client never applies an older commit than the one it has.
 
 If the server cannot be reached at ``start()``, the client serves the cache file (status
 ``stale=True``, ``source="cache"``) and catches up with a fresh snapshot once it can.
@@ -212,15 +213,22 @@ class AsyncClient(LocalCopy):
                 self._lost("the server ended the stream")
             except grpc.aio.AioRpcError as exc:
                 code = exc.code()
-                if code == grpc.StatusCode.FAILED_PRECONDITION or (
-                    code == grpc.StatusCode.INVALID_ARGUMENT and self._state.commit
-                ):
+                if code == grpc.StatusCode.FAILED_PRECONDITION:  # the history was rewritten
                     log.warning(
                         "cannot resume after %s (%s): reloading",
                         self._state.commit[:12],
                         exc.details(),
                     )
                     reload = True
+                elif code == grpc.StatusCode.INVALID_ARGUMENT and self._state.commit:
+                    # A server that does not know our commit (a replica that has not fetched
+                    # it): its snapshot may be older than what we serve. Never go back in
+                    # time: keep our state (stale) and ask again.
+                    log.warning(
+                        "the server does not know commit %s (%s): keeping it, retrying",
+                        self._state.commit[:12],
+                        exc.details(),
+                    )
                 elif code == grpc.StatusCode.RESOURCE_EXHAUSTED:
                     log.warning("the gitconfig stream overflowed: resuming")
                     self._attempt = 0

@@ -88,7 +88,7 @@ def build_service(
         flags=Flags(reads, writer),
         transfer=Transfer(reads, writer, box),
         environments=Environments(reads, writer, box, store, index),
-        streams=Streams(reads, box, changes, store),
+        streams=Streams(reads, box, changes, store, replica),
         audit=Audit(reads, audit_index),
         secrets=Secrets(reads, writer, box),
         ofrep=Ofrep(reads),

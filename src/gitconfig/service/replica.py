@@ -108,6 +108,11 @@ class Replicator(Collector):
         if self._thread is not None:
             self._thread.join(timeout=10)
 
+    @property
+    def fetching(self) -> bool:
+        """Whether a fetch is running now."""
+        return self._fetch_lock.locked()
+
     def trigger(self) -> None:
         """Ask for a fetch soon (coalesced with any already queued)."""
         self._wake.set()

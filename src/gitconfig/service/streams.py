@@ -10,19 +10,26 @@ duplicate.
 from __future__ import annotations
 
 import asyncio
+import re
+import time
 from collections.abc import Sequence
 
 from gitconfig.access.principals import Principal, authorize
 from gitconfig.access.reveal import authorize_reveal
-from gitconfig.core.errors import BadRequest, FieldError
+from gitconfig.core.errors import BadRequest, FieldError, RemoteUnavailable
 from gitconfig.core.model import ChangeType, ConfigDocument, Environment, Kind
 from gitconfig.core.paths import application_error, environment_error, filter_errors, key_error
 from gitconfig.index.changes import ChangeHub, Subscription
 from gitconfig.index.snapshot import ChangeEvent, Entry
 from gitconfig.index.updates import Filter, Update, render_update
+from gitconfig.readside import Bounded
 from gitconfig.service.reads import Reads
+from gitconfig.service.replica import Replicator
 from gitconfig.service.secretbox import SecretBox
 from gitconfig.store.ports import Store
+
+_ASKED_KEPT = 1024  # resume commits a replica was asked for and is fetching
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 class Streams:
@@ -30,11 +37,20 @@ class Streams:
     in ``store``; the bulk read a client starts from, from ``reads``; SECRET values through
     ``box``."""
 
-    def __init__(self, reads: Reads, box: SecretBox, changes: ChangeHub, store: Store) -> None:
+    def __init__(
+        self,
+        reads: Reads,
+        box: SecretBox,
+        changes: ChangeHub,
+        store: Store,
+        replica: Replicator | None = None,
+    ) -> None:
         self.reads = reads
         self.box = box
         self.changes = changes
         self.store = store
+        self.replica = replica  # a replica fetches a resume commit it lacks
+        self._asked: Bounded[str, float] = Bounded(_ASKED_KEPT)  # sha -> when first asked
 
     def watch(
         self,
@@ -70,6 +86,7 @@ class Streams:
             # (the client starts over), where an unknown one is a bad request.
             commit = self.store.resolve(resume_after.strip().lower(), served=False)
             if commit is None:
+                self._not_fetched_yet(resume_after.strip().lower())
                 message = "not a commit of this repository (a full sha, or a unique 7+ prefix)"
                 errors.append(FieldError("resumeAfterCommit", message))
         if errors:
@@ -160,3 +177,25 @@ class Streams:
         listed = self.reads.entries
         entries = [entry for kind in kinds for entry in listed(kind, application, env, snapshot)]
         return snapshot.commit or "", [render(entry) for entry in entries]
+
+    def _not_fetched_yet(self, sha: str) -> None:
+        """On a replica, a full commit sha it lacks may be one another replica served (a
+        client failing over): fetch, and answer ``RemoteUnavailable`` (retryable: gRPC
+        UNAVAILABLE, REST 503 with ``Retry-After``) until a fetch that started after the
+        first ask has finished without bringing it (then it is unknown: 400). Never served
+        from an older snapshot: the client keeps what it has."""
+        replica = self.replica
+        if replica is None or not _FULL_SHA.fullmatch(sha):
+            return
+        asked = self._asked.get(sha)
+        last = replica.last_success
+        if asked is not None and last is not None and last > asked and not replica.fetching:
+            del self._asked[sha]
+            return  # fetched since it was first asked for, and still not here: unknown
+        if asked is None:
+            self._asked[sha] = time.time()
+        replica.trigger()
+        raise RemoteUnavailable(
+            f"this replica has not fetched commit {sha[:12]} yet: retry shortly",
+            retry_after=1,
+        )
