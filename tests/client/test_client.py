@@ -11,6 +11,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,12 @@ from gitconfig.client import (
     ClientError,
     FlagNotFound,
     ServerUnavailable,
+    Status,
 )
 from gitconfig.client import cache as client_cache
 from gitconfig.client.state import ConfigValue, LocalState
 from gitconfig.core.model import EntryKey, Environment, Kind
+from gitconfig.runtime.bootstrap import open_service
 from gitconfig.service import ConfigChanges, NewConfig, NewFlag, Service
 from tests.conftest import wait_until
 from tests.support.agekeys import secret_service
@@ -298,7 +301,19 @@ def test_a_corrupt_cache_is_ignored_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cache_file = tmp_path / "cache.json"
+
+    def cached(**fields: object) -> bytes:
+        base = {"format": 1, "application": APP, "environment": "PROD", "commit": "a"}
+        return json.dumps({**base, "syncedAt": 1, "configs": [], "flags": [], **fields}).encode()
+
+    hostile = [
+        b"[" * 100_000 + b"]" * 100_000,  # RecursionError in json, not a crash of start()
+        cached(syncedAt=float("nan")),
+        cached(syncedAt=-5),
+        cached(syncedAt=time.time() + 86_400),  # a day ahead: a negative age
+    ]
     for garbage in (
+        *hostile,
         b"{not json",
         b'{"format": 1}',
         json.dumps(
@@ -318,7 +333,24 @@ def test_a_corrupt_cache_is_ignored_with_a_warning(
         with pytest.raises(ServerUnavailable):
             client.start()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len([r for r in warnings if "corrupt cache" in r.getMessage()]) == 3
+    assert len([r for r in warnings if "corrupt cache" in r.getMessage()]) == 3 + len(hostile)
+
+
+def test_status_age_is_never_negative_or_nan() -> None:
+    assert Status("c", "cache", True, time.time() + 100).age == 0.0  # a clock that went back
+    assert Status("c", "cache", True, float("nan")).age == float("inf")
+    assert Status("c", "server", False, time.time()).age == 0.0
+
+
+def test_grpc_reconnects_within_the_clients_own_backoff_cap() -> None:
+    """gRPC's default reconnect backoff grows to 120 s, past the documented 10 s cap: the
+    channel is given the client's cap (unless the caller set its own)."""
+    options = dict(Client(unused_address(), ADMIN_TOKEN, APP, "PROD")._async._options)
+    assert options["grpc.max_reconnect_backoff_ms"] == 10_000
+    given = Client(
+        unused_address(), ADMIN_TOKEN, APP, "PROD", options=[("grpc.max_reconnect_backoff_ms", 5)]
+    )
+    assert dict(given._async._options)["grpc.max_reconnect_backoff_ms"] == 5
 
 
 def test_the_cache_file_never_holds_a_secret(tmp_path: Path) -> None:
@@ -502,3 +534,59 @@ def test_secrets_as_the_server_decides_and_never_in_the_cache(
             assert masked is not None
             assert masked.masked
             assert reader.get("db-password") == "********"
+
+
+def test_a_start_from_the_cache_does_not_report_secrets_as_changes(
+    bare_repo: Path, tmp_path: Path
+) -> None:
+    """SECRETs are never written to the cache file: on the first sync after a start from it,
+    on_change reports what changed since the cached commit, and not the SECRETs (withheld,
+    not new); their values are there at once."""
+    service, _keys = secret_service(bare_repo, tmp_path)
+    service.configs.create(ADMIN, NewConfig("db-password", APP, "PROD", "SECRET", PLAIN))
+    service.configs.create(ADMIN, NewConfig("a", APP, "PROD", "NUMBER", "1"))
+    cache_file = tmp_path / "cache.json"
+    server = GrpcServerThread(service, tokens()).start()
+    port = server.port
+    with client_for(server, cache_path=cache_file):
+        pass
+    server.stop()
+    set_value(service, "a", "2")
+    offline = client_for(server, cache_path=cache_file, timeout=1)
+    with offline:
+        recorder = Recorder()
+        offline.on_change(recorder)
+        restarted = GrpcServerThread(service, tokens())
+        restarted.port = port
+        with restarted:
+            wait_until(lambda: offline.get("a") == 2)
+            assert [change.keys for change in recorder.changes] == [("a",)]
+            assert offline.get("db-password") == PLAIN
+
+
+def test_the_client_never_goes_back_to_an_older_commit(
+    service: Service, bare_repo: Path, tmp_path: Path
+) -> None:
+    """Failover to a server that does not know the client's commit (a replica behind): the
+    client keeps its newer state (stale) and asks again, instead of loading that server's
+    older snapshot."""
+    service.configs.create(ADMIN, new_config("a", "1"))
+    older = clone(bare_repo, tmp_path / "older-work")  # the history up to a=1
+    newest = set_value(service, "a", "2")
+    server = GrpcServerThread(service, tokens()).start()
+    port = server.port
+    client = client_for(server, timeout=1)
+    with client:
+        assert client.get("a") == 2
+        server.stop()
+        behind_repo = tmp_path / "behind.git"
+        subprocess.run(["git", "clone", "--bare", "-q", str(older), str(behind_repo)], check=True)
+        behind = open_service(behind_repo)
+        behind.index.refresh()
+        lagging = GrpcServerThread(behind, tokens())
+        lagging.port = port
+        with lagging:
+            time.sleep(2.0)  # several reconnects to the server that lacks the commit
+            assert client.get("a") == 2
+            assert client.status.commit == newest
+            assert client.status.stale

@@ -100,7 +100,15 @@ class AsyncClient(LocalCopy):
         self.timeout = timeout
         self.backoff = backoff
         self._credentials = credentials
-        self._options = tuple(options)
+        # gRPC's own reconnect backoff (up to 120 s by default) would outlast ours: cap it at
+        # the same maximum, so a restarted server is found again within it. Given ones win.
+        reconnect = (
+            ("grpc.initial_reconnect_backoff_ms", int(backoff.initial * 1000)),
+            ("grpc.min_reconnect_backoff_ms", int(backoff.initial * 1000)),
+            ("grpc.max_reconnect_backoff_ms", int(backoff.maximum * 1000)),
+        )
+        given = {name for name, _value in options}
+        self._options = tuple(options) + tuple(o for o in reconnect if o[0] not in given)
         self._metadata = (("authorization", f"Bearer {token}"),)
         self._install(LocalState.empty())
         self._mirrors: list[LocalCopy] = []
@@ -296,7 +304,9 @@ class AsyncClient(LocalCopy):
 
     async def _reload(self) -> None:
         state = await self._read_snapshot()
-        change = self._state.diff(state)
+        # SECRETs are never written to the cache: after a start from it they are withheld,
+        # not new, and on_change does not report them (docs/client.md).
+        change = self._state.diff(state, withheld_secrets=self._status.source == "cache")
         self._swap(state)
         self._set_status(Status(state.commit, "server", False, time.time()))
         if change.changes:

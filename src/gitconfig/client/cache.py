@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,9 @@ class Cached:
 
     state: LocalState
     synced_at: float
+
+
+CLOCK_SKEW = 300.0  # seconds a cache file's syncedAt may lie in the future (clocks differ)
 
 
 def save(
@@ -84,12 +89,14 @@ def load(path: Path, application: str, environment: str) -> Cached | None:
             raise ValueError(f"it holds {scope[0]}/{scope[1]}, not {application}/{environment}")
         commit = document["commit"]
         synced_at = float(document["syncedAt"])
+        if not math.isfinite(synced_at) or not 0 <= synced_at <= time.time() + CLOCK_SKEW:
+            raise ValueError(f"syncedAt {synced_at!r} is not a past time")
         configs = [_read_config(item) for item in document["configs"]]
         flags = [_read_flag(item) for item in document["flags"]]
         if not isinstance(commit, str):
             raise ValueError("commit is not a string")
-    except (ValueError, KeyError, TypeError) as exc:
-        log.warning("ignoring the corrupt cache file %s: %s", path, exc)
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        log.warning("ignoring the corrupt cache file %s: %s", path, type(exc).__name__)
         return None
     return Cached(LocalState.build(commit, configs, flags), synced_at)
 

@@ -8,6 +8,7 @@ commit. Nothing here touches the network.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -55,10 +56,13 @@ class Status:
 
     @property
     def age(self) -> float:
-        """Seconds since the copy was last known current: 0 while live."""
+        """Seconds since the copy was last known current: 0 while live, never negative (a
+        clock that went back), ``inf`` when never synced."""
         if not self.stale:
             return 0.0
-        return time.time() - self.synced_at if self.synced_at is not None else float("inf")
+        if self.synced_at is None or not math.isfinite(self.synced_at):
+            return float("inf")
+        return max(0.0, time.time() - self.synced_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -253,12 +253,16 @@ class LocalState:
             commit, tuple(changes)
         )
 
-    def diff(self, newer: LocalState) -> Change:
+    def diff(self, newer: LocalState, withheld_secrets: bool = False) -> Change:
         """The change from this state to ``newer`` (after a reload), as one change at
-        ``newer.commit``: entries whose version or value differs."""
+        ``newer.commit``: entries whose version or value differs. ``withheld_secrets``: this
+        state came from a cache file, which never holds SECRETs: a SECRET it lacks is not
+        reported as added."""
         changes: list[KeyChange] = []
         for key in sorted(self.configs.keys() | newer.configs.keys()):
             old, new = self.configs.get(key), newer.configs.get(key)
+            if withheld_secrets and old is None and new is not None and new.value_type == "SECRET":
+                continue
             if (
                 old is not None
                 and new is not None
