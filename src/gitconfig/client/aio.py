@@ -73,6 +73,20 @@ class Backoff:
 DEFAULT_BACKOFF = Backoff()
 
 
+def channel_options(
+    options: Sequence[tuple[str, Any]], backoff: Backoff
+) -> tuple[tuple[str, Any], ...]:
+    """``options`` and gRPC's reconnect backoff capped at ``backoff``'s: its own grows to
+    120 s, past which a restarted server would be found late. Given options win."""
+    reconnect = (
+        ("grpc.initial_reconnect_backoff_ms", int(backoff.initial * 1000)),
+        ("grpc.min_reconnect_backoff_ms", int(backoff.initial * 1000)),
+        ("grpc.max_reconnect_backoff_ms", int(backoff.maximum * 1000)),
+    )
+    given = {name for name, _value in options}
+    return tuple(options) + tuple(item for item in reconnect if item[0] not in given)
+
+
 class AsyncClient(LocalCopy):
     """The local copy of ``application``/``environment`` served by the gitconfig gRPC server
     at ``target`` (``host:port``), for asyncio services; see ``Client`` for the parameters.
@@ -100,15 +114,7 @@ class AsyncClient(LocalCopy):
         self.timeout = timeout
         self.backoff = backoff
         self._credentials = credentials
-        # gRPC's own reconnect backoff (up to 120 s by default) would outlast ours: cap it at
-        # the same maximum, so a restarted server is found again within it. Given ones win.
-        reconnect = (
-            ("grpc.initial_reconnect_backoff_ms", int(backoff.initial * 1000)),
-            ("grpc.min_reconnect_backoff_ms", int(backoff.initial * 1000)),
-            ("grpc.max_reconnect_backoff_ms", int(backoff.maximum * 1000)),
-        )
-        given = {name for name, _value in options}
-        self._options = tuple(options) + tuple(o for o in reconnect if o[0] not in given)
+        self._options = channel_options(options, backoff)
         self._metadata = (("authorization", f"Bearer {token}"),)
         self._install(LocalState.empty())
         self._mirrors: list[LocalCopy] = []
@@ -229,14 +235,8 @@ class AsyncClient(LocalCopy):
                     )
                     reload = True
                 elif code == grpc.StatusCode.INVALID_ARGUMENT and self._state.commit:
-                    # A server that does not know our commit (a replica that has not fetched
-                    # it): its snapshot may be older than what we serve. Never go back in
-                    # time: keep our state (stale) and ask again.
-                    log.warning(
-                        "the server does not know commit %s (%s): keeping it, retrying",
-                        self._state.commit[:12],
-                        exc.details(),
-                    )
+                    # A server that lacks our commit: never go back to its older snapshot.
+                    log.warning("the server lacks commit %s: retrying", self._state.commit[:12])
                 elif code == grpc.StatusCode.RESOURCE_EXHAUSTED:
                     log.warning("the gitconfig stream overflowed: resuming")
                     self._attempt = 0
@@ -304,8 +304,7 @@ class AsyncClient(LocalCopy):
 
     async def _reload(self) -> None:
         state = await self._read_snapshot()
-        # SECRETs are never written to the cache: after a start from it they are withheld,
-        # not new, and on_change does not report them (docs/client.md).
+        # SECRETs are never cached: after a start from the cache they are withheld, not new.
         change = self._state.diff(state, withheld_secrets=self._status.source == "cache")
         self._swap(state)
         self._set_status(Status(state.commit, "server", False, time.time()))
