@@ -40,6 +40,7 @@ from gitconfig.client.aio import AsyncClient
 from gitconfig.client.local import Status
 from gitconfig.client.state import Change, EntryKind, FlagValue
 from gitconfig.client.sync import Client
+from gitconfig.core import context
 
 T = TypeVar("T")
 NAME = "gitconfig"
@@ -48,28 +49,29 @@ ObjectValue = Sequence[FlagValueType] | Mapping[str, FlagValueType]
 
 
 def attribute_text(value: object) -> str | None:
-    """An evaluation context attribute as flag attribute text; None for a list or mapping."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value) if isinstance(value, float) else str(value)
+    """An evaluation context attribute as flag attribute text: ``core.context.attribute_text``
+    (the conversion OFREP and REST use, so ``3.0`` is ``"3"`` everywhere), a datetime as
+    ISO-8601; None for a value that conversion refuses (a list or mapping)."""
     if isinstance(value, datetime):
         return value.isoformat()
-    return None
+    try:
+        return context.attribute_text(value)
+    except ValueError:
+        return None
 
 
-def context_of(context: EvaluationContext | None) -> tuple[str | None, dict[str, str]]:
+def context_of(
+    evaluation_context: EvaluationContext | None,
+) -> tuple[str | None, dict[str, str]]:
     """``(user_id, attributes)`` of an OpenFeature evaluation context."""
-    if context is None:
+    if evaluation_context is None:
         return None, {}
     attributes: dict[str, str] = {}
-    for name, value in context.attributes.items():
+    for name, value in evaluation_context.attributes.items():
         text = attribute_text(value)
         if text is not None:
             attributes[name] = text
-    return context.targeting_key or None, attributes
+    return evaluation_context.targeting_key or None, attributes
 
 
 class GitconfigProvider(AbstractProvider):
