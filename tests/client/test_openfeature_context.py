@@ -12,7 +12,10 @@ from openfeature.evaluation_context import EvaluationContext, EvaluationContextA
 from gitconfig.client.openfeature import context_of
 from gitconfig.core import ofrep
 
-CASES: list[EvaluationContextAttribute] = [3.0, -2.0, 2.5, 0.1, 1e21, 42, True, False, "3.0", ""]
+CASES: list[EvaluationContextAttribute] = [
+    *(3.0, -2.0, 2.5, 0.1, 1e21, 42, True, False, "3.0", ""),
+    *(["a"], [], {"os": "ios"}),  # accepted as missing attributes (Issue 23, item 21)
+]
 
 
 @pytest.mark.parametrize("value", CASES)

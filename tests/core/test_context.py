@@ -26,23 +26,27 @@ from gitconfig.core.errors import BadRequest
         (1e21, "1e+21"),
         (-0.0, "0"),
         (None, None),
+        # Lists and objects are accepted as missing attributes (Issue 23, item 21).
+        (["a"], None),
+        ([], None),
+        ({"a": 1}, None),
     ],
 )
 def test_attribute_text(value: object, text: str | None) -> None:
     assert attribute_text(value) == text
 
 
-@pytest.mark.parametrize("value", [[1], {"a": 1}, float("nan"), float("inf"), b"x"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), b"x"])
 def test_other_values_are_refused(value: object) -> None:
     with pytest.raises(ValueError, match=r"."):  # any message: the type is the contract
         attribute_text(value)
 
 
 def test_null_is_a_missing_attribute_and_errors_name_the_field() -> None:
-    assert attribute_texts({"a": None, "b": 1}) == {"b": "1"}
+    assert attribute_texts({"a": None, "b": 1, "tags": ["a"], "meta": {}}) == {"b": "1"}
     with pytest.raises(BadRequest) as caught:
-        attribute_texts({"ok": "x", "tags": ["a"], "meta": {}})
-    assert [e.field for e in caught.value.errors] == ["attributes.tags", "attributes.meta"]
+        attribute_texts({"ok": "x", "nan": float("nan"), "inf": float("inf")})
+    assert [e.field for e in caught.value.errors] == ["attributes.nan", "attributes.inf"]
 
 
 FLAG: dict[str, Any] = {
@@ -84,9 +88,16 @@ def test_rest_evaluation_accepts_typed_attributes(
     assert every.json()["flags"][0]["enabled"] is enabled
 
 
-def test_rest_evaluation_refuses_structures_with_400(client: TestClient) -> None:
+def test_rest_evaluation_takes_structures_as_missing(client: TestClient) -> None:
+    """The conversion OFREP uses: a list or object is a missing attribute, never a 400
+    (Issue 23, item 21)."""
     assert client.post("/feature-flags", json=FLAG).status_code == 201
-    body = {**SCOPE, "key": "typed", "attributes": {"beta": True, "tags": ["a", "b"]}}
+    tags: dict[str, Any] = {"tags": ["a", "b"], "device": {"os": "ios"}}
+    body = {**SCOPE, "key": "typed", "attributes": {"beta": True, **tags}}
     response = client.post("/feature-flags/evaluate", json=body)
-    assert response.status_code == 400
-    assert [e["field"] for e in response.json()["errors"]] == ["attributes.tags"]
+    assert response.status_code == 200
+    assert (response.json()["enabled"], response.json()["ruleIndex"]) == (True, 0)
+    nothing = client.post(
+        "/feature-flags/evaluate", json={**SCOPE, "key": "typed", "attributes": tags}
+    )
+    assert (nothing.status_code, nothing.json()["enabled"]) == (200, False)

@@ -10,7 +10,9 @@ single conversion every evaluation door uses:
     float            -> its shortest round-trip decimal text ("2.5", "0.1", "1e+21");
                         an integral float is written as an integer ("3.0" -> "3")
     null             -> no attribute (a missing attribute never matches)
-    anything else    -> refused (objects, lists, non-finite numbers)
+    list, object     -> no attribute: OpenFeature contexts carry them routinely, so they are
+                        accepted, and no operator matches them (docs/flags.md)
+    anything else    -> refused (non-finite numbers, non-JSON types)
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ _EXACT_FLOAT: Final = 2.0**53  # integral floats below this print exactly as int
 
 
 def attribute_text(value: object) -> str | None:
-    """The evaluator's text of one typed attribute value, None for null (missing).
+    """The evaluator's text of one typed attribute value, None (missing) for null, a list or
+    an object.
 
-    Raises ValueError for a value that is not a string, number, boolean or null."""
+    Raises ValueError for a non-finite number or a value that is not JSON."""
     if value is None or isinstance(value, str):
         return value
+    if isinstance(value, list | tuple | Mapping):
+        return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -41,7 +46,7 @@ def attribute_text(value: object) -> str | None:
         if value.is_integer() and abs(value) < _EXACT_FLOAT:
             return str(int(value))
         return repr(value)
-    raise ValueError("must be a string, number, boolean or null")
+    raise ValueError("must be a string, number, boolean, list, object or null")
 
 
 def attribute_texts(attributes: Mapping[str, object], field: str = "attributes") -> dict[str, str]:

@@ -63,8 +63,9 @@ def parse_request(body: bytes) -> Context:
     """The context of a request body. A body without ``context`` (what a provider sends
     when the application set none) is the empty context. Raises OfrepError: PARSE_ERROR for
     a body that is not JSON, INVALID_CONTEXT for a context that is not an object, a
-    ``targetingKey`` that is not a string, or an attribute that is not a string, number,
-    boolean or null, or any text in the context holding a lone surrogate (``"\\ud800"``)."""
+    ``targetingKey`` that is not a string, or an attribute that is not JSON or a non-finite
+    number (a list or object attribute is accepted, as a missing attribute), or any text
+    in the context holding a lone surrogate (``"\\ud800"``)."""
     try:
         data = json.loads(body, object_pairs_hook=valuetext.unique_object) if body.strip() else {}
     except (ValueError, UnicodeDecodeError) as exc:

@@ -212,9 +212,9 @@ class FlagCheck(BaseModel):
 
 
 ATTRIBUTES_DESCRIPTION = (
-    "Attribute values: strings, numbers, booleans or null. Rules compare text: a boolean"
-    " is true/false, a number its shortest decimal text, null a missing attribute"
-    " (core.context.attribute_text); lists and objects are refused."
+    "Attribute values: strings, numbers, booleans, null, lists or objects. Rules compare"
+    " text: a boolean is true/false, a number its shortest decimal text; null, a list and"
+    " an object are a missing attribute (core.context.attribute_text), which no rule matches."
 )
 
 
