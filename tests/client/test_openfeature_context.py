@@ -25,3 +25,10 @@ def test_in_process_attribute_text_is_the_ofrep_one(value: EvaluationContextAttr
     body = json.dumps({"context": {"targetingKey": "u-1", **attributes}}).encode()
     over_ofrep = ofrep.parse_request(body).attributes
     assert in_process == dict(over_ofrep)
+
+
+def test_an_empty_targeting_key_is_a_user_id_in_both() -> None:
+    """docs/flags.md: an empty ``userId`` is a value, not a missing attribute."""
+    in_process, _ = context_of(EvaluationContext(""))
+    over_ofrep = ofrep.parse_request(b'{"context": {"targetingKey": ""}}').targeting_key
+    assert in_process == over_ofrep == ""

@@ -167,6 +167,18 @@ def test_a_split_without_targeting_key(shop: OpenFeatureClient) -> None:
     assert shop.get_boolean_value("rollout", False, EvaluationContext(inside)) is True
 
 
+def test_an_empty_targeting_key_is_a_user_id(server: str) -> None:
+    """docs/flags.md: an empty string is a value, not a missing attribute; so an empty
+    targeting key is bucketed, not TARGETING_KEY_MISSING (Issue 23, item 20). Sent by hand:
+    openfeature-provider-ofrep leaves an empty targeting key out of its requests."""
+    url = f"{server}/ofrep/shop/PROD/ofrep/v1/evaluate/flags/rollout"
+    body = {"context": {"targetingKey": ""}}
+    response = httpx.post(url, json=body, headers={"Authorization": f"Bearer {READER}"})
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["value"], answer["reason"]) == (bucket("rollout", "") < 30, "SPLIT")
+
+
 def test_unknown_token_is_401_and_api_key_header_works(server: str) -> None:
     wrong = client_for(f"{server}/ofrep/shop/PROD", {"Authorization": "Bearer nope"}, "wrong")
     details = wrong.get_boolean_details("new-checkout", False, EvaluationContext("u1"))

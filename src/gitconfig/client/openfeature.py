@@ -71,7 +71,7 @@ def context_of(
         text = attribute_text(value)
         if text is not None:
             attributes[name] = text
-    return evaluation_context.targeting_key or None, attributes
+    return evaluation_context.targeting_key, attributes
 
 
 class GitconfigProvider(AbstractProvider):

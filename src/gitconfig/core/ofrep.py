@@ -92,7 +92,7 @@ def parse_request(body: bytes) -> Context:
     except BadRequest as exc:
         details = "; ".join(f"{e.field} {e.message}" for e in exc.errors)
         raise OfrepError(INVALID_CONTEXT, details) from None
-    return Context(targeting_key or None, attributes)
+    return Context(targeting_key, attributes)
 
 
 def needs_targeting_key(document: FlagDocument, evaluation: Evaluation, context: Context) -> bool:
