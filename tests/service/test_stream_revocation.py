@@ -1,0 +1,42 @@
+"""Open streams end with their credentials: a subject removed from the access file loses its
+server-sent events stream within seconds, not at the next reconnect. (Issue 23, item 2.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from gitconfig.access.accessfile import AccessFile
+from gitconfig.access.principals import TokenRegistry
+from gitconfig.rest.app import create_app
+from gitconfig.service import Service
+from tests.support.accessdata import ACCESS_FILE, seed, sha
+from tests.support.servers import Reader, UvicornThread
+
+NEWCOMER = "tok-newcomer"
+WITH_NEWCOMER = (
+    ACCESS_FILE
+    + f"  - name: newcomer\n    token_sha256: {sha(NEWCOMER)}\n"
+    + "    grants:\n      - {role: reader, applications: [payments], environments: [DEV]}\n"
+)
+
+
+def test_a_removed_subjects_sse_stream_ends(service: Service, tmp_path: Path) -> None:
+    seed(service)
+    path = tmp_path / "access.yaml"
+    path.write_text(WITH_NEWCOMER)
+    app = create_app(service, TokenRegistry(AccessFile(path, interval=0.0)))
+    headers = {"Authorization": f"Bearer {NEWCOMER}"}
+    with (
+        UvicornThread(app) as server,
+        httpx.Client(base_url=server.url, timeout=10) as http,
+        http.stream("GET", "/configs/watch", headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        lines: Reader[str] = Reader(response.iter_lines())
+        while not lines.take(1)[0].startswith("event: ready"):
+            pass
+        path.write_text(ACCESS_FILE)  # the subject is removed
+        rest = lines.finish(timeout=5.0)
+        assert any('"reason":"unauthenticated"' in line for line in rest), rest
