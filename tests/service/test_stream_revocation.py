@@ -1,18 +1,22 @@
 """Open streams end with their credentials: a subject removed from the access file loses its
-server-sent events stream within seconds, not at the next reconnect. (Issue 23, item 2.)"""
+server-sent events and gRPC streams within seconds, not at the next reconnect.
+(Issue 23, item 2.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import grpc
 import httpx
+import pytest
 
 from gitconfig.access.accessfile import AccessFile
 from gitconfig.access.principals import TokenRegistry
+from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.rest.app import create_app
 from gitconfig.service import Service
 from tests.support.accessdata import ACCESS_FILE, seed, sha
-from tests.support.servers import Reader, UvicornThread
+from tests.support.servers import GrpcServerThread, Reader, UvicornThread
 
 NEWCOMER = "tok-newcomer"
 WITH_NEWCOMER = (
@@ -40,3 +44,25 @@ def test_a_removed_subjects_sse_stream_ends(service: Service, tmp_path: Path) ->
         path.write_text(ACCESS_FILE)  # the subject is removed
         rest = lines.finish(timeout=5.0)
         assert any('"reason":"unauthenticated"' in line for line in rest), rest
+
+
+def test_a_removed_subjects_grpc_stream_is_unauthenticated(
+    service: Service, tmp_path: Path
+) -> None:
+    seed(service)
+    path = tmp_path / "access.yaml"
+    path.write_text(WITH_NEWCOMER)
+    tokens = TokenRegistry(AccessFile(path, interval=0.0))
+    metadata = (("authorization", f"Bearer {NEWCOMER}"),)
+    with (
+        GrpcServerThread(service, tokens) as server,
+        grpc.insecure_channel(server.address) as channel,
+    ):
+        stream = config_pb2_grpc.ConfigurationServiceStub(channel).StreamConfigurationUpdates(
+            config_pb2.StreamConfigurationUpdatesRequest(), metadata=metadata, timeout=8.0
+        )
+        stream.initial_metadata()  # subscribed
+        path.write_text(ACCESS_FILE)  # the subject is removed
+        with pytest.raises(grpc.RpcError) as ended:
+            list(stream)
+        assert ended.value.code() == grpc.StatusCode.UNAUTHENTICATED

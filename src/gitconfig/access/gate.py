@@ -20,6 +20,7 @@ from gitconfig.access.ratelimit import FailureLimiter
 from gitconfig.access.tokencache import HeaderAuthenticator
 from gitconfig.core.errors import Unauthenticated
 
+RECHECK_SECONDS = 1.0  # how often an open stream re-authenticates its credential
 _AUTHORIZATION = b"authorization"
 _API_KEY = b"x-api-key"
 

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from gitconfig.access.gate import Gate, credential
+from gitconfig.access.gate import RECHECK_SECONDS, Gate, credential
 from gitconfig.core.errors import GitconfigError, Unauthenticated
 from gitconfig.core.model import Environment
 from gitconfig.rest import models
@@ -32,7 +32,6 @@ router = APIRouter(prefix="/configs", tags=["Configurations"])
 
 HEARTBEAT_SECONDS = 15.0
 RETRY_MILLISECONDS = 1000
-RECHECK_SECONDS = 1.0  # how often an open stream's credential is authenticated again
 
 
 def heartbeat_seconds() -> float:
