@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gitconfig.access.principals import Principal, TokenRegistry
+from gitconfig.access.principals import Principal, TokenRegistry, bearer_token
 from gitconfig.access.ratelimit import FailureLimiter
 from gitconfig.access.tokencache import HeaderAuthenticator
 from gitconfig.core.errors import Unauthenticated
 
+RECHECK_SECONDS = 1.0  # how often an open stream re-authenticates its credential
 _AUTHORIZATION = b"authorization"
 _API_KEY = b"x-api-key"
 
@@ -71,6 +72,17 @@ class Gate:
         except Unauthenticated:
             self.failures.failed(client)
             raise
+
+    def reauthenticate(self, authorization: bytes | None) -> Principal:
+        """The principal an open stream's credential (the ``Authorization`` value it was opened
+        with) names now, for the periodic re-check of SSE and gRPC streams: neither the rate
+        limiter nor the failed-authentication count sees it; raises ``Unauthenticated``
+        (removed from the access file, a JWT past ``exp``)."""
+        kept = self._reads.kept(authorization)
+        if kept is not None:
+            return kept
+        text = authorization.decode("latin-1") if authorization is not None else None
+        return self.tokens.identify(bearer_token(text))
 
 
 def _raw(text: str) -> bytes:

@@ -193,7 +193,7 @@ class Limiter(Protocol):
     def hit(self, principal: Principal, write: bool) -> None: ...
 
 
-def _bearer(authorization: str | None) -> str:
+def bearer_token(authorization: str | None) -> str:
     if not authorization:
         raise Unauthenticated()
     scheme, _, token = authorization.partition(" ")
@@ -240,7 +240,7 @@ class TokenRegistry:
     def authenticate(self, authorization: str | None, write: bool = False) -> Principal:
         """The principal of an ``Authorization: Bearer <token>`` value, else Unauthenticated;
         RateLimited when the principal is over its limit (``write``: a write request)."""
-        principal = self.identify(_bearer(authorization))
+        principal = self.identify(bearer_token(authorization))
         if self.limiter is not None:
             self.limiter.hit(principal, write)
         return principal

@@ -7,6 +7,8 @@ seed's enum names (``ENVIRONMENT_PROD``) are accepted too.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from functools import wraps
@@ -15,7 +17,7 @@ from typing import Any, TypeVar, cast
 import grpc
 from google.protobuf import struct_pb2, timestamp_pb2
 
-from gitconfig.access.gate import Gate, credential, peer_address
+from gitconfig.access.gate import RECHECK_SECONDS, Gate, credential, peer_address
 from gitconfig.access.principals import Principal, TokenRegistry
 from gitconfig.core.errors import GitconfigError, StoreError
 from gitconfig.core.evaluation import Evaluation
@@ -150,6 +152,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         (the subscription is closed in ``finally``), the server stops (UNAVAILABLE, the
         retryable status, naming the commit to resume after), or the subscriber falls behind
         (RESOURCE_EXHAUSTED naming the commit to resume after)."""
+        held = credential(context.invocation_metadata() or ())  # in memory only, never logged
         try:
             subscription = self.service.streams.watch(
                 self.principal(context),
@@ -166,8 +169,21 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
             await subscription.prepare()
             await context.send_initial_metadata(((COMMIT_KEY, subscription.start or ""),))
             seen = subscription.start
-            async for batch in subscription:
+            checked = time.monotonic()
+            while True:
+                if time.monotonic() - checked >= RECHECK_SECONDS:
+                    self.gate.reauthenticate(held)  # Unauthenticated: UNAUTHENTICATED
+                    checked = time.monotonic()
+                try:
+                    batch = await asyncio.wait_for(anext(subscription), RECHECK_SECONDS)
+                except TimeoutError:
+                    continue
+                except StopAsyncIteration:
+                    break
                 seen = batch.commit
+                if time.monotonic() - checked >= RECHECK_SECONDS:  # before this delivery
+                    self.gate.reauthenticate(held)
+                    checked = time.monotonic()
                 if not batch.updates:
                     continue
                 *updates, last = batch.updates

@@ -12,15 +12,17 @@ resume after) and is closed; shutdown closes streams without one. See docs/grpc.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from gitconfig.core.errors import GitconfigError
+from gitconfig.access.gate import RECHECK_SECONDS, Gate, credential
+from gitconfig.core.errors import GitconfigError, Unauthenticated
 from gitconfig.core.model import Environment
 from gitconfig.rest import models
 from gitconfig.rest.deps import Caller, ServiceDep
@@ -56,7 +58,7 @@ class CommitChanges(BaseModel):
 
 
 class StreamError(BaseModel):
-    reason: str  # too-slow | history-rewritten | shutting-down
+    reason: str  # too-slow | history-rewritten | shutting-down | unauthenticated
     message: str
     resumeAfter: str | None = None
 
@@ -94,20 +96,52 @@ def _change_event(batch: Batch) -> str:
     return _event("change", batch.commit, body.model_dump_json())
 
 
-async def _stream(subscription: Subscription, heartbeat: float) -> AsyncIterator[str]:
+def _still_valid(recheck: Callable[[], None]) -> bool:
+    try:
+        recheck()
+    except Unauthenticated:
+        return False
+    return True
+
+
+def _revoked() -> str:
+    """The last event of a stream whose credential was revoked or expired: no ``id``, so a
+    reconnect with a valid credential resumes after the last change delivered."""
+    error = StreamError(
+        reason="unauthenticated", message="the stream's credential is no longer valid"
+    )
+    return _event("error", None, error.model_dump_json())
+
+
+async def _stream(
+    subscription: Subscription, heartbeat: float, recheck: Callable[[], None]
+) -> AsyncIterator[str]:
+    """The events of ``subscription``; ``recheck`` (raises ``Unauthenticated`` once the
+    stream's credential is revoked or expired) runs at most every ``RECHECK_SECONDS`` and
+    before a delivery once that much time has passed, so the cost per event stays a clock
+    read."""
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
         ready = False
         seen = subscription.start
+        checked = quiet = time.monotonic()
         while True:
+            if time.monotonic() - checked >= RECHECK_SECONDS:
+                if not _still_valid(recheck):
+                    yield _revoked()
+                    return
+                checked = time.monotonic()
             if not ready and not subscription.replaying:  # its id must not skip the replay
                 start = subscription.start
                 yield _event("ready", start, f'{{"commit":"{start or ""}"}}')
                 ready = True
             try:
-                batch = await asyncio.wait_for(anext(subscription), heartbeat)
+                wait = min(heartbeat - (time.monotonic() - quiet), RECHECK_SECONDS)
+                batch = await asyncio.wait_for(anext(subscription), max(wait, 0.0))
             except TimeoutError:
-                yield ": heartbeat\n\n"
+                if time.monotonic() - quiet >= heartbeat:
+                    yield ": heartbeat\n\n"
+                    quiet = time.monotonic()
                 continue
             except StopAsyncIteration:  # the server is shutting down: come back, losslessly
                 error = StreamError(
@@ -123,6 +157,12 @@ async def _stream(subscription: Subscription, heartbeat: float) -> AsyncIterator
                 yield _event("error", resume, error.model_dump_json())
                 return
             seen = batch.commit
+            if time.monotonic() - checked >= RECHECK_SECONDS:  # before this delivery
+                if not _still_valid(recheck):
+                    yield _revoked()
+                    return
+                checked = time.monotonic()
+            quiet = time.monotonic()
             yield _change_event(batch)
     finally:
         subscription.close()
@@ -145,6 +185,7 @@ async def _stream(subscription: Subscription, heartbeat: float) -> AsyncIterator
     },
 )
 async def watch_configurations(
+    request: Request,
     service: ServiceDep,
     caller: Caller,
     heartbeat: Annotated[float, Depends(heartbeat_seconds)],
@@ -179,8 +220,14 @@ async def watch_configurations(
     except BaseException:
         subscription.close()
         raise
+    gate: Gate = request.app.state.gate
+    held = credential(request.scope["headers"])  # in memory only, never logged
+
+    def recheck() -> None:
+        gate.reauthenticate(held)
+
     return StreamingResponse(
-        _stream(subscription, heartbeat),
+        _stream(subscription, heartbeat, recheck),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
