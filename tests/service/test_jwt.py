@@ -27,35 +27,18 @@ from gitconfig.rest.app import create_app
 from gitconfig.runtime.bootstrap import open_service
 from gitconfig.runtime.security import SecurityOptions, build_tokens
 from gitconfig.service import Service
-from tests.support.accessdata import ACCESS_FILE, seed
-from tests.support.servers import GrpcServerThread
-
-ISSUER = "https://ci.example.com"
-AUDIENCE = "gitconfig"
-CI_SUBJECT = "repo:acme/payments:ref:refs/heads/main"
-ACCESS = (
-    ACCESS_FILE
-    + f"  - name: {CI_SUBJECT}\n"
-    + "    grants:\n      - {role: writer, applications: [payments], environments: [DEV]}\n"
+from tests.support.accessdata import seed
+from tests.support.jwtkeys import (
+    ACCESS,
+    AUDIENCE,
+    CI_SUBJECT,
+    ISSUER,
+    KEY,
+    OTHER_KEY,
+    claims,
+    sign,
 )
-
-
-def new_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-KEY = new_key()
-OTHER_KEY = new_key()
-
-
-def claims(**overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    base = {"iss": ISSUER, "aud": AUDIENCE, "sub": CI_SUBJECT, "iat": now, "exp": now + 300}
-    return {k: v for k, v in {**base, **overrides}.items() if v is not None}
-
-
-def sign(payload: dict[str, Any], key: rsa.RSAPrivateKey = KEY, kid: str = "k1") -> str:
-    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
+from tests.support.servers import GrpcServerThread
 
 
 @pytest.fixture(params=["jwks", "pem"])

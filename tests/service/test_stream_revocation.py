@@ -18,8 +18,8 @@ from gitconfig.grpc.v1 import config_pb2, config_pb2_grpc
 from gitconfig.rest.app import create_app
 from gitconfig.runtime.security import SecurityOptions, build_tokens
 from gitconfig.service import Service
-from tests.service.test_jwt import ACCESS, AUDIENCE, ISSUER, KEY, claims, sign
 from tests.support.accessdata import ACCESS_FILE, seed, sha
+from tests.support.jwtkeys import ACCESS, AUDIENCE, ISSUER, KEY, claims, sign
 from tests.support.servers import GrpcServerThread, Reader, UvicornThread
 
 NEWCOMER = "tok-newcomer"
