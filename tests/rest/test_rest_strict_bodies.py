@@ -39,12 +39,6 @@ CONFIG: dict[str, Any] = {
         ("/configs", {**CONFIG, "value": 1}, "value"),
         ("/configs", {**CONFIG, "description": False}, "description"),
         (
-            "/feature-flags/evaluate",
-            # typed attributes are scalars (OpenFeature contexts): a list is not one
-            {"key": "f", "application": "app", "environment": "DEV", "attributes": {"n": [1]}},
-            "attributes.n",
-        ),
-        (
             "/configs/import",
             {"application": "app", "environment": "DEV", "format": "env", "content": "A=1"}
             | {"dryRun": "yes"},

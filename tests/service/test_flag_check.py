@@ -83,7 +83,8 @@ def test_a_bad_attribute_is_refused_even_for_a_flag_already_found(flags: Service
     flags.flags.evaluate(READER, "shop", "PROD", "static", "u", {"a": "b"})  # found: in the table
     for key in ("static", "missing"):
         with pytest.raises(BadRequest) as caught:
-            flags.flags.evaluate(READER, "shop", "PROD", key, "u", {"a": "b", "bad": [1]})
+            # a list is a missing attribute now (issue 23, item 21); NaN is still no value
+            flags.flags.evaluate(READER, "shop", "PROD", key, "u", {"a": "b", "bad": float("nan")})
         assert [e.field for e in caught.value.errors] == ["attributes.bad"]
 
 
