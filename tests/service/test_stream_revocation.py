@@ -97,3 +97,47 @@ def test_a_jwt_stream_ends_past_exp(service: Service, tmp_path: Path) -> None:
         lines: Reader[str] = Reader(sse.iter_lines())
         rest = lines.finish(timeout=8.0)
         assert any('"reason":"unauthenticated"' in line for line in rest), rest
+
+
+NARROWED = WITH_NEWCOMER.replace(
+    "applications: [payments], environments: [DEV]}",
+    "applications: [payments], environments: [TEST]}",
+)
+
+
+def test_a_narrowed_subjects_streams_end(service: Service, tmp_path: Path) -> None:
+    """Grants narrowed in the access file (payments/DEV to payments/TEST): the streams were
+    filtered and rendered for the old grants, so they end within seconds (SSE with its
+    final error event, gRPC UNAUTHENTICATED) and the client opens them again."""
+    assert NARROWED != WITH_NEWCOMER
+    seed(service)
+    path = tmp_path / "access.yaml"
+    path.write_text(WITH_NEWCOMER)
+    tokens = TokenRegistry(AccessFile(path, interval=0.0))
+    headers = {"Authorization": f"Bearer {NEWCOMER}"}
+    with (
+        UvicornThread(create_app(service, tokens)) as server,
+        httpx.Client(base_url=server.url, timeout=10) as http,
+        http.stream("GET", "/configs/watch", headers=headers) as response,
+    ):
+        lines: Reader[str] = Reader(response.iter_lines())
+        while not lines.take(1)[0].startswith("event: ready"):
+            pass
+        path.write_text(NARROWED)
+        rest = lines.finish(timeout=5.0)
+        assert any('"reason":"unauthenticated"' in line for line in rest), rest
+    path.write_text(WITH_NEWCOMER)
+    with (
+        GrpcServerThread(service, tokens) as grpc_server,
+        grpc.insecure_channel(grpc_server.address) as channel,
+    ):
+        stream = config_pb2_grpc.ConfigurationServiceStub(channel).StreamConfigurationUpdates(
+            config_pb2.StreamConfigurationUpdatesRequest(),
+            metadata=(("authorization", f"Bearer {NEWCOMER}"),),
+            timeout=8.0,
+        )
+        stream.initial_metadata()
+        path.write_text(NARROWED)
+        with pytest.raises(grpc.RpcError) as ended:
+            list(stream)
+        assert ended.value.code() == grpc.StatusCode.UNAUTHENTICATED

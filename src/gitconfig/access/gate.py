@@ -84,6 +84,14 @@ class Gate:
         text = authorization.decode("latin-1") if authorization is not None else None
         return self.tokens.identify(bearer_token(text))
 
+    def recheck(self, authorization: bytes | None, opened: Principal) -> None:
+        """The periodic check of an open stream opened by ``opened``: raises
+        ``Unauthenticated`` when its credential no longer authenticates (removed, a JWT past
+        ``exp``) or now names other grants (narrowed or widened: the stream was filtered and
+        rendered for the old ones, so it ends and the client opens it again)."""
+        if self.reauthenticate(authorization) != opened:
+            raise Unauthenticated("the grants of this stream's credential changed: open it again")
+
 
 def _raw(text: str) -> bytes:
     """A header value's bytes (HTTP header values are Latin-1; a character outside it

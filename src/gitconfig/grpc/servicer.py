@@ -154,8 +154,9 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
         (RESOURCE_EXHAUSTED naming the commit to resume after)."""
         held = credential(context.invocation_metadata() or ())  # in memory only, never logged
         try:
+            opened = self.principal(context)
             subscription = self.service.streams.watch(
-                self.principal(context),
+                opened,
                 request.application or None,
                 environment(request.environment) or None,
                 list(request.keys),
@@ -172,7 +173,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
             checked = time.monotonic()
             while True:
                 if time.monotonic() - checked >= RECHECK_SECONDS:
-                    self.gate.reauthenticate(held)  # Unauthenticated: UNAUTHENTICATED
+                    self.gate.recheck(held, opened)  # Unauthenticated: UNAUTHENTICATED
                     checked = time.monotonic()
                 try:
                     batch = await asyncio.wait_for(anext(subscription), RECHECK_SECONDS)
@@ -182,7 +183,7 @@ class ConfigurationServicer(config_pb2_grpc.ConfigurationServiceServicer):
                     break
                 seen = batch.commit
                 if time.monotonic() - checked >= RECHECK_SECONDS:  # before this delivery
-                    self.gate.reauthenticate(held)
+                    self.gate.recheck(held, opened)
                     checked = time.monotonic()
                 if not batch.updates:
                     continue

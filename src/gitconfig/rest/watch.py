@@ -224,7 +224,7 @@ async def watch_configurations(
     held = credential(request.scope["headers"])  # in memory only, never logged
 
     def recheck() -> None:
-        gate.reauthenticate(held)
+        gate.recheck(held, caller)
 
     return StreamingResponse(
         _stream(subscription, heartbeat, recheck),
