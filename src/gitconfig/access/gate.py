@@ -62,7 +62,9 @@ class Gate:
         address over its failed authentications: then only a credential that passed before
         is tried)."""
         raw = _raw(authorization) if isinstance(authorization, str) else authorization
-        if client is not None and self._reads.kept(raw) is None:
+        # Only an address that failed lately is checked, and then a credential seen to pass
+        # before still goes on: a request from anywhere else costs one dict lookup here.
+        if self.failures.failing(client) and self._reads.kept(raw) is None:
             self.failures.check(client)
         try:
             if write:

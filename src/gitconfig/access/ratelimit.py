@@ -83,15 +83,22 @@ class FailureLimiter:
         # Addresses with a failure in the last window: every other request costs one lookup.
         self._recent: dict[str, float] = {}
 
-    def check(self, address: str | None) -> None:
-        """Raises ``RateLimited`` when ``address`` (None: unknown) is over its limit."""
+    def failing(self, address: str | None) -> bool:
+        """Whether ``address`` (None: unknown) failed in the last window: one dict lookup for
+        every other address, so the hot path pays nothing more."""
         if address is None:
-            return
+            return False
         last = self._recent.get(address)
         if last is None:
-            return
+            return False
         if time.monotonic() - last > self._window:
             self._recent.pop(address, None)
+            return False
+        return True
+
+    def check(self, address: str | None) -> None:
+        """Raises ``RateLimited`` when ``address`` (None: unknown) is over its limit."""
+        if address is None or not self.failing(address):
             return
         if self._limiter.test(self.rate.item, address, "failures"):
             return
